@@ -1,0 +1,52 @@
+// `drawbridge manifest check FILE`: validates a manifest and says what it grants, or lists every
+// error as `FILE: FIELD: MESSAGE` (one per line, on stderr). The CLI dispatcher (main.ts)
+// passes the arguments after `manifest`. Exit codes: 0 valid, 1 invalid or unreadable, 2 usage.
+
+import { readFileSync } from 'node:fs';
+import { parseManifest, summariseManifest } from '../monitor/manifest.ts';
+
+export interface CommandIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const defaultIo: CommandIo = {
+  out: (line) => process.stdout.write(line + '\n'),
+  err: (line) => process.stderr.write(line + '\n'),
+};
+
+const USAGE = 'usage: drawbridge manifest check FILE';
+
+/** argv: the words after `drawbridge manifest`, e.g. ["check", "app.toml"]. */
+export function manifestCheckCommand(argv: string[], io: CommandIo = defaultIo): number {
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    io.out(USAGE);
+    return 0;
+  }
+  if (argv.length !== 2 || argv[0] !== 'check' || argv[1]!.startsWith('-')) {
+    io.err(USAGE);
+    return 2;
+  }
+  const file = argv[1]!;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file' :
+      code === 'EISDIR' ? 'is a directory, not a manifest file' :
+      code === 'EACCES' ? 'permission denied' :
+      (e as Error).message;
+    io.err(`${file}: cannot read: ${why}`);
+    return 1;
+  }
+  const result = parseManifest(text, file);
+  if (result.ok) {
+    io.out(`${file}: ok`);
+    io.out(`  ${summariseManifest(result.manifest)}`);
+    return 0;
+  }
+  for (const e of result.errors) io.err(`${file}: ${e.path}: ${e.message}`);
+  return 1;
+}
