@@ -1,0 +1,155 @@
+// poll_oneoff: clocks (relative and absolute, realtime and monotonic) and descriptor
+// readiness. Restartable: each round reads the subscriptions afresh, checks what is ready,
+// and only writes events when something is; otherwise it waits on the streams' events and
+// the earliest deadline (DkObjectsWaitAny) and runs the round again.
+
+import { Clock, StreamSide, type Handle } from '../../abi/dk.ts';
+import { DkError, isDkError } from '../../abi/errors.ts';
+import { ClockId, Errno, EventType, Eventrwflags, Subclockflags } from './constants.ts';
+import { errnoOf } from './errno.ts';
+import type { Description } from './fds.ts';
+import type { WasiState } from './state.ts';
+
+const SUB_SIZE = 48;
+const EVENT_SIZE = 32;
+
+interface Sub {
+  userdata: bigint;
+  type: number;
+  /** Clock: monotonic deadline in ns. */
+  deadline: bigint;
+  desc: Description | null;
+}
+
+export function pollCalls(os: WasiState) {
+  const dk = os.dk;
+  const mem = os.mem;
+
+  /** Parse the subscriptions; an errno for a bad one (the whole call fails, as in wasmtime). */
+  function parse(inPtr: number, n: number, monoNow: bigint): Sub[] | number {
+    mem.refresh();
+    const subs: Sub[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = inPtr + i * SUB_SIZE;
+      const userdata = mem.dv.getBigUint64(p, true);
+      const type = mem.dv.getUint8(p + 8);
+      if (type === EventType.CLOCK) {
+        const id = mem.u32(p + 16);
+        const timeout = mem.dv.getBigUint64(p + 24, true);
+        const abs = (mem.dv.getUint16(p + 40, true) & Subclockflags.ABSTIME) !== 0;
+        let deadline: bigint;
+        if (id === ClockId.MONOTONIC) deadline = abs ? timeout : monoNow + timeout;
+        else if (id === ClockId.REALTIME) {
+          if (!abs) deadline = monoNow + timeout;
+          else {
+            const real = os.now(Clock.REALTIME);
+            deadline = monoNow + (timeout > real ? timeout - real : 0n);
+          }
+        } else return Errno.INVAL;
+        subs.push({ userdata, type, deadline, desc: null });
+      } else if (type === EventType.FD_READ || type === EventType.FD_WRITE) {
+        const fd = mem.u32(p + 16);
+        const desc = os.fds.get(fd);
+        if (!desc) return Errno.BADF;
+        const ok = type === EventType.FD_READ
+          ? desc.kind === 'stdin' || desc.kind === 'file' || desc.kind === 'stream'
+          : desc.kind === 'stdout' || desc.kind === 'stderr' || desc.kind === 'file' || desc.kind === 'stream';
+        if (!ok) return Errno.BADF;
+        subs.push({ userdata, type, deadline: 0n, desc });
+      } else return Errno.INVAL;
+    }
+    return subs;
+  }
+
+  function writeEvent(outPtr: number, index: number, s: Sub, nbytes: bigint, flags: number): void {
+    const p = outPtr + index * EVENT_SIZE;
+    mem.bytes(p, EVENT_SIZE).fill(0);
+    mem.dv.setBigUint64(p, s.userdata, true);
+    mem.setU16(p + 8, Errno.SUCCESS);
+    mem.setU8(p + 10, s.type);
+    mem.dv.setBigUint64(p + 16, nbytes, true);
+    mem.setU16(p + 24, flags);
+  }
+
+  /** One round. Returns the number of events written, or waits described by `waits`. */
+  function round(subs: Sub[], outPtr: number, monoNow: bigint, waits: Handle[]): number {
+    const ready: { s: Sub; nbytes: bigint; flags: number }[] = [];
+    for (const s of subs) {
+      if (s.type === EventType.CLOCK) {
+        if (s.deadline <= monoNow) ready.push({ s, nbytes: 0n, flags: 0 });
+        continue;
+      }
+      const d = s.desc!;
+      if (d.kind === 'file') {
+        let flags = 0;
+        if (s.type === EventType.FD_READ) {
+          const a = dk.streamAttributesQueryByHandle(d.handle);
+          if (!isDkError(a) && a.size <= d.position) flags = Eventrwflags.HANGUP;
+        }
+        ready.push({ s, nbytes: 1n, flags });
+        continue;
+      }
+      const ev = dk.streamGetEvent(d.handle, s.type === EventType.FD_READ ? StreamSide.READ : StreamSide.WRITE);
+      if (isDkError(ev)) {
+        // No event to wait on (e.g. a null stream): it is always ready.
+        ready.push({ s, nbytes: 1n, flags: 0 });
+        continue;
+      }
+      if (dk.eventPeek(ev) === 1) {
+        dk.objectClose(ev);
+        ready.push({ s, nbytes: 1n, flags: 0 });
+      } else waits.push(ev);
+    }
+    if (ready.length === 0) return 0;
+    for (const h of waits) dk.objectClose(h);
+    waits.length = 0;
+    mem.refresh();
+    ready.forEach((r, i) => writeEvent(outPtr, i, r.s, r.nbytes, r.flags));
+    return ready.length;
+  }
+
+  async function wait(inPtr: number, outPtr: number, n: number, neventsPtr: number, subs: Sub[]): Promise<number> {
+    for (;;) {
+      const monoNow = os.monotonicNow();
+      const waits: Handle[] = [];
+      const count = round(subs, outPtr, monoNow, waits);
+      if (count > 0) {
+        mem.refresh();
+        mem.setU32(neventsPtr, count);
+        return Errno.SUCCESS;
+      }
+      let deadline: bigint | null = null;
+      for (const s of subs) if (s.type === EventType.CLOCK && (deadline === null || s.deadline < deadline)) deadline = s.deadline;
+      const timeout = deadline === null ? null : deadline - monoNow;
+      let r: number;
+      if (waits.length === 0) r = await dk.threadDelayExecution(timeout ?? 0n);
+      else r = await dk.objectsWaitAny(waits, timeout);
+      for (const h of waits) dk.objectClose(h);
+      if (isDkError(r) && r !== DkError.TIMED_OUT) return errnoOf(r);
+      const again = parse(inPtr, n, os.monotonicNow());
+      if (typeof again === 'number') return again;
+      // Keep the original deadlines: a relative timeout counts from the first round.
+      subs.forEach((s, i) => {
+        if (s.type !== EventType.CLOCK) s.desc = again[i]!.desc;
+      });
+    }
+  }
+
+  return {
+    poll_oneoff(inPtr: number, outPtr: number, n: number, neventsPtr: number): number | Promise<number> {
+      if (n === 0) return Errno.INVAL;
+      const monoNow = os.monotonicNow();
+      const subs = parse(inPtr, n, monoNow);
+      if (typeof subs === 'number') return subs;
+      const waits: Handle[] = [];
+      const count = round(subs, outPtr, monoNow, waits);
+      for (const h of waits) dk.objectClose(h);
+      if (count > 0) {
+        mem.refresh();
+        mem.setU32(neventsPtr, count);
+        return Errno.SUCCESS;
+      }
+      return wait(inPtr, outPtr, n, neventsPtr, subs);
+    },
+  };
+}

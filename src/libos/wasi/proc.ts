@@ -1,0 +1,25 @@
+// proc_exit, proc_raise, sched_yield.
+
+import { isDkError } from '../../abi/errors.ts';
+import { Errno } from './constants.ts';
+import { errnoOf } from './errno.ts';
+import { GuestError, ProcExit, type WasiState } from './state.ts';
+
+export function procCalls(os: WasiState) {
+  return {
+    proc_exit(code: number): never {
+      // wasmtime accepts exit statuses 0..125 only; 126+ are reserved for the shell.
+      if (code >>> 0 >= 126) throw new GuestError('exit with invalid exit status outside of [0..126)');
+      os.dk.processExit(code);
+      throw new ProcExit(code);
+    },
+    proc_raise(_signal: number): number {
+      return Errno.NOTSUP;
+    },
+    async sched_yield(): Promise<number> {
+      // Lets the other picoprocesses of this event loop run (wasmtime: a no-op).
+      const r = await os.dk.threadYieldExecution();
+      return isDkError(r) ? errnoOf(r) : Errno.SUCCESS;
+    },
+  };
+}

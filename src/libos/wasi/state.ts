@@ -1,0 +1,191 @@
+// The state of the WASI library OS inside one picoprocess, and the helpers every syscall
+// family shares. It sees only the Dk ABI.
+//
+// Restartable calls: a syscall that must wait does no side effect before its last wait.
+// It tries once; on WOULD_BLOCK it waits on the stream's event (DkObjectsWaitAny) and then
+// issues the whole call again from the start. A capture can therefore abandon a waiting
+// call at any moment and re-issue it after restore.
+
+import { Access, Clock, NO_OFFSET, OpenOption, StreamSide, type Dk, type Handle, type StreamAttributes } from '../../abi/dk.ts';
+import { DkError, isDkError } from '../../abi/errors.ts';
+import { Errno, Filetype } from './constants.ts';
+import { errnoOf } from './errno.ts';
+import { FdTable, type DescKind, type Description } from './fds.ts';
+import { GuestMemory } from './memory.ts';
+
+/** Thrown by proc_exit to unwind the guest; the runtime turns it into the exit status. */
+export class ProcExit extends Error {
+  readonly code: number;
+  constructor(code: number) {
+    super(`proc_exit(${code})`);
+    this.name = 'ProcExit';
+    this.code = code;
+  }
+}
+
+/** A guest mistake that wasmtime reports as an error, not an errno (e.g. proc_exit(200)). */
+export class GuestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GuestError';
+  }
+}
+
+export interface Preopen {
+  /** The guest path the directory is mounted at, e.g. "/" or "/data". */
+  guestPath: string;
+  /** The name the guest sees in fd_prestat_dir_name (wasmtime: the GUEST part of --dir). */
+  name?: string;
+}
+
+export interface WasiOptions {
+  args: readonly string[];
+  /** NAME=VALUE strings, exactly as the guest sees them. */
+  env: readonly string[];
+  preopens: readonly Preopen[];
+}
+
+/** Sentinel: the attempt found nothing ready; wait and retry. */
+export const RETRY = -1;
+
+export function filetypeOf(attrs: StreamAttributes): number {
+  switch (attrs.kind) {
+    case 'file': return Filetype.REGULAR_FILE;
+    case 'directory': return Filetype.DIRECTORY;
+    case 'symlink': return Filetype.SYMBOLIC_LINK;
+    case 'char-device': return Filetype.CHARACTER_DEVICE;
+    case 'socket': return Filetype.SOCKET_STREAM;
+    default: return Filetype.UNKNOWN; // pipes: preview1 has no FIFO type (wasmtime: unknown)
+  }
+}
+
+export class WasiState {
+  readonly dk: Dk;
+  readonly mem = new GuestMemory();
+  readonly fds = new FdTable();
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  /** Scratch buffer for gathering iovecs into one write. */
+  scratch = new Uint8Array(64 * 1024);
+
+  constructor(dk: Dk, options: WasiOptions) {
+    this.dk = dk;
+    this.args = options.args;
+    this.env = options.env;
+    this.openStdio('stdin:', 'stdin', Access.READ);
+    this.openStdio('stdout:', 'stdout', Access.WRITE);
+    this.openStdio('stderr:', 'stderr', Access.WRITE);
+    for (const p of options.preopens) this.openPreopen(p);
+  }
+
+  private openStdio(uri: string, kind: DescKind, access: number): void {
+    let h = this.dk.streamOpen(uri, access, 0, 0);
+    let filetype: number = Filetype.UNKNOWN;
+    if (isDkError(h)) {
+      // No such stream granted: the descriptor reads as end of file / swallows writes.
+      h = this.dk.streamOpen('null:', access, 0, 0);
+    } else {
+      const attrs = this.dk.streamAttributesQueryByHandle(h);
+      if (!isDkError(attrs) && attrs.kind === 'char-device') filetype = Filetype.CHARACTER_DEVICE;
+    }
+    this.fds.add({
+      kind, handle: isDkError(h) ? 0 : h, guestPath: '', preopen: null, filetype, position: 0,
+      append: false, nonblocking: false, readable: access === Access.READ, writable: access === Access.WRITE,
+    });
+  }
+
+  private openPreopen(p: Preopen): void {
+    const path = normalizeGuestRoot(p.guestPath);
+    const h = this.dk.streamOpen('dir:' + path, Access.READ, 0, OpenOption.DIRECTORY);
+    if (isDkError(h)) throw new Error(`cannot pre-open ${path}: ${errnoName(errnoOf(h))}`);
+    this.fds.add({
+      kind: 'directory', handle: h, guestPath: path, preopen: p.name ?? p.guestPath, filetype: Filetype.DIRECTORY,
+      position: 0, append: false, nonblocking: false, readable: true, writable: false,
+    });
+  }
+
+  /** Close every descriptor (at exit). */
+  closeAll(): void {
+    for (const [fd] of [...this.fds.entries()]) {
+      const d = this.fds.remove(fd);
+      if (d && d.handle) this.dk.objectClose(d.handle);
+    }
+  }
+
+  /**
+   * Resolve (dirfd, path) to an absolute guest path, as wasmtime's cap-std does lexically:
+   * the directory must be a directory descriptor, the path relative, valid UTF-8 without NUL,
+   * and `..` may not climb above the directory (EPERM). Returns the path or an errno.
+   */
+  resolvePath(dirfd: number, ptr: number, len: number): { path: string; trailingSlash: boolean } | number {
+    const dir = this.fds.get(dirfd);
+    if (!dir || dir.kind !== 'directory') return Errno.BADF;
+    return this.resolveIn(dir, ptr, len);
+  }
+
+  resolveIn(dir: Description, ptr: number, len: number): { path: string; trailingSlash: boolean } | number {
+    this.mem.refresh();
+    const rel = this.mem.string(ptr, len);
+    if (rel === null) return Errno.ILSEQ;
+    return joinGuestPath(dir.guestPath, rel);
+  }
+
+  /** Wait until `handle` is ready on `side`, then run `attempt` again; repeat while it says RETRY. */
+  async waitAndRetry(handle: Handle, side: number, attempt: () => number): Promise<number> {
+    for (;;) {
+      const ev = this.dk.streamGetEvent(handle, side);
+      if (isDkError(ev)) return errnoOf(ev);
+      const r = await this.dk.objectsWaitAny([ev], null);
+      this.dk.objectClose(ev);
+      if (isDkError(r)) return errnoOf(r);
+      const result = attempt();
+      if (result !== RETRY) return result;
+    }
+  }
+
+  /** Attributes of a descriptor's stream, or an errno. */
+  attrs(desc: Description): StreamAttributes | number {
+    const a = this.dk.streamAttributesQueryByHandle(desc.handle);
+    return isDkError(a) ? errnoOf(a) : a;
+  }
+
+  now(clock: number): bigint {
+    const t = this.dk.systemTimeQuery(clock);
+    return typeof t === 'bigint' ? t : 0n;
+  }
+
+  monotonicNow(): bigint {
+    return this.now(Clock.MONOTONIC);
+  }
+}
+
+/** `/`, `/a/b` (no trailing slash, no repeated slashes). */
+export function normalizeGuestRoot(path: string): string {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  return '/' + parts.join('/');
+}
+
+/** Join a relative WASI path onto a directory's guest path with the lexical checks of cap-std. */
+export function joinGuestPath(base: string, rel: string): { path: string; trailingSlash: boolean } | number {
+  if (rel.includes('\0')) return Errno.INVAL;
+  if (rel.length === 0) return Errno.NOENT;
+  if (rel.startsWith('/')) return Errno.PERM;
+  let depth = 0;
+  for (const part of rel.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (--depth < 0) return Errno.PERM;
+    } else depth++;
+  }
+  const trailingSlash = rel.endsWith('/');
+  // The raw path goes down: `..` after a symbolic link must be resolved by whoever follows
+  // links (the monitor), not collapsed here.
+  return { path: (base === '/' ? '' : base) + '/' + rel, trailingSlash };
+}
+
+export function errnoName(errno: number): string {
+  for (const [k, v] of Object.entries(Errno)) if (v === errno) return k;
+  return String(errno);
+}
+
+export { NO_OFFSET, StreamSide, DkError };
