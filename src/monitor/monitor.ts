@@ -1,0 +1,387 @@
+// The security monitor: a Dk-to-Dk layer that checks every call against the manifest's grants
+// and quotas before the host (PAL) sees it (DESIGN.md, "Security monitor and manifest").
+//
+// Every primitive is wrapped, generically from PRIMITIVES in abi/spec.ts: its arguments are
+// checked against their declared types (args.ts), handle-creating primitives count against the
+// handle quota, and an exception escaping the host becomes IO_ERROR (and is counted, so tests
+// notice). Only the primitives that carry paths, bytes or quotas have their own checks below.
+//
+// Handles: the monitor never invents or renumbers handles; it passes the host's numbers
+// through (the host's per-picoprocess table is what isolates picoprocesses) and keeps, per
+// handle, the mount a file handle came from, so handle-based writes on a read-only mount and
+// renames across mounts can be refused.
+
+import {
+  Access,
+  Create,
+  NO_OFFSET,
+  OpenOption,
+  Prot,
+  QueryOption,
+  StreamSide,
+  type AttributesUpdate,
+  type Dk,
+  type DkMethod,
+  type DkResult,
+  type Handle,
+  type StreamAttributes,
+} from '../abi/dk.ts';
+import { DkError, isDkError, type DkErrorCode } from '../abi/errors.ts';
+import { PRIMITIVES } from '../abi/spec.ts';
+import { checkArgs } from './args.ts';
+import { NAME_MAX, PATH_MAX, pathComponents, utf8Length } from './guest-path.ts';
+import type { MonitorPolicy, MountGrant } from './policy.ts';
+import { PathResolver, type Resolved } from './resolve.ts';
+import { classifyUri, networkAllowed } from './uri.ts';
+
+export type { MonitorPolicy, MountGrant } from './policy.ts';
+export { policyFromManifest } from './policy.ts';
+
+export interface MonitorUsage {
+  /** Handles open now (created through the monitor, not yet closed). */
+  handles: number;
+  bytesWritten: number;
+  children: number;
+  /** Bytes committed through DkVirtualMemoryAlloc and fresh DkStreamMap regions. */
+  memory: number;
+  /** Exceptions the host threw (turned into IO_ERROR): a host bug when not 0. */
+  internalErrors: number;
+}
+
+interface HandleInfo {
+  /** The mount a file or directory handle was opened in; null for every other object. */
+  mount: MountGrant | null;
+  isMountRoot: boolean;
+  /** References taken with DkObjectReference, plus the one from creation. */
+  refs: number;
+}
+
+const WRITE_ACCESS = Access.WRITE | Access.APPEND;
+
+type AnyFn = (...args: any[]) => unknown;
+
+export class SecurityMonitor {
+  readonly dk: Dk;
+  private readonly lower: Dk;
+  private readonly policy: MonitorPolicy;
+  private readonly resolver: PathResolver;
+  private readonly handles = new Map<Handle, HandleInfo>();
+  /** Set by an override that created a handle, read by the generic wrapper that records it. */
+  private nextInfo: HandleInfo | null = null;
+  /** Fresh regions of DkStreamMap (addr 0), so DkStreamUnmap can release their accounting. */
+  private readonly mapped = new Map<number, number>();
+  private bytesWritten = 0;
+  private children = 0;
+  private memory = 0;
+  private internalErrors = 0;
+  /** The last exception a host threw, for debugging. */
+  lastInternalError: unknown = undefined;
+
+  constructor(lower: Dk, policy: MonitorPolicy) {
+    this.lower = lower;
+    this.policy = policy;
+    this.resolver = new PathResolver(policy.mounts, (hostPath, follow) =>
+      lower.streamAttributesQuery(`file:${hostPath}`, follow ? 0 : QueryOption.NO_FOLLOW),
+    );
+    this.dk = this.build();
+  }
+
+  usage(): MonitorUsage {
+    return {
+      handles: this.handles.size,
+      bytesWritten: this.bytesWritten,
+      children: this.children,
+      memory: this.memory,
+      internalErrors: this.internalErrors,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The generic wrapper
+
+  private build(): Dk {
+    const overrides = this.overrides() as Partial<Record<DkMethod, AnyFn>>;
+    const dk: Partial<Record<DkMethod, AnyFn>> = {};
+    for (const spec of PRIMITIVES) {
+      const method = spec.method;
+      const lowerFn = (this.lower[method] as AnyFn).bind(this.lower);
+      const impl = overrides[method] ?? lowerFn;
+      const createsHandle = spec.result === 'handle';
+      dk[method] = (...args: unknown[]): unknown => {
+        const bad = checkArgs(spec, args);
+        if (bad !== 0) return spec.blocking ? Promise.resolve(bad) : bad;
+        if (createsHandle && this.handles.size >= this.policy.limits.handles) return DkError.QUOTA_EXCEEDED;
+        this.nextInfo = null;
+        let result: unknown;
+        try {
+          result = impl(...args);
+        } catch (e) {
+          return this.hostThrew(e);
+        }
+        if (spec.blocking) return (result as Promise<unknown>).catch((e: unknown) => this.hostThrew(e));
+        if (createsHandle && typeof result === 'number' && result > 0) {
+          this.handles.set(result, this.nextInfo ?? { mount: null, isMountRoot: false, refs: 1 });
+        }
+        return result;
+      };
+    }
+    return dk as Dk;
+  }
+
+  private hostThrew(e: unknown): DkErrorCode {
+    this.internalErrors++;
+    this.lastInternalError = e;
+    return DkError.IO_ERROR;
+  }
+
+  private mountOf(h: Handle): MountGrant | null {
+    return this.handles.get(h)?.mount ?? null;
+  }
+
+  /** Handle-based changes to the object behind a handle: refused on a read-only mount. */
+  private readOnlyHandle(h: Handle): boolean {
+    return this.mountOf(h)?.readOnly === true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The checked primitives
+
+  private overrides(): Partial<Dk> {
+    const lower = this.lower;
+    return {
+      // --- memory
+      virtualMemoryAlloc: (addr, size, prot) => {
+        if (this.memory + size > this.policy.limits.memory) return DkError.QUOTA_EXCEEDED;
+        const r = lower.virtualMemoryAlloc(addr, size, prot);
+        if (!isDkError(r)) this.memory += size;
+        return r;
+      },
+      virtualMemoryFree: (addr, size) => {
+        const r = lower.virtualMemoryFree(addr, size);
+        if (r === 0) this.memory = Math.max(0, this.memory - size);
+        return r;
+      },
+
+      // --- processes
+      processCreate: (uri, args, stdio) => {
+        if (this.children >= this.policy.limits.children) return DkError.QUOTA_EXCEEDED;
+        const u = classifyUri(uri);
+        if (isDkError(u)) return u;
+        if (u.kind !== 'path' || u.scheme !== 'file') return DkError.INVALID_ARGUMENT;
+        const r = this.resolver.resolve(u.path, true);
+        if (isDkError(r)) return r;
+        if (r.final === null) return DkError.NOT_FOUND;
+        const h = lower.processCreate(`file:${r.hostPath}`, args, stdio);
+        if (!isDkError(h)) this.children++;
+        return h;
+      },
+
+      // --- streams
+      streamOpen: (uri, access, create, options) => {
+        const u = classifyUri(uri);
+        if (isDkError(u)) return u;
+        if (u.kind === 'network') return networkAllowed(this.policy.network, u) ? lower.streamOpen(uri, access, create, options) : DkError.NOT_CAPABLE;
+        if (u.kind === 'local') return lower.streamOpen(uri, access, create, options);
+        return this.openPath(u.scheme, u.path, access, create, options);
+      },
+      streamRead: (h, offset, buffer) => {
+        if (offset !== NO_OFFSET && offset + buffer.length > Number.MAX_SAFE_INTEGER) return DkError.INVALID_ARGUMENT;
+        return lower.streamRead(h, offset, buffer);
+      },
+      streamWrite: (h, offset, data) => {
+        if (offset !== NO_OFFSET && offset + data.length > Number.MAX_SAFE_INTEGER) return DkError.INVALID_ARGUMENT;
+        if (this.readOnlyHandle(h)) return DkError.READ_ONLY;
+        // A write that would pass the limit is refused whole: nothing is written.
+        if (this.bytesWritten + data.length > this.policy.limits.bytesWritten) return DkError.QUOTA_EXCEEDED;
+        const r = lower.streamWrite(h, offset, data);
+        if (!isDkError(r)) this.bytesWritten += r;
+        return r;
+      },
+      streamMap: (h, addr, prot, offset, size) => {
+        if (offset < 0) return DkError.INVALID_ARGUMENT;
+        if ((prot & Prot.WRITE) !== 0 && this.readOnlyHandle(h)) return DkError.READ_ONLY;
+        const fresh = addr === 0;
+        if (fresh && this.memory + size > this.policy.limits.memory) return DkError.QUOTA_EXCEEDED;
+        const r = lower.streamMap(h, addr, prot, offset, size);
+        if (fresh && !isDkError(r)) {
+          this.memory += size;
+          this.mapped.set(r, size);
+        }
+        return r;
+      },
+      streamUnmap: (addr, size) => {
+        const r = lower.streamUnmap(addr, size);
+        const counted = this.mapped.get(addr);
+        if (r === 0 && counted !== undefined) {
+          this.mapped.delete(addr);
+          this.memory = Math.max(0, this.memory - counted);
+        }
+        return r;
+      },
+      streamSetLength: (h, length) => (this.readOnlyHandle(h) ? DkError.READ_ONLY : lower.streamSetLength(h, length)),
+      streamAttributesSetByHandle: (h, update: AttributesUpdate) =>
+        this.readOnlyHandle(h) ? DkError.READ_ONLY : lower.streamAttributesSetByHandle(h, update),
+      streamDelete: (h, side) => {
+        const info = this.handles.get(h);
+        if (side === StreamSide.BOTH && info?.mount) {
+          if (info.mount.readOnly) return DkError.READ_ONLY;
+          if (info.isMountRoot) return DkError.BUSY; // a mount point is not the guest's to remove
+        }
+        return lower.streamDelete(h, side);
+      },
+      streamRename: (h, newUri) => this.rename(h, newUri),
+      streamLinkCreate: (linkUri, target, symbolic) => this.linkCreate(linkUri, target, symbolic),
+      streamAttributesQuery: (uri, options) => {
+        const u = classifyUri(uri);
+        if (isDkError(u)) return u;
+        if (u.kind === 'network' && !networkAllowed(this.policy.network, u)) return DkError.NOT_CAPABLE;
+        if (u.kind !== 'path') return sanitise(lower.streamAttributesQuery(uri, options));
+        const r = this.resolver.resolve(u.path, (options & QueryOption.NO_FOLLOW) === 0);
+        if (isDkError(r)) return r;
+        // The walk has just looked the final object up; that answer is the one to give.
+        return r.final === null ? DkError.NOT_FOUND : sanitise(r.final);
+      },
+      streamAttributesQueryByHandle: (h) => sanitise(lower.streamAttributesQueryByHandle(h)),
+
+      // --- handles
+      objectReference: (h) => {
+        const r = lower.objectReference(h);
+        const info = this.handles.get(h);
+        if (r === 0 && info) info.refs++;
+        return r;
+      },
+      objectClose: (h) => {
+        const r = lower.objectClose(h);
+        const info = this.handles.get(h);
+        if (r === 0 && info && --info.refs <= 0) this.handles.delete(h);
+        return r;
+      },
+    };
+  }
+
+  /** DkStreamOpen of file: and dir: URIs. */
+  private openPath(scheme: 'file' | 'dir', path: string, access: number, create: number, options: number): DkResult<Handle> {
+    // O_CREAT|O_EXCL never follows a final link (POSIX): an existing link is "exists".
+    const followFinal = (options & OpenOption.NO_FOLLOW) === 0 && (create & Create.EXCLUSIVE) === 0;
+    const r = this.resolver.resolve(path, followFinal);
+    if (isDkError(r)) return r;
+    const exists = r.final !== null;
+    const writes =
+      (access & WRITE_ACCESS) !== 0 ||
+      (create & (Create.TRUNCATE | Create.EXCLUSIVE)) !== 0 ||
+      ((create & Create.CREATE) !== 0 && !exists);
+    if (r.mount.readOnly && writes) return DkError.READ_ONLY;
+    if (exists && (create & Create.EXCLUSIVE) !== 0) return DkError.ALREADY_EXISTS;
+    // The walk did not follow a final link only because the caller said NO_FOLLOW: a link
+    // there is an error, unless PATH_ONLY asks for the link itself.
+    if (r.final?.kind === 'symlink' && (options & OpenOption.PATH_ONLY) === 0) return DkError.SYMLINK_LOOP;
+    // On a read-only mount CREATE of an existing object is a no-op; drop it so that a file
+    // removed meanwhile is not created behind the monitor's back.
+    const hostCreate = r.mount.readOnly ? 0 : create;
+    // The monitor resolved every link; the host must follow none (a link appearing now is a race).
+    const h = this.lower.streamOpen(`${scheme}:${r.hostPath}`, access, hostCreate, options | OpenOption.NO_FOLLOW);
+    if (isDkError(h)) return h;
+    if (r.final !== null && !this.sameObject(h, r.final)) {
+      this.lower.objectClose(h);
+      return DkError.NOT_CAPABLE;
+    }
+    this.nextInfo = { mount: r.mount, isMountRoot: r.isMountRoot, refs: 1 };
+    return h;
+  }
+
+  /**
+   * Check-then-use race: the object opened must be the one the walk checked. Without it, an
+   * intermediate directory swapped for a link to /etc between the walk and the open would let
+   * the host follow it. (A newly created file has nothing to compare with: documented limit.)
+   */
+  private sameObject(h: Handle, seen: StreamAttributes): boolean {
+    const now = this.lower.streamAttributesQueryByHandle(h);
+    if (isDkError(now)) return false;
+    return now.dev === seen.dev && now.ino === seen.ino;
+  }
+
+  private rename(h: Handle, newUri: string): DkResult<0> {
+    const info = this.handles.get(h);
+    const u = classifyUri(newUri);
+    if (isDkError(u)) return u;
+    if (u.kind !== 'path') return DkError.INVALID_ARGUMENT;
+    if (!info) {
+      // Not a handle this monitor gave out: let the host say BAD_HANDLE, never rename it.
+      const a = this.lower.streamAttributesQueryByHandle(h);
+      return isDkError(a) ? a : DkError.NOT_CAPABLE;
+    }
+    if (!info.mount) return DkError.WRONG_HANDLE_TYPE;
+    const r = this.resolver.resolve(u.path, false);
+    if (isDkError(r)) return r;
+    if (r.mount !== info.mount) return DkError.CROSS_DEVICE;
+    if (r.mount.readOnly) return DkError.READ_ONLY;
+    if (info.isMountRoot || r.isMountRoot) return DkError.BUSY;
+    return this.lower.streamRename(h, `${u.scheme}:${r.hostPath}`);
+  }
+
+  private linkCreate(linkUri: string, target: string, symbolic: boolean): DkResult<0> {
+    const u = classifyUri(linkUri);
+    if (isDkError(u)) return u;
+    if (u.kind !== 'path') return DkError.INVALID_ARGUMENT;
+    const link = this.resolver.resolve(u.path, false);
+    if (isDkError(link)) return link;
+    if (link.mount.readOnly) return DkError.READ_ONLY;
+    if (link.final !== null) return DkError.ALREADY_EXISTS;
+    const linkHost = `${u.scheme}:${link.hostPath}`;
+    if (symbolic) {
+      // Stored as given, checked when followed (resolve.ts interprets it in the guest namespace).
+      if (target === '' || target.includes('\0')) return DkError.INVALID_ARGUMENT;
+      if (utf8Length(target) > PATH_MAX) return DkError.NAME_TOO_LONG;
+      if (pathComponents(target).some((c) => utf8Length(c) > NAME_MAX)) return DkError.NAME_TOO_LONG;
+      return this.lower.streamLinkCreate(linkHost, target, true);
+    }
+    // A hard link names an existing object, by URI or by absolute guest path.
+    const t = target.startsWith('/') ? ({ kind: 'path', scheme: 'file', path: target } as const) : classifyUri(target);
+    if (isDkError(t)) return t;
+    if (t.kind !== 'path') return DkError.INVALID_ARGUMENT;
+    const tr: Resolved | DkErrorCode = this.resolver.resolve(t.path, false); // link(2) does not follow
+    if (isDkError(tr)) return tr;
+    if (tr.final === null) return DkError.NOT_FOUND;
+    if (tr.mount !== link.mount) return DkError.CROSS_DEVICE;
+    const hostTarget = target.startsWith('/') ? tr.hostPath : `${t.scheme}:${tr.hostPath}`;
+    return this.lower.streamLinkCreate(linkHost, hostTarget, false);
+  }
+}
+
+/**
+ * Attributes as the guest may see them: only the fields of StreamAttributes, so that nothing a
+ * host adds (a host path, say) leaks. linkTarget is the text the guest stored; peerUri names
+ * the other end of an anonymous pipe and is passed through.
+ */
+function sanitise(a: DkResult<StreamAttributes>): DkResult<StreamAttributes> {
+  if (isDkError(a)) return a;
+  const out: StreamAttributes = {
+    kind: a.kind,
+    size: a.size,
+    readable: a.readable,
+    writable: a.writable,
+    dev: a.dev,
+    ino: a.ino,
+    nlink: a.nlink,
+    atimeNs: a.atimeNs,
+    mtimeNs: a.mtimeNs,
+    ctimeNs: a.ctimeNs,
+  };
+  if (a.linkTarget !== undefined) out.linkTarget = a.linkTarget;
+  if (a.peerUri !== undefined) out.peerUri = a.peerUri;
+  return out;
+}
+
+const usageOf = new WeakMap<Dk, SecurityMonitor>();
+
+/** Wraps `lower` in a security monitor enforcing `policy`. */
+export function createMonitor(lower: Dk, policy: MonitorPolicy): Dk {
+  const m = new SecurityMonitor(lower, policy);
+  usageOf.set(m.dk, m);
+  return m.dk;
+}
+
+/** The usage counters of a Dk made by createMonitor (undefined for any other Dk). */
+export function monitorUsage(dk: Dk): MonitorUsage | undefined {
+  return usageOf.get(dk)?.usage();
+}

@@ -1,0 +1,37 @@
+// What the monitor enforces, derived from a manifest: plain data, no parsing left to do.
+
+import type { Manifest, NetworkGrants } from './manifest.ts';
+
+export interface MountGrant {
+  /** Absolute normalised host path: the directory the URIs below `guest` map to. */
+  host: string;
+  /** Absolute normalised guest path. */
+  guest: string;
+  readOnly: boolean;
+}
+
+export interface MonitorLimits {
+  memory: number;
+  handles: number;
+  children: number;
+  bytesWritten: number;
+}
+
+export interface MonitorPolicy {
+  mounts: readonly MountGrant[];
+  network: NetworkGrants;
+  limits: MonitorLimits;
+}
+
+export function policyFromManifest(m: Manifest): MonitorPolicy {
+  return {
+    mounts: m.mounts.map((x) => ({ host: x.host, guest: x.guest, readOnly: x.mode === 'ro' })),
+    network: { connect: [...m.network.connect], listen: [...m.network.listen] },
+    limits: {
+      memory: m.limits.memory,
+      handles: m.limits.handles,
+      children: m.limits.children,
+      bytesWritten: m.limits.bytesWritten,
+    },
+  };
+}
