@@ -29,4 +29,5 @@ if (!existsSync(main)) {
   process.exit(1);
 }
 const { main: run } = await import(pathToFileURL(main).href);
-process.exitCode = await run(process.argv.slice(2));
+// Exit explicitly: a guest may leave host resources (a stdin reader) that would keep Node alive.
+process.exit(await run(process.argv.slice(2)));

@@ -1,0 +1,56 @@
+// The drawbridge command line: a dispatcher over one file per command.
+
+import { abiCommand } from './abi-command.ts';
+import { manifestCheckCommand, type CommandIo } from './manifest-command.ts';
+import { runCommandLine } from './run-command.ts';
+
+export const VERSION = '0.1.0';
+
+const USAGE = `drawbridge ${VERSION}: runs unmodified WebAssembly programs as picoprocesses behind
+one narrow ABI and a security monitor.
+
+usage: drawbridge COMMAND [ARGS...]
+
+commands:
+  run [--dir HOST[::GUEST]]... [--env NAME=VALUE]... [--manifest FILE] [--] MODULE.wasm [ARGS...]
+                         run a WASI command module (see drawbridge run --help)
+  abi [--json]           print the Drawbridge ABI table
+  manifest check FILE    validate a manifest and summarise what it grants
+  help, --help           this help
+  --version              print the version`;
+
+const io: CommandIo = {
+  out: (line) => process.stdout.write(line + '\n'),
+  err: (line) => process.stderr.write(line + '\n'),
+};
+
+/** Runs the CLI and returns the exit status. */
+export async function main(argv: string[], out: CommandIo = io): Promise<number> {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 24) {
+    out.err(`drawbridge: needs Node.js >= 24 (this is ${process.versions.node}); run it through npm (npx drawbridge ...) after npm install, or install Node.js 24.`);
+    return 1;
+  }
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return runCommandLine(rest, out);
+    case 'abi':
+      return abiCommand(rest, out);
+    case 'manifest':
+      return manifestCheckCommand(rest, out);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out.out(USAGE);
+      return command === undefined ? 2 : 0;
+    case '--version':
+    case '-V':
+      out.out(`drawbridge ${VERSION}`);
+      return 0;
+    default:
+      out.err(`drawbridge: unknown command "${command}"; try drawbridge --help`);
+      return 2;
+  }
+}

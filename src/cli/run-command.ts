@@ -1,0 +1,147 @@
+// `drawbridge run`: flags spelled as wasmtime spells them.
+//   drawbridge run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--manifest FILE] [--] MODULE.wasm [ARGS...]
+
+import { readFileSync } from 'node:fs';
+import { emptyManifest, parseManifest, withCliGrants } from '../monitor/manifest.ts';
+import { createNodeHost } from '../host/node/index.ts';
+import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
+import { startCommand } from '../runtime/picoprocess.ts';
+import { GuestError } from '../libos/wasi/index.ts';
+import type { CommandIo } from './manifest-command.ts';
+
+export const RUN_USAGE = `usage: drawbridge run [OPTIONS] [--] MODULE.wasm [ARGS...]
+
+Runs a WebAssembly (WASI preview 1) command module as a picoprocess. It sees only what
+the options grant: no files, no environment, no network by default.
+
+options:
+  --dir HOST[::GUEST]   mount the host directory HOST at GUEST (default: the same path;
+                        a relative DIR is mounted at /DIR), read-write, and pre-open it
+  --env NAME=VALUE      set an environment variable (--env NAME passes the host's value)
+  --manifest FILE       start from the grants and limits of a manifest (TOML; see
+                        \`drawbridge manifest check\`)
+  -h, --help            show this help
+
+The exit status is the program's; a trap exits with 134.`;
+
+interface ParsedRun {
+  dirs: string[];
+  env: string[];
+  manifest: string | null;
+  module: string;
+  args: string[];
+}
+
+function parse(argv: string[]): ParsedRun | string {
+  const r: ParsedRun = { dirs: [], env: [], manifest: null, module: '', args: [] };
+  let i = 0;
+  const value = (flag: string): string | null => {
+    const a = argv[i]!;
+    if (a.startsWith(flag + '=')) return a.slice(flag.length + 1);
+    const v = argv[++i];
+    return v === undefined ? null : v;
+  };
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    if (flag === '--dir') {
+      const v = value('--dir');
+      if (v === null) return '--dir needs a value: --dir HOST[::GUEST]';
+      r.dirs.push(v);
+    } else if (flag === '--env') {
+      const v = value('--env');
+      if (v === null) return '--env needs a value: --env NAME=VALUE';
+      r.env.push(v);
+    } else if (flag === '--manifest') {
+      const v = value('--manifest');
+      if (v === null) return '--manifest needs a file';
+      r.manifest = v;
+    } else return `unknown option ${a} (see drawbridge run --help)`;
+  }
+  if (i >= argv.length) return 'missing MODULE.wasm (see drawbridge run --help)';
+  r.module = argv[i]!;
+  r.args = argv.slice(i + 1);
+  return r;
+}
+
+export async function runCommandLine(argv: string[], io: CommandIo): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    io.out(RUN_USAGE);
+    return 0;
+  }
+  const p = parse(argv);
+  if (typeof p === 'string') {
+    io.err(`drawbridge run: ${p}`);
+    return 2;
+  }
+  let base = emptyManifest();
+  if (p.manifest) {
+    let text: string;
+    try {
+      text = readFileSync(p.manifest, 'utf8');
+    } catch (e) {
+      io.err(`drawbridge run: cannot read manifest ${p.manifest}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      return 2;
+    }
+    const m = parseManifest(text, p.manifest);
+    if (!m.ok) {
+      io.err(`drawbridge run: ${p.manifest}: ${m.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+      return 2;
+    }
+    base = m.manifest;
+  }
+  const granted = withCliGrants(base, { dirs: p.dirs, env: p.env }, { cwd: process.cwd(), hostEnv: process.env });
+  if (!granted.ok) {
+    io.err(`drawbridge run: ${granted.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+    return 2;
+  }
+  const manifest = granted.manifest;
+  // Pre-opens are named as the user typed the guest side, as wasmtime names them.
+  const preopens = [
+    ...base.mounts.filter((m) => !p.dirs.length || manifest.mounts.some((x) => x.guest === m.guest)).map((m) => ({ guestPath: m.guest, name: m.guest })),
+  ];
+  for (const spec of p.dirs) {
+    const sep = spec.indexOf('::');
+    const guestText = sep >= 0 ? spec.slice(sep + 2) : spec;
+    const guestPath = guestText.startsWith('/') ? guestText : '/' + guestText;
+    const mount = manifest.mounts.find((m) => m.guest === normalise(guestPath));
+    if (!mount) continue;
+    const i = preopens.findIndex((x) => x.guestPath === mount.guest);
+    const entry = { guestPath: mount.guest, name: guestText };
+    if (i >= 0) preopens[i] = entry;
+    else preopens.push(entry);
+  }
+  try {
+    const bytes = await readModuleFile(p.module);
+    const module = await compileModule(bytes, p.module);
+    const running = await startCommand({
+      host: createNodeHost(),
+      module,
+      args: manifest.args ?? [p.module, ...p.args],
+      manifest,
+      preopens,
+      stdin: 'inherit',
+      stdout: 'inherit',
+      stderr: 'inherit',
+    });
+    const status = await running.done;
+    if (status.error) io.err(`drawbridge: ${p.module}: ${status.error}`);
+    return status.exitCode;
+  } catch (e) {
+    if (e instanceof ModuleError || e instanceof GuestError) {
+      io.err(`drawbridge run: ${e.message}`);
+      return e instanceof ModuleError ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+function normalise(path: string): string {
+  const parts = path.split('/').filter((x) => x && x !== '.');
+  return '/' + parts.join('/');
+}

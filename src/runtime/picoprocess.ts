@@ -1,0 +1,144 @@
+// One picoprocess: a guest module instance, its library OS, the monitor, on a host.
+//
+//   guest .wasm --wasi_snapshot_preview1--> libos/wasi --Dk--> monitor --Dk--> host
+//
+// Calls that may wait are imported as JSPI Suspending functions and the entry point is
+// wrapped with WebAssembly.promising, so a waiting guest suspends and the event loop runs
+// other picoprocesses; everything else is a plain import.
+
+import type { Dk } from '../abi/dk.ts';
+import type { Host, OutputSink, Picoprocess, ProcessLauncher, StdinSource } from '../host/common/host.ts';
+import { createWasiLibOs, GuestError, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/wasi/index.ts';
+import type { Manifest } from '../monitor/manifest.ts';
+import { createMonitor } from '../monitor/monitor.ts';
+import { policyFromManifest } from '../monitor/policy.ts';
+import { TRAP_EXIT_STATUS, trapMessage } from './traps.ts';
+
+export interface PicoprocessOptions {
+  host: Host;
+  module: WebAssembly.Module;
+  /** argv, including argv[0]. */
+  args: readonly string[];
+  manifest: Manifest;
+  /** Pre-opened directories (guest paths; default: one per mount, named by its guest path). */
+  preopens?: readonly Preopen[];
+  stdin?: StdinSource;
+  stdout?: OutputSink;
+  stderr?: OutputSink;
+  launcher?: ProcessLauncher;
+  /** Wrap the monitored Dk (extensions stack here). */
+  wrapDk?: (dk: Dk) => Dk;
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  /** A one-line message when the guest trapped or misused the ABI (already formatted). */
+  error?: string;
+}
+
+export interface Running {
+  readonly process: Picoprocess;
+  readonly libos: WasiLibOs;
+  readonly instance: WebAssembly.Instance;
+  /** Settles when the guest's entry point returns, exits or traps. */
+  readonly done: Promise<ExitStatus>;
+}
+
+/** Build the import object: WASI from the library OS, anything else inert (traps if called). */
+export function buildImports(module: WebAssembly.Module, libos: WasiLibOs): WebAssembly.Imports {
+  const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
+  for (const imp of WebAssembly.Module.imports(module)) {
+    const ns = (imports[imp.module] ??= {});
+    if (imp.kind !== 'function') {
+      throw new GuestError(`unsupported import ${imp.module}.${imp.name} (a ${imp.kind}): drawbridge provides functions only`);
+    }
+    if (imp.module === 'wasi_snapshot_preview1') {
+      const fn = libos.functions[imp.name];
+      const entry = SYSCALLS[imp.name];
+      if (!fn || !entry) {
+        ns[imp.name] = () => 52; // ENOSYS: not a preview1 function
+        continue;
+      }
+      ns[imp.name] = entry.blocking ? (new WebAssembly.Suspending(fn) as unknown as WebAssembly.ImportValue) : fn;
+    } else {
+      // Imports of other modules (e.g. Ruby's JS interop) stay inert until called.
+      const what = `${imp.module}.${imp.name}`;
+      ns[imp.name] = () => {
+        throw new GuestError(`the program called ${what}, which drawbridge does not provide`);
+      };
+    }
+  }
+  return imports;
+}
+
+export function defaultPreopens(manifest: Manifest): Preopen[] {
+  return manifest.mounts.map((m) => ({ guestPath: m.guest, name: m.guest }));
+}
+
+/** Instantiate a command or reactor module as a picoprocess (it does not run yet). */
+export async function instantiate(options: PicoprocessOptions): Promise<{ process: Picoprocess; libos: WasiLibOs; instance: WebAssembly.Instance }> {
+  const { manifest } = options;
+  const process = options.host.createProcess({
+    stdin: options.stdin ?? 'null',
+    stdout: options.stdout ?? 'inherit',
+    stderr: options.stderr ?? 'inherit',
+    maxHandles: manifest.limits.handles,
+    launcher: options.launcher,
+  });
+  let dk = createMonitor(process.dk, policyFromManifest(manifest));
+  if (options.wrapDk) dk = options.wrapDk(dk);
+  const env = Object.entries(manifest.env).map(([k, v]) => `${k}=${v}`);
+  let libos: WasiLibOs;
+  try {
+    libos = createWasiLibOs(dk, { args: options.args, env, preopens: options.preopens ?? defaultPreopens(manifest) });
+  } catch (e) {
+    process.kill(1);
+    throw e;
+  }
+  const imports = buildImports(options.module, libos);
+  const instance = await WebAssembly.instantiate(options.module, imports);
+  const memory = instance.exports.memory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    libos.close();
+    process.kill(1);
+    throw new GuestError('the module exports no memory named "memory", which WASI requires');
+  }
+  libos.attachMemory(memory);
+  process.attachMemory(memory);
+  return { process, libos, instance };
+}
+
+/** Run `fn` (an export) to completion under JSPI and turn its end into an exit status. */
+export async function runExport(fn: (...a: any[]) => any, args: readonly unknown[] = []): Promise<ExitStatus> {
+  try {
+    await WebAssembly.promising(fn)(...args);
+    return { exitCode: 0 };
+  } catch (e) {
+    return exitStatusOf(e);
+  }
+}
+
+export function exitStatusOf(e: unknown): ExitStatus {
+  if (e instanceof ProcExit) return { exitCode: e.code };
+  if (e instanceof GuestError) return { exitCode: 1, error: e.message };
+  const trap = trapMessage(e);
+  if (trap !== null) return { exitCode: TRAP_EXIT_STATUS, error: `wasm trap: ${trap}` };
+  throw e;
+}
+
+/** Start a command module: instantiate, run _start, close. */
+export async function startCommand(options: PicoprocessOptions): Promise<Running> {
+  const { process, libos, instance } = await instantiate(options);
+  const start = instance.exports._start;
+  if (typeof start !== 'function') {
+    libos.close();
+    process.kill(1);
+    throw new GuestError('the module has no _start export: it is not a WASI command (a reactor needs the library API)');
+  }
+  const done = runExport(start as (...a: any[]) => any).then((status) => {
+    libos.close();
+    process.kill(status.exitCode);
+    return status;
+  });
+  return { process, libos, instance, done };
+}
