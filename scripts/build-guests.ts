@@ -6,7 +6,7 @@
 // second run with nothing changed compiles nothing. Two compilers at a time: CI
 // machines have few cores and clang on these small files is quick anyway.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,7 +49,9 @@ function clangWorks(): boolean {
 
 function compile(src: string, out: string): Promise<{ ok: boolean; log: string }> {
   mkdirSync(dirname(out), { recursive: true });
-  const args = ['--target=wasm32-wasi', '-O2', `-I${INCLUDE}`, '-Wl,--strip-all', src, '-o', out, '-lm'];
+  // A source may ask for extra flags on a line `// clang-flags: ...` (e.g. -mexec-model=reactor).
+  const extra = /^\/\/ clang-flags: (.*)$/m.exec(readFileSync(src, 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+  const args = ['--target=wasm32-wasi', '-O2', `-I${INCLUDE}`, '-Wl,--strip-all', ...extra, src, '-o', out, '-lm'];
   return new Promise((resolve) => {
     const child = spawn('clang', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
