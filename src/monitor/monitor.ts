@@ -343,8 +343,8 @@ export class SecurityMonitor {
     if (isDkError(tr)) return tr;
     if (tr.final === null) return DkError.NOT_FOUND;
     if (tr.mount !== link.mount) return DkError.CROSS_DEVICE;
-    const hostTarget = target.startsWith('/') ? tr.hostPath : `${t.scheme}:${tr.hostPath}`;
-    return this.lower.streamLinkCreate(linkHost, hostTarget, false);
+    // The host takes a hard link's target as a file: URI (host/common/files.ts).
+    return this.lower.streamLinkCreate(linkHost, `file:${tr.hostPath}`, false);
   }
 }
 
