@@ -23,6 +23,12 @@ export interface ProcessOptions {
   /** Most handles open at once (DkError.QUOTA_EXCEEDED past it). */
   maxHandles?: number;
   launcher?: ProcessLauncher;
+  /**
+   * Streams a parent handed over (DkProcessCreate's stdio: ProcessLauncher's request.stdio,
+   * passed through as is). Entry i, when present, replaces stdin/stdout/stderr; null means null:.
+   * The child holds its own reference on each until it exits.
+   */
+  stdioStreams?: readonly (unknown | null)[];
   /** Receives DkDebugStringPrint lines (default: nowhere). */
   debugLog?: (line: string) => void;
 }

@@ -13,7 +13,10 @@ export type Waker = () => void;
 
 export abstract class KObject {
   abstract readonly kind: StreamKind | 'event' | 'semaphore' | 'thread' | 'process' | 'frame-buffer';
-  /** References from handle tables (DkObjectReference adds one, DkObjectClose drops one). */
+  /**
+   * References held on the object: one per handle-table slot naming it, plus one per
+   * host-side holder (a child's stdio, an abort registration, a mapping) taken with retain().
+   */
   refs = 0;
   private waiters: Set<Waker> | null = null;
 
@@ -32,11 +35,22 @@ export abstract class KObject {
   }
   /** Wake every waiter; each re-checks isSignalled(). Call after any change of state. */
   protected notify(): void {
-    if (!this.waiters || this.waiters.size === 0) return;
+    if (this.waiters === null || this.waiters.size === 0) return;
+    // Copy: a woken waiter removes itself from the set while we iterate.
     for (const w of [...this.waiters]) w();
   }
   /** The last reference is gone. */
   release(): void {}
+}
+
+/** Take a host-side reference (the object outlives every handle until drop()). */
+export function retain(obj: KObject): void {
+  obj.refs++;
+}
+
+/** Drop a reference taken with retain(); the last one releases the object. */
+export function drop(obj: KObject): void {
+  if (--obj.refs === 0) obj.release();
 }
 
 /**
@@ -68,9 +82,17 @@ export abstract class StreamObject extends KObject {
   abstract readonly uri: string;
 }
 
-/** The handle table of one picoprocess. Handles are never shared between tables. */
+/** Most DkObjectReference calls one handle may accumulate (OVERFLOW past it). */
+const MAX_HANDLE_REFS = 0x7fffffff;
+
+/**
+ * The handle table of one picoprocess. Handles are never shared between tables.
+ * Each handle has its own reference count: DkObjectReference adds one, DkObjectClose drops
+ * one, and the handle goes away (dropping its reference on the object) at zero.
+ */
 export class HandleTable {
   private readonly slots: (KObject | undefined)[] = [undefined]; // handle 0 is never valid
+  private readonly handleRefs: number[] = [0];
   private free: number[] = [];
   private count = 0;
 
@@ -86,25 +108,44 @@ export class HandleTable {
 
   insert(obj: KObject): DkResult<Handle> {
     if (this.count >= this.limit) return DkError.QUOTA_EXCEEDED;
+    // Reuse the most recently freed number first: handle numbers stay small.
     const h = this.free.pop() ?? this.slots.length;
     this.slots[h] = obj;
+    this.handleRefs[h] = 1;
     obj.refs++;
     this.count++;
     return h;
   }
 
   get(h: Handle): KObject | undefined {
-    return Number.isInteger(h) && h > 0 ? this.slots[h] : undefined;
+    // Typed as number, but guest-derived: anything not a positive integer misses.
+    return typeof h === 'number' && h > 0 && (h | 0) === h ? this.slots[h] : undefined;
   }
 
-  /** Remove a handle; releases the object when it was its last reference. */
+  /** DkObjectReference: one more DkObjectClose is needed before the handle goes away. */
+  reference(h: Handle): DkErrorCode | 0 {
+    if (!this.get(h)) return DkError.BAD_HANDLE;
+    if (this.handleRefs[h]! >= MAX_HANDLE_REFS) return DkError.OVERFLOW;
+    this.handleRefs[h]!++;
+    return 0;
+  }
+
+  /** DkObjectClose: drop one reference of the handle; the last one removes it. */
+  close(h: Handle): DkErrorCode | 0 {
+    if (!this.get(h)) return DkError.BAD_HANDLE;
+    if (--this.handleRefs[h]! > 0) return 0;
+    return this.remove(h);
+  }
+
+  /** Remove a handle whatever its reference count; releases the object on its last reference. */
   remove(h: Handle): DkErrorCode | 0 {
     const obj = this.get(h);
     if (!obj) return DkError.BAD_HANDLE;
     this.slots[h] = undefined;
+    this.handleRefs[h] = 0;
     this.free.push(h);
     this.count--;
-    if (--obj.refs === 0) obj.release();
+    drop(obj);
     return 0;
   }
 
