@@ -584,3 +584,133 @@ test('MemoryFileSystem answers as Linux does on path-walk corner cases', () => {
     nodeFs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+// ---- the memory host's own guarantees: Linux's time rules, sparse files --------------------
+
+describe('MemoryFileSystem', () => {
+  const setup = () => {
+    let clock = 1_000n;
+    const fs = new MemoryFileSystem({ now: () => clock });
+    const tick = () => (clock += 1_000n);
+    return { fs, tick, at: () => clock };
+  };
+  const times = (fs: MemoryFileSystem, path: string) => {
+    const st = fs.lstat(path);
+    assert.ok(typeof st !== 'number', `lstat ${path}`);
+    return { a: st.atimeNs, m: st.mtimeNs, c: st.ctimeNs, nlink: st.nlink };
+  };
+
+  test('times follow Linux: creation, writes, truncation, links, renames, relatime reads', () => {
+    const { fs, tick, at } = setup();
+    assert.equal(fs.mkdir('/d'), 0);
+    tick();
+    const fd = fs.open('/d/f', OpenFlag.READ | OpenFlag.WRITE | OpenFlag.CREATE) as number;
+    assert.ok(fd > 0);
+    const created = at();
+    assert.deepEqual(times(fs, '/d/f'), { a: created, m: created, c: created, nlink: 1n });
+    assert.equal(times(fs, '/d').m, created, 'creating an entry changes the directory');
+    tick();
+    assert.equal(fs.write(fd, enc.encode('abc'), 0), 3);
+    const written = at();
+    assert.deepEqual(times(fs, '/d/f'), { a: created, m: written, c: written, nlink: 1n });
+    tick();
+    assert.equal(fs.write(fd, new Uint8Array(0), 0), 0);
+    assert.equal(times(fs, '/d/f').m, written, 'an empty write changes nothing');
+    // relatime: the first read after a change refreshes atime; the next one does not.
+    tick();
+    fs.read(fd, new Uint8Array(3), 0);
+    const read1 = at();
+    assert.equal(times(fs, '/d/f').a, read1);
+    tick();
+    fs.read(fd, new Uint8Array(3), 0);
+    assert.equal(times(fs, '/d/f').a, read1, 'relatime: atime already newer than mtime');
+    tick();
+    assert.equal(fs.ftruncate(fd, 1), 0);
+    assert.equal(times(fs, '/d/f').m, at());
+    tick();
+    assert.equal(fs.link('/d/f', '/d/g'), 0);
+    assert.deepEqual(times(fs, '/d/f'), { a: read1, m: at() - 1_000n, c: at(), nlink: 2n });
+    tick();
+    assert.equal(fs.mkdir('/e'), 0);
+    assert.equal(fs.rename('/d/g', '/e/g'), 0);
+    assert.equal(times(fs, '/d').m, at());
+    assert.equal(times(fs, '/e').m, at());
+    assert.equal(times(fs, '/e/g').c, at(), 'rename changes the moved inode');
+    tick();
+    assert.equal(fs.futimes(fd, 5n, 'now'), 0);
+    assert.deepEqual(times(fs, '/e/g'), { a: 5n, m: at(), c: at(), nlink: 2n });
+    tick();
+    assert.equal(fs.futimes(fd, null, null), 0);
+    assert.equal(times(fs, '/e/g').c, at() - 1_000n, 'nothing to set: ctime stays');
+    assert.equal(fs.close(fd), 0);
+    assert.equal(fs.close(fd), DkError.BAD_HANDLE);
+  });
+
+  test('directory link counts: 2 plus subdirectories, 0 once removed', () => {
+    const { fs } = setup();
+    fs.mkdir('/p');
+    fs.mkdir('/p/a');
+    fs.mkdir('/p/b');
+    assert.equal(times(fs, '/p').nlink, 4n);
+    assert.equal(times(fs, '/').nlink, 3n);
+    fs.mkdir('/q');
+    assert.equal(fs.rename('/p/a', '/q/a'), 0);
+    assert.equal(times(fs, '/p').nlink, 3n);
+    assert.equal(times(fs, '/q').nlink, 3n);
+    const fd = fs.open('/p/b', OpenFlag.READ) as number;
+    assert.equal(fs.rmdir('/p/b'), 0);
+    const st = fs.fstat(fd);
+    assert.ok(typeof st !== 'number');
+    assert.equal(st.nlink, 0n);
+    assert.equal(fs.open('/p/b/x', OpenFlag.WRITE | OpenFlag.CREATE), DkError.NOT_FOUND);
+    assert.equal(fs.rmdir('/'), DkError.BUSY);
+  });
+
+  test('files are sparse: holes read as zeros, 16 TiB at most', () => {
+    const { fs } = setup();
+    const fd = fs.open('/big', OpenFlag.READ | OpenFlag.WRITE | OpenFlag.CREATE) as number;
+    assert.equal(fs.ftruncate(fd, 2 ** 40), 0, 'a terabyte costs nothing');
+    assert.equal(fs.write(fd, enc.encode('end'), 2 ** 40 - 1), 3);
+    const buf = new Uint8Array(8).fill(7);
+    assert.equal(fs.read(fd, buf, 2 ** 40 - 5), 7, 'up to the end');
+    assert.deepEqual([...buf], [0, 0, 0, 0, 0x65, 0x6e, 0x64, 7]);
+    assert.equal(fs.write(fd, enc.encode('x'), 2 ** 44), DkError.FILE_TOO_LARGE);
+    assert.equal(fs.write(fd, enc.encode('xyz'), 2 ** 44 - 1), 1, 'a write stops at the limit');
+    assert.equal(fs.ftruncate(fd, 2 ** 44 + 1), DkError.FILE_TOO_LARGE);
+  });
+
+  test('page-crossing reads, writes and truncations match a flat array', () => {
+    const { fs } = setup();
+    const fd = fs.open('/r', OpenFlag.READ | OpenFlag.WRITE | OpenFlag.CREATE) as number;
+    let model = new Uint8Array(0);
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    for (let i = 0; i < 400; i++) {
+      const op = rand(3);
+      if (op === 0) {
+        const at = rand(20_000);
+        const data = new Uint8Array(rand(9_000)).map(() => rand(256));
+        assert.equal(fs.write(fd, data, at), data.length);
+        if (at + data.length > model.length) {
+          const grown = new Uint8Array(at + data.length);
+          grown.set(model);
+          model = grown;
+        }
+        model.set(data, at);
+      } else if (op === 1) {
+        const len = rand(24_000);
+        assert.equal(fs.ftruncate(fd, len), 0);
+        const next = new Uint8Array(len);
+        next.set(model.subarray(0, Math.min(len, model.length)));
+        model = next;
+      } else {
+        const at = rand(24_000);
+        const buf = new Uint8Array(rand(10_000));
+        const n = fs.read(fd, buf, at) as number;
+        const want = model.subarray(Math.min(at, model.length), Math.min(at + buf.length, model.length));
+        assert.equal(n, want.length);
+        assert.deepEqual(buf.subarray(0, n), want, `step ${i}`);
+      }
+    }
+  });
+});
