@@ -7,7 +7,11 @@
 //   (null) is read back with stat and written again, with the same rounding.
 // - readdir gives no inode numbers: each entry is lstat'ed for its ino.
 // - Files are opened with O_NONBLOCK so a FIFO can never block the event loop at open;
-//   openFileStream then refuses FIFOs and sockets (NOT_SUPPORTED).
+//   openFileStream then refuses FIFOs and sockets (NOT_SUPPORTED). A character device that
+//   has nothing to give (a terminal) answers WOULD_BLOCK; its event is always set, as for files.
+// - Names are strings: node:fs decodes a directory entry that is not valid UTF-8 lossily
+//   (U+FFFD), and such an entry cannot be opened by the name readdir gave.
+// - readable/writable of a path query come from access(2): two more system calls.
 
 import * as fs from 'node:fs';
 import type { DirEntry, DkResult, StreamKind } from '../../abi/dk.ts';
