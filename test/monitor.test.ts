@@ -2,16 +2,20 @@
 // mounts, read-only mounts, canonicalisation, symbolic links inside and outside the mounts
 // (absolute, relative, loops), the check-then-use race, quotas, network grants, and the
 // generic wrapping of every primitive. The same rules over the real hosts are in
-// monitor-hostile.test.ts.
+// monitor-hostile.test.ts; ordinary work over the real hosts is at the end of this file.
 
-import { describe, it, beforeEach } from 'node:test';
+import { describe, it, beforeEach, after } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { Access, Create, OpenOption, QueryOption, StreamSide, type Dk } from '../src/abi/dk.ts';
 import { DkError } from '../src/abi/errors.ts';
 import { PRIMITIVES } from '../src/abi/spec.ts';
-import { parseManifest } from '../src/monitor/manifest.ts';
+import { buildManifest, parseManifest } from '../src/monitor/manifest.ts';
 import { createMonitor, monitorUsage, policyFromManifest, type MonitorPolicy } from '../src/monitor/monitor.ts';
 import { FakeDk, expectOk } from './monitor-fake-dk.ts';
+import { HOSTS } from './hosts.ts';
 
 const R = Access.READ;
 const W = Access.WRITE;
@@ -351,3 +355,75 @@ describe('monitor: generic wrapping', () => {
     assert.equal(monitorUsage(dk)!.internalErrors, 2);
   });
 });
+
+// The monitor must not get in the way of legitimate work: the same operations over the real
+// hosts (the memory host, and the node host on a temporary directory).
+
+for (const hostDef of HOSTS) {
+  describe(`monitor: ordinary work passes on the ${hostDef.name} host`, () => {
+    const host = hostDef.create();
+    const isMemory = hostDef.name === 'memory';
+    const root = isMemory ? '/w' : mkdtempSync(join(tmpdir(), 'drawbridge-monitor-ok-'));
+    after(() => {
+      if (!isMemory) rmSync(root, { recursive: true, force: true });
+    });
+    const admin = host.createProcess().dk;
+    if (isMemory) expectOk(admin.streamOpen('dir:/w', R, Create.CREATE, 0));
+    for (const d of ['data', 'ro']) expectOk(admin.streamOpen(`dir:${root}/${d}`, R, Create.CREATE, 0));
+    const m = buildManifest({
+      mounts: [
+        { host: `${root}/data`, guest: '/data', mode: 'rw' },
+        { host: `${root}/ro`, guest: '/ro', mode: 'ro' },
+      ],
+    });
+    assert.ok(m.ok);
+    const dk = createMonitor(host.createProcess().dk, policyFromManifest(m.manifest));
+
+    it('files: create, write, read, attributes, set-times, set-length', () => {
+      const h = expectOk(dk.streamOpen('file:/data/f.txt', R | W, Create.CREATE | Create.EXCLUSIVE, 0));
+      assert.equal(dk.streamWrite(h, 0, enc('hello world')), 11);
+      assert.equal(dk.streamSetLength(h, 5), 0);
+      assert.equal(dk.streamAttributesSetByHandle(h, { mtimeNs: 'now' }), 0);
+      assert.equal(expectOk(dk.streamAttributesQueryByHandle(h)).size, 5);
+      assert.equal(expectOk(dk.streamAttributesQuery('file:/data//f.txt', 0)).kind, 'file');
+      assert.equal(dk.streamOpen('file:/data/f.txt', W, Create.CREATE | Create.EXCLUSIVE, 0), DkError.ALREADY_EXISTS);
+      assert.equal(read(dk, 'file:/data/./f.txt'), 'hello');
+      assert.equal(dk.objectClose(h), 0);
+    });
+
+    it('directories: mkdir, enumerate, open the mount root, rename and delete inside', () => {
+      expectOk(dk.streamOpen('dir:/data/d', R, Create.CREATE, 0));
+      const f = expectOk(dk.streamOpen('file:/data/d/x', W, Create.CREATE, 0));
+      const root = expectOk(dk.streamOpen('dir:/data', R, 0, 0));
+      assert.ok(expectOk(dk.streamEnumerateChildren(root)).some((e) => e.name === 'd'));
+      assert.equal(expectOk(dk.streamAttributesQuery('dir:/data', 0)).kind, 'directory');
+      assert.equal(dk.streamRename(f, 'file:/data/y'), 0);
+      assert.equal(expectOk(dk.streamAttributesQuery('file:/data/y', 0)).kind, 'file');
+      assert.equal(dk.streamDelete(f, StreamSide.BOTH), 0);
+      assert.equal(dk.streamAttributesQuery('file:/data/y', 0), DkError.NOT_FOUND);
+      assert.equal(expectOk(dk.streamAttributesQuery('dir:/ro', 0)).kind, 'directory'); // reading ro is fine
+    });
+
+    it('links: symbolic (relative and absolute in the guest), hard, PATH_ONLY on a link', () => {
+      const h = expectOk(dk.streamOpen('file:/data/t.txt', W, Create.CREATE, 0));
+      assert.equal(dk.streamWrite(h, 0, enc('target')), 6);
+      assert.equal(dk.streamLinkCreate('file:/data/rel', 't.txt', true), 0);
+      assert.equal(dk.streamLinkCreate('file:/data/abs', '/data/t.txt', true), 0);
+      assert.equal(dk.streamLinkCreate('file:/data/hard', 'file:/data/t.txt', false), 0);
+      for (const p of ['rel', 'abs', 'hard']) assert.equal(read(dk, `file:/data/${p}`), 'target', p);
+      const l = expectOk(dk.streamOpen('file:/data/abs', 0, 0, OpenOption.NO_FOLLOW | OpenOption.PATH_ONLY));
+      assert.equal(expectOk(dk.streamAttributesQueryByHandle(l)).kind, 'symlink');
+      assert.equal(expectOk(dk.streamAttributesQuery('file:/data/abs', QueryOption.NO_FOLLOW)).linkTarget, '/data/t.txt');
+    });
+
+    it('local streams: stdout, null, an anonymous pipe and its peer', () => {
+      expectOk(dk.streamOpen('stdout:', W, 0, 0));
+      expectOk(dk.streamOpen('null:', R | W, 0, 0));
+      const p = expectOk(dk.streamOpen('pipe:', R | W, 0, 0));
+      const peer = expectOk(dk.streamAttributesQueryByHandle(p)).peerUri;
+      assert.ok(peer, 'an anonymous pipe names its peer');
+      expectOk(dk.streamOpen(peer, R | W, 0, 0));
+      assert.equal(monitorUsage(dk)!.internalErrors, 0);
+    });
+  });
+}
