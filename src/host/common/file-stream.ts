@@ -25,6 +25,12 @@ function toFileTime(value: unknown): FileTime | DkErrorCode {
   return DkError.INVALID_ARGUMENT;
 }
 
+/**
+ * Linux's MAX_RW_COUNT: one read or write moves at most this much (a short count, not an
+ * error); node:fs would refuse a longer one outright, so both hosts cap here alike.
+ */
+const MAX_RW = 0x7ffff000;
+
 function isOffset(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
@@ -82,7 +88,7 @@ export class FileStream extends StreamObject {
     if (this.kind === 'directory') return DkError.IS_A_DIRECTORY;
     if (!this.readable) return DkError.ACCESS_DENIED;
     if (!isOffset(offset) || !(buffer instanceof Uint8Array)) return DkError.INVALID_ARGUMENT;
-    return this.fs.read(this.fd, buffer, offset);
+    return this.fs.read(this.fd, buffer.length > MAX_RW ? buffer.subarray(0, MAX_RW) : buffer, offset);
   }
 
   override write(offset: number, data: Uint8Array): DkResult<number> {
@@ -90,6 +96,7 @@ export class FileStream extends StreamObject {
     if (this.kind === 'directory') return DkError.IS_A_DIRECTORY;
     if (!this.writable) return DkError.ACCESS_DENIED;
     if (!(data instanceof Uint8Array)) return DkError.INVALID_ARGUMENT;
+    if (data.length > MAX_RW) data = data.subarray(0, MAX_RW);
     // An append stream always writes at the end: the offset is not looked at.
     if (this.append) return this.fs.write(this.fd, data, null);
     if (!isOffset(offset)) return DkError.INVALID_ARGUMENT;
