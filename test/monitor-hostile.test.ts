@@ -44,6 +44,9 @@ function populate(admin: Dk, root: string, isMemory: boolean): void {
   write(`${root}/data/sub/b.txt`, 'b');
   write(`${root}/ro/r.txt`, 'read only');
   write(`${root}/outside/secret`, 'secret');
+  mkdir(`${root}/data/racedir`);
+  write(`${root}/data/racedir/f`, 'inside');
+  write(`${root}/outside/f`, 'outside');
   link(`${root}/data/out-abs`, '/etc/passwd');
   link(`${root}/data/out-rel`, '../../../../../../../../etc/passwd');
   link(`${root}/data/out-host`, `${root}/outside/secret`); // a host path: means nothing in the guest
@@ -71,6 +74,23 @@ function policyFor(root: string, limits: Record<string, unknown> = LIMITS): Moni
   return policyFromManifest(r.manifest);
 }
 
+/**
+ * A picoprocess Dk whose streamOpen first runs `swap` for URIs ending in `suffix`: another
+ * party changing the tree between the monitor's walk and the host's open.
+ */
+function racing(dk: Dk, suffix: string, swap: () => void): Dk {
+  return new Proxy(dk, {
+    get(target, key) {
+      const value = (target as any)[key];
+      if (key !== 'streamOpen') return typeof value === 'function' ? value.bind(target) : value;
+      return (uri: string, access: number, create: number, options: number) => {
+        if (uri.endsWith(suffix)) swap();
+        return target.streamOpen(uri, access, create, options);
+      };
+    },
+  });
+}
+
 interface HostileCall {
   name: string;
   call: () => unknown;
@@ -84,6 +104,7 @@ for (const hostDef of HOSTS) {
     let A: Dk; // the attacker, monitored
     let B: Dk; // another picoprocess, monitored
     let newMonitor: (limits?: Record<string, unknown>) => Dk;
+    let raced: Dk; // A picoprocess whose directory is swapped for a link out during its open
     let hA: number; // a handle of A that B does not have
     let hRo: number; // A's read-only handle on /ro/r.txt
     let hFile: number; // A's writable handle on /data/a.txt
@@ -98,6 +119,15 @@ for (const hostDef of HOSTS) {
       newMonitor = (limits = LIMITS) => createMonitor(host.createProcess().dk, policyFor(root, limits));
       A = newMonitor();
       B = newMonitor();
+      raced = createMonitor(
+        racing(host.createProcess().dk, '/racedir/f', () => {
+          // The directory the walk checked becomes a HOST link to the outside directory.
+          const d = ok(admin.streamOpen(`dir:${root}/data/racedir`, 0, 0, OpenOption.PATH_ONLY), 'open racedir');
+          ok(admin.streamRename(d, `dir:${root}/data/racedir-old`), 'move racedir');
+          ok(admin.streamLinkCreate(`file:${root}/data/racedir`, `${root}/outside`, true), 'link racedir');
+        }),
+        policyFor(root),
+      );
       for (let i = 0; i < 6; i++) ok(A.streamOpen('file:/data/a.txt', R, 0, 0), 'open');
       hA = ok(A.streamOpen('file:/data/a.txt', R, 0, 0), 'open');
       hRo = ok(A.streamOpen('file:/ro/r.txt', R, 0, 0), 'open ro');
@@ -126,6 +156,7 @@ for (const hostDef of HOSTS) {
       { name: 'attributes through a link out', call: () => A.streamAttributesQuery('file:/data/out-abs', 0), expected: DkError.NOT_CAPABLE },
       { name: 'create through a link out', call: () => A.streamOpen('file:/data/out-dir/evil', W, Create.CREATE, 0), expected: DkError.NOT_CAPABLE },
       { name: 'child module through a link out', call: () => newMonitor({ children: 1 }).processCreate('file:/data/out-abs', [], []), expected: DkError.NOT_CAPABLE },
+      { name: 'directory swapped for a link out between check and open', call: () => raced.streamOpen('file:/data/racedir/f', R, 0, 0), expected: DkError.NOT_CAPABLE },
       { name: 'caller NO_FOLLOW on a final link', call: () => A.streamOpen('file:/data/in-ok', R, 0, OpenOption.NO_FOLLOW), expected: DkError.SYMLINK_LOOP },
       // --- loops
       { name: 'two-link loop', call: () => A.streamOpen('file:/data/loop1', R, 0, 0), expected: DkError.SYMLINK_LOOP },
@@ -244,7 +275,8 @@ for (const hostDef of HOSTS) {
       assert.equal(ok(A.streamAttributesQuery('file:/data/out-abs', QueryOption.NO_FOLLOW), 'lstat').linkTarget, '/etc/passwd');
       assert.equal(await A.threadYieldExecution(), 0);
       assert.equal(B.debugStringPrint('still here'), 0);
-      for (const m of [A, B]) assert.equal(monitorUsage(m)!.internalErrors, 0);
+      assert.equal(monitorUsage(raced)!.handles, 0, 'the raced open left no handle behind');
+      for (const m of [A, B, raced]) assert.equal(monitorUsage(m)!.internalErrors, 0);
       // Nothing escaped: the read-only file and the outside files are as they were, and no file
       // appeared where a refused call aimed.
       const readAdmin = (p: string) => {
