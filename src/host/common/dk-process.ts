@@ -321,7 +321,7 @@ export class DkProcess implements Dk, Picoprocess {
         this.debug(`LibOsExceptionDispatch failed: ${String(e)}`);
       }
     }
-    t.wait?.finish(DkError.INTERRUPTED);
+    t.interrupt(DkError.INTERRUPTED);
     return 0;
   }
 

@@ -13,8 +13,12 @@ export class ThreadObject extends KObject {
   readonly param: number;
   exited = false;
   exitCode = 0;
-  /** The wait in progress on this thread, which DkThreadRaiseException interrupts. */
-  wait: PendingWait | null = null;
+  /**
+   * Waits in progress on this thread, which DkThreadRaiseException interrupts. A Wasm thread
+   * has at most one (its stack is suspended in it), but host-side JS on the first thread may
+   * issue several at once.
+   */
+  readonly waits = new Set<PendingWait>();
 
   constructor(owner: object, param: number) {
     super();
@@ -23,6 +27,10 @@ export class ThreadObject extends KObject {
   }
   override isSignalled(): boolean {
     return this.exited;
+  }
+  /** End every wait of the thread with result (INTERRUPTED). */
+  interrupt(result: number): void {
+    for (const w of [...this.waits]) w.finish(result);
   }
   finish(code: number): void {
     if (this.exited) return;

@@ -50,9 +50,7 @@ export class PendingWait {
     this.promise = new Promise((resolve) => (this.resolve = resolve));
     for (const obj of objects) obj.addWaiter(this.wake);
     if (timeoutNs !== null) this.timer = platform.setTimer(timeoutNs, this.timeout);
-    // A thread has at most one wait: a second would be a host bug, but stay safe.
-    thread.wait?.finish(DkError.INTERRUPTED);
-    thread.wait = this;
+    thread.waits.add(this);
     pending.add(this);
   }
 
@@ -74,7 +72,7 @@ export class PendingWait {
     for (const obj of this.objects) obj.removeWaiter(this.wake);
     if (this.timer !== null) this.platform.clearTimer(this.timer);
     this.timer = null;
-    if (this.thread.wait === this) this.thread.wait = null;
+    this.thread.waits.delete(this);
     this.pending.delete(this);
     this.resolve(result);
   }
