@@ -1,0 +1,29 @@
+// Child process: runs a module under drawbridge (the library API, runCommand) and reports
+// compile and run times. Stdio is the child's own, so the parent decides where output goes.
+
+import { writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import v8 from 'node:v8';
+import { compileModule } from '../../src/runtime/module-cache.ts';
+import { runCommand } from '../../src/runtime/run.ts';
+import { RESULT_FD, type ChildResult, type ChildSpec } from './child-spec.ts';
+
+const spec = JSON.parse(process.argv[2]!) as ChildSpec;
+for (const f of spec.v8Flags ?? []) v8.setFlagsFromString(f);
+
+const bytes = await readFile(spec.module);
+let t = performance.now();
+if (spec.compileFlags) for (const f of spec.compileFlags.set) v8.setFlagsFromString(f);
+await compileModule(bytes, spec.module); // cached by content hash: runCommand below reuses it
+if (spec.compileFlags) for (const f of spec.compileFlags.restore) v8.setFlagsFromString(f);
+const compileMs = performance.now() - t;
+
+const result: ChildResult = { compileMs, runMs: [], exitCodes: [] };
+for (let i = 0; i < (spec.repeat ?? 1); i++) {
+  t = performance.now();
+  const r = await runCommand({ module: bytes, args: spec.args, dirs: spec.dirs });
+  result.runMs.push(performance.now() - t);
+  result.exitCodes.push(r.exitCode);
+}
+writeSync(RESULT_FD, JSON.stringify(result));
+process.exit(0);

@@ -1,0 +1,27 @@
+// What the parent asks a child process to run, and what the child reports back (as JSON on
+// fd 3, so that the guest keeps stdout and stderr to itself).
+
+export interface ChildSpec {
+  module: string;
+  /** argv including argv[0]. */
+  args: string[];
+  dirs?: { host: string; guest: string }[];
+  /** V8 flags set with v8.setFlagsFromString before the first compile (whole-process tiering). */
+  v8Flags?: string[];
+  /**
+   * V8 flags set only around the compile and then undone (what the runtime would do per
+   * module); the compile is then eager so that no function is compiled after the flags change back.
+   */
+  compileFlags?: { set: string[]; restore: string[] };
+  /** Run the (already compiled) module this many times in this process; default 1. */
+  repeat?: number;
+}
+
+export interface ChildResult {
+  compileMs: number;
+  /** Instantiate + _start, per run. */
+  runMs: number[];
+  exitCodes: number[];
+}
+
+export const RESULT_FD = 3;
