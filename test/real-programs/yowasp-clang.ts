@@ -65,10 +65,12 @@ export function unquoteJobLine(line: string): string[] {
  * The job command lines of `clang -###` output (stderr): after the banner lines (version,
  * Target, Thread model, InstalledDir, Build config) come the jobs, one per line, each
  * starting with ` "`, possibly preceded by ` (in-process)`. Anything else means clang said
- * something other than a job list (an error): null.
+ * something other than a job list (an error): null. (The package's own parser skips every
+ * line starting with "clang", diagnostics included, and then sees no jobs: same outcome.)
  */
 export function parseJobs(output: string): string[][] | null {
-  const banner = /^(clang|Target:|Thread model:|InstalledDir:|Build config:)/;
+  // "clang version" only: "clang: error: ..." lines are diagnostics, not banner.
+  const banner = /^(clang version |Target:|Thread model:|InstalledDir:|Build config:)/;
   const jobs: string[][] = [];
   const lines = output.split('\n');
   let i = 0;
@@ -83,8 +85,8 @@ export function parseJobs(output: string): string[][] | null {
       jobs.push(job);
       continue;
     }
-    if (line === '' && lines.slice(i).every((l) => l === '')) return jobs;
+    if (line === '' && lines.slice(i).every((l) => l === '')) break;
     return null;
   }
-  return jobs;
+  return jobs.length > 0 ? jobs : null;
 }
