@@ -866,3 +866,62 @@ describe('memory host determinism', () => {
     assert.equal(dec(buf.subarray(0, 7)), 'welcome');
   });
 });
+
+describe('node host: inherited stdio', () => {
+  // A separate Node process, so that its real fds 0 and 1 are ours to choose.
+  const script = `
+    import { createNodeHost } from ${JSON.stringify(new URL('../src/host/node/index.ts', import.meta.url).href)};
+    const dk = createNodeHost().createProcess({ stdin: 'inherit', stdout: 'inherit' }).dk;
+    const i = dk.streamOpen('stdin:', 1, 0, 0), o = dk.streamOpen('stdout:', 2, 0, 0);
+    const buf = new Uint8Array(100);
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 1);
+    const first = dk.streamRead(i, -1, buf);
+    let n = first;
+    for (;;) {
+      if (n === -1) {
+        const ev = dk.streamGetEvent(i, 1);
+        await dk.objectsWaitAny([ev], null);
+        dk.objectClose(ev);
+      } else if (n === 0) {
+        break;
+      } else {
+        dk.streamWrite(o, -1, buf.subarray(0, n));
+      }
+      n = dk.streamRead(i, -1, buf);
+    }
+    clearInterval(iv);
+    dk.streamWrite(o, -1, new TextEncoder().encode('|first=' + (first === -1 ? 'WOULD_BLOCK' : 'data') + ' ticked=' + (ticks > 0)));
+  `;
+  const run = async (stdin: 'pipe' | number, feed?: (w: NodeJS.WritableStream) => void): Promise<string> => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: [stdin, 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    if (feed) feed(child.stdin!);
+    await new Promise((r) => child.on('close', r));
+    return out;
+  };
+
+  it('a pipe on fd 0 is read without blocking the event loop: WOULD_BLOCK, then the READ event', async () => {
+    const out = await run('pipe', (w) => {
+      setTimeout(() => w.write('hello '), 50);
+      setTimeout(() => w.end('world'), 100);
+    });
+    assert.equal(out, 'hello world|first=WOULD_BLOCK ticked=true');
+  });
+
+  it('a regular file on fd 0 is read directly', async () => {
+    const { openSync, writeFileSync, closeSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'dk-stdin-'));
+    try {
+      writeFileSync(join(dir, 'in'), 'from a file');
+      const fd = openSync(join(dir, 'in'), 'r');
+      const out = await run(fd);
+      closeSync(fd);
+      assert.match(out, /^from a file\|first=data ticked=(true|false)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -7,6 +7,9 @@
 // there, WOULD_BLOCK when empty, and 0 (end of stream) once the writing end is shut and the
 // buffer drained; a write after the reading end is gone fails with BROKEN_PIPE.
 //
+// DkStreamOpen's access bits do not narrow a pipe end: both halves stay usable until shut
+// with DkStreamDelete (the LibOS enforces O_RDONLY/O_WRONLY on its descriptors).
+//
 // Names and pending anonymous peers are host-wide (PipeRegistry, one per host), so that
 // picoprocesses of one host can connect to each other.
 
