@@ -16,9 +16,14 @@
 //   ruby-init). An uncaught exception in FILE aborts option processing: Ruby prints it and
 //   calls exit(1), which reaches us as proc_exit.
 
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Reactor } from '../../src/runtime/reactor.ts';
+import { fileURLToPath } from 'node:url';
+import type { Host } from '../../src/host/common/host.ts';
+import { emptyManifest, type Mount } from '../../src/monitor/manifest.ts';
+import { compileModule } from '../../src/runtime/module-cache.ts';
+import type { ExitStatus } from '../../src/runtime/picoprocess.ts';
+import { loadReactor, ReactorExit, type Reactor } from '../../src/runtime/reactor.ts';
 
 const distDir = dirname(dirname(fileURLToPath(import.meta.resolve('@ruby/3.4-wasm-wasi'))));
 /** The build with the standard library packed in by wasi-vfs. */
@@ -52,4 +57,43 @@ export function writeStringList(reactor: Reactor, strings: readonly string[]): [
 export async function rubyInit(reactor: Reactor, argv: readonly string[]): Promise<void> {
   const [ptr, len] = writeStringList(reactor, argv);
   await reactor.call(RUBY_INIT, ptr, len);
+}
+
+export interface RubyRun {
+  stdout: string;
+  stderr: string;
+  /** Set when the guest called proc_exit (or trapped) instead of returning from ruby-init. */
+  exit?: ExitStatus;
+}
+
+let rubyModule: Promise<WebAssembly.Module> | null = null;
+
+/**
+ * Run the Ruby file at `script` (a guest path) in a fresh picoprocess with `mounts`.
+ * Ruby's $stdout is block-buffered when it is not a terminal and only flushed at exit,
+ * which ruby-init never reaches: scripts set `$stdout.sync = true` (or flush) themselves.
+ */
+export async function runRubyScript(script: string, mounts: Mount[], host: Host): Promise<RubyRun> {
+  const module = await (rubyModule ??= readFile(rubyModulePath).then((b) => compileModule(b, 'ruby+stdlib.wasm')));
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const reactor = await loadReactor({
+    host,
+    module,
+    args: ['ruby'],
+    manifest: { ...emptyManifest(), mounts },
+    stdout: (b) => void out.push(b.slice()),
+    stderr: (b) => void err.push(b.slice()),
+  });
+  let exit: ExitStatus | undefined;
+  try {
+    await rubyInit(reactor, ['ruby', '-EUTF-8', `-r${script}`, '-e_=0']);
+  } catch (e) {
+    if (!(e instanceof ReactorExit)) throw e;
+    exit = e.status;
+  } finally {
+    reactor.close();
+  }
+  const text = (chunks: Uint8Array[]): string => new TextDecoder().decode(Buffer.concat(chunks));
+  return { stdout: text(out), stderr: text(err), ...(exit ? { exit } : {}) };
 }
