@@ -39,7 +39,6 @@ function workspace(name: string, script: string, files: Record<string, string> =
  * is settled the assertions read the text without the escapes.
  */
 function plain(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replaceAll(/\x1b\[[0-9;]*m/g, '');
 }
 
