@@ -13,7 +13,7 @@ export const KERNELS: { name: string; arg: string }[] = [
   { name: 'xorshift', arg: '150000000' },
   { name: 'sha256', arg: '6' },
   { name: 'nbody', arg: '6000000' },
-  { name: 'qsort', arg: '3' },
+  { name: 'qsort', arg: '4' },
 ];
 
 const RUNNERS: Runner[] = ['native', 'node:wasi', 'drawbridge'];

@@ -6,8 +6,11 @@
 import { buildGuests } from './lib/build.ts';
 import type { Benchmark } from './lib/context.ts';
 import { compute } from './compute.ts';
+import { tiering } from './tiering.ts';
+import { calls } from './calls.ts';
+import { copy } from './copy.ts';
 
-const BENCHMARKS: Benchmark[] = [compute];
+const BENCHMARKS: Benchmark[] = [compute, calls, copy, tiering];
 
 function usage(): string {
   return `usage: node bench/run.ts [--reps N] [NAME...]\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}${b.byDefault ? '' : ' (only when named)'}`).join('\n')}`;

@@ -14,7 +14,11 @@ for (const f of spec.v8Flags ?? []) v8.setFlagsFromString(f);
 const bytes = await readFile(spec.module);
 let t = performance.now();
 if (spec.compileFlags) for (const f of spec.compileFlags.set) v8.setFlagsFromString(f);
+// An eager (--no-wasm-lazy-compilation) async compile does not keep Node's event loop alive:
+// without this timer the process exits with the compile promise unsettled (Node 24.21).
+const keepAlive = setInterval(() => {}, 1000);
 await compileModule(bytes, spec.module); // cached by content hash: runCommand below reuses it
+clearInterval(keepAlive);
 if (spec.compileFlags) for (const f of spec.compileFlags.restore) v8.setFlagsFromString(f);
 const compileMs = performance.now() - t;
 
