@@ -9,8 +9,10 @@ import { compute } from './compute.ts';
 import { tiering } from './tiering.ts';
 import { calls } from './calls.ts';
 import { copy } from './copy.ts';
+import { startup } from './startup.ts';
+import { clang } from './clang.ts';
 
-const BENCHMARKS: Benchmark[] = [compute, calls, copy, tiering];
+const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering];
 
 function usage(): string {
   return `usage: node bench/run.ts [--reps N] [NAME...]\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}${b.byDefault ? '' : ' (only when named)'}`).join('\n')}`;

@@ -12,6 +12,8 @@ export type Runner = 'drawbridge' | 'node:wasi' | 'native';
 export interface Outcome {
   /** Wall time of the whole child process, parent-measured. */
   wallMs: number;
+  /** From spawn to the first byte on stdout (NaN if none), parent-measured. */
+  firstOutputMs: number;
   stdout: string;
   stderr: string;
   exitCode: number;
@@ -37,7 +39,11 @@ export function runProcess(file: string, args: string[], options: SpawnOptions =
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const res: Buffer[] = [];
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    let firstOutputMs = NaN;
+    child.stdout?.on('data', (b: Buffer) => {
+      if (out.length === 0) firstOutputMs = performance.now() - t;
+      out.push(b);
+    });
     child.stderr?.on('data', (b: Buffer) => err.push(b));
     (child.stdio[3] as NodeJS.ReadableStream | undefined)?.on('data', (b: Buffer) => res.push(b));
     child.on('error', reject);
@@ -45,6 +51,7 @@ export function runProcess(file: string, args: string[], options: SpawnOptions =
       const wallMs = performance.now() - t;
       const outcome: Outcome = {
         wallMs,
+        firstOutputMs,
         stdout: Buffer.concat(out).toString(),
         stderr: Buffer.concat(err).toString(),
         exitCode: code ?? 128 + (signal ? 9 : 0),
