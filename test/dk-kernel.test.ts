@@ -925,3 +925,38 @@ describe('node host: inherited stdio', () => {
     }
   });
 });
+
+describe('hostile arguments never throw', () => {
+  const junk: unknown[] = [undefined, null, -1, 0, 1, 3, 2 ** 53, NaN, Infinity, 1.5, '', 'x', 'pipe:', {}, [], [1, 'a'], 1n, -1n, 2n ** 80n, new Uint8Array(3), true];
+  for (const H of HOSTS) {
+    it(`every primitive on the ${H.name} host answers junk with a value or a DkError`, async () => {
+      const { PRIMITIVES } = await import('../src/abi/spec.ts');
+      const p = H.create().createProcess({ launcher: () => DkError.NOT_FOUND });
+      p.attachMemory(new WebAssembly.Memory({ initial: 1, maximum: 2 }));
+      withThreads(p);
+      const dk = p.dk as unknown as Record<string, (...args: unknown[]) => unknown>;
+      // A few real handles for the junk to hit.
+      p.dk.notificationEventCreate(false);
+      p.dk.streamOpen('pipe:', RW, 0, 0);
+      let seed = 12345;
+      const pick = () => junk[(seed = (seed * 1103515245 + 12345) & 0x7fffffff) % junk.length];
+      for (const spec of PRIMITIVES) {
+        if (spec.method === 'processExit' || spec.method === 'threadExit') continue;
+        for (let round = 0; round < 40; round++) {
+          const args = spec.args.map(() => pick());
+          let r: unknown;
+          try {
+            r = dk[spec.method]!(...args);
+            if (r instanceof Promise) r = await Promise.race([r, new Promise((res) => setTimeout(() => res('pending'), 20))]);
+          } catch (e) {
+            assert.fail(`${spec.name}(${args.map(String).join(', ')}) threw ${String(e)}`);
+          }
+          if (typeof r === 'number' && r < 0) assert.ok(dkErrorName(r) !== `UNKNOWN_ERROR(${r})`, `${spec.name}: unknown error ${r}`);
+        }
+      }
+      // Ends the waits and sleeps the junk started (their timers would keep the test alive).
+      p.kill(0);
+      assert.equal(await p.exited, 0);
+    });
+  }
+});
