@@ -10,16 +10,11 @@ import { RESULT_FD, type ChildResult, type ChildSpec } from './child-spec.ts';
 
 const spec = JSON.parse(process.argv[2]!) as ChildSpec;
 for (const f of spec.v8Flags ?? []) v8.setFlagsFromString(f);
+Object.assign(process.env, spec.hostEnv ?? {});
 
 const bytes = await readFile(spec.module);
 let t = performance.now();
-if (spec.compileFlags) for (const f of spec.compileFlags.set) v8.setFlagsFromString(f);
-// An eager (--no-wasm-lazy-compilation) async compile does not keep Node's event loop alive:
-// without this timer the process exits with the compile promise unsettled (Node 24.21).
-const keepAlive = setInterval(() => {}, 1000);
 await compileModule(bytes, spec.module); // cached by content hash: runCommand below reuses it
-clearInterval(keepAlive);
-if (spec.compileFlags) for (const f of spec.compileFlags.restore) v8.setFlagsFromString(f);
 const compileMs = performance.now() - t;
 
 const result: ChildResult = { compileMs, runMs: [], exitCodes: [] };

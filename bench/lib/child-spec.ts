@@ -8,11 +8,8 @@ export interface ChildSpec {
   dirs?: { host: string; guest: string }[];
   /** V8 flags set with v8.setFlagsFromString before the first compile (whole-process tiering). */
   v8Flags?: string[];
-  /**
-   * V8 flags set only around the compile and then undone (what the runtime would do per
-   * module); the compile is then eager so that no function is compiled after the flags change back.
-   */
-  compileFlags?: { set: string[]; restore: string[] };
+  /** Set in the child's process.env before anything runs (e.g. DRAWBRIDGE_WASM_TIERING). */
+  hostEnv?: Record<string, string>;
   /** Run the (already compiled) module this many times in this process; default 1. */
   repeat?: number;
 }
