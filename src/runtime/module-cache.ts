@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import v8 from 'node:v8';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
@@ -41,13 +42,51 @@ export function checkMagic(bytes: Uint8Array, name: string): void {
   }
 }
 
+// Tiering (measured with `node bench/run.ts tiering`, see README "Benchmarks"). V8 starts Wasm
+// in its baseline compiler (Liftoff) and tiers a function up to TurboFan only on a later call:
+// there is no on-stack replacement, so a hot loop that runs inside one long call (main) stays
+// in Liftoff code for good (n-body: 2x slower). Compiling every function with TurboFan up
+// front fixes that, but costs ~2 ms per KB of module on the 2-core reference machine
+// (26 KB: 55-80 ms; ruby.wasm, 16.6 MB: 27 s), against ~1 ms for any small module lazily. So:
+// modules up to EAGER_OPTIMIZE_MAX_BYTES compile eagerly with TurboFan (at most ~0.25 s,
+// once per process and content hash); bigger ones keep V8's default (lazy Liftoff, then
+// dynamic tier-up), where start-up dominates (the 75 MB clang: 0.2 s for --version with
+// Liftoff, 1.8 s with TurboFan). The V8 flags are process-wide and read when a function is
+// compiled, lazily or not: they are set only around a synchronous, eager compile (nothing
+// else runs meanwhile, and nothing of this module is left to compile after), then restored.
+// A process started with its own --liftoff/lazy-compilation flags keeps them untouched.
+// DRAWBRIDGE_WASM_TIERING=baseline|optimize overrides the choice (auto: the default).
+const EAGER_OPTIMIZE_MAX_BYTES = 128 * 1024;
+const userTieringFlags = process.execArgv.some((a) => /liftoff|wasm-lazy-compilation/.test(a));
+
+function eagerlyOptimize(bytes: Uint8Array): boolean {
+  const choice = process.env.DRAWBRIDGE_WASM_TIERING;
+  if (choice === 'optimize') return true;
+  if (choice === 'baseline' || userTieringFlags) return false;
+  return bytes.length <= EAGER_OPTIMIZE_MAX_BYTES;
+}
+
+function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
+  v8.setFlagsFromString('--no-liftoff');
+  v8.setFlagsFromString('--no-wasm-lazy-compilation');
+  try {
+    // Synchronous on purpose: an async eager compile would leave the flags changed while other
+    // code runs, and (Node 24.21) does not even keep the event loop alive until it settles.
+    return new WebAssembly.Module(bytes);
+  } finally {
+    v8.setFlagsFromString('--liftoff');
+    v8.setFlagsFromString('--wasm-lazy-compilation');
+  }
+}
+
 /** Compile (once per content hash). */
 export function compileModule(bytes: Uint8Array, name = 'module'): Promise<WebAssembly.Module> {
   checkMagic(bytes, name);
   const key = contentHash(bytes);
   let p = compiled.get(key);
   if (!p) {
-    p = WebAssembly.compile(bytes).catch((e: unknown) => {
+    const compiling = eagerlyOptimize(bytes) ? new Promise<WebAssembly.Module>((resolve) => resolve(compileOptimized(bytes))) : WebAssembly.compile(bytes);
+    p = compiling.catch((e: unknown) => {
       compiled.delete(key);
       throw new ModuleError(`${name}: invalid WebAssembly module: ${(e as Error).message}`);
     });
