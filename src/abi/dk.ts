@@ -71,6 +71,8 @@ export interface StreamAttributes {
   linkTarget?: string;
   /** URI that opens the other end of an anonymous pipe (once). */
   peerUri?: string;
+  /** True when the stream is an interactive terminal (what isatty() reports to the guest). */
+  terminal?: boolean;
 }
 
 /** Times to set; 'now' is the host's current real time. */

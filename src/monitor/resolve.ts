@@ -5,7 +5,7 @@
 // empty apart from the mount points). Symbolic links are read from the host with NO_FOLLOW and
 // their targets interpreted in that GUEST namespace (absolute: from the guest root; relative:
 // from the link's directory), '..' is applied to the path resolved so far (POSIX semantics:
-// "link/.." is the parent of the link's target) and clamps at the guest root. A component
+// "link/.." is the parent of the link's target) and may not climb above the guest root. A component
 // outside every mount and not above one is refused (NOT_CAPABLE) without asking the host,
 // so a refused path reveals nothing about the host file system.
 
@@ -81,6 +81,9 @@ export class PathResolver {
     while (pending.length > 0) {
       const name = pending.pop()!;
       if (name === '..') {
+        // Climbing above the guest root is an escape attempt: refused, as cap-std (wasmtime)
+        // refuses a path that leaves its directory, rather than clamped.
+        if (resolved.length === 0) return DkError.NOT_CAPABLE;
         resolved.pop();
         final = null;
         continue;

@@ -8,7 +8,7 @@
 
 import type { Dk } from '../abi/dk.ts';
 import type { Host, OutputSink, Picoprocess, ProcessLauncher, StdinSource } from '../host/common/host.ts';
-import { createWasiLibOs, GuestError, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/wasi/index.ts';
+import { createWasiLibOs, GuestError, GuestFault, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/wasi/index.ts';
 import type { Manifest } from '../monitor/manifest.ts';
 import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
@@ -120,7 +120,12 @@ export async function runExport(fn: (...a: any[]) => any, args: readonly unknown
 
 export function exitStatusOf(e: unknown): ExitStatus {
   if (e instanceof ProcExit) return { exitCode: e.code };
-  if (e instanceof GuestError) return { exitCode: 1, error: e.message };
+  // Misuse of the WASI ABI (bad pointers, bad enum values) ends the program with an error and
+  // status 1, as in wasmtime; a trap of the Wasm code itself is 134.
+  if (e instanceof GuestError || e instanceof GuestFault) return { exitCode: 1, error: e.message };
+  if (e instanceof RangeError && /DataView|bounds/i.test(e.message) && !/call stack/i.test(e.message)) {
+    return { exitCode: 1, error: `pointer out of bounds: ${e.message}` };
+  }
   const trap = trapMessage(e);
   if (trap !== null) return { exitCode: TRAP_EXIT_STATUS, error: `wasm trap: ${trap}` };
   throw e;

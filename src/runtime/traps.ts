@@ -1,8 +1,6 @@
 // Turns what a guest's run threw into wasmtime's wording: one line naming the trap kind.
 // A trap exits with status 134 (128 + SIGABRT), as wasmtime does on Unix.
 
-import { GuestFault } from '../libos/wasi/index.ts';
-
 export const TRAP_EXIT_STATUS = 134;
 
 const KINDS: [RegExp, string][] = [
@@ -21,7 +19,6 @@ const KINDS: [RegExp, string][] = [
 
 /** The trap message for an error thrown out of guest code, or null if it was not a trap. */
 export function trapMessage(err: unknown): string | null {
-  if (err instanceof GuestFault) return `${err.message}`;
   if (err instanceof WebAssembly.RuntimeError || err instanceof RangeError) {
     const text = (err as Error).message;
     for (const [re, kind] of KINDS) if (re.test(text)) return kind;

@@ -6,9 +6,9 @@ import { StreamObject, type KObject } from './kobject.ts';
 import { AlwaysReady } from './readiness.ts';
 import { copyBytes } from './bytes.ts';
 
-export function charDeviceAttributes(readable: boolean, writable: boolean, size = 0): StreamAttributes {
+export function charDeviceAttributes(readable: boolean, writable: boolean, size = 0, kind: 'char-device' | 'pipe' = 'char-device'): StreamAttributes {
   return {
-    kind: 'char-device',
+    kind,
     size,
     readable,
     writable,
@@ -51,7 +51,8 @@ export class NullStream extends StreamObject {
 
 /** stdin from fixed bytes: read in order, then end of stream. Shared position. */
 export class BytesSource extends StreamObject {
-  readonly kind = 'char-device';
+  // Bytes handed over by the embedder behave as a pipe would (not a terminal).
+  readonly kind = 'pipe';
   readonly uri = 'stdin:';
   private readonly bytes: Uint8Array;
   private pos = 0;
@@ -73,13 +74,14 @@ export class BytesSource extends StreamObject {
     return true;
   }
   override attributes(): DkResult<StreamAttributes> {
-    return charDeviceAttributes(true, false, this.bytes.length - this.pos);
+    return charDeviceAttributes(true, false, this.bytes.length - this.pos, 'pipe');
   }
 }
 
 /** stdout/stderr into a callback. The callback gets a copy: the data is often a view of guest memory. */
 export class CallbackSink extends StreamObject {
-  readonly kind = 'char-device';
+  // Output captured by the embedder behaves as a pipe would (not a terminal).
+  readonly kind = 'pipe';
   readonly uri: string;
   private readonly sink: (bytes: Uint8Array) => void;
   constructor(uri: string, sink: (bytes: Uint8Array) => void) {
@@ -103,6 +105,6 @@ export class CallbackSink extends StreamObject {
     return new AlwaysReady();
   }
   override attributes(): DkResult<StreamAttributes> {
-    return charDeviceAttributes(false, true);
+    return charDeviceAttributes(false, true, 0, 'pipe');
   }
 }

@@ -13,6 +13,7 @@
 //   (U+FFFD), and such an entry cannot be opened by the name readdir gave.
 // - readable/writable of a path query come from access(2): two more system calls.
 
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { DirEntry, DkResult, StreamKind } from '../../abi/dk.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
@@ -97,6 +98,23 @@ function timesFor(atime: FileTime, mtime: FileTime, current: () => fs.BigIntStat
     return seconds(st[which]);
   };
   return [pick(atime, 'atimeNs'), pick(mtime, 'mtimeNs')];
+}
+
+/**
+ * node:fs sets times from a double of seconds, which cannot carry every nanosecond (about
+ * 120 ns of resolution today). When the time that landed is not the one asked for, set it
+ * exactly with coreutils' touch, which takes nanoseconds (rare: explicit times only).
+ */
+function exactTimes(path: string, noFollow: boolean, atime: FileTime, mtime: FileTime, stat: () => fs.BigIntStats): void {
+  const st = stat();
+  const fix: [string, bigint][] = [];
+  if (typeof atime === 'bigint' && st.atimeNs !== atime) fix.push(['-a', atime]);
+  if (typeof mtime === 'bigint' && st.mtimeNs !== mtime) fix.push(['-m', mtime]);
+  for (const [flag, t] of fix) {
+    if (t < 0n) continue;
+    const date = `@${t / 1_000_000_000n}.${(t % 1_000_000_000n).toString().padStart(9, '0')}`;
+    spawnSync('touch', ['-c', flag, ...(noFollow ? ['-h'] : []), `--date=${date}`, '--', path], { stdio: 'ignore' });
+  }
 }
 
 export class NodeFileSystem implements FileSystem {
@@ -207,6 +225,7 @@ export class NodeFileSystem implements FileSystem {
     try {
       const [a, m] = timesFor(atime, mtime, () => fs.fstatSync(fd, STAT_BIGINT));
       fs.futimesSync(fd, a, m);
+      exactTimes(`/proc/${process.pid}/fd/${fd}`, false, atime, mtime, () => fs.fstatSync(fd, STAT_BIGINT));
       return 0;
     } catch (e) {
       return dkErrorOf(e);
@@ -299,6 +318,7 @@ export class NodeFileSystem implements FileSystem {
     try {
       const [a, m] = timesFor(atime, mtime, () => fs.statSync(path, STAT_BIGINT));
       fs.utimesSync(path, a, m);
+      exactTimes(path, false, atime, mtime, () => fs.statSync(path, STAT_BIGINT));
       return 0;
     } catch (e) {
       return dkErrorOf(e);
@@ -309,6 +329,7 @@ export class NodeFileSystem implements FileSystem {
     try {
       const [a, m] = timesFor(atime, mtime, () => fs.lstatSync(path, STAT_BIGINT));
       fs.lutimesSync(path, a, m);
+      exactTimes(path, true, atime, mtime, () => fs.lstatSync(path, STAT_BIGINT));
       return 0;
     } catch (e) {
       return dkErrorOf(e);

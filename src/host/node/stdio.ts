@@ -11,6 +11,7 @@
 // host). A non-blocking fd that is full (EAGAIN) answers WOULD_BLOCK; the WRITE readiness
 // event is set again after a short back-off, when the write is worth retrying.
 
+import { isatty } from 'node:tty';
 import { fstatSync, readSync, writeSync, type Stats } from 'node:fs';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
 import { StreamSide, type DkResult, type StreamAttributes, type StreamKind } from '../../abi/dk.ts';
@@ -65,6 +66,7 @@ function attributesOf(fd: number, readable: boolean, writable: boolean, size: nu
   const ns = (ms: number | undefined): bigint => BigInt(Math.round((ms ?? 0) * 1e6));
   return {
     kind: kindOf(st),
+    terminal: isatty(fd),
     size: st?.isFile() ? st.size : size,
     readable,
     writable,

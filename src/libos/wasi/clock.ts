@@ -3,14 +3,20 @@
 
 import { Clock } from '../../abi/dk.ts';
 import { ClockId, Errno } from './constants.ts';
-import type { WasiState } from './state.ts';
+import { GuestError, type WasiState } from './state.ts';
+
+/** The CPU-time clocks are not offered (EBADF, as wasmtime); any other id is not a clock id at all. */
+function cpuClockOrFault(id: number): number {
+  if (id === ClockId.PROCESS_CPUTIME_ID || id === ClockId.THREAD_CPUTIME_ID) return Errno.BADF;
+  throw new GuestError(`invalid clock id ${id >>> 0}`);
+}
 
 export function clockCalls(os: WasiState) {
   const dk = os.dk;
   const mem = os.mem;
   return {
     clock_res_get(id: number, resPtr: number): number {
-      if (id !== ClockId.REALTIME && id !== ClockId.MONOTONIC) return id === ClockId.PROCESS_CPUTIME_ID || id === ClockId.THREAD_CPUTIME_ID ? Errno.BADF : Errno.INVAL;
+      if (id !== ClockId.REALTIME && id !== ClockId.MONOTONIC) return cpuClockOrFault(id);
       mem.refresh();
       mem.setU64(resPtr, 1n);
       return Errno.SUCCESS;
@@ -19,7 +25,7 @@ export function clockCalls(os: WasiState) {
       let t: bigint | number;
       if (id === ClockId.MONOTONIC) t = dk.systemTimeQuery(Clock.MONOTONIC);
       else if (id === ClockId.REALTIME) t = dk.systemTimeQuery(Clock.REALTIME);
-      else return id === ClockId.PROCESS_CPUTIME_ID || id === ClockId.THREAD_CPUTIME_ID ? Errno.BADF : Errno.INVAL;
+      else return cpuClockOrFault(id);
       if (typeof t !== 'bigint') return Errno.IO;
       mem.refresh();
       mem.dv.setBigUint64(timePtr, t, true);

@@ -11,7 +11,7 @@ import { DkError, isDkError } from '../../abi/errors.ts';
 import { Errno, Whence } from './constants.ts';
 import { errnoOf } from './errno.ts';
 import type { Description } from './fds.ts';
-import { RETRY, type WasiState } from './state.ts';
+import { GuestError, RETRY, type WasiState } from './state.ts';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -185,6 +185,7 @@ export function fdIoCalls(os: WasiState) {
     },
 
     fd_seek(fd: number, offset: bigint, whence: number, newOffsetPtr: number): number {
+      if (whence >>> 0 > Whence.END) throw new GuestError(`invalid whence ${whence >>> 0}`);
       const desc = os.fds.get(fd);
       if (!desc) return Errno.BADF;
       if (desc.kind !== 'file') return desc.kind === 'directory' ? Errno.BADF : Errno.SPIPE;

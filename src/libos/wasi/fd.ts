@@ -7,7 +7,7 @@ import { errnoOf } from './errno.ts';
 import type { Description } from './fds.ts';
 import { timesUpdate, writeFilestat, writeStdioFilestat } from './filestat.ts';
 import { encodeUtf8 } from './memory.ts';
-import type { WasiState } from './state.ts';
+import { GuestError, type WasiState } from './state.ts';
 
 const ALL = (1n << 30n) - 1n;
 
@@ -37,9 +37,9 @@ export function fdCalls(os: WasiState) {
 
   return {
     fd_advise(fd: number, _offset: bigint, _len: bigint, advice: number): number {
+      if (advice >>> 0 > 5) throw new GuestError(`invalid advice ${advice >>> 0}`);
       const d = file(fd);
-      if (typeof d === 'number') return d;
-      return advice >= 0 && advice <= 5 ? Errno.SUCCESS : Errno.INVAL;
+      return typeof d === 'number' ? d : Errno.SUCCESS;
     },
 
     fd_allocate(fd: number, _offset: bigint, _len: bigint): number {
@@ -81,7 +81,7 @@ export function fdCalls(os: WasiState) {
         inheriting = PREOPEN_INHERITING;
       } else {
         base = ALL;
-        if (d.kind === 'directory') base &= ~(Rights.FD_SEEK | Rights.FD_FILESTAT_SET_SIZE);
+        if (d.kind === 'directory') base &= ~(Rights.FD_SEEK | Rights.FD_FILESTAT_SET_SIZE | Rights.PATH_FILESTAT_SET_SIZE);
         if (!d.readable) base &= ~(Rights.FD_READ | Rights.FD_READDIR);
         if (!d.writable) base &= ~Rights.FD_WRITE;
         inheriting = base;
@@ -107,10 +107,8 @@ export function fdCalls(os: WasiState) {
     },
 
     fd_fdstat_set_rights(fd: number, _base: bigint, _inheriting: bigint): number {
-      // wasmtime keeps no rights since preview1 moved onto preview2: a valid fd is enough.
-      const d = os.fds.get(fd);
-      if (!d || isStdio(d)) return Errno.BADF;
-      return Errno.SUCCESS;
+      // wasmtime 49 keeps no rights since preview1 moved onto preview2: it refuses to change them.
+      return os.fds.get(fd) ? Errno.NOTSUP : Errno.BADF;
     },
 
     fd_filestat_get(fd: number, ptr: number): number {
@@ -129,6 +127,7 @@ export function fdCalls(os: WasiState) {
     fd_filestat_set_size(fd: number, size: bigint): number {
       const d = file(fd);
       if (typeof d === 'number') return d;
+      if (!d.writable) return Errno.INVAL;
       if (size > BigInt(Number.MAX_SAFE_INTEGER)) return Errno.FBIG;
       const r = dk.streamSetLength(d.handle, Number(size));
       return isDkError(r) ? errnoOf(r) : Errno.SUCCESS;
@@ -164,7 +163,7 @@ export function fdCalls(os: WasiState) {
     },
 
     fd_renumber(from: number, to: number): number {
-      if (!os.fds.get(from)) return Errno.BADF;
+      if (!os.fds.get(from) || !os.fds.get(to)) return Errno.BADF;
       const old = os.fds.renumber(from, to);
       if (old?.handle) dk.objectClose(old.handle);
       return Errno.SUCCESS;

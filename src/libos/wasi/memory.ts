@@ -7,7 +7,7 @@
 
 export class GuestFault extends Error {
   constructor(what: string) {
-    super(`out of bounds memory access: ${what}`);
+    super(`pointer out of bounds: ${what}`);
     this.name = 'GuestFault';
   }
 }
@@ -40,25 +40,28 @@ export class GuestMemory {
 
   /** A view of [ptr, ptr+len) after checking it lies inside memory (no copy). */
   bytes(ptr: number, len: number): Uint8Array {
+    // Pointers and lengths arrive as signed i32: read them as the u32 they are.
+    ptr >>>= 0;
+    len >>>= 0;
     const end = ptr + len;
-    if (end > this.u8.length || len < 0) throw new GuestFault(`${len} bytes at ${ptr}`);
+    if (end > this.u8.length) throw new GuestFault(`${len} bytes at ${ptr}`);
     return this.u8.subarray(ptr, end);
   }
 
   u32(ptr: number): number {
-    return this.dv.getUint32(ptr, true);
+    return this.dv.getUint32(ptr >>> 0, true);
   }
   setU32(ptr: number, value: number): void {
-    this.dv.setUint32(ptr, value, true);
+    this.dv.setUint32(ptr >>> 0, value, true);
   }
   setU64(ptr: number, value: bigint): void {
-    this.dv.setBigUint64(ptr, value, true);
+    this.dv.setBigUint64(ptr >>> 0, value, true);
   }
   setU16(ptr: number, value: number): void {
-    this.dv.setUint16(ptr, value, true);
+    this.dv.setUint16(ptr >>> 0, value, true);
   }
   setU8(ptr: number, value: number): void {
-    this.dv.setUint8(ptr, value);
+    this.dv.setUint8(ptr >>> 0, value);
   }
 
   /** A UTF-8 string from guest memory; null when it is not valid UTF-8 (EILSEQ). */

@@ -5,7 +5,7 @@
 
 import { Access, Create, OpenOption, QueryOption, StreamSide, type Handle } from '../../abi/dk.ts';
 import { isDkError } from '../../abi/errors.ts';
-import { Errno, Filetype, Fdflags, Lookupflags, Oflags, Rights } from './constants.ts';
+import { Errno, Fdflags, Lookupflags, Oflags, Rights } from './constants.ts';
 import { errnoOf } from './errno.ts';
 import { timesUpdate, writeFilestat } from './filestat.ts';
 import { encodeUtf8 } from './memory.ts';
@@ -53,6 +53,7 @@ export function pathCalls(os: WasiState) {
       const p = os.resolveIn(dir, pathPtr, pathLen);
       if (typeof p === 'number') return p;
       if (oflags & ~0xf) return Errno.INVAL;
+      if (fdflags & (Fdflags.DSYNC | Fdflags.SYNC | Fdflags.RSYNC)) return Errno.NOTSUP;
       const wantDir = (oflags & Oflags.DIRECTORY) !== 0 || p.trailingSlash;
       if (wantDir && oflags & Oflags.CREAT) return Errno.INVAL;
       let access = 0;
@@ -60,7 +61,7 @@ export function pathCalls(os: WasiState) {
       if (rightsBase & Rights.FD_WRITE) access |= Access.WRITE;
       let create = 0;
       if (oflags & Oflags.CREAT) create |= Create.CREATE;
-      if (oflags & Oflags.EXCL) create |= Create.EXCLUSIVE;
+      if (oflags & Oflags.EXCL && oflags & Oflags.CREAT) create |= Create.EXCLUSIVE;
       if (oflags & Oflags.TRUNC) create |= Create.TRUNCATE;
       let options = 0;
       if (!(dirflags & Lookupflags.SYMLINK_FOLLOW)) options |= OpenOption.NO_FOLLOW;
@@ -106,6 +107,8 @@ export function pathCalls(os: WasiState) {
     path_remove_directory(dirfd: number, pathPtr: number, pathLen: number): number {
       const p = resolve(dirfd, pathPtr, pathLen);
       if (typeof p === 'number') return p;
+      // rmdir(".") is EINVAL on Linux and in wasmtime, whatever "." is.
+      if (/(^|\/)\.\/*$/.test(p.path)) return Errno.INVAL;
       return withEntry(p, false, (h, kind) => {
         if (kind !== 'directory') return Errno.NOTDIR;
         const r = dk.streamDelete(h, StreamSide.BOTH);
@@ -136,7 +139,9 @@ export function pathCalls(os: WasiState) {
       });
     },
 
-    path_link(oldFd: number, _oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
+    path_link(oldFd: number, oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number): number {
+      // Linking what a symbolic link points to is not offered (wasmtime: EINVAL).
+      if (oldFlags & Lookupflags.SYMLINK_FOLLOW) return Errno.INVAL;
       const from = resolve(oldFd, oldPtr, oldLen);
       if (typeof from === 'number') return from;
       const to = resolve(newFd, newPtr, newLen);
@@ -146,6 +151,9 @@ export function pathCalls(os: WasiState) {
         if (isDkError(a)) return errnoOf(a);
         return a.kind === 'directory' ? Errno.PERM : Errno.NOTDIR;
       }
+      const src = dk.streamAttributesQuery('file:' + from.path, QueryOption.NO_FOLLOW);
+      if (isDkError(src)) return errnoOf(src);
+      if (src.kind === 'directory') return Errno.PERM;
       const r = dk.streamLinkCreate('file:' + to.path, 'file:' + from.path, false);
       return isDkError(r) ? errnoOf(r) : Errno.SUCCESS;
     },
@@ -155,6 +163,8 @@ export function pathCalls(os: WasiState) {
       const target = mem.string(oldPtr, oldLen);
       if (target === null) return Errno.ILSEQ;
       if (target.includes('\0')) return Errno.INVAL;
+      // cap-std refuses a link that would lead out of the directory tree from anywhere.
+      if (target.startsWith('/')) return Errno.PERM;
       const link = resolve(dirfd, newPtr, newLen);
       if (typeof link === 'number') return link;
       if (link.trailingSlash) {
@@ -184,7 +194,6 @@ export function pathCalls(os: WasiState) {
       const follow = (flags & Lookupflags.SYMLINK_FOLLOW) !== 0;
       const a = dk.streamAttributesQuery('file:' + p.path, follow ? 0 : QueryOption.NO_FOLLOW);
       if (isDkError(a)) return errnoOf(a);
-      if (p.trailingSlash && filetypeOf(a) !== Filetype.DIRECTORY) return Errno.NOTDIR;
       writeFilestat(mem, ptr, a);
       return Errno.SUCCESS;
     },

@@ -86,7 +86,8 @@ export class WasiState {
       h = this.dk.streamOpen('null:', access, 0, 0);
     } else {
       const attrs = this.dk.streamAttributesQueryByHandle(h);
-      if (!isDkError(attrs) && attrs.kind === 'char-device') filetype = Filetype.CHARACTER_DEVICE;
+      // wasmtime: a terminal is a character device, anything else (pipe, file) unknown.
+      if (!isDkError(attrs) && attrs.terminal === true) filetype = Filetype.CHARACTER_DEVICE;
     }
     this.fds.add({
       kind, handle: isDkError(h) ? 0 : h, guestPath: '', preopen: null, filetype, position: 0,
