@@ -25,7 +25,7 @@ if (major < 24) {
 }
 
 const argv = process.argv.slice(2);
-let reps = 3;
+let reps = 5;
 const names: string[] = [];
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i]!;
