@@ -60,3 +60,9 @@ test('abi --json has the documented fields for every entry', () => {
     assert.ok(e.support === 'full' || (e.support === 'partial' && typeof e.note === 'string'));
   }
 });
+
+test('docs/abi.md is the one generated from the table (npm run docs)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { abiMarkdown } = await import('../src/abi/doc.ts');
+  assert.equal(readFileSync('docs/abi.md', 'utf8'), abiMarkdown());
+});

@@ -150,7 +150,7 @@ export const PRIMITIVES: readonly PrimitiveSpec[] = [
 
   // streams
   p('DkStreamOpen', 'streams', 'uri:string access:flags:Access create:flags:Create options:flags:OpenOption', 'handle',
-    'Opens a stream by URI: file:, dir:, null:, stdin:, stdout:, stderr:, pipe: (anonymous pair), pipe.server:NAME, pipe.client:NAME, dev:fb, dev:input. dir: with CREATE makes a directory. tcp:, tcp.server:, udp:, dns:, http.server: are reserved: NOT_IMPLEMENTED.',
+    'Opens a stream by URI: file:, dir:, null:, stdin:, stdout:, stderr:, pipe: (an anonymous pair: the end returned has attribute peerUri, which opens the other end once; both ends read and write, like a socketpair), pipe.server:NAME (with CREATE: listen; with ACCEPT: take a pending connection), pipe.client:NAME, dev:fb, dev:input. dir: with CREATE makes a directory. tcp:, tcp.server:, udp:, dns:, http.server: are reserved: NOT_IMPLEMENTED.',
     { support: partial('Network URIs are reserved and return NOT_IMPLEMENTED until the network work lands.') }),
   p('DkStreamRead', 'streams', 'stream:handle offset:int buffer:bytes-out', 'bytes read',
     'Reads into buffer at offset (-1: streams without a position). 0 is end of stream; WOULD_BLOCK when nothing is ready.',
