@@ -13,6 +13,7 @@ import type { Manifest } from '../monitor/manifest.ts';
 import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
 import { TRAP_EXIT_STATUS, trapMessage } from './traps.ts';
+import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 
 export interface PicoprocessOptions {
   host: Host;
@@ -28,6 +29,11 @@ export interface PicoprocessOptions {
   launcher?: ProcessLauncher;
   /** Wrap the monitored Dk (extensions stack here). */
   wrapDk?: (dk: Dk) => Dk;
+  /**
+   * Functions for import modules other than WASI and drawbridge (e.g. an embedder's own API
+   * for a reactor). They run in the host, outside the monitor: grant them with care.
+   */
+  extraImports?: Record<string, Record<string, (...args: any[]) => unknown>>;
 }
 
 export interface ExitStatus {
@@ -45,7 +51,11 @@ export interface Running {
 }
 
 /** Build the import object: WASI from the library OS, anything else inert (traps if called). */
-export function buildImports(module: WebAssembly.Module, libos: WasiLibOs): WebAssembly.Imports {
+export function buildImports(
+  module: WebAssembly.Module,
+  libos: WasiLibOs,
+  extra: PicoprocessOptions['extraImports'] = {},
+): WebAssembly.Imports {
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     const ns = (imports[imp.module] ??= {});
@@ -60,6 +70,11 @@ export function buildImports(module: WebAssembly.Module, libos: WasiLibOs): WebA
         continue;
       }
       ns[imp.name] = entry.blocking ? (new WebAssembly.Suspending(fn) as unknown as WebAssembly.ImportValue) : fn;
+    } else if (imp.module === 'drawbridge' && libos.drawbridge[imp.name] && DRAWBRIDGE_CALLS[imp.name]) {
+      const fn = libos.drawbridge[imp.name]!;
+      ns[imp.name] = DRAWBRIDGE_CALLS[imp.name]!.blocking ? (new WebAssembly.Suspending(fn) as unknown as WebAssembly.ImportValue) : fn;
+    } else if (typeof extra[imp.module]?.[imp.name] === 'function') {
+      ns[imp.name] = extra[imp.module]![imp.name]! as WebAssembly.ImportValue;
     } else {
       // Imports of other modules (e.g. Ruby's JS interop) stay inert until called.
       const what = `${imp.module}.${imp.name}`;
@@ -95,7 +110,7 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
     process.kill(1);
     throw e;
   }
-  const imports = buildImports(options.module, libos);
+  const imports = buildImports(options.module, libos, options.extraImports);
   const instance = await WebAssembly.instantiate(options.module, imports);
   const memory = instance.exports.memory;
   if (!(memory instanceof WebAssembly.Memory)) {

@@ -13,6 +13,7 @@ import { procCalls } from './proc.ts';
 import { randomCalls } from './random.ts';
 import { sockCalls } from './sock.ts';
 import { SYSCALLS } from './table.ts';
+import { createDrawbridgeCalls } from '../drawbridge/index.ts';
 import { WasiState, type WasiOptions } from './state.ts';
 
 export type SyscallFn = (...args: any[]) => number | Promise<number>;
@@ -21,6 +22,8 @@ export interface WasiLibOs {
   readonly state: WasiState;
   /** Every wasi_snapshot_preview1 function by name. */
   readonly functions: Readonly<Record<string, SyscallFn>>;
+  /** The functions of the `drawbridge` import module (sockets, processes). */
+  readonly drawbridge: Readonly<Record<string, SyscallFn>>;
   /** Bind the guest's exported memory (before the first call). */
   attachMemory(memory: WebAssembly.Memory): void;
   /** Close every descriptor. */
@@ -40,6 +43,7 @@ export function createWasiLibOs(dk: Dk, options: WasiOptions): WasiLibOs {
   return {
     state,
     functions,
+    drawbridge: createDrawbridgeCalls(state),
     attachMemory: (memory) => state.mem.attach(memory),
     close: () => state.closeAll(),
   };
