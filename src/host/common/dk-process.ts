@@ -42,6 +42,7 @@ import { AlwaysReady } from './readiness.ts';
 import { BytesSource, CallbackSink, NullStream, charDeviceAttributes } from './stdio.ts';
 import { FRAME_BUFFER_MAX_PIXELS, FrameBuffer, InputDevice, InputQueue, type InputEvent } from './devices.ts';
 import { createFileLink, openFileStream, queryFileAttributes } from './files.ts';
+import { NETWORK_SCHEMES, openNetworkStream } from './net-driver.ts';
 
 const ACCESS_BITS = Access.READ | Access.WRITE | Access.APPEND;
 const CREATE_BITS = Create.CREATE | Create.EXCLUSIVE | Create.TRUNCATE;
@@ -52,7 +53,8 @@ const INT32_MAX = 0x7fffffff;
 export const MAX_WAIT_OBJECTS = 1024;
 /** Largest image DkStreamMapPeBinary reads (the biggest Wasm modules are tens of MB). */
 export const MAX_IMAGE_BYTES = 1 << 30;
-const RESERVED_SCHEMES = new Set(['tcp', 'tcp.server', 'udp', 'dns', 'http.server']);
+/** Network schemes (net-driver.ts): opened through the kernel's network driver. */
+const RESERVED_SCHEMES = NETWORK_SCHEMES;
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 function isFlags(value: unknown, allowed: number): value is number {
@@ -309,6 +311,13 @@ export class DkProcess implements Dk, Picoprocess {
     if (this.gone()) return DkError.EXITED;
     const t = this.handles.get(thread);
     if (t === undefined) return DkError.BAD_HANDLE;
+    if (t instanceof ChildProcess) {
+      // On a child's handle: ask the child to stop (its launcher kills it; the handle signals
+      // when it has). The closed ABI has no DkProcessKill; this is the closest honest primitive.
+      if (!isInt(code)) return DkError.INVALID_ARGUMENT;
+      t.kill();
+      return 0;
+    }
     if (!(t instanceof ThreadObject)) return DkError.WRONG_HANDLE_TYPE;
     if (!isInt(code)) return DkError.INVALID_ARGUMENT;
     if (t.exited) return DkError.EXITED;
@@ -505,7 +514,8 @@ export class DkProcess implements Dk, Picoprocess {
         if (rest === 'input') return new InputDevice(this.input);
         return DkError.NOT_FOUND;
       default:
-        return RESERVED_SCHEMES.has(scheme) ? DkError.NOT_IMPLEMENTED : DkError.INVALID_ARGUMENT;
+        if (RESERVED_SCHEMES.has(scheme)) return openNetworkStream(this.kernel.network, this.id, scheme, rest, create, options);
+        return DkError.INVALID_ARGUMENT;
     }
   }
 
@@ -705,7 +715,8 @@ export class DkProcess implements Dk, Picoprocess {
       case 'pipe.client':
         return DkError.NOT_SUPPORTED; // only by handle: opening would claim or connect
       default:
-        return RESERVED_SCHEMES.has(scheme) ? DkError.NOT_IMPLEMENTED : DkError.INVALID_ARGUMENT;
+        // Network endpoints: only by handle (opening would connect, listen or look up).
+        return RESERVED_SCHEMES.has(scheme) ? DkError.NOT_SUPPORTED : DkError.INVALID_ARGUMENT;
     }
   }
   streamAttributesQueryByHandle(stream: Handle): DkResult<StreamAttributes> {
@@ -729,7 +740,7 @@ export class DkProcess implements Dk, Picoprocess {
     if (linkUri.startsWith('file:')) return createFileLink(this.platform.fs, linkUri.slice(5), target, symbolic);
     const colon = linkUri.indexOf(':');
     if (colon <= 0) return DkError.INVALID_ARGUMENT;
-    return RESERVED_SCHEMES.has(linkUri.slice(0, colon)) ? DkError.NOT_IMPLEMENTED : DkError.NOT_SUPPORTED;
+    return DkError.NOT_SUPPORTED;
   }
 
   // ---- other ----
