@@ -14,6 +14,7 @@ import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
 import { TRAP_EXIT_STATUS, trapMessage } from './traps.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
+import { createChildLauncher } from './launcher.ts';
 
 export interface PicoprocessOptions {
   host: Host;
@@ -26,7 +27,10 @@ export interface PicoprocessOptions {
   stdin?: StdinSource;
   stdout?: OutputSink;
   stderr?: OutputSink;
+  /** Starts children for DkProcessCreate (default: launcher.ts, children get the rule of docs/processes.md). */
   launcher?: ProcessLauncher;
+  /** Streams a parent handed over to this child (ProcessOptions.stdioStreams); they replace stdin/stdout/stderr. */
+  stdioStreams?: readonly (unknown | null)[];
   /** Wrap the monitored Dk (extensions stack here). */
   wrapDk?: (dk: Dk) => Dk;
   /**
@@ -98,7 +102,8 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
     stdout: options.stdout ?? 'inherit',
     stderr: options.stderr ?? 'inherit',
     maxHandles: manifest.limits.handles,
-    launcher: options.launcher,
+    launcher: options.launcher ?? createChildLauncher(options, startCommand),
+    stdioStreams: options.stdioStreams,
   });
   let dk = createMonitor(process.dk, policyFromManifest(manifest));
   if (options.wrapDk) dk = options.wrapDk(dk);

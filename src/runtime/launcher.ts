@@ -1,0 +1,174 @@
+// The ProcessLauncher behind DkProcessCreate: starts a child picoprocess from a module URI.
+//
+//   parent guest --drawbridge.process_spawn--> libos --DkProcessCreate--> monitor (maps the
+//   guest path through the parent's mounts, counts limits.children) --> host --> this launcher
+//
+// What a child gets (docs/processes.md, "What a child inherits"):
+// - Its manifest is the parent's manifest with limits.children = 0 (no grandchildren) and with
+//   args and env replaced by what the spawn call gave. So a child sees at most the mounts and
+//   network grants of its parent, each limit applies to it afresh, and it cannot spawn.
+// - Its environment is exactly the envp of the spawn call (never the parent's implicitly). The
+//   library OS passes it in DkProcessCreate's args after the ENV_MARKER entry, which contains a
+//   NUL byte and so can never be a C argument.
+// - Its stdio is the three streams the parent handed over (request.stdio), null: where none.
+// - It runs on the parent's host, on the same event loop, wrapped by the same extensions.
+//
+// Exit codes the parent sees (DkProcessGetExitCode): the child's own; 137 (128 + SIGKILL)
+// when killed; 126 when the module could not be started after DkProcessCreate returned
+// (instantiation failed, no _start). Anything that can be found out synchronously (no such
+// file, not Wasm, invalid module) is DkProcessCreate's error instead.
+
+import { Access, type Dk, type DkResult } from '../abi/dk.ts';
+import { DkError, isDkError } from '../abi/errors.ts';
+import { PRIMITIVES } from '../abi/spec.ts';
+import type { Picoprocess, ProcessLauncher } from '../host/common/host.ts';
+import { ProcExit } from '../libos/wasi/index.ts';
+import type { Manifest } from '../monitor/manifest.ts';
+import { compileModule, contentHash } from './module-cache.ts';
+import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess.ts';
+
+/** In DkProcessCreate's args: the entries after this one are the child's NAME=VALUE environment. */
+export const ENV_MARKER = '\0env';
+/** Exit code of a killed child (128 + SIGKILL, as a shell reports it). */
+export const KILLED_EXIT_CODE = 137;
+/** Exit code of a child that could not be started after DkProcessCreate succeeded. */
+export const CANNOT_EXECUTE_EXIT_CODE = 126;
+
+type StartCommand = (options: PicoprocessOptions) => Promise<Running>;
+
+/** Split DkProcessCreate's args into argv and the environment (see ENV_MARKER). */
+export function splitChildArgs(args: readonly string[]): { argv: string[]; env: Record<string, string> } {
+  const at = args.indexOf(ENV_MARKER);
+  const argv = at < 0 ? [...args] : args.slice(0, at);
+  const env: Record<string, string> = {};
+  if (at >= 0) {
+    for (const entry of args.slice(at + 1)) {
+      const eq = entry.indexOf('=');
+      // Entries without '=' or with NUL are not variables; a C environ could not hold them.
+      if (eq <= 0 || entry.includes('\0')) continue;
+      env[entry.slice(0, eq)] = entry.slice(eq + 1);
+    }
+  }
+  return { argv, env };
+}
+
+/** The manifest of a child of a picoprocess with manifest `parent` (the rule above). */
+export function childManifest(parent: Manifest, env: Record<string, string>): Manifest {
+  return {
+    ...parent,
+    mounts: parent.mounts.map((m) => ({ ...m })),
+    env: { ...env },
+    args: null,
+    network: { connect: [...parent.network.connect], listen: [...parent.network.listen] },
+    limits: { ...parent.limits, children: 0 },
+  };
+}
+
+/** Modules already validated, by content hash: a pipeline spawning one module often pays once. */
+const validated = new Set<string>();
+
+/**
+ * Read the module at a host URI through the parent's host Dk (below the monitor, which has
+ * already mapped and checked the guest path): works on every host, the in-memory one included.
+ */
+function readImage(dk: Dk, uri: string): DkResult<Uint8Array> {
+  const h = dk.streamOpen(uri, Access.READ, 0, 0);
+  if (isDkError(h)) return h;
+  const image = dk.streamMapPeBinary(h);
+  dk.objectClose(h);
+  if (isDkError(image)) return image === DkError.WRONG_HANDLE_TYPE ? DkError.IS_A_DIRECTORY : image;
+  const key = contentHash(image);
+  if (!validated.has(key)) {
+    if (!WebAssembly.validate(image)) return DkError.INVALID_ARGUMENT;
+    validated.add(key);
+  }
+  return image;
+}
+
+/**
+ * A Dk layer for a child that makes a kill take effect: once the child is killed, every call
+ * answers EXITED, and this layer turns that answer into an unwind of the guest (ProcExit), so
+ * a killed child stops at its next call instead of carrying on with errors.
+ */
+function stopWhenKilled(lower: Dk, state: { killed: boolean }): Dk {
+  const out: Record<string, unknown> = {};
+  const fail = (): never => {
+    throw new ProcExit(KILLED_EXIT_CODE);
+  };
+  for (const spec of PRIMITIVES) {
+    const fn = (lower[spec.method] as (...a: unknown[]) => unknown).bind(lower);
+    out[spec.method] = spec.blocking
+      ? (...a: unknown[]) =>
+          (fn(...a) as Promise<unknown>).then((r) => (r === DkError.EXITED && state.killed ? fail() : r))
+      : (...a: unknown[]) => {
+          const r = fn(...a);
+          return r === DkError.EXITED && state.killed ? fail() : r;
+        };
+  }
+  // The data path without the rest-argument array (pipe throughput is measured).
+  out.streamRead = (h: number, offset: number, buffer: Uint8Array) => {
+    const r = lower.streamRead(h, offset, buffer);
+    return r === DkError.EXITED && state.killed ? fail() : r;
+  };
+  out.streamWrite = (h: number, offset: number, data: Uint8Array) => {
+    const r = lower.streamWrite(h, offset, data);
+    return r === DkError.EXITED && state.killed ? fail() : r;
+  };
+  return out as unknown as Dk;
+}
+
+/**
+ * The launcher for children of the picoprocess described by `parent` (its options as given to
+ * startCommand). `start` is startCommand, passed in to keep the module graph acyclic.
+ */
+export function createChildLauncher(parent: PicoprocessOptions, start: StartCommand): ProcessLauncher {
+  return (request) => {
+    const { argv, env } = splitChildArgs(request.args);
+    const image = readImage(request.parent.dk, request.uri);
+    if (isDkError(image)) return image;
+    const state = { killed: false };
+    let child: Picoprocess | null = null;
+    const manifest = childManifest(parent.manifest, env);
+    const wrapParent = parent.wrapDk;
+    const run = async (): Promise<number> => {
+      let running: Running;
+      try {
+        const module = await compileModule(image, request.uri);
+        if (state.killed) return KILLED_EXIT_CODE;
+        running = await start({
+          host: parent.host,
+          module,
+          args: argv.length > 0 ? argv : [request.uri.slice(request.uri.indexOf(':') + 1)],
+          manifest,
+          stdin: 'null',
+          stdout: 'null',
+          stderr: 'null',
+          stdioStreams: request.stdio,
+          wrapDk: (dk) => stopWhenKilled(wrapParent ? wrapParent(dk) : dk, state),
+        });
+      } catch {
+        // Not a command (no _start, no memory), or its imports could not be bound.
+        return CANNOT_EXECUTE_EXIT_CODE;
+      }
+      child = running.process;
+      if (state.killed) child.kill(KILLED_EXIT_CODE);
+      let status: ExitStatus;
+      try {
+        status = await running.done;
+      } catch {
+        status = { exitCode: CANNOT_EXECUTE_EXIT_CODE };
+      }
+      if (state.killed) return KILLED_EXIT_CODE;
+      // A negative code would read as a DkError in DkProcessGetExitCode.
+      return status.exitCode >= 0 ? status.exitCode : CANNOT_EXECUTE_EXIT_CODE;
+    };
+    return {
+      exited: run(),
+      kill: () => {
+        if (state.killed) return;
+        state.killed = true;
+        (child as Picoprocess | null)?.kill(KILLED_EXIT_CODE);
+      },
+    };
+  };
+}
