@@ -8,4 +8,10 @@ export interface DrawbridgeEntry {
   blocking: boolean;
 }
 
-export const DRAWBRIDGE_CALLS: Record<string, DrawbridgeEntry> = {};
+export const DRAWBRIDGE_CALLS: Record<string, DrawbridgeEntry> = {
+  // process.ts: child picoprocesses and pipes (include/drawbridge/process.h)
+  process_spawn: { family: 'process', blocking: false },
+  process_wait: { family: 'process', blocking: true },
+  process_kill: { family: 'process', blocking: false },
+  pipe: { family: 'process', blocking: false },
+};
