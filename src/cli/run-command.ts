@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { emptyManifest, parseManifest, withCliGrants } from '../monitor/manifest.ts';
 import { createNodeHost } from '../host/node/index.ts';
+import { flushInheritedOutput } from '../host/node/output-buffer.ts';
 import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { GuestError } from '../libos/wasi/index.ts';
@@ -118,7 +119,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
   }
   try {
     const bytes = await readModuleFile(p.module);
-    const module = await compileModule(bytes, p.module);
+    const module = await compileModule(bytes, p.module, { cache: false });
     const running = await startCommand({
       host: createNodeHost(),
       module,
@@ -130,6 +131,8 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       stderr: 'inherit',
     });
     const status = await running.done;
+    // The guest's own output first, then ours.
+    flushInheritedOutput();
     if (status.error) io.err(`drawbridge: ${p.module}: ${status.error}`);
     return status.exitCode;
   } catch (e) {

@@ -80,17 +80,18 @@ function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
 }
 
 /** Compile (once per content hash). */
-export function compileModule(bytes: Uint8Array, name = 'module'): Promise<WebAssembly.Module> {
+export function compileModule(bytes: Uint8Array, name = 'module', options: { cache?: boolean } = {}): Promise<WebAssembly.Module> {
   checkMagic(bytes, name);
-  const key = contentHash(bytes);
-  let p = compiled.get(key);
+  // A one-shot process (the CLI) compiles a module once: hashing 75 MB would only cost time.
+  const key = options.cache === false ? null : contentHash(bytes);
+  let p = key === null ? undefined : compiled.get(key);
   if (!p) {
     const compiling = eagerlyOptimize(bytes) ? new Promise<WebAssembly.Module>((resolve) => resolve(compileOptimized(bytes))) : WebAssembly.compile(bytes);
     p = compiling.catch((e: unknown) => {
-      compiled.delete(key);
+      if (key !== null) compiled.delete(key);
       throw new ModuleError(`${name}: invalid WebAssembly module: ${(e as Error).message}`);
     });
-    compiled.set(key, p);
+    if (key !== null) compiled.set(key, p);
   }
   return p;
 }

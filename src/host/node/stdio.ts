@@ -7,12 +7,14 @@
 // (a WOULD_BLOCK read, a readiness event) and pauses when the buffer is full, so an idle
 // stdin never keeps the host alive.
 //
-// stdout/stderr are written with writeSync (in order with each other, no buffering in the
-// host). A non-blocking fd that is full (EAGAIN) answers WOULD_BLOCK; the WRITE readiness
-// event is set again after a short back-off, when the write is worth retrying.
+// stdout/stderr go through output-buffer.ts: written at once to a terminal, coalesced into
+// few writes to a pipe or file (in order with each other). A non-blocking fd that is full
+// (EAGAIN) answers WOULD_BLOCK; the WRITE readiness event is set again after a short
+// back-off, when the write is worth retrying.
 
 import { isatty } from 'node:tty';
-import { fstatSync, readSync, writeSync, type Stats } from 'node:fs';
+import { fstatSync, readSync, type Stats } from 'node:fs';
+import { output } from './output-buffer.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
 import { StreamSide, type DkResult, type StreamAttributes, type StreamKind } from '../../abi/dk.ts';
 import { StreamObject, type KObject } from '../common/kobject.ts';
@@ -195,24 +197,30 @@ export class InheritedOutput extends StreamObject implements ReadySource {
   override write(_offset: number, data: Uint8Array): DkResult<number> {
     if (this.blocked) return DkError.WOULD_BLOCK;
     if (data.length === 0) return 0;
-    try {
-      return writeSync(this.fd, data);
-    } catch (e) {
-      const code = mapIoError(e);
-      if (code === DkError.WOULD_BLOCK) {
-        this.blocked = true;
-        setTimeout(this.unblock, OUTPUT_RETRY_MS);
-      }
-      return code;
+    const r = output.write(this.fd, data);
+    if (typeof r === 'number') return r;
+    if (r === 'again') {
+      this.blocked = true;
+      setTimeout(this.unblock, OUTPUT_RETRY_MS);
+      return DkError.WOULD_BLOCK;
     }
+    return mapIoError(r.error);
   }
   private readonly unblock = (): void => {
+    if (output.stalled && output.flush() === 'again') {
+      setTimeout(this.unblock, OUTPUT_RETRY_MS);
+      return;
+    }
     this.blocked = false;
     this.hub.changed();
     this.notify();
   };
   override flush(): DkResult<0> {
-    return 0; // writeSync leaves nothing in the host; a TTY or pipe has nothing to fsync
+    const r = output.flush();
+    return r === 0 ? 0 : r === 'again' ? DkError.WOULD_BLOCK : mapIoError(r.error);
+  }
+  override release(): void {
+    output.flushAll();
   }
   isReady(side: number): boolean {
     return side !== StreamSide.READ && !this.blocked;

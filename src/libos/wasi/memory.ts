@@ -29,8 +29,13 @@ export class GuestMemory {
     return this.memory !== null;
   }
 
-  /** Re-read memory.buffer if the guest grew its memory since the last call. */
+  /**
+   * Re-read memory.buffer if the guest grew its memory since the last call. Growing detaches
+   * the old ArrayBuffer, so a view whose length dropped to 0 is stale: checking that is cheaper
+   * than reading memory.buffer on every syscall.
+   */
   refresh(): void {
+    if (this.u8.byteLength !== 0) return;
     const buffer = this.memory?.buffer;
     if (buffer && buffer !== this.u8.buffer) {
       this.u8 = new Uint8Array(buffer);
