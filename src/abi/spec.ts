@@ -120,7 +120,7 @@ export const PRIMITIVES: readonly PrimitiveSpec[] = [
     'Ends the calling thread: its handle is signalled with code. The caller must return from LibOsThreadStart; further primitives from it return EXITED.'),
   p('DkThreadGetParameter', 'threads', '', 'int', 'The param the calling thread was created with (0 for the first thread).'),
   p('DkThreadRaiseException', 'threads', 'thread:handle code:int', '0',
-    'Delivers an exception to a thread: LibOsExceptionDispatch runs with the code, and a wait in progress on that thread returns INTERRUPTED.'),
+    'Delivers an exception to a thread: LibOsExceptionDispatch runs with the code, and a wait in progress on that thread returns INTERRUPTED. On a child process handle (DkProcessCreate) it asks the child to stop: the child is killed (exit code 137 under the runtime\'s launcher) and its handle signals once it has exited.'),
   p('DkNotificationEventCreate', 'threads', 'initiallySet:bool', 'handle',
     'A manual-reset event: once set, it wakes every waiter until cleared.'),
   p('DkSynchronizationEventCreate', 'threads', 'initiallySet:bool', 'handle',
@@ -141,8 +141,8 @@ export const PRIMITIVES: readonly PrimitiveSpec[] = [
 
   // child processes
   p('DkProcessCreate', 'processes', 'uri:string args:strings stdio:handles', 'handle',
-    'Starts a child picoprocess from a module URI with args; stdio gives the handles that become its stdin, stdout and stderr (0 for null). The handle is signalled when the child exits.',
-    { nondeterministic: true, support: partial('Needs a process launcher from the runtime; a bare host without one returns NOT_SUPPORTED.') }),
+    'Starts a child picoprocess from a module URI with args; stdio gives the handles that become its stdin, stdout and stderr (0 for null). The handle is signalled when the child exits. Entries of args after one equal to "\\0env" (it holds a NUL byte, so no C argument can be it) are the child\'s NAME=VALUE environment. The child counts against limits.children; under the runtime it gets its parent\'s manifest with children = 0 (docs/processes.md).',
+    { nondeterministic: true, support: partial('Needs a process launcher from the runtime (the runtime always supplies one); a bare host without one returns NOT_SUPPORTED.') }),
   p('DkProcessGetExitCode', 'processes', 'process:handle', 'exit code',
     'The exit code of a child that has exited; WOULD_BLOCK while it runs (wait on its handle).', { nondeterministic: true }),
   p('DkProcessExit', 'processes', 'code:int', '0',
