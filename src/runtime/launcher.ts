@@ -22,6 +22,7 @@ import { Access, type Dk, type DkResult } from '../abi/dk.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
 import { PRIMITIVES } from '../abi/spec.ts';
 import type { Picoprocess, ProcessLauncher } from '../host/common/host.ts';
+import { KObject, drop, retain } from '../host/common/kobject.ts';
 import { ProcExit } from '../libos/wasi/index.ts';
 import type { Manifest } from '../monitor/manifest.ts';
 import { compileModule, contentHash } from './module-cache.ts';
@@ -126,6 +127,17 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
     const { argv, env } = splitChildArgs(request.args);
     const image = readImage(request.parent.dk, request.uri);
     if (isDkError(image)) return image;
+    // The child's DkProcess takes its own references on its stdio streams when it is made,
+    // after an asynchronous compile; until then the launcher holds them, or the parent closing
+    // its handles right after DkProcessCreate would shut a pipe end nobody has yet.
+    const held = request.stdio.filter((s): s is KObject => s instanceof KObject);
+    for (const s of held) retain(s);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      for (const s of held) drop(s);
+    };
     const state = { killed: false };
     let child: Picoprocess | null = null;
     const manifest = childManifest(parent.manifest, env);
@@ -149,6 +161,8 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
       } catch {
         // Not a command (no _start, no memory), or its imports could not be bound.
         return CANNOT_EXECUTE_EXIT_CODE;
+      } finally {
+        release();
       }
       child = running.process;
       if (state.killed) child.kill(KILLED_EXIT_CODE);
