@@ -14,6 +14,7 @@ import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
 import { TRAP_EXIT_STATUS, trapMessage } from './traps.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
+import { ExtensionHalt } from '../extensions/api.ts';
 import { createChildLauncher } from './launcher.ts';
 
 export interface PicoprocessOptions {
@@ -140,6 +141,8 @@ export async function runExport(fn: (...a: any[]) => any, args: readonly unknown
 
 export function exitStatusOf(e: unknown): ExitStatus {
   if (e instanceof ProcExit) return { exitCode: e.code };
+  // An extension ended the run on purpose (replay divergence): its message and status.
+  if (e instanceof ExtensionHalt) return { exitCode: e.exitCode, error: e.message };
   // Misuse of the WASI ABI (bad pointers, bad enum values) ends the program with an error and
   // status 1, as in wasmtime; a trap of the Wasm code itself is 134.
   if (e instanceof GuestError || e instanceof GuestFault) return { exitCode: 1, error: e.message };
