@@ -223,9 +223,11 @@ export class NodeFileSystem implements FileSystem {
 
   futimes(fd: number, atime: FileTime, mtime: FileTime): DkResult<0> {
     try {
-      const [a, m] = timesFor(atime, mtime, () => fs.fstatSync(fd, STAT_BIGINT));
+      // A time that stays must stay to the nanosecond: keep what stat said before.
+      const before = atime === null || mtime === null ? fs.fstatSync(fd, STAT_BIGINT) : null;
+      const [a, m] = timesFor(atime, mtime, () => before!);
       fs.futimesSync(fd, a, m);
-      exactTimes(`/proc/${process.pid}/fd/${fd}`, false, atime, mtime, () => fs.fstatSync(fd, STAT_BIGINT));
+      exactTimes(`/proc/${process.pid}/fd/${fd}`, false, atime ?? before!.atimeNs, mtime ?? before!.mtimeNs, () => fs.fstatSync(fd, STAT_BIGINT));
       return 0;
     } catch (e) {
       return dkErrorOf(e);
@@ -316,9 +318,11 @@ export class NodeFileSystem implements FileSystem {
 
   utimes(path: string, atime: FileTime, mtime: FileTime): DkResult<0> {
     try {
-      const [a, m] = timesFor(atime, mtime, () => fs.statSync(path, STAT_BIGINT));
+      // A time that stays must stay to the nanosecond: keep what stat said before.
+      const before = atime === null || mtime === null ? fs.statSync(path, STAT_BIGINT) : null;
+      const [a, m] = timesFor(atime, mtime, () => before!);
       fs.utimesSync(path, a, m);
-      exactTimes(path, false, atime, mtime, () => fs.statSync(path, STAT_BIGINT));
+      exactTimes(path, false, atime ?? before!.atimeNs, mtime ?? before!.mtimeNs, () => fs.statSync(path, STAT_BIGINT));
       return 0;
     } catch (e) {
       return dkErrorOf(e);
@@ -327,9 +331,11 @@ export class NodeFileSystem implements FileSystem {
 
   lutimes(path: string, atime: FileTime, mtime: FileTime): DkResult<0> {
     try {
-      const [a, m] = timesFor(atime, mtime, () => fs.lstatSync(path, STAT_BIGINT));
+      // A time that stays must stay to the nanosecond: keep what stat said before.
+      const before = atime === null || mtime === null ? fs.lstatSync(path, STAT_BIGINT) : null;
+      const [a, m] = timesFor(atime, mtime, () => before!);
       fs.lutimesSync(path, a, m);
-      exactTimes(path, true, atime, mtime, () => fs.lstatSync(path, STAT_BIGINT));
+      exactTimes(path, true, atime ?? before!.atimeNs, mtime ?? before!.mtimeNs, () => fs.lstatSync(path, STAT_BIGINT));
       return 0;
     } catch (e) {
       return dkErrorOf(e);

@@ -23,7 +23,10 @@ export function clockCalls(os: WasiState) {
     },
     clock_time_get(id: number, _precision: bigint, timePtr: number): number {
       let t: bigint | number;
-      if (id === ClockId.MONOTONIC) t = dk.systemTimeQuery(Clock.MONOTONIC);
+      if (id === ClockId.MONOTONIC) {
+        t = dk.systemTimeQuery(Clock.MONOTONIC);
+        if (os.monotonicOffset !== 0n && typeof t === 'bigint') t += os.monotonicOffset;
+      }
       else if (id === ClockId.REALTIME) t = dk.systemTimeQuery(Clock.REALTIME);
       else return cpuClockOrFault(id);
       if (typeof t !== 'bigint') return Errno.IO;

@@ -14,7 +14,7 @@ import { randomCalls } from './random.ts';
 import { sockCalls } from './sock.ts';
 import { SYSCALLS } from './table.ts';
 import { createDrawbridgeCalls } from '../drawbridge/index.ts';
-import { WasiState, type WasiOptions } from './state.ts';
+import { WasiState, type SavedLibOs, type WasiOptions } from './state.ts';
 
 export type SyscallFn = (...args: any[]) => number | Promise<number>;
 
@@ -30,8 +30,8 @@ export interface WasiLibOs {
   close(): void;
 }
 
-export function createWasiLibOs(dk: Dk, options: WasiOptions): WasiLibOs {
-  const state = new WasiState(dk, options);
+export function createWasiLibOs(dk: Dk, options: WasiOptions, saved?: SavedLibOs): WasiLibOs {
+  const state = new WasiState(dk, options, saved);
   const functions: Record<string, SyscallFn> = {
     ...argsCalls(state), ...clockCalls(state), ...randomCalls(state), ...procCalls(state),
     ...fdCalls(state), ...fdIoCalls(state), ...dirCalls(state), ...pathCalls(state),
@@ -50,5 +50,5 @@ export function createWasiLibOs(dk: Dk, options: WasiOptions): WasiLibOs {
 }
 
 export { SYSCALLS } from './table.ts';
-export { ProcExit, GuestError, type WasiOptions, type Preopen } from './state.ts';
+export { ProcExit, GuestError, INTERRUPTED_CALL, type WasiOptions, type Preopen, type SavedLibOs } from './state.ts';
 export { GuestFault } from './memory.ts';

@@ -149,7 +149,11 @@ export function pathCalls(os: WasiState) {
       if (from.trailingSlash || to.trailingSlash) {
         const a = dk.streamAttributesQuery('file:' + from.path, QueryOption.NO_FOLLOW);
         if (isDkError(a)) return errnoOf(a);
-        return a.kind === 'directory' ? Errno.PERM : Errno.NOTDIR;
+        if (a.kind === 'directory') return Errno.PERM;
+        if (from.trailingSlash) return Errno.NOTDIR;
+        // "new/" names a directory that a link to a file cannot be (wasmtime: ENOENT, or EEXIST if it exists).
+        const b = dk.streamAttributesQuery('file:' + to.path, QueryOption.NO_FOLLOW);
+        return isDkError(b) ? Errno.NOENT : Errno.EXIST;
       }
       const src = dk.streamAttributesQuery('file:' + from.path, QueryOption.NO_FOLLOW);
       if (isDkError(src)) return errnoOf(src);

@@ -8,7 +8,7 @@ import { DkError, isDkError } from '../../abi/errors.ts';
 import { ClockId, Errno, EventType, Eventrwflags, Subclockflags } from './constants.ts';
 import { errnoOf } from './errno.ts';
 import type { Description } from './fds.ts';
-import type { WasiState } from './state.ts';
+import { INTERRUPTED_CALL, type WasiState } from './state.ts';
 
 const SUB_SIZE = 48;
 const EVENT_SIZE = 32;
@@ -121,10 +121,15 @@ export function pollCalls(os: WasiState) {
       let deadline: bigint | null = null;
       for (const s of subs) if (s.type === EventType.CLOCK && (deadline === null || s.deadline < deadline)) deadline = s.deadline;
       const timeout = deadline === null ? null : deadline - monoNow;
-      let r: number;
-      if (waits.length === 0) r = await dk.threadDelayExecution(timeout ?? 0n);
-      else r = await dk.objectsWaitAny(waits, timeout);
+      if (os.interrupted) {
+        for (const h of waits) dk.objectClose(h);
+        return INTERRUPTED_CALL;
+      }
+      // The interrupt event comes last: the runtime sets it to capture the picoprocess.
+      const interruptAt = waits.length;
+      const r = await dk.objectsWaitAny([...waits, os.interruptHandle()], timeout === null ? null : timeout < 0n ? 0n : timeout);
       for (const h of waits) dk.objectClose(h);
+      if (r === interruptAt || os.interrupted) return INTERRUPTED_CALL;
       if (isDkError(r) && r !== DkError.TIMED_OUT) return errnoOf(r);
       const again = parse(inPtr, n, os.monotonicNow());
       if (typeof again === 'number') return again;

@@ -3,7 +3,7 @@
 import { isDkError } from '../../abi/errors.ts';
 import { Errno } from './constants.ts';
 import { errnoOf } from './errno.ts';
-import { GuestError, ProcExit, type WasiState } from './state.ts';
+import { GuestError, INTERRUPTED_CALL, ProcExit, type WasiState } from './state.ts';
 
 export function procCalls(os: WasiState) {
   return {
@@ -19,6 +19,7 @@ export function procCalls(os: WasiState) {
     async sched_yield(): Promise<number> {
       // Lets the other picoprocesses of this event loop run (wasmtime: a no-op).
       const r = await os.dk.threadYieldExecution();
+      if (os.interrupted) return INTERRUPTED_CALL;
       return isDkError(r) ? errnoOf(r) : Errno.SUCCESS;
     },
   };

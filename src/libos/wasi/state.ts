@@ -47,6 +47,33 @@ export interface WasiOptions {
 
 /** Sentinel: the attempt found nothing ready; wait and retry. */
 export const RETRY = -1;
+/**
+ * Sentinel a waiting call returns when the runtime interrupted its wait to capture the
+ * picoprocess: the call did nothing (calls are restartable) and will be issued again after
+ * the capture (by the same instance, or by a restored one).
+ */
+export const INTERRUPTED_CALL = -2;
+
+/** What a checkpoint keeps of the library OS: plain data. */
+export interface SavedDescriptor {
+  fd: number;
+  kind: DescKind;
+  guestPath: string;
+  preopen: string | null;
+  filetype: number;
+  position: number;
+  append: boolean;
+  nonblocking: boolean;
+  readable: boolean;
+  writable: boolean;
+}
+export interface SavedLibOs {
+  args: string[];
+  env: string[];
+  fds: SavedDescriptor[];
+  /** The monotonic clock the guest saw when it was captured, so that it never goes back. */
+  monotonicNs: string;
+}
 
 export function filetypeOf(attrs: StreamAttributes): number {
   switch (attrs.kind) {
@@ -67,15 +94,87 @@ export class WasiState {
   readonly env: readonly string[];
   /** Scratch buffer for gathering iovecs into one write. */
   scratch = new Uint8Array(64 * 1024);
+  /** Added to the host's monotonic clock (non-zero after a restore on another host or later). */
+  monotonicOffset = 0n;
+  /** Set by the runtime to end waits early for a capture (see INTERRUPTED_CALL). */
+  interrupted = false;
+  private interruptEvent = 0;
 
-  constructor(dk: Dk, options: WasiOptions) {
+  constructor(dk: Dk, options: WasiOptions, saved?: SavedLibOs) {
     this.dk = dk;
     this.args = options.args;
     this.env = options.env;
+    if (saved) {
+      this.reopen(saved);
+      return;
+    }
     this.openStdio('stdin:', 'stdin', Access.READ);
     this.openStdio('stdout:', 'stdout', Access.WRITE);
     this.openStdio('stderr:', 'stderr', Access.WRITE);
     for (const p of options.preopens) this.openPreopen(p);
+  }
+
+  /** The event every wait also waits on, so that the runtime can end it for a capture. */
+  interruptHandle(): Handle {
+    if (this.interruptEvent === 0) {
+      const h = this.dk.notificationEventCreate(false);
+      this.interruptEvent = isDkError(h) ? 0 : h;
+    }
+    return this.interruptEvent;
+  }
+
+  interrupt(): void {
+    this.interrupted = true;
+    const h = this.interruptHandle();
+    if (h) this.dk.eventSet(h);
+  }
+
+  clearInterrupt(): void {
+    this.interrupted = false;
+    if (this.interruptEvent) this.dk.eventClear(this.interruptEvent);
+  }
+
+  /** Plain data for a checkpoint. Pipes and sockets cannot follow yet: they are refused. */
+  save(): SavedLibOs | string {
+    const fds: SavedDescriptor[] = [];
+    for (const [fd, d] of this.fds.entries()) {
+      if (d.kind === 'stream') return `descriptor ${fd} is a pipe or socket, which a checkpoint cannot carry yet`;
+      fds.push({ fd, kind: d.kind, guestPath: d.guestPath, preopen: d.preopen, filetype: d.filetype, position: d.position,
+        append: d.append, nonblocking: d.nonblocking, readable: d.readable, writable: d.writable });
+    }
+    return { args: [...this.args], env: [...this.env], fds, monotonicNs: this.monotonicNow().toString() };
+  }
+
+  /** Reopen every descriptor of a checkpoint: the same guest paths, modes and positions. */
+  private reopen(saved: SavedLibOs): void {
+    const byFd = [...saved.fds].sort((a, b) => a.fd - b.fd);
+    const placed: number[] = [];
+    for (const s of byFd) {
+      let uri: string;
+      let access = 0;
+      let options = 0;
+      if (s.kind === 'stdin') [uri, access] = ['stdin:', Access.READ];
+      else if (s.kind === 'stdout') [uri, access] = ['stdout:', Access.WRITE];
+      else if (s.kind === 'stderr') [uri, access] = ['stderr:', Access.WRITE];
+      else if (s.kind === 'directory') [uri, access, options] = ['dir:' + s.guestPath, Access.READ, OpenOption.DIRECTORY];
+      else {
+        uri = 'file:' + s.guestPath;
+        access = (s.readable ? Access.READ : 0) | (s.writable ? Access.WRITE : 0);
+      }
+      let h = this.dk.streamOpen(uri, access, 0, options);
+      if (isDkError(h) && (s.kind === 'stdin' || s.kind === 'stdout' || s.kind === 'stderr')) h = this.dk.streamOpen('null:', access, 0, 0);
+      if (isDkError(h)) throw new Error(`cannot reopen descriptor ${s.fd} (${uri}): ${errnoName(errnoOf(h))}`);
+      // Descriptor numbers are the guest's: put each back at its own number.
+      const fd = this.fds.add({ kind: s.kind, handle: h, guestPath: s.guestPath, preopen: s.preopen, filetype: s.filetype,
+        position: s.position, append: s.append, nonblocking: s.nonblocking, readable: s.readable, writable: s.writable });
+      if (fd !== s.fd) {
+        this.fds.renumber(fd, s.fd);
+      }
+      placed.push(s.fd);
+    }
+    const now = this.now(Clock.MONOTONIC);
+    const then = BigInt(saved.monotonicNs);
+    this.monotonicOffset = then > now ? then - now : 0n;
   }
 
   private openStdio(uri: string, kind: DescKind, access: number): void {
@@ -134,10 +233,12 @@ export class WasiState {
   /** Wait until `handle` is ready on `side`, then run `attempt` again; repeat while it says RETRY. */
   async waitAndRetry(handle: Handle, side: number, attempt: () => number): Promise<number> {
     for (;;) {
+      if (this.interrupted) return INTERRUPTED_CALL;
       const ev = this.dk.streamGetEvent(handle, side);
       if (isDkError(ev)) return errnoOf(ev);
-      const r = await this.dk.objectsWaitAny([ev], null);
+      const r = await this.dk.objectsWaitAny([ev, this.interruptHandle()], null);
       this.dk.objectClose(ev);
+      if (r === 1 || this.interrupted) return INTERRUPTED_CALL;
       if (isDkError(r)) return errnoOf(r);
       const result = attempt();
       if (result !== RETRY) return result;
@@ -156,7 +257,7 @@ export class WasiState {
   }
 
   monotonicNow(): bigint {
-    return this.now(Clock.MONOTONIC);
+    return this.now(Clock.MONOTONIC) + this.monotonicOffset;
   }
 }
 
