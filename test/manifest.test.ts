@@ -78,7 +78,7 @@ describe('manifest: valid', () => {
     assert.deepEqual(m.network.connect[2], { text: '*.example.com:*', host: { kind: 'suffix', suffix: '.example.com' }, portMin: 0, portMax: 65535 });
     assert.deepEqual(m.network.connect[1]!.host, { kind: 'cidr', family: 4, base: 10n << 24n, prefix: 8 });
     assert.deepEqual(m.limits, { memory: 2 ** 30, handles: 64, children: 3, cpuTimeMs: 120_000, bytesWritten: 1000 });
-    assert.deepEqual(JSON.parse(JSON.stringify(m.extensions)), { trace: { format: 'json' } });
+    assert.deepEqual(JSON.parse(JSON.stringify(m.extensions)), [{ name: 'trace', options: { format: 'json' } }]);
   });
 
   it('sizes and durations', () => {
@@ -135,7 +135,7 @@ describe('manifest: every error names its field', () => {
     ['[limits]\ncpu_time = "soon"', 'limits.cpu_time: expected a duration such as "30s", "500ms", "2m" or "1h"'],
     ['[limits]\nbytes_written = -5', 'limits.bytes_written: expected a whole number of bytes >= 0'],
     ['[limits]\nopen_files = 3', 'limits.open_files: unknown key'],
-    ['extensions = 3', 'extensions: expected a table'],
+    ['extensions = 3', 'extensions: expected an array of tables ([[extensions]])'],
     ['[secrets]\nx = 1', 'secrets: unknown key'],
   ];
   for (const [text, expected] of cases) {

@@ -43,8 +43,16 @@ export interface Manifest {
   args: string[] | null;
   network: NetworkGrants;
   limits: Limits;
-  /** Reserved for extensions (a table, not interpreted yet); null when absent. */
-  extensions: Record<string, unknown> | null;
+  /** Extensions to stack, top (nearest the library OS) first; null when absent. */
+  extensions: ExtensionEntry[] | null;
+}
+
+/** One extension as [[extensions]] names it (docs/extensions.md). */
+export interface ExtensionEntry {
+  /** A built-in extension (trace, remap, record, replay), a module path or a package name. */
+  name: string;
+  /** Its options, as strings (what `--ext NAME:key=value` gives too). */
+  options: Record<string, string>;
 }
 
 /**
@@ -176,6 +184,29 @@ const limitsSchema = z.strictObject(
   { error: 'expected a table' },
 );
 
+// [[extensions]] name = "trace"  options = { format = "json" }: an ordered list (the stack order).
+// The short table form `[extensions] trace = { format = "json" }` is read as the same list, in
+// key order (one entry per name).
+const extensionOptionsSchema = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' }).transform(String),
+  { error: 'expected a table of options' },
+);
+
+const extensionsSchema = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v).map(([name, options]) => ({ name, options })) : v),
+  z.array(
+    z.strictObject(
+      {
+        name: z.string({ error: required('a string: a built-in extension, a module path or a package name') }).min(1, 'must not be empty'),
+        options: extensionOptionsSchema.optional(),
+      },
+      { error: 'expected a table { name = "...", options = { ... } }' },
+    ),
+    { error: 'expected an array of tables ([[extensions]])' },
+  ),
+);
+
 const manifestSchema = z.strictObject(
   {
     mounts: mountsSchema.optional(),
@@ -183,7 +214,7 @@ const manifestSchema = z.strictObject(
     args: z.array(noNul('a string'), { error: 'expected an array of strings' }).optional(),
     network: networkSchema.optional(),
     limits: limitsSchema.optional(),
-    extensions: z.record(z.string(), z.unknown(), { error: 'expected a table' }).optional(),
+    extensions: extensionsSchema.optional(),
   },
   { error: 'expected a table' },
 );
@@ -238,7 +269,7 @@ export function buildManifest(input: unknown): ManifestResult {
     cpuTimeMs: l.cpu_time ?? DEFAULT_LIMITS.cpuTimeMs,
     bytesWritten: l.bytes_written ?? DEFAULT_LIMITS.bytesWritten,
   };
-  m.extensions = v.extensions ? { ...v.extensions } : null;
+  m.extensions = v.extensions ? v.extensions.map((x) => ({ name: x.name, options: { ...(x.options ?? {}) } })) : null;
   return { ok: true, manifest: m };
 }
 
