@@ -144,3 +144,47 @@ test('launcher rules: the environment rides after a NUL marker; a child manifest
   assert.notEqual(child.mounts, parent.mounts, 'a copy: the parent\'s grants cannot be changed through it');
   assert.equal(child.network.connect.length, 1);
 });
+
+test('hostile arguments to the process imports: an errno or a guest fault, never a host crash', async () => {
+  const { createWasiLibOs, GuestFault } = await import('../src/libos/wasi/index.ts');
+  const { createMonitor, policyFromManifest } = await import('../src/monitor/monitor.ts');
+  const { createNodeHost } = await import('../src/host/node/index.ts');
+  const m = manifest(4);
+  const p = createNodeHost().createProcess({});
+  const libos = createWasiLibOs(createMonitor(p.dk, policyFromManifest(m)), { args: ['x'], env: [], preopens: [] });
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  libos.attachMemory(memory);
+  p.attachMemory(memory);
+  const f = libos.drawbridge;
+  const u8 = new Uint8Array(memory.buffer);
+  const put = (at: number, s: string) => u8.set(Buffer.from(s), at);
+  const outcome = async (call: () => unknown): Promise<string> => {
+    try {
+      const r = await call();
+      return typeof r === 'number' ? `errno ${r}` : `odd ${String(r)}`;
+    } catch (e) {
+      return e instanceof GuestFault ? 'fault' : `THREW ${String(e)}`;
+    }
+  };
+  put(0, '/bin/child.wasm');
+  const BIG = 0xffff_fff0;
+  const cases: [string, () => unknown, string][] = [
+    ['path past memory', () => f.process_spawn!(65530, 100, 0, 0, 0, 0, 200, 300, 400), 'fault'],
+    ['path length huge', () => f.process_spawn!(0, BIG, 0, 0, 0, 0, 200, 300, 400), 'fault'],
+    ['argv without final NUL', () => f.process_spawn!(0, 15, 0, 4, 0, 0, 200, 300, 400), 'errno 28'],
+    ['pid pointer past memory', () => f.process_spawn!(0, 15, 0, 0, 0, 0, 200, 300, 65535), 'fault'],
+    ['modes pointer negative', () => f.process_spawn!(0, 15, 0, 0, 0, 0, -4, 300, 400), 'fault'],
+    ['empty path', () => f.process_spawn!(0, 0, 0, 0, 0, 0, 200, 300, 400), 'errno 44'],
+    ['wait with bad flags', () => f.process_wait!(1, 0x80, 0, 4), 'errno 28'],
+    ['wait for no child', () => f.process_wait!(-7, 0, 0, 4), 'errno 12'],
+    ['wait with NaN pid', () => f.process_wait!(Number.NaN, 0, 0, 4), 'errno 12'],
+    ['kill pid 0', () => f.process_kill!(0), 'errno 71'],
+    ['pipe into the last bytes', () => f.pipe!(65532), 'fault'],
+  ];
+  for (const [what, call, want] of cases) assert.equal(await outcome(call), want, what);
+  // Nothing leaked: the only handles left are the stdio ones the library OS opened.
+  const fdsBefore = [...libos.state.fds.entries()].length;
+  assert.equal(await outcome(() => f.pipe!(1000)), 'errno 0');
+  assert.equal([...libos.state.fds.entries()].length, fdsBefore + 2);
+  p.kill(0);
+});
