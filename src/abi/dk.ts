@@ -69,8 +69,10 @@ export interface StreamAttributes {
   ctimeNs: bigint;
   /** Target text of a symbolic link (queried with NO_FOLLOW). */
   linkTarget?: string;
-  /** URI that opens the other end of an anonymous pipe (once). */
+  /** URI that opens the other end of an anonymous pipe (once); a socket's remote end (tcp:ADDR:PORT). */
   peerUri?: string;
+  /** Network streams: the bound local address as a URI (tcp.server:127.0.0.1:41234 after listening on port 0). */
+  localUri?: string;
   /** True when the stream is an interactive terminal (what isatty() reports to the guest). */
   terminal?: boolean;
 }

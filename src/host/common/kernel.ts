@@ -8,6 +8,7 @@ import type { Host, Picoprocess, ProcessOptions } from './host.ts';
 import type { Platform } from './platform.ts';
 import { PipeRegistry } from './pipes.ts';
 import { DkProcess } from './dk-process.ts';
+import { NoNetwork, type NetworkDriver } from './net-driver.ts';
 import type { FrameBufferListener, FrameBufferUpdate, InputEvent } from './devices.ts';
 
 export type { FrameBufferListener, FrameBufferUpdate, InputEvent } from './devices.ts';
@@ -16,6 +17,8 @@ export type { FrameBufferListener, FrameBufferUpdate, InputEvent } from './devic
 export interface KernelServices {
   readonly platform: Platform;
   readonly pipes: PipeRegistry;
+  /** What tcp:, tcp.server:, udp:, dns:, http.server: open (net-driver.ts). */
+  readonly network: NetworkDriver;
   frameBufferUpdated(update: FrameBufferUpdate): void;
   processExited(process: Picoprocess): void;
 }
@@ -34,13 +37,15 @@ export class HostKernel implements KernelHost, KernelServices {
   readonly name: string;
   readonly platform: Platform;
   readonly pipes = new PipeRegistry();
+  readonly network: NetworkDriver;
   private readonly running = new Map<number, DkProcess>();
   private nextId = 1;
   private fbListener: FrameBufferListener | null = null;
 
-  constructor(name: string, platform: Platform) {
+  constructor(name: string, platform: Platform, network: NetworkDriver = new NoNetwork()) {
     this.name = name;
     this.platform = platform;
+    this.network = network;
   }
 
   createProcess(options: ProcessOptions = {}): DkProcess {

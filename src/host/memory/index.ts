@@ -6,6 +6,7 @@ import { HostKernel, type KernelHost } from '../common/kernel.ts';
 import { OpenFlag } from '../common/files.ts';
 import { DkError } from '../../abi/errors.ts';
 import { MemoryPlatform } from './platform.ts';
+import { LoopbackNetwork } from '../common/loopback-network.ts';
 
 export type { KernelHost } from '../common/kernel.ts';
 
@@ -21,7 +22,8 @@ export interface MemoryHostOptions {
 export function createMemoryHost(options: MemoryHostOptions = {}): KernelHost {
   const platform = new MemoryPlatform({ deterministic: options.deterministic ?? true, seed: options.seed ?? 1 });
   for (const [path, contents] of Object.entries(options.files ?? {})) addFile(platform, path, contents);
-  return new HostKernel('memory', platform);
+  // A loopback network of its own: picoprocesses of this host talk to each other, nobody else.
+  return new HostKernel('memory', platform, new LoopbackNetwork());
 }
 
 /** Set-up, not guest input: a bad path is the embedder's bug and throws. */

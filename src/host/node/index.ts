@@ -3,9 +3,10 @@
 
 import { HostKernel, type KernelHost } from '../common/kernel.ts';
 import { NodePlatform } from './platform.ts';
+import { NodeNetwork } from './net-driver.ts';
 
 export type { KernelHost } from '../common/kernel.ts';
 
 export function createNodeHost(): KernelHost {
-  return new HostKernel('node', new NodePlatform());
+  return new HostKernel('node', new NodePlatform(), new NodeNetwork());
 }
