@@ -43,7 +43,6 @@ import { BytesSource, CallbackSink, NullStream, charDeviceAttributes } from './s
 import { FRAME_BUFFER_MAX_PIXELS, FrameBuffer, InputDevice, InputQueue, type InputEvent } from './devices.ts';
 import { createFileLink, openFileStream, queryFileAttributes } from './files.ts';
 import { NETWORK_SCHEMES, openNetworkStream } from './net-driver.ts';
-import { NETWORK_SCHEMES, openNetworkStream } from './net-driver.ts';
 
 const ACCESS_BITS = Access.READ | Access.WRITE | Access.APPEND;
 const CREATE_BITS = Create.CREATE | Create.EXCLUSIVE | Create.TRUNCATE;
