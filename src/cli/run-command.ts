@@ -9,6 +9,7 @@ import { compileModule, ModuleError, readModuleFile } from '../runtime/module-ca
 import { startCommand } from '../runtime/picoprocess.ts';
 import { GuestError } from '../libos/wasi/index.ts';
 import type { CommandIo } from './manifest-command.ts';
+import { ExtensionError, ExtensionHalt, loadExtensions, parseExtensionArg, type ExtensionStack } from '../runtime/extensions.ts';
 
 export const RUN_USAGE = `usage: drawbridge run [OPTIONS] [--] MODULE.wasm [ARGS...]
 
@@ -21,6 +22,12 @@ options:
   --env NAME=VALUE      set an environment variable (--env NAME passes the host's value)
   --manifest FILE       start from the grants and limits of a manifest (TOML; see
                         \`drawbridge manifest check\`)
+  --ext NAME[:OPTIONS]  stack an extension (repeatable; the first is nearest the program,
+                        after the manifest's [[extensions]]): trace, remap, record, replay,
+                        a module path or a package; OPTIONS are key=value,key=value, e.g.
+                        --ext trace:format=json,file=t.log,filter=streams
+                        --ext record:file=run.log   --ext replay:file=run.log
+                        --ext remap:/etc=/tenant/etc   (see docs/extensions.md)
   -h, --help            show this help
 
 The exit status is the program's; a trap exits with 134.`;
@@ -29,12 +36,13 @@ interface ParsedRun {
   dirs: string[];
   env: string[];
   manifest: string | null;
+  exts: string[];
   module: string;
   args: string[];
 }
 
 function parse(argv: string[]): ParsedRun | string {
-  const r: ParsedRun = { dirs: [], env: [], manifest: null, module: '', args: [] };
+  const r: ParsedRun = { dirs: [], env: [], manifest: null, exts: [], module: '', args: [] };
   let i = 0;
   const value = (flag: string): string | null => {
     const a = argv[i]!;
@@ -62,6 +70,10 @@ function parse(argv: string[]): ParsedRun | string {
       const v = value('--manifest');
       if (v === null) return '--manifest needs a file';
       r.manifest = v;
+    } else if (flag === '--ext') {
+      const v = value('--ext');
+      if (v === null) return '--ext needs a value: --ext NAME[:key=value,...]';
+      r.exts.push(v);
     } else return `unknown option ${a} (see drawbridge run --help)`;
   }
   if (i >= argv.length) return 'missing MODULE.wasm (see drawbridge run --help)';
@@ -117,7 +129,10 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     if (i >= 0) preopens[i] = entry;
     else preopens.push(entry);
   }
+  let stack: ExtensionStack | null = null;
   try {
+    const requests = [...(manifest.extensions ?? []), ...p.exts.map(parseExtensionArg)];
+    if (requests.length) stack = await loadExtensions(requests);
     const bytes = await readModuleFile(p.module);
     const module = await compileModule(bytes, p.module, { cache: false });
     const running = await startCommand({
@@ -129,6 +144,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       stdin: 'inherit',
       stdout: 'inherit',
       stderr: 'inherit',
+      wrapDk: stack?.wrap,
     });
     const status = await running.done;
     // The guest's own output first, then ours.
@@ -136,11 +152,22 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     if (status.error) io.err(`drawbridge: ${p.module}: ${status.error}`);
     return status.exitCode;
   } catch (e) {
+    if (e instanceof ExtensionError) {
+      io.err(`drawbridge run: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ExtensionHalt) {
+      flushInheritedOutput();
+      io.err(`drawbridge: ${p.module}: ${e.message}`);
+      return e.exitCode;
+    }
     if (e instanceof ModuleError || e instanceof GuestError) {
       io.err(`drawbridge run: ${e.message}`);
       return e instanceof ModuleError ? 2 : 1;
     }
     throw e;
+  } finally {
+    stack?.close();
   }
 }
 
