@@ -7,6 +7,7 @@
 //   spawn PATH       exit 0 if spawning PATH works, else with the errno (children=0: EDQUOT)
 //   drain            read stdin until end of file; exit with the byte count % 256
 //   block            read stdin until end of file, forever if it never comes; exit 0
+//   zeros SIZE CHUNK write SIZE bytes to stdout in writes of CHUNK bytes (bench/pipe-throughput.ts)
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +64,19 @@ int main(int argc, char **argv) {
     ssize_t n;
     while ((n = read(0, buf, sizeof buf)) > 0) total += n;
     return !strcmp(role, "drain") ? (int)(total % 256) : 0;
+  }
+  if (!strcmp(role, "zeros") && argc > 3) {
+    long long size = atoll(argv[2]);
+    size_t chunk = (size_t)atol(argv[3]);
+    char *buf = calloc(1, chunk);
+    if (buf == NULL || chunk == 0) return 102;
+    for (long long done = 0; done < size;) {
+      size_t want = size - done < (long long)chunk ? (size_t)(size - done) : chunk;
+      ssize_t w = write(1, buf, want);
+      if (w <= 0) return 103;
+      done += w;
+    }
+    return 0;
   }
   fprintf(stderr, "child: unknown role %s\n", role);
   return 99;
