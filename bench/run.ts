@@ -11,8 +11,9 @@ import { calls } from './calls.ts';
 import { copy } from './copy.ts';
 import { startup } from './startup.ts';
 import { clang } from './clang.ts';
+import { pipeThroughput } from './pipe-throughput.ts';
 
-const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering];
+const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput];
 
 function usage(): string {
   return `usage: node bench/run.ts [--reps N] [NAME...]\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}${b.byDefault ? '' : ' (only when named)'}`).join('\n')}`;
