@@ -16,6 +16,8 @@ import { TRAP_EXIT_STATUS, trapMessage } from './traps.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { ExtensionHalt } from '../extensions/api.ts';
 import { createChildLauncher } from './launcher.ts';
+import { Capturer } from './capture.ts';
+import type { Snapshot } from './snapshot.ts';
 
 export interface PicoprocessOptions {
   host: Host;
@@ -39,12 +41,21 @@ export interface PicoprocessOptions {
    * for a reactor). They run in the host, outside the monitor: grant them with care.
    */
   extraImports?: Record<string, Record<string, (...args: any[]) => unknown>>;
+  /**
+   * Make the picoprocess capturable: `module` must be prepared (prepare.ts) from these bytes,
+   * which go into its snapshots.
+   */
+  capture?: { moduleBytes: Uint8Array; moduleName: string };
+  /** Continue a snapshot instead of starting afresh (needs `capture`). */
+  restore?: Snapshot;
 }
 
 export interface ExitStatus {
   exitCode: number;
   /** A one-line message when the guest trapped or misused the ABI (already formatted). */
   error?: string;
+  /** The picoprocess was captured and stopped (it continues from its snapshot). */
+  checkpointed?: boolean;
 }
 
 export interface Running {
@@ -53,6 +64,8 @@ export interface Running {
   readonly instance: WebAssembly.Instance;
   /** Settles when the guest's entry point returns, exits or traps. */
   readonly done: Promise<ExitStatus>;
+  /** Capturable picoprocesses: take a snapshot; without leaveRunning it then stops. */
+  readonly checkpoint?: (leaveRunning: boolean) => Promise<Uint8Array>;
 }
 
 /** Build the import object: WASI from the library OS, anything else inert (traps if called). */
@@ -60,7 +73,10 @@ export function buildImports(
   module: WebAssembly.Module,
   libos: WasiLibOs,
   extra: PicoprocessOptions['extraImports'] = {},
+  capturer: Capturer | null = null,
 ): WebAssembly.Imports {
+  const suspending = (fn: (...a: any[]) => number | Promise<number>): WebAssembly.ImportValue =>
+    new WebAssembly.Suspending(capturer ? capturer.wrap(fn) : fn) as unknown as WebAssembly.ImportValue;
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     const ns = (imports[imp.module] ??= {});
@@ -74,10 +90,10 @@ export function buildImports(
         ns[imp.name] = () => 52; // ENOSYS: not a preview1 function
         continue;
       }
-      ns[imp.name] = entry.blocking ? (new WebAssembly.Suspending(fn) as unknown as WebAssembly.ImportValue) : fn;
+      ns[imp.name] = entry.blocking ? suspending(fn) : fn;
     } else if (imp.module === 'drawbridge' && libos.drawbridge[imp.name] && DRAWBRIDGE_CALLS[imp.name]) {
       const fn = libos.drawbridge[imp.name]!;
-      ns[imp.name] = DRAWBRIDGE_CALLS[imp.name]!.blocking ? (new WebAssembly.Suspending(fn) as unknown as WebAssembly.ImportValue) : fn;
+      ns[imp.name] = DRAWBRIDGE_CALLS[imp.name]!.blocking ? suspending(fn) : fn;
     } else if (typeof extra[imp.module]?.[imp.name] === 'function') {
       ns[imp.name] = extra[imp.module]![imp.name]! as WebAssembly.ImportValue;
     } else {
@@ -96,7 +112,7 @@ export function defaultPreopens(manifest: Manifest): Preopen[] {
 }
 
 /** Instantiate a command or reactor module as a picoprocess (it does not run yet). */
-export async function instantiate(options: PicoprocessOptions): Promise<{ process: Picoprocess; libos: WasiLibOs; instance: WebAssembly.Instance }> {
+export async function instantiate(options: PicoprocessOptions): Promise<{ process: Picoprocess; libos: WasiLibOs; instance: WebAssembly.Instance; capturer: Capturer | null }> {
   const { manifest } = options;
   const process = options.host.createProcess({
     stdin: options.stdin ?? 'null',
@@ -111,12 +127,13 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   const env = Object.entries(manifest.env).map(([k, v]) => `${k}=${v}`);
   let libos: WasiLibOs;
   try {
-    libos = createWasiLibOs(dk, { args: options.args, env, preopens: options.preopens ?? defaultPreopens(manifest) });
+    libos = createWasiLibOs(dk, { args: options.args, env, preopens: options.preopens ?? defaultPreopens(manifest) }, options.restore?.meta.libos);
   } catch (e) {
     process.kill(1);
     throw e;
   }
-  const imports = buildImports(options.module, libos, options.extraImports);
+  const capturer = options.capture ? new Capturer(libos, { ...options.capture, args: options.args, manifest }) : null;
+  const imports = buildImports(options.module, libos, options.extraImports, capturer);
   const instance = await WebAssembly.instantiate(options.module, imports);
   const memory = instance.exports.memory;
   if (!(memory instanceof WebAssembly.Memory)) {
@@ -126,7 +143,23 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   }
   libos.attachMemory(memory);
   process.attachMemory(memory);
-  return { process, libos, instance };
+  if (capturer) {
+    capturer.bind(instance, memory);
+    if (options.restore) restoreInto(options.restore, memory, capturer);
+  }
+  return { process, libos, instance, capturer };
+}
+
+/** Put a snapshot's memory and globals into a fresh instance and arm the rewind. */
+function restoreInto(snapshot: Snapshot, memory: WebAssembly.Memory, capturer: Capturer): void {
+  const pages = snapshot.meta.memory.pages;
+  const have = memory.buffer.byteLength / 65536;
+  if (have < pages) memory.grow(pages - have);
+  const view = new Uint8Array(memory.buffer);
+  view.fill(0);
+  view.set(snapshot.memory);
+  capturer.restoreGlobals(snapshot.meta.globals);
+  capturer.startRewind(snapshot.meta.asyncify.dataAddr, snapshot.meta.asyncify.dataSize);
 }
 
 /** Run `fn` (an export) to completion under JSPI and turn its end into an exit status. */
@@ -156,17 +189,28 @@ export function exitStatusOf(e: unknown): ExitStatus {
 
 /** Start a command module: instantiate, run _start, close. */
 export async function startCommand(options: PicoprocessOptions): Promise<Running> {
-  const { process, libos, instance } = await instantiate(options);
+  const { process, libos, instance, capturer } = await instantiate(options);
   const start = instance.exports._start;
   if (typeof start !== 'function') {
     libos.close();
     process.kill(1);
     throw new GuestError('the module has no _start export: it is not a WASI command (a reactor needs the library API)');
   }
-  const done = runExport(start as (...a: any[]) => any).then((status) => {
+  const run = async (): Promise<ExitStatus> => {
+    for (;;) {
+      const status = await runExport(start as (...a: any[]) => any);
+      if (!capturer || status.exitCode !== 0 || status.error) return status;
+      // The entry point also returns when a capture unwound the stack.
+      const next = capturer.afterReturn();
+      if (next === 'finished') return status;
+      if (next === 'stop') return { exitCode: 0, checkpointed: true };
+    }
+  };
+  const done = run().then((status) => {
     libos.close();
     process.kill(status.exitCode);
     return status;
   });
-  return { process, libos, instance, done };
+  const checkpoint = capturer ? (leaveRunning: boolean) => capturer.request(leaveRunning) : undefined;
+  return { process, libos, instance, done, checkpoint };
 }

@@ -1,0 +1,174 @@
+// Capture of a running picoprocess: its Wasm stack, memory, globals and library OS state.
+//
+// JSPI suspends a waiting guest but cannot show its stack; a module prepared with Asyncify
+// (prepare.ts) can unwind its stack into linear memory. The two meet at the imports that
+// may wait: a prepared module runs under JSPI as usual, and when a capture is requested the
+// library OS ends its wait early (INTERRUPTED_CALL; calls are restartable, so nothing
+// happened), the import starts an Asyncify unwind instead of returning a result, and the
+// entry point returns with the whole stack saved in memory. The snapshot is then plain data.
+// To go on (--leave-running, or a restore), the entry point is called again in rewind mode:
+// Asyncify rebuilds the frames down to the same import, which is issued again from the start.
+//
+// A guest that computes without ever calling an import that may wait is captured at its
+// next such call; compute-bound capture (a tick counter that calls a yield) is not built yet.
+
+import type { Manifest } from '../monitor/manifest.ts';
+import { INTERRUPTED_CALL, type WasiLibOs } from '../libos/wasi/index.ts';
+import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from './wasm-sections.ts';
+import { encodeSnapshot, sha256, SNAPSHOT_VERSION, type SnapshotMeta } from './snapshot.ts';
+
+const ASYNCIFY_UNWINDING = 1;
+/** Room for the unwound stack: 1 MiB of frames. */
+const DATA_PAGES = 16;
+const EINTR = 27;
+
+export class CaptureError extends Error {}
+
+interface Pending {
+  leaveRunning: boolean;
+  resolve(bytes: Uint8Array): void;
+  reject(e: Error): void;
+}
+
+export interface CaptureSource {
+  /** The prepared module's bytes (go into the snapshot) and a name for messages. */
+  moduleBytes: Uint8Array;
+  moduleName: string;
+  args: readonly string[];
+  manifest: Manifest;
+}
+
+type Fn = (...args: any[]) => number | Promise<number>;
+
+export class Capturer {
+  private exports: WebAssembly.Exports = {};
+  private memory: WebAssembly.Memory | null = null;
+  private readonly libos: WasiLibOs;
+  private readonly source: CaptureSource;
+  private readonly globals: { index: number; type: string }[];
+  private pending: Pending | null = null;
+  /** The next import call is the one the rewind re-enters. */
+  rewinding = false;
+  dataAddr = 0;
+  dataSize = 0;
+
+  constructor(libos: WasiLibOs, source: CaptureSource) {
+    this.libos = libos;
+    this.source = source;
+    this.globals = mutableGlobals(source.moduleBytes);
+    const unsupported = this.globals.find((g) => g.type !== 'i32' && g.type !== 'i64' && g.type !== 'f32' && g.type !== 'f64');
+    if (unsupported) throw new CaptureError(`global ${unsupported.index} is a ${unsupported.type}, which a snapshot cannot carry`);
+  }
+
+  bind(instance: WebAssembly.Instance, memory: WebAssembly.Memory): void {
+    this.exports = instance.exports;
+    this.memory = memory;
+  }
+
+  private call(name: string, ...args: number[]): number {
+    return (this.exports[name] as (...a: number[]) => number)(...args);
+  }
+
+  /** Wrap an import that may wait so that it can start an unwind. */
+  wrap(fn: Fn): Fn {
+    return (...args: unknown[]) => {
+      if (this.rewinding) {
+        // The rewind reached the call that was interrupted: from here on it runs for real.
+        this.call('asyncify_stop_rewind');
+        this.rewinding = false;
+        this.libos.state.clearInterrupt();
+      }
+      if (this.pending) return this.startUnwind();
+      const r = fn(...args);
+      if (typeof r === 'number') return r;
+      return r.then((v) => (v === INTERRUPTED_CALL ? (this.pending ? this.startUnwind() : EINTR) : v));
+    };
+  }
+
+  /** Ask for a snapshot at the next import that may wait (at once if one is waiting now). */
+  request(leaveRunning: boolean): Promise<Uint8Array> {
+    if (this.pending) return Promise.reject(new CaptureError('a checkpoint is already in progress'));
+    return new Promise((resolve, reject) => {
+      this.pending = { leaveRunning, resolve, reject };
+      this.libos.state.interrupt();
+    });
+  }
+
+  private startUnwind(): number {
+    const mem = this.memory!;
+    if (this.dataAddr === 0) {
+      const before = mem.grow(DATA_PAGES);
+      this.dataAddr = before * 65536;
+      this.dataSize = DATA_PAGES * 65536;
+    }
+    const dv = new DataView(mem.buffer);
+    dv.setUint32(this.dataAddr, this.dataAddr + 8, true);
+    dv.setUint32(this.dataAddr + 4, this.dataAddr + this.dataSize, true);
+    this.call('asyncify_start_unwind', this.dataAddr);
+    return 0;
+  }
+
+  /** Start a restored instance in rewind mode (its memory and globals already in place). */
+  startRewind(dataAddr: number, dataSize: number): void {
+    this.dataAddr = dataAddr;
+    this.dataSize = dataSize;
+    this.call('asyncify_start_rewind', dataAddr);
+    this.rewinding = true;
+  }
+
+  /**
+   * The entry point returned. 'finished': the program ended. 'continue': it was captured and
+   * goes on (call the entry point again). 'stop': it was captured and stops here.
+   */
+  afterReturn(): 'finished' | 'continue' | 'stop' {
+    if (this.call('asyncify_get_state') !== ASYNCIFY_UNWINDING) return 'finished';
+    this.call('asyncify_stop_unwind');
+    const pending = this.pending!;
+    this.pending = null;
+    let bytes: Uint8Array | null = null;
+    try {
+      bytes = this.snapshot();
+    } catch (e) {
+      pending.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    if (bytes === null || pending.leaveRunning) {
+      this.startRewind(this.dataAddr, this.dataSize);
+      if (bytes) pending.resolve(bytes);
+      return 'continue';
+    }
+    pending.resolve(bytes);
+    return 'stop';
+  }
+
+  private snapshot(): Uint8Array {
+    const saved = this.libos.state.save();
+    if (typeof saved === 'string') throw new CaptureError(`cannot checkpoint: ${saved}`);
+    const globals = this.globals.map((g) => {
+      const exported = this.exports[GLOBAL_EXPORT_PREFIX + g.index] as WebAssembly.Global;
+      return { index: g.index, type: g.type, value: String(exported.value) };
+    });
+    const m = this.source.manifest;
+    const meta: Omit<SnapshotMeta, 'memory'> = {
+      format: 'drawbridge-snapshot',
+      version: SNAPSHOT_VERSION,
+      created: new Date().toISOString(),
+      module: { sha256: sha256(this.source.moduleBytes), size: this.source.moduleBytes.length, name: this.source.moduleName },
+      args: [...this.source.args],
+      libos: saved,
+      globals,
+      asyncify: { dataAddr: this.dataAddr, dataSize: this.dataSize },
+      mounts: m.mounts.map((x) => ({ guest: x.guest, mode: x.mode, host: x.host })),
+      env: { ...m.env },
+    };
+    return encodeSnapshot(meta, new Uint8Array(this.memory!.buffer), this.source.moduleBytes);
+  }
+
+  /** Put a snapshot's globals back (before startRewind). */
+  restoreGlobals(globals: SnapshotMeta['globals']): void {
+    for (const g of globals) {
+      const exported = this.exports[GLOBAL_EXPORT_PREFIX + g.index];
+      if (!(exported instanceof WebAssembly.Global)) throw new CaptureError(`the module has no global ${g.index} to restore`);
+      exported.value = g.type === 'i64' ? BigInt(g.value) : Number(g.value);
+    }
+  }
+}

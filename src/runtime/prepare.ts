@@ -1,0 +1,115 @@
+// Preparing a module for capture (checkpoints): Binaryen's Asyncify pass, restricted to the
+// imports that can wait, optimized after, and every mutable global exported so that a
+// snapshot can read and restore it. Prepared modules are cached on disk by content hash.
+//
+// Asyncify is cheap for small modules and very expensive for big ones (DESIGN.md: minutes
+// and gigabytes for a 30 MB module), so `drawbridge run` prepares a module by itself only
+// up to AUTO_PREPARE_MAX_BYTES; bigger ones are prepared once with `drawbridge prepare`.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SYSCALLS } from '../libos/wasi/index.ts';
+import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
+import { exportMutableGlobals } from './wasm-sections.ts';
+
+/**
+ * Modules up to this size are prepared automatically at first run. Asyncify on 1 MiB takes
+ * a few seconds with native wasm-opt on the reference machine; beyond that the wait at
+ * first run would surprise more than it helps.
+ */
+export const AUTO_PREPARE_MAX_BYTES = 1024 * 1024;
+/** Bumped when the preparation changes, so that old cache entries are not reused. */
+const PREPARE_VERSION = 1;
+
+export const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'];
+
+/** The imports a capture can unwind through: exactly those that may wait. */
+export function captureImports(): string[] {
+  return [
+    ...Object.entries(SYSCALLS).filter(([, e]) => e.blocking).map(([n]) => `wasi_snapshot_preview1.${n}`),
+    ...Object.entries(DRAWBRIDGE_CALLS).filter(([, e]) => e.blocking).map(([n]) => `drawbridge.${n}`),
+  ];
+}
+
+export function isPrepared(module: WebAssembly.Module): boolean {
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  return ASYNCIFY_EXPORTS.every((n) => names.has(n));
+}
+
+export function cacheDir(): string {
+  const base = process.env.DRAWBRIDGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'drawbridge');
+  return join(base, 'prepared');
+}
+
+export function preparedPath(bytes: Uint8Array): string {
+  const hash = createHash('sha256').update(bytes).digest('hex');
+  return join(cacheDir(), `${hash}.v${PREPARE_VERSION}.wasm`);
+}
+
+export class PrepareError extends Error {}
+
+function findWasmOpt(): string {
+  const local = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'wasm-opt');
+  for (const candidate of [process.env.DRAWBRIDGE_WASM_OPT, 'wasm-opt', local]) {
+    if (!candidate) continue;
+    const r = spawnSync(candidate, ['--version'], { stdio: 'ignore' });
+    if (!r.error && r.status === 0) return candidate;
+  }
+  throw new PrepareError("preparing a module for checkpoints needs Binaryen's wasm-opt: apt-get install binaryen (or set DRAWBRIDGE_WASM_OPT)");
+}
+
+export interface PrepareOptions {
+  /** Called about every second while wasm-opt runs, with the seconds elapsed. */
+  onProgress?: (phase: string, seconds: number) => void;
+}
+
+/** The prepared module for `bytes`, from the cache or made now. */
+export async function prepareModule(bytes: Uint8Array, options: PrepareOptions = {}): Promise<Uint8Array> {
+  const target = preparedPath(bytes);
+  if (existsSync(target)) return readFileSync(target);
+  const wasmOpt = findWasmOpt();
+  const work = mkdtempSync(join(tmpdir(), 'drawbridge-prepare-'));
+  try {
+    const input = join(work, 'in.wasm');
+    const output = join(work, 'out.wasm');
+    writeFileSync(input, bytes);
+    const args = [
+      input, '-o', output,
+      // Features a C or Rust toolchain commonly emits; the optimizer may use them too.
+      '--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals', '--enable-nontrapping-float-to-int', '--enable-simd',
+      '--asyncify', `--pass-arg=asyncify-imports@${captureImports().join(',')}`,
+      '-O2',
+    ];
+    await run(wasmOpt, args, options);
+    const prepared = exportMutableGlobals(readFileSync(output));
+    mkdirSync(cacheDir(), { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    writeFileSync(tmp, prepared);
+    renameSync(tmp, target);
+    return prepared;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function run(cmd: string, args: string[], options: PrepareOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const started = Date.now();
+    const timer = setInterval(() => options.onProgress?.('asyncify', Math.round((Date.now() - started) / 1000)), 1000);
+    child.on('error', (e) => {
+      clearInterval(timer);
+      reject(new PrepareError(`wasm-opt failed to start: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      clearInterval(timer);
+      if (code === 0) resolve();
+      else reject(new PrepareError(`wasm-opt failed (status ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`));
+    });
+  });
+}

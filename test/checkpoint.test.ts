@@ -1,0 +1,103 @@
+// Checkpoint and restore: a picoprocess captured while it waits continues from its snapshot
+// with the output, files and exit status of an uninterrupted run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileModule } from '../src/runtime/module-cache.ts';
+import { prepareModule, isPrepared } from '../src/runtime/prepare.ts';
+import { startCommand, type ExitStatus } from '../src/runtime/picoprocess.ts';
+import { decodeSnapshot, SnapshotError } from '../src/runtime/snapshot.ts';
+import { emptyManifest, type Manifest } from '../src/monitor/manifest.ts';
+import { createNodeHost } from '../src/host/node/index.ts';
+
+const COUNTER = readFileSync('build/guests/checkpoint/counter.wasm');
+const host = createNodeHost();
+
+function manifestFor(dir: string): Manifest {
+  return { ...emptyManifest(), mounts: [{ host: dir, guest: '/data', mode: 'rw' }] };
+}
+
+async function run(dir: string, args: string[], opts: { snapshotAfterLines?: number; leaveRunning?: boolean; restore?: Uint8Array } = {}) {
+  const prepared = await prepareModule(COUNTER);
+  const module = await compileModule(prepared);
+  assert.ok(isPrepared(module));
+  const out: string[] = [];
+  let lines = 0;
+  let snapshot: Promise<Uint8Array> | null = null;
+  let running: Awaited<ReturnType<typeof startCommand>>;
+  const restore = opts.restore ? decodeSnapshot(opts.restore) : undefined;
+  running = await startCommand({
+    host, module, args, manifest: manifestFor(dir),
+    capture: { moduleBytes: prepared, moduleName: 'counter.wasm' },
+    restore,
+    stdout: (b) => {
+      const text = Buffer.from(b).toString();
+      out.push(text);
+      lines += text.split('\n').length - 1;
+      if (opts.snapshotAfterLines !== undefined && lines >= opts.snapshotAfterLines && !snapshot) {
+        snapshot = running.checkpoint!(opts.leaveRunning ?? false);
+      }
+    },
+  });
+  const status: ExitStatus = await running.done;
+  return { status, out: out.join(''), snapshot: snapshot ? await (snapshot as Promise<Uint8Array>) : null };
+}
+
+test('a picoprocess captured while it waits continues from its snapshot, as if never stopped', async () => {
+  const reference = mkdtempSync(join(tmpdir(), 'db-ckpt-ref-'));
+  const whole = await run(reference, ['counter', '12', '5']);
+  assert.equal(whole.status.exitCode, 506 % 7);
+  assert.match(whole.out, /done sum 506\n$/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'db-ckpt-'));
+  const first = await run(dir, ['counter', '12', '5'], { snapshotAfterLines: 4 });
+  assert.equal(first.status.checkpointed, true);
+  assert.ok(first.snapshot);
+  assert.ok(!first.out.includes('done'));
+  // Restoring continues where it stopped: the two outputs add up to the uninterrupted one.
+  const second = await run(dir, ['counter', '12', '5'], { restore: first.snapshot! });
+  assert.equal(second.status.exitCode, whole.status.exitCode);
+  assert.equal(first.out + second.out, whole.out);
+  // The appended log continued at its offset: every step once, in order.
+  assert.equal(readFileSync(join(dir, 'log.txt'), 'utf8'), readFileSync(join(reference, 'log.txt'), 'utf8'));
+});
+
+test('--leave-running: the snapshot is taken and the program goes on undisturbed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-ckpt-live-'));
+  const live = await run(dir, ['counter', '8', '5'], { snapshotAfterLines: 3, leaveRunning: true });
+  assert.equal(live.status.checkpointed, undefined);
+  assert.match(live.out, /done sum 140\n$/);
+  assert.ok(live.snapshot);
+  // Restoring that snapshot twice gives two independent runs with the same remaining output.
+  // (Files are not in a snapshot: each restore gets a folder with the log file it reopens.)
+  const fresh = (name: string) => {
+    const d = mkdtempSync(join(tmpdir(), name));
+    writeFileSync(join(d, 'log.txt'), '');
+    return d;
+  };
+  const a = await run(fresh('db-ckpt-a-'), ['counter', '8', '5'], { restore: live.snapshot! });
+  const b = await run(fresh('db-ckpt-b-'), ['counter', '8', '5'], { restore: live.snapshot! });
+  assert.equal(a.out, b.out);
+  assert.ok(live.out.endsWith(a.out));
+  assert.equal(a.status.exitCode, 140 % 7);
+});
+
+test('a truncated, corrupted or foreign snapshot is refused with a clear error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-ckpt-bad-'));
+  const first = await run(dir, ['counter', '6', '5'], { snapshotAfterLines: 2 });
+  const good = first.snapshot!;
+  assert.ok(decodeSnapshot(good).meta.memory.nonZeroPages > 0);
+  assert.throws(() => decodeSnapshot(good.subarray(0, good.length - 100)), (e: unknown) => e instanceof SnapshotError && /checksum|truncated/.test((e as Error).message));
+  const flipped = good.slice();
+  flipped[flipped.length >> 1]! ^= 0xff;
+  assert.throws(() => decodeSnapshot(flipped), /checksum mismatch/);
+  const foreign = good.slice();
+  new DataView(foreign.buffer).setUint32(8, 99, true);
+  assert.throws(() => decodeSnapshot(foreign), /version 99/);
+  assert.throws(() => decodeSnapshot(new TextEncoder().encode('not a snapshot at all, just some text here ......')), /bad magic/);
+  const file = join(dir, 'x.snap');
+  writeFileSync(file, good.subarray(0, 10));
+  assert.throws(() => decodeSnapshot(readFileSync(file)), /too short/);
+});
