@@ -33,6 +33,7 @@ import { NAME_MAX, PATH_MAX, pathComponents, utf8Length } from './guest-path.ts'
 import type { MonitorPolicy, MountGrant } from './policy.ts';
 import { PathResolver, type Resolved } from './resolve.ts';
 import { classifyUri, networkAllowed } from './uri.ts';
+import { NetworkGate } from './network-resolved.ts';
 
 export type { MonitorPolicy, MountGrant } from './policy.ts';
 export { policyFromManifest } from './policy.ts';
@@ -65,6 +66,8 @@ export class SecurityMonitor {
   private readonly lower: Dk;
   private readonly policy: MonitorPolicy;
   private readonly resolver: PathResolver;
+  /** Network grants applied to resolved addresses (network-resolved.ts). */
+  private readonly net: NetworkGate;
   private readonly handles = new Map<Handle, HandleInfo>();
   /** Set by an override that created a handle, read by the generic wrapper that records it. */
   private nextInfo: HandleInfo | null = null;
@@ -83,6 +86,7 @@ export class SecurityMonitor {
     this.resolver = new PathResolver(policy.mounts, (hostPath, follow) =>
       lower.streamAttributesQuery(`file:${hostPath}`, follow ? 0 : QueryOption.NO_FOLLOW),
     );
+    this.net = new NetworkGate(policy.network);
     this.dk = this.build();
   }
 
@@ -214,13 +218,20 @@ export class SecurityMonitor {
       streamOpen: (uri, access, create, options) => {
         const u = classifyUri(uri);
         if (isDkError(u)) return u;
-        if (u.kind === 'network') return networkAllowed(this.policy.network, u) ? lower.streamOpen(uri, access, create, options) : DkError.NOT_CAPABLE;
+        if (u.kind === 'network') {
+          if (!this.net.allowsOpen(u, options)) return DkError.NOT_CAPABLE;
+          const h = lower.streamOpen(uri, access, create, options);
+          if (u.scheme === 'dns' && !isDkError(h)) this.net.lookupOpened(h, u);
+          return h;
+        }
         if (u.kind === 'local') return lower.streamOpen(uri, access, create, options);
         return this.openPath(u.scheme, u.path, access, create, options);
       },
       streamRead: (h, offset, buffer) => {
         if (offset !== NO_OFFSET && offset + buffer.length > Number.MAX_SAFE_INTEGER) return DkError.INVALID_ARGUMENT;
-        return lower.streamRead(h, offset, buffer);
+        const n = lower.streamRead(h, offset, buffer);
+        if (n > 0 && this.net.watching) this.net.read(h, buffer, n); // addresses a dns: lookup answered
+        return n;
       },
       streamWrite: (h, offset, data) => {
         if (offset !== NO_OFFSET && offset + data.length > Number.MAX_SAFE_INTEGER) return DkError.INVALID_ARGUMENT;
@@ -287,7 +298,10 @@ export class SecurityMonitor {
       objectClose: (h) => {
         const r = lower.objectClose(h);
         const info = this.handles.get(h);
-        if (r === 0 && info && --info.refs <= 0) this.handles.delete(h);
+        if (r === 0 && info && --info.refs <= 0) {
+          this.handles.delete(h);
+          this.net.closed(h);
+        }
         return r;
       },
     };
@@ -403,6 +417,7 @@ function sanitise(a: DkResult<StreamAttributes>): DkResult<StreamAttributes> {
   };
   if (a.linkTarget !== undefined) out.linkTarget = a.linkTarget;
   if (a.peerUri !== undefined) out.peerUri = a.peerUri;
+  if (a.localUri !== undefined) out.localUri = a.localUri;
   if (a.terminal !== undefined) out.terminal = a.terminal;
   return out;
 }
