@@ -26,8 +26,9 @@ async function run(dir: string, args: string[], opts: { snapshotAfterLines?: num
   const out: string[] = [];
   let lines = 0;
   let snapshot: Promise<Uint8Array> | null = null;
-  let running: Awaited<ReturnType<typeof startCommand>>;
   const restore = opts.restore ? decodeSnapshot(opts.restore) : undefined;
+  // eslint-disable-next-line prefer-const -- the stdout sink below refers to it before it is set
+  let running: Awaited<ReturnType<typeof startCommand>>;
   running = await startCommand({
     host, module, args, manifest: manifestFor(dir),
     capture: { moduleBytes: prepared, moduleName: 'counter.wasm' },
