@@ -28,7 +28,7 @@ import type { Dk, DkMethod } from '../abi/dk.ts';
 import { DkError, dkErrorName } from '../abi/errors.ts';
 import { PRIMITIVE_BY_NAME, type PrimitiveSpec } from '../abi/spec.ts';
 import { checkOptions, ExtensionError, ExtensionHalt, wrapDk, type Call, type ExtensionHost, type ExtensionInstance, type ExtensionOptions } from './api.ts';
-import { formatFlags, formatValue } from './format.ts';
+import { formatCall, formatFlags, formatValue } from './format.ts';
 import { parseLog, type LogEntry } from './record-log.ts';
 import { decodeValue, encodeArgs, encodeValue, fromBase64, type Json } from './values.ts';
 
@@ -136,12 +136,12 @@ export function createReplayFromLog(lower: Dk, entries: readonly LogEntry[]): Re
       const entry = entries[next];
       const now = encodeArgs(c.spec.args, c.args);
       if (!entry) {
-        halt(`diverged at call ${next + 1}: the log ends after call ${entries.length}, but the program called ${describe(c.spec.name, now)}`);
+        halt(`diverged at call ${next + 1}: the log ends after call ${entries.length}, but the program called ${formatCall(c.spec, c.args)}`);
       }
       const e = entry!;
       next++;
       if (e.c !== c.spec.name || JSON.stringify(e.a) !== JSON.stringify(now)) {
-        halt(`diverged at call ${e.i}: the log has ${describe(e.c, e.a)}, but the program called ${describe(c.spec.name, now)}`);
+        halt(`diverged at call ${e.i}: the log has ${describe(e.c, e.a)}, but the program called ${formatCall(c.spec, c.args)}`);
       }
       const recorded = decodeValue(e.r);
       return replayedBelow(c.spec) ? below(c, e, recorded) : fromLog(c, e, recorded);
