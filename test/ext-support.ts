@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { compileModule } from '../src/runtime/module-cache.ts';
 import { startCommand } from '../src/runtime/picoprocess.ts';
-import { loadExtensions, type ExtensionRequest } from '../src/runtime/extensions.ts';
+import { loadExtensions, type ExtensionRequest, type ExtensionStack } from '../src/runtime/extensions.ts';
 import type { ExtensionHost } from '../src/extensions/api.ts';
 import { emptyManifest, type Manifest } from '../src/monitor/manifest.ts';
 import type { Preopen } from '../src/libos/wasi/index.ts';
@@ -47,10 +47,10 @@ export interface ExtRun {
 export async function runWith(
   module: string,
   args: string[],
-  options: { exts?: ExtensionRequest[]; host?: ExtensionHost; stdin?: Uint8Array; manifest?: Manifest; preopens?: Preopen[]; dkHost?: Host } = {},
+  options: { exts?: ExtensionRequest[]; stack?: ExtensionStack; host?: ExtensionHost; stdin?: Uint8Array; manifest?: Manifest; preopens?: Preopen[]; dkHost?: Host } = {},
 ): Promise<ExtRun> {
   const compiled = await compileModule(readFileSync(module), module);
-  const stack = await loadExtensions(options.exts ?? [], { host: options.host ?? memoryExtensionHost() });
+  const stack = options.stack ?? await loadExtensions(options.exts ?? [], { host: options.host ?? memoryExtensionHost() });
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   try {
