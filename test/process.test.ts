@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCommand } from '../src/runtime/run.ts';
@@ -187,4 +187,17 @@ test('hostile arguments to the process imports: an errno or a guest fault, never
   assert.equal(await outcome(() => f.pipe!(1000)), 'errno 0');
   assert.equal([...libos.state.fds.entries()].length, fdsBefore + 2);
   p.kill(0);
+});
+
+test('a module reached through a symbolic link inside the mount runs; one leading outside is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-proc-link-'));
+  copyFileSync(guest('child'), join(dir, 'child.wasm'));
+  symlinkSync('child.wasm', join(dir, 'link.wasm'));
+  symlinkSync(guest('child'), join(dir, 'escape.wasm'));
+  const m = manifest(4, { mounts: [{ host: dir, guest: '/bin', mode: 'ro' }] });
+  const ok = await run('pipeline', ['/bin/link.wasm', '1'], m);
+  assert.equal(ok.out, 'LINE 1\nfilter stderr: lines=1\nproducer exit 3, filter exit 5\nwait again: ECHILD\n');
+  const out = await run('pipeline', ['/bin/escape.wasm', '1'], m);
+  assert.equal(out.code, 1);
+  assert.match(out.out, /^FAIL spawn producer: /);
 });

@@ -18,7 +18,7 @@
 // (instantiation failed, no _start). Anything that can be found out synchronously (no such
 // file, not Wasm, invalid module) is DkProcessCreate's error instead.
 
-import { Access, type Dk, type DkResult } from '../abi/dk.ts';
+import { Access, OpenOption, type Dk, type DkResult } from '../abi/dk.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
 import { PRIMITIVES } from '../abi/spec.ts';
 import type { Picoprocess, ProcessLauncher } from '../host/common/host.ts';
@@ -73,7 +73,9 @@ const validated = new Set<string>();
  * already mapped and checked the guest path): works on every host, the in-memory one included.
  */
 function readImage(dk: Dk, uri: string): DkResult<Uint8Array> {
-  const h = dk.streamOpen(uri, Access.READ, 0, 0);
+  // The monitor resolved every link of the guest path: following none here keeps a link
+  // swapped in since then from leading outside the mounts.
+  const h = dk.streamOpen(uri, Access.READ, 0, OpenOption.NO_FOLLOW);
   if (isDkError(h)) return h;
   const image = dk.streamMapPeBinary(h);
   dk.objectClose(h);
