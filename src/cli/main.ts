@@ -3,6 +3,7 @@
 import { abiCommand } from './abi-command.ts';
 import { manifestCheckCommand, type CommandIo } from './manifest-command.ts';
 import { runCommandLine } from './run-command.ts';
+import { checkpointCommand, prepareCommand, restoreCommand } from './checkpoint-commands.ts';
 
 export const VERSION = '0.1.0';
 
@@ -16,6 +17,11 @@ commands:
                          run a WASI command module (see drawbridge run --help)
   abi [--json]           print the Drawbridge ABI table
   manifest check FILE    validate a manifest and summarise what it grants
+  checkpoint PID -o FILE [--leave-running]
+                         snapshot a running \`drawbridge run\` (then it stops, unless --leave-running)
+  restore FILE [--dir HOST::GUEST]...
+                         continue a picoprocess from its snapshot
+  prepare MODULE.wasm    prepare a big module for checkpoints (small ones are prepared at first run)
   help, --help           this help
   --version              print the version`;
 
@@ -39,6 +45,12 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
       return abiCommand(rest, out);
     case 'manifest':
       return manifestCheckCommand(rest, out);
+    case 'checkpoint':
+      return checkpointCommand(rest, out);
+    case 'restore':
+      return restoreCommand(rest, out);
+    case 'prepare':
+      return prepareCommand(rest, out);
     case undefined:
     case 'help':
     case '--help':

@@ -1,7 +1,10 @@
 // `drawbridge run`: flags spelled as wasmtime spells them.
 //   drawbridge run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--manifest FILE] [--] MODULE.wasm [ARGS...]
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
+import { serveControl } from '../runtime/control.ts';
+import { writeFileAtomic } from '../runtime/snapshot.ts';
 import { emptyManifest, parseManifest, withCliGrants } from '../monitor/manifest.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/output-buffer.ts';
@@ -29,6 +32,10 @@ options:
                         --ext record:file=run.log   --ext replay:file=run.log
                         --ext remap:/etc=/tenant/etc   (see docs/extensions.md)
   -h, --help            show this help
+
+Modules up to 1 MiB are prepared for checkpoints at first run (cached by content hash;
+bigger ones with \`drawbridge prepare\`), so \`drawbridge checkpoint PID\` can capture them.
+DRAWBRIDGE_CHECKPOINT=0 turns that off.
 
 The exit status is the program's; a trap exits with 134.`;
 
@@ -134,8 +141,12 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     const requests = [...(manifest.extensions ?? []), ...p.exts.map(parseExtensionArg)];
     if (requests.length) stack = await loadExtensions(requests);
     const bytes = await readModuleFile(p.module);
-    const module = await compileModule(bytes, p.module, { cache: false });
+    // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
+    // ones only if `drawbridge prepare` did it before (prepare.ts says why).
+    const prepared = await preparedFor(bytes);
+    const module = await compileModule(prepared ?? bytes, p.module, { cache: false });
     const running = await startCommand({
+      capture: prepared ? { moduleBytes: prepared, moduleName: p.module } : undefined,
       host: createNodeHost(),
       module,
       args: manifest.args ?? [p.module, ...p.args],
@@ -146,6 +157,14 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       stderr: 'inherit',
       wrapDk: stack?.wrap,
     });
+    if (running.checkpoint) {
+      const checkpoint = running.checkpoint;
+      serveControl(async (req) => {
+        const snapshot = await checkpoint(req.leaveRunning);
+        writeFileAtomic(req.out, snapshot);
+        return { ok: true, bytes: snapshot.length };
+      });
+    }
     const status = await running.done;
     // The guest's own output first, then ours.
     flushInheritedOutput();
@@ -168,6 +187,17 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     throw e;
   } finally {
     stack?.close();
+  }
+}
+
+async function preparedFor(bytes: Uint8Array): Promise<Uint8Array | null> {
+  if (process.env.DRAWBRIDGE_CHECKPOINT === '0') return null;
+  if (bytes.length > AUTO_PREPARE_MAX_BYTES && !existsSync(preparedPath(bytes))) return null;
+  try {
+    return await prepareModule(bytes);
+  } catch (e) {
+    if (e instanceof PrepareError) return null; // runs, but cannot be checkpointed
+    throw e;
   }
 }
 

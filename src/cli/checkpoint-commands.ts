@@ -1,0 +1,149 @@
+// drawbridge checkpoint PID -o FILE [--leave-running]
+// drawbridge restore FILE [--dir HOST::GUEST]...
+// drawbridge prepare MODULE.wasm
+
+import { resolve } from 'node:path';
+import { createNodeHost } from '../host/node/index.ts';
+import { flushInheritedOutput } from '../host/node/output-buffer.ts';
+import { emptyManifest, type Manifest } from '../monitor/manifest.ts';
+import { sendControl } from '../runtime/control.ts';
+import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
+import { startCommand } from '../runtime/picoprocess.ts';
+import { PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
+import { readSnapshotFile, SnapshotError } from '../runtime/snapshot.ts';
+import type { CommandIo } from './manifest-command.ts';
+
+export const CHECKPOINT_USAGE = 'usage: drawbridge checkpoint PID -o FILE [--leave-running]';
+export const RESTORE_USAGE = 'usage: drawbridge restore FILE [--dir HOST::GUEST]...';
+export const PREPARE_USAGE = 'usage: drawbridge prepare MODULE.wasm';
+
+export async function checkpointCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(`${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.`);
+    return 0;
+  }
+  let pid: number | null = null;
+  let out: string | null = null;
+  let leaveRunning = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-o' || a === '--output') out = argv[++i] ?? null;
+    else if (a.startsWith('--output=')) out = a.slice(9);
+    else if (a === '--leave-running') leaveRunning = true;
+    else if (/^\d+$/.test(a) && pid === null) pid = Number(a);
+    else {
+      io.err(`drawbridge checkpoint: unexpected argument ${a}; ${CHECKPOINT_USAGE}`);
+      return 2;
+    }
+  }
+  if (pid === null || !out) {
+    io.err(`drawbridge checkpoint: ${pid === null ? 'missing PID' : 'missing -o FILE'}; ${CHECKPOINT_USAGE}`);
+    return 2;
+  }
+  const r = await sendControl(pid, { op: 'checkpoint', out: resolve(out), leaveRunning });
+  if (!r.ok) {
+    io.err(`drawbridge checkpoint: ${r.error}`);
+    return 1;
+  }
+  io.out(`checkpointed ${pid} to ${out} (${r.bytes} bytes)${leaveRunning ? '; it goes on running' : '; it stopped'}`);
+  return 0;
+}
+
+export async function restoreCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(`${RESTORE_USAGE}\n\nContinues a picoprocess from a snapshot. Its mounts are the snapshot's, at the same host\nfolders unless --dir HOST::GUEST gives another folder for GUEST.`);
+    return 0;
+  }
+  let file: string | null = null;
+  const dirs = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--dir' || a.startsWith('--dir=')) {
+      const v = a === '--dir' ? argv[++i] : a.slice(6);
+      const sep = v?.indexOf('::') ?? -1;
+      if (!v || sep < 0) {
+        io.err(`drawbridge restore: --dir needs HOST::GUEST; ${RESTORE_USAGE}`);
+        return 2;
+      }
+      dirs.set(v.slice(sep + 2), resolve(v.slice(0, sep)));
+    } else if (!a.startsWith('-') && file === null) file = a;
+    else {
+      io.err(`drawbridge restore: unexpected argument ${a}; ${RESTORE_USAGE}`);
+      return 2;
+    }
+  }
+  if (!file) {
+    io.err(`drawbridge restore: missing FILE; ${RESTORE_USAGE}`);
+    return 2;
+  }
+  try {
+    const snapshot = readSnapshotFile(file);
+    const meta = snapshot.meta;
+    if (!snapshot.module) throw new SnapshotError(`${file}: the snapshot does not carry its module`);
+    const manifest: Manifest = {
+      ...emptyManifest(),
+      env: meta.env,
+      mounts: meta.mounts.map((m) => {
+        const host = dirs.get(m.guest) ?? m.host;
+        if (!host) throw new SnapshotError(`${file}: mount ${m.guest} needs --dir HOST::${m.guest}`);
+        return { host, guest: m.guest, mode: m.mode };
+      }),
+    };
+    const module = await compileModule(snapshot.module, meta.module.name, { cache: false });
+    const running = await startCommand({
+      host: createNodeHost(),
+      module,
+      args: meta.args,
+      manifest,
+      capture: { moduleBytes: snapshot.module, moduleName: meta.module.name },
+      restore: snapshot,
+      stdin: 'inherit',
+      stdout: 'inherit',
+      stderr: 'inherit',
+    });
+    const status = await running.done;
+    flushInheritedOutput();
+    if (status.error) io.err(`drawbridge: ${meta.module.name}: ${status.error}`);
+    return status.exitCode;
+  } catch (e) {
+    if (e instanceof SnapshotError || e instanceof ModuleError) {
+      io.err(`drawbridge restore: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof Error && /cannot reopen descriptor/.test(e.message)) {
+      io.err(`drawbridge restore: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+export async function prepareCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h') || argv.length !== 1) {
+    (argv.length === 1 ? io.out : io.err)(`${PREPARE_USAGE}\n\nPrepares a module for checkpoints (Binaryen Asyncify) and caches it by content hash;\n\`drawbridge run\` then uses the prepared module. Small modules are prepared automatically.`);
+    return argv.length === 1 ? 0 : 2;
+  }
+  const path = argv[0]!;
+  try {
+    const bytes = await readModuleFile(path);
+    const started = Date.now();
+    const tty = process.stderr.isTTY;
+    const prepared = await prepareModule(bytes, {
+      onProgress: (phase, s) => {
+        const line = `preparing ${path}: ${phase} ${s} s`;
+        if (tty) process.stderr.write(`\r${line}`);
+        else if (s % 10 === 0) io.err(line);
+      },
+    });
+    if (tty) process.stderr.write('\r\x1b[K');
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    io.out(`prepared ${path}: ${bytes.length} -> ${prepared.length} bytes (x${(prepared.length / bytes.length).toFixed(2)}) in ${secs} s: ${preparedPath(bytes)}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof ModuleError || e instanceof PrepareError) {
+      io.err(`drawbridge prepare: ${e.message}`);
+      return e instanceof ModuleError ? 2 : 1;
+    }
+    throw e;
+  }
+}

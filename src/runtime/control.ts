@@ -1,0 +1,89 @@
+// The control socket of a running `drawbridge run`: how `drawbridge checkpoint PID` reaches
+// it. A Unix socket per process in a folder only the user can enter; one JSON line in, one
+// JSON line out. It never keeps the process alive.
+
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface ControlRequest {
+  op: 'checkpoint';
+  /** Absolute path of the snapshot file to write. */
+  out: string;
+  leaveRunning: boolean;
+}
+export type ControlResponse = { ok: true; bytes: number } | { ok: false; error: string };
+
+export function controlDir(): string {
+  const base = process.env.XDG_RUNTIME_DIR ?? tmpdir();
+  return join(base, `drawbridge-${process.getuid?.() ?? 'user'}`);
+}
+
+export function controlSocketPath(pid: number): string {
+  return join(controlDir(), `${pid}.sock`);
+}
+
+export function serveControl(handler: (req: ControlRequest) => Promise<ControlResponse>): Server {
+  const dir = controlDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = controlSocketPath(process.pid);
+  rmSync(path, { force: true });
+  const server = createServer((socket) => {
+    let buf = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      let req: ControlRequest;
+      try {
+        req = JSON.parse(buf.slice(0, nl)) as ControlRequest;
+      } catch {
+        socket.end(JSON.stringify({ ok: false, error: 'bad request' }) + '\n');
+        return;
+      }
+      handler(req).then(
+        (res) => socket.end(JSON.stringify(res) + '\n'),
+        (e: unknown) => socket.end(JSON.stringify({ ok: false, error: (e as Error).message }) + '\n'),
+      );
+    });
+    socket.on('error', () => {});
+  });
+  server.listen(path);
+  server.unref();
+  process.on('exit', () => rmSync(path, { force: true }));
+  return server;
+}
+
+export function sendControl(pid: number, req: ControlRequest, timeoutMs = 60_000): Promise<ControlResponse> {
+  const path = controlSocketPath(pid);
+  try {
+    statSync(path);
+  } catch {
+    return Promise.resolve({ ok: false, error: `no running drawbridge with pid ${pid} that can be checkpointed (no ${path})` });
+  }
+  return new Promise((resolve) => {
+    const socket = createConnection(path);
+    let buf = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ ok: false, error: `pid ${pid} did not answer within ${timeoutMs / 1000} s` });
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(JSON.stringify(req) + '\n'));
+    socket.on('data', (d: string) => (buf += d));
+    socket.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(buf) as ControlResponse);
+      } catch {
+        resolve({ ok: false, error: `pid ${pid} gave no answer` });
+      }
+    });
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ ok: false, error: `cannot reach pid ${pid}: ${e.message}` });
+    });
+  });
+}

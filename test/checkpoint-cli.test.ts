@@ -1,0 +1,56 @@
+// checkpoint and restore from the command line, as a user would: a `drawbridge run` in the
+// background, `drawbridge checkpoint PID -o FILE`, then `drawbridge restore FILE`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIN = 'bin/drawbridge.js';
+const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+test('checkpoint a running program by its pid, restore it elsewhere: same output, files and status', async () => {
+  const ref = mkdtempSync(join(tmpdir(), 'db-cli-ref-'));
+  const whole = cli(['run', '--dir', `${ref}::/data`, 'build/guests/checkpoint/counter.wasm', '30', '40']);
+  assert.equal(whole.status, 8555 % 7, whole.stderr); // the sum of the squares below 30, mod 7
+
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-ckpt-'));
+  const snap = join(dir, 'counter.snap');
+  const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, 'build/guests/checkpoint/counter.wasm', '30', '40']);
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      if (out.split('\n').length > 5) resolve();
+    });
+  });
+  const ck = cli(['checkpoint', String(child.pid), '-o', snap]);
+  assert.equal(ck.status, 0, `status ${ck.status}: ${ck.stderr} ${ck.stdout} ${ck.error}`);
+  assert.match(ck.stdout, /^checkpointed \d+ to .*counter\.snap \(\d+ bytes\); it stopped\n$/);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  assert.ok(!out.includes('done'));
+
+  const restored = cli(['restore', snap]);
+  assert.equal(restored.status, whole.status, restored.stderr);
+  assert.equal(out + restored.stdout, whole.stdout);
+  assert.equal(readFileSync(join(dir, 'log.txt'), 'utf8'), readFileSync(join(ref, 'log.txt'), 'utf8'));
+});
+
+test('checkpoint and restore mistakes get one clear line', () => {
+  const cases: [string[], number, RegExp][] = [
+    [['checkpoint', '999999', '-o', '/tmp/x.snap'], 1, /no running drawbridge with pid 999999/],
+    [['checkpoint', '123'], 2, /missing -o FILE/],
+    [['restore', '/nonexistent.snap'], 1, /no such file/],
+    [['restore', 'README.md'], 1, /not a drawbridge snapshot|too short/],
+    [['prepare'], 2, /usage: drawbridge prepare/],
+    [['prepare', 'README.md'], 2, /not a WebAssembly module/],
+  ];
+  for (const [args, status, re] of cases) {
+    const r = cli(args);
+    assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+});
