@@ -12,8 +12,9 @@ import { copy } from './copy.ts';
 import { startup } from './startup.ts';
 import { clang } from './clang.ts';
 import { pipeThroughput } from './pipe-throughput.ts';
+import { extCalls } from './ext-calls.ts';
 
-const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput];
+const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls];
 
 function usage(): string {
   return `usage: node bench/run.ts [--reps N] [NAME...]\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}${b.byDefault ? '' : ' (only when named)'}`).join('\n')}`;
