@@ -6,5 +6,6 @@
 #define DRAWBRIDGE_H
 
 #include "drawbridge/process.h"
+#include "drawbridge/net.h"
 
 #endif /* DRAWBRIDGE_H */

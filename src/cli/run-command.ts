@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
 import { serveControl } from '../runtime/control.ts';
 import { writeFileAtomic } from '../runtime/snapshot.ts';
-import { emptyManifest, parseManifest, withCliGrants } from '../monitor/manifest.ts';
+import { emptyManifest, parseManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest.ts';
+import { parseEndpoint, parseEndpointPattern } from '../monitor/network-pattern.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/output-buffer.ts';
 import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
@@ -25,6 +26,11 @@ options:
   --env NAME=VALUE      set an environment variable (--env NAME passes the host's value)
   --manifest FILE       start from the grants and limits of a manifest (TOML; see
                         \`drawbridge manifest check\`)
+  --listen ADDR:PORT    grant listening on ADDR:PORT and pre-open a listening TCP socket
+                        there, after the pre-opened directories (as wasmtime's --tcplisten;
+                        the program calls accept() on it); IPv6 as [ADDR]:PORT
+  --connect HOST:PORT   grant connecting to HOST:PORT (patterns as the manifest's
+                        [network] connect: 10.0.0.0/8:*, *.example.com:443, localhost:8080)
   --ext NAME[:OPTIONS]  stack an extension (repeatable; the first is nearest the program,
                         after the manifest's [[extensions]]): trace, remap, record, replay,
                         a module path or a package; OPTIONS are key=value,key=value, e.g.
@@ -44,12 +50,15 @@ interface ParsedRun {
   env: string[];
   manifest: string | null;
   exts: string[];
+  /** --listen ADDR:PORT (pre-opened listening sockets) and --connect patterns. */
+  listen: string[];
+  connect: string[];
   module: string;
   args: string[];
 }
 
 function parse(argv: string[]): ParsedRun | string {
-  const r: ParsedRun = { dirs: [], env: [], manifest: null, exts: [], module: '', args: [] };
+  const r: ParsedRun = { dirs: [], env: [], manifest: null, exts: [], listen: [], connect: [], module: '', args: [] };
   let i = 0;
   const value = (flag: string): string | null => {
     const a = argv[i]!;
@@ -73,6 +82,10 @@ function parse(argv: string[]): ParsedRun | string {
       const v = value('--env');
       if (v === null) return '--env needs a value: --env NAME=VALUE';
       r.env.push(v);
+    } else if (flag === '--listen' || flag === '--connect') {
+      const v = value(flag);
+      if (v === null) return `${flag} needs a value: ${flag} ${flag === '--listen' ? 'ADDR:PORT' : 'HOST:PORT'}`;
+      (flag === '--listen' ? r.listen : r.connect).push(v);
     } else if (flag === '--manifest') {
       const v = value('--manifest');
       if (v === null) return '--manifest needs a file';
@@ -121,6 +134,12 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     return 2;
   }
   const manifest = granted.manifest;
+  const net = networkCliGrants(manifest.network, p.listen, p.connect);
+  if (typeof net === 'string') {
+    io.err(`drawbridge run: ${net}`);
+    return 2;
+  }
+  manifest.network = net;
   // Pre-opens are named as the user typed the guest side, as wasmtime names them.
   const preopens = [
     ...base.mounts.filter((m) => !p.dirs.length || manifest.mounts.some((x) => x.guest === m.guest)).map((m) => ({ guestPath: m.guest, name: m.guest })),
@@ -152,6 +171,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       args: manifest.args ?? [p.module, ...p.args],
       manifest,
       preopens,
+      listenSockets: p.listen.map((a) => `tcp.server:${a}`),
       stdin: 'inherit',
       stdout: 'inherit',
       stderr: 'inherit',
@@ -199,6 +219,26 @@ async function preparedFor(bytes: Uint8Array): Promise<Uint8Array | null> {
     if (e instanceof PrepareError) return null; // runs, but cannot be checkpointed
     throw e;
   }
+}
+
+/** The manifest's network grants plus --listen and --connect; a string is the error message. */
+function networkCliGrants(base: NetworkGrants, listen: string[], connect: string[]): NetworkGrants | string {
+  const out: NetworkGrants = { connect: [...base.connect], listen: [...base.listen] };
+  for (const a of listen) {
+    // A concrete address to listen on (port 0: any free port; the program asks which).
+    const ep = parseEndpoint(a);
+    const pattern = parseEndpointPattern(a);
+    if (ep === null || typeof pattern === 'string' || !/^[\d.]+$|^\[.*\]$/.test(a.slice(0, a.lastIndexOf(':')))) {
+      return `--listen ${a}: expected ADDR:PORT with an IP address (127.0.0.1:8080, [::1]:8080)`;
+    }
+    out.listen.push(pattern);
+  }
+  for (const c of connect) {
+    const pattern = parseEndpointPattern(c);
+    if (typeof pattern === 'string') return `--connect ${c}: ${pattern}`;
+    out.connect.push(pattern);
+  }
+  return out;
 }
 
 function normalise(path: string): string {

@@ -27,6 +27,8 @@ export interface PicoprocessOptions {
   manifest: Manifest;
   /** Pre-opened directories (guest paths; default: one per mount, named by its guest path). */
   preopens?: readonly Preopen[];
+  /** Listening sockets pre-opened after the directories (tcp.server:ADDR:PORT; `run --listen`). */
+  listenSockets?: readonly string[];
   stdin?: StdinSource;
   stdout?: OutputSink;
   stderr?: OutputSink;
@@ -127,7 +129,7 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   const env = Object.entries(manifest.env).map(([k, v]) => `${k}=${v}`);
   let libos: WasiLibOs;
   try {
-    libos = createWasiLibOs(dk, { args: options.args, env, preopens: options.preopens ?? defaultPreopens(manifest) }, options.restore?.meta.libos);
+    libos = createWasiLibOs(dk, { args: options.args, env, preopens: options.preopens ?? defaultPreopens(manifest), listenSockets: options.listenSockets }, options.restore?.meta.libos);
   } catch (e) {
     process.kill(1);
     throw e;

@@ -5,11 +5,12 @@ import type { WasiState } from '../wasi/state.ts';
 import type { SyscallFn } from '../wasi/index.ts';
 import { DRAWBRIDGE_CALLS } from './table.ts';
 import { processCalls } from './process.ts';
+import { netCalls } from './net.ts';
 
 export type FamilyFactory = (os: WasiState) => Record<string, SyscallFn>;
 
 /** Family factories, one per file (net.ts, process.ts). */
-const FAMILIES: FamilyFactory[] = [processCalls];
+const FAMILIES: FamilyFactory[] = [processCalls, netCalls];
 
 export function createDrawbridgeCalls(os: WasiState): Record<string, SyscallFn> {
   const out: Record<string, SyscallFn> = {};

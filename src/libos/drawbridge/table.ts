@@ -14,4 +14,12 @@ export const DRAWBRIDGE_CALLS: Record<string, DrawbridgeEntry> = {
   process_wait: { family: 'process', blocking: true },
   process_kill: { family: 'process', blocking: false },
   pipe: { family: 'process', blocking: false },
+  // net.ts: sockets beyond preview 1 (include/drawbridge/net.h)
+  socket: { family: 'net', blocking: false },
+  bind: { family: 'net', blocking: false },
+  listen: { family: 'net', blocking: true },
+  connect: { family: 'net', blocking: true },
+  getaddrinfo: { family: 'net', blocking: true },
+  getsockname: { family: 'net', blocking: true },
+  getpeername: { family: 'net', blocking: false },
 };

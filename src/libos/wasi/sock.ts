@@ -1,16 +1,168 @@
-// sock_accept, sock_recv, sock_send, sock_shutdown. No descriptor is a socket until
-// listening sockets are pre-opened (network work): like wasmtime, a valid descriptor
-// answers ENOTSOCK and an unknown one EBADF.
+// sock_accept, sock_recv, sock_send, sock_shutdown, and the socket state the `drawbridge`
+// import module's socket/bind/listen/connect share (libos/drawbridge/net.ts).
+//
+// A socket is an ordinary descriptor of kind 'stream' (so fd_read, fd_write, poll_oneoff and
+// fd_close work on it as on a pipe) with filetype SOCKET_STREAM or SOCKET_DGRAM, plus a
+// SocketInfo kept beside it in WasiState.sockets. Listening sockets come pre-opened
+// (`drawbridge run --listen ADDR:PORT`, descriptor 3 onwards after the pre-opened
+// directories, like wasmtime's --tcplisten) or from bind+listen. As in wasmtime, a
+// descriptor that is no socket answers ENOTSOCK, an unknown one EBADF.
+//
+// Waiting: accept, recv and send on a blocking descriptor wait on the stream's readiness
+// event and issue the call again (restartable, state.ts); on a non-blocking one they answer
+// EAGAIN.
 
-import { Errno } from './constants.ts';
-import type { WasiState } from './state.ts';
+import { Access, OpenOption, StreamSide, type Handle } from '../../abi/dk.ts';
+import { DkError, isDkError } from '../../abi/errors.ts';
+import { Errno, Fdflags, Filetype, Sdflags } from './constants.ts';
+import { errnoOf } from './errno.ts';
+import type { Description } from './fds.ts';
+import { RETRY, type WasiState } from './state.ts';
+
+/** What the library OS knows of a socket beyond its descriptor. */
+export interface SocketInfo {
+  type: 'stream' | 'dgram';
+  family: 4 | 6;
+  /**
+   * fresh: made by socket(); bound: bind() recorded an address (the host binds at listen);
+   * listening: a server stream is open (its bound URI, once settled, in acceptUri);
+   * connecting: a connect is in progress; connected: a stream to a peer.
+   */
+  state: 'fresh' | 'bound' | 'listening' | 'connecting' | 'connected';
+  /** "127.0.0.1:8080" / "[::1]:0": what bind() asked for. */
+  bound: string | null;
+  /** The URI DkStreamOpen(ACCEPT) takes connections from (the server's localUri). */
+  acceptUri: string | null;
+}
+
+export function socketDescription(handle: Handle, type: 'stream' | 'dgram', nonblocking: boolean): Description {
+  return {
+    kind: 'stream', handle, guestPath: '', preopen: null,
+    filetype: type === 'stream' ? Filetype.SOCKET_STREAM : Filetype.SOCKET_DGRAM,
+    position: 0, append: false, nonblocking, readable: true, writable: true,
+  };
+}
+
+/**
+ * The URI a listening socket accepts on, once its listen has settled: a string, RETRY (not
+ * settled: wait on the server's WRITE readiness) or an errno (the listen failed).
+ */
+export function acceptUriOf(os: WasiState, desc: Description, info: SocketInfo): string | number {
+  if (info.acceptUri !== null) return info.acceptUri;
+  const a = os.dk.streamAttributesQueryByHandle(desc.handle);
+  if (isDkError(a)) return errnoOf(a);
+  if (a.localUri === undefined) return RETRY;
+  info.acceptUri = a.localUri;
+  return a.localUri;
+}
 
 export function sockCalls(os: WasiState) {
-  const notSocket = (fd: number): number => (os.fds.get(fd) ? Errno.NOTSOCK : Errno.BADF);
+  const dk = os.dk;
+  const mem = os.mem;
+
+  /** The descriptor and socket state of fd, or an errno. */
+  function socketOf(fd: number): { desc: Description; info: SocketInfo } | number {
+    const desc = os.fds.get(fd);
+    if (!desc) return Errno.BADF;
+    const info = os.sockets.get(desc);
+    return info === undefined ? Errno.NOTSOCK : { desc, info };
+  }
+
+  function tryAccept(desc: Description, info: SocketInfo, flags: number, fdPtr: number): number {
+    const uri = acceptUriOf(os, desc, info);
+    if (uri === RETRY) return desc.nonblocking ? Errno.AGAIN : RETRY;
+    if (typeof uri === 'number') return uri;
+    const h = dk.streamOpen(uri, Access.READ | Access.WRITE, 0, OpenOption.ACCEPT);
+    if (h === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+    if (isDkError(h)) return errnoOf(h);
+    const nd = socketDescription(h, 'stream', (flags & Fdflags.NONBLOCK) !== 0);
+    const fd = os.fds.add(nd);
+    os.sockets.set(nd, { type: 'stream', family: info.family, state: 'connected', bound: null, acceptUri: null });
+    mem.refresh();
+    mem.setU32(fdPtr, fd);
+    return Errno.SUCCESS;
+  }
+
+  function tryRecv(desc: Description, ri: number, riLen: number, roLenPtr: number, roFlagsPtr: number): number {
+    mem.refresh();
+    for (let i = 0; i < riLen; i++) {
+      const ptr = mem.u32(ri + 8 * i);
+      const len = mem.u32(ri + 8 * i + 4);
+      if (len === 0) continue;
+      const n = dk.streamRead(desc.handle, -1, mem.bytes(ptr, len));
+      if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+      if (isDkError(n)) return errnoOf(n);
+      mem.refresh();
+      mem.setU32(roLenPtr, n);
+      mem.setU16(roFlagsPtr, 0);
+      return Errno.SUCCESS;
+    }
+    mem.setU32(roLenPtr, 0);
+    mem.setU16(roFlagsPtr, 0);
+    return Errno.SUCCESS;
+  }
+
+  function trySend(desc: Description, si: number, siLen: number, soLenPtr: number): number {
+    mem.refresh();
+    // One write per call: the first non-empty iovec (a short write is what send() may do).
+    for (let i = 0; i < siLen; i++) {
+      const ptr = mem.u32(si + 8 * i);
+      const len = mem.u32(si + 8 * i + 4);
+      if (len === 0) continue;
+      const n = dk.streamWrite(desc.handle, -1, mem.bytes(ptr, len));
+      if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+      if (isDkError(n)) return errnoOf(n);
+      mem.refresh();
+      mem.setU32(soLenPtr, n);
+      return Errno.SUCCESS;
+    }
+    mem.setU32(soLenPtr, 0);
+    return Errno.SUCCESS;
+  }
+
   return {
-    sock_accept: (fd: number, _flags: number, _fdPtr: number): number => notSocket(fd),
-    sock_recv: (fd: number, _ri: number, _riLen: number, _riFlags: number, _roLen: number, _roFlags: number): number => notSocket(fd),
-    sock_send: (fd: number, _si: number, _siLen: number, _siFlags: number, _soLen: number): number => notSocket(fd),
-    sock_shutdown: (fd: number, _how: number): number => notSocket(fd),
+    sock_accept(fd: number, flags: number, fdPtr: number): number | Promise<number> {
+      const s = socketOf(fd);
+      if (typeof s === 'number') return s;
+      if ((flags & ~Fdflags.NONBLOCK) !== 0) return Errno.INVAL;
+      const { desc, info } = s;
+      if (info.state !== 'listening') return Errno.INVAL;
+      const r = tryAccept(desc, info, flags, fdPtr);
+      if (r !== RETRY) return r;
+      // Not settled yet: wait for the listen (WRITE); else for a connection (READ).
+      return os.waitAndRetry(desc.handle, info.acceptUri === null ? StreamSide.WRITE : StreamSide.READ, () => tryAccept(desc, info, flags, fdPtr));
+    },
+
+    sock_recv(fd: number, ri: number, riLen: number, riFlags: number, roLenPtr: number, roFlagsPtr: number): number | Promise<number> {
+      const s = socketOf(fd);
+      if (typeof s === 'number') return s;
+      if (riFlags !== 0) return Errno.NOTSUP; // RECV_PEEK, RECV_WAITALL: not offered
+      const { desc, info } = s;
+      if (info.state !== 'connected') return Errno.NOTCONN;
+      const r = tryRecv(desc, ri, riLen, roLenPtr, roFlagsPtr);
+      if (r !== RETRY) return r;
+      return os.waitAndRetry(desc.handle, StreamSide.READ, () => tryRecv(desc, ri, riLen, roLenPtr, roFlagsPtr));
+    },
+
+    sock_send(fd: number, si: number, siLen: number, siFlags: number, soLenPtr: number): number | Promise<number> {
+      const s = socketOf(fd);
+      if (typeof s === 'number') return s;
+      if (siFlags !== 0) return Errno.NOTSUP;
+      const { desc, info } = s;
+      if (info.state !== 'connected') return Errno.NOTCONN;
+      const r = trySend(desc, si, siLen, soLenPtr);
+      if (r !== RETRY) return r;
+      return os.waitAndRetry(desc.handle, StreamSide.WRITE, () => trySend(desc, si, siLen, soLenPtr));
+    },
+
+    sock_shutdown(fd: number, how: number): number {
+      const s = socketOf(fd);
+      if (typeof s === 'number') return s;
+      if (how === 0 || (how & ~(Sdflags.RD | Sdflags.WR)) !== 0) return Errno.INVAL;
+      if (s.info.state !== 'connected') return Errno.NOTCONN;
+      const side = how === Sdflags.RD ? StreamSide.READ : how === Sdflags.WR ? StreamSide.WRITE : StreamSide.BOTH;
+      const r = dk.streamDelete(s.desc.handle, side);
+      return isDkError(r) ? errnoOf(r) : Errno.SUCCESS;
+    },
   };
 }

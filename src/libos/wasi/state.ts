@@ -6,12 +6,13 @@
 // issues the whole call again from the start. A capture can therefore abandon a waiting
 // call at any moment and re-issue it after restore.
 
-import { Access, Clock, NO_OFFSET, OpenOption, StreamSide, type Dk, type Handle, type StreamAttributes } from '../../abi/dk.ts';
+import { Access, Clock, Create, NO_OFFSET, OpenOption, StreamSide, type Dk, type Handle, type StreamAttributes } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
 import { Errno, Filetype } from './constants.ts';
 import { errnoOf } from './errno.ts';
 import { FdTable, type DescKind, type Description } from './fds.ts';
 import { GuestMemory } from './memory.ts';
+import type { SocketInfo } from './sock.ts';
 
 /** Thrown by proc_exit to unwind the guest; the runtime turns it into the exit status. */
 export class ProcExit extends Error {
@@ -43,6 +44,11 @@ export interface WasiOptions {
   /** NAME=VALUE strings, exactly as the guest sees them. */
   env: readonly string[];
   preopens: readonly Preopen[];
+  /**
+   * Listening sockets to pre-open after the directories (tcp.server:ADDR:PORT URIs), as
+   * wasmtime's --tcplisten does: the guest finds them by fd and calls accept (sock.ts).
+   */
+  listenSockets?: readonly string[];
 }
 
 /** Sentinel: the attempt found nothing ready; wait and retry. */
@@ -92,6 +98,8 @@ export class WasiState {
   readonly fds = new FdTable();
   readonly args: readonly string[];
   readonly env: readonly string[];
+  /** Socket state of the descriptors that are sockets (sock.ts); follows the description. */
+  readonly sockets = new WeakMap<Description, SocketInfo>();
   /** Scratch buffer for gathering iovecs into one write. */
   scratch = new Uint8Array(64 * 1024);
   /** Added to the host's monotonic clock (non-zero after a restore on another host or later). */
@@ -112,6 +120,19 @@ export class WasiState {
     this.openStdio('stdout:', 'stdout', Access.WRITE);
     this.openStdio('stderr:', 'stderr', Access.WRITE);
     for (const p of options.preopens) this.openPreopen(p);
+    for (const uri of options.listenSockets ?? []) this.openListener(uri);
+  }
+
+  /** A pre-opened listening socket (its listen settles later; accept waits for it). */
+  private openListener(uri: string): void {
+    const h = this.dk.streamOpen(uri, Access.READ, Create.CREATE, 0);
+    if (isDkError(h)) throw new Error(`cannot listen on ${uri}: ${errnoName(errnoOf(h))}`);
+    const desc: Description = {
+      kind: 'stream', handle: h, guestPath: '', preopen: null, filetype: Filetype.SOCKET_STREAM,
+      position: 0, append: false, nonblocking: false, readable: true, writable: false,
+    };
+    this.sockets.set(desc, { type: 'stream', family: uri.includes('[') ? 6 : 4, state: 'listening', bound: null, acceptUri: null });
+    this.fds.add(desc);
   }
 
   /** The event every wait also waits on, so that the runtime can end it for a capture. */

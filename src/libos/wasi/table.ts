@@ -54,8 +54,9 @@ export const SYSCALLS: Readonly<Record<string, SyscallEntry>> = {
   path_symlink: e('path'),
   path_unlink_file: e('path'),
   poll_oneoff: e('poll', true),
-  sock_accept: e('sock'),
-  sock_recv: e('sock'),
-  sock_send: e('sock'),
+  // accept, recv and send wait on a blocking socket (sock.ts).
+  sock_accept: e('sock', true),
+  sock_recv: e('sock', true),
+  sock_send: e('sock', true),
   sock_shutdown: e('sock'),
 };
