@@ -27,9 +27,9 @@ async function run(dir: string, args: string[], opts: { snapshotAfterLines?: num
   let lines = 0;
   let snapshot: Promise<Uint8Array> | null = null;
   const restore = opts.restore ? decodeSnapshot(opts.restore) : undefined;
-  // eslint-disable-next-line prefer-const -- the stdout sink below refers to it before it is set
-  let running: Awaited<ReturnType<typeof startCommand>>;
-  running = await startCommand({
+  // The stdout sink refers to the running process, which is set by the time the guest writes.
+  const ref: { running: Awaited<ReturnType<typeof startCommand>> | null } = { running: null };
+  ref.running = await startCommand({
     host, module, args, manifest: manifestFor(dir),
     capture: { moduleBytes: prepared, moduleName: 'counter.wasm' },
     restore,
@@ -38,11 +38,11 @@ async function run(dir: string, args: string[], opts: { snapshotAfterLines?: num
       out.push(text);
       lines += text.split('\n').length - 1;
       if (opts.snapshotAfterLines !== undefined && lines >= opts.snapshotAfterLines && !snapshot) {
-        snapshot = running.checkpoint!(opts.leaveRunning ?? false);
+        snapshot = ref.running!.checkpoint!(opts.leaveRunning ?? false);
       }
     },
   });
-  const status: ExitStatus = await running.done;
+  const status: ExitStatus = await ref.running.done;
   return { status, out: out.join(''), snapshot: snapshot ? await (snapshot as Promise<Uint8Array>) : null };
 }
 
@@ -101,4 +101,34 @@ test('a truncated, corrupted or foreign snapshot is refused with a clear error',
   const file = join(dir, 'x.snap');
   writeFileSync(file, good.subarray(0, 10));
   assert.throws(() => decodeSnapshot(readFileSync(file)), /too short/);
+});
+
+test('a program that computes without any system call is captured by its tick counter', async () => {
+  const raw = readFileSync('build/guests/checkpoint/spin.wasm');
+  const prepared = await prepareModule(raw);
+  const module = await compileModule(prepared);
+  const args = ['spin', '4', '40000000'];
+  const runOnce = async (restore?: Uint8Array, snapshotAfterMs?: number) => {
+    const out: string[] = [];
+    const r = await startCommand({
+      host, module, args, manifest: emptyManifest(),
+      capture: { moduleBytes: prepared, moduleName: 'spin.wasm' },
+      restore: restore ? decodeSnapshot(restore) : undefined,
+      stdout: (b) => void out.push(Buffer.from(b).toString()),
+    });
+    let snap: Promise<Uint8Array> | null = null;
+    // The guest never waits: the request is seen at its next tick (every few ms the tick also
+    // lets the event loop run, which is what fires this timer at all).
+    if (snapshotAfterMs !== undefined) setTimeout(() => (snap = r.checkpoint!(false)), snapshotAfterMs);
+    const status = await r.done;
+    return { status, out: out.join(''), snap: snap ? await (snap as Promise<Uint8Array>) : null };
+  };
+  const whole = await runOnce();
+  assert.equal(whole.out.split('\n').length - 1, 4);
+  const first = await runOnce(undefined, 150);
+  assert.equal(first.status.checkpointed, true);
+  assert.ok(first.out.split('\n').length - 1 < 4, 'captured before the end');
+  const second = await runOnce(first.snap!);
+  assert.equal(first.out + second.out, whole.out);
+  assert.equal(second.status.exitCode, whole.status.exitCode);
 });

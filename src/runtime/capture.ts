@@ -9,18 +9,21 @@
 // To go on (--leave-running, or a restore), the entry point is called again in rewind mode:
 // Asyncify rebuilds the frames down to the same import, which is issued again from the start.
 //
-// A guest that computes without ever calling an import that may wait is captured at its
-// next such call; compute-bound capture (a tick counter that calls a yield) is not built yet.
+// A guest that computes without any system call is caught by the tick counter of prepared
+// modules (wasm-ticks.ts), which calls drawbridge.tick every few thousand loop iterations.
 
 import type { Manifest } from '../monitor/manifest.ts';
 import { INTERRUPTED_CALL, type WasiLibOs } from '../libos/wasi/index.ts';
 import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from './wasm-sections.ts';
+import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from './wasm-ticks.ts';
 import { encodeSnapshot, sha256, SNAPSHOT_VERSION, type SnapshotMeta } from './snapshot.ts';
 
 const ASYNCIFY_UNWINDING = 1;
 /** Room for the unwound stack: 1 MiB of frames. */
 const DATA_PAGES = 16;
 const EINTR = 27;
+/** A computing guest lets the event loop run at least this often (ms). */
+const SLICE_MS = 10;
 
 export class CaptureError extends Error {}
 
@@ -84,6 +87,23 @@ export class Capturer {
       return r.then((v) => (v === INTERRUPTED_CALL ? (this.pending ? this.startUnwind() : EINTR) : v));
     };
   }
+
+  private lastYield = 0;
+
+  /**
+   * drawbridge.tick, called by the countdown of a prepared module every TICK_INTERVAL
+   * function entries, loop heads and returns (see wasm-ticks.ts); wrapped by wrap() like the
+   * imports that wait, so a pending capture unwinds here. Every few milliseconds it also lets
+   * the event loop run (other picoprocesses, the control socket): preemption.
+   */
+  readonly tick = (): number | Promise<number> => {
+    const countdown = this.exports[TICK_GLOBAL_EXPORT];
+    if (countdown instanceof WebAssembly.Global) countdown.value = TICK_INTERVAL;
+    const now = performance.now();
+    if (now - this.lastYield < SLICE_MS) return 0;
+    this.lastYield = now;
+    return new Promise((resolve) => setImmediate(() => resolve(0)));
+  };
 
   /** Ask for a snapshot at the next import that may wait (at once if one is waiting now). */
   request(leaveRunning: boolean): Promise<Uint8Array> {

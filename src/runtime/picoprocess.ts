@@ -17,6 +17,7 @@ import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { ExtensionHalt } from '../extensions/api.ts';
 import { createChildLauncher } from './launcher.ts';
 import { Capturer } from './capture.ts';
+import { TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
 import type { Snapshot } from './snapshot.ts';
 
 export interface PicoprocessOptions {
@@ -93,6 +94,9 @@ export function buildImports(
         continue;
       }
       ns[imp.name] = entry.blocking ? suspending(fn) : fn;
+    } else if (imp.module === TICK_MODULE && imp.name === TICK_NAME) {
+      // The countdown of a prepared module: without a capturer it only re-arms itself.
+      ns[imp.name] = capturer ? suspending(capturer.tick) : (new WebAssembly.Suspending(() => 0) as unknown as WebAssembly.ImportValue);
     } else if (imp.module === 'drawbridge' && libos.drawbridge[imp.name] && DRAWBRIDGE_CALLS[imp.name]) {
       const fn = libos.drawbridge[imp.name]!;
       ns[imp.name] = DRAWBRIDGE_CALLS[imp.name]!.blocking ? suspending(fn) : fn;

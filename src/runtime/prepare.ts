@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { SYSCALLS } from '../libos/wasi/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { exportMutableGlobals } from './wasm-sections.ts';
+import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
 
 /**
  * Modules up to this size are prepared automatically at first run. Asyncify on 1 MiB takes
@@ -22,13 +23,14 @@ import { exportMutableGlobals } from './wasm-sections.ts';
  */
 export const AUTO_PREPARE_MAX_BYTES = 1024 * 1024;
 /** Bumped when the preparation changes, so that old cache entries are not reused. */
-const PREPARE_VERSION = 1;
+const PREPARE_VERSION = 2;
 
 export const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'];
 
-/** The imports a capture can unwind through: exactly those that may wait. */
+/** The imports a capture can unwind through: exactly those that may wait, and the tick. */
 export function captureImports(): string[] {
   return [
+    `${TICK_MODULE}.${TICK_NAME}`,
     ...Object.entries(SYSCALLS).filter(([, e]) => e.blocking).map(([n]) => `wasi_snapshot_preview1.${n}`),
     ...Object.entries(DRAWBRIDGE_CALLS).filter(([, e]) => e.blocking).map(([n]) => `drawbridge.${n}`),
   ];
@@ -74,16 +76,26 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
   const work = mkdtempSync(join(tmpdir(), 'drawbridge-prepare-'));
   try {
     const input = join(work, 'in.wasm');
+    const marked = join(work, 'marked.wasm');
     const output = join(work, 'out.wasm');
     writeFileSync(input, bytes);
+    // 1. The tick counter (compute-bound capture): --log-execution marks function entries,
+    //    loop heads and returns; wasm-ticks.ts turns the marks into an inline countdown.
+    let source = input;
+    await run(wasmOpt, [input, '-o', marked, ...FEATURES, '--log-execution'], options, 'marking loops');
+    const ticked = tryInsertTicks(readFileSync(marked));
+    if (ticked) {
+      writeFileSync(marked, ticked);
+      source = marked;
+    }
+    // 2. Asyncify through the imports that may wait (and the tick), then optimize.
     const args = [
-      input, '-o', output,
-      // Features a C or Rust toolchain commonly emits; the optimizer may use them too.
-      '--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals', '--enable-nontrapping-float-to-int', '--enable-simd',
+      source, '-o', output,
+      ...FEATURES,
       '--asyncify', `--pass-arg=asyncify-imports@${captureImports().join(',')}`,
       '-O2',
     ];
-    await run(wasmOpt, args, options);
+    await run(wasmOpt, args, options, 'asyncify');
     const prepared = exportMutableGlobals(readFileSync(output));
     mkdirSync(cacheDir(), { recursive: true });
     const tmp = `${target}.${process.pid}.tmp`;
@@ -95,13 +107,25 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
   }
 }
 
-function run(cmd: string, args: string[], options: PrepareOptions): Promise<void> {
+/** Features a C or Rust toolchain commonly emits; the optimizer may use them too. */
+const FEATURES = ['--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals', '--enable-nontrapping-float-to-int', '--enable-simd'];
+
+function tryInsertTicks(bytes: Uint8Array): Uint8Array | null {
+  try {
+    return insertTicks(bytes);
+  } catch {
+    // An instruction the rewriter does not know: capture then waits for the next system call.
+    return null;
+  }
+}
+
+function run(cmd: string, args: string[], options: PrepareOptions, phase: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const started = Date.now();
-    const timer = setInterval(() => options.onProgress?.('asyncify', Math.round((Date.now() - started) / 1000)), 1000);
+    const timer = setInterval(() => options.onProgress?.(phase, Math.round((Date.now() - started) / 1000)), 1000);
     child.on('error', (e) => {
       clearInterval(timer);
       reject(new PrepareError(`wasm-opt failed to start: ${e.message}`));
