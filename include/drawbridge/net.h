@@ -157,6 +157,7 @@ static inline int getaddrinfo(const char *node, const char *service, const struc
   int port = 0;
   unsigned char records[DRAWBRIDGE_ADDRINFO_MAX][20];
   size_t count = 0;
+  memset(records, 0, sizeof records);
   *res = NULL;
   if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6) return EAI_FAMILY;
   if (socktype != SOCK_STREAM && socktype != SOCK_DGRAM) return EAI_SOCKTYPE;
@@ -169,7 +170,6 @@ static inline int getaddrinfo(const char *node, const char *service, const struc
   }
   if (!node) {
     /* No node: the any-address to listen on (AI_PASSIVE), else loopback. */
-    memset(records, 0, sizeof records);
     if (family != AF_INET6) {
       records[count][0] = AF_INET;
       if (!(flags & AI_PASSIVE)) { records[count][4] = 127; records[count][7] = 1; }
@@ -180,6 +180,15 @@ static inline int getaddrinfo(const char *node, const char *service, const struc
       if (!(flags & AI_PASSIVE)) records[count][19] = 1;
       count++;
     }
+  } else if (inet_pton(AF_INET, node, records[0] + 4) == 1) {
+    /* An address literal needs no lookup (and no grant to look it up). */
+    records[0][0] = AF_INET;
+    count = 1;
+  } else if (inet_pton(AF_INET6, node, records[0] + 4) == 1) {
+    records[0][0] = AF_INET6;
+    count = 1;
+  } else if (flags & AI_NUMERICHOST) {
+    return EAI_NONAME;
   } else {
     int e = __drawbridge_getaddrinfo(node, strlen(node), records, DRAWBRIDGE_ADDRINFO_MAX, &count);
     if (e == ENOENT || e == EINVAL || e == ENAMETOOLONG || e == EILSEQ) return EAI_NONAME;
