@@ -13,8 +13,9 @@ import { startup } from './startup.ts';
 import { clang } from './clang.ts';
 import { pipeThroughput } from './pipe-throughput.ts';
 import { extCalls } from './ext-calls.ts';
+import { netHttp } from './net-http.ts';
 
-const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls];
+const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls, netHttp];
 
 function usage(): string {
   return `usage: node bench/run.ts [--reps N] [NAME...]\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}${b.byDefault ? '' : ' (only when named)'}`).join('\n')}`;
