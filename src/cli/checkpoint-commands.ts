@@ -2,7 +2,10 @@
 // drawbridge restore FILE [--dir HOST::GUEST]...
 // drawbridge prepare MODULE.wasm
 
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PageStore, receiveMigrations, sendMigration } from '../runtime/migrate.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/output-buffer.ts';
 import { emptyManifest, type Manifest } from '../monitor/manifest.ts';
@@ -10,7 +13,7 @@ import { sendControl } from '../runtime/control.ts';
 import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
-import { readSnapshotFile, SnapshotError } from '../runtime/snapshot.ts';
+import { readSnapshotFile, SnapshotError, type Snapshot } from '../runtime/snapshot.ts';
 import type { CommandIo } from './manifest-command.ts';
 
 export const CHECKPOINT_USAGE = 'usage: drawbridge checkpoint PID -o FILE [--leave-running]';
@@ -77,44 +80,145 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
     return 2;
   }
   try {
-    const snapshot = readSnapshotFile(file);
-    const meta = snapshot.meta;
-    if (!snapshot.module) throw new SnapshotError(`${file}: the snapshot does not carry its module`);
-    const manifest: Manifest = {
-      ...emptyManifest(),
-      env: meta.env,
-      mounts: meta.mounts.map((m) => {
-        const host = dirs.get(m.guest) ?? m.host;
-        if (!host) throw new SnapshotError(`${file}: mount ${m.guest} needs --dir HOST::${m.guest}`);
-        return { host, guest: m.guest, mode: m.mode };
-      }),
-    };
-    const module = await compileModule(snapshot.module, meta.module.name, { cache: false });
-    const running = await startCommand({
-      host: createNodeHost(),
-      module,
-      args: meta.args,
-      manifest,
-      capture: { moduleBytes: snapshot.module, moduleName: meta.module.name },
-      restore: snapshot,
-      stdin: 'inherit',
-      stdout: 'inherit',
-      stderr: 'inherit',
-    });
-    const status = await running.done;
-    flushInheritedOutput();
-    if (status.error) io.err(`drawbridge: ${meta.module.name}: ${status.error}`);
-    return status.exitCode;
+    return await runSnapshot(readSnapshotFile(file), file, dirs, io);
   } catch (e) {
-    if (e instanceof SnapshotError || e instanceof ModuleError) {
-      io.err(`drawbridge restore: ${e.message}`);
-      return 1;
-    }
-    if (e instanceof Error && /cannot reopen descriptor/.test(e.message)) {
+    if (e instanceof SnapshotError || e instanceof ModuleError || (e instanceof Error && /cannot reopen descriptor/.test(e.message))) {
       io.err(`drawbridge restore: ${e.message}`);
       return 1;
     }
     throw e;
+  }
+}
+
+/** Continue a snapshot to its end (restore and receive); its mounts at `dirs` or where they were. */
+async function runSnapshot(snapshot: Snapshot, name: string, dirs: Map<string, string>, io: CommandIo): Promise<number> {
+  const meta = snapshot.meta;
+  if (!snapshot.module) throw new SnapshotError(`${name}: the snapshot does not carry its module`);
+  const manifest: Manifest = {
+    ...emptyManifest(),
+    env: meta.env,
+    mounts: meta.mounts.map((m) => {
+      const host = dirs.get(m.guest) ?? m.host;
+      if (!host) throw new SnapshotError(`${name}: mount ${m.guest} needs --dir HOST::${m.guest}`);
+      return { host, guest: m.guest, mode: m.mode };
+    }),
+  };
+  const module = await compileModule(snapshot.module, meta.module.name);
+  const running = await startCommand({
+    host: createNodeHost(),
+    module,
+    args: meta.args,
+    manifest,
+    capture: { moduleBytes: snapshot.module, moduleName: meta.module.name },
+    restore: snapshot,
+    stdin: 'inherit',
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
+  const status = await running.done;
+  flushInheritedOutput();
+  if (status.error) io.err(`drawbridge: ${meta.module.name}: ${status.error}`);
+  return status.exitCode;
+}
+
+export const RECEIVE_USAGE = 'usage: drawbridge receive --listen ADDR:PORT [--dir HOST::GUEST]... [--once]';
+export const MIGRATE_USAGE = 'usage: drawbridge migrate PID --to ADDR:PORT';
+
+function endpoint(text: string | undefined): { host: string; port: number } | null {
+  const m = text ? /^(.*):(\d+)$/.exec(text) : null;
+  if (!m || Number(m[2]) > 65535) return null;
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(m[2]) };
+}
+
+export async function receiveCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(`${RECEIVE_USAGE}\n\nWaits for picoprocesses sent by drawbridge migrate and runs each one here. Pages it\nalready holds (from earlier migrations) are not sent again. With --once it exits with the\nfirst one's status.`);
+    return 0;
+  }
+  let listen: { host: string; port: number } | null = null;
+  let once = false;
+  const dirs = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--listen') listen = endpoint(argv[++i]);
+    else if (a === '--once') once = true;
+    else if (a === '--dir') {
+      const v = argv[++i] ?? '';
+      const sep = v.indexOf('::');
+      if (sep < 0) {
+        io.err(`drawbridge receive: --dir needs HOST::GUEST; ${RECEIVE_USAGE}`);
+        return 2;
+      }
+      dirs.set(v.slice(sep + 2), resolve(v.slice(0, sep)));
+    } else {
+      io.err(`drawbridge receive: unexpected argument ${a}; ${RECEIVE_USAGE}`);
+      return 2;
+    }
+  }
+  if (!listen) {
+    io.err(`drawbridge receive: --listen ADDR:PORT is required; ${RECEIVE_USAGE}`);
+    return 2;
+  }
+  const store = new PageStore();
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((r) => (finish = r));
+  let server: Awaited<ReturnType<typeof receiveMigrations>>;
+  try {
+    server = await receiveMigrations(listen.host, listen.port, store, (snapshot, stats) => {
+      io.err(`drawbridge receive: ${snapshot.meta.module.name}: received ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ''}`);
+      if (once) server.close();
+      runSnapshot(snapshot, snapshot.meta.module.name, dirs, io).then(
+        (code) => (once ? finish(code) : undefined),
+        (e: unknown) => {
+          io.err(`drawbridge receive: ${(e as Error).message}`);
+          if (once) finish(1);
+        },
+      );
+    });
+  } catch (e) {
+    io.err(`drawbridge receive: cannot listen on ${listen.host}:${listen.port}: ${(e as Error).message}`);
+    return 1;
+  }
+  const addr = server.address();
+  io.out(`listening on ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr)}`);
+  return finished;
+}
+
+export async function migrateCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(`${MIGRATE_USAGE}\n\nCheckpoints the picoprocess of \`drawbridge run\` PID, sends it to a drawbridge receive at\nADDR:PORT (only what that host does not already hold) and stops it here.`);
+    return 0;
+  }
+  let pid: number | null = null;
+  let to: { host: string; port: number } | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--to') to = endpoint(argv[++i]);
+    else if (/^\d+$/.test(a) && pid === null) pid = Number(a);
+    else {
+      io.err(`drawbridge migrate: unexpected argument ${a}; ${MIGRATE_USAGE}`);
+      return 2;
+    }
+  }
+  if (pid === null || !to) {
+    io.err(`drawbridge migrate: ${pid === null ? 'missing PID' : 'missing or bad --to ADDR:PORT'}; ${MIGRATE_USAGE}`);
+    return 2;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-migrate-'));
+  const file = join(dir, 'snapshot');
+  const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false });
+  if (!r.ok) {
+    io.err(`drawbridge migrate: ${r.error}`);
+    return 1;
+  }
+  try {
+    const stats = await sendMigration(readFileSync(file), to.host, to.port);
+    rmSync(dir, { recursive: true, force: true });
+    io.out(`migrated ${pid} to ${to.host}:${to.port}: sent ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ', not the module'}`);
+    return 0;
+  } catch (e) {
+    io.err(`drawbridge migrate: ${(e as Error).message}; the snapshot is kept in ${file} (drawbridge restore ${file})`);
+    return 1;
   }
 }
 

@@ -3,7 +3,7 @@
 import { abiCommand } from './abi-command.ts';
 import { manifestCheckCommand, type CommandIo } from './manifest-command.ts';
 import { runCommandLine } from './run-command.ts';
-import { checkpointCommand, prepareCommand, restoreCommand } from './checkpoint-commands.ts';
+import { checkpointCommand, migrateCommand, prepareCommand, receiveCommand, restoreCommand } from './checkpoint-commands.ts';
 
 export const VERSION = '0.1.0';
 
@@ -22,6 +22,10 @@ commands:
   restore FILE [--dir HOST::GUEST]...
                          continue a picoprocess from its snapshot
   prepare MODULE.wasm    prepare a big module for checkpoints (small ones are prepared at first run)
+  receive --listen ADDR:PORT [--dir HOST::GUEST]... [--once]
+                         run picoprocesses migrated here
+  migrate PID --to ADDR:PORT
+                         move a running \`drawbridge run\` to a drawbridge receive
   help, --help           this help
   --version              print the version`;
 
@@ -51,6 +55,10 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
       return restoreCommand(rest, out);
     case 'prepare':
       return prepareCommand(rest, out);
+    case 'receive':
+      return receiveCommand(rest, out);
+    case 'migrate':
+      return migrateCommand(rest, out);
     case undefined:
     case 'help':
     case '--help':
