@@ -19,6 +19,7 @@ import { createChildLauncher } from './launcher.ts';
 import { Capturer } from './capture.ts';
 import { TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
 import type { Snapshot } from './snapshot.ts';
+import { QuotaStop, type Governor } from './quotas.ts';
 
 export interface PicoprocessOptions {
   host: Host;
@@ -51,6 +52,8 @@ export interface PicoprocessOptions {
   capture?: { moduleBytes: Uint8Array; moduleName: string };
   /** Continue a snapshot instead of starting afresh (needs `capture`). */
   restore?: Snapshot;
+  /** CPU time accounting, the CPU quota and stops from outside (quotas.ts). */
+  governor?: Governor;
 }
 
 export interface ExitStatus {
@@ -77,9 +80,12 @@ export function buildImports(
   libos: WasiLibOs,
   extra: PicoprocessOptions['extraImports'] = {},
   capturer: Capturer | null = null,
+  governor: Governor | null = null,
 ): WebAssembly.Imports {
+  // The governor (CPU time, stops) sees every import that may wait and the tick (quotas.ts).
+  const governed = (fn: (...a: any[]) => number | Promise<number>) => (governor ? governor.wrap(fn) : fn);
   const suspending = (fn: (...a: any[]) => number | Promise<number>): WebAssembly.ImportValue =>
-    new WebAssembly.Suspending(capturer ? capturer.wrap(fn) : fn) as unknown as WebAssembly.ImportValue;
+    new WebAssembly.Suspending(governed(capturer ? capturer.wrap(fn) : fn)) as unknown as WebAssembly.ImportValue;
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const imp of WebAssembly.Module.imports(module)) {
     const ns = (imports[imp.module] ??= {});
@@ -96,7 +102,7 @@ export function buildImports(
       ns[imp.name] = entry.blocking ? suspending(fn) : fn;
     } else if (imp.module === TICK_MODULE && imp.name === TICK_NAME) {
       // The countdown of a prepared module: without a capturer it only re-arms itself.
-      ns[imp.name] = capturer ? suspending(capturer.tick) : (new WebAssembly.Suspending(() => 0) as unknown as WebAssembly.ImportValue);
+      ns[imp.name] = capturer ? suspending(capturer.tick) : (new WebAssembly.Suspending(governed(() => 0)) as unknown as WebAssembly.ImportValue);
     } else if (imp.module === 'drawbridge' && libos.drawbridge[imp.name] && DRAWBRIDGE_CALLS[imp.name]) {
       const fn = libos.drawbridge[imp.name]!;
       ns[imp.name] = DRAWBRIDGE_CALLS[imp.name]!.blocking ? suspending(fn) : fn;
@@ -139,7 +145,7 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
     throw e;
   }
   const capturer = options.capture ? new Capturer(libos, { ...options.capture, args: options.args, manifest }) : null;
-  const imports = buildImports(options.module, libos, options.extraImports, capturer);
+  const imports = buildImports(options.module, libos, options.extraImports, capturer, options.governor);
   const instance = await WebAssembly.instantiate(options.module, imports);
   const memory = instance.exports.memory;
   if (!(memory instanceof WebAssembly.Memory)) {
@@ -180,6 +186,8 @@ export async function runExport(fn: (...a: any[]) => any, args: readonly unknown
 
 export function exitStatusOf(e: unknown): ExitStatus {
   if (e instanceof ProcExit) return { exitCode: e.code };
+  // The CPU quota ran out, or the picoprocess was killed from outside (quotas.ts).
+  if (e instanceof QuotaStop) return { exitCode: e.exitCode, error: e.message };
   // An extension ended the run on purpose (replay divergence): its message and status.
   if (e instanceof ExtensionHalt) return { exitCode: e.exitCode, error: e.message };
   // Misuse of the WASI ABI (bad pointers, bad enum values) ends the program with an error and
@@ -202,9 +210,14 @@ export async function startCommand(options: PicoprocessOptions): Promise<Running
     process.kill(1);
     throw new GuestError('the module has no _start export: it is not a WASI command (a reactor needs the library API)');
   }
+  const governor = options.governor;
+  // A stop (kill, CPU quota) also ends the waits of the picoprocess, so a waiting guest wakes.
+  if (governor) governor.onStop = (reason) => process.kill(reason.exitCode);
   const run = async (): Promise<ExitStatus> => {
     for (;;) {
+      governor?.resumed();
       const status = await runExport(start as (...a: any[]) => any);
+      governor?.paused();
       if (!capturer || status.exitCode !== 0 || status.error) return status;
       // The entry point also returns when a capture unwound the stack.
       const next = capturer.afterReturn();
