@@ -1,0 +1,118 @@
+// Quotas the runtime enforces (the monitor enforces the rest: handles, children, bytes
+// written, at the Dk boundary; see monitor.ts). Here:
+//
+// - CPU time. Picoprocesses share one event loop, so CPU time is the wall time a guest holds
+//   the loop: from the moment its entry point (or a resumed Suspending import) gets control
+//   to the moment it suspends again (an import that waits, or the tick of a prepared module
+//   that yields its slice). The Governor keeps that count. It is checked at every tick (every
+//   TICK_INTERVAL loop heads of a prepared module, i.e. every few tens of microseconds) and
+//   at every import that may wait; past the limit the guest is ended by an exception thrown
+//   out of that import (QuotaStop), which unwinds the Wasm stack like a trap, so the host and
+//   the other picoprocesses carry on. The exit status is 152 (128 + SIGXCPU, what a shell
+//   reports for a process killed by RLIMIT_CPU) with a one-line message.
+//   A module that is not prepared has no ticks: it is charged and checked only at its imports
+//   that wait, and a runaway loop without any such import holds the event loop (DESIGN.md:
+//   such modules belong on a worker of their own; see docs/serve.md, "What is missing").
+// - Stopping from outside (drawbridge kill): the same exception, raised at the next tick or
+//   import that waits; a guest waiting now is woken by Picoprocess.kill (its wait ends with
+//   EXITED) and stopped when the import returns. Exit status 137 (128 + SIGKILL).
+// - Memory: the module's own memory maximum, written into the module before it is compiled
+//   (memory-limit.ts), so memory.grow past it returns -1 inside the guest (malloc gets NULL).
+
+export { limitModuleMemory, MemoryLimitError } from './memory-limit.ts';
+
+/** 128 + SIGXCPU: the CPU time limit was exceeded. */
+export const CPU_EXCEEDED_EXIT_CODE = 152;
+/** 128 + SIGKILL: stopped from outside. */
+export const KILLED_EXIT_CODE = 137;
+
+/** Thrown into a guest to end it (CPU quota, kill). exitStatusOf() turns it into a status. */
+export class QuotaStop extends Error {
+  readonly exitCode: number;
+  constructor(exitCode: number, message: string) {
+    super(message);
+    this.name = 'QuotaStop';
+    this.exitCode = exitCode;
+  }
+}
+
+type Fn = (...args: any[]) => number | Promise<number>;
+
+/** CPU accounting and stop requests for one picoprocess. */
+export class Governor {
+  /** Most CPU time (ms) the guest may use; Infinity: no limit. */
+  readonly cpuLimitMs: number;
+  private usedMs = 0;
+  /** performance.now() when the guest last got control; -1 while it is suspended. */
+  private mark = -1;
+  private stop: QuotaStop | null = null;
+  /** Called once when the guest is stopped (CPU quota or kill), e.g. to kill its Picoprocess. */
+  onStop: ((reason: QuotaStop) => void) | null = null;
+
+  constructor(cpuLimitMs: number) {
+    this.cpuLimitMs = cpuLimitMs > 0 ? cpuLimitMs : Infinity;
+  }
+
+  /** CPU time used so far (ms), the slice running now included. */
+  get cpuMs(): number {
+    return this.mark < 0 ? this.usedMs : this.usedMs + (performance.now() - this.mark);
+  }
+
+  /** Whether a stop was requested or the quota ran out; the reason. */
+  get stopped(): QuotaStop | null {
+    return this.stop;
+  }
+
+  /** The guest gets control (its entry point starts, an import resolved). */
+  resumed(): void {
+    this.mark = performance.now();
+  }
+  /** The guest gives control back (suspends, returns, ends). */
+  paused(): void {
+    if (this.mark < 0) return;
+    this.usedMs += performance.now() - this.mark;
+    this.mark = -1;
+  }
+
+  /** End the guest at its next tick or import that waits (kill from outside). */
+  requestStop(exitCode = KILLED_EXIT_CODE, message = 'killed'): void {
+    if (this.stop) return;
+    this.stop = new QuotaStop(exitCode, message);
+    this.onStop?.(this.stop);
+  }
+
+  /** Charge the slice so far and throw when the guest must end. */
+  private check(): void {
+    if (this.mark >= 0) {
+      const now = performance.now();
+      this.usedMs += now - this.mark;
+      this.mark = now;
+    }
+    if (this.stop === null && this.usedMs > this.cpuLimitMs) {
+      this.requestStop(CPU_EXCEEDED_EXIT_CODE, `CPU time limit exceeded (${formatMs(this.cpuLimitMs)} of the manifest's limits.cpu_time)`);
+    }
+    if (this.stop) throw this.stop;
+  }
+
+  /**
+   * Wrap an import that may wait (and the tick, which yields): charged and checked on entry;
+   * while its promise is pending the guest is not charged; checked again when it resolves.
+   */
+  wrap(fn: Fn): Fn {
+    return (...args: unknown[]) => {
+      this.check();
+      const r = fn(...args);
+      if (typeof r === 'number') return r;
+      this.paused();
+      return r.then((v) => {
+        this.resumed();
+        if (this.stop) throw this.stop;
+        return v;
+      });
+    };
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
+}

@@ -1,0 +1,331 @@
+// The picoprocess table of the daemon: starts picoprocesses on one host and one event loop,
+// keeps their output (bounded), feeds their stdin, stops, checkpoints and restores them.
+// The control API (http-api.ts) is a thin layer over this; the density benchmark uses it
+// directly.
+//
+// Every picoprocess gets:
+// - its manifest's quotas: handles, children and bytes written in the monitor; CPU time in a
+//   Governor (quotas.ts); memory as the module's memory maximum (memory-limit.ts);
+// - a StdinFeed as stdin (bytes come through the API; a guest waiting on it costs nothing);
+// - an OutputRing per output stream (the last 64 KiB by default, followable);
+// - preemption and capture when its module could be prepared (Asyncify + ticks, prepare.ts):
+//   modules up to AUTO_PREPARE_MAX_BYTES are prepared at first load (cached on disk by
+//   content hash); an unprepared module runs too, but can be neither checkpointed nor
+//   preempted, only charged and stopped at its imports that wait.
+
+import type { Host } from '../host/common/host.ts';
+import { createNodeHost } from '../host/node/index.ts';
+import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../monitor/manifest.ts';
+import { compileModule, contentHash } from '../runtime/module-cache.ts';
+import { startCommand, type ExitStatus, type Running } from '../runtime/picoprocess.ts';
+import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule } from '../runtime/prepare.ts';
+import { Governor, KILLED_EXIT_CODE, limitModuleMemory } from '../runtime/quotas.ts';
+import { decodeSnapshot, type Snapshot } from '../runtime/snapshot.ts';
+import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
+import { StdinFeed } from './stdin-feed.ts';
+
+/** Room the checkpoint unwind buffer needs above the memory limit (capture.ts DATA_PAGES). */
+const CAPTURE_PAGES = 16;
+
+export type ProcessState = 'starting' | 'running' | 'exited' | 'checkpointed';
+
+export interface ProcessInfo {
+  id: number;
+  name: string;
+  args: string[];
+  state: ProcessState;
+  exitCode: number | null;
+  error: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  cpuMs: number;
+  /** Bytes of linear memory the guest has now (its pages, touched or not). */
+  memoryBytes: number;
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** Can be checkpointed and is preempted (its module is prepared). */
+  capturable: boolean;
+  limits: Limits;
+}
+
+/** A module read, prepared (when it can be) and compiled per memory limit. */
+export interface LoadedModule {
+  name: string;
+  hash: string;
+  /** What runs and goes into snapshots: the prepared bytes, or the original ones. */
+  bytes: Uint8Array;
+  prepared: boolean;
+  compiled: Map<number, Promise<WebAssembly.Module>>;
+}
+
+export interface SpawnRequest {
+  module: LoadedModule;
+  /** argv after argv[0] (argv[0] is the module's name, or the manifest's args when it fixes them). */
+  args?: readonly string[];
+  manifest?: Manifest;
+  /** Bytes for stdin, then end of input; 'open' (the default): fed later through feedStdin. */
+  stdin?: Uint8Array | 'open';
+  /** Continue this snapshot (its module must be `module`). */
+  restore?: Snapshot;
+}
+
+export interface SupervisorOptions {
+  host?: Host;
+  /** Limits for picoprocesses whose request brings no manifest. */
+  limits?: Partial<Limits>;
+  outputCapacity?: number;
+  /** Prepare modules for capture and preemption (default true; needs wasm-opt). */
+  prepare?: boolean;
+  /** Forget ended picoprocesses beyond this many (oldest first). */
+  keepEnded?: number;
+}
+
+export class SupervisorError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export class Entry {
+  readonly id: number;
+  readonly name: string;
+  readonly args: string[];
+  readonly manifest: Manifest;
+  readonly module: LoadedModule;
+  readonly stdout: OutputRing;
+  readonly stderr: OutputRing;
+  readonly stdin = new StdinFeed();
+  readonly governor: Governor;
+  readonly startedAt = new Date();
+  endedAt: Date | null = null;
+  state: ProcessState = 'starting';
+  status: ExitStatus | null = null;
+  running: Running | null = null;
+  /** Settles with the exit status once the picoprocess ends (or fails to start). */
+  readonly done: Promise<ExitStatus>;
+  resolveDone!: (s: ExitStatus) => void;
+
+  constructor(id: number, module: LoadedModule, args: string[], manifest: Manifest, capacity: number) {
+    this.id = id;
+    this.name = module.name;
+    this.module = module;
+    this.args = args;
+    this.manifest = manifest;
+    this.stdout = new OutputRing(capacity);
+    this.stderr = new OutputRing(capacity);
+    this.governor = new Governor(manifest.limits.cpuTimeMs);
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  info(): ProcessInfo {
+    const memory = this.running?.instance.exports.memory;
+    return {
+      id: this.id,
+      name: this.name,
+      args: this.args,
+      state: this.state,
+      exitCode: this.status?.exitCode ?? null,
+      error: this.status?.error ?? null,
+      startedAt: this.startedAt.toISOString(),
+      endedAt: this.endedAt?.toISOString() ?? null,
+      cpuMs: Math.round(this.governor.cpuMs * 1000) / 1000,
+      memoryBytes: this.state === 'running' && memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0,
+      stdoutBytes: this.stdout.total,
+      stderrBytes: this.stderr.total,
+      capturable: this.module.prepared,
+      limits: { ...this.manifest.limits },
+    };
+  }
+
+  finish(status: ExitStatus): void {
+    if (this.status) return;
+    this.status = status;
+    this.state = status.checkpointed ? 'checkpointed' : 'exited';
+    this.endedAt = new Date();
+    this.stdin.close();
+    this.stdout.end();
+    this.stderr.end();
+    this.resolveDone(status);
+  }
+}
+
+export class Supervisor {
+  readonly host: Host;
+  private readonly limits: Limits;
+  private readonly capacity: number;
+  private readonly prepare: boolean;
+  private readonly keepEnded: number;
+  private readonly entries = new Map<number, Entry>();
+  private readonly modules = new Map<string, Promise<LoadedModule>>();
+  private nextId = 1;
+  private readonly endedOrder: number[] = [];
+
+  constructor(options: SupervisorOptions = {}) {
+    this.host = options.host ?? createNodeHost();
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.capacity = options.outputCapacity ?? DEFAULT_OUTPUT_CAPACITY;
+    this.prepare = options.prepare ?? true;
+    this.keepEnded = options.keepEnded ?? 1000;
+  }
+
+  /** The manifest a request without one gets: nothing granted, the daemon's default limits. */
+  defaultManifest(): Manifest {
+    const m = emptyManifest();
+    m.limits = { ...this.limits };
+    return m;
+  }
+
+  /** Read a module's bytes into a LoadedModule (prepared when possible; cached by content hash). */
+  load(bytes: Uint8Array, name: string): Promise<LoadedModule> {
+    const hash = contentHash(bytes);
+    let p = this.modules.get(hash);
+    if (!p) {
+      p = this.prepareBytes(bytes).then(({ out, prepared }) => ({ name, hash, bytes: out, prepared, compiled: new Map() }));
+      p.catch(() => this.modules.delete(hash));
+      this.modules.set(hash, p);
+    }
+    return p;
+  }
+
+  private async prepareBytes(bytes: Uint8Array): Promise<{ out: Uint8Array; prepared: boolean }> {
+    if (!this.prepare || bytes.length > AUTO_PREPARE_MAX_BYTES) return { out: bytes, prepared: false };
+    try {
+      return { out: await prepareModule(bytes), prepared: true };
+    } catch (e) {
+      if (e instanceof PrepareError) return { out: bytes, prepared: false };
+      throw e;
+    }
+  }
+
+  /** The module compiled with its memory maximum at the limit (compiled once per limit). */
+  private compiled(m: LoadedModule, limitBytes: number): Promise<WebAssembly.Module> {
+    let p = m.compiled.get(limitBytes);
+    if (!p) {
+      p = Promise.resolve().then(() => compileModule(limitModuleMemory(m.bytes, limitBytes, m.prepared ? CAPTURE_PAGES : 0), m.name, { cache: false }));
+      p.catch(() => m.compiled.delete(limitBytes));
+      m.compiled.set(limitBytes, p);
+    }
+    return p;
+  }
+
+  /** Start a picoprocess. Throws (ModuleError, MemoryLimitError, GuestError) when it cannot start. */
+  async spawn(req: SpawnRequest): Promise<Entry> {
+    const manifest = req.manifest ?? this.defaultManifest();
+    const args = req.restore ? req.restore.meta.args : (manifest.args ?? [req.module.name, ...(req.args ?? [])]);
+    if (req.restore && !req.module.prepared) throw new SupervisorError(400, 'a snapshot needs its prepared module');
+    const entry = new Entry(this.nextId++, req.module, [...args], manifest, this.capacity);
+    const module = await this.compiled(req.module, manifest.limits.memory);
+    if (req.stdin instanceof Uint8Array) {
+      entry.stdin.feed(req.stdin);
+      entry.stdin.close();
+    }
+    let running: Running;
+    try {
+      running = await startCommand({
+        host: this.host,
+        module,
+        args,
+        manifest,
+        stdioStreams: [entry.stdin],
+        stdout: (b) => entry.stdout.append(b),
+        stderr: (b) => entry.stderr.append(b),
+        governor: entry.governor,
+        capture: req.module.prepared ? { moduleBytes: req.module.bytes, moduleName: req.module.name } : undefined,
+        restore: req.restore,
+      });
+    } catch (e) {
+      entry.finish({ exitCode: 126, error: (e as Error).message });
+      throw e;
+    }
+    entry.running = running;
+    entry.state = 'running';
+    this.entries.set(entry.id, entry);
+    running.done
+      .then(
+        (status) => entry.finish(status),
+        (e: unknown) => entry.finish({ exitCode: 134, error: `host error: ${(e as Error).message}` }),
+      )
+      .then(() => this.ended(entry.id));
+    return entry;
+  }
+
+  /** Continue a snapshot (bytes as written by checkpoint) as a new picoprocess. */
+  async restore(bytes: Uint8Array, manifest?: Manifest): Promise<Entry> {
+    const snapshot = decodeSnapshot(bytes, 'snapshot');
+    if (!snapshot.module) throw new SupervisorError(400, 'the snapshot does not carry its module');
+    const base = manifest ?? this.defaultManifest();
+    const m: Manifest = {
+      ...base,
+      env: snapshot.meta.env,
+      mounts: snapshot.meta.mounts.map((x) => {
+        const given = base.mounts.find((g) => g.guest === x.guest);
+        const host = given?.host ?? x.host;
+        if (!host) throw new SupervisorError(400, `the snapshot's mount ${x.guest} needs a host directory`);
+        return { host, guest: x.guest, mode: x.mode };
+      }),
+    };
+    const module: LoadedModule = { name: snapshot.meta.module.name, hash: snapshot.meta.module.sha256, bytes: snapshot.module, prepared: true, compiled: new Map() };
+    return this.spawn({ module, manifest: m, restore: snapshot, stdin: 'open' });
+  }
+
+  get(id: number): Entry {
+    const e = this.entries.get(id);
+    if (!e) throw new SupervisorError(404, `no picoprocess ${id}`);
+    return e;
+  }
+
+  list(): ProcessInfo[] {
+    return [...this.entries.values()].map((e) => e.info());
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Stop a picoprocess (exit status 137); false when it had already ended. */
+  kill(id: number): boolean {
+    const e = this.get(id);
+    if (e.status) return false;
+    e.governor.requestStop(KILLED_EXIT_CODE, 'killed');
+    return true;
+  }
+
+  /** Forget an ended picoprocess (its output goes with it). */
+  remove(id: number): void {
+    const e = this.get(id);
+    if (!e.status) throw new SupervisorError(409, `picoprocess ${id} is still running; kill it first`);
+    this.entries.delete(id);
+  }
+
+  feedStdin(id: number, bytes: Uint8Array, close: boolean): number {
+    const e = this.get(id);
+    if (e.stdin.isClosed) throw new SupervisorError(409, `the stdin of picoprocess ${id} is closed`);
+    if (!e.stdin.feed(bytes)) throw new SupervisorError(429, `picoprocess ${id} has more than ${e.stdin.limit} bytes of stdin unread`);
+    if (close) e.stdin.close();
+    return bytes.length;
+  }
+
+  /** A snapshot; without leaveRunning the picoprocess stops (state 'checkpointed'). */
+  async checkpoint(id: number, leaveRunning: boolean): Promise<Uint8Array> {
+    const e = this.get(id);
+    if (e.status) throw new SupervisorError(409, `picoprocess ${id} has ended`);
+    const take = e.running?.checkpoint;
+    if (!take) throw new SupervisorError(409, `picoprocess ${id} cannot be checkpointed: its module is not prepared (drawbridge prepare)`);
+    return take(leaveRunning);
+  }
+
+  /** Kill every running picoprocess and wait for them to end. */
+  async shutdown(): Promise<void> {
+    const live = [...this.entries.values()].filter((e) => !e.status);
+    for (const e of live) e.governor.requestStop(KILLED_EXIT_CODE, 'the daemon is shutting down');
+    await Promise.all(live.map((e) => e.done));
+  }
+
+  /** Keep the last keepEnded ended picoprocesses (their status and output); forget older ones. */
+  private ended(id: number): void {
+    this.endedOrder.push(id);
+    while (this.endedOrder.length > this.keepEnded) this.entries.delete(this.endedOrder.shift()!);
+  }
+}
