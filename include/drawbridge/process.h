@@ -156,6 +156,23 @@ static inline int drawbridge_pipe(int fds[2]) {
   return 0;
 }
 
+/* fork: a copy of the calling picoprocess (memory, globals, descriptors reopened at their
+ * offsets) continues from this call as a child. Returns the child's pid in the parent, 0 in
+ * the child, -1 with errno (ENOSYS when the module was not prepared for checkpoints, ENOTSUP
+ * when a pipe or socket is open, EAGAIN when the manifest grants no more children). Wait for
+ * it with drawbridge_wait like a spawned child. */
+__attribute__((__import_module__("drawbridge"), __import_name__("fork")))
+int32_t __drawbridge_fork(int32_t *pid_out);
+static inline int drawbridge_fork(void) {
+  int32_t pid = -1;
+  int32_t e = __drawbridge_fork(&pid);
+  if (e != 0) {
+    errno = e;
+    return -1;
+  }
+  return pid;
+}
+
 #ifdef __cplusplus
 }
 #endif

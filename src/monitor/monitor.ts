@@ -203,6 +203,13 @@ export class SecurityMonitor {
       // --- processes
       processCreate: (uri, args, stdio) => {
         if (this.children >= this.policy.limits.children) return DkError.QUOTA_EXCEEDED;
+        if (uri.startsWith('fork:')) {
+          // A copy of the caller (drawbridge fork): the launcher checks that the snapshot the
+          // token names was taken of this very picoprocess; it runs with the same grants.
+          const h = lower.processCreate(uri, args, stdio);
+          if (!isDkError(h)) this.children++;
+          return h;
+        }
         const u = classifyUri(uri);
         if (isDkError(u)) return u;
         if (u.kind !== 'path' || u.scheme !== 'file') return DkError.INVALID_ARGUMENT;

@@ -16,12 +16,17 @@ import type { Manifest } from '../monitor/manifest.ts';
 import { INTERRUPTED_CALL, type WasiLibOs } from '../libos/wasi/index.ts';
 import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from './wasm-sections.ts';
 import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from './wasm-ticks.ts';
+import { registerFork } from './fork.ts';
+import { DkError, isDkError } from '../abi/errors.ts';
 import { encodeSnapshot, sha256, SNAPSHOT_VERSION, type SnapshotMeta } from './snapshot.ts';
 
 const ASYNCIFY_UNWINDING = 1;
 /** Room for the unwound stack: 1 MiB of frames. */
 const DATA_PAGES = 16;
 const EINTR = 27;
+const ERRNO_AGAIN = 6;
+const ERRNO_NOSYS = 52;
+const ERRNO_NOTSUP = 58;
 /** A computing guest lets the event loop run at least this often (ms). */
 const SLICE_MS = 10;
 
@@ -103,6 +108,50 @@ export class Capturer {
     if (now - this.lastYield < SLICE_MS) return 0;
     this.lastYield = now;
     return new Promise((resolve) => setImmediate(() => resolve(0)));
+  };
+
+  /** The host's id of this picoprocess (fork children are checked against it). */
+  processId = 0;
+  /** A restored fork child: its drawbridge.fork, re-entered by the rewind, returns 0. */
+  forkChild = false;
+  private forkResult: number | null = null;
+
+  /**
+   * drawbridge.fork(pid_out) -> errno: a copy of the picoprocess (memory, globals, descriptors
+   * reopened at their offsets) continues from this call as a child. Built on capture: the
+   * caller unwinds, is snapshot and rewound; the rewound call returns the child's pid here and
+   * 0 in the child. Descriptor positions are copied, not shared; pipes and sockets among the
+   * descriptors make fork fail with ENOTSUP (see docs/snapshot.md).
+   */
+  readonly fork = (pidPtr: number): number => {
+    const writePid = (pid: number): number => {
+      new DataView(this.memory!.buffer).setUint32(pidPtr >>> 0, pid, true);
+      return 0;
+    };
+    if (this.forkChild) {
+      this.forkChild = false;
+      return writePid(0);
+    }
+    if (this.forkResult !== null) {
+      const r = this.forkResult;
+      this.forkResult = null;
+      return r < 0 ? -r : writePid(r);
+    }
+    const state = this.libos.state;
+    this.pending = {
+      leaveRunning: true,
+      resolve: (bytes) => {
+        const token = registerFork(this.processId, bytes);
+        const stdio = [0, 1, 2].map((fd) => state.fds.get(fd)?.handle ?? 0);
+        const h = state.dk.processCreate(`fork:${token}`, [], stdio);
+        if (isDkError(h)) this.forkResult = h === DkError.QUOTA_EXCEEDED ? -ERRNO_AGAIN : -ERRNO_NOSYS;
+        else this.forkResult = state.adoptChild ? state.adoptChild(h) : -ERRNO_NOSYS;
+      },
+      reject: () => {
+        this.forkResult = -ERRNO_NOTSUP;
+      },
+    };
+    return this.startUnwind();
   };
 
   /** Ask for a snapshot at the next import that may wait (at once if one is waiting now). */

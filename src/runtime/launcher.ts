@@ -26,6 +26,8 @@ import { KObject, drop, retain } from '../host/common/kobject.ts';
 import { ProcExit } from '../libos/wasi/index.ts';
 import type { Manifest } from '../monitor/manifest.ts';
 import { compileModule, contentHash } from './module-cache.ts';
+import { takeFork } from './fork.ts';
+import { decodeSnapshot } from './snapshot.ts';
 import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess.ts';
 
 /** In DkProcessCreate's args: the entries after this one are the child's NAME=VALUE environment. */
@@ -126,6 +128,7 @@ function stopWhenKilled(lower: Dk, state: { killed: boolean }): Dk {
  */
 export function createChildLauncher(parent: PicoprocessOptions, start: StartCommand): ProcessLauncher {
   return (request) => {
+    if (request.uri.startsWith('fork:')) return launchFork(parent, start, request);
     const { argv, env } = splitChildArgs(request.args);
     const image = readImage(request.parent.dk, request.uri);
     if (isDkError(image)) return image;
@@ -186,5 +189,54 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
         (child as Picoprocess | null)?.kill(KILLED_EXIT_CODE);
       },
     };
+  };
+}
+
+/** A fork child: the parent's snapshot (fork.ts), restored with the parent's grants less children. */
+function launchFork(parent: PicoprocessOptions, start: StartCommand, request: Parameters<ProcessLauncher>[0]): ReturnType<ProcessLauncher> {
+  const bytes = takeFork(request.uri, request.parent.id);
+  if (!bytes) return DkError.NOT_FOUND;
+  const snapshot = decodeSnapshot(bytes, 'fork');
+  const held = request.stdio.filter((s): s is KObject => s instanceof KObject);
+  for (const s of held) retain(s);
+  const state = { killed: false };
+  let child: Picoprocess | null = null;
+  const run = async (): Promise<number> => {
+    let running: Running;
+    try {
+      const module = await compileModule(snapshot.module!, snapshot.meta.module.name);
+      if (state.killed) return KILLED_EXIT_CODE;
+      running = await start({
+        host: parent.host,
+        module,
+        args: snapshot.meta.args,
+        manifest: childManifest(parent.manifest, snapshot.meta.env),
+        stdin: 'null',
+        stdout: 'null',
+        stderr: 'null',
+        stdioStreams: request.stdio,
+        capture: { moduleBytes: snapshot.module!, moduleName: snapshot.meta.module.name },
+        restore: snapshot,
+        forkChild: true,
+        wrapDk: (dk) => stopWhenKilled(parent.wrapDk ? parent.wrapDk(dk) : dk, state),
+      });
+    } catch {
+      return CANNOT_EXECUTE_EXIT_CODE;
+    } finally {
+      for (const s of held) drop(s);
+    }
+    child = running.process;
+    if (state.killed) child.kill(KILLED_EXIT_CODE);
+    const status = await running.done.catch(() => ({ exitCode: CANNOT_EXECUTE_EXIT_CODE }));
+    if (state.killed) return KILLED_EXIT_CODE;
+    return status.exitCode >= 0 ? status.exitCode : CANNOT_EXECUTE_EXIT_CODE;
+  };
+  return {
+    exited: run(),
+    kill: () => {
+      if (state.killed) return;
+      state.killed = true;
+      (child as Picoprocess | null)?.kill(KILLED_EXIT_CODE);
+    },
   };
 }

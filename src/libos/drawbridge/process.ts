@@ -67,6 +67,13 @@ export function processCalls(os: WasiState): Record<string, SyscallFn> {
   /** pid -> the child's process handle, until reaped. */
   const children = new Map<number, Handle>();
   let nextPid = 1;
+  // fork (runtime/capture.ts) makes its child with DkProcessCreate and hands the handle here,
+  // so that process_wait and process_kill treat it as any other child.
+  os.adoptChild = (h: Handle): number => {
+    const pid = nextPid++;
+    children.set(pid, h);
+    return pid;
+  };
 
   /** A one-way pipe: [read end, write end], the unused half of each shut. */
   function makePipe(): [Handle, Handle] | number {

@@ -100,12 +100,17 @@ export class WasiState {
   readonly env: readonly string[];
   /** Socket state of the descriptors that are sockets (sock.ts); follows the description. */
   readonly sockets = new WeakMap<Description, SocketInfo>();
-  /** Scratch buffer for gathering iovecs into one write. */
-  scratch = new Uint8Array(64 * 1024);
+  /**
+   * Scratch buffer for gathering iovecs into one write; grown on first use (fd-io.ts), so an
+   * idle picoprocess does not carry 64 KiB it never used (density: docs/serve.md).
+   */
+  scratch = new Uint8Array(0);
   /** Added to the host's monotonic clock (non-zero after a restore on another host or later). */
   monotonicOffset = 0n;
   /** Set by the runtime to end waits early for a capture (see INTERRUPTED_CALL). */
   interrupted = false;
+  /** Registers a child process handle in the drawbridge process table; returns its pid. */
+  adoptChild: ((h: Handle) => number) | null = null;
   private interruptEvent = 0;
 
   constructor(dk: Dk, options: WasiOptions, saved?: SavedLibOs) {

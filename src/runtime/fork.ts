@@ -1,0 +1,28 @@
+// Snapshots waiting to become fork children. drawbridge.fork (capture.ts) captures the
+// caller with --leave-running semantics, registers the snapshot here under a random token and
+// asks the host for a child with DkProcessCreate("fork:TOKEN"); the launcher (launcher.ts)
+// takes the snapshot back, only for the same parent picoprocess, and restores it as the child.
+
+import { randomBytes } from 'node:crypto';
+
+interface Pending {
+  parentId: number;
+  snapshot: Uint8Array;
+}
+
+const pending = new Map<string, Pending>();
+
+export function registerFork(parentId: number, snapshot: Uint8Array): string {
+  const token = randomBytes(16).toString('hex');
+  pending.set(token, { parentId, snapshot });
+  return token;
+}
+
+/** The snapshot for `fork:TOKEN`, once, and only for the picoprocess that made it. */
+export function takeFork(uri: string, parentId: number): Uint8Array | null {
+  const token = uri.slice('fork:'.length);
+  const p = pending.get(token);
+  if (!p || p.parentId !== parentId) return null;
+  pending.delete(token);
+  return p.snapshot;
+}
