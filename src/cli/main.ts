@@ -1,6 +1,7 @@
 // The drawbridge command line: a dispatcher over one file per command.
 
 import { abiCommand } from './abi-command.ts';
+import { killCommand, logsCommand, psCommand, serveCommand, spawnCommand } from './serve-commands.ts';
 import { manifestCheckCommand, type CommandIo } from './manifest-command.ts';
 import { runCommandLine } from './run-command.ts';
 import { checkpointCommand, migrateCommand, prepareCommand, receiveCommand, restoreCommand } from './checkpoint-commands.ts';
@@ -26,6 +27,14 @@ commands:
                          run picoprocesses migrated here
   migrate PID --to ADDR:PORT
                          move a running \`drawbridge run\` to a drawbridge receive
+  serve [--listen ADDR:PORT | --socket PATH]
+                         run a long-lived host with a control API (docs/serve.md)
+  spawn [OPTIONS] MODULE.wasm [ARGS...]
+                         start a picoprocess in the daemon (--follow: print its output)
+  ps [--json]            list the daemon's picoprocesses
+  kill ID...             stop picoprocesses of the daemon
+  logs [--stderr] [-f] ID
+                         print (and follow) a picoprocess's output
   help, --help           this help
   --version              print the version`;
 
@@ -59,6 +68,16 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
       return receiveCommand(rest, out);
     case 'migrate':
       return migrateCommand(rest, out);
+    case 'serve':
+      return serveCommand(rest, out);
+    case 'spawn':
+      return spawnCommand(rest, out);
+    case 'ps':
+      return psCommand(rest, out);
+    case 'kill':
+      return killCommand(rest, out);
+    case 'logs':
+      return logsCommand(rest, out);
     case undefined:
     case 'help':
     case '--help':
