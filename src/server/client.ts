@@ -1,0 +1,82 @@
+// The client side of the control API, for `drawbridge ps/spawn/kill/logs` and the tests.
+// Finds the daemon through DRAWBRIDGE_URL / DRAWBRIDGE_SOCKET + DRAWBRIDGE_TOKEN, or the
+// connection file the daemon wrote (daemon.ts).
+
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { defaultConnectionFile, type Connection } from './daemon.ts';
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function findConnection(file = defaultConnectionFile()): Connection {
+  const token = process.env.DRAWBRIDGE_TOKEN;
+  if (token && (process.env.DRAWBRIDGE_URL || process.env.DRAWBRIDGE_SOCKET)) {
+    return { url: process.env.DRAWBRIDGE_URL, socket: process.env.DRAWBRIDGE_SOCKET, token };
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new ApiError(0, `no drawbridge daemon found (${file} is missing): start one with drawbridge serve, or set DRAWBRIDGE_URL and DRAWBRIDGE_TOKEN`);
+  }
+  const c = JSON.parse(text) as Connection;
+  if (typeof c.token !== 'string' || (!c.url && !c.socket)) throw new ApiError(0, `${file}: not a drawbridge connection file`);
+  return c;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  raw?: Uint8Array;
+  /** Stream the response body here instead of collecting it (logs --follow). */
+  onData?: (chunk: Uint8Array) => void;
+}
+
+/** One API call; resolves with the parsed JSON (or the raw bytes for octet-stream answers). */
+export function call(c: Connection, method: string, path: string, options: CallOptions = {}): Promise<any> {
+  const payload = options.raw ?? (options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body)));
+  const target = c.socket ? { socketPath: c.socket } : (() => {
+    const u = new URL(c.url!);
+    return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) };
+  })();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        ...target,
+        method,
+        path,
+        headers: {
+          authorization: `Bearer ${c.token}`,
+          ...(payload ? { 'content-type': options.raw ? 'application/octet-stream' : 'application/json', 'content-length': payload.length } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        const streaming = options.onData && res.statusCode === 200;
+        res.on('data', (chunk: Buffer) => (streaming ? options.onData!(chunk) : chunks.push(chunk)));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          const type = res.headers['content-type'] ?? '';
+          if (res.statusCode! >= 400) {
+            let message = bytes.toString();
+            try {
+              message = (JSON.parse(message) as { error: string }).error;
+            } catch {
+              // not JSON: keep the text
+            }
+            reject(new ApiError(res.statusCode!, message.trim()));
+          } else if (streaming) resolve(null);
+          else resolve(type.startsWith('application/json') ? JSON.parse(bytes.toString()) : new Uint8Array(bytes));
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (e) => reject(new ApiError(0, `cannot reach the drawbridge daemon: ${e.message}`)));
+    req.end(payload);
+  });
+}

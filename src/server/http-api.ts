@@ -1,0 +1,242 @@
+// The control API of `drawbridge serve`: HTTP/1.1 + JSON over loopback TCP or a unix socket,
+// every request authenticated with `Authorization: Bearer TOKEN` (docs/serve.md lists the
+// routes). The token is the whole of the access control: whoever holds it may run programs
+// with any grant on this host, as the user the daemon runs as. So the daemon listens only on
+// loopback addresses or a unix socket (made 0600), and compares tokens in constant time.
+//
+// Request bodies are bounded (JSON: 1 MiB; stdin chunks: 1 MiB; snapshots: 1 GiB). Errors are
+// JSON { "error": "one line" } with a status code that says whose fault it was.
+
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { buildManifest, parseManifest, withCliGrants, type Manifest } from '../monitor/manifest.ts';
+import { ModuleError } from '../runtime/module-cache.ts';
+import { MemoryLimitError } from '../runtime/quotas.ts';
+import { SnapshotError } from '../runtime/snapshot.ts';
+import { GuestError } from '../libos/wasi/index.ts';
+import { Supervisor, SupervisorError, type Entry } from './supervisor.ts';
+
+const JSON_LIMIT = 1024 * 1024;
+const STDIN_LIMIT = 1024 * 1024;
+const SNAPSHOT_LIMIT = 1024 ** 3;
+
+/** POST /v1/processes */
+export interface SpawnBody {
+  /** Absolute path of the module on the daemon's machine. */
+  module: string;
+  args?: string[];
+  /** Manifest text (TOML) or data (the TOML's shape); default: nothing granted, default limits. */
+  manifest?: string | Record<string, unknown>;
+  /** Added grants, as `drawbridge run` spells them: "HOST[::GUEST]" with an absolute HOST. */
+  dirs?: string[];
+  env?: Record<string, string>;
+  /** Text for stdin; with closeStdin the guest then reads end of input. */
+  stdin?: string;
+  closeStdin?: boolean;
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new HttpError(413, `request body over ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = new TextDecoder().decode(await readBody(req, JSON_LIMIT));
+  if (text.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'the body is not JSON');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function stringArray(v: unknown, what: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new HttpError(400, `${what} must be an array of strings`);
+  return v as string[];
+}
+
+export interface ApiOptions {
+  supervisor: Supervisor;
+  token: string;
+}
+
+export function createApiServer(options: ApiOptions): Server {
+  const { supervisor } = options;
+  const tokenHash = createHash('sha256').update(options.token).digest();
+  const authorized = (req: IncomingMessage): boolean => {
+    const h = req.headers.authorization ?? '';
+    const m = /^Bearer (.+)$/.exec(h);
+    if (!m) return false;
+    // Hashes have equal length, so timingSafeEqual never throws and leaks no length.
+    return timingSafeEqual(createHash('sha256').update(m[1]!).digest(), tokenHash);
+  };
+
+  const manifestOf = (body: SpawnBody): Manifest => {
+    let manifest = supervisor.defaultManifest();
+    if (typeof body.manifest === 'string' || (body.manifest && typeof body.manifest === 'object')) {
+      const r = typeof body.manifest === 'string' ? parseManifest(body.manifest, 'manifest') : buildManifest(body.manifest);
+      if (!r.ok) throw new HttpError(400, `manifest: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+      manifest = r.manifest;
+      // Limits the manifest does not set are the daemon's, not the library's defaults.
+      const given = typeof body.manifest === 'string' ? null : (body.manifest.limits as Record<string, unknown> | undefined);
+      if (given === undefined) manifest.limits = { ...supervisor.defaultManifest().limits };
+    } else if (body.manifest !== undefined) throw new HttpError(400, 'manifest must be TOML text or an object');
+    const dirs = stringArray(body.dirs, 'dirs');
+    for (const d of dirs) {
+      const host = d.includes('::') ? d.slice(0, d.indexOf('::')) : d;
+      if (!isAbsolute(host)) throw new HttpError(400, `dirs: ${d}: the host side must be an absolute path`);
+    }
+    const env = body.env ?? {};
+    if (typeof env !== 'object' || Object.values(env).some((v) => typeof v !== 'string')) throw new HttpError(400, 'env must be an object of strings');
+    const r = withCliGrants(manifest, { dirs, env: Object.entries(env).map(([k, v]) => `${k}=${v}`) }, { cwd: '/', hostEnv: {} });
+    if (!r.ok) throw new HttpError(400, r.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+    return r.manifest;
+  };
+
+  const spawn = async (body: SpawnBody): Promise<Entry> => {
+    if (typeof body.module !== 'string' || !isAbsolute(body.module)) throw new HttpError(400, 'module must be an absolute path on the daemon machine');
+    const manifest = manifestOf(body);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(body.module);
+    } catch (e) {
+      throw new HttpError(400, `${body.module}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    const module = await supervisor.load(bytes, body.module);
+    const stdin = typeof body.stdin === 'string' ? new TextEncoder().encode(body.stdin) : undefined;
+    const entry = await supervisor.spawn({ module, args: stringArray(body.args, 'args'), manifest, stdin: body.closeStdin ? (stdin ?? new Uint8Array(0)) : 'open' });
+    if (stdin && !body.closeStdin) supervisor.feedStdin(entry.id, stdin, false);
+    return entry;
+  };
+
+  const stream = (req: IncomingMessage, res: ServerResponse, entry: Entry, which: 'stdout' | 'stderr', url: URL): void => {
+    const ring = entry[which];
+    const from = Number(url.searchParams.get('from') ?? 0);
+    if (!Number.isSafeInteger(from) || from < 0) throw new HttpError(400, 'from must be a byte offset');
+    const follow = url.searchParams.get('follow') === '1';
+    const held = ring.read(from);
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'x-drawbridge-from': String(held.from),
+      'x-drawbridge-dropped': String(held.dropped),
+    });
+    res.write(held.bytes);
+    if (!follow) {
+      res.end();
+      return;
+    }
+    const stop = ring.follow((chunk) => {
+      if (chunk === null) res.end();
+      else res.write(chunk);
+    });
+    res.on('close', stop);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://drawbridge');
+    const parts = url.pathname.split('/').filter(Boolean);
+    const method = req.method ?? 'GET';
+    if (parts[0] !== 'v1') throw new HttpError(404, 'no such route (the API lives under /v1)');
+    if (parts.length === 2 && parts[1] === 'health' && method === 'GET') {
+      return send(res, 200, { ok: true, processes: supervisor.size, pid: process.pid });
+    }
+    if (parts.length === 2 && parts[1] === 'restore' && method === 'POST') {
+      const entry = await supervisor.restore(await readBody(req, SNAPSHOT_LIMIT));
+      return send(res, 201, { process: entry.info() });
+    }
+    if (parts[1] !== 'processes') throw new HttpError(404, 'no such route');
+    if (parts.length === 2) {
+      if (method === 'GET') return send(res, 200, { processes: supervisor.list() });
+      if (method === 'POST') {
+        const entry = await spawn((await readJson(req)) as unknown as SpawnBody);
+        return send(res, 201, { process: entry.info() });
+      }
+      throw new HttpError(405, `${method} is not allowed here`);
+    }
+    const id = Number(parts[2]);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, `no picoprocess ${parts[2]}`);
+    const entry = supervisor.get(id);
+    const action = parts[3];
+    if (parts.length === 3) {
+      if (method === 'GET') return send(res, 200, { process: entry.info() });
+      if (method === 'DELETE') {
+        supervisor.remove(id);
+        return send(res, 200, { removed: id });
+      }
+    } else if (parts.length === 4) {
+      if (action === 'kill' && method === 'POST') {
+        supervisor.kill(id);
+        await entry.done;
+        return send(res, 200, { process: entry.info() });
+      }
+      if (action === 'wait' && method === 'GET') {
+        await entry.done;
+        return send(res, 200, { process: entry.info() });
+      }
+      if ((action === 'stdout' || action === 'stderr') && method === 'GET') return stream(req, res, entry, action, url);
+      if (action === 'stdin' && method === 'POST') {
+        const bytes = await readBody(req, STDIN_LIMIT);
+        const accepted = supervisor.feedStdin(id, bytes, url.searchParams.get('close') === '1');
+        return send(res, 200, { accepted });
+      }
+      if (action === 'checkpoint' && method === 'POST') {
+        const snapshot = await supervisor.checkpoint(id, url.searchParams.get('leave_running') === '1');
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': snapshot.length });
+        res.end(snapshot);
+        return;
+      }
+    }
+    throw new HttpError(404, 'no such route');
+  };
+
+  return createServer((req, res) => {
+    if (!authorized(req)) {
+      req.resume();
+      return send(res, 401, { error: 'missing or wrong bearer token' });
+    }
+    route(req, res).catch((e: unknown) => {
+      const status =
+        e instanceof HttpError || e instanceof SupervisorError
+          ? e.status
+          : e instanceof ModuleError || e instanceof MemoryLimitError || e instanceof SnapshotError || e instanceof GuestError
+            ? 400
+            : 500;
+      const message = e instanceof Error ? e.message : String(e);
+      if (res.headersSent) res.destroy();
+      else send(res, status, { error: message });
+    });
+  });
+}
