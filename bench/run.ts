@@ -14,8 +14,9 @@ import { clang } from './clang.ts';
 import { pipeThroughput } from './pipe-throughput.ts';
 import { extCalls } from './ext-calls.ts';
 import { netHttp } from './net-http.ts';
+import { density } from './density.ts';
 
-const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls, netHttp];
+const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls, netHttp, density];
 
 function usage(): string {
   return `usage: node bench/run.ts [--reps N] [NAME...]\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}${b.byDefault ? '' : ' (only when named)'}`).join('\n')}`;
