@@ -1,0 +1,183 @@
+// Density: N idle picoprocesses of a small C program blocked reading stdin
+// (guests/density/idle.c), in one host, against the two usual ways to isolate such programs
+// with Node: one node:wasi instance per worker thread, and one Node process per instance.
+//
+// Measured, each in a fresh child process (this file run with --child):
+//  - drawbridge, N = 100, 1 000, 10 000 in one host process (the Supervisor of
+//    `drawbridge serve`, with its per-picoprocess quotas, output rings and stdin feeds; the
+//    module prepared and cached): resident memory per picoprocess (RSS after - before, over
+//    N, after a full GC), what the guest itself touched (its linear memory pages that are
+//    not zero), and the start rate (sequential spawns until each guest is blocked in its read).
+//  - 10 000 again with V8's Wasm trap handler off (--disable-wasm-trap-handler): V8 then
+//    reserves each memory's declared maximum (the limits.memory quota) instead of ~10 GiB of
+//    address space, at the price of explicit bounds checks; and as two host processes of
+//    5 000 each. The default needs 10 000 x ~8 GiB = ~80 TiB of the 128 TiB user address
+//    space (47 bits): it fits, but ~15 000 would not.
+//  - node:wasi, one Worker per instance (W workers; per-instance cost = RSS growth / W) and
+//    one `node` process per instance (P processes; RSS and unique memory, Private_* of
+//    /proc/PID/smaps_rollup, each). W and P are kept small (they cost ~8 and ~45 MiB each);
+//    the per-instance figures are what scales, the "at N" ones are extrapolated and say so.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Benchmark, BenchContext } from './lib/context.ts';
+import { NODE, ROOT } from './lib/paths.ts';
+import { printTable } from './lib/table.ts';
+
+const IDLE = join(ROOT, 'build', 'guests', 'density', 'idle.wasm');
+const WORKERS = 16;
+const PROCESSES = 16;
+
+interface ChildResult {
+  n: number;
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  perProcessKiB: number;
+  guestTouchedKiB: number;
+  startsPerSecond: number;
+  prepared: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rssKiB = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+
+/** In the child: start n idle picoprocesses in one Supervisor and report. */
+async function child(n: number): Promise<void> {
+  const { Supervisor } = await import('../src/server/supervisor.ts');
+  const sv = new Supervisor({ keepEnded: 0 });
+  const idle = await sv.load(readFileSync(IDLE), 'idle');
+  // Warm: compile, first instance, code paths; then measure from a quiet, collected heap.
+  const warm = [];
+  for (let i = 0; i < 20; i++) warm.push(await sv.spawn({ module: idle, stdin: new Uint8Array(0) }));
+  await Promise.all(warm.map((e) => e.done));
+  await sleep(50);
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = rssKiB();
+  const entries = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) entries.push(await sv.spawn({ module: idle }));
+  const seconds = (performance.now() - t0) / 1000;
+  await sleep(200);
+  (globalThis as { gc?: () => void }).gc?.();
+  await sleep(50);
+  const after = rssKiB();
+  // What the guest itself touched: its non-zero pages (4 KiB granules) of linear memory.
+  let touched = 0;
+  const sample = entries.slice(0, 20);
+  for (const e of sample) {
+    const mem = e.running!.instance.exports.memory as WebAssembly.Memory;
+    const words = new BigUint64Array(mem.buffer);
+    for (let p = 0; p < words.length; p += 512) {
+      for (let w = p; w < p + 512; w++) {
+        if (words[w] !== 0n) {
+          touched += 4;
+          break;
+        }
+      }
+    }
+  }
+  const r: ChildResult = {
+    n,
+    rssBeforeKiB: before,
+    rssAfterKiB: after,
+    perProcessKiB: (after - before) / n,
+    guestTouchedKiB: touched / sample.length,
+    startsPerSecond: n / seconds,
+    prepared: idle.prepared,
+  };
+  if (entries.some((e) => e.state !== 'running')) throw new Error('a picoprocess ended early');
+  process.stdout.write(JSON.stringify(r) + '\n');
+  process.exit(0);
+}
+
+function runChild(n: number, flags: string[] = []): ChildResult {
+  const r = spawnSync(NODE, ['--expose-gc', ...flags, join(ROOT, 'bench', 'density.ts'), '--child', String(n)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`density child (n=${n} ${flags.join(' ')}) failed: ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+}
+
+/** RSS growth of one process per node:wasi Worker, each blocked reading (the shared) stdin. */
+async function nodeWasiWorkers(w: number): Promise<{ perInstanceKiB: number }> {
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'))[1]);
+    const code = "const {WASI}=require('node:wasi');const fs=require('fs');const {workerData,parentPort}=require('node:worker_threads');" +
+      "const wasi=new WASI({version:'preview1',args:['idle'],env:{},returnOnExit:true});" +
+      "const m=new WebAssembly.Module(fs.readFileSync(workerData));const i=new WebAssembly.Instance(m,wasi.getImportObject());" +
+      "parentPort.postMessage('up');wasi.start(i);";
+    (async () => {
+      await new Promise((r) => setTimeout(r, 200));
+      global.gc?.();
+      const before = rss();
+      for (let i = 0; i < ${w}; i++) {
+        const worker = new Worker(code, { eval: true, workerData: ${JSON.stringify(IDLE)} });
+        await new Promise((r) => worker.once('message', r));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      console.log(JSON.stringify({ perInstanceKiB: (rss() - before) / ${w} }));
+      process.exit(0);
+    })();`;
+  return new Promise((resolve, reject) => {
+    const c = spawn(NODE, ['--expose-gc', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d: Buffer) => (out += d));
+    c.stderr.on('data', (d: Buffer) => (err += d));
+    c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`node:wasi workers: ${err}`))));
+  });
+}
+
+/** P node processes, one node:wasi instance each, blocked on stdin: RSS and unique memory each. */
+async function nodeProcesses(p: number): Promise<{ rssKiB: number; uniqueKiB: number }> {
+  const cli = join(ROOT, 'bench', 'lib', 'nodewasi-cli.mjs');
+  const children = Array.from({ length: p }, () => spawn(NODE, ['--single-threaded-gc', cli, IDLE], { stdio: ['pipe', 'ignore', 'ignore'] }));
+  await sleep(1500);
+  let rss = 0;
+  let unique = 0;
+  for (const c of children) {
+    const status = readFileSync(`/proc/${c.pid}/status`, 'utf8');
+    rss += Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+    const rollup = readFileSync(`/proc/${c.pid}/smaps_rollup`, 'utf8');
+    unique += Number(/Private_Clean:\s+(\d+)/.exec(rollup)![1]) + Number(/Private_Dirty:\s+(\d+)/.exec(rollup)![1]);
+  }
+  for (const c of children) c.kill('SIGKILL');
+  return { rssKiB: rss / p, uniqueKiB: unique / p };
+}
+
+const kib = (x: number): string => x.toFixed(1);
+const mib = (kibs: number): string => (kibs / 1024).toFixed(0);
+
+export const density: Benchmark = {
+  name: 'density',
+  description: 'N idle picoprocesses blocked on stdin: resident memory each and start rate, against node:wasi per worker and per process',
+  byDefault: false,
+  async run(ctx: BenchContext) {
+    const built = spawnSync(NODE, [join(ROOT, 'scripts', 'build-guests.ts')], { encoding: 'utf8' });
+    if (built.status !== 0) return ctx.fail(`density: cannot build the guests: ${built.stderr}`);
+    const rows: string[][] = [];
+    const results: [string, ChildResult][] = [];
+    for (const n of [100, 1000, 10000]) results.push([`drawbridge, one host, N = ${n}`, runChild(n)]);
+    results.push(['drawbridge, N = 10 000, --disable-wasm-trap-handler', runChild(10000, ['--disable-wasm-trap-handler'])]);
+    const half = runChild(5000);
+    for (const [label, r] of results) {
+      rows.push([label, kib(r.perProcessKiB), kib(r.guestTouchedKiB), kib(r.perProcessKiB - r.guestTouchedKiB), r.startsPerSecond.toFixed(0), mib(r.rssAfterKiB)]);
+    }
+    // Two hosts of 5 000: each pays its own Node (its RSS before the picoprocesses).
+    const twoHostsPer = (2 * half.rssAfterKiB) / 10000;
+    rows.push(['drawbridge, N = 10 000 as two hosts of 5 000 (incl. both Nodes)', kib(twoHostsPer), kib(half.guestTouchedKiB), kib(twoHostsPer - half.guestTouchedKiB), half.startsPerSecond.toFixed(0), mib(2 * half.rssAfterKiB)]);
+    const one = results[2]![1];
+    rows.push(['drawbridge, N = 10 000 in one host (incl. its Node)', kib(one.rssAfterKiB / 10000), kib(one.guestTouchedKiB), kib(one.rssAfterKiB / 10000 - one.guestTouchedKiB), one.startsPerSecond.toFixed(0), mib(one.rssAfterKiB)]);
+    const workers = await nodeWasiWorkers(WORKERS);
+    rows.push([`node:wasi, one Worker each (measured with ${WORKERS}; at N = 1 000: ~${(workers.perInstanceKiB * 1000 / 2 ** 20).toFixed(1)} GiB, extrapolated)`, kib(workers.perInstanceKiB), '', '', '', '']);
+    const procs = await nodeProcesses(PROCESSES);
+    rows.push([`node:wasi, one node process each (measured with ${PROCESSES}; RSS each, unique ${kib(procs.uniqueKiB)} KiB)`, kib(procs.rssKiB), '', '', '', '']);
+    printTable('Density: idle picoprocesses blocked reading stdin', ['how', 'KiB resident each', 'guest touched KiB', 'beyond the guest KiB', 'starts/s', 'host RSS MiB'], rows);
+    for (const [label, r] of results.slice(1, 3)) {
+      if (r.perProcessKiB - r.guestTouchedKiB > 128) ctx.fail(`density: ${label}: ${kib(r.perProcessKiB - r.guestTouchedKiB)} KiB beyond the guest (bar: 128)`);
+    }
+    console.log(`bars: <= 128 KiB beyond the guest at N = 1 000 and 10 000; >= 5 000 starts/s (measured: ${results[1]![1].startsPerSecond.toFixed(0)} at N = 1 000)`);
+  },
+};
+
+if (process.argv[2] === '--child') await child(Number(process.argv[3]));
