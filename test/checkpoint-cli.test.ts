@@ -12,12 +12,12 @@ const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { en
 
 test('checkpoint a running program by its pid, restore it elsewhere: same output, files and status', async () => {
   const ref = mkdtempSync(join(tmpdir(), 'db-cli-ref-'));
-  const whole = cli(['run', '--dir', `${ref}::/data`, 'build/guests/checkpoint/counter.wasm', '30', '40']);
-  assert.equal(whole.status, 8555 % 7, whole.stderr); // the sum of the squares below 30, mod 7
+  const whole = cli(['run', '--dir', `${ref}::/data`, 'build/guests/checkpoint/counter.wasm', '100', '20']);
+  assert.equal(whole.status, 328350 % 7, whole.stderr); // the sum of the squares below 100, mod 7
 
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-ckpt-'));
   const snap = join(dir, 'counter.snap');
-  const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, 'build/guests/checkpoint/counter.wasm', '30', '40']);
+  const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, 'build/guests/checkpoint/counter.wasm', '100', '20']);
   let out = '';
   child.stdout.setEncoding('utf8');
   await new Promise<void>((resolve) => {

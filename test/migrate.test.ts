@@ -34,6 +34,7 @@ function lines(child: ChildProcessWithoutNullStreams, stream: 'stdout' | 'stderr
 }
 
 async function runAndMigrate(dir: string, args: string[], port: number): Promise<{ before: string; migrate: string }> {
+  // Long enough (150 steps of 20 ms) to be still running however busy the machine is.
   const src = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, 'build/guests/checkpoint/counter.wasm', ...args]);
   const out = lines(src, 'stdout');
   await out.waitFor(/step 3 /);
@@ -52,13 +53,13 @@ test('migrate a running picoprocess to another host; a second one sends only wha
     const port = Number((await tout.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
 
     const ref = mkdtempSync(join(tmpdir(), 'db-mig-ref-'));
-    const whole = spawnSync(process.execPath, [BIN, 'run', '--dir', `${ref}::/data`, 'build/guests/checkpoint/counter.wasm', '24', '30'], { encoding: 'utf8' });
+    const whole = spawnSync(process.execPath, [BIN, 'run', '--dir', `${ref}::/data`, 'build/guests/checkpoint/counter.wasm', '150', '20'], { encoding: 'utf8' });
 
     const dir = mkdtempSync(join(tmpdir(), 'db-mig-'));
-    const first = await runAndMigrate(dir, ['24', '30'], port);
+    const first = await runAndMigrate(dir, ['150', '20'], port);
     const m1 = first.migrate.match(/sent (\d+) of (\d+) pages and the module/);
     assert.ok(m1, first.migrate);
-    await tout.waitFor(/done sum 4324\n/);
+    await tout.waitFor(/done sum 1113775\n/);
     // Same files and output as a run that never moved (the target reached the same folder).
     const moved = tout.text().replace(/^listening on .*\n/, '');
     assert.equal(first.before + moved, whole.stdout);
@@ -66,7 +67,7 @@ test('migrate a running picoprocess to another host; a second one sends only wha
 
     // The same program again: the module and the pages the target holds are not sent.
     const dir2 = mkdtempSync(join(tmpdir(), 'db-mig2-'));
-    const second = await runAndMigrate(dir2, ['24', '30'], port);
+    const second = await runAndMigrate(dir2, ['150', '20'], port);
     const m2 = second.migrate.match(/sent (\d+) of (\d+) pages, not the module/);
     assert.ok(m2, second.migrate);
     assert.ok(Number(m2[1]) < Number(m2[2]), `only differing pages: ${second.migrate}`);

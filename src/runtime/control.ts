@@ -51,6 +51,9 @@ export function serveControl(handler: (req: ControlRequest) => Promise<ControlRe
     socket.on('error', () => {});
   });
   server.listen(path);
+  server.on('error', () => {
+    // No control socket (e.g. an unwritable runtime folder): the program runs, uncapturable.
+  });
   server.unref();
   process.on('exit', () => rmSync(path, { force: true }));
   return server;
@@ -60,8 +63,9 @@ export function sendControl(pid: number, req: ControlRequest, timeoutMs = 60_000
   const path = controlSocketPath(pid);
   try {
     statSync(path);
-  } catch {
-    return Promise.resolve({ ok: false, error: `no running drawbridge with pid ${pid} that can be checkpointed (no ${path})` });
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${path}` : (e as Error).message;
+    return Promise.resolve({ ok: false, error: `no running drawbridge with pid ${pid} that can be checkpointed (${why})` });
   }
   return new Promise((resolve) => {
     const socket = createConnection(path);
