@@ -13,7 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSCALLS } from '../libos/wasi/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
-import { exportMutableGlobals } from './wasm-sections.ts';
+import { exportMutableGlobals, exportNames } from './wasm-sections.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
 
 /**
@@ -73,6 +73,11 @@ export interface PrepareOptions {
 export async function prepareModule(bytes: Uint8Array, options: PrepareOptions = {}): Promise<Uint8Array> {
   const target = preparedPath(bytes);
   if (existsSync(target)) return readFileSync(target);
+  if (exportNames(bytes).includes('asyncify_start_unwind')) {
+    // Ruby's ruby.wasm, for one, is built with Asyncify for its own fibers; a second Asyncify
+    // pass fails (after many minutes on a big module), so say so at once.
+    throw new PrepareError('the module already uses Asyncify for its own purposes; drawbridge cannot prepare it for checkpoints');
+  }
   const wasmOpt = findWasmOpt();
   const work = mkdtempSync(join(tmpdir(), 'drawbridge-prepare-'));
   try {

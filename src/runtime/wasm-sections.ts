@@ -180,3 +180,17 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** The names a module exports (read from its export section, without compiling it). */
+export function exportNames(bytes: Uint8Array): string[] {
+  const exp = sections(bytes).find((s) => s.id === SECTION_EXPORT);
+  if (!exp) return [];
+  const r = new Reader(bytes, exp.payload);
+  const out: string[] = [];
+  for (let n = r.u32(); n > 0; n--) {
+    out.push(r.name());
+    r.byte();
+    r.skipLeb();
+  }
+  return out;
+}
