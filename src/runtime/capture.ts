@@ -106,8 +106,15 @@ export class Capturer {
     if (countdown instanceof WebAssembly.Global) countdown.value = TICK_INTERVAL;
     const now = performance.now();
     if (now - this.lastYield < SLICE_MS) return 0;
-    this.lastYield = now;
-    return new Promise((resolve) => setImmediate(() => resolve(0)));
+    // The slice starts when the guest gets the loop back, not when it gave it up: counted from
+    // the yield, every guest but one would find its slice already spent after waiting for the
+    // others and yield again at once (two spinners: one got 95% of the time; test/preempt).
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.lastYield = performance.now();
+        resolve(0);
+      }),
+    );
   };
 
   /** The host's id of this picoprocess (fork children are checked against it). */
