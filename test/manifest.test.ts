@@ -8,15 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manifestCheckCommand } from '../src/cli/manifest-command.ts';
-import {
-  DEFAULT_LIMITS,
-  buildManifest,
-  emptyManifest,
-  parseManifest,
-  withCliGrants,
-  type ManifestError,
-  type ManifestResult,
-} from '../src/monitor/manifest.ts';
+import { DEFAULT_LIMITS, emptyManifest, withCliGrants, type ManifestError, type ManifestResult } from '../src/monitor/manifest.ts';
+import { buildManifest, parseManifest } from '../src/monitor/manifest-parse.ts';
 import { policyFromManifest } from '../src/monitor/policy.ts';
 import { parseDurationMs, parseSize } from '../src/monitor/units.ts';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Access, Create, OpenOption, QueryOption, StreamSide, type Dk, type DkResult } from '../src/abi/dk.ts';
 import { DkError, dkErrorName, isDkError, type DkErrorCode } from '../src/abi/errors.ts';
-import { buildManifest } from '../src/monitor/manifest.ts';
+import { buildManifest } from '../src/monitor/manifest-parse.ts';
 import { createMonitor, monitorUsage, policyFromManifest, type MonitorPolicy } from '../src/monitor/monitor.ts';
 import { HOSTS } from './hosts.ts';
 

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { Access, Create, OpenOption, QueryOption, StreamSide, type Dk } from '../src/abi/dk.ts';
 import { DkError } from '../src/abi/errors.ts';
 import { PRIMITIVES } from '../src/abi/spec.ts';
-import { buildManifest, parseManifest } from '../src/monitor/manifest.ts';
+import { buildManifest, parseManifest } from '../src/monitor/manifest-parse.ts';
 import { createMonitor, monitorUsage, policyFromManifest, type MonitorPolicy } from '../src/monitor/monitor.ts';
 import { FakeDk, expectOk } from './monitor-fake-dk.ts';
 import { HOSTS } from './hosts.ts';

@@ -8,7 +8,8 @@ import { copyFileSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCommand } from '../src/runtime/run.ts';
-import { buildManifest, type Manifest } from '../src/monitor/manifest.ts';
+import { type Manifest } from '../src/monitor/manifest.ts';
+import { buildManifest } from '../src/monitor/manifest-parse.ts';
 import { createMemoryHost } from '../src/host/memory/index.ts';
 import { childManifest, ENV_MARKER, splitChildArgs } from '../src/runtime/launcher.ts';
 

@@ -1,10 +1,8 @@
 // The drawbridge command line: a dispatcher over one file per command.
 
-import { abiCommand } from './abi-command.ts';
-import { killCommand, logsCommand, psCommand, serveCommand, spawnCommand } from './serve-commands.ts';
-import { manifestCheckCommand, type CommandIo } from './manifest-command.ts';
-import { runCommandLine } from './run-command.ts';
-import { checkpointCommand, migrateCommand, prepareCommand, receiveCommand, restoreCommand } from './checkpoint-commands.ts';
+// Each command's module is imported when it runs, not before: start-up is most of a short
+// run's time, and `run` need not load the server, the checkpoint tools or zod.
+import type { CommandIo } from './manifest-command.ts';
 
 export const VERSION = '0.1.0';
 
@@ -53,31 +51,31 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':
-      return runCommandLine(rest, out);
+      return (await import('./run-command.ts')).runCommandLine(rest, out);
     case 'abi':
-      return abiCommand(rest, out);
+      return (await import('./abi-command.ts')).abiCommand(rest, out);
     case 'manifest':
-      return manifestCheckCommand(rest, out);
+      return (await import('./manifest-command.ts')).manifestCheckCommand(rest, out);
     case 'checkpoint':
-      return checkpointCommand(rest, out);
+      return (await import('./checkpoint-commands.ts')).checkpointCommand(rest, out);
     case 'restore':
-      return restoreCommand(rest, out);
+      return (await import('./checkpoint-commands.ts')).restoreCommand(rest, out);
     case 'prepare':
-      return prepareCommand(rest, out);
+      return (await import('./checkpoint-commands.ts')).prepareCommand(rest, out);
     case 'receive':
-      return receiveCommand(rest, out);
+      return (await import('./checkpoint-commands.ts')).receiveCommand(rest, out);
     case 'migrate':
-      return migrateCommand(rest, out);
+      return (await import('./checkpoint-commands.ts')).migrateCommand(rest, out);
     case 'serve':
-      return serveCommand(rest, out);
+      return (await import('./serve-commands.ts')).serveCommand(rest, out);
     case 'spawn':
-      return spawnCommand(rest, out);
+      return (await import('./serve-commands.ts')).spawnCommand(rest, out);
     case 'ps':
-      return psCommand(rest, out);
+      return (await import('./serve-commands.ts')).psCommand(rest, out);
     case 'kill':
-      return killCommand(rest, out);
+      return (await import('./serve-commands.ts')).killCommand(rest, out);
     case 'logs':
-      return logsCommand(rest, out);
+      return (await import('./serve-commands.ts')).logsCommand(rest, out);
     case undefined:
     case 'help':
     case '--help':

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
 import { serveControl } from '../runtime/control.ts';
 import { writeFileAtomic } from '../runtime/snapshot.ts';
-import { emptyManifest, parseManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest.ts';
+import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest.ts';
 import { parseEndpoint, parseEndpointPattern } from '../monitor/network-pattern.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/output-buffer.ts';
@@ -121,6 +121,8 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       io.err(`drawbridge run: cannot read manifest ${p.manifest}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
       return 2;
     }
+    // Loaded only when a manifest is given: zod is a tenth of a second of start-up.
+    const { parseManifest } = await import('../monitor/manifest-parse.ts');
     const m = parseManifest(text, p.manifest);
     if (!m.ok) {
       io.err(`drawbridge run: ${p.manifest}: ${m.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
