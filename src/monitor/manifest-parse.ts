@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { normaliseMountPath } from './guest-path.ts';
 import { parseEndpointPattern } from './network-pattern.ts';
 import { parseDurationMs, parseSize } from './units.ts';
-import { DEFAULT_LIMITS, emptyManifest, type Manifest, type ManifestError, type ManifestResult } from './manifest.ts';
+import { DEFAULT_LIMITS, emptyManifest, type ManifestError, type ManifestResult } from './manifest.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Schema
