@@ -122,9 +122,14 @@ async function nodeWasiWorkers(w: number): Promise<{ perInstanceKiB: number }> {
     const c = spawn(NODE, ['--expose-gc', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d));
+    c.stdout.on('data', (d: Buffer) => {
+      out += d;
+      // The workers sit in a blocking read(2) of the shared stdin, which no exit can interrupt:
+      // end of input lets them finish.
+      if (out.includes('\n')) c.stdin.end();
+    });
     c.stderr.on('data', (d: Buffer) => (err += d));
-    c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`node:wasi workers: ${err}`))));
+    c.on('exit', (code) => (out.includes('perInstanceKiB') ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`node:wasi workers (${code}): ${err}`))));
   });
 }
 
