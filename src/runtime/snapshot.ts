@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SavedLibOs } from '../libos/wasi/index.ts';
+import { concat } from './wasm-binary.ts';
 
 export const SNAPSHOT_MAGIC = 'DRAWBSNP';
 export const SNAPSHOT_VERSION = 1;
@@ -176,14 +177,4 @@ export function readSnapshotFile(path: string): Snapshot {
     throw new SnapshotError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   return decodeSnapshot(bytes, path);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

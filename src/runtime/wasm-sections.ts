@@ -3,6 +3,8 @@
 // name of ours, so that a checkpoint can read them and a restore write them back. The
 // stack pointer of a C program, for one, is such a global and is normally not exported.
 
+import { Reader, concat, leb, sections } from './wasm-binary.ts';
+
 const SECTION_IMPORT = 2;
 const SECTION_GLOBAL = 6;
 const SECTION_EXPORT = 7;
@@ -17,94 +19,6 @@ export interface MutableGlobal {
 }
 
 const VALTYPES: Record<number, string> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
-
-class Reader {
-  pos: number;
-  readonly bytes: Uint8Array;
-  constructor(bytes: Uint8Array, pos = 0) {
-    this.bytes = bytes;
-    this.pos = pos;
-  }
-  byte(): number {
-    if (this.pos >= this.bytes.length) throw new Error('unexpected end of module');
-    return this.bytes[this.pos++]!;
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 63) throw new Error('bad LEB128');
-    }
-  }
-  skipLeb(): void {
-    while (this.byte() & 0x80);
-  }
-  skip(n: number): void {
-    this.pos += n;
-  }
-  name(): string {
-    const n = this.u32();
-    const s = new TextDecoder().decode(this.bytes.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return s;
-  }
-  limits(): void {
-    const flags = this.byte();
-    this.skipLeb();
-    if (flags & 1) this.skipLeb();
-  }
-  /** Skip a constant expression up to its `end`. */
-  constExpr(): void {
-    for (;;) {
-      const op = this.byte();
-      switch (op) {
-        case 0x0b: return;
-        case 0x41: case 0x42: case 0x23: case 0xd2: this.skipLeb(); break; // i32/i64.const, global.get, ref.func
-        case 0x43: this.skip(4); break;
-        case 0x44: this.skip(8); break;
-        case 0xd0: this.byte(); break; // ref.null t
-        case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break; // extended const arithmetic
-        case 0xfd: this.skipLeb(); this.skip(16); break; // v128.const
-        default: throw new Error(`unsupported instruction 0x${op.toString(16)} in a constant expression`);
-      }
-    }
-  }
-}
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-
-interface Section {
-  id: number;
-  start: number; // of the id byte
-  payload: number;
-  end: number;
-}
-
-function sections(bytes: Uint8Array): Section[] {
-  const r = new Reader(bytes, 8);
-  const out: Section[] = [];
-  while (r.pos < bytes.length) {
-    const start = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    out.push({ id, start, payload: r.pos, end: r.pos + size });
-    r.pos += size;
-  }
-  return out;
-}
 
 export function mutableGlobals(bytes: Uint8Array): MutableGlobal[] {
   const secs = sections(bytes);
@@ -163,23 +77,14 @@ export function exportMutableGlobals(bytes: Uint8Array): Uint8Array {
   const payload = [...leb(count + globals.length), ...entries, ...added];
   const section = new Uint8Array([SECTION_EXPORT, ...leb(payload.length), ...payload]);
   if (exp) {
-    return concat(bytes.subarray(0, exp.start), section, bytes.subarray(exp.end));
+    return concat([bytes.subarray(0, exp.start), section, bytes.subarray(exp.end)]);
   }
   // No export section: insert one where it belongs, after the sections with smaller ids.
   const after = secs.filter((s) => s.id !== 0 && s.id < SECTION_EXPORT).pop();
   const at = after ? after.end : 8;
-  return concat(bytes.subarray(0, at), section, bytes.subarray(at));
+  return concat([bytes.subarray(0, at), section, bytes.subarray(at)]);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** The names a module exports (read from its export section, without compiling it). */
 export function exportNames(bytes: Uint8Array): string[] {

@@ -14,86 +14,36 @@
 // immediate of MVP, bulk memory, reference types, SIMD, atomics, exceptions), so it never
 // mistakes an immediate for an opcode; an instruction it does not know makes it refuse.
 
+import { Reader, concat, leb, section, sections, sleb } from './wasm-binary.ts';
+
 export const TICK_MODULE = 'drawbridge';
 export const TICK_NAME = 'tick';
 export const TICK_GLOBAL_EXPORT = '__drawbridge_ticks';
 /** Countdown between calls of the tick import: frequent enough for millisecond latency. */
 export const TICK_INTERVAL = 20000;
 
-class R {
-  pos: number;
-  readonly b: Uint8Array;
-  constructor(b: Uint8Array, pos: number) {
-    this.b = b;
-    this.pos = pos;
-  }
-  byte(): number {
-    if (this.pos >= this.b.length) throw new Error('unexpected end');
-    return this.b[this.pos++]!;
-  }
-  u32(): number {
-    let result = 0;
-    let mul = 1;
-    for (;;) {
-      const x = this.byte();
-      result += (x & 0x7f) * mul;
-      if (!(x & 0x80)) return result;
-      mul *= 128;
-    }
-  }
-  leb(): void {
-    while (this.byte() & 0x80);
-  }
-  name(): string {
-    const n = this.u32();
-    const s = new TextDecoder().decode(this.b.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return s;
-  }
-  limits(): void {
-    const f = this.byte();
-    this.leb();
-    if (f & 1) this.leb();
-  }
-  blockType(): void {
-    const x = this.b[this.pos]!;
-    if (x === 0x40 || (x >= 0x6f && x <= 0x7f) || x === 0x63 || x === 0x64) {
-      this.pos++;
-      if (x === 0x63 || x === 0x64) this.heapType();
-    } else this.leb(); // s33 type index
-  }
-  heapType(): void {
-    this.leb(); // s33 (abstract heap types are single negative bytes)
-  }
-  memarg(): void {
-    const align = this.u32();
-    if (align & 0x40) this.leb(); // memory index (multi-memory)
-    this.leb(); // offset
-  }
-}
-
 /** Advance past one instruction whose opcode byte is at r.pos; returns the opcode. */
-function skipInstruction(r: R): number {
+function skipInstruction(r: Reader): number {
   const op = r.byte();
   switch (op) {
     case 0x02: case 0x03: case 0x04: case 0x06: r.blockType(); break;
-    case 0x07: case 0x08: case 0x09: case 0x18: r.leb(); break;
-    case 0x0c: case 0x0d: case 0xd4: case 0xd6: r.leb(); break;
-    case 0x0e: { const n = r.u32(); for (let i = 0; i <= n; i++) r.leb(); break; }
-    case 0x10: case 0x12: case 0x14: case 0x15: case 0xd2: r.leb(); break;
-    case 0x11: case 0x13: r.leb(); r.leb(); break;
+    case 0x07: case 0x08: case 0x09: case 0x18: r.skipLeb(); break;
+    case 0x0c: case 0x0d: case 0xd4: case 0xd6: r.skipLeb(); break;
+    case 0x0e: { const n = r.u32(); for (let i = 0; i <= n; i++) r.skipLeb(); break; }
+    case 0x10: case 0x12: case 0x14: case 0x15: case 0xd2: r.skipLeb(); break;
+    case 0x11: case 0x13: r.skipLeb(); r.skipLeb(); break;
     case 0x1c: { const n = r.u32(); for (let i = 0; i < n; i++) r.byte(); break; }
-    case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: r.leb(); break;
-    case 0x3f: case 0x40: r.leb(); break;
-    case 0x41: case 0x42: r.leb(); break;
+    case 0x20: case 0x21: case 0x22: case 0x23: case 0x24: case 0x25: case 0x26: r.skipLeb(); break;
+    case 0x3f: case 0x40: r.skipLeb(); break;
+    case 0x41: case 0x42: r.skipLeb(); break;
     case 0x43: r.pos += 4; break;
     case 0x44: r.pos += 8; break;
     case 0xd0: r.heapType(); break;
     case 0xfc: {
       const sub = r.u32();
       if (sub <= 7) break;
-      if (sub === 8 || sub === 10 || sub === 12 || sub === 14) { r.leb(); r.leb(); break; }
-      if (sub === 9 || sub === 11 || sub === 13 || (sub >= 15 && sub <= 17)) { r.leb(); break; }
+      if (sub === 8 || sub === 10 || sub === 12 || sub === 14) { r.skipLeb(); r.skipLeb(); break; }
+      if (sub === 9 || sub === 11 || sub === 13 || (sub >= 15 && sub <= 17)) { r.skipLeb(); break; }
       throw new Error(`unknown instruction 0xfc ${sub}`);
     }
     case 0xfd: {
@@ -120,59 +70,6 @@ function skipInstruction(r: R): number {
   return op;
 }
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let x = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) x |= 0x80;
-    out.push(x);
-  } while (n > 0);
-  return out;
-}
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const x = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (x & 0x40) === 0) || (n === -1 && (x & 0x40) !== 0)) {
-      out.push(x);
-      return out;
-    }
-    out.push(x | 0x80);
-  }
-}
-
-interface Sec { id: number; start: number; payload: number; end: number }
-
-function sections(b: Uint8Array): Sec[] {
-  const r = new R(b, 8);
-  const out: Sec[] = [];
-  while (r.pos < b.length) {
-    const start = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    out.push({ id, start, payload: r.pos, end: r.pos + size });
-    r.pos += size;
-  }
-  return out;
-}
-
-function section(id: number, payload: number[] | Uint8Array): Uint8Array {
-  const p = payload instanceof Uint8Array ? payload : Uint8Array.from(payload);
-  return Uint8Array.from([id, ...leb(p.length), ...p]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * Turn the marks of --log-execution into the tick countdown. Returns the new module, or null
  * when there is no env.log_execution import (nothing to do).
@@ -185,7 +82,7 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
   let funcIndex = 0;
   let globalCount = 0;
   let logIndex = -1;
-  const r = new R(bytes, imp.payload);
+  const r = new Reader(bytes, imp.payload);
   const n = r.u32();
   const newImports: number[] = [...leb(n)];
   const enc = new TextEncoder();
@@ -195,11 +92,11 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
     const field = r.name();
     const kindAt = r.pos;
     const kind = r.byte();
-    if (kind === 0) r.leb();
+    if (kind === 0) r.skipLeb();
     else if (kind === 1) { r.byte(); r.limits(); }
     else if (kind === 2) r.limits();
     else if (kind === 3) { r.byte(); r.byte(); }
-    else if (kind === 4) { r.byte(); r.leb(); }
+    else if (kind === 4) { r.byte(); r.skipLeb(); }
     if (kind === 0 && mod === 'env' && field === 'log_execution') {
       logIndex = funcIndex;
       const m = enc.encode(TICK_MODULE);
@@ -216,7 +113,7 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
   let definedGlobals = 0;
   let globalEntries: Uint8Array = new Uint8Array(0);
   if (glob) {
-    const g = new R(bytes, glob.payload);
+    const g = new Reader(bytes, glob.payload);
     definedGlobals = g.u32();
     globalEntries = bytes.subarray(g.pos, glob.end);
   }
@@ -228,7 +125,7 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
   let exportCount = 0;
   let exportEntries: Uint8Array = new Uint8Array(0);
   if (exp) {
-    const e = new R(bytes, exp.payload);
+    const e = new Reader(bytes, exp.payload);
     exportCount = e.u32();
     exportEntries = bytes.subarray(e.pos, exp.end);
   }
@@ -237,7 +134,7 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
 
   // Rewrite every function body.
   const code = secs.find((s) => s.id === 10)!;
-  const c = new R(bytes, code.payload);
+  const c = new Reader(bytes, code.payload);
   const bodies = c.u32();
   const countdown = Uint8Array.from([
     0x23, ...leb(tickGlobal), 0x41, 0x01, 0x6b, 0x24, ...leb(tickGlobal),
@@ -247,9 +144,9 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
   for (let i = 0; i < bodies; i++) {
     const size = c.u32();
     const end = c.pos + size;
-    const body = new R(bytes, c.pos);
+    const body = new Reader(bytes, c.pos);
     for (let l = body.u32(); l > 0; l--) {
-      body.leb();
+      body.skipLeb();
       body.byte();
     }
     const parts: Uint8Array[] = [bytes.subarray(c.pos, body.pos)];
@@ -260,7 +157,7 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
       const at = body.pos;
       const op = skipInstruction(body);
       if (op === 0x10 && prevOp === 0x41) {
-        const callee = new R(bytes, at + 1).u32();
+        const callee = new Reader(bytes, at + 1).u32();
         if (callee === logIndex) {
           parts.push(bytes.subarray(copyFrom, prevStart), countdown);
           copyFrom = body.pos;

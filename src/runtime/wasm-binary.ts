@@ -1,0 +1,132 @@
+// Reading and writing the Wasm binary format, the little that preparation needs: LEB128,
+// names, limits, block types, memory arguments, constant expressions, and sections.
+
+export class Reader {
+  pos: number;
+  readonly bytes: Uint8Array;
+  constructor(bytes: Uint8Array, pos = 0) {
+    this.bytes = bytes;
+    this.pos = pos;
+  }
+  byte(): number {
+    if (this.pos >= this.bytes.length) throw new Error('unexpected end of module');
+    return this.bytes[this.pos++]!;
+  }
+  u32(): number {
+    let result = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.byte();
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return result;
+      mul *= 128;
+      if (mul > 2 ** 63) throw new Error('bad LEB128');
+    }
+  }
+  skipLeb(): void {
+    while (this.byte() & 0x80);
+  }
+  name(): string {
+    const n = this.u32();
+    const s = new TextDecoder().decode(this.bytes.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return s;
+  }
+  limits(): void {
+    const flags = this.byte();
+    this.skipLeb();
+    if (flags & 1) this.skipLeb();
+  }
+  heapType(): void {
+    this.skipLeb(); // s33 (abstract heap types are single negative bytes)
+  }
+  blockType(): void {
+    const x = this.bytes[this.pos]!;
+    if (x === 0x40 || (x >= 0x6f && x <= 0x7f) || x === 0x63 || x === 0x64) {
+      this.pos++;
+      if (x === 0x63 || x === 0x64) this.heapType();
+    } else this.skipLeb(); // s33 type index
+  }
+  memarg(): void {
+    const align = this.u32();
+    if (align & 0x40) this.skipLeb(); // memory index (multi-memory)
+    this.skipLeb(); // offset
+  }
+  /** Skip a constant expression up to its `end`. */
+  constExpr(): void {
+    for (;;) {
+      const op = this.byte();
+      switch (op) {
+        case 0x0b: return;
+        case 0x41: case 0x42: case 0x23: case 0xd2: this.skipLeb(); break; // i32/i64.const, global.get, ref.func
+        case 0x43: this.pos += 4; break;
+        case 0x44: this.pos += 8; break;
+        case 0xd0: this.byte(); break; // ref.null t
+        case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break; // extended const arithmetic
+        case 0xfd: this.skipLeb(); this.pos += 16; break; // v128.const
+        default: throw new Error(`unsupported instruction 0x${op.toString(16)} in a constant expression`);
+      }
+    }
+  }
+}
+
+export function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const x = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (x & 0x40) === 0) || (n === -1 && (x & 0x40) !== 0)) {
+      out.push(x);
+      return out;
+    }
+    out.push(x | 0x80);
+  }
+}
+
+export interface Section {
+  id: number;
+  /** Offset of the id byte. */
+  start: number;
+  payload: number;
+  end: number;
+}
+
+export function sections(bytes: Uint8Array): Section[] {
+  const r = new Reader(bytes, 8);
+  const out: Section[] = [];
+  while (r.pos < bytes.length) {
+    const start = r.pos;
+    const id = r.byte();
+    const size = r.u32();
+    out.push({ id, start, payload: r.pos, end: r.pos + size });
+    r.pos += size;
+  }
+  return out;
+}
+
+/** A section with its id and size header. */
+export function section(id: number, payload: number[] | Uint8Array): Uint8Array {
+  const p = payload instanceof Uint8Array ? payload : Uint8Array.from(payload);
+  return concat([Uint8Array.from([id, ...leb(p.length)]), p]);
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
