@@ -128,75 +128,53 @@ function stopWhenKilled(lower: Dk, state: { killed: boolean }): Dk {
  */
 export function createChildLauncher(parent: PicoprocessOptions, start: StartCommand): ProcessLauncher {
   return (request) => {
-    if (request.uri.startsWith('fork:')) return launchFork(parent, start, request);
+    if (request.uri.startsWith('fork:')) {
+      // A fork child: the parent's snapshot (fork.ts), restored with the parent's grants less children.
+      const bytes = takeFork(request.uri, request.parent.id);
+      if (!bytes) return DkError.NOT_FOUND;
+      const snapshot = decodeSnapshot(bytes, 'fork');
+      return superviseChild(request, async (wrapDk) => start({
+        ...childBase(parent, request, childManifest(parent.manifest, snapshot.meta.env), wrapDk),
+        module: await compileModule(snapshot.module!, snapshot.meta.module.name),
+        args: snapshot.meta.args,
+        capture: { moduleBytes: snapshot.module!, moduleName: snapshot.meta.module.name },
+        restore: snapshot,
+        forkChild: true,
+      }));
+    }
     const { argv, env } = splitChildArgs(request.args);
     const image = readImage(request.parent.dk, request.uri);
     if (isDkError(image)) return image;
-    // The child's DkProcess takes its own references on its stdio streams when it is made,
-    // after an asynchronous compile; until then the launcher holds them, or the parent closing
-    // its handles right after DkProcessCreate would shut a pipe end nobody has yet.
-    const held = request.stdio.filter((s): s is KObject => s instanceof KObject);
-    for (const s of held) retain(s);
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      for (const s of held) drop(s);
-    };
-    const state = { killed: false };
-    let child: Picoprocess | null = null;
-    const manifest = childManifest(parent.manifest, env);
-    const wrapParent = parent.wrapDk;
-    const run = async (): Promise<number> => {
-      let running: Running;
-      try {
-        const module = await compileModule(image, request.uri);
-        if (state.killed) return KILLED_EXIT_CODE;
-        running = await start({
-          host: parent.host,
-          module,
-          args: argv.length > 0 ? argv : [request.uri.slice(request.uri.indexOf(':') + 1)],
-          manifest,
-          stdin: 'null',
-          stdout: 'null',
-          stderr: 'null',
-          stdioStreams: request.stdio,
-          wrapDk: (dk) => stopWhenKilled(wrapParent ? wrapParent(dk) : dk, state),
-        });
-      } catch {
-        // Not a command (no _start, no memory), or its imports could not be bound.
-        return CANNOT_EXECUTE_EXIT_CODE;
-      } finally {
-        release();
-      }
-      child = running.process;
-      if (state.killed) child.kill(KILLED_EXIT_CODE);
-      let status: ExitStatus;
-      try {
-        status = await running.done;
-      } catch {
-        status = { exitCode: CANNOT_EXECUTE_EXIT_CODE };
-      }
-      if (state.killed) return KILLED_EXIT_CODE;
-      // A negative code would read as a DkError in DkProcessGetExitCode.
-      return status.exitCode >= 0 ? status.exitCode : CANNOT_EXECUTE_EXIT_CODE;
-    };
-    return {
-      exited: run(),
-      kill: () => {
-        if (state.killed) return;
-        state.killed = true;
-        (child as Picoprocess | null)?.kill(KILLED_EXIT_CODE);
-      },
-    };
+    return superviseChild(request, async (wrapDk) => start({
+      ...childBase(parent, request, childManifest(parent.manifest, env), wrapDk),
+      module: await compileModule(image, request.uri),
+      args: argv.length > 0 ? argv : [request.uri.slice(request.uri.indexOf(':') + 1)],
+    }));
   };
 }
 
-/** A fork child: the parent's snapshot (fork.ts), restored with the parent's grants less children. */
-function launchFork(parent: PicoprocessOptions, start: StartCommand, request: Parameters<ProcessLauncher>[0]): ReturnType<ProcessLauncher> {
-  const bytes = takeFork(request.uri, request.parent.id);
-  if (!bytes) return DkError.NOT_FOUND;
-  const snapshot = decodeSnapshot(bytes, 'fork');
+type LaunchRequest = Parameters<ProcessLauncher>[0];
+
+/** What every child gets from its parent: the host, stdio streams, extensions (and the kill switch). */
+function childBase(parent: PicoprocessOptions, request: LaunchRequest, manifest: Manifest, wrapDk: (dk: Dk) => Dk) {
+  return {
+    host: parent.host,
+    manifest,
+    stdin: 'null' as const,
+    stdout: 'null' as const,
+    stderr: 'null' as const,
+    stdioStreams: request.stdio,
+    wrapDk: (dk: Dk) => wrapDk(parent.wrapDk ? parent.wrapDk(dk) : dk),
+  };
+}
+
+/**
+ * Start a child with `begin` and follow it: its exit code for DkProcessGetExitCode, and kill.
+ * The child's DkProcess takes its own references on its stdio streams when it is made, after
+ * an asynchronous compile; until then this holds them, or the parent closing its handles right
+ * after DkProcessCreate would shut a pipe end nobody has yet.
+ */
+function superviseChild(request: LaunchRequest, begin: (wrapDk: (dk: Dk) => Dk) => Promise<Running>): ReturnType<ProcessLauncher> {
   const held = request.stdio.filter((s): s is KObject => s instanceof KObject);
   for (const s of held) retain(s);
   const state = { killed: false };
@@ -204,31 +182,24 @@ function launchFork(parent: PicoprocessOptions, start: StartCommand, request: Pa
   const run = async (): Promise<number> => {
     let running: Running;
     try {
-      const module = await compileModule(snapshot.module!, snapshot.meta.module.name);
       if (state.killed) return KILLED_EXIT_CODE;
-      running = await start({
-        host: parent.host,
-        module,
-        args: snapshot.meta.args,
-        manifest: childManifest(parent.manifest, snapshot.meta.env),
-        stdin: 'null',
-        stdout: 'null',
-        stderr: 'null',
-        stdioStreams: request.stdio,
-        capture: { moduleBytes: snapshot.module!, moduleName: snapshot.meta.module.name },
-        restore: snapshot,
-        forkChild: true,
-        wrapDk: (dk) => stopWhenKilled(parent.wrapDk ? parent.wrapDk(dk) : dk, state),
-      });
+      running = await begin((dk) => stopWhenKilled(dk, state));
     } catch {
+      // Not a command (no _start, no memory), or its imports could not be bound.
       return CANNOT_EXECUTE_EXIT_CODE;
     } finally {
       for (const s of held) drop(s);
     }
     child = running.process;
     if (state.killed) child.kill(KILLED_EXIT_CODE);
-    const status = await running.done.catch(() => ({ exitCode: CANNOT_EXECUTE_EXIT_CODE }));
+    let status: ExitStatus;
+    try {
+      status = await running.done;
+    } catch {
+      status = { exitCode: CANNOT_EXECUTE_EXIT_CODE };
+    }
     if (state.killed) return KILLED_EXIT_CODE;
+    // A negative code would read as a DkError in DkProcessGetExitCode.
     return status.exitCode >= 0 ? status.exitCode : CANNOT_EXECUTE_EXIT_CODE;
   };
   return {

@@ -60,19 +60,8 @@ export const RETRY = -1;
  */
 export const INTERRUPTED_CALL = -2;
 
-/** What a checkpoint keeps of the library OS: plain data. */
-export interface SavedDescriptor {
-  fd: number;
-  kind: DescKind;
-  guestPath: string;
-  preopen: string | null;
-  filetype: number;
-  position: number;
-  append: boolean;
-  nonblocking: boolean;
-  readable: boolean;
-  writable: boolean;
-}
+/** What a checkpoint keeps of a descriptor: its description without the host handle. */
+export type SavedDescriptor = Omit<Description, 'handle'> & { fd: number };
 export interface SavedLibOs {
   args: string[];
   env: string[];
@@ -165,8 +154,8 @@ export class WasiState {
     const fds: SavedDescriptor[] = [];
     for (const [fd, d] of this.fds.entries()) {
       if (d.kind === 'stream') return `descriptor ${fd} is a pipe or socket, which a checkpoint cannot carry yet`;
-      fds.push({ fd, kind: d.kind, guestPath: d.guestPath, preopen: d.preopen, filetype: d.filetype, position: d.position,
-        append: d.append, nonblocking: d.nonblocking, readable: d.readable, writable: d.writable });
+      const { handle: _handle, ...rest } = d;
+      fds.push({ fd, ...rest });
     }
     return { args: [...this.args], env: [...this.env], fds, monotonicNs: this.monotonicNow().toString() };
   }
@@ -191,8 +180,8 @@ export class WasiState {
       if (isDkError(h) && (s.kind === 'stdin' || s.kind === 'stdout' || s.kind === 'stderr')) h = this.dk.streamOpen('null:', access, 0, 0);
       if (isDkError(h)) throw new Error(`cannot reopen descriptor ${s.fd} (${uri}): ${errnoName(errnoOf(h))}`);
       // Descriptor numbers are the guest's: put each back at its own number.
-      const fd = this.fds.add({ kind: s.kind, handle: h, guestPath: s.guestPath, preopen: s.preopen, filetype: s.filetype,
-        position: s.position, append: s.append, nonblocking: s.nonblocking, readable: s.readable, writable: s.writable });
+      const { fd: _fd, ...rest } = s;
+      const fd = this.fds.add({ ...rest, handle: h });
       if (fd !== s.fd) {
         this.fds.renumber(fd, s.fd);
       }
