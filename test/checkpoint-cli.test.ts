@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -53,4 +53,42 @@ test('checkpoint and restore mistakes get one clear line', () => {
     assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
   }
+});
+
+test('a module too big to prepare at first run: checkpoint says how; after drawbridge prepare it works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-big-'));
+  // counter.wasm with a 1.2 MiB custom section: over the automatic preparation limit.
+  const base = readFileSync('build/guests/checkpoint/counter.wasm');
+  const name = new TextEncoder().encode('padding');
+  const pad = new Uint8Array(1200 * 1024);
+  const size = 1 + name.length + pad.length;
+  const lebSize = [];
+  for (let n = size; ; ) {
+    const b = n & 0x7f;
+    n >>>= 7;
+    lebSize.push(n ? b | 0x80 : b);
+    if (!n) break;
+  }
+  const big = join(dir, 'big.wasm');
+  writeFileSync(big, Buffer.concat([base, Buffer.from([0, ...lebSize, name.length]), name, pad]));
+  const env = { ...process.env, DRAWBRIDGE_CACHE: join(dir, 'cache') };
+  const start = () => {
+    const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, big, '200', '20'], { env });
+    const ready = new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
+    return { child, ready };
+  };
+  const first = start();
+  await first.ready;
+  const refused = spawnSync(process.execPath, [BIN, 'checkpoint', String(first.child.pid), '-o', join(dir, 'a.snap')], { encoding: 'utf8', env });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /big\.wasm is not prepared for checkpoints .*run `drawbridge prepare .*big\.wasm`, then start it again/);
+  first.child.kill();
+  const prep = spawnSync(process.execPath, [BIN, 'prepare', big], { encoding: 'utf8', env });
+  assert.equal(prep.status, 0, prep.stderr);
+  assert.match(prep.stdout, /^prepared .*big\.wasm: \d+ -> \d+ bytes/);
+  const second = start();
+  await second.ready;
+  const ck = spawnSync(process.execPath, [BIN, 'checkpoint', String(second.child.pid), '-o', join(dir, 'b.snap')], { encoding: 'utf8', env });
+  assert.equal(ck.status, 0, ck.stderr);
+  assert.equal(await new Promise((r) => second.child.on('close', r)), 0);
 });

@@ -164,7 +164,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     const bytes = await readModuleFile(p.module);
     // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
     // ones only if `drawbridge prepare` did it before (prepare.ts says why).
-    const prepared = await preparedFor(bytes);
+    const { prepared, why } = await preparedFor(bytes, p.module);
     const module = await compileModule(prepared ?? bytes, p.module, { cache: false });
     const running = await startCommand({
       capture: prepared ? { moduleBytes: prepared, moduleName: p.module } : undefined,
@@ -179,9 +179,11 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       stderr: 'inherit',
       wrapDk: stack?.wrap,
     });
-    if (running.checkpoint) {
-      const checkpoint = running.checkpoint;
+    const checkpoint = running.checkpoint;
+    if (checkpoint || why) {
+      // An unprepared module still answers `drawbridge checkpoint`, to say how to prepare it.
       serveControl(async (req) => {
+        if (!checkpoint) return { ok: false, error: why! };
         const snapshot = await checkpoint(req.leaveRunning);
         writeFileAtomic(req.out, snapshot);
         return { ok: true, bytes: snapshot.length };
@@ -212,13 +214,17 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
   }
 }
 
-async function preparedFor(bytes: Uint8Array): Promise<Uint8Array | null> {
-  if (process.env.DRAWBRIDGE_CHECKPOINT === '0') return null;
-  if (bytes.length > AUTO_PREPARE_MAX_BYTES && !existsSync(preparedPath(bytes))) return null;
+/** The prepared module, or why there is none (what `drawbridge checkpoint` will answer). */
+async function preparedFor(bytes: Uint8Array, name: string): Promise<{ prepared: Uint8Array | null; why: string | null }> {
+  if (process.env.DRAWBRIDGE_CHECKPOINT === '0') return { prepared: null, why: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' };
+  if (bytes.length > AUTO_PREPARE_MAX_BYTES && !existsSync(preparedPath(bytes))) {
+    return { prepared: null, why: `${name} is not prepared for checkpoints (modules over 1 MiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again` };
+  }
   try {
-    return await prepareModule(bytes);
+    return { prepared: await prepareModule(bytes), why: null };
   } catch (e) {
-    if (e instanceof PrepareError) return null; // runs, but cannot be checkpointed
+    // It runs, but cannot be checkpointed.
+    if (e instanceof PrepareError) return { prepared: null, why: `${name} cannot be checkpointed: ${e.message}` };
     throw e;
   }
 }
