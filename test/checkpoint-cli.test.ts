@@ -92,3 +92,24 @@ test('a module too big to prepare at first run: checkpoint says how; after drawb
   assert.equal(ck.status, 0, ck.stderr);
   assert.equal(await new Promise((r) => second.child.on('close', r)), 0);
 });
+
+test('a program waiting to read a pipe is checkpointed and continues reading from the restored stdin', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-pipe-'));
+  const snap = join(dir, 'echo.snap');
+  const child = spawn(process.execPath, [BIN, 'run', 'build/guests/runtime/echo_upper.wasm']);
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  const first = new Promise<void>((resolve) => child.stdout.on('data', (d: string) => ((out += d), out.includes('\n') && resolve())));
+  child.stdin.write('hello\n');
+  await first;
+  // It now waits in fd_read on a pipe that stays open.
+  const ck = cli(['checkpoint', String(child.pid), '-o', snap]);
+  assert.equal(ck.status, 0, ck.stderr);
+  assert.equal(await new Promise((r) => child.on('close', r)), 0);
+  assert.equal(out, 'HELLO\n');
+  const restored = spawnSync(process.execPath, [BIN, 'restore', snap], { input: 'world\n', encoding: 'utf8' });
+  assert.equal(restored.status, 0, restored.stderr);
+  assert.equal(restored.stdout, 'WORLD\n');
+  // The byte count lives in the guest's memory: it went on counting after the restore.
+  assert.equal(restored.stderr, '12 bytes\n');
+});
