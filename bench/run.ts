@@ -15,8 +15,9 @@ import { pipeThroughput } from './pipe-throughput.ts';
 import { extCalls } from './ext-calls.ts';
 import { netHttp } from './net-http.ts';
 import { density } from './density.ts';
+import { checkpoint } from './checkpoint.ts';
 
-const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls, netHttp, density];
+const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls, netHttp, density, checkpoint];
 
 function usage(): string {
   return `usage: node bench/run.ts [--reps N] [NAME...]\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}${b.byDefault ? '' : ' (only when named)'}`).join('\n')}`;

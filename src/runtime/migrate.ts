@@ -117,16 +117,16 @@ export function receiveMigrations(
         if (meta.memory.pageHashes[idx] !== h) throw new MigrationError(`page ${idx} does not match its hash`);
         store.addPage(h, page);
       }
-      const memory = new Uint8Array(meta.memory.pages * PAGE_SIZE);
+      const pages = new Map<number, Uint8Array>();
       for (const [p, h] of Object.entries(meta.memory.pageHashes)) {
         const page = store.page(h);
         if (!page) throw new MigrationError(`page ${p} is missing`);
-        memory.set(page, Number(p) * PAGE_SIZE);
+        pages.set(Number(p), page);
       }
       const module = store.module(meta.module.sha256);
       if (!module) throw new MigrationError('the module is missing');
       socket.end(line({ ok: true }));
-      onSnapshot({ meta, module, memory }, { sentPages: head.pages, totalPages: Object.keys(meta.memory.pageHashes).length, moduleSent: head.module > 0 });
+      onSnapshot({ meta, module, pages }, { sentPages: head.pages, totalPages: Object.keys(meta.memory.pageHashes).length, moduleSent: head.module > 0 });
     })().catch((e: unknown) => socket.end(line({ ok: false, error: (e as Error).message })));
   });
   return new Promise((resolve, reject) => {
@@ -156,7 +156,7 @@ export async function sendMigration(snapshotBytes: Uint8Array, host: string, por
     const idx = new Uint8Array(4);
     new DataView(idx.buffer).setUint32(0, p, true);
     socket.write(idx);
-    socket.write(snap.memory.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
+    socket.write(snap.pages.get(p)!);
   }
   const done = await r.json<{ ok: boolean; error?: string }>();
   socket.end();

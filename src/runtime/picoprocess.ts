@@ -181,7 +181,7 @@ function restoreInto(snapshot: Snapshot, memory: WebAssembly.Memory, capturer: C
   if (have < pages) memory.grow(pages - have);
   const view = new Uint8Array(memory.buffer);
   view.fill(0);
-  view.set(snapshot.memory);
+  for (const [index, page] of snapshot.pages) view.set(page, index * 65536);
   capturer.restoreGlobals(snapshot.meta.globals);
   capturer.startRewind(snapshot.meta.asyncify.dataAddr, snapshot.meta.asyncify.dataSize);
 }

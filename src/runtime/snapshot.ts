@@ -1,6 +1,7 @@
 // The snapshot file format (docs/snapshot.md): portable, versioned, self-describing.
 //
-//   "DRAWBSNP" | u32 version | u32 section count | sections... | sha256 of all before it
+//   "DRAWBSNP" | u32 version | u32 section count | sections... | sha256 of all before it but
+//   the page contents (which META's page hashes cover)
 //   section:   u32 type | u64 length | bytes
 //     1 META    UTF-8 JSON: module hash, libos state, globals, memory layout, page hashes
 //     2 MODULE  the prepared module's bytes (optional: a restore may find it by hash)
@@ -15,10 +16,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SavedLibOs } from '../libos/wasi/index.ts';
-import { concat } from './wasm-binary.ts';
 
 export const SNAPSHOT_MAGIC = 'DRAWBSNP';
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 export const PAGE_SIZE = 65536;
 
 const T_META = 1;
@@ -44,7 +44,8 @@ export interface SnapshotMeta {
 export interface Snapshot {
   meta: SnapshotMeta;
   module: Uint8Array | null;
-  memory: Uint8Array;
+  /** The non-zero pages by index (views into the snapshot's bytes, already checked). */
+  pages: Map<number, Uint8Array>;
 }
 
 export class SnapshotError extends Error {}
@@ -53,11 +54,10 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
+
 function isZeroPage(mem: Uint8Array, at: number): boolean {
-  // Compare 8 bytes at a time.
-  const words = new BigUint64Array(mem.buffer, mem.byteOffset + at, PAGE_SIZE / 8);
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0n) return false;
-  return true;
+  return Buffer.compare(Buffer.from(mem.buffer, mem.byteOffset + at, PAGE_SIZE), ZERO_PAGE) === 0;
 }
 
 /** Page hashes and the non-zero pages of a memory. */
@@ -73,35 +73,48 @@ export function describeMemory(mem: Uint8Array): { pages: number; nonZero: numbe
   return { pages, nonZero, hashes };
 }
 
-function u32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
-}
-function u64(n: number): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
-  return b;
-}
-
-/** Encode a snapshot; `memory` is the whole linear memory, of which only non-zero pages are kept. */
+/**
+ * Encode a snapshot; `memory` is the whole linear memory, of which only non-zero pages are
+ * kept. One pass over memory finds and hashes the non-zero pages, one copy puts them in the
+ * file. The trailing checksum covers everything but the page contents, which the page hashes
+ * in META (covered by the checksum) already protect: no byte is hashed twice.
+ */
 export function encodeSnapshot(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8Array, module: Uint8Array | null): Uint8Array {
   const d = describeMemory(memory);
   const fullMeta: SnapshotMeta = { ...meta, memory: { pages: d.pages, nonZeroPages: d.nonZero.length, pageHashes: d.hashes } };
-  const parts: Uint8Array[] = [];
-  const section = (type: number, chunks: Uint8Array[]) => {
-    const len = chunks.reduce((n, c) => n + c.length, 0);
-    parts.push(u32(type), u64(len), ...chunks);
+  const metaBytes = new TextEncoder().encode(JSON.stringify(fullMeta));
+  const sectionCount = module ? 3 : 2;
+  const memLen = d.nonZero.length * (4 + PAGE_SIZE);
+  const total = 16 + 12 + metaBytes.length + (module ? 12 + module.length : 0) + 12 + memLen + 32;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(SNAPSHOT_MAGIC), 0);
+  dv.setUint32(8, SNAPSHOT_VERSION, true);
+  dv.setUint32(12, sectionCount, true);
+  let at = 16;
+  const header = (type: number, len: number) => {
+    dv.setUint32(at, type, true);
+    dv.setBigUint64(at + 4, BigInt(len), true);
+    at += 12;
   };
-  const sections = module ? 3 : 2;
-  parts.push(new TextEncoder().encode(SNAPSHOT_MAGIC), u32(SNAPSHOT_VERSION), u32(sections));
-  section(T_META, [new TextEncoder().encode(JSON.stringify(fullMeta))]);
-  if (module) section(T_MODULE, [module]);
-  const pages: Uint8Array[] = [];
-  for (const p of d.nonZero) pages.push(u32(p), memory.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
-  section(T_MEMORY, pages);
-  const body = concat(parts);
-  return concat([body, createHash('sha256').update(body).digest()]);
+  header(T_META, metaBytes.length);
+  out.set(metaBytes, at);
+  at += metaBytes.length;
+  if (module) {
+    header(T_MODULE, module.length);
+    out.set(module, at);
+    at += module.length;
+  }
+  header(T_MEMORY, memLen);
+  const hash = createHash('sha256').update(out.subarray(0, at));
+  for (const p of d.nonZero) {
+    dv.setUint32(at, p, true);
+    hash.update(out.subarray(at, at + 4));
+    out.set(memory.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE), at + 4);
+    at += 4 + PAGE_SIZE;
+  }
+  out.set(hash.digest(), at);
+  return out;
 }
 
 export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot'): Snapshot {
@@ -114,8 +127,10 @@ export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot'): Snapshot {
   const version = dv.getUint32(8, true);
   if (version !== SNAPSHOT_VERSION) fail(`snapshot format version ${version}; this drawbridge reads version ${SNAPSHOT_VERSION}`);
   const body = bytes.subarray(0, bytes.length - 32);
-  const digest = createHash('sha256').update(body).digest();
-  if (Buffer.compare(digest, bytes.subarray(bytes.length - 32)) !== 0) fail('checksum mismatch: the file is truncated or corrupted');
+  // The checksum covers every byte but the page contents (those are checked against their
+  // hashes below); compute it while walking the sections.
+  const hash = createHash('sha256');
+  let hashedUpTo = 0;
   const count = dv.getUint32(12, true);
   let at = 16;
   let meta: SnapshotMeta | null = null;
@@ -129,23 +144,34 @@ export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot'): Snapshot {
     if (at + len > body.length) fail('truncated section');
     const data = bytes.subarray(at, at + len);
     at += len;
-    if (type === T_META) meta = JSON.parse(new TextDecoder().decode(data)) as SnapshotMeta;
-    else if (type === T_MODULE) module = data;
-    else if (type === T_MEMORY) memorySection = data;
+    if (type === T_MEMORY) {
+      memorySection = data;
+      hash.update(bytes.subarray(hashedUpTo, at - len));
+      for (let off = 0; off + 4 <= len; off += 4 + PAGE_SIZE) hash.update(data.subarray(off, off + 4));
+      hashedUpTo = at;
+    } else if (type === T_META) {
+      try {
+        meta = JSON.parse(new TextDecoder().decode(data)) as SnapshotMeta;
+      } catch {
+        fail('checksum mismatch: the file is truncated or corrupted');
+      }
+    } else if (type === T_MODULE) module = data;
   }
+  hash.update(bytes.subarray(hashedUpTo, body.length));
+  if (Buffer.compare(hash.digest(), bytes.subarray(bytes.length - 32)) !== 0) fail('checksum mismatch: the file is truncated or corrupted');
   if (!meta || meta.format !== 'drawbridge-snapshot') return fail('no metadata section');
   if (!memorySection) return fail('no memory section');
-  const memory = new Uint8Array(meta.memory.pages * PAGE_SIZE);
+  const pages = new Map<number, Uint8Array>();
   const mv = new DataView(memorySection.buffer, memorySection.byteOffset, memorySection.byteLength);
   for (let off = 0; off < memorySection.length; off += 4 + PAGE_SIZE) {
     const page = mv.getUint32(off, true);
     if (page >= meta.memory.pages) fail(`page ${page} outside memory`);
     const data = memorySection.subarray(off + 4, off + 4 + PAGE_SIZE);
-    if (sha256(data) !== meta.memory.pageHashes[page]) fail(`page ${page} does not match its hash`);
-    memory.set(data, page * PAGE_SIZE);
+    if (data.length !== PAGE_SIZE || sha256(data) !== meta.memory.pageHashes[page]) fail(`page ${page} does not match its hash`);
+    pages.set(page, data);
   }
-  if (module && sha256(module) !== meta.module.sha256) fail('the module inside does not match its hash');
-  return { meta, module, memory };
+  if (pages.size !== Object.keys(meta.memory.pageHashes).length) fail('pages are missing');
+  return { meta, module, pages };
 }
 
 /** Write atomically: a temporary file beside the target, fsync, rename, fsync the folder. */
