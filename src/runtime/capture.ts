@@ -18,7 +18,7 @@ import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from './wasm-sections.ts';
 import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from './wasm-ticks.ts';
 import { registerFork } from './fork.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
-import { encodeSnapshot, sha256, SNAPSHOT_VERSION, type SnapshotMeta } from './snapshot.ts';
+import { encodeSnapshot, sha256, snapshotInProcess, SNAPSHOT_VERSION, type Snapshot, type SnapshotMeta } from './snapshot.ts';
 
 const ASYNCIFY_UNWINDING = 1;
 /** Room for the unwound stack: 1 MiB of frames. */
@@ -36,6 +36,8 @@ interface Pending {
   leaveRunning: boolean;
   resolve(bytes: Uint8Array): void;
   reject(e: Error): void;
+  /** Wants the snapshot as an object that stays in this process (fork), not as a file. */
+  inProcess?: (snapshot: Snapshot) => void;
 }
 
 export interface CaptureSource {
@@ -147,8 +149,9 @@ export class Capturer {
     const state = this.libos.state;
     this.pending = {
       leaveRunning: true,
-      resolve: (bytes) => {
-        const token = registerFork(this.processId, bytes);
+      resolve: () => {},
+      inProcess: (snapshot) => {
+        const token = registerFork(this.processId, snapshot);
         const stdio = [0, 1, 2].map((fd) => state.fds.get(fd)?.handle ?? 0);
         const h = state.dk.processCreate(`fork:${token}`, [], stdio);
         if (isDkError(h)) this.forkResult = h === DkError.QUOTA_EXCEEDED ? -ERRNO_AGAIN : -ERRNO_NOSYS;
@@ -201,9 +204,18 @@ export class Capturer {
     this.call('asyncify_stop_unwind');
     const pending = this.pending!;
     this.pending = null;
+    if (pending.inProcess) {
+      try {
+        pending.inProcess(snapshotInProcess(this.meta(), new Uint8Array(this.memory!.buffer), this.source.moduleBytes));
+      } catch (e) {
+        pending.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+      this.startRewind(this.dataAddr, this.dataSize);
+      return 'continue';
+    }
     let bytes: Uint8Array | null = null;
     try {
-      bytes = this.snapshot();
+      bytes = encodeSnapshot(this.meta(), new Uint8Array(this.memory!.buffer), this.source.moduleBytes);
     } catch (e) {
       pending.reject(e instanceof Error ? e : new Error(String(e)));
     }
@@ -216,7 +228,10 @@ export class Capturer {
     return 'stop';
   }
 
-  private snapshot(): Uint8Array {
+  private moduleHash: string | null = null;
+
+  /** What a snapshot says of the picoprocess besides its memory. */
+  private meta(): Omit<SnapshotMeta, 'memory'> {
     const saved = this.libos.state.save();
     if (typeof saved === 'string') throw new CaptureError(`cannot checkpoint: ${saved}`);
     const globals = this.globals.map((g) => {
@@ -228,7 +243,7 @@ export class Capturer {
       format: 'drawbridge-snapshot',
       version: SNAPSHOT_VERSION,
       created: new Date().toISOString(),
-      module: { sha256: sha256(this.source.moduleBytes), size: this.source.moduleBytes.length, name: this.source.moduleName },
+      module: { sha256: (this.moduleHash ??= sha256(this.source.moduleBytes)), size: this.source.moduleBytes.length, name: this.source.moduleName },
       args: [...this.source.args],
       libos: saved,
       globals,
@@ -236,7 +251,7 @@ export class Capturer {
       mounts: m.mounts.map((x) => ({ guest: x.guest, mode: x.mode, host: x.host })),
       env: { ...m.env },
     };
-    return encodeSnapshot(meta, new Uint8Array(this.memory!.buffer), this.source.moduleBytes);
+    return meta;
   }
 
   /** Put a snapshot's globals back (before startRewind). */

@@ -4,22 +4,23 @@
 // takes the snapshot back, only for the same parent picoprocess, and restores it as the child.
 
 import { randomBytes } from 'node:crypto';
+import type { Snapshot } from './snapshot.ts';
 
 interface Pending {
   parentId: number;
-  snapshot: Uint8Array;
+  snapshot: Snapshot;
 }
 
 const pending = new Map<string, Pending>();
 
-export function registerFork(parentId: number, snapshot: Uint8Array): string {
+export function registerFork(parentId: number, snapshot: Snapshot): string {
   const token = randomBytes(16).toString('hex');
   pending.set(token, { parentId, snapshot });
   return token;
 }
 
 /** The snapshot for `fork:TOKEN`, once, and only for the picoprocess that made it. */
-export function takeFork(uri: string, parentId: number): Uint8Array | null {
+export function takeFork(uri: string, parentId: number): Snapshot | null {
   const token = uri.slice('fork:'.length);
   const p = pending.get(token);
   if (!p || p.parentId !== parentId) return null;

@@ -27,7 +27,6 @@ import { ProcExit } from '../libos/wasi/index.ts';
 import type { Manifest } from '../monitor/manifest.ts';
 import { compileModule, contentHash } from './module-cache.ts';
 import { takeFork } from './fork.ts';
-import { decodeSnapshot } from './snapshot.ts';
 import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess.ts';
 
 /** In DkProcessCreate's args: the entries after this one are the child's NAME=VALUE environment. */
@@ -130,9 +129,8 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
   return (request) => {
     if (request.uri.startsWith('fork:')) {
       // A fork child: the parent's snapshot (fork.ts), restored with the parent's grants less children.
-      const bytes = takeFork(request.uri, request.parent.id);
-      if (!bytes) return DkError.NOT_FOUND;
-      const snapshot = decodeSnapshot(bytes, 'fork');
+      const snapshot = takeFork(request.uri, request.parent.id);
+      if (!snapshot) return DkError.NOT_FOUND;
       return superviseChild(request, async (wrapDk) => start({
         ...childBase(parent, request, childManifest(parent.manifest, snapshot.meta.env), wrapDk),
         module: await compileModule(snapshot.module!, snapshot.meta.module.name),

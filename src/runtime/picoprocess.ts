@@ -180,7 +180,10 @@ function restoreInto(snapshot: Snapshot, memory: WebAssembly.Memory, capturer: C
   const have = memory.buffer.byteLength / 65536;
   if (have < pages) memory.grow(pages - have);
   const view = new Uint8Array(memory.buffer);
-  view.fill(0);
+  // Pages grown just now are zero already; of the instance's own pages (its data segments),
+  // zero those the snapshot does not overwrite. Touching no other page keeps a restore (and a
+  // fork) from faulting in memory it does not use.
+  for (let p = 0; p < have; p++) if (!snapshot.pages.has(p)) view.fill(0, p * 65536, (p + 1) * 65536);
   for (const [index, page] of snapshot.pages) view.set(page, index * 65536);
   capturer.restoreGlobals(snapshot.meta.globals);
   capturer.startRewind(snapshot.meta.asyncify.dataAddr, snapshot.meta.asyncify.dataSize);

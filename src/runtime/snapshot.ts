@@ -74,6 +74,17 @@ export function describeMemory(mem: Uint8Array): { pages: number; nonZero: numbe
 }
 
 /**
+ * A snapshot that stays in this process (fork): the non-zero pages copied, nothing hashed or
+ * encoded, since no byte of it crosses a trust boundary or a disk.
+ */
+export function snapshotInProcess(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8Array, module: Uint8Array): Snapshot {
+  const pages = new Map<number, Uint8Array>();
+  const count = memory.length / PAGE_SIZE;
+  for (let p = 0; p < count; p++) if (!isZeroPage(memory, p * PAGE_SIZE)) pages.set(p, memory.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
+  return { meta: { ...meta, memory: { pages: count, nonZeroPages: pages.size, pageHashes: {} } }, module, pages };
+}
+
+/**
  * Encode a snapshot; `memory` is the whole linear memory, of which only non-zero pages are
  * kept. One pass over memory finds and hashes the non-zero pages, one copy puts them in the
  * file. The trailing checksum covers everything but the page contents, which the page hashes
