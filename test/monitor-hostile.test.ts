@@ -103,7 +103,7 @@ for (const hostDef of HOSTS) {
     let root: string;
     let A: Dk; // the attacker, monitored
     let B: Dk; // another picoprocess, monitored
-    let newMonitor: (limits?: Record<string, unknown>) => Dk;
+    let newMonitor: (limits?: Record<string, unknown>, pipeNamespace?: string) => Dk;
     let raced: Dk; // A picoprocess whose directory is swapped for a link out during its open
     let hA: number; // a handle of A that B does not have
     let hRo: number; // A's read-only handle on /ro/r.txt
@@ -116,7 +116,8 @@ for (const hostDef of HOSTS) {
       admin = host.createProcess().dk;
       if (isMemory) ok(admin.streamOpen('dir:/w', R, Create.CREATE, 0), 'mkdir /w');
       populate(admin, root, isMemory);
-      newMonitor = (limits = LIMITS) => createMonitor(host.createProcess().dk, policyFor(root, limits));
+      newMonitor = (limits = LIMITS, pipeNamespace?: string) =>
+        createMonitor(host.createProcess().dk, { ...policyFor(root, limits), pipeNamespace });
       A = newMonitor();
       B = newMonitor();
       raced = createMonitor(
@@ -180,6 +181,25 @@ for (const hostDef of HOSTS) {
       { name: 'handle of picoprocess A read in B', call: () => B.streamRead(hA, 0, buf()), expected: DkError.BAD_HANDLE },
       { name: 'handle of picoprocess A closed in B', call: () => B.objectClose(hA), expected: DkError.BAD_HANDLE },
       { name: 'handle of A renamed in B', call: () => B.streamRename(hA, 'file:/data/stolen'), expected: DkError.BAD_HANDLE },
+      {
+        // The peer URI of A's anonymous pipe is host-wide and guessable; only A may open it.
+        name: "B opens the other end of A's anonymous pipe",
+        call: () => {
+          const end = ok(A.streamOpen('pipe:', R | W, 0, 0), 'pipe');
+          const peer = (A.streamAttributesQueryByHandle(end) as { peerUri: string }).peerUri;
+          return B.streamOpen(peer, R | W, 0, 0);
+        },
+        expected: DkError.NOT_CAPABLE,
+      },
+      {
+        // Named pipes live in the manifest's pipe namespace: another tenant's name is not found.
+        name: "a named pipe of another tenant's namespace",
+        call: () => {
+          ok(newMonitor(LIMITS, 'tenant-a').streamOpen('pipe.server:shared-name', R | W, Create.CREATE, 0), 'listen');
+          return newMonitor(LIMITS, 'tenant-b').streamOpen('pipe.client:shared-name', R | W, 0, 0);
+        },
+        expected: DkError.NOT_FOUND,
+      },
       { name: 'bad handle in a wait list', call: () => A.objectsWaitAny([hA, -3], 0n), expected: DkError.BAD_HANDLE },
       // --- lengths, offsets, buffers, types
       { name: 'offset -2', call: () => A.streamRead(hA, -2, buf()), expected: DkError.INVALID_ARGUMENT },

@@ -36,6 +36,12 @@ export interface NetworkGrants {
 }
 
 export interface Manifest {
+  /**
+   * Named pipes (pipe.server:/pipe.client:) are visible only among picoprocesses with the same
+   * namespace. Not a TOML field: a host that serves several tenants gives each its own (a
+   * child keeps its parent's). Absent: the host's shared namespace.
+   */
+  pipeNamespace?: string;
   mounts: Mount[];
   env: Record<string, string>;
   /** Arguments the manifest fixes; null when it leaves them to the command line. */

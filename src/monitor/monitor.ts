@@ -166,6 +166,35 @@ export class SecurityMonitor {
     }
   }
 
+  /** Peer URIs of the anonymous pipes this picoprocess made: the only ones it may open. */
+  private readonly peers = new Set<string>();
+
+  private notePeer(a: DkResult<StreamAttributes>): DkResult<StreamAttributes> {
+    if (!isDkError(a) && a.peerUri !== undefined) this.peers.add(a.peerUri);
+    return a;
+  }
+
+  /**
+   * Local streams. The other end of an anonymous pipe may be opened only by the picoprocess
+   * that made the pipe (its peer URI is host-wide and guessable; a child gets its end as a
+   * handle, not a URI). Named pipes live in the manifest's pipe namespace, so tenants of one
+   * host cannot reach each other's.
+   */
+  private openLocal(uri: string, access: number, create: number, options: number): DkResult<Handle> {
+    const colon = uri.indexOf(':');
+    const scheme = uri.slice(0, colon);
+    if (scheme === 'pipe' && uri.length > 'pipe:'.length) {
+      if (!this.peers.has(uri)) return DkError.NOT_CAPABLE;
+      this.peers.delete(uri);
+    }
+    if ((scheme === 'pipe.server' || scheme === 'pipe.client') && this.policy.pipeNamespace) {
+      const name = uri.slice(colon + 1);
+      if (name.includes('/')) return DkError.INVALID_ARGUMENT;
+      return this.lower.streamOpen(`${scheme}:${this.policy.pipeNamespace}/${name}`, access, create, options);
+    }
+    return this.lower.streamOpen(uri, access, create, options);
+  }
+
   private hostThrew(e: unknown): DkErrorCode {
     this.internalErrors++;
     this.lastInternalError = e;
@@ -231,7 +260,7 @@ export class SecurityMonitor {
           if (u.scheme === 'dns' && !isDkError(h)) this.net.lookupOpened(h, u);
           return h;
         }
-        if (u.kind === 'local') return lower.streamOpen(uri, access, create, options);
+        if (u.kind === 'local') return this.openLocal(uri, access, create, options);
         return this.openPath(u.scheme, u.path, access, create, options);
       },
       streamRead: (h, offset, buffer) => {
@@ -293,7 +322,7 @@ export class SecurityMonitor {
         // The walk has just looked the final object up; that answer is the one to give.
         return r.final === null ? DkError.NOT_FOUND : sanitise(r.final);
       },
-      streamAttributesQueryByHandle: (h) => sanitise(lower.streamAttributesQueryByHandle(h)),
+      streamAttributesQueryByHandle: (h) => this.notePeer(sanitise(lower.streamAttributesQueryByHandle(h))),
 
       // --- handles
       objectReference: (h) => {

@@ -18,6 +18,8 @@ export interface MonitorLimits {
 }
 
 export interface MonitorPolicy {
+  /** Prefix of every named pipe this picoprocess creates or connects to ('' = shared). */
+  pipeNamespace?: string;
   mounts: readonly MountGrant[];
   network: NetworkGrants;
   limits: MonitorLimits;
@@ -25,6 +27,7 @@ export interface MonitorPolicy {
 
 export function policyFromManifest(m: Manifest): MonitorPolicy {
   return {
+    pipeNamespace: m.pipeNamespace ?? '',
     mounts: m.mounts.map((x) => ({ host: x.host, guest: x.guest, readOnly: x.mode === 'ro' })),
     network: { connect: [...m.network.connect], listen: [...m.network.listen] },
     limits: {

@@ -212,7 +212,10 @@ export class Supervisor {
 
   /** Start a picoprocess. Throws (ModuleError, MemoryLimitError, GuestError) when it cannot start. */
   async spawn(req: SpawnRequest): Promise<Entry> {
-    const manifest = req.manifest ?? this.defaultManifest();
+    // Tenants of one host do not share named pipes: each picoprocess (and its children) gets
+    // its own pipe namespace unless its manifest names one.
+    const given = req.manifest ?? this.defaultManifest();
+    const manifest = given.pipeNamespace !== undefined ? given : { ...given, pipeNamespace: `picoprocess-${this.nextId}` };
     const args = req.restore ? req.restore.meta.args : (manifest.args ?? [req.module.name, ...(req.args ?? [])]);
     if (req.restore && !req.module.prepared) throw new SupervisorError(400, 'a snapshot needs its prepared module');
     const entry = new Entry(this.nextId++, req.module, [...args], manifest, this.capacity);
