@@ -9,6 +9,7 @@
 // paths the program asked for, `--ext remap --ext trace` the paths after remapping.
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { output } from '../host/node/output-buffer.ts';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -64,8 +65,23 @@ function fileSink(path: string): TextSink {
   };
 }
 
-/** Unbuffered, so trace lines stay in order with what the program itself writes to stderr. */
-const stderrSink: TextSink = { write: (text) => void writeSync(2, text) };
+/**
+ * Through the same coalescer as the program's own stdout and stderr (host/node/output-buffer.ts),
+ * so trace lines stay in order with what the program writes.
+ */
+const stderrSink: TextSink = {
+  write: (text) => {
+    const bytes = new TextEncoder().encode(text);
+    if (typeof output.write(2, bytes) === 'number') return;
+    // stderr is full (EAGAIN): write it out synchronously rather than lose trace lines.
+    output.flushAll();
+    try {
+      writeSync(2, bytes);
+    } catch {
+      // stderr is gone: nothing to trace to.
+    }
+  },
+};
 
 /** The ExtensionHost of the node runtime: files relative to `cwd`, stderr by default. */
 export function nodeExtensionHost(cwd = process.cwd()): ExtensionHost & { closeAll(): void } {
