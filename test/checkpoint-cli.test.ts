@@ -113,3 +113,23 @@ test('a program waiting to read a pipe is checkpointed and continues reading fro
   // The byte count lives in the guest's memory: it went on counting after the restore.
   assert.equal(restored.stderr, '12 bytes\n');
 });
+
+test('extension state joins the snapshot: a restored trace goes on numbering where it stopped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-ext-'));
+  const trace = join(dir, 'trace.log');
+  const snap = join(dir, 'c.snap');
+  const child = spawn(process.execPath, [BIN, 'run', '--ext', `trace:file=${trace}`, '--dir', `${dir}::/data`, 'build/guests/checkpoint/counter.wasm', '100', '20']);
+  await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
+  const ck = cli(['checkpoint', String(child.pid), '-o', snap]);
+  assert.equal(ck.status, 0, ck.stderr);
+  assert.equal(await new Promise((r) => child.on('close', r)), 0);
+  const before = readFileSync(trace, 'utf8').trim().split('\n');
+  const lastSeq = Number(before[before.length - 1]!.split(' ')[0]);
+  assert.ok(lastSeq > 5, `traced ${lastSeq} calls before the checkpoint`);
+  const restored = cli(['restore', snap]);
+  assert.equal(restored.status, 328350 % 7, restored.stderr);
+  const after = readFileSync(trace, 'utf8').trim().split('\n');
+  // The numbering goes on from the capture (the stopped source traced its own teardown after it).
+  const first = Number(after[0]!.split(' ')[0]);
+  assert.ok(first > 5 && first <= lastSeq + 1, `restored trace starts at ${first}, the source's ended at ${lastSeq}`);
+});

@@ -10,6 +10,7 @@ import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/output-buffer.ts';
 import { emptyManifest, type Manifest } from '../monitor/manifest.ts';
 import { sendControl } from '../runtime/control.ts';
+import { loadExtensions } from '../runtime/extensions.ts';
 import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
@@ -104,18 +105,28 @@ async function runSnapshot(snapshot: Snapshot, name: string, dirs: Map<string, s
     }),
   };
   const module = await compileModule(snapshot.module, meta.module.name);
+  // The extensions it ran under come back with their state (a trace goes on numbering).
+  const saved = meta.extensions ?? [];
+  const stack = saved.length ? await loadExtensions(saved.map((e) => ({ name: e.name, options: e.options }))) : null;
   const running = await startCommand({
     host: createNodeHost(),
     module,
     args: meta.args,
     manifest,
-    capture: { moduleBytes: snapshot.module, moduleName: meta.module.name },
+    capture: { moduleBytes: snapshot.module, moduleName: meta.module.name, extensions: stack ? () => stack.save() : undefined },
     restore: snapshot,
     stdin: 'inherit',
     stdout: 'inherit',
     stderr: 'inherit',
+    wrapDk: stack
+      ? (dk) => {
+          const wrapped = stack.wrap(dk);
+          stack.restore(saved);
+          return wrapped;
+        }
+      : undefined,
   });
-  const status = await running.done;
+  const status = await running.done.finally(() => stack?.close());
   flushInheritedOutput();
   if (status.error) io.err(`drawbridge: ${meta.module.name}: ${status.error}`);
   return status.exitCode;

@@ -167,7 +167,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     const { prepared, why } = await preparedFor(bytes, p.module);
     const module = await compileModule(prepared ?? bytes, p.module, { cache: false });
     const running = await startCommand({
-      capture: prepared ? { moduleBytes: prepared, moduleName: p.module } : undefined,
+      capture: prepared ? { moduleBytes: prepared, moduleName: p.module, extensions: stack ? () => stack!.save() : undefined } : undefined,
       host: createNodeHost(),
       module,
       args: manifest.args ?? [p.module, ...p.args],

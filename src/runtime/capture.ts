@@ -18,7 +18,7 @@ import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from './wasm-sections.ts';
 import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from './wasm-ticks.ts';
 import { registerFork } from './fork.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
-import { encodeSnapshot, sha256, snapshotInProcess, SNAPSHOT_VERSION, type Snapshot, type SnapshotMeta } from './snapshot.ts';
+import { encodeSnapshot, sha256, snapshotInProcess, SNAPSHOT_VERSION, type SavedExtension, type Snapshot, type SnapshotMeta } from './snapshot.ts';
 
 const ASYNCIFY_UNWINDING = 1;
 /** Room for the unwound stack: 1 MiB of frames. */
@@ -46,6 +46,8 @@ export interface CaptureSource {
   moduleName: string;
   args: readonly string[];
   manifest: Manifest;
+  /** The extensions' state at capture time (it joins the snapshot). */
+  extensions?: () => SavedExtension[];
 }
 
 type Fn = (...args: any[]) => number | Promise<number>;
@@ -251,6 +253,8 @@ export class Capturer {
       mounts: m.mounts.map((x) => ({ guest: x.guest, mode: x.mode, host: x.host })),
       env: { ...m.env },
     };
+    const extensions = this.source.extensions?.();
+    if (extensions?.length) meta.extensions = extensions;
     return meta;
   }
 

@@ -18,6 +18,7 @@ import { asInstance, ExtensionError, type ExtensionFactory, type ExtensionHost, 
 import { BUILTIN_EXTENSIONS } from '../extensions/builtins.ts';
 import type { ExtensionRequest } from '../extensions/spec-text.ts';
 
+import type { SavedExtension } from './snapshot.ts';
 export { parseExtensionArg, type ExtensionRequest } from '../extensions/spec-text.ts';
 export { ExtensionError, ExtensionHalt } from '../extensions/api.ts';
 
@@ -28,6 +29,10 @@ export interface ExtensionStack {
   readonly instances: readonly { name: string; instance: ExtensionInstance }[];
   /** Flush and close what the extensions opened (trace files, record logs). */
   close(): void;
+  /** What a checkpoint keeps of the stack: each extension's name, options and state. */
+  save(): SavedExtension[];
+  /** Put saved state back (after wrap, before the program runs again). */
+  restore(saved: readonly SavedExtension[]): void;
 }
 
 /** Buffered file output: a record log of a busy program is many small lines. */
@@ -168,6 +173,14 @@ export async function loadExtensions(
     close() {
       for (const { instance } of instances) instance.close?.();
       nodeHost?.closeAll();
+    },
+    save() {
+      return instances.map(({ instance }, i) => ({ name: requests[i]!.name, options: { ...requests[i]!.options }, state: instance.state?.save() ?? null }));
+    },
+    restore(saved) {
+      instances.forEach(({ instance }, i) => {
+        if (saved[i] && saved[i]!.state !== null) instance.state?.restore(saved[i]!.state);
+      });
     },
   };
 }

@@ -18,7 +18,7 @@ import { ExtensionHalt } from '../extensions/api.ts';
 import { createChildLauncher } from './launcher.ts';
 import { Capturer } from './capture.ts';
 import { TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
-import type { Snapshot } from './snapshot.ts';
+import type { SavedExtension, Snapshot } from './snapshot.ts';
 import { QuotaStop, type Governor } from './quotas.ts';
 
 export interface PicoprocessOptions {
@@ -49,7 +49,7 @@ export interface PicoprocessOptions {
    * Make the picoprocess capturable: `module` must be prepared (prepare.ts) from these bytes,
    * which go into its snapshots.
    */
-  capture?: { moduleBytes: Uint8Array; moduleName: string };
+  capture?: { moduleBytes: Uint8Array; moduleName: string; extensions?: () => SavedExtension[] };
   /** Continue a snapshot instead of starting afresh (needs `capture`). */
   restore?: Snapshot;
   /** The restored snapshot is a fork child: its pending drawbridge.fork returns 0. */

@@ -39,6 +39,14 @@ export interface SnapshotMeta {
   /** The grants it ran with (mounts as guest paths and modes; hosts are given again at restore). */
   mounts: { guest: string; mode: 'ro' | 'rw'; host?: string }[];
   env: Record<string, string>;
+  /** The extensions it ran under (stack order, nearest the program first) and their state. */
+  extensions?: SavedExtension[];
+}
+
+export interface SavedExtension {
+  name: string;
+  options: Record<string, string>;
+  state: unknown;
 }
 
 export interface Snapshot {
