@@ -66,9 +66,18 @@ function eagerlyOptimize(bytes: Uint8Array): boolean {
   return bytes.length <= EAGER_OPTIMIZE_MAX_BYTES;
 }
 
+/**
+ * V8 flags for the eager compile. Without Wasm inlining TurboFan compiles a small module in
+ * about half the time (xorshift 80-108 ms -> 34-49 ms) and the kernels ran no slower, most a
+ * little faster (`node bench/run.ts compute`, 2026-11-26). DRAWBRIDGE_WASM_EAGER_FLAGS
+ * replaces them (an experiment switch; '' for V8's defaults).
+ */
+const EAGER_FLAGS = (process.env.DRAWBRIDGE_WASM_EAGER_FLAGS ?? '--no-wasm-inlining').split(/\s+/).filter(Boolean);
+
 function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
   v8.setFlagsFromString('--no-liftoff');
   v8.setFlagsFromString('--no-wasm-lazy-compilation');
+  for (const f of EAGER_FLAGS) v8.setFlagsFromString(f);
   try {
     // Synchronous on purpose: an async eager compile would leave the flags changed while other
     // code runs, and (Node 24.21) does not even keep the event loop alive until it settles.
@@ -76,6 +85,7 @@ function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
   } finally {
     v8.setFlagsFromString('--liftoff');
     v8.setFlagsFromString('--wasm-lazy-compilation');
+    for (const f of EAGER_FLAGS) v8.setFlagsFromString(f.replace(/^--no-/, '--'));
   }
 }
 
