@@ -132,3 +132,29 @@ test('a program that computes without any system call is captured by its tick co
   assert.equal(first.out + second.out, whole.out);
   assert.equal(second.status.exitCode, whole.status.exitCode);
 });
+
+test('tier-up: a program still running after its first slice moves onto a new instance and ends as if it had not', async () => {
+  const raw = readFileSync('build/guests/checkpoint/spin.wasm');
+  const prepared = await prepareModule(raw);
+  const module = await compileModule(prepared, 'spin.wasm', { cache: false, baseline: true });
+  const args = ['spin', '3', '30000000'];
+  const go = async (optimize?: () => WebAssembly.Module) => {
+    const out: string[] = [];
+    const r = await startCommand({
+      host, module, args, manifest: emptyManifest(), optimize,
+      capture: { moduleBytes: prepared, moduleName: 'spin.wasm' },
+      stdout: (b) => void out.push(Buffer.from(b).toString()),
+    });
+    const first = r.instance;
+    const status = await r.done;
+    return { status, out: out.join(''), moved: r.instance !== first };
+  };
+  const plain = await go();
+  let asked = 0;
+  const tiered = await go(() => (asked++, module));
+  assert.equal(asked, 1);
+  assert.equal(tiered.moved, true);
+  assert.equal(plain.moved, false);
+  assert.equal(tiered.out, plain.out);
+  assert.equal(tiered.status.exitCode, plain.status.exitCode);
+});

@@ -33,6 +33,8 @@ const SLICE_MS = 10;
 export class CaptureError extends Error {}
 
 interface Pending {
+  /** Move the running program onto another instance of the same module (tier-up). */
+  swap?: boolean;
   leaveRunning: boolean;
   resolve(bytes: Uint8Array): void;
   reject(e: Error): void;
@@ -75,6 +77,8 @@ export class Capturer {
   bind(instance: WebAssembly.Instance, memory: WebAssembly.Memory): void {
     this.exports = instance.exports;
     this.memory = memory;
+    // The first slice is a whole one: a short program never lets the event loop in.
+    this.lastYield = performance.now();
   }
 
   private call(name: string, ...args: number[]): number {
@@ -166,6 +170,18 @@ export class Capturer {
     return this.startUnwind();
   };
 
+  /**
+   * Ask to move the program onto an optimized instance at its next tick or wait (the run loop
+   * does the move). Resolves when it moved; rejects when it could not (it then runs on).
+   */
+  requestSwap(): Promise<unknown> {
+    if (this.pending) return Promise.reject(new CaptureError('a capture is already in progress'));
+    return new Promise((resolve, reject) => {
+      this.pending = { swap: true, leaveRunning: true, resolve, reject };
+      this.libos.state.interrupt();
+    });
+  }
+
   /** Ask for a snapshot at the next import that may wait (at once if one is waiting now). */
   request(leaveRunning: boolean): Promise<Uint8Array> {
     if (this.pending) return Promise.reject(new CaptureError('a checkpoint is already in progress'));
@@ -201,11 +217,22 @@ export class Capturer {
    * The entry point returned. 'finished': the program ended. 'continue': it was captured and
    * goes on (call the entry point again). 'stop': it was captured and stops here.
    */
-  afterReturn(): 'finished' | 'continue' | 'stop' {
+  afterReturn(): 'finished' | 'continue' | 'stop' | { swap: Snapshot } {
     if (this.call('asyncify_get_state') !== ASYNCIFY_UNWINDING) return 'finished';
     this.call('asyncify_stop_unwind');
     const pending = this.pending!;
     this.pending = null;
+    if (pending.swap) {
+      try {
+        const snapshot = snapshotInProcess(this.meta(), new Uint8Array(this.memory!.buffer), this.source.moduleBytes);
+        pending.resolve(new Uint8Array(0));
+        return { swap: snapshot };
+      } catch (e) {
+        pending.reject(e instanceof Error ? e : new Error(String(e)));
+        this.startRewind(this.dataAddr, this.dataSize);
+        return 'continue';
+      }
+    }
     if (pending.inProcess) {
       try {
         pending.inProcess(snapshotInProcess(this.meta(), new Uint8Array(this.memory!.buffer), this.source.moduleBytes));

@@ -56,7 +56,7 @@ export function checkMagic(bytes: Uint8Array, name: string): void {
 // else runs meanwhile, and nothing of this module is left to compile after), then restored.
 // A process started with its own --liftoff/lazy-compilation flags keeps them untouched.
 // DRAWBRIDGE_WASM_TIERING=baseline|optimize overrides the choice (auto: the default).
-const EAGER_OPTIMIZE_MAX_BYTES = 128 * 1024;
+export const EAGER_OPTIMIZE_MAX_BYTES = 128 * 1024;
 const userTieringFlags = process.execArgv.some((a) => /liftoff|wasm-lazy-compilation/.test(a));
 
 function eagerlyOptimize(bytes: Uint8Array): boolean {
@@ -90,13 +90,13 @@ function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
 }
 
 /** Compile (once per content hash). */
-export function compileModule(bytes: Uint8Array, name = 'module', options: { cache?: boolean } = {}): Promise<WebAssembly.Module> {
+export function compileModule(bytes: Uint8Array, name = 'module', options: { cache?: boolean; baseline?: boolean } = {}): Promise<WebAssembly.Module> {
   checkMagic(bytes, name);
   // A one-shot process (the CLI) compiles a module once: hashing 75 MB would only cost time.
   const key = options.cache === false ? null : contentHash(bytes);
   let p = key === null ? undefined : compiled.get(key);
   if (!p) {
-    const compiling = eagerlyOptimize(bytes) ? new Promise<WebAssembly.Module>((resolve) => resolve(compileOptimized(bytes))) : WebAssembly.compile(bytes);
+    const compiling = !options.baseline && eagerlyOptimize(bytes) ? new Promise<WebAssembly.Module>((resolve) => resolve(compileOptimized(bytes))) : WebAssembly.compile(bytes);
     p = compiling.catch((e: unknown) => {
       if (key !== null) compiled.delete(key);
       throw new ModuleError(`${name}: invalid WebAssembly module: ${(e as Error).message}`);

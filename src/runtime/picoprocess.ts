@@ -54,6 +54,14 @@ export interface PicoprocessOptions {
   restore?: Snapshot;
   /** The restored snapshot is a fork child: its pending drawbridge.fork returns 0. */
   forkChild?: boolean;
+  /**
+   * Tier-up for a prepared module started in V8's baseline tier: called once the program has
+   * run past its first time slice; gives the module (the same one, or one compiled otherwise)
+   * onto which the running program then moves: captured in process and rewound in a new
+   * instance, every function on its stack is called anew, which lets V8 tier up a function
+   * that a long loop would otherwise keep in baseline code.
+   */
+  optimize?: () => WebAssembly.Module;
   /** CPU time accounting, the CPU quota and stops from outside (quotas.ts). */
   governor?: Governor;
 }
@@ -129,7 +137,7 @@ export function defaultPreopens(manifest: Manifest): Preopen[] {
 }
 
 /** Instantiate a command or reactor module as a picoprocess (it does not run yet). */
-export async function instantiate(options: PicoprocessOptions): Promise<{ process: Picoprocess; libos: WasiLibOs; instance: WebAssembly.Instance; capturer: Capturer | null }> {
+export async function instantiate(options: PicoprocessOptions): Promise<{ process: Picoprocess; libos: WasiLibOs; instance: WebAssembly.Instance; capturer: Capturer | null; imports: WebAssembly.Imports }> {
   const { manifest } = options;
   const process = options.host.createProcess({
     stdin: options.stdin ?? 'null',
@@ -171,7 +179,18 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
     capturer.bind(instance, memory);
     if (options.restore) restoreInto(options.restore, memory, capturer);
   }
-  return { process, libos, instance, capturer };
+  return { process, libos, instance, capturer, imports };
+}
+
+/** Move a captured program onto a new instance of `module` (same imports, libos and host process). */
+function moveTo(module: WebAssembly.Module, imports: WebAssembly.Imports, snapshot: Snapshot, libos: WasiLibOs, process: Picoprocess, capturer: Capturer): WebAssembly.Instance {
+  const instance = new WebAssembly.Instance(module, imports);
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  libos.attachMemory(memory);
+  process.attachMemory(memory);
+  capturer.bind(instance, memory);
+  restoreInto(snapshot, memory, capturer);
+  return instance;
 }
 
 /** Put a snapshot's memory and globals into a fresh instance and arm the rewind. */
@@ -218,8 +237,9 @@ export function exitStatusOf(e: unknown): ExitStatus {
 
 /** Start a command module: instantiate, run _start, close. */
 export async function startCommand(options: PicoprocessOptions): Promise<Running> {
-  const { process, libos, instance, capturer } = await instantiate(options);
-  const start = instance.exports._start;
+  const { process, libos, instance: first, capturer, imports } = await instantiate(options);
+  let instance = first;
+  let start = instance.exports._start;
   if (typeof start !== 'function') {
     libos.close();
     process.kill(1);
@@ -238,13 +258,42 @@ export async function startCommand(options: PicoprocessOptions): Promise<Running
       const next = capturer.afterReturn();
       if (next === 'finished') return status;
       if (next === 'stop') return { exitCode: 0, checkpointed: true };
+      if (typeof next === 'object') {
+        instance = moveTo(optimized!, imports, next.swap, libos, process, capturer);
+        start = instance.exports._start;
+      }
     }
   };
+  // Tier-up: a program still running after its first slice (its tick or a wait let the event
+  // loop run) is moved onto the TurboFan instance; a short program never pays that compile.
+  let optimized: WebAssembly.Module | null = null;
+  if (options.optimize && capturer) {
+    const optimize = options.optimize;
+    setImmediate(() => {
+      if (finished) return;
+      try {
+        optimized = optimize();
+      } catch {
+        return; // stay in the baseline tier
+      }
+      capturer.requestSwap().catch(() => {});
+    }).unref();
+  }
+  let finished = false;
   const done = run().then((status) => {
+    finished = true;
     libos.close();
     process.kill(status.exitCode);
     return status;
   });
   const checkpoint = capturer ? (leaveRunning: boolean) => capturer.request(leaveRunning) : undefined;
-  return { process, libos, instance, done, checkpoint };
+  return {
+    process,
+    libos,
+    get instance() {
+      return instance;
+    },
+    done,
+    checkpoint,
+  };
 }
