@@ -170,7 +170,9 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // the rewind calls every function on its stack anew, so V8's dynamic tier-up can replace
     // a loop that would otherwise stay in baseline code for the whole call (measured on the
     // prepared kernels: as fast as or faster than an eager TurboFan compile of them).
-    const tierUp = prepared !== null && !process.env.DRAWBRIDGE_WASM_TIERING && prepared.length <= EAGER_OPTIMIZE_MAX_BYTES;
+    // Not under extensions: the move interrupts a wait, which a trace would show and a
+    // record/replay log would hold at a point that depends on timing.
+    const tierUp = prepared !== null && stack === null && !process.env.DRAWBRIDGE_WASM_TIERING && prepared.length <= EAGER_OPTIMIZE_MAX_BYTES;
     const module = await compileModule(prepared ?? bytes, p.module, { cache: false, baseline: tierUp });
     const running = await startCommand({
       capture: prepared ? { moduleBytes: prepared, moduleName: p.module, extensions: stack ? () => stack!.save() : undefined } : undefined,
