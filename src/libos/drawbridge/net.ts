@@ -127,7 +127,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
 
   /** Drop a handle that did not become a working socket; the descriptor goes back to `state`. */
   function undo(desc: Description, info: SocketInfo, state: SocketInfo['state']): void {
-    if (desc.handle) dk.objectClose(desc.handle);
+    if (desc.handle) os.closeHandle(desc.handle);
     desc.handle = 0;
     info.state = state;
     info.acceptUri = null;
@@ -296,7 +296,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
         return Errno.SUCCESS;
       };
       const close = (r: number): number => {
-        dk.objectClose(h);
+        os.closeHandle(h);
         return r;
       };
       const r = attempt();

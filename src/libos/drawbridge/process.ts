@@ -94,7 +94,7 @@ export function processCalls(os: WasiState): Record<string, SyscallFn> {
   }
 
   function closeAll(handles: Handle[]): void {
-    for (const h of handles) dk.objectClose(h);
+    for (const h of handles) os.closeHandle(h);
   }
 
   /** A descriptor that can be a child's stdio: a stream or file, not a directory. */
@@ -186,7 +186,7 @@ export function processCalls(os: WasiState): Record<string, SyscallFn> {
           mem.setU32(pidPtr, p);
           mem.setU32(statusPtr, code);
           children.delete(p);
-          dk.objectClose(h);
+          os.closeHandle(h);
           return Errno.SUCCESS;
         }
         if ((flags & WaitFlag.NOHANG) !== 0) return Errno.AGAIN;

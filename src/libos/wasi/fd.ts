@@ -50,7 +50,7 @@ export function fdCalls(os: WasiState) {
     fd_close(fd: number): number {
       const d = os.fds.remove(fd);
       if (!d) return Errno.BADF;
-      if (d.handle) dk.objectClose(d.handle);
+      if (d.handle) os.closeHandle(d.handle);
       return Errno.SUCCESS;
     },
 
@@ -165,7 +165,7 @@ export function fdCalls(os: WasiState) {
     fd_renumber(from: number, to: number): number {
       if (!os.fds.get(from) || !os.fds.get(to)) return Errno.BADF;
       const old = os.fds.renumber(from, to);
-      if (old?.handle) dk.objectClose(old.handle);
+      if (old?.handle) os.closeHandle(old.handle);
       return Errno.SUCCESS;
     },
   };

@@ -89,19 +89,17 @@ export function pollCalls(os: WasiState) {
         ready.push({ s, nbytes: 1n, flags });
         continue;
       }
-      const ev = dk.streamGetEvent(d.handle, s.type === EventType.FD_READ ? StreamSide.READ : StreamSide.WRITE);
+      const ev = os.readinessEvent(d.handle, s.type === EventType.FD_READ ? StreamSide.READ : StreamSide.WRITE);
       if (isDkError(ev)) {
         // No event to wait on (e.g. a null stream): it is always ready.
         ready.push({ s, nbytes: 1n, flags: 0 });
         continue;
       }
-      if (dk.eventPeek(ev) === 1) {
-        dk.objectClose(ev);
-        ready.push({ s, nbytes: 1n, flags: 0 });
-      } else waits.push(ev);
+      // The events are the descriptors' own (cached by the state): nothing to close here.
+      if (dk.eventPeek(ev) === 1) ready.push({ s, nbytes: 1n, flags: 0 });
+      else waits.push(ev);
     }
     if (ready.length === 0) return 0;
-    for (const h of waits) dk.objectClose(h);
     waits.length = 0;
     mem.refresh();
     ready.forEach((r, i) => writeEvent(outPtr, i, r.s, r.nbytes, r.flags));
@@ -121,14 +119,10 @@ export function pollCalls(os: WasiState) {
       let deadline: bigint | null = null;
       for (const s of subs) if (s.type === EventType.CLOCK && (deadline === null || s.deadline < deadline)) deadline = s.deadline;
       const timeout = deadline === null ? null : deadline - monoNow;
-      if (os.interrupted) {
-        for (const h of waits) dk.objectClose(h);
-        return INTERRUPTED_CALL;
-      }
+      if (os.interrupted) return INTERRUPTED_CALL;
       // The interrupt event comes last: the runtime sets it to capture the picoprocess.
       const interruptAt = waits.length;
       const r = await dk.objectsWaitAny([...waits, os.interruptHandle()], timeout === null ? null : timeout < 0n ? 0n : timeout);
-      for (const h of waits) dk.objectClose(h);
       if (r === interruptAt || os.interrupted) return INTERRUPTED_CALL;
       if (isDkError(r) && r !== DkError.TIMED_OUT) return errnoOf(r);
       const again = parse(inPtr, n, os.monotonicNow());
@@ -148,7 +142,6 @@ export function pollCalls(os: WasiState) {
       if (typeof subs === 'number') return subs;
       const waits: Handle[] = [];
       const count = round(subs, outPtr, monoNow, waits);
-      for (const h of waits) dk.objectClose(h);
       if (count > 0) {
         mem.refresh();
         mem.setU32(neventsPtr, count);

@@ -223,7 +223,7 @@ export class WasiState {
   closeAll(): void {
     for (const [fd] of [...this.fds.entries()]) {
       const d = this.fds.remove(fd);
-      if (d && d.handle) this.dk.objectClose(d.handle);
+      if (d && d.handle) this.closeHandle(d.handle);
     }
   }
 
@@ -245,14 +245,43 @@ export class WasiState {
     return joinGuestPath(dir.guestPath, rel);
   }
 
+  /**
+   * Readiness events of stream handles, made once per handle and side and kept until the
+   * handle is closed (closeHandle): a server that polls many descriptors in a loop would
+   * otherwise make and close an event per descriptor per poll.
+   */
+  private readonly readiness = new Map<Handle, [Handle, Handle]>();
+
+  /** The event set while `handle` is ready on `side` (READ or WRITE), or a DkError. */
+  readinessEvent(handle: Handle, side: number): Handle | number {
+    let pair = this.readiness.get(handle);
+    if (!pair) this.readiness.set(handle, (pair = [0, 0]));
+    const i = side === StreamSide.WRITE ? 1 : 0;
+    if (pair[i] === 0) {
+      const ev = this.dk.streamGetEvent(handle, side);
+      if (isDkError(ev)) return ev;
+      pair[i] = ev;
+    }
+    return pair[i];
+  }
+
+  /** Close a stream handle and the readiness events made for it. */
+  closeHandle(handle: Handle): void {
+    const pair = this.readiness.get(handle);
+    if (pair) {
+      this.readiness.delete(handle);
+      for (const ev of pair) if (ev !== 0) this.dk.objectClose(ev);
+    }
+    this.dk.objectClose(handle);
+  }
+
   /** Wait until `handle` is ready on `side`, then run `attempt` again; repeat while it says RETRY. */
   async waitAndRetry(handle: Handle, side: number, attempt: () => number): Promise<number> {
     for (;;) {
       if (this.interrupted) return INTERRUPTED_CALL;
-      const ev = this.dk.streamGetEvent(handle, side);
+      const ev = this.readinessEvent(handle, side);
       if (isDkError(ev)) return errnoOf(ev);
       const r = await this.dk.objectsWaitAny([ev, this.interruptHandle()], null);
-      this.dk.objectClose(ev);
       if (r === 1 || this.interrupted) return INTERRUPTED_CALL;
       if (isDkError(r)) return errnoOf(r);
       const result = attempt();
