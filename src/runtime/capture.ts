@@ -224,7 +224,7 @@ export class Capturer {
     this.pending = null;
     if (pending.swap) {
       try {
-        const snapshot = snapshotInProcess(this.meta(), new Uint8Array(this.memory!.buffer), this.source.moduleBytes);
+        const snapshot = snapshotInProcess(this.meta(true), new Uint8Array(this.memory!.buffer), this.source.moduleBytes);
         pending.resolve(new Uint8Array(0));
         return { swap: snapshot };
       } catch (e) {
@@ -259,9 +259,13 @@ export class Capturer {
 
   private moduleHash: string | null = null;
 
-  /** What a snapshot says of the picoprocess besides its memory. */
-  private meta(): Omit<SnapshotMeta, 'memory'> {
-    const saved = this.libos.state.save();
+  /**
+   * What a snapshot says of the picoprocess besides its memory. A move to a new instance in
+   * this process keeps the library OS as it is (`keepLibos`): its descriptors need not be
+   * savable, so a program with pipes or sockets open can still be tiered up.
+   */
+  private meta(keepLibos = false): Omit<SnapshotMeta, 'memory'> {
+    const saved = keepLibos ? { args: [], env: [], fds: [], monotonicNs: '0' } : this.libos.state.save();
     if (typeof saved === 'string') throw new CaptureError(`cannot checkpoint: ${saved}`);
     const globals = this.globals.map((g) => {
       const exported = this.exports[GLOBAL_EXPORT_PREFIX + g.index] as WebAssembly.Global;
