@@ -133,3 +133,34 @@ test('extension state joins the snapshot: a restored trace goes on numbering whe
   const first = Number(after[0]!.split(' ')[0]);
   assert.ok(first > 5 && first <= lastSeq + 1, `restored trace starts at ${first}, the source's ended at ${lastSeq}`);
 });
+
+test('a listening socket follows a checkpoint: the restored server listens again at its address', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-listen-'));
+  const snap = join(dir, 'server.snap');
+  const server = spawn(process.execPath, [BIN, 'run', '--listen', '127.0.0.1:0', 'build/guests/net/http_server.wasm']);
+  let out = '';
+  server.stdout.setEncoding('utf8');
+  const port = await new Promise<number>((resolve) =>
+    server.stdout.on('data', (d: string) => {
+      out += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    }),
+  );
+  const get = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/`)).text();
+  assert.equal(await get(), 'hello from drawbridge\n');
+  const ck = cli(['checkpoint', String(server.pid), '-o', snap]);
+  assert.equal(ck.status, 0, ck.stderr);
+  assert.equal(await new Promise((r) => server.on('close', r)), 0);
+  const restored = spawn(process.execPath, [BIN, 'restore', snap]);
+  try {
+    let answer = '';
+    for (let i = 0; i < 100 && answer === ''; i++) {
+      answer = await get().catch(() => '');
+      if (answer === '') await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(answer, 'hello from drawbridge\n');
+  } finally {
+    restored.kill();
+  }
+});

@@ -11,6 +11,7 @@ import { flushInheritedOutput } from '../host/node/output-buffer.ts';
 import { emptyManifest, type Manifest } from '../monitor/manifest.ts';
 import { sendControl } from '../runtime/control.ts';
 import { loadExtensions } from '../runtime/extensions.ts';
+import { parseEndpointPattern, type EndpointPattern } from '../monitor/network-pattern.ts';
 import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
@@ -95,9 +96,20 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
 async function runSnapshot(snapshot: Snapshot, name: string, dirs: Map<string, string>, io: CommandIo): Promise<number> {
   const meta = snapshot.meta;
   if (!snapshot.module) throw new SnapshotError(`${name}: the snapshot does not carry its module`);
+  const patterns = (texts: readonly string[] | undefined) =>
+    (texts ?? []).map((t) => parseEndpointPattern(t)).filter((p): p is EndpointPattern => typeof p !== 'string');
   const manifest: Manifest = {
     ...emptyManifest(),
     env: meta.env,
+    network: {
+      connect: patterns(meta.network?.connect),
+      // A socket that was listening was granted its address (perhaps as port 0): it listens
+      // again at exactly that address.
+      listen: patterns([
+        ...(meta.network?.listen ?? []),
+        ...meta.libos.fds.flatMap((f) => (f.socket?.listen ? [f.socket.listen.slice(f.socket.listen.indexOf(':') + 1)] : [])),
+      ]),
+    },
     mounts: meta.mounts.map((m) => {
       const host = dirs.get(m.guest) ?? m.host;
       if (!host) throw new SnapshotError(`${name}: mount ${m.guest} needs --dir HOST::${m.guest}`);

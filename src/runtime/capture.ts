@@ -283,6 +283,7 @@ export class Capturer {
       asyncify: { dataAddr: this.dataAddr, dataSize: this.dataSize },
       mounts: m.mounts.map((x) => ({ guest: x.guest, mode: x.mode, host: x.host })),
       env: { ...m.env },
+      network: { connect: m.network.connect.map((p) => p.text), listen: m.network.listen.map((p) => p.text) },
     };
     const extensions = this.source.extensions?.();
     if (extensions?.length) meta.extensions = extensions;

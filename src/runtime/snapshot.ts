@@ -39,6 +39,8 @@ export interface SnapshotMeta {
   /** The grants it ran with (mounts as guest paths and modes; hosts are given again at restore). */
   mounts: { guest: string; mode: 'ro' | 'rw'; host?: string }[];
   env: Record<string, string>;
+  /** Its network grants, as the manifest wrote them (a listening socket listens again). */
+  network?: { connect: string[]; listen: string[] };
   /** The extensions it ran under (stack order, nearest the program first) and their state. */
   extensions?: SavedExtension[];
 }

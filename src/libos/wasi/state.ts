@@ -61,7 +61,15 @@ export const RETRY = -1;
 export const INTERRUPTED_CALL = -2;
 
 /** What a checkpoint keeps of a descriptor: its description without the host handle. */
-export type SavedDescriptor = Omit<Description, 'handle'> & { fd: number };
+export type SavedDescriptor = Omit<Description, 'handle'> & {
+  fd: number;
+  /**
+   * Sockets: a listening one is listened again at its address when restored; a connected one
+   * cannot follow (its peer is elsewhere) and comes back closed by the peer (reads end of
+   * file, writes EPIPE).
+   */
+  socket?: { type: 'stream' | 'dgram'; family: 4 | 6; listen: string | null; state: SocketInfo['state']; bound: string | null };
+};
 export interface SavedLibOs {
   args: string[];
   env: string[];
@@ -149,12 +157,22 @@ export class WasiState {
     if (this.interruptEvent) this.dk.eventClear(this.interruptEvent);
   }
 
-  /** Plain data for a checkpoint. Pipes and sockets cannot follow yet: they are refused. */
+  /** Plain data for a checkpoint. Pipes cannot follow yet: they are refused. */
   save(): SavedLibOs | string {
     const fds: SavedDescriptor[] = [];
     for (const [fd, d] of this.fds.entries()) {
-      if (d.kind === 'stream') return `descriptor ${fd} is a pipe or socket, which a checkpoint cannot carry yet`;
       const { handle: _handle, ...rest } = d;
+      if (d.kind === 'stream') {
+        const info = this.sockets.get(d);
+        if (!info) return `descriptor ${fd} is a pipe, which a checkpoint cannot carry yet`;
+        let listen: string | null = null;
+        if (info.state === 'listening') {
+          listen = info.acceptUri ?? (info.bound ? `tcp.server:${info.bound}` : null);
+          if (listen === null) return `descriptor ${fd} is a socket whose listen has not settled yet; try again`;
+        }
+        fds.push({ fd, ...rest, socket: { type: info.type, family: info.family, listen, state: info.state, bound: info.bound } });
+        continue;
+      }
       fds.push({ fd, ...rest });
     }
     return { args: [...this.args], env: [...this.env], fds, monotonicNs: this.monotonicNow().toString() };
@@ -165,6 +183,10 @@ export class WasiState {
     const byFd = [...saved.fds].sort((a, b) => a.fd - b.fd);
     const placed: number[] = [];
     for (const s of byFd) {
+      if (s.socket) {
+        this.reopenSocket(s);
+        continue;
+      }
       let uri: string;
       let access = 0;
       let options = 0;
@@ -190,6 +212,33 @@ export class WasiState {
     const now = this.now(Clock.MONOTONIC);
     const then = BigInt(saved.monotonicNs);
     this.monotonicOffset = then > now ? then - now : 0n;
+  }
+
+  /** A socket of a checkpoint: listening again, or a connection closed by its peer. */
+  private reopenSocket(s: SavedDescriptor): void {
+    const sock = s.socket!;
+    const { fd: _fd, socket: _socket, ...rest } = s;
+    let handle = 0;
+    let state = sock.state;
+    if (sock.listen !== null) {
+      const h = this.dk.streamOpen(sock.listen, Access.READ, Create.CREATE, 0);
+      if (isDkError(h)) throw new Error(`cannot reopen descriptor ${s.fd} (listen again on ${sock.listen}): ${errnoName(errnoOf(h))}`);
+      handle = h;
+    } else if (state === 'connected' || state === 'connecting') {
+      // The peer did not follow: an anonymous pipe whose other end is gone reads end of file
+      // and refuses writes (EPIPE), as a connection the peer closed.
+      const h = this.dk.streamOpen('pipe:', Access.READ | Access.WRITE, 0, 0);
+      if (isDkError(h)) throw new Error(`cannot reopen descriptor ${s.fd} (a closed connection): ${errnoName(errnoOf(h))}`);
+      const a = this.dk.streamAttributesQueryByHandle(h);
+      const peer = isDkError(a) || a.peerUri === undefined ? DkError.IO_ERROR : this.dk.streamOpen(a.peerUri, Access.READ | Access.WRITE, 0, 0);
+      if (!isDkError(peer)) this.dk.objectClose(peer);
+      handle = h;
+      state = 'connected';
+    }
+    const desc: Description = { ...rest, handle };
+    this.sockets.set(desc, { type: sock.type, family: sock.family, state, bound: sock.bound, acceptUri: null });
+    const fd = this.fds.add(desc);
+    if (fd !== s.fd) this.fds.renumber(fd, s.fd);
   }
 
   private openStdio(uri: string, kind: DescKind, access: number): void {
