@@ -39,7 +39,7 @@ import { PendingWait, pollObjects } from './wait.ts';
 import { ChildProcess } from './child-process.ts';
 import { AddressSpace, WASM_PAGE } from './address-space.ts';
 import { AlwaysReady } from './readiness.ts';
-import { BytesSource, CallbackSink, NullStream, charDeviceAttributes } from './stdio.ts';
+import { BytesSource, CallbackSink, NullStream, ResetStream, charDeviceAttributes } from './stdio.ts';
 import { FRAME_BUFFER_MAX_PIXELS, FrameBuffer, InputDevice, InputQueue, type InputEvent } from './devices.ts';
 import { createFileLink, openFileStream, queryFileAttributes } from './files.ts';
 import { NETWORK_SCHEMES, openNetworkStream } from './net-driver.ts';
@@ -488,6 +488,8 @@ export class DkProcess implements Dk, Picoprocess {
         return openFileStream(this.platform.fs, rest, scheme === 'dir', access, create, options);
       case 'null':
         return rest === '' ? new NullStream() : DkError.INVALID_ARGUMENT;
+      case 'reset':
+        return rest === '' ? new ResetStream() : DkError.INVALID_ARGUMENT;
       case 'stdin':
         return rest === '' ? this.stdio[0]! : DkError.INVALID_ARGUMENT;
       case 'stdout':

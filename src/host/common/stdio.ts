@@ -2,6 +2,7 @@
 // (a fixed Uint8Array as stdin, a callback as stdout/stderr, 'null').
 
 import type { DkResult, StreamAttributes } from '../../abi/dk.ts';
+import { DkError } from '../../abi/errors.ts';
 import { StreamObject, type KObject } from './kobject.ts';
 import { AlwaysReady } from './readiness.ts';
 import { copyBytes } from './bytes.ts';
@@ -106,5 +107,30 @@ export class CallbackSink extends StreamObject {
   }
   override attributes(): DkResult<StreamAttributes> {
     return charDeviceAttributes(false, true, 0, 'pipe');
+  }
+}
+
+/**
+ * reset: a connection whose peer is gone without a goodbye: every read and write answers
+ * CONNECTION_RESET. What a connected socket becomes when its picoprocess is restored or
+ * migrated and the peer could not follow.
+ */
+export class ResetStream extends StreamObject {
+  readonly kind = 'socket';
+  readonly uri = 'reset:';
+  override read(_offset: number, _buffer: Uint8Array): DkResult<number> {
+    return DkError.CONNECTION_RESET;
+  }
+  override write(_offset: number, _data: Uint8Array): DkResult<number> {
+    return DkError.CONNECTION_RESET;
+  }
+  override readiness(_side: number): DkResult<KObject> {
+    return new AlwaysReady();
+  }
+  override isSignalled(): boolean {
+    return true;
+  }
+  override attributes(): DkResult<StreamAttributes> {
+    return { ...charDeviceAttributes(true, true), kind: 'socket' };
   }
 }

@@ -65,8 +65,7 @@ export type SavedDescriptor = Omit<Description, 'handle'> & {
   fd: number;
   /**
    * Sockets: a listening one is listened again at its address when restored; a connected one
-   * cannot follow (its peer is elsewhere) and comes back closed by the peer (reads end of
-   * file, writes EPIPE).
+   * cannot follow (its peer is elsewhere) and comes back reset (reads and writes ECONNRESET).
    */
   socket?: { type: 'stream' | 'dgram'; family: 4 | 6; listen: string | null; state: SocketInfo['state']; bound: string | null };
 };
@@ -225,13 +224,9 @@ export class WasiState {
       if (isDkError(h)) throw new Error(`cannot reopen descriptor ${s.fd} (listen again on ${sock.listen}): ${errnoName(errnoOf(h))}`);
       handle = h;
     } else if (state === 'connected' || state === 'connecting') {
-      // The peer did not follow: an anonymous pipe whose other end is gone reads end of file
-      // and refuses writes (EPIPE), as a connection the peer closed.
-      const h = this.dk.streamOpen('pipe:', Access.READ | Access.WRITE, 0, 0);
-      if (isDkError(h)) throw new Error(`cannot reopen descriptor ${s.fd} (a closed connection): ${errnoName(errnoOf(h))}`);
-      const a = this.dk.streamAttributesQueryByHandle(h);
-      const peer = isDkError(a) || a.peerUri === undefined ? DkError.IO_ERROR : this.dk.streamOpen(a.peerUri, Access.READ | Access.WRITE, 0, 0);
-      if (!isDkError(peer)) this.dk.objectClose(peer);
+      // The peer did not follow: the connection reads and writes as reset (ECONNRESET).
+      const h = this.dk.streamOpen('reset:', Access.READ | Access.WRITE, 0, 0);
+      if (isDkError(h)) throw new Error(`cannot reopen descriptor ${s.fd} (a reset connection): ${errnoName(errnoOf(h))}`);
       handle = h;
       state = 'connected';
     }
