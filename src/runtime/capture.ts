@@ -32,6 +32,8 @@ const SLICE_MS = 10;
 
 export class CaptureError extends Error {}
 
+const globalsOf = new WeakMap<Uint8Array, { index: number; type: string }[]>();
+
 interface Pending {
   /** Move the running program onto another instance of the same module (tier-up). */
   swap?: boolean;
@@ -69,7 +71,10 @@ export class Capturer {
   constructor(libos: WasiLibOs, source: CaptureSource) {
     this.libos = libos;
     this.source = source;
-    this.globals = mutableGlobals(source.moduleBytes);
+    // Parsed once per module: a host starting thousands of picoprocesses of one module.
+    let globals = globalsOf.get(source.moduleBytes);
+    if (!globals) globalsOf.set(source.moduleBytes, (globals = mutableGlobals(source.moduleBytes)));
+    this.globals = globals;
     const unsupported = this.globals.find((g) => g.type !== 'i32' && g.type !== 'i64' && g.type !== 'f32' && g.type !== 'f64');
     if (unsupported) throw new CaptureError(`global ${unsupported.index} is a ${unsupported.type}, which a snapshot cannot carry`);
   }

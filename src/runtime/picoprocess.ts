@@ -84,6 +84,15 @@ export interface Running {
   readonly checkpoint?: (leaveRunning: boolean) => Promise<Uint8Array>;
 }
 
+const importDescriptors = new WeakMap<WebAssembly.Module, WebAssembly.ModuleImportDescriptor[]>();
+
+/** A module's imports, listed once per module (V8 builds a fresh array on every call). */
+function importsOf(module: WebAssembly.Module): WebAssembly.ModuleImportDescriptor[] {
+  let list = importDescriptors.get(module);
+  if (!list) importDescriptors.set(module, (list = WebAssembly.Module.imports(module)));
+  return list;
+}
+
 /** Build the import object: WASI from the library OS, anything else inert (traps if called). */
 export function buildImports(
   module: WebAssembly.Module,
@@ -97,7 +106,7 @@ export function buildImports(
   const suspending = (fn: (...a: any[]) => number | Promise<number>): WebAssembly.ImportValue =>
     new WebAssembly.Suspending(governed(capturer ? capturer.wrap(fn) : fn)) as unknown as WebAssembly.ImportValue;
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
-  for (const imp of WebAssembly.Module.imports(module)) {
+  for (const imp of importsOf(module)) {
     const ns = (imports[imp.module] ??= {});
     if (imp.kind !== 'function') {
       throw new GuestError(`unsupported import ${imp.module}.${imp.name} (a ${imp.kind}): drawbridge provides functions only`);
