@@ -1,8 +1,8 @@
 // `drawbridge run`: flags spelled as wasmtime spells them.
 //   drawbridge run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--manifest FILE] [--] MODULE.wasm [ARGS...]
 
-import { existsSync, readFileSync } from 'node:fs';
-import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
+import { readFileSync } from 'node:fs';
+import { AUTO_PREPARE_MAX_BYTES, mayBePrepared, PrepareError, prepareModule } from '../runtime/prepare.ts';
 import { serveControl } from '../runtime/control.ts';
 import { writeFileAtomic } from '../runtime/snapshot.ts';
 import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest.ts';
@@ -226,7 +226,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
 /** The prepared module, or why there is none (what `drawbridge checkpoint` will answer). */
 async function preparedFor(bytes: Uint8Array, name: string): Promise<{ prepared: Uint8Array | null; why: string | null }> {
   if (process.env.DRAWBRIDGE_CHECKPOINT === '0') return { prepared: null, why: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' };
-  if (bytes.length > AUTO_PREPARE_MAX_BYTES && !existsSync(preparedPath(bytes))) {
+  if (bytes.length > AUTO_PREPARE_MAX_BYTES && !mayBePrepared(bytes)) {
     return { prepared: null, why: `${name} is not prepared for checkpoints (modules over 1 MiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again` };
   }
   try {

@@ -8,7 +8,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSCALLS } from '../libos/wasi/index.ts';
@@ -47,9 +47,23 @@ export function cacheDir(): string {
   return join(base, 'prepared');
 }
 
+/** The cache entry of a module: its size first, so that a miss is found without hashing it. */
 export function preparedPath(bytes: Uint8Array): string {
   const hash = createHash('sha256').update(bytes).digest('hex');
-  return join(cacheDir(), `${hash}.v${PREPARE_VERSION}.wasm`);
+  return join(cacheDir(), `${bytes.length}-${hash}.v${PREPARE_VERSION}.wasm`);
+}
+
+/**
+ * Whether the cache may hold this module prepared: false when no entry has its size, which a
+ * directory listing answers without hashing the module (75 ms for a 75 MB one).
+ */
+export function mayBePrepared(bytes: Uint8Array): boolean {
+  try {
+    const prefix = `${bytes.length}-`;
+    return readdirSync(cacheDir()).some((f) => f.startsWith(prefix)) && existsSync(preparedPath(bytes));
+  } catch {
+    return false;
+  }
 }
 
 export class PrepareError extends Error {}
