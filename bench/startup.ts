@@ -29,14 +29,14 @@ function newestMtime(dir: string): number {
 
 /** Make sure dist/ (what bin/drawbridge.js runs) is built from the current src/; false if it cannot be. */
 export function ensureDist(): boolean {
-  const main = join(ROOT, 'dist', 'cli', 'main.js');
+  // bin/drawbridge.js runs the esbuild bundle (dist/cli-bundle) when there is one.
+  const main = join(ROOT, 'dist', 'cli-bundle', 'main.js');
   if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(ROOT, 'src'))) return true;
-  console.log('(building dist/ for the CLI: tsc -p tsconfig.build.json)');
+  console.log('(building dist/ for the CLI: npm run build)');
   try {
-    execFileSync(NODE, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` } });
   } catch (e) {
-    // tsc still emits when other people's work in progress has type errors.
-    console.log(`(tsc reported errors; using what it emitted: ${String((e as { stdout?: Buffer }).stdout ?? '').split('\n')[0]})`);
+    console.log(`(the build failed: ${String((e as { stdout?: Buffer }).stdout ?? '').split('\n').slice(-3).join(' ')})`);
   }
   return existsSync(main);
 }
