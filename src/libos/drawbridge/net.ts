@@ -24,7 +24,7 @@ import { Errno } from '../wasi/constants.ts';
 import { errnoOf } from '../wasi/errno.ts';
 import type { Description } from '../wasi/fds.ts';
 import { RETRY, type WasiState } from '../wasi/state.ts';
-import { acceptUriOf, socketDescription, type SocketInfo } from '../wasi/sock.ts';
+import { acceptUriOf, socketDescription, socketOf, type SocketInfo } from '../wasi/sock.ts';
 import type { SyscallFn } from '../wasi/index.ts';
 
 const AF_INET = 1;
@@ -118,12 +118,6 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
   const dk = os.dk;
   const mem = os.mem;
 
-  function socketOf(fd: number): { desc: Description; info: SocketInfo } | number {
-    const desc = os.fds.get(fd);
-    if (!desc) return Errno.BADF;
-    const info = os.sockets.get(desc);
-    return info === undefined ? Errno.NOTSOCK : { desc, info };
-  }
 
   /** Drop a handle that did not become a working socket; the descriptor goes back to `state`. */
   function undo(desc: Description, info: SocketInfo, state: SocketInfo['state']): void {
@@ -171,7 +165,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
     },
 
     bind(fd: number, addrPtr: number, addrLen: number): number {
-      const s = socketOf(fd);
+      const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
       if (s.info.state !== 'fresh') return Errno.INVAL;
       const addr = readSockaddr(os, addrPtr, addrLen, s.info.family);
@@ -182,7 +176,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
     },
 
     listen(fd: number, _backlog: number): number | Promise<number> {
-      const s = socketOf(fd);
+      const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
       const { desc, info } = s;
       if (info.type !== 'stream') return Errno.NOTSUP;
@@ -203,7 +197,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
     },
 
     connect(fd: number, addrPtr: number, addrLen: number): number | Promise<number> {
-      const s = socketOf(fd);
+      const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
       const { desc, info } = s;
       if (info.state === 'connected') return Errno.ISCONN;
@@ -226,7 +220,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
     },
 
     getsockname(fd: number, addrPtr: number, lenPtr: number): number | Promise<number> {
-      const s = socketOf(fd);
+      const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
       const { desc, info } = s;
       if (info.state === 'listening') {
@@ -250,7 +244,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
     },
 
     getpeername(fd: number, addrPtr: number, lenPtr: number): number {
-      const s = socketOf(fd);
+      const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
       if (s.info.state !== 'connected') return Errno.NOTCONN;
       const a = dk.streamAttributesQueryByHandle(s.desc.handle);

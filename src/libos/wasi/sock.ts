@@ -56,17 +56,18 @@ export function acceptUriOf(os: WasiState, desc: Description, info: SocketInfo):
   return a.localUri;
 }
 
+/** The descriptor and socket state of fd, or an errno (EBADF, ENOTSOCK). */
+export function socketOf(os: WasiState, fd: number): { desc: Description; info: SocketInfo } | number {
+  const desc = os.fds.get(fd);
+  if (!desc) return Errno.BADF;
+  const info = os.sockets.get(desc);
+  return info === undefined ? Errno.NOTSOCK : { desc, info };
+}
+
 export function sockCalls(os: WasiState) {
   const dk = os.dk;
   const mem = os.mem;
 
-  /** The descriptor and socket state of fd, or an errno. */
-  function socketOf(fd: number): { desc: Description; info: SocketInfo } | number {
-    const desc = os.fds.get(fd);
-    if (!desc) return Errno.BADF;
-    const info = os.sockets.get(desc);
-    return info === undefined ? Errno.NOTSOCK : { desc, info };
-  }
 
   function tryAccept(desc: Description, info: SocketInfo, flags: number, fdPtr: number): number {
     const uri = acceptUriOf(os, desc, info);
@@ -122,7 +123,7 @@ export function sockCalls(os: WasiState) {
 
   return {
     sock_accept(fd: number, flags: number, fdPtr: number): number | Promise<number> {
-      const s = socketOf(fd);
+      const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
       if ((flags & ~Fdflags.NONBLOCK) !== 0) return Errno.INVAL;
       const { desc, info } = s;
@@ -134,7 +135,7 @@ export function sockCalls(os: WasiState) {
     },
 
     sock_recv(fd: number, ri: number, riLen: number, riFlags: number, roLenPtr: number, roFlagsPtr: number): number | Promise<number> {
-      const s = socketOf(fd);
+      const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
       if (riFlags !== 0) return Errno.NOTSUP; // RECV_PEEK, RECV_WAITALL: not offered
       const { desc, info } = s;
@@ -145,7 +146,7 @@ export function sockCalls(os: WasiState) {
     },
 
     sock_send(fd: number, si: number, siLen: number, siFlags: number, soLenPtr: number): number | Promise<number> {
-      const s = socketOf(fd);
+      const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
       if (siFlags !== 0) return Errno.NOTSUP;
       const { desc, info } = s;
@@ -156,7 +157,7 @@ export function sockCalls(os: WasiState) {
     },
 
     sock_shutdown(fd: number, how: number): number {
-      const s = socketOf(fd);
+      const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
       if (how === 0 || (how & ~(Sdflags.RD | Sdflags.WR)) !== 0) return Errno.INVAL;
       if (s.info.state !== 'connected') return Errno.NOTCONN;
