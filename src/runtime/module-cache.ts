@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import v8 from 'node:v8';
+import { loadCompiled, prepareCodeCache, storeCompiled } from './code-cache.ts';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
@@ -89,6 +90,20 @@ function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
   }
 }
 
+/**
+ * An eager compile, through the on-disk code cache (code-cache.ts): the first process pays the
+ * TurboFan compile, the later ones load its code (xorshift: ~50 ms -> ~1 ms).
+ */
+function compileOptimizedCached(bytes: Uint8Array): WebAssembly.Module {
+  const wireHash = createHash('sha256').update(bytes).digest();
+  prepareCodeCache();
+  const cached = loadCompiled(bytes, wireHash);
+  if (cached) return cached;
+  const module = compileOptimized(bytes);
+  storeCompiled(module, wireHash);
+  return module;
+}
+
 /** Compile (once per content hash). */
 export function compileModule(bytes: Uint8Array, name = 'module', options: { cache?: boolean; baseline?: boolean } = {}): Promise<WebAssembly.Module> {
   checkMagic(bytes, name);
@@ -96,7 +111,7 @@ export function compileModule(bytes: Uint8Array, name = 'module', options: { cac
   const key = options.cache === false ? null : contentHash(bytes);
   let p = key === null ? undefined : compiled.get(key);
   if (!p) {
-    const compiling = !options.baseline && eagerlyOptimize(bytes) ? new Promise<WebAssembly.Module>((resolve) => resolve(compileOptimized(bytes))) : WebAssembly.compile(bytes);
+    const compiling = !options.baseline && eagerlyOptimize(bytes) ? new Promise<WebAssembly.Module>((resolve) => resolve(compileOptimizedCached(bytes))) : WebAssembly.compile(bytes);
     p = compiling.catch((e: unknown) => {
       if (key !== null) compiled.delete(key);
       throw new ModuleError(`${name}: invalid WebAssembly module: ${(e as Error).message}`);

@@ -1,0 +1,152 @@
+// A cache of V8's machine code for the modules that are compiled eagerly with TurboFan
+// (module-cache.ts), kept on disk, so that only the first process to run a small module pays
+// for its optimizing compile (xorshift: ~35-70 ms) and every later one loads the code in well
+// under a millisecond, as wasmtime's compilation cache does.
+//
+// V8 can serialize a compiled WebAssembly.Module, but Node exposes that only to V8's own test
+// intrinsics (%SerializeWasmModule / %DeserializeWasmModule, behind --allow-natives-syntax).
+// They are safe to use only with care, so this file takes it:
+//   - V8 checks its version and flag hash and answers `undefined` on a mismatch, but it trusts
+//     the rest: wire bytes other than the module's, or a damaged payload, crash the process.
+//     So an entry holds the SHA-256 of the module's bytes and of its payload, both checked
+//     before V8 sees it.
+//   - The payload is machine code that the host will run: an entry is read only from a
+//     directory owned by this user and writable by nobody else, and from a file owned by this
+//     user, as ssh treats its keys. Anything else is ignored (and the compile happens as usual).
+//   - Serializing a module that was not fully compiled is a fatal error in V8: only modules
+//     compiled eagerly (every function done) are ever written.
+// Entries are written atomically (temporary file, rename). DRAWBRIDGE_CODE_CACHE=0 turns the
+// cache off; its folder is $DRAWBRIDGE_CACHE/code (default ~/.cache/drawbridge/code).
+
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import v8 from 'node:v8';
+
+const MAGIC = Buffer.from('DBCODE01');
+const HEADER = MAGIC.length + 32 + 32;
+
+type Serialize = (m: WebAssembly.Module) => ArrayBuffer;
+type Deserialize = (code: ArrayBuffer, wire: Uint8Array) => WebAssembly.Module | undefined;
+
+let natives: { serialize: Serialize; deserialize: Deserialize } | null | undefined;
+
+/** V8's serializer, or null when this V8 does not offer it. */
+function v8Natives(): { serialize: Serialize; deserialize: Deserialize } | null {
+  if (natives !== undefined) return natives;
+  try {
+    // The flag stays on: V8 parses a function's body again when it first runs it.
+    v8.setFlagsFromString('--allow-natives-syntax');
+    natives = {
+      serialize: new Function('m', 'return %SerializeWasmModule(m)') as Serialize,
+      deserialize: new Function('b', 'w', 'return %DeserializeWasmModule(b, w)') as Deserialize,
+    };
+  } catch {
+    natives = null;
+  }
+  return natives;
+}
+
+/**
+ * Called before an eager compile: V8 keeps the flag hash of the moment it compiles a module
+ * with the module, so the flag that the serializer needs must be on already, in the process
+ * that writes an entry as in the ones that read it.
+ */
+export function prepareCodeCache(): void {
+  if (enabled()) v8Natives();
+}
+
+export function codeCacheDir(): string {
+  const base = process.env.DRAWBRIDGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'drawbridge');
+  return join(base, 'code');
+}
+
+function enabled(): boolean {
+  return process.env.DRAWBRIDGE_CODE_CACHE !== '0';
+}
+
+/** Owned by this user and writable by nobody else (the uid check only where uids exist). */
+function trusted(st: { uid: number; mode: number }): boolean {
+  const uid = process.getuid?.();
+  return (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
+}
+
+/** The entry's path: the module's hash, V8's version (a new Node starts a new entry). */
+function entryPath(dir: string, wireHash: Buffer): string {
+  return join(dir, `${wireHash.toString('hex')}-v8-${process.versions.v8}.code`);
+}
+
+function sha256(bytes: Uint8Array): Buffer {
+  return createHash('sha256').update(bytes).digest();
+}
+
+/** The cached code of `bytes`, or null (no entry, not trusted, damaged, or V8 refused it). */
+export function loadCompiled(bytes: Uint8Array, wireHash: Buffer = sha256(bytes)): WebAssembly.Module | null {
+  if (!enabled()) return null;
+  const dir = codeCacheDir();
+  const path = entryPath(dir, wireHash);
+  let fd: number;
+  try {
+    if (!trusted(statSync(dir))) return null;
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  let data: Buffer;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || !trusted(st) || st.size < HEADER) return null;
+    data = Buffer.allocUnsafe(st.size);
+    let off = 0;
+    while (off < data.length) {
+      const n = readSync(fd, data, off, data.length - off, off);
+      if (n === 0) return null;
+      off += n;
+    }
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+  if (!data.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+  if (!data.subarray(MAGIC.length, MAGIC.length + 32).equals(wireHash)) return null;
+  const payload = data.subarray(HEADER);
+  if (!sha256(payload).equals(data.subarray(MAGIC.length + 32, HEADER))) return null;
+  const n = v8Natives();
+  if (!n) return null;
+  // A fresh ArrayBuffer holding exactly the payload, as the intrinsic wants.
+  const code = payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.length) as ArrayBuffer;
+  try {
+    return n.deserialize(code, bytes) ?? null; // undefined: another V8 build or other flags
+  } catch {
+    return null;
+  }
+}
+
+/** Store the code of a module compiled eagerly (every function compiled: see the top). */
+export function storeCompiled(module: WebAssembly.Module, wireHash: Buffer): void {
+  if (!enabled()) return;
+  const n = v8Natives();
+  if (!n) return;
+  const dir = codeCacheDir();
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!trusted(statSync(dir))) return;
+    const payload = new Uint8Array(n.serialize(module));
+    const path = entryPath(dir, wireHash);
+    const tmp = `${path}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, Buffer.concat([MAGIC, wireHash, sha256(payload), payload]), { mode: 0o600 });
+      renameSync(tmp, path);
+    } catch {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // nothing was written
+      }
+    }
+  } catch {
+    // A cache that cannot be written only costs the next process a compile.
+  }
+}

@@ -1,0 +1,110 @@
+// The on-disk code cache of eagerly compiled modules (src/runtime/code-cache.ts): a later
+// process loads the machine code instead of compiling, and a damaged, foreign or untrusted
+// entry is ignored (the module compiles as usual) instead of reaching V8, which would crash.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const NODE = process.execPath;
+const SRC = resolve('src/runtime');
+const EXIT_CODE = resolve('build/guests/runtime/exit_code.wasm');
+const OTHER = resolve('build/guests/runtime/echo_upper.wasm');
+
+/**
+ * In a fresh process: what loadCompiled answers for `module` ('hit' or 'miss'), then compile
+ * it through compileModule (which writes the cache on a miss) and run its exit status.
+ */
+function probe(cache: string, module: string): string {
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { loadCompiled } from ${JSON.stringify(join(SRC, 'code-cache.ts'))};
+    import { compileModule } from ${JSON.stringify(join(SRC, 'module-cache.ts'))};
+    const bytes = readFileSync(${JSON.stringify(module)});
+    const hit = loadCompiled(bytes);
+    const m = hit ?? await compileModule(bytes, 'm');
+    const names = WebAssembly.Module.exports(m).map((e) => e.name).sort().join(',');
+    process.stdout.write((hit ? 'hit' : 'miss') + ' ' + names);
+  `;
+  return execFileSync(NODE, ['--input-type=module', '-e', script], { env: { ...process.env, DRAWBRIDGE_CACHE: cache }, encoding: 'utf8' });
+}
+
+function entries(cache: string): string[] {
+  try {
+    return readdirSync(join(cache, 'code')).filter((f) => f.endsWith('.code'));
+  } catch {
+    return [];
+  }
+}
+
+test('the first process compiles and stores the code; the next one loads it', () => {
+  const cache = mkdtempSync(join(tmpdir(), 'db-code-'));
+  try {
+    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
+    assert.equal(entries(cache).length, 1);
+    assert.equal(probe(cache, EXIT_CODE), 'hit _start,memory');
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('a damaged entry, or one copied to another module, is ignored and then replaced', () => {
+  const cache = mkdtempSync(join(tmpdir(), 'db-code-'));
+  try {
+    probe(cache, EXIT_CODE);
+    const [name] = entries(cache);
+    const path = join(cache, 'code', name!);
+    const good = readFileSync(path);
+    // One byte of machine code flipped: V8 would run it; the payload hash refuses it.
+    const bad = Buffer.from(good);
+    bad[bad.length - 100]! ^= 0xff;
+    writeFileSync(path, bad, { mode: 0o600 });
+    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
+    assert.equal(probe(cache, EXIT_CODE), 'hit _start,memory', 'the compile after a miss rewrote the entry');
+    // Truncated.
+    writeFileSync(path, good.subarray(0, 50), { mode: 0o600 });
+    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
+    // The entry of one module under the name of another (V8 crashes on other wire bytes).
+    probe(cache, OTHER);
+    const other = entries(cache).find((f) => f !== name)!;
+    copyFileSync(path, join(cache, 'code', other));
+    assert.equal(probe(cache, OTHER), 'miss _start,memory');
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('a cache folder that others can write is not trusted with machine code', () => {
+  const cache = mkdtempSync(join(tmpdir(), 'db-code-'));
+  try {
+    probe(cache, EXIT_CODE);
+    chmodSync(join(cache, 'code'), 0o777);
+    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
+    chmodSync(join(cache, 'code'), 0o700);
+    const [name] = entries(cache);
+    chmodSync(join(cache, 'code', name!), 0o666);
+    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('DRAWBRIDGE_CODE_CACHE=0 neither reads nor writes the cache', () => {
+  const cache = mkdtempSync(join(tmpdir(), 'db-code-'));
+  try {
+    const saved = process.env.DRAWBRIDGE_CODE_CACHE;
+    process.env.DRAWBRIDGE_CODE_CACHE = '0';
+    try {
+      assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
+      assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
+      assert.deepEqual(entries(cache), []);
+    } finally {
+      if (saved === undefined) delete process.env.DRAWBRIDGE_CODE_CACHE;
+      else process.env.DRAWBRIDGE_CODE_CACHE = saved;
+    }
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
