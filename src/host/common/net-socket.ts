@@ -98,7 +98,11 @@ export abstract class SocketStream extends StreamObject implements ReadySource {
       this.paused = true;
       this.pauseInput();
     }
-    if (wasEmpty) this.changed();
+    if (wasEmpty) this.inputArrived();
+  }
+  /** Bytes arrived where there were none: wake readers (a driver may defer it, net-batch.ts). */
+  protected inputArrived(): void {
+    this.changed();
   }
   /** The peer sent end of stream. */
   ended(): void {

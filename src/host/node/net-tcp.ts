@@ -9,6 +9,7 @@ import type { DkResult } from '../../abi/dk.ts';
 import { formatAddress, LISTEN_BACKLOG, type ServerTable, type SocketAddress } from '../common/net-driver.ts';
 import { ServerStream, SocketStream } from '../common/net-socket.ts';
 import { dkErrorOfNode } from './net-errors.ts';
+import { notifyLater } from './net-batch.ts';
 
 /** Bytes Node may hold unsent before writes answer WOULD_BLOCK. */
 export const TX_HIGH = 64 * 1024;
@@ -36,6 +37,11 @@ export class NodeTcpSocket extends SocketStream {
     socket.on('drain', () => this.changed());
     if (connected) this.addresses();
     else socket.once('connect', () => this.addresses());
+  }
+
+  /** Readers wake after this turn's other deliveries (net-batch.ts). */
+  protected override inputArrived(): void {
+    notifyLater(this);
   }
 
   private addresses(): void {
