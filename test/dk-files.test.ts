@@ -164,8 +164,18 @@ for (const host of HOSTS) {
       assert.equal(readText(dk, h, 4), 'ef');
       assert.equal(ok(dk.streamRead(h, 100, new Uint8Array(4))), 0, 'past the end reads 0');
       assert.equal(ok(dk.streamRead(h, 0, new Uint8Array(0))), 0, 'empty buffer');
-      err(dk.streamRead(h, -1, new Uint8Array(4)), DkError.INVALID_ARGUMENT, 'read offset -1 on a file');
-      err(dk.streamWrite(h, -1, enc.encode('z')), DkError.INVALID_ARGUMENT, 'write offset -1 on a file');
+      // Offset -1 (NO_OFFSET): at the stream's own position, which it advances (starts at 0).
+      const pos = new Uint8Array(4);
+      assert.equal(ok(dk.streamRead(h, -1, pos)), 4, 'read at the stream position');
+      assert.equal(new TextDecoder().decode(pos), 'abXY');
+      assert.equal(ok(dk.streamAttributesQueryByHandle(h)).position, 4);
+      assert.equal(ok(dk.streamWrite(h, -1, enc.encode('e'))), 1, 'write at the stream position');
+      assert.equal(ok(dk.streamAttributesQueryByHandle(h)).position, 5);
+      ok(dk.streamAttributesSetByHandle(h, { position: 1 }));
+      assert.equal(ok(dk.streamRead(h, -1, pos.subarray(0, 1))), 1);
+      assert.equal(pos[0], 0x62, 'the position was moved to 1');
+      err(dk.streamAttributesSetByHandle(h, { position: -3 }), DkError.INVALID_ARGUMENT, 'negative position');
+      err(dk.streamRead(h, -2, new Uint8Array(4)), DkError.INVALID_ARGUMENT, 'offset -2');
       err(dk.streamRead(h, 1.5, new Uint8Array(4)), DkError.INVALID_ARGUMENT, 'fractional offset');
       // A write past the end leaves a hole that reads as zeros.
       writeAll(dk, h, 10, 'Z');

@@ -75,12 +75,25 @@ export interface StreamAttributes {
   localUri?: string;
   /** True when the stream is an interactive terminal (what isatty() reports to the guest). */
   terminal?: boolean;
+  /**
+   * Files opened for data: the stream's own position, where DkStreamRead/DkStreamWrite with
+   * offset NO_OFFSET happen (shared by every handle on the stream, in every picoprocess).
+   */
+  position?: number;
+  /** Pipes: whether the other end can still write to this one (more data may come). */
+  peerWritable?: boolean;
+  /** Pipes: whether the other end still reads what this one writes. */
+  peerReadable?: boolean;
+  /** Pipes: true when this very end is also held outside the calling picoprocess (a child's handle or stdio). */
+  shared?: boolean;
 }
 
 /** Times to set; 'now' is the host's current real time. */
 export interface AttributesUpdate {
   atimeNs?: bigint | 'now';
   mtimeNs?: bigint | 'now';
+  /** Move a file stream's position (see StreamAttributes.position): lseek. */
+  position?: number;
 }
 
 export interface DirEntry {

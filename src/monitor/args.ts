@@ -89,6 +89,10 @@ function checkOne(spec: PrimitiveSpec, arg: ArgSpec, v: unknown): DkErrorCode | 
 function checkUpdate(v: unknown): DkErrorCode | 0 {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return DkError.INVALID_ARGUMENT;
   for (const [key, value] of Object.entries(v)) {
+    if (key === 'position') {
+      if (!(value === undefined || (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0))) return DkError.INVALID_ARGUMENT;
+      continue;
+    }
     if (key !== 'atimeNs' && key !== 'mtimeNs') return DkError.INVALID_ARGUMENT;
     if (!(value === undefined || value === 'now' || typeof value === 'bigint')) return DkError.INVALID_ARGUMENT;
   }

@@ -11,7 +11,7 @@ export type ClassifiedUri =
   | { kind: 'network'; scheme: string; direction: 'connect' | 'listen'; endpoint: Endpoint | { host: string; port: null } };
 
 /** Streams of the picoprocess itself or of the host's devices: no grant needed. */
-const LOCAL_SCHEMES = new Set(['stdin', 'stdout', 'stderr', 'null', 'reset', 'pipe', 'pipe.server', 'pipe.client']);
+const LOCAL_SCHEMES = new Set(['stdin', 'stdout', 'stderr', 'null', 'reset', 'pipe', 'pipe.server', 'pipe.client', 'inherit']);
 const DEVICES = new Set(['dev:fb', 'dev:input']);
 const NETWORK_SCHEMES: Record<string, 'connect' | 'listen'> = {
   tcp: 'connect',

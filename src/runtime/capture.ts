@@ -13,7 +13,7 @@
 // modules (wasm-ticks.ts), which calls drawbridge.tick every few thousand loop iterations.
 
 import type { Manifest } from '../monitor/manifest.ts';
-import { INTERRUPTED_CALL, type WasiLibOs } from '../libos/wasi/index.ts';
+import { INTERRUPTED_CALL, type SavedLibOs, type WasiLibOs } from '../libos/wasi/index.ts';
 import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from './wasm-sections.ts';
 import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from './wasm-ticks.ts';
 import { registerFork } from './fork.ts';
@@ -40,8 +40,11 @@ interface Pending {
   leaveRunning: boolean;
   resolve(bytes: Uint8Array): void;
   reject(e: Error): void;
-  /** Wants the snapshot as an object that stays in this process (fork), not as a file. */
-  inProcess?: (snapshot: Snapshot) => void;
+  /**
+   * Wants the snapshot as an object that stays in this process (fork), not as a file; with
+   * the handles the child is to share (WasiState.saveForFork).
+   */
+  inProcess?: (snapshot: Snapshot, handles: number[]) => void;
 }
 
 export interface CaptureSource {
@@ -140,8 +143,9 @@ export class Capturer {
    * drawbridge.fork(pid_out) -> errno: a copy of the picoprocess (memory, globals, descriptors
    * reopened at their offsets) continues from this call as a child. Built on capture: the
    * caller unwinds, is snapshot and rewound; the rewound call returns the child's pid here and
-   * 0 in the child. Descriptor positions are copied, not shared; pipes and sockets among the
-   * descriptors make fork fail with ENOTSUP (see docs/snapshot.md).
+   * 0 in the child. Descriptors are shared, not copied (saveForFork): the child opens the
+   * parent's own streams, so a file has one position for both and a pipe's ends count in both
+   * (docs/snapshot.md, "fork").
    */
   readonly fork = (pidPtr: number): number => {
     const writePid = (pid: number): number => {
@@ -161,10 +165,9 @@ export class Capturer {
     this.pending = {
       leaveRunning: true,
       resolve: () => {},
-      inProcess: (snapshot) => {
+      inProcess: (snapshot, handles) => {
         const token = registerFork(this.processId, snapshot);
-        const stdio = [0, 1, 2].map((fd) => state.fds.get(fd)?.handle ?? 0);
-        const h = state.dk.processCreate(`fork:${token}`, [], stdio);
+        const h = state.dk.processCreate(`fork:${token}`, [], handles);
         if (isDkError(h)) this.forkResult = h === DkError.QUOTA_EXCEEDED ? -ERRNO_AGAIN : -ERRNO_NOSYS;
         else this.forkResult = state.adoptChild ? state.adoptChild(h) : -ERRNO_NOSYS;
       },
@@ -240,7 +243,10 @@ export class Capturer {
     }
     if (pending.inProcess) {
       try {
-        pending.inProcess(snapshotInProcess(this.meta(), new Uint8Array(this.memory!.buffer), this.source.moduleBytes));
+        const shared = this.libos.state.saveForFork();
+        if (typeof shared === 'string') throw new CaptureError(`cannot fork: ${shared}`);
+        const meta = this.meta(false, shared.saved);
+        pending.inProcess(snapshotInProcess(meta, new Uint8Array(this.memory!.buffer), this.source.moduleBytes), shared.handles);
       } catch (e) {
         pending.reject(e instanceof Error ? e : new Error(String(e)));
       }
@@ -269,8 +275,8 @@ export class Capturer {
    * this process keeps the library OS as it is (`keepLibos`): its descriptors need not be
    * savable, so a program with pipes or sockets open can still be tiered up.
    */
-  private meta(keepLibos = false): Omit<SnapshotMeta, 'memory'> {
-    const saved = keepLibos ? { args: [], env: [], fds: [], monotonicNs: '0' } : this.libos.state.save();
+  private meta(keepLibos = false, libos?: SavedLibOs): Omit<SnapshotMeta, 'memory'> {
+    const saved = libos ?? (keepLibos ? { args: [], env: [], fds: [], monotonicNs: '0' } : this.libos.state.save());
     if (typeof saved === 'string') throw new CaptureError(`cannot checkpoint: ${saved}`);
     const globals = this.globals.map((g) => {
       const exported = this.exports[GLOBAL_EXPORT_PREFIX + g.index] as WebAssembly.Global;

@@ -7,7 +7,7 @@
 // no unlinkat/fdopendir, and both hosts must behave the same. A rename through the handle
 // updates its URI; a rename by anyone else is not seen (enumerate then says NOT_FOUND).
 
-import { Access, OpenOption, StreamSide, type AttributesUpdate, type DirEntry, type DkResult, type StreamAttributes, type StreamKind } from '../../abi/dk.ts';
+import { Access, NO_OFFSET, OpenOption, StreamSide, type AttributesUpdate, type DirEntry, type DkResult, type StreamAttributes, type StreamKind } from '../../abi/dk.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
 import { KObject, StreamObject } from './kobject.ts';
 import { AlwaysReady } from './readiness.ts';
@@ -48,6 +48,13 @@ export class FileStream extends StreamObject {
   readonly pathOnly: boolean;
   readonly readable: boolean;
   readonly writable: boolean;
+  /**
+   * The position of this open stream: where a read or write with offset NO_OFFSET happens, and
+   * what it advances. It belongs to the object, so every handle on it shares it, in every
+   * picoprocess that holds one (a fork child inherits its parent's open files this way, the
+   * POSIX open file description). Streams read and written at explicit offsets never move it.
+   */
+  position = 0;
   private readonly append: boolean;
   private readonly fs: FileSystem;
   private released = false;
@@ -87,8 +94,15 @@ export class FileStream extends StreamObject {
     if (this.fd < 0) return this.noData();
     if (this.kind === 'directory') return DkError.IS_A_DIRECTORY;
     if (!this.readable) return DkError.ACCESS_DENIED;
-    if (!isOffset(offset) || !(buffer instanceof Uint8Array)) return DkError.INVALID_ARGUMENT;
-    return this.fs.read(this.fd, buffer.length > MAX_RW ? buffer.subarray(0, MAX_RW) : buffer, offset);
+    if (!(buffer instanceof Uint8Array)) return DkError.INVALID_ARGUMENT;
+    if (buffer.length > MAX_RW) buffer = buffer.subarray(0, MAX_RW);
+    if (offset === NO_OFFSET) {
+      const n = this.fs.read(this.fd, buffer, this.position);
+      if (n > 0) this.position += n;
+      return n;
+    }
+    if (!isOffset(offset)) return DkError.INVALID_ARGUMENT;
+    return this.fs.read(this.fd, buffer, offset);
   }
 
   override write(offset: number, data: Uint8Array): DkResult<number> {
@@ -99,9 +113,12 @@ export class FileStream extends StreamObject {
     if (data.length > MAX_RW) data = data.subarray(0, MAX_RW);
     // An append stream always writes at the end: the offset is not looked at.
     if (this.append) return this.fs.write(this.fd, data, null);
-    if (!isOffset(offset)) return DkError.INVALID_ARGUMENT;
-    if (offset + data.length > Number.MAX_SAFE_INTEGER) return DkError.FILE_TOO_LARGE;
-    return this.fs.write(this.fd, data, offset);
+    const at = offset === NO_OFFSET ? this.position : offset;
+    if (!isOffset(at)) return DkError.INVALID_ARGUMENT;
+    if (at + data.length > Number.MAX_SAFE_INTEGER) return DkError.FILE_TOO_LARGE;
+    const n = this.fs.write(this.fd, data, at);
+    if (offset === NO_OFFSET && n > 0) this.position += n;
+    return n;
   }
 
   override setLength(length: number): DkResult<0> {
@@ -147,6 +164,7 @@ export class FileStream extends StreamObject {
     const st = this.fd >= 0 ? this.fs.fstat(this.fd) : noFollow ? this.fs.lstat(this.path) : this.fs.stat(this.path);
     if (typeof st === 'number') return st;
     const attrs: StreamAttributes = { ...st, readable: this.readable, writable: this.writable };
+    if (this.fd >= 0 && this.kind === 'file') attrs.position = this.position;
     if (st.kind === 'symlink') {
       const target = this.fs.readlink(this.path);
       if (typeof target === 'number') return target;
@@ -161,8 +179,21 @@ export class FileStream extends StreamObject {
     const atime = toFileTime(update.atimeNs);
     const mtime = toFileTime(update.mtimeNs);
     if (typeof atime === 'number' || typeof mtime === 'number') return DkError.INVALID_ARGUMENT;
-    if (atime === null && mtime === null) return 0; // utimensat with both UTIME_OMIT: nothing
-    if (this.fd >= 0) return this.fs.futimes(this.fd, atime, mtime);
+    const position: unknown = update.position;
+    if (position !== undefined) {
+      // Only a data stream has a position (a directory or PATH_ONLY handle has none).
+      if (this.fd < 0 || this.kind !== 'file') return this.fd < 0 ? this.noData() : DkError.WRONG_HANDLE_TYPE;
+      if (!isOffset(position)) return DkError.INVALID_ARGUMENT;
+    }
+    if (atime !== null || mtime !== null) {
+      const r = this.fd >= 0 ? this.fs.futimes(this.fd, atime, mtime) : this.setPathTimes(atime, mtime);
+      if (r !== 0) return r;
+    }
+    if (position !== undefined) this.position = position as number;
+    return 0;
+  }
+
+  private setPathTimes(atime: FileTime, mtime: FileTime): DkResult<0> {
     // A PATH_ONLY handle opened with NO_FOLLOW may name a symbolic link: set the link's times.
     return (this.options & OpenOption.NO_FOLLOW) !== 0
       ? this.fs.lutimes(this.path, atime, mtime)

@@ -7,6 +7,9 @@
 // there, WOULD_BLOCK when empty, and 0 (end of stream) once the writing end is shut and the
 // buffer drained; a write after the reading end is gone fails with BROKEN_PIPE.
 //
+// A read at an offset >= 0 peeks instead of consuming (PipeEnd.read): what a checkpoint uses to
+// save the contents of a pipe (docs/snapshot.md).
+//
 // DkStreamOpen's access bits do not narrow a pipe end: both halves stay usable until shut
 // with DkStreamDelete (the LibOS enforces O_RDONLY/O_WRONLY on its descriptors).
 //
@@ -67,6 +70,19 @@ class Channel {
     return n;
   }
 
+  /** Copy what is buffered from `skip` bytes on into `out`, consuming nothing (a peek). */
+  peek(skip: number, out: Uint8Array): number {
+    if (skip >= this.length) return 0;
+    const avail = this.length - skip;
+    const n = out.length < avail ? out.length : avail;
+    let from = this.head + skip;
+    if (from >= PIPE_CAPACITY) from -= PIPE_CAPACITY;
+    const first = PIPE_CAPACITY - from < n ? PIPE_CAPACITY - from : n;
+    copyBytes(out, 0, this.buf, from, first);
+    if (first < n) copyBytes(out, first, this.buf, 0, n - first);
+    return n;
+  }
+
   readReady(): boolean {
     return this.length > 0 || !this.writerOpen;
   }
@@ -110,8 +126,14 @@ export class PipeEnd extends StreamObject implements ReadySource {
     tx.writer = this;
   }
 
-  override read(_offset: number, buffer: Uint8Array): DkResult<number> {
+  /**
+   * offset NO_OFFSET reads and consumes. An offset >= 0 peeks: it copies the bytes buffered for
+   * this end from that offset on and consumes nothing (like PeekNamedPipe); 0 past the end.
+   * That is how a checkpoint sees a pipe's contents without disturbing the program.
+   */
+  override read(offset: number, buffer: Uint8Array): DkResult<number> {
     if (!this.rx.readerOpen) return 0; // this end shut its reading half: nothing more comes
+    if (offset >= 0) return this.rx.peek(offset, buffer);
     return this.rx.read(buffer);
   }
   override write(_offset: number, data: Uint8Array): DkResult<number> {
@@ -152,6 +174,8 @@ export class PipeEnd extends StreamObject implements ReadySource {
       ctimeNs: 0n,
     };
     if (this.peerUri !== undefined) attrs.peerUri = this.peerUri;
+    attrs.peerWritable = this.rx.writerOpen;
+    attrs.peerReadable = this.tx.readerOpen;
     return attrs;
   }
   /** A channel changed: wake readiness events and waiters on this end. */

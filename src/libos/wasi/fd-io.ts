@@ -26,7 +26,8 @@ export function fdIoCalls(os: WasiState) {
       const ptr = mem.u32(iovs + 8 * i);
       const len = mem.u32(iovs + 8 * i + 4);
       if (len === 0) continue;
-      const n = dk.streamRead(desc.handle, offset + total, mem.bytes(ptr, len));
+      // NO_OFFSET: at the stream's own (shared) position, which the host advances.
+      const n = dk.streamRead(desc.handle, offset === NO_OFFSET ? NO_OFFSET : offset + total, mem.bytes(ptr, len));
       if (isDkError(n)) return total > 0 ? total : -errnoOf(n);
       total += n;
       if (n < len) break;
@@ -106,6 +107,18 @@ export function fdIoCalls(os: WasiState) {
     return isDkError(a) ? desc.position : a.size;
   }
 
+  /** Where a descriptor is: its own position, or the shared one of its host stream (fork). */
+  function positionOf(desc: Description): number {
+    if (!desc.shared) return desc.position;
+    const a = dk.streamAttributesQueryByHandle(desc.handle);
+    return isDkError(a) || a.position === undefined ? desc.position : a.position;
+  }
+
+  function setPosition(desc: Description, pos: number): void {
+    if (desc.shared) dk.streamAttributesSetByHandle(desc.handle, { position: pos });
+    else desc.position = pos;
+  }
+
 
   function toOffset(offset: bigint): number {
     return offset > MAX_SAFE ? -1 : Number(offset);
@@ -118,9 +131,9 @@ export function fdIoCalls(os: WasiState) {
       if (desc.kind === 'file') {
         if (!desc.readable) return Errno.BADF;
         mem.refresh();
-        const n = readFileAt(desc, iovs, iovsLen, desc.position);
+        const n = readFileAt(desc, iovs, iovsLen, desc.shared ? NO_OFFSET : desc.position);
         if (n < 0) return -n;
-        desc.position += n;
+        if (!desc.shared) desc.position += n;
         mem.refresh();
         mem.setU32(nreadPtr, n);
         return Errno.SUCCESS;
@@ -154,10 +167,10 @@ export function fdIoCalls(os: WasiState) {
         mem.refresh();
         // Append is done here, not by the host, so that fd_fdstat_set_flags can turn it on
         // and off: the write goes at the current end of the file.
-        const at = desc.append ? fileSize(desc) : desc.position;
+        const at = desc.append ? fileSize(desc) : desc.shared ? NO_OFFSET : desc.position;
         const n = writeFileAt(desc, iovs, iovsLen, at);
         if (n < 0) return -n;
-        desc.position = at + n;
+        if (at !== NO_OFFSET) setPosition(desc, at + n);
         mem.refresh();
         mem.setU32(nwrittenPtr, n);
         return Errno.SUCCESS;
@@ -191,12 +204,12 @@ export function fdIoCalls(os: WasiState) {
       if (desc.kind !== 'file') return desc.kind === 'directory' ? Errno.BADF : Errno.SPIPE;
       let pos: bigint;
       if (whence === Whence.SET && offset >= 0n) pos = offset;
-      else if (whence === Whence.CUR) pos = BigInt(desc.position) + offset;
+      else if (whence === Whence.CUR) pos = BigInt(positionOf(desc)) + offset;
       else if (whence === Whence.END) pos = BigInt(fileSize(desc)) + offset;
       else return Errno.INVAL;
       if (pos < 0n) return Errno.INVAL;
       if (pos > MAX_SAFE) return Errno.OVERFLOW;
-      desc.position = Number(pos);
+      setPosition(desc, Number(pos));
       mem.refresh();
       mem.setU64(newOffsetPtr, pos);
       return Errno.SUCCESS;
@@ -207,7 +220,7 @@ export function fdIoCalls(os: WasiState) {
       if (!desc) return Errno.BADF;
       if (desc.kind !== 'file') return desc.kind === 'directory' ? Errno.BADF : Errno.SPIPE;
       mem.refresh();
-      mem.setU64(offsetPtr, BigInt(desc.position));
+      mem.setU64(offsetPtr, BigInt(positionOf(desc)));
       return Errno.SUCCESS;
     },
   };

@@ -22,6 +22,12 @@ export interface Description {
   nonblocking: boolean;
   readable: boolean;
   writable: boolean;
+  /**
+   * A file whose position lives in the host stream, not in `position`: after a fork, parent
+   * and child share it (one open file description, as POSIX says). Reads and writes use
+   * NO_OFFSET; seek and tell go through the stream's position attribute.
+   */
+  shared?: boolean;
 }
 
 export class FdTable {
