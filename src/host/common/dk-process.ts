@@ -51,6 +51,8 @@ const PROT_BITS = Prot.READ | Prot.WRITE | Prot.EXEC;
 const INT32_MAX = 0x7fffffff;
 /** Most objects one DkObjectsWaitAny takes (like MAXIMUM_WAIT_OBJECTS, but roomier). */
 export const MAX_WAIT_OBJECTS = 1024;
+/** Most handles DkProcessCreate passes on: stdin, stdout, stderr, then streams the child opens with inherit:N. */
+export const MAX_PASSED_HANDLES = 4096;
 /** Largest image DkStreamMapPeBinary reads (the biggest Wasm modules are tens of MB). */
 export const MAX_IMAGE_BYTES = 1 << 30;
 /** Network schemes (net-driver.ts): opened through the kernel's network driver. */
@@ -103,6 +105,8 @@ export class DkProcess implements Dk, Picoprocess {
   private readonly input = new InputQueue();
   private frameBuffer: FrameBuffer | null = null;
   private readonly mappings: Mapping[] = [];
+  /** Streams the parent passed on past stdio (DkProcessCreate), by index, until opened with inherit:N. */
+  private readonly inherited = new Map<number, StreamObject>();
 
   constructor(kernel: KernelServices, id: number, options: ProcessOptions = {}) {
     this.kernel = kernel;
@@ -123,6 +127,17 @@ export class DkProcess implements Dk, Picoprocess {
       }
     }
     for (const s of this.stdio) retain(s);
+    // Entries past the three stdio streams: handles the parent passed on (a fork child's
+    // descriptors), each held here until the child opens it with inherit:N.
+    if (Array.isArray(given)) {
+      for (let i = 3; i < given.length; i++) {
+        const s: unknown = given[i];
+        if (s instanceof StreamObject) {
+          retain(s);
+          this.inherited.set(i, s);
+        }
+      }
+    }
   }
 
   private stdinObject(source: StdinSource | undefined): StreamObject {
@@ -186,6 +201,8 @@ export class DkProcess implements Dk, Picoprocess {
     for (const ev of this.abortEvents) drop(ev);
     this.abortEvents.clear();
     for (const s of this.stdio) drop(s);
+    for (const s of this.inherited.values()) drop(s);
+    this.inherited.clear();
     if (this.frameBuffer) drop(this.frameBuffer);
     this.frameBuffer = null;
     this.kernel.processExited(this);
@@ -428,7 +445,7 @@ export class DkProcess implements Dk, Picoprocess {
     if (this.gone()) return DkError.EXITED;
     if (typeof uri !== 'string' || uri.length === 0) return DkError.INVALID_ARGUMENT;
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) return DkError.INVALID_ARGUMENT;
-    if (!Array.isArray(stdio) || stdio.length > 3) return DkError.INVALID_ARGUMENT;
+    if (!Array.isArray(stdio) || stdio.length > MAX_PASSED_HANDLES) return DkError.INVALID_ARGUMENT;
     const launcher = this.options.launcher;
     if (launcher === undefined) return DkError.NOT_SUPPORTED;
     const streams: (StreamObject | null)[] = [];
@@ -472,9 +489,41 @@ export class DkProcess implements Dk, Picoprocess {
     if (typeof uri !== 'string') return DkError.INVALID_ARGUMENT;
     if (!isFlags(access, ACCESS_BITS) || !isFlags(create, CREATE_BITS) || !isFlags(options, OPTION_BITS)) return DkError.INVALID_ARGUMENT;
     if (this.full()) return DkError.QUOTA_EXCEEDED;
+    if (uri.startsWith('inherit:')) return this.openInherited(uri.slice('inherit:'.length));
     const obj = this.openObject(uri, access, create, options);
     if (typeof obj === 'number') return obj;
     return this.insert(obj);
+  }
+
+  /**
+   * inherit:N: a handle on the stream the parent passed as entry N (N >= 3) of DkProcessCreate's
+   * stdio, once; the hold this process kept on it moves into the handle, so that closing the
+   * handle really lets go of it (a pipe's reader sees end of file once every writer closed).
+   */
+  private openInherited(rest: string): DkResult<Handle> {
+    if (!/^[1-9][0-9]{0,8}$/.test(rest)) return DkError.INVALID_ARGUMENT;
+    const i = Number(rest);
+    const obj = this.inherited.get(i);
+    if (obj === undefined) return DkError.NOT_FOUND;
+    const h = this.handles.insert(obj);
+    if (h < 0) return h;
+    this.inherited.delete(i);
+    drop(obj);
+    return h;
+  }
+
+  /**
+   * Whether someone besides this picoprocess holds `obj`: every reference beyond its own
+   * handle-table slots and host-side holds is another picoprocess's (or a child's stdio).
+   * Scans the table: asked only for pipe attributes, which a checkpoint reads.
+   */
+  private heldOutside(obj: KObject): boolean {
+    let own = 0;
+    for (const [, o] of this.handles.entries()) if (o === obj) own++;
+    for (const s of this.stdio) if (s === obj) own++;
+    for (const s of this.inherited.values()) if (s === obj) own++;
+    for (const m of this.mappings) if (m.stream === obj) own++;
+    return obj.refs > own;
   }
 
   private openObject(uri: string, access: number, create: number, options: number): DkResult<StreamObject> {
@@ -725,7 +774,10 @@ export class DkProcess implements Dk, Picoprocess {
     if (this.gone()) return DkError.EXITED;
     const s = this.stream(stream);
     if (typeof s === 'number') return s;
-    return s.attributes === undefined ? DkError.WRONG_HANDLE_TYPE : s.attributes();
+    if (s.attributes === undefined) return DkError.WRONG_HANDLE_TYPE;
+    const a = s.attributes();
+    if (typeof a !== 'number' && s.kind === 'pipe') a.shared = this.heldOutside(s);
+    return a;
   }
   streamAttributesSetByHandle(stream: Handle, update: AttributesUpdate): DkResult<0> {
     if (this.gone()) return DkError.EXITED;
