@@ -13,6 +13,7 @@ import { errnoOf } from './errno.ts';
 import { FdTable, type DescKind, type Description } from './fds.ts';
 import { GuestMemory } from './memory.ts';
 import type { SocketInfo } from './sock.ts';
+import { restorePipes, savePipes, type SavedPipeEnd } from './pipe-snapshot.ts';
 
 /** Thrown by proc_exit to unwind the guest; the runtime turns it into the exit status. */
 export class ProcExit extends Error {
@@ -68,6 +69,13 @@ export type SavedDescriptor = Omit<Description, 'handle'> & {
    * cannot follow (its peer is elsewhere) and comes back reset (reads and writes ECONNRESET).
    */
   socket?: { type: 'stream' | 'dgram'; family: 4 | 6; listen: string | null; state: SocketInfo['state']; bound: string | null };
+  /** A pipe end: its buffered bytes and halves, remade on restore (pipe-snapshot.ts). */
+  pipe?: SavedPipeEnd;
+  /**
+   * Fork only: the stream is not reopened but shared with the parent: the child opens entry
+   * `inherit` of DkProcessCreate's handles (inherit:N), so both hold one open description.
+   */
+  inherit?: number;
 };
 export interface SavedLibOs {
   args: string[];
@@ -156,14 +164,26 @@ export class WasiState {
     if (this.interruptEvent) this.dk.eventClear(this.interruptEvent);
   }
 
-  /** Plain data for a checkpoint. Pipes cannot follow yet: they are refused. */
+  /**
+   * Plain data for a checkpoint. Pipes follow when this picoprocess holds every open end of
+   * them (pipe-snapshot.ts); one shared with a child is refused with the reason.
+   */
   save(): SavedLibOs | string {
     const fds: SavedDescriptor[] = [];
+    const pipeEnds: { fd: number; handle: Handle }[] = [];
+    for (const [fd, d] of this.fds.entries()) if (d.kind === 'stream' && !this.sockets.has(d)) pipeEnds.push({ fd, handle: d.handle });
+    const pipes = pipeEnds.length > 0 ? savePipes(this.dk, pipeEnds) : new Map<number, SavedPipeEnd>();
+    if (typeof pipes === 'string') return pipes;
     for (const [fd, d] of this.fds.entries()) {
-      const { handle: _handle, ...rest } = d;
+      const { handle: _handle, shared: _shared, ...rest } = d;
+      // A file shared with a fork child keeps its position in the host stream.
+      if (d.shared) rest.position = this.sharedPosition(d);
       if (d.kind === 'stream') {
         const info = this.sockets.get(d);
-        if (!info) return `descriptor ${fd} is a pipe, which a checkpoint cannot carry yet`;
+        if (!info) {
+          fds.push({ fd, ...rest, pipe: pipes.get(fd)! });
+          continue;
+        }
         let listen: string | null = null;
         if (info.state === 'listening') {
           listen = info.acceptUri ?? (info.bound ? `tcp.server:${info.bound}` : null);
@@ -177,11 +197,54 @@ export class WasiState {
     return { args: [...this.args], env: [...this.env], fds, monotonicNs: this.monotonicNow().toString() };
   }
 
+  /** The position of a file whose description is shared (fork): the host stream's. */
+  private sharedPosition(d: Description): number {
+    const a = this.dk.streamAttributesQueryByHandle(d.handle);
+    return isDkError(a) || a.position === undefined ? d.position : a.position;
+  }
+
+  /**
+   * What a fork child gets: the same data as save(), except that every descriptor but the
+   * directories (reopened by path, as a restore does) is shared, not copied: `handles` are for
+   * DkProcessCreate (entries 0-2: the child's stdio, then one per shared descriptor, which
+   * the child opens with inherit:N). Files become shared here in the parent too: from now on
+   * their position lives in the host stream, one for both (POSIX's open file description).
+   */
+  saveForFork(): { saved: SavedLibOs; handles: Handle[] } | string {
+    const handles: Handle[] = [0, 1, 2].map((fd) => this.fds.get(fd)?.handle ?? 0);
+    const fds: SavedDescriptor[] = [];
+    for (const [fd, d] of this.fds.entries()) {
+      const { handle: _handle, shared: _shared, ...rest } = d;
+      if (d.kind === 'directory' || d.handle === 0) {
+        fds.push({ fd, ...rest });
+        continue;
+      }
+      if (d.kind === 'file' && !d.shared) {
+        const r = this.dk.streamAttributesSetByHandle(d.handle, { position: d.position });
+        if (isDkError(r)) return `descriptor ${fd} cannot share its position (${errnoName(errnoOf(r))})`;
+        d.shared = true;
+      }
+      const saved: SavedDescriptor = { fd, ...rest, inherit: handles.length };
+      const info = this.sockets.get(d);
+      if (info) saved.socket = { type: info.type, family: info.family, listen: info.acceptUri, state: info.state, bound: info.bound };
+      handles.push(d.handle);
+      fds.push(saved);
+    }
+    return { saved: { args: [...this.args], env: [...this.env], fds, monotonicNs: this.monotonicNow().toString() }, handles };
+  }
+
   /** Reopen every descriptor of a checkpoint: the same guest paths, modes and positions. */
   private reopen(saved: SavedLibOs): void {
     const byFd = [...saved.fds].sort((a, b) => a.fd - b.fd);
     const placed: number[] = [];
+    const pipeEnds = byFd.filter((s): s is SavedDescriptor & { pipe: SavedPipeEnd } => s.pipe !== undefined && s.inherit === undefined);
+    const pipes = pipeEnds.length > 0 ? restorePipes(this.dk, pipeEnds) : new Map<number, Handle>();
+    if (typeof pipes === 'string') throw new Error(`cannot reopen a pipe: ${pipes}`);
     for (const s of byFd) {
+      if (s.inherit !== undefined || s.pipe) {
+        this.reopenShared(s, s.pipe && s.inherit === undefined ? pipes.get(s.fd)! : 0);
+        continue;
+      }
       if (s.socket) {
         this.reopenSocket(s);
         continue;
@@ -211,6 +274,24 @@ export class WasiState {
     const now = this.now(Clock.MONOTONIC);
     const then = BigInt(saved.monotonicNs);
     this.monotonicOffset = then > now ? then - now : 0n;
+  }
+
+  /**
+   * A descriptor whose stream is not reopened by URI: a pipe remade by restorePipes (`handle`),
+   * or, in a fork child, the parent's own stream (inherit:N; files then share its position).
+   */
+  private reopenShared(s: SavedDescriptor, handle: Handle): void {
+    const { fd: _fd, socket, pipe: _pipe, inherit, ...rest } = s;
+    if (inherit !== undefined) {
+      const h = this.dk.streamOpen(`inherit:${inherit}`, 0, 0, 0);
+      if (isDkError(h)) throw new Error(`cannot reopen descriptor ${s.fd} (shared with the parent): ${errnoName(errnoOf(h))}`);
+      handle = h;
+    }
+    const desc: Description = { ...rest, handle };
+    if (inherit !== undefined && s.kind === 'file') desc.shared = true;
+    if (socket) this.sockets.set(desc, { type: socket.type, family: socket.family, state: socket.state, bound: socket.bound, acceptUri: socket.listen });
+    const fd = this.fds.add(desc);
+    if (fd !== s.fd) this.fds.renumber(fd, s.fd);
   }
 
   /** A socket of a checkpoint: listening again, or a connection closed by its peer. */
