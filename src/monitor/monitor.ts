@@ -58,6 +58,8 @@ interface HandleInfo {
 }
 
 const WRITE_ACCESS = Access.WRITE | Access.APPEND;
+/** The mount an inherited file that cannot be written is taken to be on (openInherited). */
+const INHERITED_READ_ONLY: MountGrant = { host: '', guest: '', readOnly: true };
 
 type AnyFn = (...args: any[]) => unknown;
 
@@ -192,7 +194,23 @@ export class SecurityMonitor {
       if (name.includes('/')) return DkError.INVALID_ARGUMENT;
       return this.lower.streamOpen(`${scheme}:${this.policy.pipeNamespace}/${name}`, access, create, options);
     }
+    if (scheme === 'inherit') return this.openInherited(uri, access, create, options);
     return this.lower.streamOpen(uri, access, create, options);
+  }
+
+  /**
+   * inherit:N, a stream a fork parent passed on (its monitor checked it when it was opened,
+   * under the same manifest). Which mount it came from is not known here: one that cannot be
+   * written is taken to be on a read-only mount, so that its times cannot be changed either.
+   */
+  private openInherited(uri: string, access: number, create: number, options: number): DkResult<Handle> {
+    const h = this.lower.streamOpen(uri, access, create, options);
+    if (isDkError(h)) return h;
+    const a = this.lower.streamAttributesQueryByHandle(h);
+    if (!isDkError(a) && (a.kind === 'file' || a.kind === 'directory') && !a.writable) {
+      this.nextInfo = { mount: INHERITED_READ_ONLY, isMountRoot: false, refs: 1 };
+    }
+    return h;
   }
 
   private hostThrew(e: unknown): DkErrorCode {
@@ -300,8 +318,11 @@ export class SecurityMonitor {
         return r;
       },
       streamSetLength: (h, length) => (this.readOnlyHandle(h) ? DkError.READ_ONLY : lower.streamSetLength(h, length)),
+      // Moving a file's position changes nothing on the mount: only times are refused there.
       streamAttributesSetByHandle: (h, update: AttributesUpdate) =>
-        this.readOnlyHandle(h) ? DkError.READ_ONLY : lower.streamAttributesSetByHandle(h, update),
+        this.readOnlyHandle(h) && (update.atimeNs !== undefined || update.mtimeNs !== undefined)
+          ? DkError.READ_ONLY
+          : lower.streamAttributesSetByHandle(h, update),
       streamDelete: (h, side) => {
         const info = this.handles.get(h);
         if (side === StreamSide.BOTH && info?.mount) {
@@ -455,6 +476,10 @@ function sanitise(a: DkResult<StreamAttributes>): DkResult<StreamAttributes> {
   if (a.peerUri !== undefined) out.peerUri = a.peerUri;
   if (a.localUri !== undefined) out.localUri = a.localUri;
   if (a.terminal !== undefined) out.terminal = a.terminal;
+  if (a.position !== undefined) out.position = a.position;
+  if (a.peerWritable !== undefined) out.peerWritable = a.peerWritable;
+  if (a.peerReadable !== undefined) out.peerReadable = a.peerReadable;
+  if (a.shared !== undefined) out.shared = a.shared;
   return out;
 }
 
