@@ -33,6 +33,12 @@ export class OutputRing {
 
   append(bytes: Uint8Array): void {
     if (this.ended || bytes.length === 0) return;
+    if (this.capacity === 0) {
+      // A counter only (a pool worker, whose output is kept by the main thread's ring).
+      this.total += bytes.length;
+      if (this.followers) for (const f of this.followers) f(bytes);
+      return;
+    }
     // Keep at most `capacity` of a big write (its tail).
     const kept = bytes.length > this.capacity ? bytes.slice(bytes.length - this.capacity) : bytes.slice();
     this.chunks.push(kept);

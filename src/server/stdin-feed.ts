@@ -46,6 +46,13 @@ export class StdinFeed extends StreamObject implements ReadySource {
     this.changed();
   }
 
+  /** Take what the guest has not read yet (a picoprocess moving to another worker). */
+  takeUnread(): Uint8Array[] {
+    const out = this.queue.splice(0);
+    this.queued = 0;
+    return out;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

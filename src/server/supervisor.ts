@@ -16,16 +16,13 @@
 import type { Host } from '../host/common/host.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../monitor/manifest.ts';
-import { compileModule, contentHash } from '../runtime/module-cache.ts';
 import { startCommand, type ExitStatus, type Running } from '../runtime/picoprocess.ts';
-import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule } from '../runtime/prepare.ts';
-import { Governor, KILLED_EXIT_CODE, limitModuleMemory } from '../runtime/quotas.ts';
+import { Governor, KILLED_EXIT_CODE } from '../runtime/quotas.ts';
 import { decodeSnapshot, type Snapshot } from '../runtime/snapshot.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { StdinFeed } from './stdin-feed.ts';
-
-/** Room the checkpoint unwind buffer needs above the memory limit (capture.ts DATA_PAGES). */
-const CAPTURE_PAGES = 16;
+import { ModuleStore, type LoadedModule } from './modules.ts';
+import { tuneV8ForManyMemories } from './v8-tuning.ts';
 
 export type ProcessState = 'starting' | 'running' | 'exited' | 'checkpointed';
 
@@ -48,15 +45,7 @@ export interface ProcessInfo {
   limits: Limits;
 }
 
-/** A module read, prepared (when it can be) and compiled per memory limit. */
-export interface LoadedModule {
-  name: string;
-  hash: string;
-  /** What runs and goes into snapshots: the prepared bytes, or the original ones. */
-  bytes: Uint8Array;
-  prepared: boolean;
-  compiled: Map<number, Promise<WebAssembly.Module>>;
-}
+export type { LoadedModule };
 
 export interface SpawnRequest {
   module: LoadedModule;
@@ -67,6 +56,10 @@ export interface SpawnRequest {
   stdin?: Uint8Array | 'open';
   /** Continue this snapshot (its module must be `module`). */
   restore?: Snapshot;
+  /** The id to give it (a pool's ids are global across its workers); default: the next one here. */
+  id?: number;
+  /** `module` already compiled at the manifest's memory limit (a pool compiles once, on the main thread). */
+  compiled?: WebAssembly.Module;
 }
 
 export interface SupervisorOptions {
@@ -78,6 +71,11 @@ export interface SupervisorOptions {
   prepare?: boolean;
   /** Forget ended picoprocesses beyond this many (oldest first). */
   keepEnded?: number;
+  /**
+   * Hand every output chunk here as well (a pool worker forwards it to the main thread, which
+   * keeps the rings; with it, the rings here only count bytes). The chunk is only valid during the call.
+   */
+  onOutput?: (entry: Entry, which: 'stdout' | 'stderr', bytes: Uint8Array) => void;
 }
 
 export class SupervisorError extends Error {
@@ -154,11 +152,11 @@ export class Entry {
 export class Supervisor {
   readonly host: Host;
   private readonly limits: Limits;
-  private readonly capacity: number;
-  private readonly prepare: boolean;
+  private capacity: number;
   private readonly keepEnded: number;
+  private readonly onOutput: SupervisorOptions['onOutput'];
   private readonly entries = new Map<number, Entry>();
-  private readonly modules = new Map<string, Promise<LoadedModule>>();
+  private readonly modules: ModuleStore;
   private nextId = 1;
   private readonly endedOrder: number[] = [];
 
@@ -166,8 +164,11 @@ export class Supervisor {
     this.host = options.host ?? createNodeHost();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.capacity = options.outputCapacity ?? DEFAULT_OUTPUT_CAPACITY;
-    this.prepare = options.prepare ?? true;
+    this.modules = new ModuleStore(options.prepare ?? true);
     this.keepEnded = options.keepEnded ?? 1000;
+    this.onOutput = options.onOutput;
+    if (this.onOutput) this.capacity = 0;
+    tuneV8ForManyMemories();
   }
 
   /** The manifest a request without one gets: nothing granted, the daemon's default limits. */
@@ -179,35 +180,7 @@ export class Supervisor {
 
   /** Read a module's bytes into a LoadedModule (prepared when possible; cached by content hash). */
   load(bytes: Uint8Array, name: string): Promise<LoadedModule> {
-    const hash = contentHash(bytes);
-    let p = this.modules.get(hash);
-    if (!p) {
-      p = this.prepareBytes(bytes).then(({ out, prepared }) => ({ name, hash, bytes: out, prepared, compiled: new Map() }));
-      p.catch(() => this.modules.delete(hash));
-      this.modules.set(hash, p);
-    }
-    return p;
-  }
-
-  private async prepareBytes(bytes: Uint8Array): Promise<{ out: Uint8Array; prepared: boolean }> {
-    if (!this.prepare || bytes.length > AUTO_PREPARE_MAX_BYTES) return { out: bytes, prepared: false };
-    try {
-      return { out: await prepareModule(bytes), prepared: true };
-    } catch (e) {
-      if (e instanceof PrepareError) return { out: bytes, prepared: false };
-      throw e;
-    }
-  }
-
-  /** The module compiled with its memory maximum at the limit (compiled once per limit). */
-  private compiled(m: LoadedModule, limitBytes: number): Promise<WebAssembly.Module> {
-    let p = m.compiled.get(limitBytes);
-    if (!p) {
-      p = Promise.resolve().then(() => compileModule(limitModuleMemory(m.bytes, limitBytes, m.prepared ? CAPTURE_PAGES : 0), m.name, { cache: false }));
-      p.catch(() => m.compiled.delete(limitBytes));
-      m.compiled.set(limitBytes, p);
-    }
-    return p;
+    return this.modules.load(bytes, name);
   }
 
   /** Start a picoprocess. Throws (ModuleError, MemoryLimitError, GuestError) when it cannot start. */
@@ -215,11 +188,14 @@ export class Supervisor {
     // Tenants of one host do not share named pipes: each picoprocess (and its children) gets
     // its own pipe namespace unless its manifest names one.
     const given = req.manifest ?? this.defaultManifest();
-    const manifest = given.pipeNamespace !== undefined ? given : { ...given, pipeNamespace: `picoprocess-${this.nextId}` };
+    const id = req.id ?? this.nextId;
+    if (this.entries.has(id)) throw new SupervisorError(409, `picoprocess ${id} exists already`);
+    this.nextId = Math.max(this.nextId, id + 1);
+    const manifest = given.pipeNamespace !== undefined ? given : { ...given, pipeNamespace: `picoprocess-${id}` };
     const args = req.restore ? req.restore.meta.args : (manifest.args ?? [req.module.name, ...(req.args ?? [])]);
     if (req.restore && !req.module.prepared) throw new SupervisorError(400, 'a snapshot needs its prepared module');
-    const entry = new Entry(this.nextId++, req.module, [...args], manifest, this.capacity);
-    const module = await this.compiled(req.module, manifest.limits.memory);
+    const entry = new Entry(id, req.module, [...args], manifest, this.capacity);
+    const module = req.compiled ?? (await this.modules.compiled(req.module, manifest.limits.memory));
     if (req.stdin instanceof Uint8Array) {
       entry.stdin.feed(req.stdin);
       entry.stdin.close();
@@ -232,8 +208,8 @@ export class Supervisor {
         args,
         manifest,
         stdioStreams: [entry.stdin],
-        stdout: (b) => entry.stdout.append(b),
-        stderr: (b) => entry.stderr.append(b),
+        stdout: this.sink(entry, 'stdout'),
+        stderr: this.sink(entry, 'stderr'),
         governor: entry.governor,
         capture: req.module.prepared ? { moduleBytes: req.module.bytes, moduleName: req.module.name } : undefined,
         restore: req.restore,
@@ -254,8 +230,18 @@ export class Supervisor {
     return entry;
   }
 
-  /** Continue a snapshot (bytes as written by checkpoint) as a new picoprocess. */
-  async restore(bytes: Uint8Array, manifest?: Manifest): Promise<Entry> {
+  private sink(entry: Entry, which: 'stdout' | 'stderr'): (b: Uint8Array) => void {
+    const ring = entry[which];
+    const forward = this.onOutput;
+    if (!forward) return (b) => ring.append(b);
+    return (b) => {
+      ring.append(b);
+      forward(entry, which, b);
+    };
+  }
+
+  /** Continue a snapshot (bytes as written by checkpoint) as a new picoprocess (with `id`: that one). */
+  async restore(bytes: Uint8Array, manifest?: Manifest, id?: number): Promise<Entry> {
     const snapshot = decodeSnapshot(bytes, 'snapshot');
     if (!snapshot.module) throw new SupervisorError(400, 'the snapshot does not carry its module');
     const base = manifest ?? this.defaultManifest();
@@ -270,7 +256,7 @@ export class Supervisor {
       }),
     };
     const module: LoadedModule = { name: snapshot.meta.module.name, hash: snapshot.meta.module.sha256, bytes: snapshot.module, prepared: true, compiled: new Map() };
-    return this.spawn({ module, manifest: m, restore: snapshot, stdin: 'open' });
+    return this.spawn({ module, manifest: m, restore: snapshot, stdin: 'open', id });
   }
 
   get(id: number): Entry {

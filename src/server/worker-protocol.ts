@@ -1,0 +1,55 @@
+// The messages between the pool (main thread, pool.ts) and a scheduler (scheduler.ts), which
+// runs in a worker thread (pool-worker.ts) or, with `--workers 0`, on the main thread itself.
+// Everything here is structured-cloneable: a compiled WebAssembly.Module travels as one
+// (V8 shares its code between the threads of a process; nothing is compiled twice).
+//
+// Requests carry `req`, a number the pool picks; the scheduler answers each with one `reply`.
+// Output and ends are pushed without being asked. `gen` counts the placements of one id: a
+// picoprocess that moved ends on its old worker ('checkpointed') and that end is not its own.
+
+import type { Manifest } from '../monitor/manifest.ts';
+import type { ExitStatus } from '../runtime/picoprocess.ts';
+
+/** What the scheduler knows of one picoprocess; the pool adds the rest of ProcessInfo. */
+export interface LiveInfo {
+  id: number;
+  cpuMs: number;
+  memoryBytes: number;
+}
+
+export type ToScheduler =
+  | { op: 'module'; key: string; name: string; hash: string; bytes: Uint8Array; prepared: boolean; compiled: WebAssembly.Module }
+  | { op: 'spawn'; req: number; id: number; gen: number; key: string; args: string[]; manifest: Manifest; stdin: Uint8Array | null; closeStdin: boolean }
+  | { op: 'restore'; req: number; id: number; gen: number; snapshot: Uint8Array; manifest: Manifest | null; stdin: Uint8Array[]; closeStdin: boolean }
+  | { op: 'stdin'; req: number; id: number; bytes: Uint8Array; close: boolean }
+  | { op: 'kill'; id: number }
+  /** forMove: the picoprocess stops, and its unread stdin comes back with the snapshot. */
+  | { op: 'checkpoint'; req: number; id: number; leaveRunning: boolean; forMove: boolean }
+  | { op: 'info'; req: number }
+  | { op: 'shutdown'; req: number };
+
+export type Reply =
+  | { op: 'reply'; req: number; ok: true; value?: unknown }
+  | { op: 'reply'; req: number; ok: false; status: number; message: string };
+
+export type FromScheduler =
+  | Reply
+  | { op: 'out'; id: number; gen: number; fd: 1 | 2; bytes: Uint8Array }
+  | { op: 'exit'; id: number; gen: number; status: ExitStatus; cpuMs: number };
+
+/** The checkpoint reply's value. */
+export interface CheckpointValue {
+  snapshot: Uint8Array;
+  /** forMove: stdin the guest had not read, and whether stdin was closed. */
+  stdin?: Uint8Array[];
+  stdinClosed?: boolean;
+}
+
+/** The spawn and restore replies' value. */
+export interface StartedValue {
+  capturable: boolean;
+  /** argv, as the scheduler resolved it (a restore's come from its snapshot). */
+  args: string[];
+  name: string;
+  manifest: Manifest;
+}
