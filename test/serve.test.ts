@@ -89,7 +89,7 @@ test('CLI: spawn, ps, logs, kill against a daemon on a unix socket', async () =>
     assert.ok(id > 0);
     assert.equal(await main(['ps'], io), 0);
     assert.match(lines.join('\n'), new RegExp(`^${id}\\s+running\\s+-`, 'm'));
-    await until(async () => d.supervisor.get(id).stdout.total > 0, 'output');
+    await until(async () => d.pool.get(id).stdoutBytes > 0, 'output');
     assert.equal(await main(['kill', String(id)], io), 0);
     assert.equal(lines.pop(), `${id} exited 137`);
     assert.equal(await main(['kill', '12345'], io), 1);

@@ -1,5 +1,6 @@
-// `drawbridge serve`: one long-lived host process with a Supervisor (the picoprocess table)
-// behind the control API (http-api.ts), on loopback TCP or a unix socket.
+// `drawbridge serve`: one long-lived host process with a Pool (the picoprocess table over a
+// pool of worker threads, pool.ts) behind the control API (http-api.ts), on loopback TCP or a
+// unix socket.
 //
 // Where to find it: the daemon writes a small connection file (0600: it holds the token):
 // { "url" | "socket", "token", "pid" }, by default at $DRAWBRIDGE_SERVE_FILE or
@@ -14,7 +15,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Limits } from '../monitor/manifest.ts';
 import { createApiServer } from './http-api.ts';
-import { Supervisor } from './supervisor.ts';
+import { Pool } from './pool.ts';
 
 export interface Connection {
   url?: string;
@@ -33,11 +34,13 @@ export interface DaemonOptions {
   connectionFile?: string | null;
   limits?: Partial<Limits>;
   prepare?: boolean;
+  /** Worker threads (default: one per core); 0: everything on the main thread. */
+  workers?: number;
 }
 
 export interface Daemon {
   connection: Connection;
-  supervisor: Supervisor;
+  pool: Pool;
   server: Server;
   close(): Promise<void>;
 }
@@ -59,9 +62,40 @@ export function parseLoopback(text: string): { host: string; port: number } | st
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   const token = options.token ?? process.env.DRAWBRIDGE_TOKEN ?? randomBytes(32).toString('hex');
-  const supervisor = new Supervisor({ limits: options.limits, prepare: options.prepare });
-  const server = createApiServer({ supervisor, token });
+  // A refused address is refused before any worker starts.
+  const at = options.socket ? null : parseLoopback(options.listen ?? '127.0.0.1:0');
+  if (typeof at === 'string') throw new Error(at);
+  const pool = new Pool({ limits: options.limits, prepare: options.prepare, workers: options.workers });
+  try {
+    await pool.ready();
+  } catch (e) {
+    await pool.shutdown();
+    throw e;
+  }
+  const server = createApiServer({ pool, token });
   const connection: Connection = { token, pid: process.pid };
+  try {
+    await listen(server, options, connection);
+  } catch (e) {
+    await pool.shutdown();
+    throw e;
+  }
+  const file = options.connectionFile === undefined ? defaultConnectionFile() : options.connectionFile;
+  if (file) writeConnectionFile(file, connection);
+  return {
+    connection,
+    pool,
+    server,
+    async close() {
+      await pool.shutdown();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (file) rmSync(file, { force: true });
+    },
+  };
+}
+
+async function listen(server: Server, options: DaemonOptions, connection: Connection): Promise<void> {
   if (options.socket) {
     rmSync(options.socket, { force: true });
     await new Promise<void>((resolve, reject) => {
@@ -80,19 +114,6 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const addr = server.address() as AddressInfo;
     connection.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   }
-  const file = options.connectionFile === undefined ? defaultConnectionFile() : options.connectionFile;
-  if (file) writeConnectionFile(file, connection);
-  return {
-    connection,
-    supervisor,
-    server,
-    async close() {
-      await supervisor.shutdown();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (file) rmSync(file, { force: true });
-    },
-  };
 }
 
 function writeConnectionFile(path: string, c: Connection): void {

@@ -17,11 +17,14 @@ import { ModuleError } from '../runtime/module-cache.ts';
 import { MemoryLimitError } from '../runtime/quotas.ts';
 import { SnapshotError } from '../runtime/snapshot.ts';
 import { GuestError } from '../libos/wasi/index.ts';
-import { Supervisor, SupervisorError, type Entry } from './supervisor.ts';
+import type { Pool } from './pool.ts';
+import { SupervisorError, type ProcessInfo } from './supervisor.ts';
 
 const JSON_LIMIT = 1024 * 1024;
 const STDIN_LIMIT = 1024 * 1024;
 const SNAPSHOT_LIMIT = 1024 ** 3;
+/** Most picoprocesses one POST /v1/processes may start (`count`). */
+const BATCH_LIMIT = 10000;
 
 /** POST /v1/processes */
 export interface SpawnBody {
@@ -36,6 +39,8 @@ export interface SpawnBody {
   /** Text for stdin; with closeStdin the guest then reads end of input. */
   stdin?: string;
   closeStdin?: boolean;
+  /** Start this many alike (a batch; default 1): the answer lists them all. */
+  count?: number;
 }
 
 class HttpError extends Error {
@@ -83,6 +88,14 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** ?worker=K: a pool worker's index; absent: the pool chooses. */
+function workerParam(url: URL): number | undefined {
+  const w = url.searchParams.get('worker');
+  if (w === null || w === '') return undefined;
+  if (!/^\d+$/.test(w)) throw new HttpError(400, 'worker must be a worker index (GET /v1/workers lists them)');
+  return Number(w);
+}
+
 function stringArray(v: unknown, what: string): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new HttpError(400, `${what} must be an array of strings`);
@@ -90,12 +103,12 @@ function stringArray(v: unknown, what: string): string[] {
 }
 
 export interface ApiOptions {
-  supervisor: Supervisor;
+  pool: Pool;
   token: string;
 }
 
 export function createApiServer(options: ApiOptions): Server {
-  const { supervisor } = options;
+  const { pool } = options;
   const tokenHash = createHash('sha256').update(options.token).digest();
   const authorized = (req: IncomingMessage): boolean => {
     const h = req.headers.authorization ?? '';
@@ -106,14 +119,14 @@ export function createApiServer(options: ApiOptions): Server {
   };
 
   const manifestOf = (body: SpawnBody): Manifest => {
-    let manifest = supervisor.defaultManifest();
+    let manifest = pool.defaultManifest();
     if (typeof body.manifest === 'string' || (body.manifest && typeof body.manifest === 'object')) {
       const r = typeof body.manifest === 'string' ? parseManifest(body.manifest, 'manifest') : buildManifest(body.manifest);
       if (!r.ok) throw new HttpError(400, `manifest: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
       manifest = r.manifest;
       // Limits the manifest does not set are the daemon's, not the library's defaults.
       const given = typeof body.manifest === 'string' ? null : (body.manifest.limits as Record<string, unknown> | undefined);
-      if (given === undefined) manifest.limits = { ...supervisor.defaultManifest().limits };
+      if (given === undefined) manifest.limits = { ...pool.defaultManifest().limits };
     } else if (body.manifest !== undefined) throw new HttpError(400, 'manifest must be TOML text or an object');
     const dirs = stringArray(body.dirs, 'dirs');
     for (const d of dirs) {
@@ -127,8 +140,10 @@ export function createApiServer(options: ApiOptions): Server {
     return r.manifest;
   };
 
-  const spawn = async (body: SpawnBody): Promise<Entry> => {
+  const spawn = async (body: SpawnBody): Promise<ProcessInfo[]> => {
     if (typeof body.module !== 'string' || !isAbsolute(body.module)) throw new HttpError(400, 'module must be an absolute path on the daemon machine');
+    const count = body.count ?? 1;
+    if (!Number.isSafeInteger(count) || count < 1 || count > BATCH_LIMIT) throw new HttpError(400, `count must be 1 to ${BATCH_LIMIT}`);
     const manifest = manifestOf(body);
     let bytes: Uint8Array;
     try {
@@ -136,15 +151,22 @@ export function createApiServer(options: ApiOptions): Server {
     } catch (e) {
       throw new HttpError(400, `${body.module}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
-    const module = await supervisor.load(bytes, body.module);
+    const module = await pool.load(bytes, body.module);
     const stdin = typeof body.stdin === 'string' ? new TextEncoder().encode(body.stdin) : undefined;
-    const entry = await supervisor.spawn({ module, args: stringArray(body.args, 'args'), manifest, stdin: body.closeStdin ? (stdin ?? new Uint8Array(0)) : 'open' });
-    if (stdin && !body.closeStdin) supervisor.feedStdin(entry.id, stdin, false);
-    return entry;
+    const args = stringArray(body.args, 'args');
+    // A batch is started all at once: the workers start theirs in parallel.
+    const started = await Promise.allSettled(Array.from({ length: count }, () => pool.spawn({ module, args, manifest, stdin, closeStdin: body.closeStdin === true })));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) {
+      // All or nothing: the ones that did start are stopped again.
+      await Promise.all(started.map((r) => (r.status === 'fulfilled' ? pool.kill(r.value.id).then((x) => pool.remove(x.id)) : null)));
+      throw failed.reason;
+    }
+    return started.map((r) => (r as PromiseFulfilledResult<ProcessInfo>).value);
   };
 
-  const stream = (req: IncomingMessage, res: ServerResponse, entry: Entry, which: 'stdout' | 'stderr', url: URL): void => {
-    const ring = entry[which];
+  const stream = (req: IncomingMessage, res: ServerResponse, id: number, which: 'stdout' | 'stderr', url: URL): void => {
+    const ring = pool.output(id, which);
     const from = Number(url.searchParams.get('from') ?? 0);
     if (!Number.isSafeInteger(from) || from < 0) throw new HttpError(400, 'from must be a byte offset');
     const follow = url.searchParams.get('follow') === '1';
@@ -172,49 +194,47 @@ export function createApiServer(options: ApiOptions): Server {
     const method = req.method ?? 'GET';
     if (parts[0] !== 'v1') throw new HttpError(404, 'no such route (the API lives under /v1)');
     if (parts.length === 2 && parts[1] === 'health' && method === 'GET') {
-      return send(res, 200, { ok: true, processes: supervisor.size, pid: process.pid });
+      return send(res, 200, { ok: true, processes: pool.size, pid: process.pid, workers: pool.workerCount });
+    }
+    if (parts.length === 2 && parts[1] === 'workers' && method === 'GET') {
+      return send(res, 200, { workers: pool.workers() });
     }
     if (parts.length === 2 && parts[1] === 'restore' && method === 'POST') {
-      const entry = await supervisor.restore(await readBody(req, SNAPSHOT_LIMIT));
-      return send(res, 201, { process: entry.info() });
+      const info = await pool.restore(await readBody(req, SNAPSHOT_LIMIT), workerParam(url));
+      return send(res, 201, { process: info });
     }
     if (parts[1] !== 'processes') throw new HttpError(404, 'no such route');
     if (parts.length === 2) {
-      if (method === 'GET') return send(res, 200, { processes: supervisor.list() });
+      if (method === 'GET') return send(res, 200, { processes: await pool.list() });
       if (method === 'POST') {
-        const entry = await spawn((await readJson(req)) as unknown as SpawnBody);
-        return send(res, 201, { process: entry.info() });
+        const body = (await readJson(req)) as unknown as SpawnBody;
+        const infos = await spawn(body);
+        return send(res, 201, body.count === undefined ? { process: infos[0] } : { process: infos[0], processes: infos });
       }
       throw new HttpError(405, `${method} is not allowed here`);
     }
     const id = Number(parts[2]);
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, `no picoprocess ${parts[2]}`);
-    const entry = supervisor.get(id);
+    pool.get(id); // 404 for an unknown id, whatever the route
     const action = parts[3];
     if (parts.length === 3) {
-      if (method === 'GET') return send(res, 200, { process: entry.info() });
+      if (method === 'GET') return send(res, 200, { process: await pool.fresh(id) });
       if (method === 'DELETE') {
-        supervisor.remove(id);
+        pool.remove(id);
         return send(res, 200, { removed: id });
       }
     } else if (parts.length === 4) {
-      if (action === 'kill' && method === 'POST') {
-        supervisor.kill(id);
-        await entry.done;
-        return send(res, 200, { process: entry.info() });
-      }
-      if (action === 'wait' && method === 'GET') {
-        await entry.done;
-        return send(res, 200, { process: entry.info() });
-      }
-      if ((action === 'stdout' || action === 'stderr') && method === 'GET') return stream(req, res, entry, action, url);
+      if (action === 'kill' && method === 'POST') return send(res, 200, { process: await pool.kill(id) });
+      if (action === 'wait' && method === 'GET') return send(res, 200, { process: await pool.wait(id) });
+      if ((action === 'stdout' || action === 'stderr') && method === 'GET') return stream(req, res, id, action, url);
       if (action === 'stdin' && method === 'POST') {
         const bytes = await readBody(req, STDIN_LIMIT);
-        const accepted = supervisor.feedStdin(id, bytes, url.searchParams.get('close') === '1');
+        const accepted = await pool.feedStdin(id, bytes, url.searchParams.get('close') === '1');
         return send(res, 200, { accepted });
       }
+      if (action === 'move' && method === 'POST') return send(res, 200, { process: await pool.move(id, workerParam(url)) });
       if (action === 'checkpoint' && method === 'POST') {
-        const snapshot = await supervisor.checkpoint(id, url.searchParams.get('leave_running') === '1');
+        const snapshot = await pool.checkpoint(id, url.searchParams.get('leave_running') === '1');
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': snapshot.length });
         res.end(snapshot);
         return;

@@ -43,6 +43,8 @@ export interface ProcessInfo {
   /** Can be checkpointed and is preempted (its module is prepared). */
   capturable: boolean;
   limits: Limits;
+  /** The worker it runs on (a pool's; absent in a lone Supervisor). */
+  worker?: number;
 }
 
 export type { LoadedModule };
