@@ -141,7 +141,7 @@ export const PRIMITIVES: readonly PrimitiveSpec[] = [
 
   // child processes
   p('DkProcessCreate', 'processes', 'uri:string args:strings stdio:handles', 'handle',
-    'Starts a child picoprocess from a module URI with args; stdio gives the handles that become its stdin, stdout and stderr (0 for null). The handle is signalled when the child exits. Entries of args after one equal to "\\0env" (it holds a NUL byte, so no C argument can be it) are the child\'s NAME=VALUE environment. The child counts against limits.children; under the runtime it gets its parent\'s manifest with children = 0 (docs/processes.md).',
+    'Starts a child picoprocess from a module URI with args; stdio gives the handles that become its stdin, stdout and stderr (0 for null), then any further streams the child shares with its parent: the child opens entry N (N >= 3) once with DkStreamOpen("inherit:N"), a handle on the very same object (one position for a file, one pipe end whose holders all count; how fork shares descriptors). The handle is signalled when the child exits. Entries of args after one equal to "\\0env" (it holds a NUL byte, so no C argument can be it) are the child\'s NAME=VALUE environment. The child counts against limits.children; under the runtime it gets its parent\'s manifest with children = 0 (docs/processes.md).',
     { nondeterministic: true, support: partial('Needs a process launcher from the runtime (the runtime always supplies one); a bare host without one returns NOT_SUPPORTED.') }),
   p('DkProcessGetExitCode', 'processes', 'process:handle', 'exit code',
     'The exit code of a child that has exited; WOULD_BLOCK while it runs (wait on its handle).', { nondeterministic: true }),
@@ -150,13 +150,13 @@ export const PRIMITIVES: readonly PrimitiveSpec[] = [
 
   // streams
   p('DkStreamOpen', 'streams', 'uri:string access:flags:Access create:flags:Create options:flags:OpenOption', 'handle',
-    'Opens a stream by URI: file:, dir:, null:, reset: (a connection reset by its peer: reads and writes answer CONNECTION_RESET; what a restored connected socket becomes), stdin:, stdout:, stderr:, pipe: (an anonymous pair: the end returned has attribute peerUri, which opens the other end once; both ends read and write, like a socketpair), pipe.server:NAME (with CREATE: listen; with ACCEPT: take a pending connection), pipe.client:NAME, dev:fb, dev:input. dir: with CREATE makes a directory. Network (docs/network.md): tcp:ADDR:PORT connects; tcp.server:ADDR:PORT with CREATE listens (port 0: any; the bound address is the attribute localUri) and, with ACCEPT and the bound URI, takes one pending connection of a server this picoprocess opened; udp:ADDR:PORT is a connected datagram socket; dns:NAME reads the addresses NAME resolves to, one per line; http.server:ADDR:PORT with CREATE serves HTTP and with ACCEPT gives one request as a stream pair (read: the request as HTTP text, then its body; write: the response as HTTP text). ADDR is an IP literal (IPv6 in brackets); names are INVALID_ARGUMENT (resolve with dns:). Opening never waits: a connect or listen settles later (WRITE readiness), and a failure is answered by the next operation (CONNECTION_REFUSED, ADDRESS_IN_USE).',
+    'Opens a stream by URI: file:, dir:, null:, reset: (a connection reset by its peer: reads and writes answer CONNECTION_RESET; what a restored connected socket becomes), stdin:, stdout:, stderr:, pipe: (an anonymous pair: the end returned has attribute peerUri, which opens the other end once; both ends read and write, like a socketpair), pipe.server:NAME (with CREATE: listen; with ACCEPT: take a pending connection), pipe.client:NAME, dev:fb, dev:input, inherit:N (once: the stream its parent passed as entry N of DkProcessCreate\'s stdio). dir: with CREATE makes a directory. Network (docs/network.md): tcp:ADDR:PORT connects; tcp.server:ADDR:PORT with CREATE listens (port 0: any; the bound address is the attribute localUri) and, with ACCEPT and the bound URI, takes one pending connection of a server this picoprocess opened; udp:ADDR:PORT is a connected datagram socket; dns:NAME reads the addresses NAME resolves to, one per line; http.server:ADDR:PORT with CREATE serves HTTP and with ACCEPT gives one request as a stream pair (read: the request as HTTP text, then its body; write: the response as HTTP text). ADDR is an IP literal (IPv6 in brackets); names are INVALID_ARGUMENT (resolve with dns:). Opening never waits: a connect or listen settles later (WRITE readiness), and a failure is answered by the next operation (CONNECTION_REFUSED, ADDRESS_IN_USE).',
     { support: partial('udp: and http.server: need the node host; the memory host has a loopback network of its own (tcp:, tcp.server:, dns:) and answers NOT_SUPPORTED for them.') }),
   p('DkStreamRead', 'streams', 'stream:handle offset:int buffer:bytes-out', 'bytes read',
-    'Reads into buffer at offset (-1: streams without a position). 0 is end of stream; WOULD_BLOCK when nothing is ready.',
+    'Reads into buffer at offset. -1 (NO_OFFSET): a stream without a position reads what comes next, and a file reads at its own position (the position attribute), which it advances. On a pipe an offset >= 0 peeks: it copies the bytes buffered from that offset on and consumes nothing (what a checkpoint saves). 0 is end of stream; WOULD_BLOCK when nothing is ready.',
     { nondeterministic: true }),
   p('DkStreamWrite', 'streams', 'stream:handle offset:int data:bytes-in', 'bytes written',
-    'Writes data at offset (-1: streams without a position, and appends). WOULD_BLOCK when the stream cannot take any now; BROKEN_PIPE when the reader is gone.'),
+    'Writes data at offset (-1: streams without a position, and appends; a file writes at its own position and advances it). WOULD_BLOCK when the stream cannot take any now; BROKEN_PIPE when the reader is gone.'),
   p('DkStreamMap', 'streams', 'stream:handle addr:int prot:flags:Prot offset:int size:int', 'address',
     'Maps size bytes of a file at offset into the address space at addr (0: a fresh region).',
     { support: partial('A private copy: the bytes are copied in, and a writable mapping is written back at DkStreamUnmap, not shared live.') }),
@@ -175,10 +175,10 @@ export const PRIMITIVES: readonly PrimitiveSpec[] = [
   p('DkStreamAttributesQuery', 'streams', 'uri:string options:flags:QueryOption', 'attributes',
     'Attributes of the object a URI names; with NO_FOLLOW, those of a symbolic link itself, with its target.',
     { nondeterministic: true }),
-  p('DkStreamAttributesQueryByHandle', 'streams', 'stream:handle', 'attributes', 'Attributes of an open stream.',
+  p('DkStreamAttributesQueryByHandle', 'streams', 'stream:handle', 'attributes', 'Attributes of an open stream. A file opened for data also gives its position; a pipe end whether the other end still reads (peerReadable) and writes (peerWritable), and whether the end is also held outside the calling picoprocess (shared): what a checkpoint needs to know to carry it.',
     { nondeterministic: true }),
   p('DkStreamAttributesSetByHandle', 'streams', 'stream:handle update:record', '0',
-    'Sets access and modification times. Not in the 2011 ABI; from Gramine PAL, needed by WASI.'),
+    'Sets access and modification times, and a file stream\'s position (like NtSetInformationFile with FilePositionInformation). Not in the 2011 ABI; from Gramine PAL, needed by WASI.'),
   p('DkStreamLinkCreate', 'streams', 'linkUri:string target:string symbolic:bool', '0',
     'Creates a symbolic link holding target, or (symbolic false) a hard link to the object target names. Not in the 2011 ABI; needed by WASI.'),
 
