@@ -25,7 +25,7 @@ commands:
                          run picoprocesses migrated here
   migrate PID --to ADDR:PORT
                          move a running \`drawbridge run\` to a drawbridge receive
-  serve [--listen ADDR:PORT | --socket PATH]
+  serve [--listen ADDR:PORT | --socket PATH] [--workers N]
                          run a long-lived host with a control API (docs/serve.md)
   spawn [OPTIONS] MODULE.wasm [ARGS...]
                          start a picoprocess in the daemon (--follow: print its output)
@@ -33,6 +33,9 @@ commands:
   kill ID...             stop picoprocesses of the daemon
   logs [--stderr] [-f] ID
                          print (and follow) a picoprocess's output
+  move ID [--worker K]   move a picoprocess of the daemon to another worker thread
+  checkpoint --host [WHERE] ID -o FILE, restore --host [WHERE] FILE
+                         the same for a picoprocess of the daemon (restore prints its new id)
   help, --help           this help
   --version              print the version`;
 
@@ -76,6 +79,8 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
       return (await import('./serve-commands.ts')).killCommand(rest, out);
     case 'logs':
       return (await import('./serve-commands.ts')).logsCommand(rest, out);
+    case 'move':
+      return (await import('./serve-commands.ts')).moveCommand(rest, out);
     case undefined:
     case 'help':
     case '--help':
