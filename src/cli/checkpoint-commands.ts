@@ -18,13 +18,17 @@ import { PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts
 import { readSnapshotFile, SnapshotError, type Snapshot } from '../runtime/snapshot.ts';
 import type { CommandIo } from './manifest-command.ts';
 
-export const CHECKPOINT_USAGE = 'usage: drawbridge checkpoint PID -o FILE [--leave-running]';
-export const RESTORE_USAGE = 'usage: drawbridge restore FILE [--dir HOST::GUEST]...';
+export const CHECKPOINT_USAGE = 'usage: drawbridge checkpoint PID -o FILE [--leave-running]\n       drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]   (a picoprocess of drawbridge serve)';
+export const RESTORE_USAGE = 'usage: drawbridge restore FILE [--dir HOST::GUEST]...\n       drawbridge restore --host [WHERE] FILE [--worker K]   (into drawbridge serve; prints the new id)';
+
+/** --host addresses a picoprocess of a drawbridge serve daemon (serve-commands.ts). */
+const forDaemon = (argv: string[]): boolean => argv.some((a) => a === '--host' || a.startsWith('--host='));
 export const PREPARE_USAGE = 'usage: drawbridge prepare MODULE.wasm';
 
 export async function checkpointCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (forDaemon(argv)) return (await import('./serve-commands.ts')).daemonCheckpointCommand(argv, io);
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.out(`${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.`);
+    io.out(`${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.\nWith --host, ID is a picoprocess of a drawbridge serve daemon (drawbridge checkpoint --host --help).`);
     return 0;
   }
   let pid: number | null = null;
@@ -55,8 +59,9 @@ export async function checkpointCommand(argv: string[], io: CommandIo): Promise<
 }
 
 export async function restoreCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (forDaemon(argv)) return (await import('./serve-commands.ts')).daemonRestoreCommand(argv, io);
   if (argv.includes('--help') || argv.includes('-h')) {
-    io.out(`${RESTORE_USAGE}\n\nContinues a picoprocess from a snapshot. Its mounts are the snapshot's, at the same host\nfolders unless --dir HOST::GUEST gives another folder for GUEST.`);
+    io.out(`${RESTORE_USAGE}\n\nContinues a picoprocess from a snapshot. Its mounts are the snapshot's, at the same host\nfolders unless --dir HOST::GUEST gives another folder for GUEST. With --host, it continues\nin a drawbridge serve daemon instead (drawbridge restore --host --help).`);
     return 0;
   }
   let file: string | null = null;
