@@ -1,20 +1,26 @@
-// `drawbridge serve` (the daemon) and the commands that talk to it: ps, spawn, kill, logs.
+// `drawbridge serve` (the daemon) and the commands that talk to it: ps, spawn, kill, logs,
+// move, and checkpoint/restore with --host (checkpoint-commands.ts hands those over).
 // See docs/serve.md.
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startDaemon } from '../server/daemon.ts';
-import { ApiError, call, findConnection } from '../server/client.ts';
+import { ApiError, call, connectionFor, findConnection } from '../server/client.ts';
+import { writeFileAtomic } from '../runtime/snapshot.ts';
 import type { ProcessInfo } from '../server/supervisor.ts';
 import type { CommandIo } from './manifest-command.ts';
 
-export const SERVE_USAGE = `usage: drawbridge serve [--listen ADDR:PORT | --socket PATH] [--connection-file FILE] [--no-prepare]
+export const SERVE_USAGE = `usage: drawbridge serve [--listen ADDR:PORT | --socket PATH] [--connection-file FILE] [--workers N] [--no-prepare]
 
-Runs a long-lived host: picoprocesses are started, listed, stopped, checkpointed and restored
-through an HTTP+JSON control API on a loopback address (default 127.0.0.1, any free port) or a
-unix socket, guarded by a bearer token (DRAWBRIDGE_TOKEN, or a random one). The address and
-token go into a connection file (0600; default ~/.cache/drawbridge/serve.json) where
-drawbridge ps/spawn/kill/logs find them. Stops on SIGINT or SIGTERM, killing what runs.`;
+Runs a long-lived host: picoprocesses are started, listed, stopped, moved, checkpointed and
+restored through an HTTP+JSON control API on a loopback address (default 127.0.0.1, any free
+port) or a unix socket, guarded by a bearer token (DRAWBRIDGE_TOKEN, or a random one). The
+address and token go into a connection file (0600; default ~/.cache/drawbridge/serve.json)
+where drawbridge ps/spawn/kill/logs/move find them. Stops on SIGINT or SIGTERM, killing what runs.
+
+  --workers N   worker threads running picoprocesses (default: one per core); each new one
+                goes to the least loaded. 0: everything on the main thread. A module that
+                cannot be prepared (no preemption) always gets a worker thread of its own.`;
 
 export const SPAWN_USAGE = `usage: drawbridge spawn [--manifest FILE] [--dir HOST[::GUEST]]... [--env NAME=VALUE]...
                         [--stdin TEXT] [--close-stdin] [--follow] [--] MODULE.wasm [ARGS...]
@@ -22,6 +28,15 @@ Starts a picoprocess in the daemon and prints its id; --follow then prints its s
 ends and exits with its status.`;
 
 const PS_USAGE = 'usage: drawbridge ps [--json]';
+export const MOVE_USAGE = `usage: drawbridge move ID [--worker K]
+Moves a running picoprocess of the daemon to its worker thread K (default: the least loaded
+other one): a checkpoint there, a restore here, same id, its output going on. drawbridge ps
+shows where each one runs.`;
+export const DAEMON_CHECKPOINT_USAGE = 'usage: drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]';
+export const DAEMON_RESTORE_USAGE = 'usage: drawbridge restore --host [WHERE] FILE [--worker K]';
+const HOST_HELP = `WHERE names the daemon: its connection file (*.json), a unix socket (unix:PATH or a path), or
+ADDR:PORT; left out, the daemon that drawbridge ps finds. The token comes from DRAWBRIDGE_TOKEN
+or the connection file.`;
 const KILL_USAGE = 'usage: drawbridge kill ID...';
 const LOGS_USAGE = 'usage: drawbridge logs [--stderr] [--follow] ID';
 
@@ -38,9 +53,17 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   let socket: string | undefined;
   let connectionFile: string | undefined;
   let prepare = true;
+  let workers: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--listen') listen = argv[++i];
+    if (a === '--workers') {
+      const v = argv[++i] ?? '';
+      if (!/^\d+$/.test(v) || Number(v) > 256) {
+        io.err(`drawbridge serve: --workers needs a count from 0 to 256\n${SERVE_USAGE}`);
+        return 2;
+      }
+      workers = Number(v);
+    } else if (a === '--listen') listen = argv[++i];
     else if (a === '--socket') socket = argv[++i];
     else if (a === '--connection-file') connectionFile = argv[++i];
     else if (a === '--no-prepare') prepare = false;
@@ -54,12 +77,13 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   }
   let daemon;
   try {
-    daemon = await startDaemon({ listen, socket: socket && resolve(socket), connectionFile, prepare });
+    daemon = await startDaemon({ listen, socket: socket && resolve(socket), connectionFile, prepare, workers });
   } catch (e) {
     io.err(`drawbridge serve: ${(e as Error).message}`);
     return 1;
   }
-  io.out(`drawbridge serve: listening on ${daemon.connection.url ?? `unix:${daemon.connection.socket}`} (pid ${process.pid})`);
+  const threads = daemon.pool.workers().length;
+  io.out(`drawbridge serve: listening on ${daemon.connection.url ?? `unix:${daemon.connection.socket}`} (pid ${process.pid}, ${workers === 0 ? 'no worker threads' : `${threads} worker thread${threads === 1 ? '' : 's'}`})`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
@@ -79,9 +103,10 @@ export async function psCommand(argv: string[], io: CommandIo): Promise<number> 
       io.out(JSON.stringify(processes, null, 2));
       return 0;
     }
-    const rows = [['ID', 'STATE', 'EXIT', 'CPU(ms)', 'MEM(KiB)', 'OUT(B)', 'COMMAND']];
+    const rows = [['ID', 'STATE', 'EXIT', 'WORKER', 'CPU(ms)', 'MEM(KiB)', 'OUT(B)', 'COMMAND']];
     for (const p of processes) {
-      rows.push([String(p.id), p.state, p.exitCode === null ? '-' : String(p.exitCode), p.cpuMs.toFixed(1), String(p.memoryBytes / 1024), String(p.stdoutBytes), p.args.join(' ')]);
+      const worker = p.worker === undefined ? '-' : String(p.worker);
+      rows.push([String(p.id), p.state, p.exitCode === null ? '-' : String(p.exitCode), worker, p.cpuMs.toFixed(1), String(p.memoryBytes / 1024), String(p.stdoutBytes), p.args.join(' ')]);
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) io.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
@@ -187,5 +212,131 @@ export async function logsCommand(argv: string[], io: CommandIo): Promise<number
     return 0;
   } catch (e) {
     return fail(io, 'logs', e);
+  }
+}
+
+export async function moveCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    io.out(MOVE_USAGE);
+    return 0;
+  }
+  let id: string | null = null;
+  let worker: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--worker' && /^\d+$/.test(argv[i + 1] ?? '')) worker = argv[++i]!;
+    else if (/^\d+$/.test(a) && id === null) id = a;
+    else {
+      io.err(`drawbridge move: unexpected argument ${a}\n${MOVE_USAGE}`);
+      return 2;
+    }
+  }
+  if (id === null) {
+    io.err(`drawbridge move: missing ID\n${MOVE_USAGE}`);
+    return 2;
+  }
+  try {
+    const { process: p } = (await call(findConnection(), 'POST', `/v1/processes/${id}/move${worker === null ? '' : `?worker=${worker}`}`)) as { process: ProcessInfo };
+    io.out(`moved ${p.id} to worker ${p.worker}`);
+    return 0;
+  } catch (e) {
+    return fail(io, 'move', e);
+  }
+}
+
+/** `--host` with an optional value: the value when the next word is not an ID, FILE or option. */
+function hostOption(argv: string[], isOperand: (a: string) => boolean): { where: string | undefined; rest: string[] } | null {
+  const rest: string[] = [];
+  let where: string | undefined;
+  let seen = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--host=')) {
+      where = a.slice(7);
+      seen = true;
+    } else if (a === '--host') {
+      seen = true;
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith('-') && !isOperand(next)) where = argv[++i];
+    } else rest.push(a);
+  }
+  return seen ? { where, rest } : null;
+}
+
+/** drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]: a daemon's picoprocess. */
+export async function daemonCheckpointCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    io.out(`${DAEMON_CHECKPOINT_USAGE}\n\nWrites a snapshot of picoprocess ID of a drawbridge serve daemon to FILE; it then stops\n(state checkpointed), or with --leave-running goes on. ${HOST_HELP}`);
+    return 0;
+  }
+  // ID is a number and the output follows -o: a word after --host is WHERE unless it is a number.
+  const h = hostOption(argv, (a) => /^\d+$/.test(a));
+  let id: string | null = null;
+  let out: string | null = null;
+  let leave = false;
+  const rest = h?.rest ?? argv;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '-o' || a === '--output') out = rest[++i] ?? null;
+    else if (a.startsWith('--output=')) out = a.slice(9);
+    else if (a === '--leave-running') leave = true;
+    else if (/^\d+$/.test(a) && id === null) id = a;
+    else {
+      io.err(`drawbridge checkpoint: unexpected argument ${a}; ${DAEMON_CHECKPOINT_USAGE}`);
+      return 2;
+    }
+  }
+  if (id === null || !out) {
+    io.err(`drawbridge checkpoint: ${id === null ? 'missing ID' : 'missing -o FILE'}; ${DAEMON_CHECKPOINT_USAGE}`);
+    return 2;
+  }
+  try {
+    const snapshot = (await call(connectionFor(h?.where), 'POST', `/v1/processes/${id}/checkpoint${leave ? '?leave_running=1' : ''}`)) as Uint8Array;
+    writeFileAtomic(resolve(out), snapshot);
+    io.out(`checkpointed ${id} to ${out} (${snapshot.length} bytes)${leave ? '; it goes on running' : '; it stopped'}`);
+    return 0;
+  } catch (e) {
+    return fail(io, 'checkpoint', e);
+  }
+}
+
+/** drawbridge restore --host [WHERE] FILE [--worker K]: continue a snapshot in a daemon; prints the new id. */
+export async function daemonRestoreCommand(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.includes('-h') || argv.includes('--help')) {
+    io.out(`${DAEMON_RESTORE_USAGE}\n\nContinues a snapshot as a new picoprocess of a drawbridge serve daemon (on its worker K,\nor the least loaded) and prints its id. Its mounts are the snapshot's host folders. ${HOST_HELP}`);
+    return 0;
+  }
+  // The one operand is FILE: a word after --host is WHERE when another operand follows.
+  const operands = argv.filter((a, i) => !a.startsWith('-') && argv[i - 1] !== '--worker');
+  const h = hostOption(argv, (a) => operands.length < 2 || a === operands[operands.length - 1]);
+  let file: string | null = null;
+  let worker: string | null = null;
+  const rest = h?.rest ?? argv;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '--worker' && /^\d+$/.test(rest[i + 1] ?? '')) worker = rest[++i]!;
+    else if (!a.startsWith('-') && file === null) file = a;
+    else {
+      io.err(`drawbridge restore: unexpected argument ${a}; ${DAEMON_RESTORE_USAGE}`);
+      return 2;
+    }
+  }
+  if (!file) {
+    io.err(`drawbridge restore: missing FILE; ${DAEMON_RESTORE_USAGE}`);
+    return 2;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    io.err(`drawbridge restore: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    return 1;
+  }
+  try {
+    const { process: p } = (await call(connectionFor(h?.where), 'POST', `/v1/restore${worker === null ? '' : `?worker=${worker}`}`, { raw: bytes })) as { process: ProcessInfo };
+    io.out(String(p.id));
+    return 0;
+  } catch (e) {
+    return fail(io, 'restore', e);
   }
 }

@@ -30,6 +30,28 @@ export function findConnection(file = defaultConnectionFile()): Connection {
   return c;
 }
 
+/**
+ * The daemon that `--host WHERE` names: a connection file (*.json), a unix socket (unix:PATH,
+ * or a path), or a URL / ADDR:PORT; without WHERE, the one findConnection() finds. The token
+ * of an address comes from DRAWBRIDGE_TOKEN, or else from the default connection file.
+ */
+export function connectionFor(where?: string): Connection {
+  if (where === undefined) return findConnection();
+  if (where.endsWith('.json')) return findConnection(where);
+  let token = process.env.DRAWBRIDGE_TOKEN;
+  if (!token) {
+    try {
+      token = findConnection().token;
+    } catch {
+      throw new ApiError(0, `--host ${where}: set DRAWBRIDGE_TOKEN to that daemon's token (or name its connection file)`);
+    }
+  }
+  if (where.startsWith('unix:')) return { socket: where.slice(5), token };
+  if (/^https?:\/\//.test(where)) return { url: where, token };
+  if (/^(\[[^\]]+\]|[^/:]+):\d+$/.test(where)) return { url: `http://${where}`, token };
+  return { socket: where, token };
+}
+
 export interface CallOptions {
   body?: unknown;
   raw?: Uint8Array;
