@@ -249,6 +249,7 @@ export class SecurityMonitor {
 
       // --- processes
       processCreate: (uri, args, stdio) => {
+        if (stdio.some((h) => this.net.isDatagram(h))) return DkError.NOT_CAPABLE; // its writes would go unchecked
         if (this.children >= this.policy.limits.children) return DkError.QUOTA_EXCEEDED;
         if (uri.startsWith('fork:')) {
           // A copy of the caller (drawbridge fork): the launcher checks that the snapshot the
@@ -275,7 +276,7 @@ export class SecurityMonitor {
         if (u.kind === 'network') {
           if (!this.net.allowsOpen(u, options)) return DkError.NOT_CAPABLE;
           const h = lower.streamOpen(uri, access, create, options);
-          if (u.scheme === 'dns' && !isDkError(h)) this.net.lookupOpened(h, u);
+          if (!isDkError(h)) this.net.opened(h, u);
           return h;
         }
         if (u.kind === 'local') return this.openLocal(uri, access, create, options);
@@ -292,6 +293,10 @@ export class SecurityMonitor {
         if (this.readOnlyHandle(h)) return DkError.READ_ONLY;
         // A write that would pass the limit is refused whole: nothing is written.
         if (this.bytesWritten + data.length > this.policy.limits.bytesWritten) return DkError.QUOTA_EXCEEDED;
+        if (this.net.isDatagram(h)) {
+          const refused = this.net.checkDatagram(data); // its destination, as a udp: connect
+          if (refused !== 0) return refused;
+        }
         const r = lower.streamWrite(h, offset, data);
         if (!isDkError(r)) this.bytesWritten += r;
         return r;
