@@ -60,6 +60,7 @@ describe('monitor: network grants', () => {
     const dk = monitored([], []);
     assert.equal(dk.streamOpen('tcp:127.0.0.1:80', RW, 0, 0), DkError.NOT_CAPABLE);
     assert.equal(dk.streamOpen('udp:127.0.0.1:53', RW, 0, 0), DkError.NOT_CAPABLE);
+    assert.equal(dk.streamOpen('udp.bind:127.0.0.1:0', RW, 0, 0), DkError.NOT_CAPABLE);
     assert.equal(dk.streamOpen('tcp.server:127.0.0.1:0', Access.READ, Create.CREATE, 0), DkError.NOT_CAPABLE);
     assert.equal(dk.streamOpen('http.server:127.0.0.1:8080', Access.READ, Create.CREATE, 0), DkError.NOT_CAPABLE);
     assert.equal(dk.streamOpen('dns:localhost', Access.READ, 0, 0), DkError.NOT_CAPABLE);
@@ -118,6 +119,30 @@ describe('monitor: network grants', () => {
     // Granted: the monitor lets it through; the loopback network has nobody there.
     assert.equal(dk.streamOpen('tcp:93.184.216.34:443', RW, 0, 0), DkError.CONNECTION_REFUSED);
     assert.equal(dk.streamOpen('tcp:93.184.216.34:80', RW, 0, 0), DkError.NOT_CAPABLE);
+  });
+
+  it('udp.bind: binding needs a listen grant; each datagram sent is checked as a connect to its destination', () => {
+    const dk = monitored(['127.0.0.1:7000-7999', 'localhost:9053'], ['127.0.0.1:0']);
+    assert.equal(dk.streamOpen('udp.bind:127.0.0.1:5353', RW, 0, 0), DkError.NOT_CAPABLE); // no grant for that port
+    const peer = ok(dk.streamOpen('udp.bind:127.0.0.1:0', RW, 0, 0)); // any free port: granted
+    const peerUri = ok(dk.streamAttributesQueryByHandle(peer)).localUri!.replace('udp.bind:', 'udp:');
+    const s = ok(dk.streamOpen('udp.bind:127.0.0.1:0', RW, 0, 0));
+    const send = (to: string, text: string): number => dk.streamWrite(s, -1, new TextEncoder().encode(`${to}\n${text}`));
+    // The ephemeral port of `peer` is no granted destination; 7000-7999 is.
+    assert.equal(send(peerUri, 'x'), DkError.NOT_CAPABLE);
+    assert.equal(send('udp:127.0.0.1:7007', 'hi'), 'udp:127.0.0.1:7007\nhi'.length);
+    assert.equal(send('udp:10.0.0.1:7007', 'hi'), DkError.NOT_CAPABLE);
+    assert.equal(send('tcp:127.0.0.1:7007', 'hi'), DkError.INVALID_ARGUMENT);
+    assert.equal(dk.streamWrite(s, -1, new TextEncoder().encode('no destination')), DkError.INVALID_ARGUMENT);
+    // A name grant covers what its lookup answered, on its port.
+    assert.equal(send('udp:127.0.0.1:9053', 'q'), DkError.NOT_CAPABLE);
+    assert.equal(typeof lookup(dk, 'localhost'), 'string');
+    assert.equal(send('udp:127.0.0.1:9053', 'q'), 'udp:127.0.0.1:9053\nq'.length);
+    // A bound socket cannot be handed to a child: its monitor would not check the writes.
+    assert.equal(dk.processCreate('file:/bin/x.wasm', [], [0, s, 0]), DkError.NOT_CAPABLE);
+    // Closed: the handle number may come back as something else, unchecked again.
+    dk.objectClose(s);
+    dk.objectClose(peer);
   });
 
   it('attributes pass localUri and peerUri through', () => {

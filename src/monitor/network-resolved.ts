@@ -15,11 +15,18 @@
 // Listening (tcp.server:, http.server: with CREATE) needs a listen grant for the address
 // asked for; taking a connection (ACCEPT) needs none: the host lets a picoprocess accept only
 // on servers it opened itself, which were checked when they were opened.
+//
+// A bound UDP socket (udp.bind:ADDR:PORT) needs a listen grant to be bound (it receives on
+// that port), and each datagram written to it names its destination in a first line
+// "udp:ADDR:PORT\n" (host/common/net-datagram.ts): that destination is checked as a udp:
+// connect would be, on every write. Such a handle cannot be handed to a child (its monitor
+// would not know to check its writes).
 
 import { OpenOption, type Handle } from '../abi/dk.ts';
+import { DkError, type DkErrorCode } from '../abi/errors.ts';
 import type { NetworkGrants } from './manifest.ts';
 import { hostMatches, parseIPv4, parseIPv6, type EndpointPattern } from './network-pattern.ts';
-import { networkAllowed, type ClassifiedUri } from './uri.ts';
+import { classifyUri, networkAllowed, type ClassifiedUri } from './uri.ts';
 
 type NetworkUri = Extract<ClassifiedUri, { kind: 'network' }>;
 
@@ -52,6 +59,9 @@ export class NetworkGate {
   /** Addresses from granted lookups: address key -> the grants (their ports) that allow it. */
   private readonly resolved = new Map<string, Set<EndpointPattern>>();
 
+  /** Open udp.bind: handles: their writes name a destination to check. */
+  private readonly datagram = new Set<Handle>();
+
   constructor(grants: NetworkGrants) {
     this.grants = grants;
   }
@@ -67,6 +77,32 @@ export class NetworkGate {
     const port = u.endpoint.port;
     for (const g of via) if (port >= g.portMin && port <= g.portMax) return true;
     return false;
+  }
+
+  /** A network stream was opened (after allowsOpen): note what its later calls need. */
+  opened(h: Handle, u: NetworkUri): void {
+    if (u.scheme === 'dns') this.lookupOpened(h, u);
+    else if (u.scheme === 'udp.bind') this.datagram.add(h);
+  }
+
+  /** Whether h is a bound datagram socket (its writes carry their destination). */
+  isDatagram(h: Handle): boolean {
+    return this.datagram.size !== 0 && this.datagram.has(h);
+  }
+
+  /** A write on a bound datagram socket: 0 when its destination is granted, else the refusal. */
+  checkDatagram(data: Uint8Array): 0 | DkErrorCode {
+    let line = '';
+    for (let i = 0; i < data.length && i < 80; i++) {
+      if (data[i] === 10) {
+        const u = classifyUri(line);
+        if (typeof u === 'number') return u;
+        if (u.kind !== 'network' || u.scheme !== 'udp' || u.endpoint.port === null) return DkError.INVALID_ARGUMENT;
+        return this.allowsOpen(u, 0) ? 0 : DkError.NOT_CAPABLE;
+      }
+      line += String.fromCharCode(data[i]!);
+    }
+    return DkError.INVALID_ARGUMENT; // no destination line
   }
 
   /** A dns: handle was opened: remember which grants its answers may use. */
@@ -100,5 +136,6 @@ export class NetworkGate {
 
   closed(h: Handle): void {
     this.lookups.delete(h);
+    this.datagram.delete(h);
   }
 }

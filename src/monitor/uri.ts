@@ -16,6 +16,7 @@ const DEVICES = new Set(['dev:fb', 'dev:input']);
 const NETWORK_SCHEMES: Record<string, 'connect' | 'listen'> = {
   tcp: 'connect',
   udp: 'connect',
+  'udp.bind': 'listen', // receiving on a port; each datagram sent is checked as a connect
   dns: 'connect',
   'tcp.server': 'listen',
   'http.server': 'listen',
