@@ -192,7 +192,152 @@ for (const host of HOSTS) {
       assert.equal(dk.streamRead(bad, -1, new Uint8Array(64)), DkError.NOT_FOUND);
       p.kill(0);
     });
+
+    it('udp.bind: a bound socket hears anyone, says where each datagram came from, and answers each at its address', async () => {
+      const p = host.create().createProcess();
+      const dk = p.dk;
+      const server = ok(dk.streamOpen('udp.bind:127.0.0.1:0', RW, 0, 0));
+      await ready(dk, server, StreamSide.WRITE); // bound
+      assert.equal(dk.streamWrite(server, -1, new Uint8Array(0)), 0);
+      const local = ok(dk.streamAttributesQueryByHandle(server)).localUri!;
+      assert.match(local, /^udp\.bind:127\.0\.0\.1:\d+$/);
+      const port = Number(local.split(':').pop());
+      assert.equal(dk.streamRead(server, -1, new Uint8Array(8)), DkError.WOULD_BLOCK);
+      // Two connected clients, each on a port of its own.
+      const a = ok(await connect(dk, `udp:127.0.0.1:${port}`));
+      const b = ok(await connect(dk, `udp:127.0.0.1:${port}`));
+      const aUri = ok(dk.streamAttributesQueryByHandle(a)).localUri!;
+      const bUri = ok(dk.streamAttributesQueryByHandle(b)).localUri!;
+      assert.match(aUri, /^udp:127\.0\.0\.1:\d+$/);
+      assert.notEqual(aUri, bUri);
+      await writeAll(dk, a, new TextEncoder().encode('one'));
+      await writeAll(dk, b, new TextEncoder().encode('two'));
+      const buf = new Uint8Array(100);
+      const heard = new Map<string, string>();
+      while (heard.size < 2) {
+        const n = dk.streamRead(server, -1, buf);
+        if (n === DkError.WOULD_BLOCK) {
+          await ready(dk, server, StreamSide.READ);
+          continue;
+        }
+        heard.set(ok(dk.streamAttributesQueryByHandle(server)).peerUri!, new TextDecoder().decode(buf.subarray(0, ok(n))));
+      }
+      assert.deepEqual([...heard].sort(), [[aUri, 'one'], [bUri, 'two']].sort());
+      // The answers: a destination line, then the payload; each reaches its own client only.
+      for (const [to, text] of heard) {
+        const d = new TextEncoder().encode(`${to}\necho:${text}`);
+        assert.equal(ok(dk.streamWrite(server, -1, d)), d.length);
+      }
+      const readOne = async (h: Handle): Promise<string> => {
+        for (;;) {
+          const n = dk.streamRead(h, -1, buf);
+          if (n !== DkError.WOULD_BLOCK) return new TextDecoder().decode(buf.subarray(0, ok(n)));
+          await ready(dk, h, StreamSide.READ);
+        }
+      };
+      assert.equal(await readOne(a), 'echo:one');
+      assert.equal(await readOne(b), 'echo:two');
+      // One read, one datagram: the rest of a long one is lost, as recv() cuts it.
+      await writeAll(dk, a, new TextEncoder().encode('0123456789'));
+      await ready(dk, server, StreamSide.READ);
+      assert.equal(dk.streamRead(server, -1, buf.subarray(0, 4)), 4);
+      assert.equal(new TextDecoder().decode(buf.subarray(0, 4)), '0123');
+      assert.equal(dk.streamRead(server, -1, buf), DkError.WOULD_BLOCK);
+      // Bad destinations are refused whole.
+      for (const bad of ['no line', 'udp:localhost:1\nx', 'udp:127.0.0.1:0\nx', 'tcp:127.0.0.1:1\nx', `udp:[::1]:${port}\nx`]) {
+        const r = dk.streamWrite(server, -1, new TextEncoder().encode(bad));
+        assert.ok(r === DkError.INVALID_ARGUMENT || (bad.includes('::1') && r === DkError.ADDRESS_NOT_AVAILABLE), `${bad}: ${r}`);
+      }
+      // The port is taken while bound; nothing to accept on a bound datagram socket.
+      const dup = dk.streamOpen(local, RW, 0, 0);
+      if (!isDkError(dup)) {
+        await ready(dk, dup, StreamSide.WRITE);
+        assert.equal(dk.streamWrite(dup, -1, new Uint8Array(0)), DkError.ADDRESS_IN_USE);
+      } else assert.equal(dup, DkError.ADDRESS_IN_USE);
+      assert.equal(dk.streamOpen(local, RW, 0, OpenOption.ACCEPT), DkError.INVALID_ARGUMENT);
+      for (const h of [a, b, server]) dk.objectClose(h);
+      p.kill(0);
+    });
+
+    it('http.server: requests from a tcp: client (chunked body, pipelined), each a stream pair for the guest', async () => {
+      const p = host.create().createProcess();
+      const dk = p.dk;
+      const { h: server, local } = await listen(dk, 'http.server:127.0.0.1:0');
+      assert.match(local, /^http\.server:127\.0\.0\.1:\d+$/);
+      const c = ok(await connect(dk, `tcp:127.0.0.1:${local.split(':').pop()}`));
+      await writeAll(dk, c, new TextEncoder().encode(
+        'POST /p?x=1 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n' +
+        'GET /two HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'));
+      // First request: the head as text without Transfer-Encoding, then the decoded body.
+      const r1 = await accept(dk, server, local);
+      const [head1, body1] = (await readAll(dk, r1)).split('\r\n\r\n');
+      assert.equal(head1, 'POST /p?x=1 HTTP/1.1\r\nHost: t');
+      assert.equal(body1, 'hello world');
+      assert.match(ok(dk.streamAttributesQueryByHandle(r1)).peerUri ?? '', /^tcp:127\.0\.0\.1:\d+$/);
+      // The response head in two writes; no Content-Length: the host frames the body.
+      await writeAll(dk, r1, new TextEncoder().encode('HTTP/1.1 201 Made\r\nX-Test: yes\r\n'));
+      await writeAll(dk, r1, new TextEncoder().encode('Connection: nonsense\r\n\r\ngot '));
+      await writeAll(dk, r1, new TextEncoder().encode(body1!));
+      dk.objectClose(r1); // ends the response
+      const r2 = await accept(dk, server, local);
+      assert.equal(await readAll(dk, r2), 'GET /two HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+      await writeAll(dk, r2, new TextEncoder().encode('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo'));
+      assert.equal(ok(dk.streamDelete(r2, StreamSide.WRITE)), 0);
+      // The client reads both responses, then end of stream (it asked to close).
+      const bytes = await readAll(dk, c);
+      const [first, second] = splitResponses(bytes);
+      assert.equal(first!.status, 'HTTP/1.1 201 Made');
+      assert.equal(first!.headers.get('x-test'), 'yes');
+      assert.equal(first!.headers.get('transfer-encoding'), 'chunked');
+      assert.notEqual(first!.headers.get('connection'), 'nonsense');
+      assert.equal(first!.body, 'got hello world');
+      assert.equal(second!.status, 'HTTP/1.1 200 OK');
+      assert.equal(second!.body, 'two');
+      dk.objectClose(r2);
+      dk.objectClose(c);
+      // A guest that closes before completing its head gets its client a 502.
+      const c2 = ok(await connect(dk, `tcp:127.0.0.1:${local.split(':').pop()}`));
+      await writeAll(dk, c2, new TextEncoder().encode('GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'));
+      const r3 = await accept(dk, server, local);
+      await writeAll(dk, r3, new TextEncoder().encode('HTTP/1.1 200 OK\r\nX-Half'));
+      dk.objectClose(r3);
+      assert.match(await readAll(dk, c2), /^HTTP\/1\.1 502 /);
+      p.kill(0);
+    });
   });
+}
+
+/** Responses one after the other, bodies by Content-Length or chunked (as a client reads them). */
+function splitResponses(text: string): { status: string; headers: Map<string, string>; body: string }[] {
+  const out: { status: string; headers: Map<string, string>; body: string }[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    assert.ok(end > 0, `no head in ${JSON.stringify(rest)}`);
+    const [status, ...lines] = rest.slice(0, end).split('\r\n');
+    const headers = new Map(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    rest = rest.slice(end + 4);
+    let body = '';
+    if (headers.get('transfer-encoding') === 'chunked') {
+      for (;;) {
+        const eol = rest.indexOf('\r\n');
+        const size = parseInt(rest.slice(0, eol), 16);
+        rest = rest.slice(eol + 2);
+        if (size === 0) {
+          rest = rest.slice(2);
+          break;
+        }
+        body += rest.slice(0, size);
+        rest = rest.slice(size + 2);
+      }
+    } else {
+      const n = Number(headers.get('content-length') ?? 0);
+      body = rest.slice(0, n);
+      rest = rest.slice(n);
+    }
+    out.push({ status: status!, headers, body });
+  }
+  return out;
 }
 
 describe('network streams only the node host has', () => {

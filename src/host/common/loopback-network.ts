@@ -1,152 +1,107 @@
 // The memory host's network: a loopback network of its own, in memory, deterministic, with no
-// real I/O. tcp.server: listens on 127.0.0.0/8, ::1 or the any-address (0.0.0.0, ::); tcp:
-// connects to a listener of this host (any picoprocess of it). Everything settles at once:
-// a refused connect or a taken address is answered by DkStreamOpen itself (the node host
-// answers the same codes, later, from the stream). dns: knows "localhost", IP literals and the
-// names the embedder adds. udp: and http.server: need a real network: NOT_SUPPORTED here.
+// real I/O. tcp.server: and http.server: listen, udp.bind: binds, on 127.0.0.0/8, ::1 or the
+// any-address (0.0.0.0, ::); tcp: and udp: reach what is bound on this host (any picoprocess
+// of it). Everything settles at once: a refused connect or a taken address is answered by
+// DkStreamOpen itself (the node host answers the same codes, later, from the stream). dns:
+// knows "localhost", IP literals and the names the embedder adds.
+//   TCP: loopback-socket.ts (connections), loopback-http.ts (the host's HTTP server);
+//   UDP: loopback-udp.ts; ports and the any-address rules: loopback-ports.ts.
 
 import { DkError } from '../../abi/errors.ts';
 import type { DkResult } from '../../abi/dk.ts';
 import type { StreamObject } from './kobject.ts';
 import { formatAddress, LISTEN_BACKLOG, ServerTable, type NetworkDriver, type SocketAddress } from './net-driver.ts';
-import { ResolverStream, ServerStream, SocketStream } from './net-socket.ts';
+import { ResolverStream, ServerStream } from './net-socket.ts';
+import { LoopbackSocket, type LoopbackPeer } from './loopback-socket.ts';
+import { isLoopback, LoopbackPorts } from './loopback-ports.ts';
+import { LoopbackUdp } from './loopback-udp.ts';
+import { LoopbackHttpServer } from './loopback-http.ts';
 
-/** Bytes in flight one way before the writer gets WOULD_BLOCK (a socket buffer's size). */
-export const LOOPBACK_WINDOW = 256 * 1024;
-export const EPHEMERAL_FIRST = 49152;
+export { LOOPBACK_WINDOW } from './loopback-socket.ts';
+export { EPHEMERAL_FIRST } from './loopback-ports.ts';
 
-function isLoopback(host: string): boolean {
-  return host.startsWith('127.') || host === '::1';
-}
-function isAny(host: string): boolean {
-  return host === '0.0.0.0' || host === '::';
-}
-
-class LoopbackSocket extends SocketStream {
-  peer: LoopbackSocket | null = null;
-
-  protected send(data: Uint8Array): DkResult<number> {
-    const peer = this.peer;
-    if (peer === null || peer.released) return DkError.BROKEN_PIPE;
-    const n = Math.min(data.length, LOOPBACK_WINDOW - peer.buffered);
-    if (n <= 0) return DkError.WOULD_BLOCK;
-    peer.deliver(data.slice(0, n)); // a copy: the guest reuses its buffer
-    return n;
-  }
-  protected canSend(): boolean {
-    const peer = this.peer;
-    return peer === null || peer.released || peer.readShutNow || peer.buffered < LOOPBACK_WINDOW;
-  }
-  get readShutNow(): boolean {
-    return this.readShut;
-  }
-  protected override inputTaken(): void {
-    this.peer?.changed(); // the writer may have room again
-  }
-  protected pauseInput(): void {}
-  protected resumeInput(): void {}
-  protected endOutput(): void {
-    this.peer?.ended();
-  }
-  protected destroy(): void {
-    const peer = this.peer;
-    this.peer = null;
-    if (peer !== null) {
-      peer.ended();
-      peer.changed();
-    }
-  }
-}
-
-class LoopbackServer extends ServerStream {
-  private readonly net: LoopbackNetwork;
-  readonly key: string;
+/** What listens on a TCP port: a guest's tcp.server: or the host's http.server:. */
+interface TcpListener extends ServerStream {
   readonly owner: number;
+  /** A client connected; the end it talks to (null: refused). */
+  incoming(client: LoopbackSocket, clientUri: string): LoopbackPeer | null;
+}
 
-  constructor(net: LoopbackNetwork, owner: number, bound: SocketAddress) {
+/** tcp.server: connections queue for the guest to accept. */
+class LoopbackServer extends ServerStream implements TcpListener {
+  readonly owner: number;
+  private readonly unlisten: () => void;
+
+  constructor(owner: number, bound: SocketAddress, unlisten: () => void) {
     super(`tcp.server:${formatAddress(bound)}`, LISTEN_BACKLOG);
-    this.net = net;
     this.owner = owner;
-    this.key = formatAddress(bound);
+    this.unlisten = unlisten;
     this.listening(this.uri);
   }
+  incoming(client: LoopbackSocket, clientUri: string): LoopbackPeer | null {
+    const accepted = new LoopbackSocket('tcp.server:', false);
+    accepted.peer = client;
+    accepted.opened(client.peerUri, clientUri);
+    return this.enqueue(accepted) ? accepted : null;
+  }
   protected closeListener(): void {
-    this.net.unlisten(this);
+    this.unlisten();
   }
 }
 
 export class LoopbackNetwork implements NetworkDriver {
   readonly name = 'loopback';
-  private readonly listeners = new Map<string, LoopbackServer>();
-  private readonly servers = new ServerTable<LoopbackServer>();
+  private readonly tcp = new LoopbackPorts<TcpListener>();
+  private readonly udp = new LoopbackUdp();
+  private readonly servers = new ServerTable<TcpListener>();
   private readonly hosts = new Map<string, string[]>([['localhost', ['127.0.0.1', '::1']]]);
-  private nextPort = EPHEMERAL_FIRST;
 
   /** Make dns: answer `addresses` for `name` (a stand-in for /etc/hosts). */
   addHost(name: string, addresses: readonly string[]): void {
     this.hosts.set(name.toLowerCase(), [...addresses]);
   }
 
-  private listenerFor(addr: SocketAddress): LoopbackServer | undefined {
-    const any = addr.family === 4 ? '0.0.0.0' : '::';
-    return this.listeners.get(formatAddress(addr)) ?? this.listeners.get(formatAddress({ host: any, port: addr.port }));
-  }
-  private portTaken(family: 4 | 6, host: string, port: number): boolean {
-    for (const s of this.listeners.values()) {
-      const a = s.localUri!.slice('tcp.server:'.length);
-      const i = a.lastIndexOf(':');
-      const h = a.slice(0, i).replace(/^\[|\]$/g, '');
-      if (Number(a.slice(i + 1)) !== port || h.includes(':') !== (family === 6)) continue;
-      if (h === host || isAny(h) || isAny(host)) return true;
-    }
-    return false;
-  }
-
   connectTcp(addr: SocketAddress): DkResult<StreamObject> {
-    const server = isLoopback(addr.host) ? this.listenerFor(addr) : undefined;
+    const server = isLoopback(addr.host) ? this.tcp.find(addr) : undefined;
     if (server === undefined || server.pending >= server.backlogMax) return DkError.CONNECTION_REFUSED;
     const client = new LoopbackSocket(`tcp:${formatAddress(addr)}`, false);
-    const accepted = new LoopbackSocket('tcp.server:', false);
-    client.peer = accepted;
-    accepted.peer = client;
-    const clientPort = this.ephemeral(addr.family, addr.host);
-    const clientUri = `tcp:${formatAddress({ host: addr.host, port: clientPort })}`;
+    const clientUri = `tcp:${formatAddress({ host: addr.host, port: this.tcp.ephemeral(addr.family, addr.host) })}`;
     client.opened(clientUri, `tcp:${formatAddress(addr)}`);
-    accepted.opened(`tcp:${formatAddress(addr)}`, clientUri);
-    server.enqueue(accepted);
+    const end = server.incoming(client, clientUri);
+    if (end === null) return DkError.CONNECTION_REFUSED;
+    client.peer = end;
     return client;
   }
 
-  listenTcp(owner: number, addr: SocketAddress): DkResult<StreamObject> {
-    if (!isLoopback(addr.host) && !isAny(addr.host)) return DkError.ADDRESS_NOT_AVAILABLE;
+  /** Bind a TCP listener (port 0: an ephemeral one) made by `make`. */
+  private listen(owner: number, addr: SocketAddress, make: (bound: SocketAddress, unlisten: () => void) => TcpListener): DkResult<StreamObject> {
+    if (!LoopbackPorts.bindable(addr.host)) return DkError.ADDRESS_NOT_AVAILABLE;
     let port = addr.port;
-    if (port === 0) port = this.ephemeral(addr.family, addr.host);
-    else if (this.portTaken(addr.family, addr.host, port)) return DkError.ADDRESS_IN_USE;
-    const server = new LoopbackServer(this, owner, { ...addr, port });
-    this.listeners.set(server.key, server);
+    if (port === 0) port = this.tcp.ephemeral(addr.family, addr.host);
+    else if (this.tcp.taken(addr.family, addr.host, port)) return DkError.ADDRESS_IN_USE;
+    if (port === 0) return DkError.ADDRESS_IN_USE;
+    const bound = { ...addr, port };
+    let key = '';
+    const server = make(bound, () => {
+      this.tcp.remove(key, server);
+      this.servers.remove(owner, server.uri, server);
+    });
+    key = this.tcp.add(bound, server);
     this.servers.add(owner, server.uri, server);
     return server;
   }
 
-  unlisten(server: LoopbackServer): void {
-    if (this.listeners.get(server.key) === server) this.listeners.delete(server.key);
-    this.servers.remove(server.owner, server.uri, server);
+  listenTcp(owner: number, addr: SocketAddress): DkResult<StreamObject> {
+    return this.listen(owner, addr, (bound, unlisten) => new LoopbackServer(owner, bound, unlisten));
   }
-
-  private ephemeral(family: 4 | 6, host: string): number {
-    for (let tries = 0; tries < 16384; tries++) {
-      const p = this.nextPort++;
-      if (this.nextPort > 65535) this.nextPort = EPHEMERAL_FIRST;
-      if (!this.portTaken(family, host, p)) return p;
-    }
-    return 0;
+  listenHttp(owner: number, addr: SocketAddress): DkResult<StreamObject> {
+    return this.listen(owner, addr, (bound, unlisten) => new LoopbackHttpServer(owner, bound, unlisten));
   }
-
-  connectUdp(): DkResult<StreamObject> {
-    return DkError.NOT_SUPPORTED;
+  connectUdp(addr: SocketAddress): DkResult<StreamObject> {
+    return this.udp.connect(addr);
   }
-  listenHttp(): DkResult<StreamObject> {
-    return DkError.NOT_SUPPORTED;
+  bindUdp(addr: SocketAddress): DkResult<StreamObject> {
+    return this.udp.bind(addr);
   }
   resolve(name: string): DkResult<StreamObject> {
     const s = new ResolverStream(`dns:${name}`);

@@ -8,6 +8,8 @@
 //   tcp.server:ADDR:PORT   with CREATE: listen (PORT 0 = any; attributes' localUri says which);
 //                          with ACCEPT and the bound URI: take one pending connection
 //   udp:ADDR:PORT          a connected datagram socket: each write one datagram, each read one
+//   udp.bind:ADDR:PORT     a bound datagram socket (PORT 0 = any): datagrams from anyone, to
+//                          anyone; the address beside the payload (net-datagram.ts)
 //   dns:NAME               read gives the addresses NAME resolves to, one per line ("\n")
 //   http.server:ADDR:PORT  with CREATE: serve HTTP; with ACCEPT: one request as a stream pair
 //
@@ -35,6 +37,8 @@ export interface NetworkDriver {
   /** owner: the picoprocess id; ACCEPT finds only the owner's own servers. */
   listenTcp(owner: number, addr: SocketAddress): DkResult<StreamObject>;
   connectUdp(addr: SocketAddress): DkResult<StreamObject>;
+  /** A bound datagram socket (udp.bind:): there is nothing to accept, so no owner. */
+  bindUdp(addr: SocketAddress): DkResult<StreamObject>;
   resolve(name: string): DkResult<StreamObject>;
   listenHttp(owner: number, addr: SocketAddress): DkResult<StreamObject>;
   /** Take one pending connection (or request) of the owner's server bound at `uri`. */
@@ -100,7 +104,7 @@ export function isResolvableName(name: string): boolean {
   return /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*\.?$/.test(name);
 }
 
-export const NETWORK_SCHEMES = new Set(['tcp', 'tcp.server', 'udp', 'dns', 'http.server']);
+export const NETWORK_SCHEMES = new Set(['tcp', 'tcp.server', 'udp', 'udp.bind', 'dns', 'http.server']);
 
 /** DkStreamOpen of a network URI (scheme already known to be one of NETWORK_SCHEMES). */
 export function openNetworkStream(
@@ -119,6 +123,10 @@ export function openNetworkStream(
   if (scheme === 'tcp' || scheme === 'udp') {
     if (addr.port === 0) return DkError.INVALID_ARGUMENT; // no one listens on port 0
     return scheme === 'tcp' ? driver.connectTcp(addr) : driver.connectUdp(addr);
+  }
+  if (scheme === 'udp.bind') {
+    // Binding is the open itself (any create bits); there is nothing to accept.
+    return (options & OpenOption.ACCEPT) !== 0 ? DkError.INVALID_ARGUMENT : driver.bindUdp(addr);
   }
   // tcp.server: / http.server:
   if ((options & OpenOption.ACCEPT) !== 0) {
@@ -156,6 +164,9 @@ export class NoNetwork implements NetworkDriver {
     return DkError.NOT_SUPPORTED;
   }
   connectUdp(): DkResult<StreamObject> {
+    return DkError.NOT_SUPPORTED;
+  }
+  bindUdp(): DkResult<StreamObject> {
     return DkError.NOT_SUPPORTED;
   }
   resolve(): DkResult<StreamObject> {

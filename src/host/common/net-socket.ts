@@ -18,6 +18,7 @@ import { StreamSide, type DkResult, type StreamAttributes } from '../../abi/dk.t
 import { StreamObject, type KObject } from './kobject.ts';
 import { ReadinessHub, type ReadySource } from './readiness.ts';
 import { copyBytes } from './bytes.ts';
+import { RxQueue } from './net-rx-queue.ts';
 
 /** Buffered incoming bytes above which the driver pauses its input. */
 export const RX_HIGH = 256 * 1024;
@@ -46,9 +47,7 @@ export abstract class SocketStream extends StreamObject implements ReadySource {
   /** Each read returns one whole chunk (datagrams) instead of as many bytes as fit. */
   protected readonly datagram: boolean;
 
-  private readonly rx: Uint8Array[] = [];
-  private rxHead = 0;
-  private rxBytes = 0;
+  private readonly rx = new RxQueue();
   private paused = false;
   protected connecting: boolean;
   protected failure: DkErrorCode | 0 = 0;
@@ -87,14 +86,17 @@ export abstract class SocketStream extends StreamObject implements ReadySource {
     if (peerUri !== undefined) this.peerUri = peerUri;
     this.changed();
   }
-  /** Incoming bytes; `chunk` becomes the stream's (the driver must not reuse it). */
-  deliver(chunk: Uint8Array): void {
-    if (this.readShut || this.released || chunk.length === 0) return;
-    if (this.datagram && this.rx.length - this.rxHead >= DGRAM_QUEUE) return;
-    const wasEmpty = this.rxBytes === 0;
-    this.rx.push(chunk);
-    this.rxBytes += chunk.length;
-    if (!this.datagram && !this.paused && this.rxBytes >= RX_HIGH) {
+  /**
+   * Incoming bytes; `chunk` becomes the stream's (the driver must not reuse it). A datagram
+   * may say where it came from (`udp:ADDR:PORT`), which a bound socket reports as peerUri.
+   */
+  deliver(chunk: Uint8Array, source?: string): void {
+    if (this.readShut || this.released) return;
+    if (chunk.length === 0 && !this.datagram) return; // (an empty datagram is a datagram)
+    if (this.datagram && this.rx.count >= DGRAM_QUEUE) return;
+    const wasEmpty = this.rx.count === 0;
+    this.rx.push(chunk, source);
+    if (!this.datagram && !this.paused && this.rx.bytes >= RX_HIGH) {
       this.paused = true;
       this.pauseInput();
     }
@@ -127,36 +129,15 @@ export abstract class SocketStream extends StreamObject implements ReadySource {
 
   override read(_offset: number, buffer: Uint8Array): DkResult<number> {
     if (this.readShut) return 0;
-    if (this.rxBytes > 0) return this.take(buffer);
+    if (this.rx.count > 0) return this.take(buffer);
     if (this.failure !== 0) return this.failure;
     if (this.eof) return 0;
     return DkError.WOULD_BLOCK;
   }
 
   private take(buffer: Uint8Array): number {
-    let n = 0;
-    if (this.datagram) {
-      const d = this.rx[this.rxHead]!;
-      n = Math.min(d.length, buffer.length); // the rest of a datagram is lost, as recv() does
-      copyBytes(buffer, 0, d, 0, n);
-      this.rx[this.rxHead++] = EMPTY;
-      this.rxBytes -= d.length;
-    } else {
-      while (n < buffer.length && this.rxBytes > 0) {
-        const c = this.rx[this.rxHead]!;
-        const k = Math.min(c.length, buffer.length - n);
-        copyBytes(buffer, n, c, 0, k);
-        n += k;
-        this.rxBytes -= k;
-        if (k === c.length) this.rx[this.rxHead++] = EMPTY;
-        else this.rx[this.rxHead] = c.subarray(k);
-      }
-    }
-    if (this.rxHead > 64 && this.rxHead * 2 > this.rx.length) {
-      this.rx.splice(0, this.rxHead);
-      this.rxHead = 0;
-    }
-    if (this.paused && this.rxBytes <= RX_LOW) {
+    const n = this.datagram ? this.rx.takeDatagram(buffer) : this.rx.takeBytes(buffer);
+    if (this.paused && this.rx.bytes <= RX_LOW) {
       this.paused = false;
       this.resumeInput();
     }
@@ -166,7 +147,11 @@ export abstract class SocketStream extends StreamObject implements ReadySource {
 
   /** Bytes received and not read yet. */
   get buffered(): number {
-    return this.rxBytes;
+    return this.rx.bytes;
+  }
+  /** The source of the datagram last read (bound datagram sockets report it as peerUri). */
+  protected get lastSource(): string | undefined {
+    return this.rx.lastSource;
   }
   /** The guest read some input (a loopback peer may have room to send again). */
   protected inputTaken(): void {}
@@ -188,9 +173,7 @@ export abstract class SocketStream extends StreamObject implements ReadySource {
     if (side === StreamSide.READ || side === StreamSide.BOTH) {
       if (!this.readShut) {
         this.readShut = true;
-        this.rx.length = 0;
-        this.rxHead = 0;
-        this.rxBytes = 0;
+        this.rx.clear();
         if (this.paused) {
           this.paused = false;
           this.resumeInput(); // what comes now is dropped by deliver()
@@ -208,7 +191,7 @@ export abstract class SocketStream extends StreamObject implements ReadySource {
   }
 
   isReady(side: number): boolean {
-    const r = this.readShut || this.rxBytes > 0 || this.eof || this.failure !== 0;
+    const r = this.readShut || this.rx.count > 0 || this.eof || this.failure !== 0;
     const w = this.writeShut || this.failure !== 0 || (!this.connecting && this.canSend());
     return side === StreamSide.READ ? r : side === StreamSide.WRITE ? w : r || w;
   }
@@ -220,7 +203,7 @@ export abstract class SocketStream extends StreamObject implements ReadySource {
     return this.hub.event(side);
   }
   override attributes(): DkResult<StreamAttributes> {
-    const a = socketAttributes(this.rxBytes, !this.readShut, !this.writeShut && this.failure === 0, this.ino);
+    const a = socketAttributes(this.rx.bytes, !this.readShut, !this.writeShut && this.failure === 0, this.ino);
     if (this.localUri !== undefined) a.localUri = this.localUri;
     if (this.peerUri !== undefined) a.peerUri = this.peerUri;
     return a;
@@ -228,13 +211,10 @@ export abstract class SocketStream extends StreamObject implements ReadySource {
   override release(): void {
     if (this.released) return;
     this.released = true;
-    this.rx.length = 0;
-    this.rxBytes = 0;
+    this.rx.clear();
     this.destroy();
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** A listening socket (tcp.server:, http.server:): a queue of accepted streams. */
 export abstract class ServerStream extends StreamObject implements ReadySource {

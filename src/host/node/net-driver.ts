@@ -5,7 +5,7 @@ import type { StreamObject } from '../common/kobject.ts';
 import { ServerTable, type NetworkDriver, type SocketAddress } from '../common/net-driver.ts';
 import type { ServerStream } from '../common/net-socket.ts';
 import { connectTcp, NodeTcpServer } from './net-tcp.ts';
-import { NodeUdpSocket } from './net-udp.ts';
+import { NodeUdpBound, NodeUdpSocket } from './net-udp.ts';
 import { resolveName } from './net-dns.ts';
 import { NodeHttpServer } from './net-http.ts';
 
@@ -21,6 +21,9 @@ export class NodeNetwork implements NetworkDriver {
   }
   connectUdp(addr: SocketAddress): DkResult<StreamObject> {
     return new NodeUdpSocket(addr);
+  }
+  bindUdp(addr: SocketAddress): DkResult<StreamObject> {
+    return new NodeUdpBound(addr);
   }
   resolve(name: string): DkResult<StreamObject> {
     return resolveName(name);

@@ -11,34 +11,26 @@
 //    complete head gets its client a 502.
 
 import * as http from 'node:http';
-import type * as net from 'node:net';
 import { DkError } from '../../abi/errors.ts';
 import type { DkResult } from '../../abi/dk.ts';
 import { formatAddress, LISTEN_BACKLOG, type ServerTable, type SocketAddress } from '../common/net-driver.ts';
 import { ServerStream, SocketStream } from '../common/net-socket.ts';
+import { requestHeadText, ResponseHeadBuffer } from '../common/net-http-head.ts';
 import { dkErrorOfNode } from './net-errors.ts';
+import { NodeListener } from './net-listen.ts';
 import { TX_HIGH } from './net-tcp.ts';
 
-/** Longest response head the guest may write. */
-export const HTTP_HEAD_MAX = 64 * 1024;
-const HOP_BY_HOP = new Set(['connection', 'transfer-encoding', 'keep-alive']);
-const CRLFCRLF = Buffer.from('\r\n\r\n');
+export { HTTP_HEAD_MAX } from '../common/net-http-head.ts';
 
 function requestHead(req: http.IncomingMessage): Buffer {
-  let text = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}\r\n`;
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'transfer-encoding') continue;
-    text += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  }
-  return Buffer.from(text + '\r\n', 'latin1');
+  return Buffer.from(requestHeadText(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders), 'latin1');
 }
 
 export class HttpRequestStream extends SocketStream {
   private readonly req: http.IncomingMessage;
   private readonly res: http.ServerResponse;
-  /** The response head as written so far, until it is complete. */
-  private head: Buffer | null = Buffer.alloc(0);
+  /** The response head as written so far, until it is complete (then null). */
+  private head: ResponseHeadBuffer | null = new ResponseHeadBuffer();
 
   constructor(uri: string, req: http.IncomingMessage, res: http.ServerResponse) {
     super(uri, false);
@@ -64,40 +56,17 @@ export class HttpRequestStream extends SocketStream {
       this.res.write(Buffer.from(data));
       return data.length;
     }
-    const soFar = Buffer.concat([this.head, data]);
-    const end = soFar.indexOf(CRLFCRLF);
-    if (end < 0) {
-      if (soFar.length > HTTP_HEAD_MAX) return DkError.INVALID_ARGUMENT;
-      this.head = soFar;
-      return data.length;
-    }
-    const ok = this.writeHead(soFar.subarray(0, end).toString('latin1'));
-    if (ok !== 0) return ok;
-    this.head = null;
-    const body = soFar.subarray(end + 4);
-    if (body.length > 0) this.res.write(body);
-    return data.length;
-  }
-
-  /** Parse "HTTP/1.1 200 OK\r\nName: value..." and send it. */
-  private writeHead(text: string): DkResult<0> {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0]!);
-    if (m === null) return DkError.INVALID_ARGUMENT;
-    const headers: [string, string][] = [];
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      if (colon <= 0) return DkError.INVALID_ARGUMENT;
-      const name = line.slice(0, colon).trim();
-      if (HOP_BY_HOP.has(name.toLowerCase())) continue;
-      headers.push([name, line.slice(colon + 1).trim()]);
-    }
+    const done = this.head.push(data);
+    if (done === null) return data.length;
+    if (typeof done === 'number') return done;
     try {
-      this.res.writeHead(Number(m[1]), m[2] ?? '', headers);
+      this.res.writeHead(done.head.status, done.head.reason, done.head.headers);
     } catch {
       return DkError.INVALID_ARGUMENT; // a status or header Node refuses
     }
-    return 0;
+    this.head = null;
+    if (done.body.length > 0) this.res.write(done.body);
+    return data.length;
   }
 
   protected canSend(): boolean {
@@ -124,13 +93,10 @@ export class HttpRequestStream extends SocketStream {
 
 export class NodeHttpServer extends ServerStream {
   private readonly server: http.Server;
-  private readonly owner: number;
-  private readonly table: ServerTable<ServerStream>;
+  private readonly listener: NodeListener;
 
   constructor(owner: number, addr: SocketAddress, table: ServerTable<ServerStream>) {
     super(`http.server:${formatAddress(addr)}`, LISTEN_BACKLOG);
-    this.owner = owner;
-    this.table = table;
     this.server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
       const s = new HttpRequestStream(this.uri, req, res);
       if (!this.enqueue(s)) {
@@ -138,19 +104,11 @@ export class NodeHttpServer extends ServerStream {
         s.release();
       }
     });
-    this.server.on('error', (e) => this.failed(dkErrorOfNode(e)));
-    this.server.on('listening', () => {
-      const a = this.server.address() as net.AddressInfo;
-      const uri = `http.server:${formatAddress({ host: a.address, port: a.port })}`;
-      this.listening(uri);
-      if (!this.isClosed) this.table.add(this.owner, uri, this);
-    });
-    this.server.listen({ host: addr.host, port: addr.port, backlog: LISTEN_BACKLOG, exclusive: true, ipv6Only: addr.family === 6 });
+    this.listener = new NodeListener(this, this.server, 'http.server', owner, addr, table);
   }
 
   protected closeListener(): void {
-    if (this.localUri !== undefined) this.table.remove(this.owner, this.localUri, this);
-    this.server.close();
+    this.listener.close();
     this.server.closeIdleConnections();
   }
 }

@@ -10,6 +10,7 @@ import { formatAddress, LISTEN_BACKLOG, type ServerTable, type SocketAddress } f
 import { ServerStream, SocketStream } from '../common/net-socket.ts';
 import { dkErrorOfNode } from './net-errors.ts';
 import { notifyLater } from './net-batch.ts';
+import { NodeListener } from './net-listen.ts';
 
 /** Bytes Node may hold unsent before writes answer WOULD_BLOCK. */
 export const TX_HIGH = 64 * 1024;
@@ -85,31 +86,19 @@ export function connectTcp(addr: SocketAddress): DkResult<NodeTcpSocket> {
 }
 
 export class NodeTcpServer extends ServerStream {
-  private readonly server: net.Server;
-  private readonly owner: number;
-  private readonly table: ServerTable<ServerStream>;
+  private readonly listener: NodeListener;
 
   constructor(owner: number, addr: SocketAddress, table: ServerTable<ServerStream>) {
     super(`tcp.server:${formatAddress(addr)}`, LISTEN_BACKLOG);
-    this.owner = owner;
-    this.table = table;
-    this.server = net.createServer({ allowHalfOpen: true });
-    this.server.on('connection', (socket) => {
+    const server = net.createServer({ allowHalfOpen: true });
+    server.on('connection', (socket) => {
       const s = new NodeTcpSocket('tcp.server:', socket, true);
       if (!this.enqueue(s)) socket.destroy(); // backlog full: the client sees a reset
     });
-    this.server.on('error', (e) => this.failed(dkErrorOfNode(e)));
-    this.server.on('listening', () => {
-      const a = this.server.address() as net.AddressInfo;
-      const uri = `tcp.server:${formatAddress({ host: a.address, port: a.port })}`;
-      this.listening(uri);
-      if (!this.isClosed) this.table.add(this.owner, uri, this);
-    });
-    this.server.listen({ host: addr.host, port: addr.port, backlog: LISTEN_BACKLOG, exclusive: true, ipv6Only: addr.family === 6 });
+    this.listener = new NodeListener(this, server, 'tcp.server', owner, addr, table);
   }
 
   protected closeListener(): void {
-    if (this.localUri !== undefined) this.table.remove(this.owner, this.localUri, this);
-    this.server.close();
+    this.listener.close();
   }
 }
