@@ -2,6 +2,9 @@
 // caller with --leave-running semantics, registers the snapshot here under a random token and
 // asks the host for a child with DkProcessCreate("fork:TOKEN"); the launcher (launcher.ts)
 // takes the snapshot back, only for the same parent picoprocess, and restores it as the child.
+// The snapshot's descriptors are not reopened but shared: DkProcessCreate's handle list carries
+// the parent's streams past stdio, and the child's library OS opens each with inherit:N
+// (WasiState.saveForFork), so both hold one open file description, as POSIX fork does.
 
 import { randomBytes } from 'node:crypto';
 import type { Snapshot } from './snapshot.ts';
