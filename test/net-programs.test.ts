@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import * as dgram from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,6 +17,7 @@ const ROOT = join(import.meta.dirname, '..');
 const NODE = process.execPath;
 const SERVER = join(ROOT, 'build/guests/net/http_server.wasm');
 const CLIENT = join(ROOT, 'build/guests/net/client.wasm');
+const UDP_ECHO = join(ROOT, 'build/guests/net/udp_echo.wasm');
 // The CLI from source (the built dist/ may be older than this checkout).
 const CLI = `const { main } = await import(${JSON.stringify(join(ROOT, 'src/cli/main.ts'))}); process.exit(await main(process.argv.slice(1)));`;
 
@@ -64,7 +66,7 @@ const haveTools = spawnSync('curl', ['--version']).status === 0 && spawnSync('wr
 
 describe('network programs under drawbridge run', () => {
   before(() => {
-    assert.ok(existsSync(SERVER) && existsSync(CLIENT), 'guests not built: node scripts/build-guests.ts');
+    assert.ok(existsSync(SERVER) && existsSync(CLIENT) && existsSync(UDP_ECHO), 'guests not built: node scripts/build-guests.ts');
     assert.ok(haveTools, 'curl and wrk are needed: apt-get install -y curl wrk (.ci/run does it)');
   });
 
@@ -132,6 +134,57 @@ describe('network programs under drawbridge run', () => {
       assert.equal(r.status, 0);
     } finally {
       server.close();
+    }
+  });
+
+  it('a C UDP echo server (bind, recvfrom, sendto) answers Node dgram clients, each at its own address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'db-net-'));
+    const manifest = join(dir, 'udp.toml');
+    writeFileSync(manifest, '[network]\nlisten = ["127.0.0.1:0"]\nconnect = ["127.0.0.1:*"]\n');
+    const s = await startServer(['run', '--manifest', manifest, UDP_ECHO, '127.0.0.1', '0', 'max=4']);
+    const clients = [dgram.createSocket('udp4'), dgram.createSocket('udp4')];
+    try {
+      const ask = (c: dgram.Socket, text: string): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no answer to ${text}: ${s.output()}`)), 10_000);
+          c.once('message', (m) => {
+            clearTimeout(timer);
+            resolve(m.toString());
+          });
+          c.send(text, s.port, '127.0.0.1');
+        });
+      assert.equal(await ask(clients[0]!, 'one'), 'echo:one');
+      assert.equal(await ask(clients[1]!, 'two'), 'echo:two');
+      assert.equal(await ask(clients[0]!, 'three'), 'echo:three');
+      assert.equal(await ask(clients[1]!, ''), 'echo:'); // an empty datagram is one too
+      await new Promise((r) => (s.child.exitCode !== null ? r(null) : s.child.on('exit', r)));
+      assert.equal(s.child.exitCode, 0, s.output());
+      assert.match(s.output(), /served 4\n/);
+    } finally {
+      for (const c of clients) c.close();
+      await stop(s.child);
+    }
+  });
+
+  it('UDP refusals: bind without a listen grant, sendto without a connect grant (EPERM)', async () => {
+    let r = runDrawbridge(['run', UDP_ECHO, '127.0.0.1', '0']);
+    assert.equal(r.stdout, 'bind: EPERM\n');
+    assert.equal(r.status, 3);
+    r = runDrawbridge(['run', '--listen', '127.0.0.1:5', UDP_ECHO, '127.0.0.1', '0']); // port 5 only
+    assert.equal(r.stdout, 'bind: EPERM\n');
+    // Bound (listen grant), but no grant to send to the client's address: the answer is refused.
+    const dir = mkdtempSync(join(tmpdir(), 'db-net-'));
+    writeFileSync(join(dir, 'm.toml'), '[network]\nlisten = ["127.0.0.1:0"]\nconnect = ["10.0.0.0/8:*"]\n');
+    const s = await startServer(['run', '--manifest', join(dir, 'm.toml'), UDP_ECHO, '127.0.0.1', '0']);
+    const c = dgram.createSocket('udp4');
+    try {
+      c.send('x', s.port, '127.0.0.1');
+      await new Promise((res) => (s.child.exitCode !== null ? res(null) : s.child.on('exit', res)));
+      assert.equal(s.child.exitCode, 3);
+      assert.match(s.output(), /sendto: EPERM\n$/);
+    } finally {
+      c.close();
+      await stop(s.child);
     }
   });
 

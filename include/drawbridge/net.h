@@ -5,7 +5,7 @@
  * pre-opens (`drawbridge run --listen ADDR:PORT`: descriptors 3 onwards, after the pre-opened
  * directories). It cannot make a socket. drawbridge offers that in its own import module,
  * "drawbridge", and this header turns it into the POSIX calls ordinary C code uses:
- *   socket(), bind(), listen(), connect(), getsockname(), getpeername(),
+ *   socket(), bind(), listen(), connect(), recvfrom(), sendto(), getsockname(), getpeername(),
  *   getaddrinfo(), freeaddrinfo(), gai_strerror()   (wasi-libc has no <netdb.h>)
  * Header only: include it and build as usual
  *   clang --target=wasm32-wasi -O2 -I/path/to/drawbridge/include prog.c -o prog.wasm
@@ -15,8 +15,13 @@
  * Grants (docs/network.md): nothing by default. connect() needs a connect grant for the
  * address (EPERM without one: a CIDR, or a name grant whose lookup through getaddrinfo()
  * answered that address); listen() a listen grant for the address bound (bind() only records
- * it). IPv4 and IPv6; SOCK_STREAM (TCP) and SOCK_DGRAM (connected UDP: send/recv after
- * connect). Not offered: sendto/recvfrom, socket options, MSG_PEEK/MSG_WAITALL.
+ * it). IPv4 and IPv6; SOCK_STREAM (TCP) and SOCK_DGRAM (UDP).
+ *
+ * UDP: connect() then send()/recv() (a connected socket), or bind() then recvfrom()/sendto()
+ * (a server: each datagram with its own peer). A UDP bind() binds at once and needs a listen
+ * grant (receiving on a port); each sendto() needs a connect grant for its destination. A
+ * sendto() on an unbound socket binds it to the any-address, port 0, first (a listen grant
+ * for 0.0.0.0:0). Not offered: socket options, MSG_* flags, connect() on a bound UDP socket.
  */
 #ifndef DRAWBRIDGE_NET_H
 #define DRAWBRIDGE_NET_H
@@ -43,6 +48,8 @@ DRAWBRIDGE_NET_IMPORT(listen) int __drawbridge_listen(int fd, int backlog);
 DRAWBRIDGE_NET_IMPORT(connect) int __drawbridge_connect(int fd, const struct sockaddr *addr, socklen_t len);
 DRAWBRIDGE_NET_IMPORT(getsockname) int __drawbridge_getsockname(int fd, struct sockaddr *addr, socklen_t *len);
 DRAWBRIDGE_NET_IMPORT(getpeername) int __drawbridge_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
+DRAWBRIDGE_NET_IMPORT(recvfrom) int __drawbridge_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr, socklen_t *addrlen, size_t *n);
+DRAWBRIDGE_NET_IMPORT(sendto) int __drawbridge_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr, socklen_t addrlen, size_t *n);
 /* Up to max records of 20 bytes: u16 family (AF_INET/AF_INET6), u16 0, 16 address bytes. */
 DRAWBRIDGE_NET_IMPORT(getaddrinfo) int __drawbridge_getaddrinfo(const char *name, size_t name_len, void *out, size_t max, size_t *count);
 
@@ -66,6 +73,18 @@ static inline int listen(int fd, int backlog) {
 }
 static inline int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   return __drawbridge_net_ret(__drawbridge_connect(fd, addr, len));
+}
+/* One datagram (a UDP socket) or what is there (TCP), and the address it came from. */
+static inline ssize_t recvfrom(int fd, void *__restrict buf, size_t len, int flags, struct sockaddr *__restrict addr, socklen_t *__restrict addrlen) {
+  size_t n = 0;
+  int e = __drawbridge_recvfrom(fd, buf, len, flags, addr, addrlen, &n);
+  return e ? (errno = e, -1) : (ssize_t)n;
+}
+/* One datagram to addr (a bound or unbound UDP socket); on a connected socket, addr is not used. */
+static inline ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr, socklen_t addrlen) {
+  size_t n = 0;
+  int e = __drawbridge_sendto(fd, buf, len, flags, addr, addrlen, &n);
+  return e ? (errno = e, -1) : (ssize_t)n;
 }
 static inline int getsockname(int fd, struct sockaddr *addr, socklen_t *len) {
   return __drawbridge_net_ret(__drawbridge_getsockname(fd, addr, len));

@@ -92,6 +92,7 @@ export class NetworkGate {
 
   /** A write on a bound datagram socket: 0 when its destination is granted, else the refusal. */
   checkDatagram(data: Uint8Array): 0 | DkErrorCode {
+    if (data.length === 0) return 0; // sends nothing: asks whether the bind has settled
     let line = '';
     for (let i = 0; i < data.length && i < 80; i++) {
       if (data[i] === 10) {

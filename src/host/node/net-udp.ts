@@ -33,7 +33,11 @@ abstract class NodeDatagramSocket extends SocketStream {
   constructor(uri: string, family: 4 | 6) {
     super(uri, true, true);
     this.family = family;
-    this.socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+    // Addresses here are IP literals already (the URI syntax): a lookup that answers at once
+    // lets a send reach the kernel inside the guest's write, not a tick later (after which a
+    // picoprocess that exited at once would have lost a datagram it was told was sent).
+    const literal = (host: string, _family: unknown, cb: (e: Error | null, address: string, family: number) => void): void => cb(null, host, family);
+    this.socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6, lookup: literal as never });
     this.socket.on('message', (msg: Buffer, r: dgram.RemoteInfo) => this.deliver(msg, sourceUri(r)));
     this.socket.on('error', (e) => this.failed(dkErrorOfNode(e)));
     this.socket.on('close', () => this.ended());

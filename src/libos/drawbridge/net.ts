@@ -4,7 +4,13 @@
 //
 //   socket(domain, type, fd_out)             AF_INET/AF_INET6 (1/2), SOCK_STREAM/SOCK_DGRAM (6/5,
 //                                            may carry SOCK_NONBLOCK 0x4000)
-//   bind(fd, sockaddr, len)                  records the address; the host binds at listen()
+//   bind(fd, sockaddr, len)                  TCP: records the address; the host binds at listen().
+//                                            UDP: opens udp.bind:ADDR:PORT and waits until bound
+//   recvfrom(fd, buf, len, flags, sockaddr, len_inout, n_out)
+//                                            one datagram (or bytes) and where it came from
+//   sendto(fd, buf, len, flags, sockaddr, len, n_out)
+//                                            one datagram to sockaddr (an unbound UDP socket is
+//                                            bound to the any-address, port 0, first)
 //   listen(fd, backlog)                      opens tcp.server:ADDR:PORT; waits until it is bound
 //   connect(fd, sockaddr, len)               opens tcp:/udp:ADDR:PORT; waits until connected
 //                                            (non-blocking: EINPROGRESS, then EALREADY/EISCONN)
@@ -16,7 +22,11 @@
 // sockaddr layouts are wasi-libc's: sockaddr_in {u16 family; u16 port (big-endian); u8 addr[4]}
 // (16 bytes), sockaddr_in6 {u16 family; u16 port; u32 flowinfo; u8 addr[16]; u32 scope} (32).
 // A connect's address is checked by the monitor against the connect grants (EPERM when
-// refused); a listen's against the listen grants.
+// refused); a listen's against the listen grants; a UDP bind's against the listen grants and
+// each sendto's destination against the connect grants.
+//
+// A bound UDP socket is in state 'listening' (sock.ts) with its bound URI in acceptUri, so a
+// checkpoint re-binds it as it re-binds a TCP listener.
 
 import { Access, Create, StreamSide } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
@@ -37,6 +47,8 @@ export const SOCKADDR_IN_SIZE = 16;
 export const SOCKADDR_IN6_SIZE = 32;
 export const ADDRINFO_RECORD_SIZE = 20;
 const NAME_MAX = 253;
+/** Largest UDP payload (IPv4): a bigger sendto is EMSGSIZE. */
+const UDP_PAYLOAD_MAX = 65507;
 
 /** "1.2.3.4:80" / "[0:0:0:0:0:0:0:1]:80" from a guest sockaddr, or an errno. */
 function readSockaddr(os: WasiState, ptr: number, len: number, family: 4 | 6): string | number {
@@ -149,6 +161,72 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
     return Errno.SUCCESS;
   }
 
+  /** Bound yet? An empty write answers 0 once bound, the error if the bind failed. */
+  function probeBind(desc: Description, info: SocketInfo): number {
+    const r = dk.streamWrite(desc.handle, -1, new Uint8Array(0));
+    if (r === DkError.WOULD_BLOCK) return RETRY;
+    if (isDkError(r)) {
+      undo(desc, info, 'fresh');
+      info.bound = null;
+      return errnoOf(r);
+    }
+    const a = dk.streamAttributesQueryByHandle(desc.handle);
+    info.acceptUri = !isDkError(a) && a.localUri !== undefined ? a.localUri : `udp.bind:${info.bound}`;
+    return Errno.SUCCESS;
+  }
+
+  /** UDP bind: the host binds now (a bound socket receives); waits until it has. */
+  function bindDatagram(desc: Description, info: SocketInfo, where: string): number | Promise<number> {
+    if (info.state === 'fresh') {
+      const h = dk.streamOpen(`udp.bind:${where}`, Access.READ | Access.WRITE, Create.CREATE, 0);
+      if (isDkError(h)) return errnoOf(h);
+      desc.handle = h;
+      info.bound = where;
+      info.state = 'listening';
+    }
+    const r = probeBind(desc, info);
+    return r !== RETRY ? r : os.waitAndRetry(desc.handle, StreamSide.WRITE, () => probeBind(desc, info));
+  }
+
+  /** A UDP socket bound and settled (a bind in progress is not, yet). */
+  function isBoundDatagram(info: SocketInfo): boolean {
+    return info.type === 'dgram' && info.state === 'listening' && info.acceptUri !== null;
+  }
+
+  /** Write the peer of the datagram (or connection) last read into a sockaddr, if asked for. */
+  function writePeer(desc: Description, info: SocketInfo, addrPtr: number, lenPtr: number): number {
+    if (addrPtr === 0) return Errno.SUCCESS;
+    const a = dk.streamAttributesQueryByHandle(desc.handle);
+    const where = isDkError(a) || a.peerUri === undefined ? null : splitUri(a.peerUri);
+    if (where === null) {
+      mem.refresh();
+      mem.setU32(lenPtr, 0); // no address to tell
+      return Errno.SUCCESS;
+    }
+    return writeSockaddr(os, addrPtr, lenPtr, where.host, where.port, info.family);
+  }
+
+  function tryRecvFrom(desc: Description, info: SocketInfo, buf: number, len: number, addrPtr: number, lenPtr: number, nPtr: number): number {
+    mem.refresh();
+    const n = dk.streamRead(desc.handle, -1, mem.bytes(buf, len));
+    if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+    if (isDkError(n)) return errnoOf(n);
+    const r = writePeer(desc, info, addrPtr, lenPtr);
+    if (r !== Errno.SUCCESS) return r;
+    mem.refresh();
+    mem.setU32(nPtr, n);
+    return Errno.SUCCESS;
+  }
+
+  function trySendTo(desc: Description, data: Uint8Array, payload: number, nPtr: number): number {
+    const n = dk.streamWrite(desc.handle, -1, data);
+    if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+    if (isDkError(n)) return n === DkError.INVALID_ARGUMENT && payload > UDP_PAYLOAD_MAX ? Errno.MSGSIZE : errnoOf(n);
+    mem.refresh();
+    mem.setU32(nPtr, Math.min(n, payload));
+    return Errno.SUCCESS;
+  }
+
   return {
     socket(domain: number, type: number, fdPtr: number): number {
       if (domain !== AF_INET && domain !== AF_INET6) return Errno.AFNOSUPPORT;
@@ -164,15 +242,72 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
       return Errno.SUCCESS;
     },
 
-    bind(fd: number, addrPtr: number, addrLen: number): number {
+    bind(fd: number, addrPtr: number, addrLen: number): number | Promise<number> {
       const s = socketOf(os, fd);
       if (typeof s === 'number') return s;
-      if (s.info.state !== 'fresh') return Errno.INVAL;
-      const addr = readSockaddr(os, addrPtr, addrLen, s.info.family);
+      const { desc, info } = s;
+      // A UDP bind that was waiting when the call was cut (restartable): wait again.
+      if (info.type === 'dgram' && info.state === 'listening' && info.acceptUri === null) return bindDatagram(desc, info, info.bound!);
+      if (info.state !== 'fresh') return Errno.INVAL;
+      const addr = readSockaddr(os, addrPtr, addrLen, info.family);
       if (typeof addr === 'number') return addr;
-      s.info.bound = addr;
-      s.info.state = 'bound';
+      if (info.type === 'dgram') return bindDatagram(desc, info, addr);
+      info.bound = addr;
+      info.state = 'bound';
       return Errno.SUCCESS;
+    },
+
+    recvfrom(fd: number, buf: number, len: number, flags: number, addrPtr: number, lenPtr: number, nPtr: number): number | Promise<number> {
+      const s = socketOf(os, fd);
+      if (typeof s === 'number') return s;
+      if (flags !== 0) return Errno.NOTSUP; // MSG_PEEK, MSG_WAITALL, ...: not offered
+      const { desc, info } = s;
+      if (info.state !== 'connected' && !isBoundDatagram(info)) return Errno.NOTCONN;
+      const attempt = (): number => tryRecvFrom(desc, info, buf, len, addrPtr, lenPtr, nPtr);
+      const r = attempt();
+      return r !== RETRY ? r : os.waitAndRetry(desc.handle, StreamSide.READ, attempt);
+    },
+
+    sendto(fd: number, buf: number, len: number, flags: number, addrPtr: number, addrLen: number, nPtr: number): number | Promise<number> {
+      const s = socketOf(os, fd);
+      if (typeof s === 'number') return s;
+      if (flags !== 0) return Errno.NOTSUP;
+      const { desc, info } = s;
+      mem.refresh();
+      mem.bytes(buf, len); // checked before any side effect
+      if (info.state === 'connected') {
+        // The address of a connected socket is its peer (one given is not looked at).
+        const attempt = (): number => {
+          mem.refresh();
+          return trySendTo(desc, mem.bytes(buf, len), len >>> 0, nPtr);
+        };
+        const r = attempt();
+        return r !== RETRY ? r : os.waitAndRetry(desc.handle, StreamSide.WRITE, attempt);
+      }
+      if (info.type !== 'dgram') return Errno.NOTCONN;
+      if (addrPtr === 0) return Errno.DESTADDRREQ;
+      const to = readSockaddr(os, addrPtr, addrLen, info.family);
+      if (typeof to === 'number') return to;
+      const send = (): number | Promise<number> => {
+        // The datagram: its destination as a first line, then the payload (net-datagram.ts).
+        const attempt = (): number => {
+          mem.refresh();
+          const payload = mem.bytes(buf, len);
+          const head = new TextEncoder().encode(`udp:${to}\n`);
+          const data = new Uint8Array(head.length + payload.length);
+          data.set(head, 0);
+          data.set(payload, head.length);
+          return trySendTo(desc, data, payload.length, nPtr);
+        };
+        const r = attempt();
+        return r !== RETRY ? r : os.waitAndRetry(desc.handle, StreamSide.WRITE, attempt);
+      };
+      if (isBoundDatagram(info)) return send();
+      if (info.state !== 'fresh' && !(info.state === 'listening' && info.type === 'dgram')) return Errno.INVAL;
+      // Not bound yet: bound to the any-address and a free port first, as Linux does.
+      const bound = bindDatagram(desc, info, info.bound ?? (info.family === 4 ? '0.0.0.0:0' : '[::]:0'));
+      if (typeof bound === 'number') return bound !== Errno.SUCCESS ? bound : send();
+      return bound.then((r) => (r !== Errno.SUCCESS ? r : send()));
     },
 
     listen(fd: number, _backlog: number): number | Promise<number> {

@@ -16,7 +16,9 @@ export const DRAWBRIDGE_CALLS: Record<string, DrawbridgeEntry> = {
   pipe: { family: 'process', blocking: false },
   // net.ts: sockets beyond preview 1 (include/drawbridge/net.h)
   socket: { family: 'net', blocking: false },
-  bind: { family: 'net', blocking: false },
+  bind: { family: 'net', blocking: true }, // a UDP bind waits until the host has bound
+  recvfrom: { family: 'net', blocking: true },
+  sendto: { family: 'net', blocking: true },
   listen: { family: 'net', blocking: true },
   connect: { family: 'net', blocking: true },
   getaddrinfo: { family: 'net', blocking: true },

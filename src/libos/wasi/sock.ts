@@ -24,8 +24,9 @@ export interface SocketInfo {
   type: 'stream' | 'dgram';
   family: 4 | 6;
   /**
-   * fresh: made by socket(); bound: bind() recorded an address (the host binds at listen);
-   * listening: a server stream is open (its bound URI, once settled, in acceptUri);
+   * fresh: made by socket(); bound: bind() recorded an address (TCP: the host binds at listen);
+   * listening: a server stream is open (its bound URI, once settled, in acceptUri); for UDP,
+   * a bound socket (udp.bind:), which receives from anyone (recvfrom) and sends with sendto;
    * connecting: a connect is in progress; connected: a stream to a peer.
    */
   state: 'fresh' | 'bound' | 'listening' | 'connecting' | 'connected';
@@ -127,6 +128,7 @@ export function sockCalls(os: WasiState) {
       if (typeof s === 'number') return s;
       if ((flags & ~Fdflags.NONBLOCK) !== 0) return Errno.INVAL;
       const { desc, info } = s;
+      if (info.type !== 'stream') return Errno.NOTSUP; // a bound UDP socket has nothing to accept
       if (info.state !== 'listening') return Errno.INVAL;
       const r = tryAccept(desc, info, flags, fdPtr);
       if (r !== RETRY) return r;
@@ -139,7 +141,8 @@ export function sockCalls(os: WasiState) {
       if (typeof s === 'number') return s;
       if (riFlags !== 0) return Errno.NOTSUP; // RECV_PEEK, RECV_WAITALL: not offered
       const { desc, info } = s;
-      if (info.state !== 'connected') return Errno.NOTCONN;
+      // A bound UDP socket receives too (recv() is recvfrom() without the address).
+      if (info.state !== 'connected' && !(info.type === 'dgram' && info.state === 'listening')) return Errno.NOTCONN;
       const r = tryRecv(desc, ri, riLen, roLenPtr, roFlagsPtr);
       if (r !== RETRY) return r;
       return os.waitAndRetry(desc.handle, StreamSide.READ, () => tryRecv(desc, ri, riLen, roLenPtr, roFlagsPtr));
@@ -150,6 +153,7 @@ export function sockCalls(os: WasiState) {
       if (typeof s === 'number') return s;
       if (siFlags !== 0) return Errno.NOTSUP;
       const { desc, info } = s;
+      if (info.type === 'dgram' && info.state === 'listening') return Errno.DESTADDRREQ; // bound, unconnected: sendto()
       if (info.state !== 'connected') return Errno.NOTCONN;
       const r = trySend(desc, si, siLen, soLenPtr);
       if (r !== RETRY) return r;
