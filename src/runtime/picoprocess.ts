@@ -64,6 +64,12 @@ export interface PicoprocessOptions {
   optimize?: () => WebAssembly.Module;
   /** CPU time accounting, the CPU quota and stops from outside (quotas.ts). */
   governor?: Governor;
+  /**
+   * Called once it is ready, just before its entry point first runs (synchronously, until the
+   * guest first waits): a daemon's worker answers the spawn request here, since an unprepared
+   * guest that loops without system calls never gives its thread back.
+   */
+  beforeRun?: () => void;
 }
 
 export interface ExitStatus {
@@ -289,6 +295,7 @@ export async function startCommand(options: PicoprocessOptions): Promise<Running
     }).unref();
   }
   let finished = false;
+  options.beforeRun?.();
   const done = run().then((status) => {
     finished = true;
     libos.close();
