@@ -10,6 +10,9 @@ import { SnapshotError } from '../runtime/snapshot.ts';
 import { Supervisor, SupervisorError, type Entry, type LoadedModule, type SupervisorOptions } from './supervisor.ts';
 import type { CheckpointValue, FromScheduler, LiveInfo, StartedValue, ToScheduler } from './worker-protocol.ts';
 
+/** start() answered already. */
+const NO_ANSWER = Symbol('answered');
+
 export type Post = (message: FromScheduler, transfer?: ArrayBuffer[]) => void;
 
 interface Variant {
@@ -46,22 +49,25 @@ export class Scheduler {
         }
         return this.answer(m.req, () => value);
       }
-      case 'spawn':
-        return this.answer(m.req, async () => {
-          const v = this.variants.get(m.key);
-          if (!v) throw new SupervisorError(500, `module ${m.key} was not sent to this worker`);
-          const stdin = m.closeStdin ? (m.stdin ?? new Uint8Array(0)) : 'open';
-          const entry = await this.sv.spawn({ module: v.module, compiled: v.compiled, args: m.args, manifest: m.manifest, stdin, id: m.id });
-          if (m.stdin && !m.closeStdin) entry.stdin.feed(m.stdin);
-          return this.started(entry, m.gen);
-        });
+      case 'spawn': {
+        const v = this.variants.get(m.key);
+        if (!v) return this.answer(m.req, () => Promise.reject(new SupervisorError(500, `module ${m.key} was not sent to this worker`)));
+        const stdin = m.closeStdin ? (m.stdin ?? new Uint8Array(0)) : 'open';
+        return this.start(m.req, m.gen, (onRun) =>
+          this.sv.spawn({ module: v.module, compiled: v.compiled, args: m.args, manifest: m.manifest, stdin, id: m.id, onRun: (entry) => {
+            if (m.stdin && !m.closeStdin) entry.stdin.feed(m.stdin);
+            onRun(entry);
+          } }),
+        );
+      }
       case 'restore':
-        return this.answer(m.req, async () => {
-          const entry = await this.sv.restore(m.snapshot, m.manifest ?? undefined, m.id);
-          for (const chunk of m.stdin) entry.stdin.feed(chunk);
-          if (m.closeStdin) entry.stdin.close();
-          return this.started(entry, m.gen);
-        });
+        return this.start(m.req, m.gen, (onRun) =>
+          this.sv.restore(m.snapshot, m.manifest ?? undefined, m.id, (entry) => {
+            for (const chunk of m.stdin) entry.stdin.feed(chunk);
+            if (m.closeStdin) entry.stdin.close();
+            onRun(entry);
+          }),
+        );
       case 'stdin':
         return this.answer(m.req, () => this.sv.feedStdin(m.id, m.bytes, m.close));
       case 'checkpoint':
@@ -79,6 +85,24 @@ export class Scheduler {
       case 'shutdown':
         return this.answer(m.req, () => this.sv.shutdown());
     }
+  }
+
+  /**
+   * Start a picoprocess and answer `req` just before the guest first runs: an unprepared guest
+   * in a loop without system calls never gives this thread back (its worker is its own, and a
+   * kill terminates it), so the answer cannot wait for start() to return.
+   */
+  private start(req: number, gen: number, start: (onRun: (entry: Entry) => void) => Promise<Entry>): void {
+    let answered = false;
+    const onRun = (entry: Entry) => {
+      answered = true;
+      this.post({ op: 'reply', req, ok: true, value: this.started(entry, gen) });
+    };
+    this.answer(req, async () => {
+      const entry = await start(onRun);
+      if (!answered) onRun(entry);
+      return NO_ANSWER;
+    });
   }
 
   private started(entry: Entry, gen: number): StartedValue {
@@ -101,7 +125,9 @@ export class Scheduler {
     Promise.resolve()
       .then(f)
       .then(
-        (value) => this.post({ op: 'reply', req, ok: true, value }),
+        (value) => {
+          if (value !== NO_ANSWER) this.post({ op: 'reply', req, ok: true, value });
+        },
         (e: unknown) => {
           const status =
             e instanceof SupervisorError ? e.status : e instanceof ModuleError || e instanceof MemoryLimitError || e instanceof SnapshotError || e instanceof GuestError ? 400 : 500;

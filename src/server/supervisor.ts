@@ -62,6 +62,8 @@ export interface SpawnRequest {
   id?: number;
   /** `module` already compiled at the manifest's memory limit (a pool compiles once, on the main thread). */
   compiled?: WebAssembly.Module;
+  /** Called once it is ready, just before the guest first runs (PicoprocessOptions.beforeRun). */
+  onRun?: (entry: Entry) => void;
 }
 
 export interface SupervisorOptions {
@@ -215,6 +217,7 @@ export class Supervisor {
         governor: entry.governor,
         capture: req.module.prepared ? { moduleBytes: req.module.bytes, moduleName: req.module.name } : undefined,
         restore: req.restore,
+        beforeRun: req.onRun && (() => req.onRun!(entry)),
       });
     } catch (e) {
       entry.finish({ exitCode: 126, error: (e as Error).message });
@@ -243,7 +246,7 @@ export class Supervisor {
   }
 
   /** Continue a snapshot (bytes as written by checkpoint) as a new picoprocess (with `id`: that one). */
-  async restore(bytes: Uint8Array, manifest?: Manifest, id?: number): Promise<Entry> {
+  async restore(bytes: Uint8Array, manifest?: Manifest, id?: number, onRun?: (entry: Entry) => void): Promise<Entry> {
     const snapshot = decodeSnapshot(bytes, 'snapshot');
     if (!snapshot.module) throw new SupervisorError(400, 'the snapshot does not carry its module');
     const base = manifest ?? this.defaultManifest();
@@ -258,7 +261,7 @@ export class Supervisor {
       }),
     };
     const module: LoadedModule = { name: snapshot.meta.module.name, hash: snapshot.meta.module.sha256, bytes: snapshot.module, prepared: true, compiled: new Map() };
-    return this.spawn({ module, manifest: m, restore: snapshot, stdin: 'open', id });
+    return this.spawn({ module, manifest: m, restore: snapshot, stdin: 'open', id, onRun });
   }
 
   get(id: number): Entry {
