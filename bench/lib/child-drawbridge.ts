@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import v8 from 'node:v8';
 import { compileModule } from '../../src/runtime/module-cache.ts';
 import { runCommand } from '../../src/runtime/run.ts';
+import { prepareModule } from '../../src/runtime/prepare.ts';
 import { RESULT_FD, type ChildResult, type ChildSpec } from './child-spec.ts';
 
 const spec = JSON.parse(process.argv[2]!) as ChildSpec;
@@ -14,13 +15,16 @@ Object.assign(process.env, spec.hostEnv ?? {});
 
 const bytes = await readFile(spec.module);
 let t = performance.now();
-await compileModule(bytes, spec.module); // cached by content hash: runCommand below reuses it
+// Cached by content hash: runCommand below reuses it. A prepared module comes from the
+// on-disk cache of prepared modules (made by an earlier run) and starts in the baseline tier.
+if (spec.prepared) await compileModule(await prepareModule(bytes), spec.module, { baseline: !process.env.DRAWBRIDGE_WASM_TIERING });
+else await compileModule(bytes, spec.module);
 const compileMs = performance.now() - t;
 
 const result: ChildResult = { compileMs, runMs: [], exitCodes: [] };
 for (let i = 0; i < (spec.repeat ?? 1); i++) {
   t = performance.now();
-  const r = await runCommand({ module: bytes, args: spec.args, dirs: spec.dirs });
+  const r = await runCommand({ module: bytes, args: spec.args, dirs: spec.dirs, prepared: spec.prepared });
   result.runMs.push(performance.now() - t);
   result.exitCodes.push(r.exitCode);
 }

@@ -10,6 +10,8 @@ export interface ChildSpec {
   v8Flags?: string[];
   /** Set in the child's process.env before anything runs (e.g. DRAWBRIDGE_WASM_TIERING). */
   hostEnv?: Record<string, string>;
+  /** Run it prepared for checkpoints, as `drawbridge run` does (drawbridge only). */
+  prepared?: boolean;
   /** Run the (already compiled) module this many times in this process; default 1. */
   repeat?: number;
 }

@@ -23,7 +23,7 @@ import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
  */
 export const AUTO_PREPARE_MAX_BYTES = 1024 * 1024;
 /** Bumped when the preparation changes, so that old cache entries are not reused. */
-const PREPARE_VERSION = 3;
+const PREPARE_VERSION = 4;
 
 export const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'];
 

@@ -5,7 +5,8 @@ import type { Host, OutputSink } from '../host/common/host.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { GuestError } from '../libos/wasi/index.ts';
 import { emptyManifest, withCliGrants, type Manifest } from '../monitor/manifest.ts';
-import { compileModule, ModuleError, readModuleFile } from './module-cache.ts';
+import { compileModule, EAGER_OPTIMIZE_MAX_BYTES, ModuleError, readModuleFile } from './module-cache.ts';
+import { prepareModule } from './prepare.ts';
 import { startCommand, type ExitStatus } from './picoprocess.ts';
 
 export interface RunOptions {
@@ -22,6 +23,12 @@ export interface RunOptions {
   /** Collect stdout/stderr instead of inheriting them. */
   capture?: boolean;
   host?: Host;
+  /**
+   * Run the module prepared for checkpoints (Asyncify and the tick counter; prepare.ts, cached
+   * on disk), as `drawbridge run` does: a small one starts in V8's baseline tier and moves
+   * onto a tiered-up instance after its first time slice.
+   */
+  prepared?: boolean;
 }
 
 export interface RunResult extends ExitStatus {
@@ -42,7 +49,9 @@ function collector(): { sink: OutputSink; bytes(): Uint8Array } {
 export async function runCommand(options: RunOptions): Promise<RunResult> {
   const bytes = typeof options.module === 'string' ? await readModuleFile(options.module) : options.module;
   const name = typeof options.module === 'string' ? options.module : 'module';
-  const module = await compileModule(bytes, name);
+  const prepared = options.prepared ? await prepareModule(bytes) : null;
+  const tierUp = prepared !== null && !process.env.DRAWBRIDGE_WASM_TIERING && prepared.length <= EAGER_OPTIMIZE_MAX_BYTES;
+  const module = await compileModule(prepared ?? bytes, name, { baseline: tierUp });
   let manifest = options.manifest ?? emptyManifest();
   for (const d of options.dirs ?? []) {
     manifest = { ...manifest, mounts: [...manifest.mounts.filter((m) => m.guest !== d.guest), { host: d.host, guest: d.guest, mode: d.readOnly ? 'ro' : 'rw' }] };
@@ -58,6 +67,8 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const running = await startCommand({
     host,
     module,
+    capture: prepared ? { moduleBytes: prepared, moduleName: name } : undefined,
+    optimize: tierUp ? () => module : undefined,
     args: options.args,
     manifest,
     stdin: options.stdin ?? new Uint8Array(0),

@@ -1,18 +1,20 @@
-// The tick counter of prepared modules: a countdown at every function entry, loop head and
-// return that calls the Suspending import `drawbridge.tick` when it reaches zero. It is what
-// lets a program that computes for minutes without a system call be captured (and, later,
-// preempted): the tick import is one of those Asyncify can unwind through.
+// The tick counter of prepared modules: a countdown at every loop head and at the entry of
+// every function that calls others, which calls the Suspending import `drawbridge.tick` when
+// it reaches zero. It is what lets a program that computes for minutes without a system call
+// be captured (and preempted): the tick import is one of those Asyncify can unwind through.
 //
 // Binaryen's --log-execution pass marks the places (`i32.const N; call $log_execution`, its
-// import env.log_execution); this file replaces each mark with an inline countdown on a new
-// global, so that the common case costs a global decrement and a branch, not a call:
+// import env.log_execution); this file replaces each mark with a countdown on a new global,
+// so that the common case costs a global decrement and a branch, not a call:
 //
 //     global.get $t; i32.const 1; i32.sub; global.set $t
 //     global.get $t; i32.eqz; if; i32.const 0; call $tick; end
 //
-// and renames the import to drawbridge.tick. It decodes instructions for real (every
-// immediate of MVP, bulk memory, reference types, SIMD, atomics, exceptions), so it never
-// mistakes an immediate for an opcode; an instruction it does not know makes it refuse.
+// at a function entry; at a loop head the countdown leaves the loop to call the tick outside
+// it (rewriteBody says why). The import is renamed drawbridge.tick. The rewrite decodes
+// instructions for real (every immediate of MVP, bulk memory, reference types, SIMD, atomics,
+// exceptions), so it never mistakes an immediate for an opcode; an instruction it does not
+// know makes it refuse.
 
 import { Reader, concat, leb, section, sections, sleb } from './wasm-binary.ts';
 
@@ -68,6 +70,220 @@ function skipInstruction(r: Reader): number {
       } else throw new Error(`unknown instruction 0x${op.toString(16)}`);
   }
   return op;
+}
+
+const CALL_OPS = new Set([0x11, 0x12, 0x13, 0x14, 0x15]);
+/** Instructions that name a label other than br, br_if and br_table (exceptions, GC). */
+const OTHER_LABEL_OPS = new Set([0x09, 0x18, 0xd4, 0xd6]);
+/** Block types a wrapped loop may have: none, or one value type (no type index). */
+const SIMPLE_BLOCK_TYPES = new Set([0x40, 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
+
+/** The number of parameters of each function the module defines (not imports). */
+function definedFunctionParams(bytes: Uint8Array, secs: ReturnType<typeof sections>): number[] {
+  const typeParams: number[] = [];
+  const types = secs.find((s) => s.id === 1);
+  if (types) {
+    const r = new Reader(bytes, types.payload);
+    for (let n = r.u32(); n > 0; n--) {
+      if (r.byte() !== 0x60) throw new Error('a type other than a function type (GC types are not supported)');
+      const params = r.u32();
+      for (let k = 0; k < params; k++) r.byte();
+      const results = r.u32();
+      for (let k = 0; k < results; k++) r.byte();
+      typeParams.push(params);
+    }
+  }
+  const funcs = secs.find((s) => s.id === 3);
+  const out: number[] = [];
+  if (funcs) {
+    const r = new Reader(bytes, funcs.payload);
+    for (let n = r.u32(); n > 0; n--) out.push(typeParams[r.u32()]!);
+  }
+  return out;
+}
+
+/** The end of the mark (`i32.const N; call $log`) whose i32.const is at `at`, or -1. */
+function markEnd(bytes: Uint8Array, at: number, logIndex: number): number {
+  if (bytes[at] !== 0x41) return -1;
+  const r = new Reader(bytes, at + 1);
+  r.skipLeb();
+  if (bytes[r.pos] !== 0x10) return -1;
+  r.pos++;
+  return r.u32() === logIndex ? r.pos : -1;
+}
+
+interface Frame {
+  /** Blocks the rewrite put around this one (3 for a wrapped loop). */
+  extra: number;
+  wrapped: boolean;
+}
+
+/**
+ * One function body with its marks rewritten into a countdown, kept in a new local of the
+ * function (a register in optimized code; a global would cost a load and a store per loop
+ * iteration: sha256 ran 1.35x slower so):
+ *  - the local takes the global's value at the entry, gives it back before every call,
+ *    return and branch out of the function, and takes it again after every call, so that
+ *    the count goes on across functions;
+ *  - a loop head counts down, and when the count runs out, the tick is called *outside* the
+ *    loop: the loop is wrapped so that the countdown leaves it, the tick is called, and the
+ *    loop is entered again from its head (its state is all in locals):
+ *
+ *        block $outer (bt)              ;; the loop's own block type
+ *          loop $retry (bt)
+ *            block $expired
+ *              loop $L (bt)
+ *                countdown; br_if $expired
+ *                BODY                   ;; branches to labels outside $L: depth + 3
+ *              end
+ *              br $outer                ;; the loop ended on its own
+ *            end
+ *            tick
+ *            br $retry
+ *          end
+ *        end
+ *
+ *    Why: Asyncify must be able to resume at the tick call, and a loop that contains such a
+ *    call is rewritten so that every step of every iteration checks Asyncify's state (a tight
+ *    loop ran 1.4-2x slower). With the call outside, a loop that calls nothing else stays one
+ *    plain block for Asyncify, checked once per entry;
+ *  - a function entry counts down too, which only recursion needs: a function that calls
+ *    nothing gets no entry countdown (nor do the places --log-execution marks before a
+ *    return);
+ *  - a function with exception or GC branch instructions, or a loop typed by a type index,
+ *    keeps its marks as inline countdowns on the global: its labels are not renumbered.
+ */
+function rewriteBody(bytes: Uint8Array, start: number, end: number, params: number, logIndex: number, tickGlobal: number): Uint8Array {
+  const body = new Reader(bytes, start);
+  let declared = 0;
+  const localGroups = body.u32();
+  const groupsAt = body.pos;
+  for (let l = localGroups; l > 0; l--) {
+    declared += body.u32();
+    body.byte();
+  }
+  const firstInstruction = body.pos;
+  let calls = false;
+  let loops = false;
+  let otherLabels = false;
+  const scan = new Reader(bytes, firstInstruction);
+  while (scan.pos < end) {
+    const at = scan.pos;
+    const op = skipInstruction(scan);
+    if (op === 0x10 ? new Reader(bytes, at + 1).u32() !== logIndex : CALL_OPS.has(op)) calls = true;
+    if (op === 0x03) loops = true;
+    // Labels this rewrite cannot renumber, or a loop it cannot wrap (typed by index).
+    if (OTHER_LABEL_OPS.has(op) || (op === 0x03 && !SIMPLE_BLOCK_TYPES.has(bytes[at + 1]!))) otherLabels = true;
+  }
+  const g = leb(tickGlobal);
+  const tickCall = [0x41, 0x00, 0x10, ...leb(logIndex)];
+  if (otherLabels) return inlineCountdowns(bytes, start, firstInstruction, end, logIndex, [0x23, ...g, 0x41, 0x01, 0x6b, 0x24, ...g, 0x23, ...g, 0x45, 0x04, 0x40, ...tickCall, 0x0b]);
+  if (!calls && !loops) return inlineCountdowns(bytes, start, firstInstruction, end, logIndex, []);
+
+  const c = leb(params + declared); // the new local
+  const save = Uint8Array.from([0x20, ...c, 0x24, ...g]); // global = local
+  const load = Uint8Array.from([0x23, ...g, 0x21, ...c]); // local = global
+  const tick = [0x20, ...c, 0x24, ...g, ...tickCall, 0x23, ...g, 0x21, ...c];
+  const entry = calls
+    ? Uint8Array.from([0x23, ...g, 0x41, 0x01, 0x6b, 0x22, ...c, 0x45, 0x04, 0x40, ...tick, 0x0b])
+    : load;
+  const leavingCountdown = Uint8Array.from([0x20, ...c, 0x41, 0x01, 0x6b, 0x22, ...c, 0x45, 0x0d, 0x01]);
+  const wrappedEnd = Uint8Array.from([0x0c, 0x02, 0x0b, ...tick, 0x0c, 0x00, 0x0b, 0x0b]);
+
+  const parts: Uint8Array[] = [Uint8Array.from([...leb(localGroups + 1), ...bytes.subarray(groupsAt, firstInstruction), 0x01, 0x7f]), entry];
+  let copyFrom = firstInstruction;
+  const emit = (upTo: number, replacement: Uint8Array | number[], resume: number) => {
+    parts.push(bytes.subarray(copyFrom, upTo), replacement instanceof Uint8Array ? replacement : Uint8Array.from(replacement));
+    copyFrom = resume;
+  };
+  const frames: Frame[] = [{ extra: 0, wrapped: false }];
+  const depth = (d: number): number => {
+    const target = frames.length - 1 - d;
+    if (target < 0) throw new Error('a branch past the function body');
+    let extra = 0;
+    for (let i = target + 1; i < frames.length; i++) extra += frames[i]!.extra;
+    return d + extra;
+  };
+  /** A branch that may leave the function gives the count back first. */
+  const leaves = (d: number) => d === frames.length - 1;
+  let prevOp = -1;
+  while (body.pos < end) {
+    const at = body.pos;
+    const mark = markEnd(bytes, at, logIndex);
+    if (mark >= 0) {
+      const head = prevOp === 0x03;
+      emit(at, head ? leavingCountdown : new Uint8Array(0), mark);
+      body.pos = mark;
+      prevOp = 0x10;
+      continue;
+    }
+    const op = skipInstruction(body);
+    if (op === 0x03) {
+      const bt = bytes[at + 1]!;
+      if (markEnd(bytes, body.pos, logIndex) < 0) throw new Error('a loop head without a mark');
+      emit(at, [0x02, bt, 0x03, bt, 0x02, 0x40, 0x03, bt], body.pos);
+      frames.push({ extra: 3, wrapped: true });
+    } else if (op === 0x02 || op === 0x04 || op === 0x06) {
+      frames.push({ extra: 0, wrapped: false });
+    } else if (op === 0x0b) {
+      const f = frames.pop();
+      if (f?.wrapped) emit(body.pos, wrappedEnd, body.pos);
+      else if (frames.length === 0) emit(at, save, at); // the function's end
+    } else if (op === 0x0f) {
+      emit(at, save, at);
+    } else if (op === 0x10 || CALL_OPS.has(op)) {
+      // Tail calls (0x12, 0x13, 0x15) do not come back.
+      const back = op === 0x10 || op === 0x11 || op === 0x14;
+      emit(at, save, at);
+      if (back) emit(body.pos, load, body.pos);
+    } else if (op === 0x0c || op === 0x0d) {
+      const d = new Reader(bytes, at + 1).u32();
+      const nd = depth(d);
+      if (leaves(d)) emit(at, save, at);
+      if (nd !== d) emit(at, [op, ...leb(nd)], body.pos);
+    } else if (op === 0x0e) {
+      const r = new Reader(bytes, at + 1);
+      const n = r.u32();
+      const targets: number[] = [];
+      let changed = false;
+      let leaving = false;
+      for (let k = 0; k <= n; k++) {
+        const d = r.u32();
+        const nd = depth(d);
+        if (nd !== d) changed = true;
+        if (leaves(d)) leaving = true;
+        targets.push(...leb(nd));
+      }
+      if (leaving) emit(at, save, at);
+      if (changed) emit(at, [0x0e, ...leb(n), ...targets], body.pos);
+    }
+    prevOp = op;
+  }
+  parts.push(bytes.subarray(copyFrom, end));
+  return concat(parts);
+}
+
+/** Marks replaced in place: at a function entry or loop head by `countdown`, others by nothing. */
+function inlineCountdowns(bytes: Uint8Array, start: number, firstInstruction: number, end: number, logIndex: number, countdown: number[]): Uint8Array {
+  const parts: Uint8Array[] = [bytes.subarray(start, firstInstruction)];
+  const replacement = Uint8Array.from(countdown);
+  const body = new Reader(bytes, firstInstruction);
+  let copyFrom = firstInstruction;
+  let prevOp = -1;
+  while (body.pos < end) {
+    const at = body.pos;
+    const mark = markEnd(bytes, at, logIndex);
+    if (mark >= 0) {
+      parts.push(bytes.subarray(copyFrom, at));
+      if (at === firstInstruction || prevOp === 0x03) parts.push(replacement);
+      copyFrom = body.pos = mark;
+      prevOp = 0x10;
+      continue;
+    }
+    prevOp = skipInstruction(body);
+  }
+  parts.push(bytes.subarray(copyFrom, end));
+  return concat(parts);
 }
 
 /**
@@ -132,42 +348,16 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
   const name = enc.encode(TICK_GLOBAL_EXPORT);
   const newExports = section(7, [...leb(exportCount + 1), ...exportEntries, ...leb(name.length), ...name, 0x03, ...leb(tickGlobal)]);
 
-  // Rewrite every function body.
+  // Rewrite every function body (each needs its parameter count: its new local follows them).
+  const paramCounts = definedFunctionParams(bytes, secs);
   const code = secs.find((s) => s.id === 10)!;
   const c = new Reader(bytes, code.payload);
   const bodies = c.u32();
-  const countdown = Uint8Array.from([
-    0x23, ...leb(tickGlobal), 0x41, 0x01, 0x6b, 0x24, ...leb(tickGlobal),
-    0x23, ...leb(tickGlobal), 0x45, 0x04, 0x40, 0x41, 0x00, 0x10, ...leb(logIndex), 0x0b,
-  ]);
   const outBodies: Uint8Array[] = [Uint8Array.from(leb(bodies))];
   for (let i = 0; i < bodies; i++) {
     const size = c.u32();
     const end = c.pos + size;
-    const body = new Reader(bytes, c.pos);
-    for (let l = body.u32(); l > 0; l--) {
-      body.skipLeb();
-      body.byte();
-    }
-    const parts: Uint8Array[] = [bytes.subarray(c.pos, body.pos)];
-    let copyFrom = body.pos;
-    let prevStart = -1;
-    let prevOp = -1;
-    while (body.pos < end) {
-      const at = body.pos;
-      const op = skipInstruction(body);
-      if (op === 0x10 && prevOp === 0x41) {
-        const callee = new Reader(bytes, at + 1).u32();
-        if (callee === logIndex) {
-          parts.push(bytes.subarray(copyFrom, prevStart), countdown);
-          copyFrom = body.pos;
-        }
-      }
-      prevStart = at;
-      prevOp = op;
-    }
-    parts.push(bytes.subarray(copyFrom, end));
-    const newBody = concat(parts);
+    const newBody = rewriteBody(bytes, c.pos, end, paramCounts[i]!, logIndex, tickGlobal);
     outBodies.push(Uint8Array.from(leb(newBody.length)), newBody);
     c.pos = end;
   }
