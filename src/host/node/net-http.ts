@@ -10,7 +10,8 @@
 //    (WRITE), or closing the handle, ends the response. A guest that closes without a
 //    complete head gets its client a 502.
 
-import * as http from 'node:http';
+import type * as http from 'node:http';
+import { createRequire } from 'node:module';
 import { DkError } from '../../abi/errors.ts';
 import type { DkResult } from '../../abi/dk.ts';
 import { formatAddress, LISTEN_BACKLOG, type ServerTable, type SocketAddress } from '../common/net-driver.ts';
@@ -21,6 +22,13 @@ import { NodeListener } from './net-listen.ts';
 import { TX_HIGH } from './net-tcp.ts';
 
 export { HTTP_HEAD_MAX } from '../common/net-http-head.ts';
+
+// node:http is loaded when a program first serves HTTP, through require: an ESM import of it
+// makes Node evaluate its lazy exports, which loads undici (~30-50 ms of every CLI start).
+let httpModule: typeof http | null = null;
+function nodeHttp(): typeof http {
+  return (httpModule ??= createRequire(import.meta.url)('node:http') as typeof http);
+}
 
 function requestHead(req: http.IncomingMessage): Buffer {
   return Buffer.from(requestHeadText(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders), 'latin1');
@@ -97,7 +105,7 @@ export class NodeHttpServer extends ServerStream {
 
   constructor(owner: number, addr: SocketAddress, table: ServerTable<ServerStream>) {
     super(`http.server:${formatAddress(addr)}`, LISTEN_BACKLOG);
-    this.server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    this.server = nodeHttp().createServer({ keepAliveTimeout: 5000 }, (req, res) => {
       const s = new HttpRequestStream(this.uri, req, res);
       if (!this.enqueue(s)) {
         res.writeHead(503).end();
