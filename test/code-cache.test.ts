@@ -108,3 +108,23 @@ test('DRAWBRIDGE_CODE_CACHE=0 neither reads nor writes the cache', () => {
     rmSync(cache, { recursive: true, force: true });
   }
 });
+
+test('a module compiled before in the same process, lazily, is compiled anew before its code is stored', () => {
+  const cache = mkdtempSync(join(tmpdir(), 'db-code-'));
+  try {
+    // V8 would otherwise hand back the lazy compile's code, and serializing that is fatal.
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import { compileModule } from ${JSON.stringify(join(SRC, 'module-cache.ts'))};
+      const bytes = readFileSync(${JSON.stringify(EXIT_CODE)});
+      await compileModule(bytes, 'lazy', { baseline: true });
+      await compileModule(bytes, 'eager', { cache: false });
+      process.stdout.write('stored');
+    `;
+    assert.equal(execFileSync(NODE, ['--input-type=module', '-e', script], { env: { ...process.env, DRAWBRIDGE_CACHE: cache }, encoding: 'utf8' }), 'stored');
+    assert.equal(entries(cache).length, 1);
+    assert.equal(probe(cache, EXIT_CODE), 'hit _start,memory');
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});

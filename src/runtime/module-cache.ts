@@ -78,6 +78,9 @@ const EAGER_FLAGS = (process.env.DRAWBRIDGE_WASM_EAGER_FLAGS ?? '--no-wasm-inlin
 function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
   v8.setFlagsFromString('--no-liftoff');
   v8.setFlagsFromString('--no-wasm-lazy-compilation');
+  // Without this, V8 hands back the code of an earlier compile of the same bytes in this
+  // process (lazy, baseline), which the code cache must not serialize (a fatal error in V8).
+  v8.setFlagsFromString('--no-wasm-native-module-cache');
   for (const f of EAGER_FLAGS) v8.setFlagsFromString(f);
   try {
     // Synchronous on purpose: an async eager compile would leave the flags changed while other
@@ -86,6 +89,7 @@ function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
   } finally {
     v8.setFlagsFromString('--liftoff');
     v8.setFlagsFromString('--wasm-lazy-compilation');
+    v8.setFlagsFromString('--wasm-native-module-cache');
     for (const f of EAGER_FLAGS) v8.setFlagsFromString(f.replace(/^--no-/, '--'));
   }
 }
