@@ -13,6 +13,10 @@
 //    address space, at the price of explicit bounds checks; and as two host processes of
 //    5 000 each. The default needs 10 000 x ~8 GiB = ~80 TiB of the 128 TiB user address
 //    space (47 bits): it fits, but ~15 000 would not.
+//  - the start rate of `drawbridge serve`'s pool (pool.ts): N = 1 000 started at once through
+//    the Pool with 2 worker threads (the 2 cores here) and with 0 (everything on the main
+//    thread), and through the HTTP API (POST /v1/processes with count, batches of 100):
+//    each start placed on the least-loaded worker, the workers starting theirs in parallel.
 //  - node:wasi, one Worker per instance (W workers; per-instance cost = RSS growth / W) and
 //    one `node` process per instance (P processes; RSS and unique memory, Private_* of
 //    /proc/PID/smaps_rollup, each). W and P are kept small (they cost ~8 and ~45 MiB each);
@@ -36,6 +40,8 @@ interface ChildResult {
   perProcessKiB: number;
   guestTouchedKiB: number;
   startsPerSecond: number;
+  /** CPU time of the whole process (every thread) per start, µs: what contention does not change. */
+  cpuUsPerStart?: number;
   prepared: boolean;
 }
 
@@ -55,9 +61,11 @@ async function child(n: number): Promise<void> {
   (globalThis as { gc?: () => void }).gc?.();
   const before = rssKiB();
   const entries = [];
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) entries.push(await sv.spawn({ module: idle }));
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   await sleep(200);
   (globalThis as { gc?: () => void }).gc?.();
   await sleep(50);
@@ -84,6 +92,7 @@ async function child(n: number): Promise<void> {
     perProcessKiB: (after - before) / n,
     guestTouchedKiB: touched / sample.length,
     startsPerSecond: n / seconds,
+    cpuUsPerStart: (cpu.user + cpu.system) / n,
     prepared: idle.prepared,
   };
   if (entries.some((e) => e.state !== 'running')) throw new Error('a picoprocess ended early');
@@ -91,10 +100,13 @@ async function child(n: number): Promise<void> {
   process.exit(0);
 }
 
-function runChild(n: number, flags: string[] = []): ChildResult {
-  const r = spawnSync(NODE, ['--expose-gc', ...flags, join(ROOT, 'bench', 'density.ts'), '--child', String(n)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+function runChild(n: number, flags: string[] = [], mode: string[] = ['--child', String(n)]): ChildResult {
+  const r = spawnSync(NODE, ['--expose-gc', ...flags, join(ROOT, 'bench', 'density.ts'), ...mode], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`density child (n=${n} ${flags.join(' ')}) failed: ${r.stderr.slice(-2000)}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+  // The report is the last line that is JSON (a guest or a debugging print may add others).
+  const line = r.stdout.split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) throw new Error(`density child (n=${n} ${mode.join(' ')}) printed no result: ${r.stdout.slice(-500)}`);
+  return JSON.parse(line) as ChildResult;
 }
 
 /** RSS growth of one process per node:wasi Worker, each blocked reading (the shared) stdin. */
@@ -172,6 +184,15 @@ export const density: Benchmark = {
     const twoHostsPer = (2 * half.rssAfterKiB) / 10000;
     rows.push(['drawbridge, N = 10 000 as two hosts of 5 000 (incl. both Nodes)', kib(twoHostsPer), kib(half.guestTouchedKiB), kib(twoHostsPer - half.guestTouchedKiB), half.startsPerSecond.toFixed(0), mib(2 * half.rssAfterKiB)]);
     const one = results[2]![1];
+    const touched = results[1]![1].guestTouchedKiB;
+    const pooled: [string, ChildResult][] = [
+      ['drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn, all at once)', runChild(1000, [], ['--pool-child', '1000', '2', 'pool'])],
+      ['drawbridge serve pool, 2 worker threads, N = 1 000 (HTTP API, batches of 100)', runChild(1000, [], ['--pool-child', '1000', '2', 'api'])],
+      ['drawbridge serve pool, no worker threads, N = 1 000 (Pool.spawn)', runChild(1000, [], ['--pool-child', '1000', '0', 'pool'])],
+    ];
+    for (const [label, r] of pooled) {
+      rows.push([label, kib(r.perProcessKiB), kib(touched), kib(r.perProcessKiB - touched), r.startsPerSecond.toFixed(0), mib(r.rssAfterKiB)]);
+    }
     rows.push(['drawbridge, N = 10 000 in one host (incl. its Node)', kib(one.rssAfterKiB / 10000), kib(one.guestTouchedKiB), kib(one.rssAfterKiB / 10000 - one.guestTouchedKiB), one.startsPerSecond.toFixed(0), mib(one.rssAfterKiB)]);
     const workers = await nodeWasiWorkers(WORKERS);
     rows.push([`node:wasi, one Worker each (measured with ${WORKERS}; at N = 1 000: ~${(workers.perInstanceKiB * 1000 / 2 ** 20).toFixed(1)} GiB, extrapolated)`, kib(workers.perInstanceKiB), '', '', '', '']);
@@ -181,8 +202,46 @@ export const density: Benchmark = {
     for (const [label, r] of results.slice(1, 3)) {
       if (r.perProcessKiB - r.guestTouchedKiB > 128) ctx.fail(`density: ${label}: ${kib(r.perProcessKiB - r.guestTouchedKiB)} KiB beyond the guest (bar: 128)`);
     }
-    console.log(`bars: <= 128 KiB beyond the guest at N = 1 000 and 10 000; >= 5 000 starts/s (measured: ${results[1]![1].startsPerSecond.toFixed(0)} at N = 1 000)`);
+    console.log(
+      `bars: <= 128 KiB beyond the guest at N = 1 000 and 10 000; >= 5 000 starts/s (measured at N = 1 000: ${results[1]![1].startsPerSecond.toFixed(0)} on one event loop, ` +
+        `${pooled[0]![1].startsPerSecond.toFixed(0)} through the pool of 2 workers, ${pooled[1]![1].startsPerSecond.toFixed(0)} through its HTTP API)`,
+    );
   },
 };
 
+/** In the child: start n idle picoprocesses through a Pool of `workers` threads (or its HTTP API) and report. */
+async function poolChild(n: number, workers: number, api: boolean): Promise<void> {
+  const { startDaemon } = await import('../src/server/daemon.ts');
+  const { call } = await import('../src/server/client.ts');
+  const d = await startDaemon({ workers, connectionFile: null });
+  const pool = d.pool;
+  const idle = await pool.load(readFileSync(IDLE), 'idle');
+  // Warm: each worker gets the module and starts a few.
+  const warm = await Promise.all(Array.from({ length: 20 * Math.max(1, workers) }, () => pool.spawn({ module: idle, closeStdin: true })));
+  await Promise.all(warm.map((p) => pool.wait(p.id)));
+  await sleep(50);
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = rssKiB();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  if (api) {
+    const batch = 100;
+    for (let i = 0; i < n; i += batch) await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, count: Math.min(batch, n - i) } });
+  } else {
+    await Promise.all(Array.from({ length: n }, () => pool.spawn({ module: idle })));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await sleep(200);
+  (globalThis as { gc?: () => void }).gc?.();
+  await sleep(50);
+  const after = rssKiB();
+  const running = (await pool.list()).filter((p) => p.state === 'running').length;
+  if (running !== n) throw new Error(`${running} of ${n} picoprocesses are running`);
+  const r: ChildResult = { n, rssBeforeKiB: before, rssAfterKiB: after, perProcessKiB: (after - before) / n, guestTouchedKiB: NaN, startsPerSecond: n / seconds, cpuUsPerStart: (cpu.user + cpu.system) / n, prepared: idle.prepared };
+  process.stdout.write(JSON.stringify(r) + '\n');
+  process.exit(0);
+}
+
 if (process.argv[2] === '--child') await child(Number(process.argv[3]));
+if (process.argv[2] === '--pool-child') await poolChild(Number(process.argv[3]), Number(process.argv[4]), process.argv[5] === 'api');

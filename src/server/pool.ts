@@ -24,7 +24,7 @@ import { ModuleStore, type LoadedModule } from './modules.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { Scheduler } from './scheduler.ts';
 import { SupervisorError, type ProcessInfo, type ProcessState } from './supervisor.ts';
-import type { CheckpointValue, FromScheduler, LiveInfo, StartedValue, ToScheduler } from './worker-protocol.ts';
+import { batching, type CheckpointValue, type FromScheduler, type LiveInfo, type StartedValue, type ToScheduler } from './worker-protocol.ts';
 import { tuneV8ForManyMemories } from './v8-tuning.ts';
 
 export interface PoolOptions {
@@ -415,11 +415,11 @@ export class Pool {
 
   private workerSlot(index: number, dedicated: boolean): Slot {
     const slot = new Slot(index, dedicated);
-    const worker = new Worker(workerUrl(), { workerData: { limits: this.limits, prepare: this.prepare } });
+    const worker = new Worker(workerUrl(), { workerData: { limits: this.limits, prepare: this.prepare, dedicated } });
     worker.on('message', (m: FromScheduler) => this.onMessage(slot, m));
     worker.on('error', (e) => this.lost(slot, e));
     worker.on('exit', () => this.lost(slot, new Error('the worker thread ended')));
-    slot.link = { post: (m) => worker.postMessage(m), terminate: () => worker.terminate() };
+    slot.link = { post: batching<ToScheduler>((m) => worker.postMessage(m)), terminate: () => worker.terminate() };
     return slot;
   }
 
@@ -451,6 +451,10 @@ export class Pool {
   }
 
   private onMessage(slot: Slot, m: FromScheduler): void {
+    if (m.op === 'batch') {
+      for (const x of m.messages) this.onMessage(slot, x);
+      return;
+    }
     if (m.op === 'reply') {
       const waiter = slot.pending.get(m.req);
       if (!waiter) return;
@@ -520,7 +524,7 @@ export class Pool {
     p.capturable = v.capturable;
     p.args = v.args;
     p.name = v.name;
-    p.manifest = v.manifest;
+    if (v.manifest) p.manifest = v.manifest;
     if (!p.status) p.state = 'running';
   }
 

@@ -35,6 +35,9 @@ export class Scheduler {
 
   handle(m: ToScheduler): void {
     switch (m.op) {
+      case 'batch':
+        for (const x of m.messages) this.handle(x);
+        return;
       case 'module':
         this.variants.set(m.key, { module: { name: m.name, hash: m.hash, bytes: m.bytes, prepared: m.prepared, compiled: new Map() }, compiled: m.compiled });
         return;
@@ -53,7 +56,7 @@ export class Scheduler {
         const v = this.variants.get(m.key);
         if (!v) return this.answer(m.req, () => Promise.reject(new SupervisorError(500, `module ${m.key} was not sent to this worker`)));
         const stdin = m.closeStdin ? (m.stdin ?? new Uint8Array(0)) : 'open';
-        return this.start(m.req, m.gen, (onRun) =>
+        return this.start(m.req, m.gen, false, (onRun) =>
           this.sv.spawn({ module: v.module, compiled: v.compiled, args: m.args, manifest: m.manifest, stdin, id: m.id, onRun: (entry) => {
             if (m.stdin && !m.closeStdin) entry.stdin.feed(m.stdin);
             onRun(entry);
@@ -61,7 +64,7 @@ export class Scheduler {
         );
       }
       case 'restore':
-        return this.start(m.req, m.gen, (onRun) =>
+        return this.start(m.req, m.gen, true, (onRun) =>
           this.sv.restore(m.snapshot, m.manifest ?? undefined, m.id, (entry) => {
             for (const chunk of m.stdin) entry.stdin.feed(chunk);
             if (m.closeStdin) entry.stdin.close();
@@ -92,11 +95,11 @@ export class Scheduler {
    * in a loop without system calls never gives this thread back (its worker is its own, and a
    * kill terminates it), so the answer cannot wait for start() to return.
    */
-  private start(req: number, gen: number, start: (onRun: (entry: Entry) => void) => Promise<Entry>): void {
+  private start(req: number, gen: number, withManifest: boolean, start: (onRun: (entry: Entry) => void) => Promise<Entry>): void {
     let answered = false;
     const onRun = (entry: Entry) => {
       answered = true;
-      this.post({ op: 'reply', req, ok: true, value: this.started(entry, gen) });
+      this.post({ op: 'reply', req, ok: true, value: this.started(entry, gen, withManifest) });
     };
     this.answer(req, async () => {
       const entry = await start(onRun);
@@ -105,20 +108,19 @@ export class Scheduler {
     });
   }
 
-  private started(entry: Entry, gen: number): StartedValue {
+  private started(entry: Entry, gen: number, withManifest: boolean): StartedValue {
     this.gens.set(entry.id, gen);
     entry.done.then((status) => {
       this.gens.delete(entry.id);
       this.post({ op: 'exit', id: entry.id, gen, status, cpuMs: entry.governor.cpuMs });
     });
-    return { capturable: entry.module.prepared, args: entry.args, name: entry.name, manifest: entry.manifest };
+    return { capturable: entry.module.prepared, args: entry.args, name: entry.name, manifest: withManifest ? entry.manifest : undefined };
   }
 
   private output(entry: Entry, which: 'stdout' | 'stderr', bytes: Uint8Array): void {
-    const gen = this.gens.get(entry.id);
     // The chunk is a view the guest's next write may reuse: send a copy, and hand its buffer over.
     const copy = bytes.slice();
-    this.post({ op: 'out', id: entry.id, gen: gen ?? -1, fd: which === 'stdout' ? 1 : 2, bytes: copy }, [copy.buffer]);
+    this.post({ op: 'out', id: entry.id, fd: which === 'stdout' ? 1 : 2, bytes: copy }, [copy.buffer]);
   }
 
   private answer(req: number, f: () => unknown): void {

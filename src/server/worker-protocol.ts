@@ -26,7 +26,9 @@ export type ToScheduler =
   /** forMove: the picoprocess stops, and its unread stdin comes back with the snapshot. */
   | { op: 'checkpoint'; req: number; id: number; leaveRunning: boolean; forMove: boolean }
   | { op: 'info'; req: number }
-  | { op: 'shutdown'; req: number };
+  | { op: 'shutdown'; req: number }
+  /** Several messages posted in one turn of the event loop, in order (one wake-up of the thread, not many). */
+  | { op: 'batch'; messages: ToScheduler[] };
 
 export type Reply =
   | { op: 'reply'; req: number; ok: true; value?: unknown }
@@ -34,8 +36,9 @@ export type Reply =
 
 export type FromScheduler =
   | Reply
-  | { op: 'out'; id: number; gen: number; fd: 1 | 2; bytes: Uint8Array }
-  | { op: 'exit'; id: number; gen: number; status: ExitStatus; cpuMs: number };
+  | { op: 'out'; id: number; fd: 1 | 2; bytes: Uint8Array }
+  | { op: 'exit'; id: number; gen: number; status: ExitStatus; cpuMs: number }
+  | { op: 'batch'; messages: FromScheduler[] };
 
 /** The checkpoint reply's value. */
 export interface CheckpointValue {
@@ -51,5 +54,28 @@ export interface StartedValue {
   /** argv, as the scheduler resolved it (a restore's come from its snapshot). */
   args: string[];
   name: string;
-  manifest: Manifest;
+  /** A restore's manifest (its env and mounts come from the snapshot); a spawn's is the pool's already. */
+  manifest?: Manifest;
+}
+
+/**
+ * Post through `send`, gathering what is posted in one turn (until the microtasks run out)
+ * into one 'batch' message: a start of many picoprocesses then costs each thread one wake-up
+ * instead of one per picoprocess.
+ */
+export function batching<M extends { op: string }>(send: (m: M | { op: 'batch'; messages: M[] }, transfer: ArrayBuffer[]) => void): (m: M, transfer?: ArrayBuffer[]) => void {
+  let queue: M[] = [];
+  let transfers: ArrayBuffer[] = [];
+  const flush = () => {
+    const messages = queue;
+    const t = transfers;
+    queue = [];
+    transfers = [];
+    send(messages.length === 1 ? messages[0]! : { op: 'batch', messages }, t);
+  };
+  return (m, transfer) => {
+    if (queue.length === 0) queueMicrotask(flush);
+    queue.push(m);
+    if (transfer) transfers.push(...transfer);
+  };
 }
