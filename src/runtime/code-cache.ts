@@ -18,11 +18,11 @@
 // Entries are written atomically (temporary file, rename). DRAWBRIDGE_CODE_CACHE=0 turns the
 // cache off; its folder is $DRAWBRIDGE_CACHE/code (default ~/.cache/drawbridge/code).
 
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
+import { sha256 } from '../host/node/lazy-builtins.ts';
 
 const MAGIC = Buffer.from('DBCODE01');
 const HEADER = MAGIC.length + 32 + 32;
@@ -75,10 +75,6 @@ function trusted(st: { uid: number; mode: number }): boolean {
 /** The entry's path: the module's hash, V8's version (a new Node starts a new entry). */
 function entryPath(dir: string, wireHash: Buffer): string {
   return join(dir, `${wireHash.toString('hex')}-v8-${process.versions.v8}.code`);
-}
-
-function sha256(bytes: Uint8Array): Buffer {
-  return createHash('sha256').update(bytes).digest();
 }
 
 /** The cached code of `bytes`, or null (no entry, not trusted, damaged, or V8 refused it). */

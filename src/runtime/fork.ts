@@ -6,7 +6,7 @@
 // the parent's streams past stdio, and the child's library OS opens each with inherit:N
 // (WasiState.saveForFork), so both hold one open file description, as POSIX fork does.
 
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../host/node/lazy-builtins.ts';
 import type { Snapshot } from './snapshot.ts';
 
 interface Pending {
@@ -17,7 +17,7 @@ interface Pending {
 const pending = new Map<string, Pending>();
 
 export function registerFork(parentId: number, snapshot: Snapshot): string {
-  const token = randomBytes(16).toString('hex');
+  const token = nodeCrypto().randomBytes(16).toString('hex');
   pending.set(token, { parentId, snapshot });
   return token;
 }

@@ -1,9 +1,9 @@
 // Loading and compiling guest modules, cached by content hash so that a module started many
 // times is compiled once per host process.
 
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import v8 from 'node:v8';
+import { sha256 } from '../host/node/lazy-builtins.ts';
 import { loadCompiled, prepareCodeCache, storeCompiled } from './code-cache.ts';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -18,7 +18,7 @@ export class ModuleError extends Error {
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 export function contentHash(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return sha256(bytes).toString('hex');
 }
 
 /** Read a module file; a one-line error for a missing file or something that is not Wasm. */
@@ -99,7 +99,7 @@ function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
  * TurboFan compile, the later ones load its code (xorshift: ~50 ms -> ~1 ms).
  */
 function compileOptimizedCached(bytes: Uint8Array): WebAssembly.Module {
-  const wireHash = createHash('sha256').update(bytes).digest();
+  const wireHash = sha256(bytes);
   prepareCodeCache();
   const cached = loadCompiled(bytes, wireHash);
   if (cached) return cached;

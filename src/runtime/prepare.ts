@@ -6,8 +6,6 @@
 // and gigabytes for a 30 MB module), so `drawbridge run` prepares a module by itself only
 // up to AUTO_PREPARE_MAX_BYTES; bigger ones are prepared once with `drawbridge prepare`.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +13,7 @@ import { SYSCALLS } from '../libos/wasi/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { exportMutableGlobals, exportNames } from './wasm-sections.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
+import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 
 /**
  * Modules up to this size are prepared automatically at first run. Asyncify on 1 MiB takes
@@ -49,7 +48,7 @@ export function cacheDir(): string {
 
 /** The cache entry of a module: its size first, so that a miss is found without hashing it. */
 export function preparedPath(bytes: Uint8Array): string {
-  const hash = createHash('sha256').update(bytes).digest('hex');
+  const hash = sha256(bytes).toString('hex');
   return join(cacheDir(), `${bytes.length}-${hash}.v${PREPARE_VERSION}.wasm`);
 }
 
@@ -72,7 +71,7 @@ function findWasmOpt(): string {
   const local = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'wasm-opt');
   for (const candidate of [process.env.DRAWBRIDGE_WASM_OPT, 'wasm-opt', local]) {
     if (!candidate) continue;
-    const r = spawnSync(candidate, ['--version'], { stdio: 'ignore' });
+    const r = nodeChildProcess().spawnSync(candidate, ['--version'], { stdio: 'ignore' });
     if (!r.error && r.status === 0) return candidate;
   }
   throw new PrepareError("preparing a module for checkpoints needs Binaryen's wasm-opt: apt-get install binaryen (or set DRAWBRIDGE_WASM_OPT)");
@@ -141,7 +140,7 @@ function tryInsertTicks(bytes: Uint8Array): Uint8Array | null {
 
 function run(cmd: string, args: string[], options: PrepareOptions, phase: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = nodeChildProcess().spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const started = Date.now();

@@ -13,10 +13,10 @@
 //   (U+FFFD), and such an entry cannot be opened by the name readdir gave.
 // - readable/writable of a path query come from access(2): two more system calls.
 
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { DirEntry, DkResult, StreamKind } from '../../abi/dk.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
+import { nodeChildProcess } from './lazy-builtins.ts';
 import { OpenFlag, type FileStat, type FileSystem, type FileTime } from '../common/files.ts';
 
 const ERRNO: Record<string, DkErrorCode> = {
@@ -113,7 +113,7 @@ function exactTimes(path: string, noFollow: boolean, atime: FileTime, mtime: Fil
   for (const [flag, t] of fix) {
     if (t < 0n) continue;
     const date = `@${t / 1_000_000_000n}.${(t % 1_000_000_000n).toString().padStart(9, '0')}`;
-    spawnSync('touch', ['-c', flag, ...(noFollow ? ['-h'] : []), `--date=${date}`, '--', path], { stdio: 'ignore' });
+    nodeChildProcess().spawnSync('touch', ['-c', flag, ...(noFollow ? ['-h'] : []), `--date=${date}`, '--', path], { stdio: 'ignore' });
   }
 }
 

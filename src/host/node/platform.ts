@@ -1,6 +1,6 @@
 // The Node.js platform of the kernel: real clocks, crypto randomness, libuv timers.
 
-import { randomFillSync } from 'node:crypto';
+import { nodeCrypto } from './lazy-builtins.ts';
 import type { Platform, TimerToken } from '../common/platform.ts';
 import type { StreamObject } from '../common/kobject.ts';
 import type { FileSystem } from '../common/files.ts';
@@ -32,7 +32,7 @@ export class NodePlatform implements Platform {
   }
   randomFill(buffer: Uint8Array): void {
     for (let at = 0; at < buffer.length; at += RANDOM_CHUNK) {
-      randomFillSync(buffer, at, Math.min(RANDOM_CHUNK, buffer.length - at));
+      nodeCrypto().randomFillSync(buffer, at, Math.min(RANDOM_CHUNK, buffer.length - at));
     }
   }
   setTimer(ns: bigint, fn: () => void): TimerToken {
