@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { AUTO_PREPARE_MAX_BYTES, mayBePrepared, PrepareError, prepareModule } from '../runtime/prepare.ts';
-import { serveControl } from '../runtime/control.ts';
+import { serveControlSoon } from '../runtime/control.ts';
 import { writeFileAtomic } from '../runtime/snapshot.ts';
 import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest.ts';
 import { parseEndpoint, parseEndpointPattern } from '../monitor/network-pattern.ts';
@@ -191,7 +191,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     const checkpoint = running.checkpoint;
     if (checkpoint || why) {
       // An unprepared module still answers `drawbridge checkpoint`, to say how to prepare it.
-      serveControl(async (req) => {
+      serveControlSoon(async (req) => {
         if (!checkpoint) return { ok: false, error: why! };
         const snapshot = await checkpoint(req.leaveRunning);
         writeFileAtomic(req.out, snapshot);

@@ -59,14 +59,46 @@ export function serveControl(handler: (req: ControlRequest) => Promise<ControlRe
   return server;
 }
 
-export function sendControl(pid: number, req: ControlRequest, timeoutMs = 60_000): Promise<ControlResponse> {
-  const path = controlSocketPath(pid);
+/**
+ * The control socket opens once the program has run this long: most runs are over sooner and
+ * never need it, and opening it cost a few ms of every start (Node loads its cluster module
+ * for a listen). sendControl waits for it when the process is alive.
+ */
+export const CONTROL_DELAY_MS = 25;
+const CONTROL_WAIT_MS = 2000;
+
+export function serveControlSoon(handler: (req: ControlRequest) => Promise<ControlResponse>): void {
+  setTimeout(() => serveControl(handler), CONTROL_DELAY_MS).unref();
+}
+
+function alive(pid: number): boolean {
   try {
-    statSync(path);
+    process.kill(pid, 0);
+    return true;
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${path}` : (e as Error).message;
-    return Promise.resolve({ ok: false, error: `no running drawbridge with pid ${pid} that can be checkpointed (${why})` });
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Whether the socket exists, waiting a little while the process is alive and just started. */
+async function socketReady(pid: number, path: string): Promise<string | null> {
+  const deadline = Date.now() + CONTROL_WAIT_MS;
+  for (;;) {
+    try {
+      statSync(path);
+      return null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return (e as Error).message;
+      if (!alive(pid) || Date.now() > deadline) return `no ${path}`;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function sendControl(pid: number, req: ControlRequest, timeoutMs = 60_000): Promise<ControlResponse> {
+  const path = controlSocketPath(pid);
+  const why = await socketReady(pid, path);
+  if (why !== null) return { ok: false, error: `no running drawbridge with pid ${pid} that can be checkpointed (${why})` };
   return new Promise((resolve) => {
     const socket = createConnection(path);
     let buf = '';
