@@ -164,6 +164,8 @@ async function nodeProcesses(p: number): Promise<{ rssKiB: number; uniqueKiB: nu
 
 const kib = (x: number): string => x.toFixed(1);
 const mib = (kibs: number): string => (kibs / 1024).toFixed(0);
+/** CPU time of every thread per start: on a shared machine, steadier than the rate. */
+const cpuUs = (r: ChildResult): string => (r.cpuUsPerStart === undefined ? '' : r.cpuUsPerStart.toFixed(0));
 
 export const density: Benchmark = {
   name: 'density',
@@ -178,12 +180,13 @@ export const density: Benchmark = {
     results.push(['drawbridge, N = 10 000, --disable-wasm-trap-handler', runChild(10000, ['--disable-wasm-trap-handler'])]);
     const half = runChild(5000);
     for (const [label, r] of results) {
-      rows.push([label, kib(r.perProcessKiB), kib(r.guestTouchedKiB), kib(r.perProcessKiB - r.guestTouchedKiB), r.startsPerSecond.toFixed(0), mib(r.rssAfterKiB)]);
+      rows.push([label, kib(r.perProcessKiB), kib(r.guestTouchedKiB), kib(r.perProcessKiB - r.guestTouchedKiB), r.startsPerSecond.toFixed(0), cpuUs(r), mib(r.rssAfterKiB)]);
     }
     // Two hosts of 5 000: each pays its own Node (its RSS before the picoprocesses).
     const twoHostsPer = (2 * half.rssAfterKiB) / 10000;
-    rows.push(['drawbridge, N = 10 000 as two hosts of 5 000 (incl. both Nodes)', kib(twoHostsPer), kib(half.guestTouchedKiB), kib(twoHostsPer - half.guestTouchedKiB), half.startsPerSecond.toFixed(0), mib(2 * half.rssAfterKiB)]);
+    rows.push(['drawbridge, N = 10 000 as two hosts of 5 000 (incl. both Nodes)', kib(twoHostsPer), kib(half.guestTouchedKiB), kib(twoHostsPer - half.guestTouchedKiB), half.startsPerSecond.toFixed(0), cpuUs(half), mib(2 * half.rssAfterKiB)]);
     const one = results[2]![1];
+    rows.push(['drawbridge, N = 10 000 in one host (incl. its Node)', kib(one.rssAfterKiB / 10000), kib(one.guestTouchedKiB), kib(one.rssAfterKiB / 10000 - one.guestTouchedKiB), one.startsPerSecond.toFixed(0), cpuUs(one), mib(one.rssAfterKiB)]);
     const touched = results[1]![1].guestTouchedKiB;
     const pooled: [string, ChildResult][] = [
       ['drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn, all at once)', runChild(1000, [], ['--pool-child', '1000', '2', 'pool'])],
@@ -191,14 +194,13 @@ export const density: Benchmark = {
       ['drawbridge serve pool, no worker threads, N = 1 000 (Pool.spawn)', runChild(1000, [], ['--pool-child', '1000', '0', 'pool'])],
     ];
     for (const [label, r] of pooled) {
-      rows.push([label, kib(r.perProcessKiB), kib(touched), kib(r.perProcessKiB - touched), r.startsPerSecond.toFixed(0), mib(r.rssAfterKiB)]);
+      rows.push([label, kib(r.perProcessKiB), kib(touched), kib(r.perProcessKiB - touched), r.startsPerSecond.toFixed(0), cpuUs(r), mib(r.rssAfterKiB)]);
     }
-    rows.push(['drawbridge, N = 10 000 in one host (incl. its Node)', kib(one.rssAfterKiB / 10000), kib(one.guestTouchedKiB), kib(one.rssAfterKiB / 10000 - one.guestTouchedKiB), one.startsPerSecond.toFixed(0), mib(one.rssAfterKiB)]);
     const workers = await nodeWasiWorkers(WORKERS);
-    rows.push([`node:wasi, one Worker each (measured with ${WORKERS}; at N = 1 000: ~${(workers.perInstanceKiB * 1000 / 2 ** 20).toFixed(1)} GiB, extrapolated)`, kib(workers.perInstanceKiB), '', '', '', '']);
+    rows.push([`node:wasi, one Worker each (measured with ${WORKERS}; at N = 1 000: ~${(workers.perInstanceKiB * 1000 / 2 ** 20).toFixed(1)} GiB, extrapolated)`, kib(workers.perInstanceKiB), '', '', '', '', '']);
     const procs = await nodeProcesses(PROCESSES);
-    rows.push([`node:wasi, one node process each (measured with ${PROCESSES}; RSS each, unique ${kib(procs.uniqueKiB)} KiB)`, kib(procs.rssKiB), '', '', '', '']);
-    printTable('Density: idle picoprocesses blocked reading stdin', ['how', 'KiB resident each', 'guest touched KiB', 'beyond the guest KiB', 'starts/s', 'host RSS MiB'], rows);
+    rows.push([`node:wasi, one node process each (measured with ${PROCESSES}; RSS each, unique ${kib(procs.uniqueKiB)} KiB)`, kib(procs.rssKiB), '', '', '', '', '']);
+    printTable('Density: idle picoprocesses blocked reading stdin', ['how', 'KiB resident each', 'guest touched KiB', 'beyond the guest KiB', 'starts/s', 'CPU µs per start', 'host RSS MiB'], rows);
     for (const [label, r] of results.slice(1, 3)) {
       if (r.perProcessKiB - r.guestTouchedKiB > 128) ctx.fail(`density: ${label}: ${kib(r.perProcessKiB - r.guestTouchedKiB)} KiB beyond the guest (bar: 128)`);
     }
