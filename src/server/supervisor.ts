@@ -1,7 +1,7 @@
 // The picoprocess table of the daemon: starts picoprocesses on one host and one event loop,
 // keeps their output (bounded), feeds their stdin, stops, checkpoints and restores them.
-// The control API (http-api.ts) is a thin layer over this; the density benchmark uses it
-// directly.
+// Each worker thread of the daemon's pool runs one, driven by messages (scheduler.ts, pool.ts);
+// the density benchmark also uses it directly.
 //
 // Every picoprocess gets:
 // - its manifest's quotas: handles, children and bytes written in the monitor; CPU time in a
