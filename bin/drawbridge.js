@@ -2,8 +2,9 @@
 // Entry point. Plain JavaScript so that it runs on any Node: it checks the version first.
 // drawbridge needs Node.js >= 24 (JSPI). When started by an older Node, it re-runs itself
 // with the Node 24 that the project installs (the npm package `node`), or says what to do.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -14,6 +15,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (major < REQUIRED) {
   const local = join(root, 'node_modules', 'node', 'bin', 'node');
   if (process.env.DRAWBRIDGE_NO_REEXEC !== '1' && existsSync(local)) {
+    const { spawnSync } = await import('node:child_process');
     const r = spawnSync(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
     process.exit(r.status ?? (r.signal ? 128 + 9 : 1));
   }
@@ -21,6 +23,45 @@ if (major < REQUIRED) {
     `drawbridge: needs Node.js >= ${REQUIRED} (this is ${process.versions.node}); run it through npm (npx drawbridge ...) after npm install, or install Node.js ${REQUIRED}.\n`,
   );
   process.exit(1);
+}
+
+// `drawbridge run [OPTIONS] MODULE`: a module too big to be prepared at first run (over
+// 1 MiB, AUTO_PREPARE_MAX_BYTES) runs as it is, compiled lazily by V8 on its own threads. Start
+// reading and compiling it now, so that loading the CLI (30-40 ms) happens meanwhile; the run
+// command takes the result (src/cli/early-module.ts) when it runs that module unprepared.
+const EARLY_MIN_BYTES = 1024 * 1024;
+const VALUE_FLAGS = new Set(['--dir', '--env', '--listen', '--connect', '--manifest', '--ext']);
+function moduleOfRun(argv) {
+  if (argv[0] !== 'run') return null;
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return argv[i + 1] ?? null;
+    if (!a.startsWith('-') || a === '-') return a;
+    if (VALUE_FLAGS.has(a)) i++;
+    else if (!a.includes('=')) return null; // --help or a bad flag: the CLI answers that
+  }
+  return null;
+}
+/** Whether the prepared-module cache may hold it (src/runtime/prepare.ts names entries by size first). */
+function mayBePrepared(size) {
+  const base = process.env.DRAWBRIDGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'drawbridge');
+  try {
+    return readdirSync(join(base, 'prepared')).some((f) => f.startsWith(`${size}-`));
+  } catch {
+    return false;
+  }
+}
+const earlyPath = moduleOfRun(process.argv.slice(2));
+try {
+  const size = earlyPath === null ? 0 : statSync(earlyPath).size;
+  if (size > EARLY_MIN_BYTES && !process.env.DRAWBRIDGE_WASM_TIERING && !mayBePrepared(size)) {
+    const bytes = readFile(earlyPath);
+    const module = bytes.then((b) => WebAssembly.compile(b));
+    module.catch(() => {}); // reported, if it matters, by the run command
+    globalThis.__drawbridgeEarlyModule = { path: earlyPath, bytes, module };
+  }
+} catch {
+  // no such file: the run command says so
 }
 
 // Cache V8's compiled JavaScript of the CLI between runs (Node >= 22.1): start-up is most of

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -57,6 +57,38 @@ test('run: the exit status is the guest\'s; a trap is one line and 134', () => {
   assert.match(lines[lines.length - 1]!, /^drawbridge: build\/guests\/wasi\/trap\.wasm: wasm trap: /);
 });
 
+/** `head` followed by zeros up to 2 MiB. */
+function bigFile(dir: string, name: string, head: Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, Buffer.concat([head, Buffer.alloc(2 * 1024 * 1024)]));
+  return path;
+}
+
+/** hello.wasm with a 2 MiB custom section: a module too big to be prepared at first run. */
+function bigHello(dir: string): string {
+  const base = readFileSync('examples/hello.wasm');
+  const name = Buffer.from('padding');
+  const pad = Buffer.alloc(2 * 1024 * 1024);
+  const size = name.length + 1 + pad.length;
+  const leb: number[] = [];
+  for (let n = size; ; ) {
+    const b = n & 0x7f;
+    n >>>= 7;
+    leb.push(n ? b | 0x80 : b);
+    if (!n) break;
+  }
+  const path = join(dir, 'big-hello.wasm');
+  writeFileSync(path, Buffer.concat([base, Buffer.from([0, ...leb, name.length]), name, pad]));
+  return path;
+}
+
+test('run: a module over 1 MiB runs unprepared, compiled while the CLI loads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-big-'));
+  const r = cli(['run', '--env', 'X=1', '--dir', `${dir}::/data`, '--', bigHello(dir), 'you'], { env: { DRAWBRIDGE_CACHE: join(dir, 'cache') } });
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^Hello, you, from a drawbridge picoprocess!/);
+});
+
 test('run: mistakes get one clear line and status 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-'));
   const bad = join(dir, 'bad.toml');
@@ -70,6 +102,9 @@ test('run: mistakes get one clear line and status 2', () => {
     [['run', '--manifest', bad, 'examples/hello.wasm'], /mounts\[0\]\.mode/],
     [['run', '--manifest', join(dir, 'none.toml'), 'examples/hello.wasm'], /no such file/],
     [['frobnicate'], /unknown command "frobnicate"/],
+    // Over 1 MiB: bin/drawbridge.js starts reading and compiling these before the CLI loads.
+    [['run', bigFile(dir, 'big.txt', Buffer.from('not wasm at all'))], /big\.txt: not a WebAssembly module/],
+    [['run', bigFile(dir, 'big.wasm', Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0x0a, 0xff]))], /big\.wasm: invalid WebAssembly module/],
   ];
   for (const [args, re] of cases) {
     const r = cli(args);

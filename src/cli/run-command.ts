@@ -9,7 +9,8 @@ import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/man
 import { parseEndpoint, parseEndpointPattern } from '../monitor/network-pattern.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/output-buffer.ts';
-import { compileModule, EAGER_OPTIMIZE_MAX_BYTES, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
+import { adoptCompiled, checkMagic, compileModule, EAGER_OPTIMIZE_MAX_BYTES, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
+import { takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { GuestError } from '../libos/wasi/index.ts';
 import type { CommandIo } from './manifest-command.ts';
@@ -161,7 +162,9 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
   try {
     const requests = [...(manifest.extensions ?? []), ...p.exts.map(parseExtensionArg)];
     if (requests.length) stack = await loadExtensions(requests);
-    const bytes = await readModuleFile(p.module);
+    const early = takeEarlyModule(p.module);
+    const bytes = (early && (await early.bytes.catch(() => null))) || (await readModuleFile(p.module));
+    checkMagic(bytes, p.module);
     // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
     // ones only if `drawbridge prepare` did it before (prepare.ts says why).
     const { prepared, why } = await preparedFor(bytes, p.module);
@@ -173,7 +176,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // Not under extensions: the move interrupts a wait, which a trace would show and a
     // record/replay log would hold at a point that depends on timing.
     const tierUp = prepared !== null && stack === null && !process.env.DRAWBRIDGE_WASM_TIERING && prepared.length <= EAGER_OPTIMIZE_MAX_BYTES;
-    const module = await compileModule(prepared ?? bytes, p.module, { cache: false, baseline: tierUp });
+    const module = early && prepared === null ? await adoptCompiled(early.module, p.module) : await compileModule(prepared ?? bytes, p.module, { cache: false, baseline: tierUp });
     const running = await startCommand({
       capture: prepared ? { moduleBytes: prepared, moduleName: p.module, extensions: stack ? () => stack!.save() : undefined } : undefined,
       optimize: tierUp ? () => module : undefined,

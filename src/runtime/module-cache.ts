@@ -108,6 +108,13 @@ function compileOptimizedCached(bytes: Uint8Array): WebAssembly.Module {
   return module;
 }
 
+/** A compile started elsewhere (bin/drawbridge.js), with compileModule's error message. */
+export function adoptCompiled(compiling: Promise<WebAssembly.Module>, name: string): Promise<WebAssembly.Module> {
+  return compiling.catch((e: unknown) => {
+    throw new ModuleError(`${name}: invalid WebAssembly module: ${(e as Error).message}`);
+  });
+}
+
 /** Compile (once per content hash). */
 export function compileModule(bytes: Uint8Array, name = 'module', options: { cache?: boolean; baseline?: boolean } = {}): Promise<WebAssembly.Module> {
   checkMagic(bytes, name);
