@@ -18,7 +18,7 @@ import { ExtensionHalt } from '../extensions/api.ts';
 import { createChildLauncher } from './launcher.ts';
 import { Capturer } from './capture.ts';
 import { TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
-import type { SavedExtension, Snapshot } from './snapshot.ts';
+import { restoreMemory, type SavedExtension, type Snapshot } from './snapshot.ts';
 import { QuotaStop, type Governor } from './quotas.ts';
 
 export interface PicoprocessOptions {
@@ -192,7 +192,15 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   process.attachMemory(memory);
   if (capturer) {
     capturer.bind(instance, memory);
-    if (options.restore) restoreInto(options.restore, memory, capturer);
+    try {
+      // A page that fails its checksum (a lazily decoded snapshot) stops the restore here,
+      // before the program runs; what the library OS reopened is closed again.
+      if (options.restore) restoreInto(options.restore, memory, capturer);
+    } catch (e) {
+      libos.close();
+      process.kill(1);
+      throw e;
+    }
   }
   return { process, libos, instance, capturer, imports };
 }
@@ -210,15 +218,7 @@ function moveTo(module: WebAssembly.Module, imports: WebAssembly.Imports, snapsh
 
 /** Put a snapshot's memory and globals into a fresh instance and arm the rewind. */
 function restoreInto(snapshot: Snapshot, memory: WebAssembly.Memory, capturer: Capturer): void {
-  const pages = snapshot.meta.memory.pages;
-  const have = memory.buffer.byteLength / 65536;
-  if (have < pages) memory.grow(pages - have);
-  const view = new Uint8Array(memory.buffer);
-  // Pages grown just now are zero already; of the instance's own pages (its data segments),
-  // zero those the snapshot does not overwrite. Touching no other page keeps a restore (and a
-  // fork) from faulting in memory it does not use.
-  for (let p = 0; p < have; p++) if (!snapshot.pages.has(p)) view.fill(0, p * 65536, (p + 1) * 65536);
-  for (const [index, page] of snapshot.pages) view.set(page, index * 65536);
+  restoreMemory(snapshot, memory);
   capturer.restoreGlobals(snapshot.meta.globals);
   capturer.startRewind(snapshot.meta.asyncify.dataAddr, snapshot.meta.asyncify.dataSize);
 }
