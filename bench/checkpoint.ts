@@ -1,6 +1,13 @@
 // Continuity costs (the checkpoint issue's benchmarks), measured in this process:
 // - checkpoint and restore of a picoprocess that touched 1, 16, 64, 256 MiB, with the snapshot
-//   size, against a plain copy of the same bytes (Uint8Array.set) in the same run;
+//   size. The in-memory part is timed on its own against a plain copy of the same bytes into a
+//   fresh buffer (Uint8Array.set) in the same repetition: for a checkpoint, encodeSnapshot of
+//   the stopped program's whole linear memory (find the non-zero pages, copy them into the file
+//   image, checksum them); for a restore, decodeSnapshot of that image plus restoreMemory into
+//   a fresh instance of the module (grow, check each page's CRC-32 and copy it in) — what
+//   `drawbridge restore` does between reading the file and starting the guest. End to end
+//   (request to bytes; bytes to a running instance) and the costs that do not grow with
+//   memory (Node start-up, module compile, instantiation) are reported apart;
 // - fork + exit + wait latency (the guest times its own loop);
 // - migration downtime on loopback: from the checkpoint request to the program running again
 //   on the target.
@@ -12,8 +19,8 @@ import { fixed, median } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
 import { compileModule } from '../src/runtime/module-cache.ts';
 import { prepareModule } from '../src/runtime/prepare.ts';
-import { startCommand, type Running } from '../src/runtime/picoprocess.ts';
-import { decodeSnapshot } from '../src/runtime/snapshot.ts';
+import { instantiate, startCommand, type Running } from '../src/runtime/picoprocess.ts';
+import { decodeSnapshot, encodeSnapshot, PAGE_SIZE, restoreMemory } from '../src/runtime/snapshot.ts';
 import { PageStore, receiveMigrations, sendMigration } from '../src/runtime/migrate.ts';
 import { emptyManifest, type Manifest } from '../src/monitor/manifest.ts';
 import { createNodeHost } from '../src/host/node/index.ts';
@@ -39,7 +46,7 @@ async function startTouch(p: { bytes: Uint8Array; module: WebAssembly.Module }, 
   const running = await startCommand({
     host, module: p.module, args: ['touch', String(mib)], manifest: manifest(),
     capture: { moduleBytes: p.bytes, moduleName: 'touch.wasm' },
-    restore: restore ? decodeSnapshot(restore) : undefined,
+    restore: restore ? decodeSnapshot(restore, 'snapshot', { lazyPages: true }) : undefined,
     stdout: (b) => {
       text += Buffer.from(b).toString();
       if (text.includes('ready')) ready();
@@ -49,6 +56,20 @@ async function startTouch(p: { bytes: Uint8Array; module: WebAssembly.Module }, 
   return { running, ready: readyP, out: () => text };
 }
 
+/** A fresh, unstarted instance of `touch`, as a restore makes before it writes the memory. */
+async function freshInstance(p: { bytes: Uint8Array; module: WebAssembly.Module }): Promise<{ memory: WebAssembly.Memory; close: () => void }> {
+  const made = await instantiate({ host, module: p.module, args: ['touch'], manifest: manifest(), capture: { moduleBytes: p.bytes, moduleName: 'touch.wasm' }, stdout: () => {} });
+  return {
+    memory: made.instance.exports.memory as WebAssembly.Memory,
+    close: () => {
+      made.libos.close();
+      made.process.kill(0);
+    },
+  };
+}
+
+const ms = (t0: number) => performance.now() - t0;
+
 export const checkpoint: Benchmark = {
   name: 'checkpoint',
   description: 'checkpoint/restore vs memcpy by touched memory, fork+exit latency, migration downtime',
@@ -57,36 +78,87 @@ export const checkpoint: Benchmark = {
     spawnSync(process.execPath, ['scripts/build-guests.ts'], { stdio: 'ignore' });
     const touch = await prepared('touch');
     const rows: string[][] = [];
+    const e2e: string[][] = [];
     for (const mib of SIZES) {
+      const enc: number[] = [];
+      const dec: number[] = [];
+      const cpy: number[] = [];
+      const encRatio: number[] = [];
+      const decRatio: number[] = [];
       const cap: number[] = [];
       const res: number[] = [];
-      const cpy: number[] = [];
       let size = 0;
+      let image = 0;
       for (let rep = 0; rep < ctx.reps; rep++) {
         const a = await startTouch(touch, mib);
         await a.ready;
         let t = performance.now();
         const snap = await a.running.checkpoint!(false);
-        cap.push(performance.now() - t);
+        cap.push(ms(t));
         size = snap.length;
         const status = await a.running.done;
         if (!status.checkpointed) ctx.fail(`checkpoint ${mib} MiB: not checkpointed`);
+        // In memory: encode the stopped program's memory again, as the checkpoint just did.
+        const { memory: _m, ...meta } = decodeSnapshot(snap).meta;
+        const memory = new Uint8Array((a.running.instance.exports.memory as WebAssembly.Memory).buffer);
+        t = performance.now();
+        const again = encodeSnapshot(meta, memory, touch.bytes);
+        const e = ms(t);
+        if (again.length !== snap.length) ctx.fail(`checkpoint ${mib} MiB: encode gave ${again.length} bytes, the checkpoint ${snap.length}`);
+        // In memory: check the image and write it into a fresh instance's memory.
+        const fresh = await freshInstance(touch);
+        t = performance.now();
+        const decoded = decodeSnapshot(snap, 'snapshot', { lazyPages: true });
+        restoreMemory(decoded, fresh.memory);
+        const d = ms(t);
+        fresh.close();
+        // The same bytes (the saved pages) copied once into a fresh buffer: the floor.
+        image = decoded.pages.size * PAGE_SIZE;
+        const src = new Uint8Array(image).fill(7);
+        t = performance.now();
+        new Uint8Array(image).set(src);
+        const c = ms(t);
+        enc.push(e);
+        dec.push(d);
+        cpy.push(c);
+        encRatio.push(c / e);
+        decRatio.push(c / d);
+        // End to end: the snapshot's bytes to a running instance (decode, instantiate, write
+        // the memory, rewind).
         t = performance.now();
         const b = await startTouch(touch, mib, snap);
-        res.push(performance.now() - t);
+        res.push(ms(t));
         b.running.process.kill(0);
-        // The same bytes copied once, in the same run: the floor.
-        const src = new Uint8Array(mib << 20).fill(7);
-        t = performance.now();
-        new Uint8Array(mib << 20).set(src);
-        cpy.push(performance.now() - t);
+        await b.running.done;
       }
-      const [c, r, m] = [median(cap), median(res), median(cpy)];
-      const mbps = (ms: number) => (mib / (ms / 1000)).toFixed(0);
-      rows.push([String(mib), fixed(c, 1), fixed(r, 1), fixed(m, 2), (size / 2 ** 20).toFixed(1), mbps(c), mbps(r), mbps(m), (m / c).toFixed(3), (m / r).toFixed(3)]);
+      const mbps = (t: number) => (image / 2 ** 20 / (t / 1000)).toFixed(0);
+      const [e, d, c] = [median(enc), median(dec), median(cpy)];
+      rows.push([String(mib), (image / 2 ** 20).toFixed(2), fixed(c, 2), fixed(e, 2), fixed(d, 2), mbps(c), mbps(e), mbps(d), median(encRatio).toFixed(2), median(decRatio).toFixed(2)]);
+      e2e.push([String(mib), fixed(median(cap), 1), fixed(median(res), 1), (size / 2 ** 20).toFixed(2)]);
     }
-    printTable(`Checkpoint and restore by touched memory (ms, median of ${ctx.reps}; the copy: Uint8Array.set of the same size)`,
-      ['MiB', 'checkpoint', 'restore', 'copy', 'snapshot MiB', 'ckpt MB/s', 'restore MB/s', 'copy MB/s', 'ckpt/copy', 'restore/copy'], rows);
+    printTable(`Checkpoint and restore, the in-memory part, by touched memory (ms, median of ${ctx.reps}; image: the non-zero pages saved; copy: Uint8Array.set of the image's size into a fresh buffer; encode: encodeSnapshot of the whole memory; decode+write: decodeSnapshot, then restoreMemory into a fresh instance, which checks every page's checksum as it copies it; ratios: copy time / that time, median of the per-rep ratios)`,
+      ['MiB', 'image MiB', 'copy', 'encode', 'decode+write', 'copy MB/s', 'encode MB/s', 'decode+write MB/s', 'encode vs copy', 'restore vs copy'], rows);
+    printTable(`Checkpoint and restore end to end (ms, median of ${ctx.reps}; checkpoint: request to snapshot bytes, with the unwind and the library OS state; restore: bytes to a running instance, with decode and instantiation; neither includes Node start-up nor the module compile)`,
+      ['MiB', 'checkpoint', 'restore', 'snapshot MiB'], e2e);
+
+    // What does not grow with memory.
+    const startup: number[] = [];
+    const compile: number[] = [];
+    const inst: number[] = [];
+    for (let rep = 0; rep < ctx.reps; rep++) {
+      let t = performance.now();
+      spawnSync(process.execPath, ['bin/drawbridge.js', '--version'], { stdio: 'ignore' });
+      startup.push(ms(t));
+      t = performance.now();
+      await compileModule(touch.bytes, 'touch.wasm', { cache: false });
+      compile.push(ms(t));
+      t = performance.now();
+      (await freshInstance(touch)).close();
+      inst.push(ms(t));
+    }
+    printTable(`Fixed costs a restore from the command line adds (ms, median of ${ctx.reps}; touch.wasm prepared, ${(touch.bytes.length / 1024).toFixed(0)} KiB)`,
+      ['Node + CLI start (drawbridge --version)', 'module compile', 'instantiate (host process, library OS, instance)'],
+      [[fixed(median(startup), 1), fixed(median(compile), 2), fixed(median(inst), 2)]]);
 
     // fork + exit + wait.
     const forkloop = await prepared('forkloop');

@@ -1,10 +1,12 @@
 // Migration between hosts: a snapshot sent over TCP, with only the pages (and the module)
 // the target does not already hold. Pages are content-addressed by their SHA-256, which the
-// snapshot metadata lists, so a target that received a similar picoprocess before (the same
-// program, a fork, an earlier checkpoint) is sent only what differs.
+// source computes as it offers them (a snapshot file only carries CRC-32s, snapshot.ts), so a
+// target that received a similar picoprocess before (the same program, a fork, an earlier
+// checkpoint) is sent only what differs. SHA-256 here, not a CRC: the target's store is
+// shared by every migration it receives, and a page must not be mistaken for another.
 //
 // Protocol, one TCP connection per migration, newline-terminated JSON then raw bytes:
-//   source -> target  {"op":"offer","meta":SnapshotMeta}
+//   source -> target  {"op":"offer","meta":SnapshotMeta,"pageHashes":{page index: sha256}}
 //   target -> source  {"needModule":bool,"needPages":[page index...]}
 //   source -> target  {"module":BYTES,"pages":COUNT} then the module bytes, then COUNT times
 //                     (u32 page index, 65536 bytes)
@@ -12,6 +14,15 @@
 
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { PAGE_SIZE, decodeSnapshot, sha256, type Snapshot, type SnapshotMeta } from './snapshot.ts';
+
+/** The SHA-256 of each page of a snapshot, by page index. */
+export function pageHashes(snapshot: Snapshot): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [p, page] of snapshot.pages) out[p] = sha256(page);
+  return out;
+}
+
+const HASH = /^[0-9a-f]{64}$/;
 
 export class MigrationError extends Error {}
 
@@ -98,11 +109,16 @@ export function receiveMigrations(
   const server = createServer((socket) => {
     const r = new FrameReader(socket);
     (async () => {
-      const offer = await r.json<{ op: string; meta: SnapshotMeta }>();
+      const offer = await r.json<{ op: string; meta: SnapshotMeta; pageHashes: Record<string, string> }>();
       if (offer.op !== 'offer' || offer.meta?.format !== 'drawbridge-snapshot') throw new MigrationError('not a drawbridge migration');
       const meta = offer.meta;
+      const hashes = offer.pageHashes;
+      const entries = typeof hashes === 'object' && hashes !== null ? Object.entries(hashes) : [];
+      if (entries.length !== meta.memory?.nonZeroPages || entries.some(([p, h]) => !(Number(p) >= 0 && Number(p) < meta.memory.pages) || typeof h !== 'string' || !HASH.test(h))) {
+        throw new MigrationError('the offer does not list a hash for each page');
+      }
       const needModule = !store.module(meta.module.sha256);
-      const needPages = Object.entries(meta.memory.pageHashes).filter(([, h]) => !store.hasPage(h)).map(([p]) => Number(p));
+      const needPages = entries.filter(([, h]) => !store.hasPage(h)).map(([p]) => Number(p));
       socket.write(line({ needModule, needPages }));
       const head = await r.json<{ module: number; pages: number }>();
       if (head.module > 0) {
@@ -114,11 +130,11 @@ export function receiveMigrations(
         const idx = new DataView((await r.bytes(4)).buffer).getUint32(0, true);
         const page = await r.bytes(PAGE_SIZE);
         const h = sha256(page);
-        if (meta.memory.pageHashes[idx] !== h) throw new MigrationError(`page ${idx} does not match its hash`);
+        if (hashes[idx] !== h) throw new MigrationError(`page ${idx} does not match its hash`);
         store.addPage(h, page);
       }
       const pages = new Map<number, Uint8Array>();
-      for (const [p, h] of Object.entries(meta.memory.pageHashes)) {
+      for (const [p, h] of entries) {
         const page = store.page(h);
         if (!page) throw new MigrationError(`page ${p} is missing`);
         pages.set(Number(p), page);
@@ -126,7 +142,7 @@ export function receiveMigrations(
       const module = store.module(meta.module.sha256);
       if (!module) throw new MigrationError('the module is missing');
       socket.end(line({ ok: true }));
-      onSnapshot({ meta, module, pages }, { sentPages: head.pages, totalPages: Object.keys(meta.memory.pageHashes).length, moduleSent: head.module > 0 });
+      onSnapshot({ meta, module, pages }, { sentPages: head.pages, totalPages: entries.length, moduleSent: head.module > 0 });
     })().catch((e: unknown) => socket.end(line({ ok: false, error: (e as Error).message })));
   });
   return new Promise((resolve, reject) => {
@@ -144,7 +160,7 @@ export async function sendMigration(snapshotBytes: Uint8Array, host: string, por
     socket.once('error', (e) => reject(new MigrationError(`cannot connect to ${host}:${port}: ${e.message}`)));
   });
   const r = new FrameReader(socket);
-  socket.write(line({ op: 'offer', meta: snap.meta }));
+  socket.write(line({ op: 'offer', meta: snap.meta, pageHashes: pageHashes(snap) }));
   const need = await r.json<{ needModule?: boolean; needPages?: number[]; ok?: false; error?: string }>();
   if (need.ok === false) throw new MigrationError(`the target refused: ${need.error}`);
   const module = need.needModule ? snap.module : null;
@@ -161,5 +177,5 @@ export async function sendMigration(snapshotBytes: Uint8Array, host: string, por
   const done = await r.json<{ ok: boolean; error?: string }>();
   socket.end();
   if (!done.ok) throw new MigrationError(`the target refused: ${done.error}`);
-  return { sentPages: pages.length, totalPages: Object.keys(snap.meta.memory.pageHashes).length, moduleSent: module !== null };
+  return { sentPages: pages.length, totalPages: snap.pages.size, moduleSent: module !== null };
 }

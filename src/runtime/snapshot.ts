@@ -1,29 +1,41 @@
 // The snapshot file format (docs/snapshot.md): portable, versioned, self-describing.
 //
-//   "DRAWBSNP" | u32 version | u32 section count | sections... | sha256 of all before it but
-//   the page contents (which META's page hashes cover)
+//   "DRAWBSNP" | u32 version | u32 section count | sections... | u32 CRC-32 of all before it
+//   but the page contents (each page carries its own CRC-32, which this covers)
 //   section:   u32 type | u64 length | bytes
-//     1 META    UTF-8 JSON: module hash, libos state, globals, memory layout, page hashes
+//     1 META    UTF-8 JSON: module hash, libos state, globals, memory layout
 //     2 MODULE  the prepared module's bytes (optional: a restore may find it by hash)
-//     3 MEMORY  the non-zero 64 KiB pages: u32 page index, then the page
+//     3 MEMORY  the non-zero 64 KiB pages: u32 page index, u32 CRC-32 of the page, the page
 //
 // Everything is little-endian and free of host pointers, so a snapshot taken on one machine
 // restores on any other. Written atomically (temporary file, fsync, rename); on load, a bad
 // magic, an unknown version, a truncated file or a checksum mismatch is refused with a
 // message that says which, before anything is restored.
+//
+// Why CRC-32 and not SHA-256 (format 2 hashed every page with SHA-256): the checksum is there
+// to catch a truncated or damaged file, which CRC-32 does (every burst of up to 32 bits, any
+// other damage but for one chance in 4 billion per page); a hash without a key proves nothing
+// against someone who rewrites the file, who would rewrite the hashes too. zlib's CRC-32 runs
+// at ~4x SHA-256's speed here, which is what lets a restore keep up with a memory copy
+// (bench/checkpoint.ts). Content addressing, where collisions matter, stays SHA-256: a
+// migration hashes the pages it offers (migrate.ts).
 
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { SavedLibOs } from '../libos/wasi/index.ts';
 
 export const SNAPSHOT_MAGIC = 'DRAWBSNP';
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 export const PAGE_SIZE = 65536;
 
 const T_META = 1;
 const T_MODULE = 2;
 const T_MEMORY = 3;
+/** Per page in MEMORY: u32 index, u32 CRC-32. */
+const PAGE_HEADER = 8;
+const TRAILER = 4;
 
 export interface SnapshotMeta {
   format: 'drawbridge-snapshot';
@@ -34,7 +46,8 @@ export interface SnapshotMeta {
   libos: SavedLibOs;
   /** Mutable globals by index: value as a decimal string (i64 included) or a number. */
   globals: { index: number; type: string; value: string }[];
-  memory: { pages: number; nonZeroPages: number; pageHashes: Record<string, string> };
+  /** Size in 64 KiB pages and how many of them are not zero (those the snapshot holds). */
+  memory: { pages: number; nonZeroPages: number };
   asyncify: { dataAddr: number; dataSize: number };
   /** The grants it ran with (mounts as guest paths and modes; hosts are given again at restore). */
   mounts: { guest: string; mode: 'ro' | 'rw'; host?: string }[];
@@ -54,8 +67,15 @@ export interface SavedExtension {
 export interface Snapshot {
   meta: SnapshotMeta;
   module: Uint8Array | null;
-  /** The non-zero pages by index (views into the snapshot's bytes, already checked). */
+  /** The non-zero pages by index (views into the snapshot's bytes). */
   pages: Map<number, Uint8Array>;
+  /**
+   * Pages not checked yet (decodeSnapshot with `lazyPages`): the CRC-32 each must have, and
+   * the snapshot's name for messages. restoreMemory checks each page just before it copies it
+   * (the page is then in cache for the copy: the check costs almost nothing), checkPages all
+   * at once. Absent: every page has been checked.
+   */
+  unchecked?: { crcs: Map<number, number>; name: string };
 }
 
 export class SnapshotError extends Error {}
@@ -66,49 +86,57 @@ export function sha256(bytes: Uint8Array): string {
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
 
-function isZeroPage(mem: Uint8Array, at: number): boolean {
-  return Buffer.compare(Buffer.from(mem.buffer, mem.byteOffset + at, PAGE_SIZE), ZERO_PAGE) === 0;
-}
-
-/** Page hashes and the non-zero pages of a memory. */
-export function describeMemory(mem: Uint8Array): { pages: number; nonZero: number[]; hashes: Record<string, string> } {
-  const pages = mem.length / PAGE_SIZE;
-  const nonZero: number[] = [];
-  const hashes: Record<string, string> = {};
-  for (let p = 0; p < pages; p++) {
-    if (isZeroPage(mem, p * PAGE_SIZE)) continue;
-    nonZero.push(p);
-    hashes[p] = sha256(mem.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
-  }
-  return { pages, nonZero, hashes };
+/**
+ * The indices of the pages of `mem` that are not all zero. memcmp against a zero page that
+ * stays in cache, through one Buffer over the memory (no object per page); a touched page
+ * usually differs in its first bytes, so only zero pages are read whole.
+ */
+export function nonZeroPages(mem: Uint8Array): number[] {
+  const buf = Buffer.from(mem.buffer, mem.byteOffset, mem.byteLength);
+  const count = mem.length / PAGE_SIZE;
+  const out: number[] = [];
+  for (let p = 0, at = 0; p < count; p++, at += PAGE_SIZE) if (buf.compare(ZERO_PAGE, 0, PAGE_SIZE, at, at + PAGE_SIZE) !== 0) out.push(p);
+  return out;
 }
 
 /**
- * A snapshot that stays in this process (fork): the non-zero pages copied, nothing hashed or
- * encoded, since no byte of it crosses a trust boundary or a disk.
+ * A snapshot that stays in this process (fork, tier-up): the non-zero pages copied into one
+ * buffer, nothing checksummed or encoded, since no byte of it crosses a trust boundary or a
+ * disk.
  */
 export function snapshotInProcess(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8Array, module: Uint8Array): Snapshot {
+  const nonZero = nonZeroPages(memory);
+  const copy = new Uint8Array(nonZero.length * PAGE_SIZE);
   const pages = new Map<number, Uint8Array>();
-  const count = memory.length / PAGE_SIZE;
-  for (let p = 0; p < count; p++) if (!isZeroPage(memory, p * PAGE_SIZE)) pages.set(p, memory.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
-  return { meta: { ...meta, memory: { pages: count, nonZeroPages: pages.size, pageHashes: {} } }, module, pages };
+  nonZero.forEach((p, i) => {
+    const page = copy.subarray(i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
+    page.set(memory.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
+    pages.set(p, page);
+  });
+  return { meta: { ...meta, memory: { pages: memory.length / PAGE_SIZE, nonZeroPages: pages.size } }, module, pages };
+}
+
+/** A buffer of `size` bytes, not zeroed first: the caller writes every byte of it. */
+function uninitialized(size: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(size);
+  // A plain Uint8Array: Buffer's slice() shares memory, which a caller would not expect.
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 /**
  * Encode a snapshot; `memory` is the whole linear memory, of which only non-zero pages are
- * kept. One pass over memory finds and hashes the non-zero pages, one copy puts them in the
- * file. The trailing checksum covers everything but the page contents, which the page hashes
- * in META (covered by the checksum) already protect: no byte is hashed twice.
+ * kept. One pass over memory: each non-zero page is copied into the file image and its CRC
+ * taken from the copy, still in cache. The trailer covers everything but the page contents.
  */
 export function encodeSnapshot(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8Array, module: Uint8Array | null): Uint8Array {
-  const d = describeMemory(memory);
-  const fullMeta: SnapshotMeta = { ...meta, memory: { pages: d.pages, nonZeroPages: d.nonZero.length, pageHashes: d.hashes } };
+  const nonZero = nonZeroPages(memory);
+  const fullMeta: SnapshotMeta = { ...meta, memory: { pages: memory.length / PAGE_SIZE, nonZeroPages: nonZero.length } };
   const metaBytes = new TextEncoder().encode(JSON.stringify(fullMeta));
   const sectionCount = module ? 3 : 2;
-  const memLen = d.nonZero.length * (4 + PAGE_SIZE);
-  const total = 16 + 12 + metaBytes.length + (module ? 12 + module.length : 0) + 12 + memLen + 32;
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer);
+  const memLen = nonZero.length * (PAGE_HEADER + PAGE_SIZE);
+  const total = 16 + 12 + metaBytes.length + (module ? 12 + module.length : 0) + 12 + memLen + TRAILER;
+  const out = uninitialized(total);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out.set(new TextEncoder().encode(SNAPSHOT_MAGIC), 0);
   dv.setUint32(8, SNAPSHOT_VERSION, true);
   dv.setUint32(12, sectionCount, true);
@@ -127,72 +155,125 @@ export function encodeSnapshot(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8
     at += module.length;
   }
   header(T_MEMORY, memLen);
-  const hash = createHash('sha256').update(out.subarray(0, at));
-  for (const p of d.nonZero) {
+  let sum = crc32(out.subarray(0, at));
+  for (const p of nonZero) {
+    const page = out.subarray(at + PAGE_HEADER, at + PAGE_HEADER + PAGE_SIZE);
+    page.set(memory.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
     dv.setUint32(at, p, true);
-    hash.update(out.subarray(at, at + 4));
-    out.set(memory.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE), at + 4);
-    at += 4 + PAGE_SIZE;
+    dv.setUint32(at + 4, crc32(page), true);
+    sum = crc32(out.subarray(at, at + PAGE_HEADER), sum);
+    at += PAGE_HEADER + PAGE_SIZE;
   }
-  out.set(hash.digest(), at);
+  dv.setUint32(at, sum, true);
   return out;
 }
 
-export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot'): Snapshot {
+export interface DecodeOptions {
+  /**
+   * Leave the page checksums to restoreMemory (or checkPages), which checks each page as it
+   * writes it: still before the program runs, but after the instance and its descriptors are
+   * made. Everything else (header, META, the page table) is checked here as always.
+   */
+  lazyPages?: boolean;
+}
+
+const pageMismatch = (name: string, page: number) => new SnapshotError(`${name}: checksum mismatch in page ${page}: the file is corrupted`);
+
+export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot', options: DecodeOptions = {}): Snapshot {
   const fail = (why: string): never => {
     throw new SnapshotError(`${name}: ${why}`);
   };
-  if (bytes.length < 16 + 32) fail('too short to be a drawbridge snapshot (truncated?)');
+  if (bytes.length < 16 + TRAILER) fail('too short to be a drawbridge snapshot (truncated?)');
   if (new TextDecoder().decode(bytes.subarray(0, 8)) !== SNAPSHOT_MAGIC) fail('not a drawbridge snapshot (bad magic)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
   if (version !== SNAPSHOT_VERSION) fail(`snapshot format version ${version}; this drawbridge reads version ${SNAPSHOT_VERSION}`);
-  const body = bytes.subarray(0, bytes.length - 32);
-  // The checksum covers every byte but the page contents (those are checked against their
-  // hashes below); compute it while walking the sections.
-  const hash = createHash('sha256');
-  let hashedUpTo = 0;
+  const bodyEnd = bytes.length - TRAILER;
+  const corrupted = 'checksum mismatch: the file is truncated or corrupted';
+  // The trailer covers every byte but the page contents (each page has its own CRC, which
+  // the trailer covers); compute it while walking the sections, and check it before META is
+  // believed.
+  let sum = 0;
+  let summedUpTo = 0;
   const count = dv.getUint32(12, true);
   let at = 16;
-  let meta: SnapshotMeta | null = null;
+  let metaBytes: Uint8Array | null = null;
   let module: Uint8Array | null = null;
   let memorySection: Uint8Array | null = null;
   for (let i = 0; i < count; i++) {
-    if (at + 12 > body.length) fail('truncated section header');
+    if (at + 12 > bodyEnd) fail('truncated section header');
     const type = dv.getUint32(at, true);
     const len = Number(dv.getBigUint64(at + 4, true));
     at += 12;
-    if (at + len > body.length) fail('truncated section');
+    if (len > bodyEnd - at) fail('truncated section');
     const data = bytes.subarray(at, at + len);
-    at += len;
     if (type === T_MEMORY) {
+      if (len % (PAGE_HEADER + PAGE_SIZE) !== 0) fail(corrupted);
       memorySection = data;
-      hash.update(bytes.subarray(hashedUpTo, at - len));
-      for (let off = 0; off + 4 <= len; off += 4 + PAGE_SIZE) hash.update(data.subarray(off, off + 4));
-      hashedUpTo = at;
-    } else if (type === T_META) {
-      try {
-        meta = JSON.parse(new TextDecoder().decode(data)) as SnapshotMeta;
-      } catch {
-        fail('checksum mismatch: the file is truncated or corrupted');
-      }
-    } else if (type === T_MODULE) module = data;
+      sum = crc32(bytes.subarray(summedUpTo, at), sum);
+      for (let off = 0; off < len; off += PAGE_HEADER + PAGE_SIZE) sum = crc32(data.subarray(off, off + PAGE_HEADER), sum);
+      summedUpTo = at + len;
+    } else if (type === T_META) metaBytes = data;
+    else if (type === T_MODULE) module = data;
+    at += len;
   }
-  hash.update(bytes.subarray(hashedUpTo, body.length));
-  if (Buffer.compare(hash.digest(), bytes.subarray(bytes.length - 32)) !== 0) fail('checksum mismatch: the file is truncated or corrupted');
-  if (!meta || meta.format !== 'drawbridge-snapshot') return fail('no metadata section');
+  sum = crc32(bytes.subarray(summedUpTo, bodyEnd), sum);
+  if (at !== bodyEnd || sum !== dv.getUint32(bodyEnd, true)) fail(corrupted);
+  let meta: SnapshotMeta | null = null;
+  try {
+    meta = metaBytes && (JSON.parse(new TextDecoder().decode(metaBytes)) as SnapshotMeta);
+  } catch {
+    fail(corrupted);
+  }
+  if (!meta || meta.format !== 'drawbridge-snapshot' || typeof meta.memory?.pages !== 'number') return fail('no metadata section');
   if (!memorySection) return fail('no memory section');
   const pages = new Map<number, Uint8Array>();
+  const crcs = new Map<number, number>();
   const mv = new DataView(memorySection.buffer, memorySection.byteOffset, memorySection.byteLength);
-  for (let off = 0; off < memorySection.length; off += 4 + PAGE_SIZE) {
+  for (let off = 0; off < memorySection.length; off += PAGE_HEADER + PAGE_SIZE) {
     const page = mv.getUint32(off, true);
     if (page >= meta.memory.pages) fail(`page ${page} outside memory`);
-    const data = memorySection.subarray(off + 4, off + 4 + PAGE_SIZE);
-    if (data.length !== PAGE_SIZE || sha256(data) !== meta.memory.pageHashes[page]) fail(`page ${page} does not match its hash`);
+    const data = memorySection.subarray(off + PAGE_HEADER, off + PAGE_HEADER + PAGE_SIZE);
+    const crc = mv.getUint32(off + 4, true);
+    if (options.lazyPages) crcs.set(page, crc);
+    else if (crc32(data) !== crc) throw pageMismatch(name, page);
     pages.set(page, data);
   }
-  if (pages.size !== Object.keys(meta.memory.pageHashes).length) fail('pages are missing');
-  return { meta, module, pages };
+  if (pages.size !== meta.memory.nonZeroPages) fail('pages are missing');
+  return options.lazyPages ? { meta, module, pages, unchecked: { crcs, name } } : { meta, module, pages };
+}
+
+/** Check every page a lazy decode left unchecked (a SnapshotError names the first bad one). */
+export function checkPages(snapshot: Snapshot): void {
+  const u = snapshot.unchecked;
+  if (!u) return;
+  for (const [index, page] of snapshot.pages) if (crc32(page) !== u.crcs.get(index)) throw pageMismatch(u.name, index);
+  snapshot.unchecked = undefined;
+}
+
+/**
+ * Put a snapshot's memory into `memory` (a fresh instance's): grown to the snapshot's size,
+ * each saved page copied in, and checked just before if a lazy decode left it unchecked (a
+ * SnapshotError then; the instance must not run). Pages grown just now are zero already; of
+ * the instance's own pages (its data segments), those the snapshot does not hold are zeroed.
+ * Touching no other page keeps a restore (and a fork) from faulting in memory it does not use.
+ */
+export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): void {
+  const pages = snapshot.meta.memory.pages;
+  const have = memory.buffer.byteLength / PAGE_SIZE;
+  if (have < pages) memory.grow(pages - have);
+  const view = new Uint8Array(memory.buffer);
+  for (let p = 0; p < have; p++) if (!snapshot.pages.has(p)) view.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+  const u = snapshot.unchecked;
+  if (u) {
+    for (const [index, page] of snapshot.pages) {
+      if (crc32(page) !== u.crcs.get(index)) throw pageMismatch(u.name, index);
+      view.set(page, index * PAGE_SIZE);
+    }
+    snapshot.unchecked = undefined;
+  } else {
+    for (const [index, page] of snapshot.pages) view.set(page, index * PAGE_SIZE);
+  }
 }
 
 /** Write atomically: a temporary file beside the target, fsync, rename, fsync the folder. */
@@ -216,6 +297,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   }
 }
 
+/** Read a snapshot file to restore it: its pages are checked as the restore writes them. */
 export function readSnapshotFile(path: string): Snapshot {
   let bytes: Uint8Array;
   try {
@@ -223,5 +305,5 @@ export function readSnapshotFile(path: string): Snapshot {
   } catch (e) {
     throw new SnapshotError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  return decodeSnapshot(bytes, path);
+  return decodeSnapshot(bytes, path, { lazyPages: true });
 }
