@@ -4,7 +4,7 @@
 import { writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import v8 from 'node:v8';
-import { compileModule } from '../../src/runtime/module-cache.ts';
+import { compileModule, tierUpPrepared } from '../../src/runtime/module-cache.ts';
 import { runCommand } from '../../src/runtime/run.ts';
 import { prepareModule } from '../../src/runtime/prepare.ts';
 import { RESULT_FD, type ChildResult, type ChildSpec } from './child-spec.ts';
@@ -16,9 +16,11 @@ Object.assign(process.env, spec.hostEnv ?? {});
 const bytes = await readFile(spec.module);
 let t = performance.now();
 // Cached by content hash: runCommand below reuses it. A prepared module comes from the
-// on-disk cache of prepared modules (made by an earlier run) and starts in the baseline tier.
-if (spec.prepared) await compileModule(await prepareModule(bytes), spec.module, { baseline: !process.env.DRAWBRIDGE_WASM_TIERING });
-else await compileModule(bytes, spec.module);
+// on-disk cache of prepared modules (made by an earlier run).
+if (spec.prepared) {
+  const prepared = await prepareModule(bytes);
+  await compileModule(prepared, spec.module, { baseline: tierUpPrepared(prepared) });
+} else await compileModule(bytes, spec.module);
 const compileMs = performance.now() - t;
 
 const result: ChildResult = { compileMs, runMs: [], exitCodes: [] };

@@ -9,7 +9,7 @@ import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/man
 import { parseEndpoint, parseEndpointPattern } from '../monitor/network-pattern.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/output-buffer.ts';
-import { adoptCompiled, checkMagic, compileModule, EAGER_OPTIMIZE_MAX_BYTES, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
+import { adoptCompiled, checkMagic, compileModule, ModuleError, readModuleFile, tierUpPrepared } from '../runtime/module-cache.ts';
 import { takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { GuestError } from '../libos/wasi/index.ts';
@@ -175,7 +175,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // prepared kernels: as fast as or faster than an eager TurboFan compile of them).
     // Not under extensions: the move interrupts a wait, which a trace would show and a
     // record/replay log would hold at a point that depends on timing.
-    const tierUp = prepared !== null && stack === null && !process.env.DRAWBRIDGE_WASM_TIERING && prepared.length <= EAGER_OPTIMIZE_MAX_BYTES;
+    const tierUp = prepared !== null && stack === null && tierUpPrepared(prepared);
     const module = early && prepared === null ? await adoptCompiled(early.module, p.module) : await compileModule(prepared ?? bytes, p.module, { cache: false, baseline: tierUp });
     const running = await startCommand({
       capture: prepared ? { moduleBytes: prepared, moduleName: p.module, extensions: stack ? () => stack!.save() : undefined } : undefined,

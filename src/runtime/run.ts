@@ -5,7 +5,7 @@ import type { Host, OutputSink } from '../host/common/host.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { GuestError } from '../libos/wasi/index.ts';
 import { emptyManifest, withCliGrants, type Manifest } from '../monitor/manifest.ts';
-import { compileModule, EAGER_OPTIMIZE_MAX_BYTES, ModuleError, readModuleFile } from './module-cache.ts';
+import { compileModule, ModuleError, readModuleFile, tierUpPrepared } from './module-cache.ts';
 import { prepareModule } from './prepare.ts';
 import { startCommand, type ExitStatus } from './picoprocess.ts';
 
@@ -50,7 +50,7 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const bytes = typeof options.module === 'string' ? await readModuleFile(options.module) : options.module;
   const name = typeof options.module === 'string' ? options.module : 'module';
   const prepared = options.prepared ? await prepareModule(bytes) : null;
-  const tierUp = prepared !== null && !process.env.DRAWBRIDGE_WASM_TIERING && prepared.length <= EAGER_OPTIMIZE_MAX_BYTES;
+  const tierUp = prepared !== null && tierUpPrepared(prepared);
   const module = await compileModule(prepared ?? bytes, name, { baseline: tierUp });
   let manifest = options.manifest ?? emptyManifest();
   for (const d of options.dirs ?? []) {
