@@ -14,6 +14,7 @@ import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { exportMutableGlobals, exportNames } from './wasm-sections.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
+import { devirtualizeUnwinding } from './wasm-indirect.ts';
 
 /**
  * Modules up to this size are prepared automatically at first run. Asyncify on 1 MiB takes
@@ -22,7 +23,7 @@ import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
  */
 export const AUTO_PREPARE_MAX_BYTES = 1024 * 1024;
 /** Bumped when the preparation changes, so that old cache entries are not reused. */
-const PREPARE_VERSION = 4;
+const PREPARE_VERSION = 5;
 
 export const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'];
 
@@ -107,11 +108,20 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       writeFileSync(marked, ticked);
       source = marked;
     }
+    // Indirect calls that may unwind become direct ones (wasm-indirect.ts), so that Asyncify
+    // can leave the others alone (qsort, through a comparator: 1.29x -> 1.15x the time of the
+    // unprepared module).
+    const direct = devirtualizeUnwinding(readFileSync(source), new Set(captureImports()));
+    if (direct) {
+      writeFileSync(marked, direct.bytes);
+      source = marked;
+    }
     // 2. Asyncify through the imports that may wait (and the tick), then optimize.
     const args = [
       source, '-o', output,
       ...FEATURES,
       '--asyncify', `--pass-arg=asyncify-imports@${captureImports().join(',')}`,
+      ...(direct ? ['--pass-arg=asyncify-ignore-indirect'] : []),
       '-O2',
     ];
     await run(wasmOpt, args, options, 'asyncify');

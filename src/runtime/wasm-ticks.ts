@@ -25,7 +25,7 @@ export const TICK_GLOBAL_EXPORT = '__drawbridge_ticks';
 export const TICK_INTERVAL = 20000;
 
 /** Advance past one instruction whose opcode byte is at r.pos; returns the opcode. */
-function skipInstruction(r: Reader): number {
+export function skipInstruction(r: Reader): number {
   const op = r.byte();
   switch (op) {
     case 0x02: case 0x03: case 0x04: case 0x06: r.blockType(); break;

@@ -1,0 +1,315 @@
+// Indirect calls made visible to Asyncify, so that it need not assume that every one of them
+// may unwind. Binaryen's Asyncify instruments every call that may lead to an unwind (here: a
+// wait or a tick), and it has no way to know where a `call_indirect` goes, so by default it
+// instruments them all: a loop that calls a comparator through a pointer (qsort) checks
+// Asyncify's state around every comparison, even when the comparator is a leaf that can
+// never wait. With `asyncify-ignore-indirect` it assumes that no indirect call unwinds, which
+// is only true if the ones that can are turned into direct calls first. This file does that:
+//
+//  - it finds which functions may unwind: those that call a capture import, directly or
+//    through calls, an indirect call counting as a call of every function of its type that
+//    the table holds;
+//  - for each function type whose table entries include one that may unwind, it adds a
+//    dispatcher, `(params..., index) -> results`, that switches on the table index with a
+//    br_table and calls the entry directly (anything else: the original call_indirect, which
+//    traps as before);
+//  - each `call_indirect` of such a type becomes a call of its dispatcher.
+//
+// Indirect calls of the other types can then be ignored by Asyncify, exactly. It needs a
+// table whose contents are known: one table, not imported or exported, filled by active
+// element segments at constant offsets, and never changed by code (no table.set, grow, init,
+// copy, fill) nor reached through function references (call_ref). Anything else: null, and
+// preparation keeps Asyncify's default.
+
+import { Reader, concat, leb, section, sections } from './wasm-binary.ts';
+import { skipInstruction } from './wasm-ticks.ts';
+
+/** Tables bigger than this keep Asyncify's default (a dispatcher's br_table spans the table). */
+const MAX_TABLE = 65536;
+
+interface FuncType {
+  key: string;
+  params: number;
+  bytes: Uint8Array;
+}
+
+/** Why the module cannot be rewritten (a thrown Bail is not an error, just a refusal). */
+class Bail extends Error {}
+
+function readTypes(bytes: Uint8Array, s: { payload: number } | undefined): FuncType[] {
+  const types: FuncType[] = [];
+  if (!s) return types;
+  const r = new Reader(bytes, s.payload);
+  for (let n = r.u32(); n > 0; n--) {
+    const start = r.pos;
+    if (r.byte() !== 0x60) throw new Bail('a type other than a function type');
+    const params = r.u32();
+    for (let k = 0; k < params; k++) valType(r);
+    const results = r.u32();
+    for (let k = 0; k < results; k++) valType(r);
+    const b = bytes.subarray(start, r.pos);
+    types.push({ key: Buffer.from(b).toString('hex'), params, bytes: b });
+  }
+  return types;
+}
+
+function valType(r: Reader): void {
+  const t = r.byte();
+  if (t === 0x63 || t === 0x64) r.heapType();
+}
+
+export interface Devirtualized {
+  bytes: Uint8Array;
+  /** Dispatchers added (0: no indirect call may unwind, the module is unchanged). */
+  dispatchers: number;
+}
+
+/**
+ * The module with its unwinding indirect calls made direct, or null when its table cannot be
+ * known (see the top). `unwinding` names the imports that may unwind, as `module.field`.
+ */
+export function devirtualizeUnwinding(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualized | null {
+  try {
+    return rewrite(bytes, unwinding);
+  } catch (e) {
+    if (e instanceof Bail) return null;
+    throw e;
+  }
+}
+
+function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualized {
+  const secs = sections(bytes);
+  const find = (id: number) => secs.find((s) => s.id === id);
+  const types = readTypes(bytes, find(1));
+
+  // Imports: the type of each imported function, and whether it may unwind.
+  const funcType: number[] = [];
+  const mayUnwind: boolean[] = [];
+  const imp = find(2);
+  if (imp) {
+    const r = new Reader(bytes, imp.payload);
+    for (let n = r.u32(); n > 0; n--) {
+      const name = `${r.name()}.${r.name()}`;
+      const kind = r.byte();
+      if (kind === 0) {
+        funcType.push(r.u32());
+        mayUnwind.push(unwinding.has(name));
+      } else if (kind === 1) throw new Bail('an imported table');
+      else if (kind === 2) r.limits();
+      else if (kind === 3) { valType(r); r.byte(); }
+      else if (kind === 4) { r.byte(); r.u32(); }
+      else throw new Bail('an unknown import kind');
+    }
+  }
+  const imported = funcType.length;
+  const fs = find(3);
+  if (fs) {
+    const r = new Reader(bytes, fs.payload);
+    for (let n = r.u32(); n > 0; n--) {
+      funcType.push(r.u32());
+      mayUnwind.push(false);
+    }
+  }
+  const tables = find(4);
+  if (tables && new Reader(bytes, tables.payload).u32() > 1) throw new Bail('more than one table');
+  const exp = find(7);
+  if (exp) {
+    const r = new Reader(bytes, exp.payload);
+    for (let n = r.u32(); n > 0; n--) {
+      r.name();
+      if (r.byte() === 1) throw new Bail('an exported table');
+      r.u32();
+    }
+  }
+
+  // The table's contents, from active segments at constant offsets.
+  const table: number[] = [];
+  const elem = find(9);
+  if (elem) {
+    const r = new Reader(bytes, elem.payload);
+    for (let n = r.u32(); n > 0; n--) {
+      const flags = r.u32();
+      if (flags !== 0 && flags !== 2 && flags !== 4) throw new Bail('a passive, declarative or typed element segment');
+      if (flags === 2 && r.u32() !== 0) throw new Bail('a segment for another table');
+      if (r.byte() !== 0x41) throw new Bail('a segment offset that is not a constant');
+      const offset = r.u32(); // non-negative offsets only
+      if (r.byte() !== 0x0b) throw new Bail('a segment offset that is not a constant');
+      if (flags === 2 && r.byte() !== 0x00) throw new Bail('an element kind other than funcref');
+      const count = r.u32();
+      if (offset + count > MAX_TABLE) throw new Bail('a table too big');
+      for (let k = 0; k < count; k++) {
+        if (flags === 4) {
+          if (r.byte() !== 0xd2) throw new Bail('an element expression other than ref.func');
+          table[offset + k] = r.u32();
+          if (r.byte() !== 0x0b) throw new Bail('an element expression other than ref.func');
+        } else table[offset + k] = r.u32();
+      }
+    }
+  }
+
+  // Calls of every defined function, and refusals.
+  const code = find(10);
+  const direct: number[][] = [];
+  const indirect: number[][] = []; // type indices
+  const bodies: { start: number; end: number; first: number }[] = [];
+  if (code) {
+    const r = new Reader(bytes, code.payload);
+    for (let n = r.u32(); n > 0; n--) {
+      const size = r.u32();
+      const start = r.pos;
+      const end = start + size;
+      for (let l = r.u32(); l > 0; l--) {
+        r.u32();
+        valType(r);
+      }
+      const first = r.pos;
+      const d: number[] = [];
+      const ind: number[] = [];
+      while (r.pos < end) {
+        const at = r.pos;
+        const op = skipInstruction(r);
+        if (op === 0x10 || op === 0x12) d.push(new Reader(bytes, at + 1).u32());
+        else if (op === 0x11 || op === 0x13) {
+          const a = new Reader(bytes, at + 1);
+          ind.push(a.u32());
+          if (a.u32() !== 0) throw new Bail('an indirect call through another table');
+        } else if (op === 0x14 || op === 0x15) throw new Bail('call_ref');
+        else if (op === 0x26) throw new Bail('table.set');
+        else if (op === 0xfc) {
+          const sub = new Reader(bytes, at + 1).u32();
+          if (sub === 12 || sub === 14 || sub === 15 || sub === 17) throw new Bail('an instruction that changes the table');
+        }
+      }
+      direct.push(d);
+      indirect.push(ind);
+      bodies.push({ start, end, first });
+      r.pos = end;
+    }
+  }
+
+  // Which table entries each type key reaches, then the fixpoint of "may unwind".
+  const keyOf = (typeIndex: number) => types[typeIndex]!.key;
+  const targets = new Map<string, Set<number>>();
+  for (const f of table) {
+    if (f === undefined) continue;
+    const k = keyOf(funcType[f]!);
+    if (!targets.has(k)) targets.set(k, new Set());
+    targets.get(k)!.add(f);
+  }
+  const keyUnwinds = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = 0; i < bodies.length; i++) {
+      const f = imported + i;
+      if (mayUnwind[f]) continue;
+      if (direct[i]!.some((c) => mayUnwind[c]) || indirect[i]!.some((t) => keyUnwinds.has(keyOf(t)))) {
+        mayUnwind[f] = true;
+        changed = true;
+      }
+    }
+    for (const [k, fsOfKey] of targets) {
+      if (!keyUnwinds.has(k) && [...fsOfKey].some((f) => mayUnwind[f])) {
+        keyUnwinds.add(k);
+        changed = true;
+      }
+    }
+  }
+  if (keyUnwinds.size === 0) return { bytes, dispatchers: 0 };
+
+  // One dispatcher per unwinding key: new types, functions and bodies.
+  const keys = [...keyUnwinds];
+  const firstType = types.length;
+  const firstDispatcher = funcType.length;
+  const dispatcherOf = new Map(keys.map((k, j) => [k, firstDispatcher + j]));
+  const newTypes: Uint8Array[] = [];
+  const newBodies: Uint8Array[] = [];
+  for (const k of keys) {
+    const typeIndex = types.findIndex((t) => t.key === k);
+    const t = types[typeIndex]!;
+    // (params..., i32) -> results: the params with one more i32 appended.
+    const r = new Reader(t.bytes, 1);
+    const params = r.u32();
+    const paramStart = r.pos;
+    for (let p = 0; p < params; p++) valType(r);
+    const paramBytes = t.bytes.subarray(paramStart, r.pos);
+    newTypes.push(concat([Uint8Array.from([0x60, ...leb(params + 1)]), paramBytes, Uint8Array.from([0x7f]), t.bytes.subarray(r.pos)]));
+    newBodies.push(dispatcher(table, [...targets.get(k)!], params, typeIndex));
+  }
+
+  // Rewritten bodies: call_indirect of an unwinding key -> call of its dispatcher.
+  const outBodies: Uint8Array[] = [];
+  for (const b of bodies) {
+    const parts: Uint8Array[] = [];
+    let copyFrom = b.start;
+    const r = new Reader(bytes, b.first);
+    while (r.pos < b.end) {
+      const at = r.pos;
+      const op = skipInstruction(r);
+      if (op !== 0x11 && op !== 0x13) continue;
+      const d = dispatcherOf.get(keyOf(new Reader(bytes, at + 1).u32()));
+      if (d === undefined) continue;
+      parts.push(bytes.subarray(copyFrom, at), Uint8Array.from([op === 0x11 ? 0x10 : 0x12, ...leb(d)]));
+      copyFrom = r.pos;
+    }
+    parts.push(bytes.subarray(copyFrom, b.end));
+    const body = concat(parts);
+    outBodies.push(Uint8Array.from(leb(body.length)), body);
+  }
+  for (const body of newBodies) outBodies.push(Uint8Array.from(leb(body.length)), body);
+
+  const typeSec = find(1)!;
+  const typeEntries = bytes.subarray(afterCount(bytes, typeSec.payload), typeSec.end);
+  const newTypeSection = section(1, concat([Uint8Array.from(leb(types.length + keys.length)), typeEntries, ...newTypes]));
+  const definedCount = funcType.length - imported;
+  const funcEntries = fs ? bytes.subarray(afterCount(bytes, fs.payload), fs.end) : new Uint8Array(0);
+  const newFuncSection = section(3, concat([Uint8Array.from(leb(definedCount + keys.length)), funcEntries, Uint8Array.from(keys.flatMap((_, j) => leb(firstType + j)))]));
+  const newCodeSection = section(10, concat([Uint8Array.from(leb(bodies.length + keys.length)), ...outBodies]));
+  const out: Uint8Array[] = [bytes.subarray(0, 8)];
+  for (const s of secs) {
+    if (s.id === 1) out.push(newTypeSection);
+    else if (s.id === 3) out.push(newFuncSection);
+    else if (s.id === 10) out.push(newCodeSection);
+    else out.push(bytes.subarray(s.start, s.end));
+  }
+  return { bytes: concat(out), dispatchers: keys.length };
+}
+
+/** Where a section's entries begin, past its count. */
+function afterCount(bytes: Uint8Array, payload: number): number {
+  const r = new Reader(bytes, payload);
+  r.u32();
+  return r.pos;
+}
+
+/**
+ *     block                       ;; default
+ *       block                     ;; case m-1
+ *         ...
+ *           block                 ;; case 0
+ *             local.get $index
+ *             br_table (case of each table index, or default)
+ *           end
+ *           args; call f0; return
+ *         ...
+ *       end
+ *       args; call f(m-1); return
+ *     end
+ *     args; local.get $index; call_indirect (the original type)   ;; traps as before
+ */
+function dispatcher(table: number[], funcs: number[], params: number, typeIndex: number): Uint8Array {
+  const m = funcs.length;
+  const caseOf = new Map(funcs.map((f, j) => [f, j]));
+  const args = Array.from({ length: params }, (_, p) => [0x20, ...leb(p)]).flat();
+  const index = [0x20, ...leb(params)];
+  const labels: number[] = [];
+  for (let i = 0; i < table.length; i++) {
+    const f = table[i];
+    labels.push(...leb(f !== undefined && caseOf.has(f) ? caseOf.get(f)! : m));
+  }
+  const parts: number[][] = [[0x00]]; // no locals beyond the parameters
+  for (let j = 0; j <= m; j++) parts.push([0x02, 0x40]);
+  parts.push([...index, 0x0e, ...leb(table.length), ...labels, ...leb(m), 0x0b]);
+  for (let j = 0; j < m; j++) parts.push([...args, 0x10, ...leb(funcs[j]!), 0x0f, 0x0b]);
+  parts.push([...args, ...index, 0x11, ...leb(typeIndex), 0x00, 0x0b]);
+  return Uint8Array.from(parts.flat());
+}
