@@ -12,6 +12,7 @@
 // A guest that computes without any system call is caught by the tick counter of prepared
 // modules (wasm-ticks.ts), which calls drawbridge.tick every few thousand loop iterations.
 
+import { nowMs } from './clock.ts';
 import type { Manifest } from '../monitor/manifest.ts';
 import { INTERRUPTED_CALL, type SavedLibOs, type WasiLibOs } from '../libos/wasi/index.ts';
 import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from './wasm-sections.ts';
@@ -86,7 +87,7 @@ export class Capturer {
     this.exports = instance.exports;
     this.memory = memory;
     // The first slice is a whole one: a short program never lets the event loop in.
-    this.lastYield = performance.now();
+    this.lastYield = nowMs();
   }
 
   private call(name: string, ...args: number[]): number {
@@ -120,14 +121,14 @@ export class Capturer {
   readonly tick = (): number | Promise<number> => {
     const countdown = this.exports[TICK_GLOBAL_EXPORT];
     if (countdown instanceof WebAssembly.Global) countdown.value = TICK_INTERVAL;
-    const now = performance.now();
+    const now = nowMs();
     if (now - this.lastYield < SLICE_MS) return 0;
     // The slice starts when the guest gets the loop back, not when it gave it up: counted from
     // the yield, every guest but one would find its slice already spent after waiting for the
     // others and yield again at once (two spinners: one got 95% of the time; test/preempt).
     return new Promise((resolve) =>
       setImmediate(() => {
-        this.lastYield = performance.now();
+        this.lastYield = nowMs();
         resolve(0);
       }),
     );

@@ -19,6 +19,7 @@
 // - Memory: the module's own memory maximum, written into the module before it is compiled
 //   (memory-limit.ts), so memory.grow past it returns -1 inside the guest (malloc gets NULL).
 
+import { nowMs } from './clock.ts';
 export { limitModuleMemory, MemoryLimitError } from './memory-limit.ts';
 
 /** 128 + SIGXCPU: the CPU time limit was exceeded. */
@@ -43,7 +44,7 @@ export class Governor {
   /** Most CPU time (ms) the guest may use; Infinity: no limit. */
   readonly cpuLimitMs: number;
   private usedMs = 0;
-  /** performance.now() when the guest last got control; -1 while it is suspended. */
+  /** nowMs() when the guest last got control; -1 while it is suspended. */
   private mark = -1;
   private stop: QuotaStop | null = null;
   /** Called once when the guest is stopped (CPU quota or kill), e.g. to kill its Picoprocess. */
@@ -55,7 +56,7 @@ export class Governor {
 
   /** CPU time used so far (ms), the slice running now included. */
   get cpuMs(): number {
-    return this.mark < 0 ? this.usedMs : this.usedMs + (performance.now() - this.mark);
+    return this.mark < 0 ? this.usedMs : this.usedMs + (nowMs() - this.mark);
   }
 
   /** Whether a stop was requested or the quota ran out; the reason. */
@@ -65,12 +66,12 @@ export class Governor {
 
   /** The guest gets control (its entry point starts, an import resolved). */
   resumed(): void {
-    this.mark = performance.now();
+    this.mark = nowMs();
   }
   /** The guest gives control back (suspends, returns, ends). */
   paused(): void {
     if (this.mark < 0) return;
-    this.usedMs += performance.now() - this.mark;
+    this.usedMs += nowMs() - this.mark;
     this.mark = -1;
   }
 
@@ -84,7 +85,7 @@ export class Governor {
   /** Charge the slice so far and throw when the guest must end. */
   private check(): void {
     if (this.mark >= 0) {
-      const now = performance.now();
+      const now = nowMs();
       this.usedMs += now - this.mark;
       this.mark = now;
     }
