@@ -44,6 +44,12 @@ Modules up to 1 MiB are prepared for checkpoints at first run (cached by content
 bigger ones with \`drawbridge prepare\`), so \`drawbridge checkpoint PID\` can capture them.
 DRAWBRIDGE_CHECKPOINT=0 turns that off.
 
+Modules up to 128 KiB are compiled with V8's optimizing tier before they start, and the
+machine code is cached, so only the first run of a module pays for that compile; bigger
+modules start in V8's baseline tier, as node:wasi does. Caches live in
+$DRAWBRIDGE_CACHE (default ~/.cache/drawbridge): prepared/ and code/. DRAWBRIDGE_CODE_CACHE=0
+turns the code cache off; DRAWBRIDGE_WASM_TIERING=baseline|optimize|tierup overrides the tiering.
+
 The exit status is the program's; a trap exits with 134.`;
 
 interface ParsedRun {
