@@ -1,6 +1,7 @@
 // checkpoint and restore from the command line, as a user would: a `drawbridge run` in the
 // background, `drawbridge checkpoint PID -o FILE`, then `drawbridge restore FILE`.
 import { test } from 'node:test';
+import { withPadding } from './wasm-padding.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,19 +59,8 @@ test('checkpoint and restore mistakes get one clear line', () => {
 test('a module too big to prepare at first run: checkpoint says how; after drawbridge prepare it works', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-big-'));
   // counter.wasm with a 1.2 MiB custom section: over the automatic preparation limit.
-  const base = readFileSync('build/guests/checkpoint/counter.wasm');
-  const name = new TextEncoder().encode('padding');
-  const pad = new Uint8Array(1200 * 1024);
-  const size = 1 + name.length + pad.length;
-  const lebSize = [];
-  for (let n = size; ; ) {
-    const b = n & 0x7f;
-    n >>>= 7;
-    lebSize.push(n ? b | 0x80 : b);
-    if (!n) break;
-  }
   const big = join(dir, 'big.wasm');
-  writeFileSync(big, Buffer.concat([base, Buffer.from([0, ...lebSize, name.length]), name, pad]));
+  writeFileSync(big, withPadding(readFileSync('build/guests/checkpoint/counter.wasm'), 1200 * 1024));
   const env = { ...process.env, DRAWBRIDGE_CACHE: join(dir, 'cache') };
   const start = () => {
     const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, big, '200', '20'], { env });

@@ -1,5 +1,6 @@
 // The command line, as a user runs it: bin/drawbridge.js in a child process.
 import { test } from 'node:test';
+import { withPadding } from './wasm-padding.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
@@ -66,19 +67,8 @@ function bigFile(dir: string, name: string, head: Buffer): string {
 
 /** hello.wasm with a 2 MiB custom section: a module too big to be prepared at first run. */
 function bigHello(dir: string): string {
-  const base = readFileSync('examples/hello.wasm');
-  const name = Buffer.from('padding');
-  const pad = Buffer.alloc(2 * 1024 * 1024);
-  const size = name.length + 1 + pad.length;
-  const leb: number[] = [];
-  for (let n = size; ; ) {
-    const b = n & 0x7f;
-    n >>>= 7;
-    leb.push(n ? b | 0x80 : b);
-    if (!n) break;
-  }
   const path = join(dir, 'big-hello.wasm');
-  writeFileSync(path, Buffer.concat([base, Buffer.from([0, ...leb, name.length]), name, pad]));
+  writeFileSync(path, withPadding(readFileSync('examples/hello.wasm'), 2 * 1024 * 1024));
   return path;
 }
 
