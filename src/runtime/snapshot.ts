@@ -20,10 +20,9 @@
 // (bench/checkpoint.ts). Content addressing, where collisions matter, stays SHA-256: a
 // migration hashes the pages it offers (migrate.ts).
 
-import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, nodeCrypto } from '../host/node/lazy-builtins.ts';
 import type { SavedLibOs } from '../libos/wasi/index.ts';
 
 export const SNAPSHOT_MAGIC = 'DRAWBSNP';
@@ -81,7 +80,7 @@ export interface Snapshot {
 export class SnapshotError extends Error {}
 
 export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return nodeCrypto().createHash('sha256').update(bytes).digest('hex');
 }
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
