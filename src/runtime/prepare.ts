@@ -17,11 +17,14 @@ import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 import { devirtualizeUnwinding } from './wasm-indirect.ts';
 
 /**
- * Modules up to this size are prepared automatically at first run. Asyncify on 1 MiB takes
- * a few seconds with native wasm-opt on the reference machine; beyond that the wait at
- * first run would surprise more than it helps.
+ * Modules up to this size are prepared automatically at first run, which waits for it in
+ * silence. Measured with native wasm-opt on the 2-core reference machine (docs/snapshot.md,
+ * "Costs"): the test programs (25-50 KB) take 1-2 s; generated C with a loop in every
+ * function (so that Asyncify instruments them all) 21 s at 312 KB and 28-75 s at 629 KB,
+ * 151 s at 977 KB. 256 KiB keeps the worst first-run wait under about 20 s; bigger modules
+ * are prepared once with `drawbridge prepare`, which shows its progress.
  */
-export const AUTO_PREPARE_MAX_BYTES = 1024 * 1024;
+export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
 /** Bumped when the preparation changes, so that old cache entries are not reused. */
 const PREPARE_VERSION = 5;
 
