@@ -40,7 +40,7 @@ options:
                         --ext remap:/etc=/tenant/etc   (see docs/extensions.md)
   -h, --help            show this help
 
-Modules up to 1 MiB are prepared for checkpoints at first run (cached by content hash;
+Modules up to ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are prepared for checkpoints at first run (cached by content hash;
 bigger ones with \`drawbridge prepare\`), so \`drawbridge checkpoint PID\` can capture them.
 DRAWBRIDGE_CHECKPOINT=0 turns that off.
 
@@ -236,7 +236,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
 async function preparedFor(bytes: Uint8Array, name: string): Promise<{ prepared: Uint8Array | null; why: string | null }> {
   if (process.env.DRAWBRIDGE_CHECKPOINT === '0') return { prepared: null, why: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' };
   if (bytes.length > AUTO_PREPARE_MAX_BYTES && !mayBePrepared(bytes)) {
-    return { prepared: null, why: `${name} is not prepared for checkpoints (modules over 1 MiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again` };
+    return { prepared: null, why: `${name} is not prepared for checkpoints (modules over ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again` };
   }
   try {
     return { prepared: await prepareModule(bytes), why: null };
