@@ -72,7 +72,7 @@ function bigHello(dir: string): string {
   return path;
 }
 
-test('run: a module over 1 MiB runs unprepared, compiled while the CLI loads', () => {
+test('run: a module too big to prepare at first run runs unprepared, compiled while the CLI loads', () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-big-'));
   const r = cli(['run', '--env', 'X=1', '--dir', `${dir}::/data`, '--', bigHello(dir), 'you'], { env: { DRAWBRIDGE_CACHE: join(dir, 'cache') } });
   assert.equal(r.code, 0, r.err);
@@ -92,7 +92,7 @@ test('run: mistakes get one clear line and status 2', () => {
     [['run', '--manifest', bad, 'examples/hello.wasm'], /mounts\[0\]\.mode/],
     [['run', '--manifest', join(dir, 'none.toml'), 'examples/hello.wasm'], /no such file/],
     [['frobnicate'], /unknown command "frobnicate"/],
-    // Over 1 MiB: bin/drawbridge.js starts reading and compiling these before the CLI loads.
+    // Too big to prepare at first run: bin/drawbridge.js starts reading and compiling these before the CLI loads.
     [['run', bigFile(dir, 'big.txt', Buffer.from('not wasm at all'))], /big\.txt: not a WebAssembly module/],
     [['run', bigFile(dir, 'big.wasm', Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0x0a, 0xff]))], /big\.wasm: invalid WebAssembly module/],
   ];
