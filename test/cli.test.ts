@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import { withPadding } from './wasm-padding.ts';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,4 +118,33 @@ test('an older Node is refused with a one-line message, or re-runs the project\'
   const reexec = cli(['run', 'examples/hello.wasm'], { node: 'node' });
   assert.equal(reexec.code, 0, reexec.err);
   assert.match(reexec.out, /from a drawbridge picoprocess/);
+});
+
+test('run: output to a pipe comes out while the guest computes, not only when it waits or ends', async () => {
+  // Unprepared, so the guest never gives the event loop a turn while it computes; it prints a
+  // line every ~40 ms. Coalescing must still let lines through when none went out for a while
+  // (held until 64 KiB were pending, the first line would come after about two minutes).
+  const child = spawn(process.execPath, [BIN, 'run', 'build/guests/checkpoint/spin.wasm', '100000', '20000000'], {
+    env: { ...process.env, DRAWBRIDGE_CHECKPOINT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const lines = await new Promise<string[]>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`no output in 30 s: ${JSON.stringify(out)}`)), 30_000);
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (d: string) => {
+        out += d;
+        const complete = out.split('\n').slice(0, -1);
+        if (complete.length >= 2) {
+          clearTimeout(timer);
+          resolve(complete);
+        }
+      });
+    });
+    assert.match(lines[0]!, /^round 0 [0-9a-f]{16}$/);
+    assert.equal(child.exitCode, null, 'still computing');
+  } finally {
+    child.kill('SIGKILL');
+  }
 });

@@ -9,6 +9,9 @@
 //   - the event loop turns (setImmediate): whenever a guest waits, sleeps or ends;
 //   - a picoprocess flushes (DkStreamFlush) or lets go of the stream, and at process exit.
 // A terminal is written through at once: an interactive user sees every byte as it comes.
+// So is a write that comes when nothing went out for WRITE_THROUGH_AFTER_MS (with what was
+// pending): the first line of a run, or a progress line now and then, is not held back until
+// the guest next waits (time to first output), while a burst of small writes is coalesced.
 // Nothing acknowledged is dropped: a full pipe (EAGAIN) keeps the bytes and reports
 // WOULD_BLOCK for new ones until they are out.
 
@@ -16,6 +19,7 @@ import { writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 
 const CAPACITY = 64 * 1024;
+const WRITE_THROUGH_AFTER_MS = 20;
 
 export type WriteOutcome = number | 'again' | { error: unknown };
 
@@ -25,6 +29,8 @@ class OutputCoalescer {
   private fd = 0;
   private scheduled = false;
   private readonly terminal = new Map<number, boolean>();
+  /** Date.now() of the last write(2). */
+  private lastOut = 0;
   /** The last flush could not write everything (EAGAIN): new bytes must wait. */
   stalled = false;
 
@@ -39,13 +45,15 @@ class OutputCoalescer {
   }
 
   write(fd: number, data: Uint8Array): WriteOutcome {
-    if (this.len > 0 && (this.fd !== fd || this.len + data.length > CAPACITY)) {
+    const quiet = Date.now() - this.lastOut >= WRITE_THROUGH_AFTER_MS;
+    if (this.len > 0 && (quiet || this.fd !== fd || this.len + data.length > CAPACITY)) {
       const r = this.flush();
       if (r !== 0) return r;
     }
-    if (this.isTerminal(fd) || data.length >= CAPACITY) {
+    if (this.isTerminal(fd) || data.length >= CAPACITY || quiet) {
       if (this.len > 0) return 'again';
       try {
+        this.lastOut = Date.now();
         return writeSync(fd, data);
       } catch (e) {
         return isAgain(e) ? 'again' : { error: e };
@@ -69,6 +77,7 @@ class OutputCoalescer {
   /** Write out what is pending: 0 when done, 'again' when the fd is full, or the error. */
   flush(): 0 | 'again' | { error: unknown } {
     let off = 0;
+    if (this.len > 0) this.lastOut = Date.now();
     try {
       while (off < this.len) off += writeSync(this.fd, this.buf, off, this.len - off);
       this.len = 0;
