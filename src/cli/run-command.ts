@@ -174,13 +174,12 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
     // ones only if `drawbridge prepare` did it before (prepare.ts says why).
     const { prepared, why } = await preparedFor(bytes, p.module);
-    // A prepared module starts in V8's baseline tier (fast to compile: hello world starts in
-    // half the time) and, if it runs past its first time slice, is moved onto a new instance:
-    // the rewind calls every function on its stack anew, so V8's dynamic tier-up can replace
-    // a loop that would otherwise stay in baseline code for the whole call (measured on the
-    // prepared kernels: as fast as or faster than an eager TurboFan compile of them).
-    // Not under extensions: the move interrupts a wait, which a trace would show and a
-    // record/replay log would hold at a point that depends on timing.
+    // A small prepared module compiles eagerly, its code cached (module-cache.ts). With
+    // DRAWBRIDGE_WASM_TIERING=tierup it starts in V8's baseline tier instead and, past its
+    // first time slice, moves onto a new instance, where V8's dynamic tier-up can replace a
+    // loop that would otherwise stay in baseline code for the whole call. Not under
+    // extensions: the move interrupts a wait, which a trace would show and a record/replay
+    // log would hold at a point that depends on timing.
     const tierUp = prepared !== null && stack === null && tierUpPrepared(prepared);
     const module = early && prepared === null ? await adoptCompiled(early.module, p.module) : await compileModule(prepared ?? bytes, p.module, { cache: false, baseline: tierUp });
     const running = await startCommand({
