@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { controlSocketPath } from '../src/runtime/control.ts';
 
+import { collect } from './child-output.ts';
+
 const BIN = 'bin/drawbridge.js';
 const GUEST = 'build/guests/checkpoint/pipe_keep.wasm';
 
@@ -25,32 +27,6 @@ function cannotMakeNamespaces(probe: string): string | null {
   if (!made.ok) return `cannot create a network namespace (needs CAP_NET_ADMIN and iproute2): ${made.err}`;
   ip(['netns', 'del', probe]);
   return null;
-}
-
-function collect(child: ChildProcessWithoutNullStreams, stream: 'stdout' | 'stderr') {
-  let text = '';
-  const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  child[stream].setEncoding('utf8');
-  child[stream].on('data', (d: string) => {
-    text += d;
-    for (const w of [...waiters]) {
-      const m = text.match(w.re);
-      if (m) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(m);
-      }
-    }
-  });
-  return {
-    text: () => text,
-    waitFor: (re: RegExp, what: string, ms = 20_000) =>
-      new Promise<RegExpMatchArray>((resolve, reject) => {
-        const m = text.match(re);
-        if (m) return resolve(m);
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got: ${text}`)), ms);
-        waiters.push({ re, resolve: (x) => (clearTimeout(timer), resolve(x)) });
-      }),
-  };
 }
 
 test('migrate a running picoprocess from one network namespace to another over a veth link', async (t) => {
@@ -95,12 +71,12 @@ test('migrate a running picoprocess from one network namespace to another over a
     const target = inNs(dst, ['receive', '--listen', `${net}.2:0`]);
     const tout = collect(target, 'stdout');
     const terr = collect(target, 'stderr');
-    const port = Number((await tout.waitFor(/listening on [0-9.]+:(\d+)/, 'the target to listen'))[1]);
+    const port = Number((await tout.waitFor(/listening on [0-9.]+:(\d+)/, 'the target to listen', 20_000))[1]);
 
     // `ip netns exec` execs node in place: the pid is the program's, as `migrate` needs.
     const source = inNs(src, ['run', GUEST, 'self', '400']);
     const sout = collect(source, 'stdout');
-    await sout.waitFor(/^wrote into p/m, 'the program to fill its pipes');
+    await sout.waitFor(/^wrote into p/m, 'the program to fill its pipes', 20_000);
     // Its control socket (what `migrate PID` reaches) is a file, shared by the namespaces.
     const sock = controlSocketPath(source.pid!);
     for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));

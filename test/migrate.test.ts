@@ -2,41 +2,19 @@
 // migrate PID --to` on the source; a second migration sends only what the target lacks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const BIN = 'bin/drawbridge.js';
+import { collect } from './child-output.ts';
 
-function lines(child: ChildProcessWithoutNullStreams, stream: 'stdout' | 'stderr'): { text: () => string; waitFor: (re: RegExp) => Promise<RegExpMatchArray> } {
-  let text = '';
-  const waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  child[stream].setEncoding('utf8');
-  child[stream].on('data', (d: string) => {
-    text += d;
-    for (const w of [...waiters]) {
-      const m = text.match(w.re);
-      if (m) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(m);
-      }
-    }
-  });
-  return {
-    text: () => text,
-    waitFor: (re) => new Promise((resolve) => {
-      const m = text.match(re);
-      if (m) resolve(m);
-      else waiters.push({ re, resolve });
-    }),
-  };
-}
+const BIN = 'bin/drawbridge.js';
 
 async function runAndMigrate(dir: string, args: string[], port: number): Promise<{ before: string; migrate: string }> {
   // Long enough (150 steps of 20 ms) to be still running however busy the machine is.
   const src = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, 'build/guests/checkpoint/counter.wasm', ...args]);
-  const out = lines(src, 'stdout');
+  const out = collect(src, 'stdout');
   await out.waitFor(/step 3 /);
   const m = spawnSync(process.execPath, [BIN, 'migrate', String(src.pid), '--to', `127.0.0.1:${port}`], { encoding: 'utf8' });
   assert.equal(m.status, 0, m.stderr);
@@ -48,8 +26,8 @@ async function runAndMigrate(dir: string, args: string[], port: number): Promise
 test('migrate a running picoprocess to another host; a second one sends only what differs', async () => {
   const target = spawn(process.execPath, [BIN, 'receive', '--listen', '127.0.0.1:0']);
   try {
-    const tout = lines(target, 'stdout');
-    const terr = lines(target, 'stderr');
+    const tout = collect(target, 'stdout');
+    const terr = collect(target, 'stderr');
     const port = Number((await tout.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
 
     const ref = mkdtempSync(join(tmpdir(), 'db-mig-ref-'));
