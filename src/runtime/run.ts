@@ -25,8 +25,7 @@ export interface RunOptions {
   host?: Host;
   /**
    * Run the module prepared for checkpoints (Asyncify and the tick counter; prepare.ts, cached
-   * on disk), as `drawbridge run` does: a small one starts in V8's baseline tier and moves
-   * onto a tiered-up instance after its first time slice.
+   * on disk), as `drawbridge run` does (compiled as module-cache.ts decides; tierUpPrepared).
    */
   prepared?: boolean;
 }
