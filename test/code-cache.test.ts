@@ -128,3 +128,19 @@ test('a module compiled before in the same process, lazily, is compiled anew bef
     rmSync(cache, { recursive: true, force: true });
   }
 });
+
+test('code compiled under other eager-compile flags (an experiment) is kept apart', () => {
+  const cache = mkdtempSync(join(tmpdir(), 'db-code-'));
+  const saved = process.env.DRAWBRIDGE_WASM_EAGER_FLAGS;
+  try {
+    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
+    process.env.DRAWBRIDGE_WASM_EAGER_FLAGS = '';
+    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory', 'not the default flags\' entry');
+    assert.equal(probe(cache, EXIT_CODE), 'hit _start,memory');
+    assert.equal(entries(cache).length, 2);
+  } finally {
+    if (saved === undefined) delete process.env.DRAWBRIDGE_WASM_EAGER_FLAGS;
+    else process.env.DRAWBRIDGE_WASM_EAGER_FLAGS = saved;
+    rmSync(cache, { recursive: true, force: true });
+  }
+});

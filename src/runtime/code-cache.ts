@@ -72,9 +72,15 @@ function trusted(st: { uid: number; mode: number }): boolean {
   return (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
 }
 
-/** The entry's path: the module's hash, V8's version (a new Node starts a new entry). */
+/**
+ * The entry's path: the module's hash, V8's version (a new Node starts a new entry), and the
+ * eager compile's own flags when an experiment sets them (module-cache.ts): V8 checks the
+ * flags of the moment it serializes, which are the process's usual ones by then.
+ */
 function entryPath(dir: string, wireHash: Buffer): string {
-  return join(dir, `${wireHash.toString('hex')}-v8-${process.versions.v8}.code`);
+  const flags = process.env.DRAWBRIDGE_WASM_EAGER_FLAGS;
+  const variant = flags === undefined ? '' : `-flags-${sha256(Buffer.from(flags)).toString('hex').slice(0, 12)}`;
+  return join(dir, `${wireHash.toString('hex')}${variant}-v8-${process.versions.v8}.code`);
 }
 
 /** The cached code of `bytes`, or null (no entry, not trusted, damaged, or V8 refused it). */
