@@ -76,6 +76,8 @@ test('a module too big to prepare at first run: checkpoint says how; after drawb
   const prep = spawnSync(process.execPath, [BIN, 'prepare', big], { encoding: 'utf8', env });
   assert.equal(prep.status, 0, prep.stderr);
   assert.match(prep.stdout, /^prepared .*big\.wasm: \d+ -> \d+ bytes/);
+  // Progress by steps on stderr (a bar on a terminal, a line per step here).
+  assert.match(prep.stderr, /\[-{20}\] step 1\/4: marking loops[^]*step 2\/4: tick counter[^]*step 3\/4: indirect calls[^]*step 4\/4: asyncify/);
   const second = start();
   await second.ready;
   const ck = spawnSync(process.execPath, [BIN, 'checkpoint', String(second.child.pid), '-o', join(dir, 'b.snap')], { encoding: 'utf8', env });

@@ -261,9 +261,12 @@ export async function prepareCommand(argv: string[], io: CommandIo): Promise<num
     const started = Date.now();
     const tty = process.stderr.isTTY;
     const prepared = await prepareModule(bytes, {
-      onProgress: (phase, s) => {
-        const line = `preparing ${path}: ${phase} ${s} s`;
-        if (tty) process.stderr.write(`\r${line}`);
+      // A bar by steps (wasm-opt says nothing about its progress within one), and the time.
+      onProgress: (phase, s, step, steps) => {
+        const done = Math.round(((step - 1) / steps) * 20);
+        const total = Math.round((Date.now() - started) / 1000);
+        const line = `preparing ${path} [${'#'.repeat(done)}${'-'.repeat(20 - done)}] step ${step}/${steps}: ${phase}, ${total} s`;
+        if (tty) process.stderr.write(`\r\x1b[K${line}`);
         else if (s % 10 === 0) io.err(line);
       },
     });

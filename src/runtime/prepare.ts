@@ -82,9 +82,15 @@ function findWasmOpt(): string {
 }
 
 export interface PrepareOptions {
-  /** Called about every second while wasm-opt runs, with the seconds elapsed. */
-  onProgress?: (phase: string, seconds: number) => void;
+  /**
+   * Called when each step starts (seconds 0) and about every second while wasm-opt runs,
+   * with the seconds elapsed in that step: step of steps (PREPARE_STEPS), and its name.
+   */
+  onProgress?: (phase: string, seconds: number, step: number, steps: number) => void;
 }
+
+/** The steps of a preparation, as onProgress names them. */
+export const PREPARE_STEPS = ['marking loops', 'tick counter', 'indirect calls', 'asyncify'] as const;
 
 /** The prepared module for `bytes`, from the cache or made now. */
 export async function prepareModule(bytes: Uint8Array, options: PrepareOptions = {}): Promise<Uint8Array> {
@@ -105,7 +111,8 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     // 1. The tick counter (compute-bound capture): --log-execution marks function entries,
     //    loop heads and returns; wasm-ticks.ts turns the marks into an inline countdown.
     let source = input;
-    await run(wasmOpt, [input, '-o', marked, ...FEATURES, '--log-execution'], options, 'marking loops');
+    await run(wasmOpt, [input, '-o', marked, ...FEATURES, '--log-execution'], options, 0);
+    step(options, 1);
     const ticked = tryInsertTicks(readFileSync(marked));
     if (ticked) {
       writeFileSync(marked, ticked);
@@ -114,6 +121,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     // Indirect calls that may unwind become direct ones (wasm-indirect.ts), so that Asyncify
     // can leave the others alone (qsort, through a comparator: 1.29x -> 1.15x the time of the
     // unprepared module).
+    step(options, 2);
     const direct = devirtualizeUnwinding(readFileSync(source), new Set(captureImports()));
     if (direct) {
       writeFileSync(marked, direct.bytes);
@@ -127,7 +135,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       ...(direct ? ['--pass-arg=asyncify-ignore-indirect'] : []),
       '-O2',
     ];
-    await run(wasmOpt, args, options, 'asyncify');
+    await run(wasmOpt, args, options, 3);
     const prepared = exportMutableGlobals(readFileSync(output));
     mkdirSync(cacheDir(), { recursive: true });
     const tmp = `${target}.${process.pid}.tmp`;
@@ -151,13 +159,18 @@ function tryInsertTicks(bytes: Uint8Array): Uint8Array | null {
   }
 }
 
-function run(cmd: string, args: string[], options: PrepareOptions, phase: string): Promise<void> {
+function step(options: PrepareOptions, index: number, seconds = 0): void {
+  options.onProgress?.(PREPARE_STEPS[index]!, seconds, index + 1, PREPARE_STEPS.length);
+}
+
+function run(cmd: string, args: string[], options: PrepareOptions, index: number): Promise<void> {
+  step(options, index);
   return new Promise((resolve, reject) => {
     const child = nodeChildProcess().spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const started = Date.now();
-    const timer = setInterval(() => options.onProgress?.(phase, Math.round((Date.now() - started) / 1000)), 1000);
+    const timer = setInterval(() => step(options, index, Math.round((Date.now() - started) / 1000)), 1000);
     child.on('error', (e) => {
       clearInterval(timer);
       reject(new PrepareError(`wasm-opt failed to start: ${e.message}`));
