@@ -40,6 +40,10 @@ export class Reader {
   heapType(): void {
     this.skipLeb(); // s33 (abstract heap types are single negative bytes)
   }
+  valType(): void {
+    const t = this.byte();
+    if (t === 0x63 || t === 0x64) this.heapType();
+  }
   blockType(): void {
     const x = this.bytes[this.pos]!;
     if (x === 0x40 || (x >= 0x6f && x <= 0x7f) || x === 0x63 || x === 0x64) {
@@ -92,6 +96,40 @@ export function sleb(n: number): number[] {
     }
     out.push(x | 0x80);
   }
+}
+
+/** A function type of the type section: its bytes (0x60 params results), and as a key. */
+export interface FuncType {
+  key: string;
+  params: number;
+  bytes: Uint8Array;
+}
+
+/** The type section's function types, or null when it holds another kind (GC types). */
+export function funcTypes(bytes: Uint8Array, s: { payload: number } | undefined): FuncType[] | null {
+  const types: FuncType[] = [];
+  if (!s) return types;
+  const r = new Reader(bytes, s.payload);
+  for (let n = r.u32(); n > 0; n--) {
+    const start = r.pos;
+    if (r.byte() !== 0x60) return null;
+    const params = r.u32();
+    for (let k = 0; k < params; k++) r.valType();
+    const results = r.u32();
+    for (let k = 0; k < results; k++) r.valType();
+    const b = bytes.subarray(start, r.pos);
+    types.push({ key: Buffer.from(b).toString('hex'), params, bytes: b });
+  }
+  return types;
+}
+
+/** The type index of each function the module defines (the function section). */
+export function definedFuncTypes(bytes: Uint8Array, s: { payload: number } | undefined): number[] {
+  const out: number[] = [];
+  if (!s) return out;
+  const r = new Reader(bytes, s.payload);
+  for (let n = r.u32(); n > 0; n--) out.push(r.u32());
+  return out;
 }
 
 export interface Section {

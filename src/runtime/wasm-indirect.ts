@@ -21,42 +21,14 @@
 // copy, fill) nor reached through function references (call_ref). Anything else: null, and
 // preparation keeps Asyncify's default.
 
-import { Reader, concat, leb, section, sections } from './wasm-binary.ts';
+import { Reader, concat, definedFuncTypes, funcTypes, leb, section, sections } from './wasm-binary.ts';
 import { skipInstruction } from './wasm-ticks.ts';
 
 /** Tables bigger than this keep Asyncify's default (a dispatcher's br_table spans the table). */
 const MAX_TABLE = 65536;
 
-interface FuncType {
-  key: string;
-  params: number;
-  bytes: Uint8Array;
-}
-
 /** Why the module cannot be rewritten (a thrown Bail is not an error, just a refusal). */
 class Bail extends Error {}
-
-function readTypes(bytes: Uint8Array, s: { payload: number } | undefined): FuncType[] {
-  const types: FuncType[] = [];
-  if (!s) return types;
-  const r = new Reader(bytes, s.payload);
-  for (let n = r.u32(); n > 0; n--) {
-    const start = r.pos;
-    if (r.byte() !== 0x60) throw new Bail('a type other than a function type');
-    const params = r.u32();
-    for (let k = 0; k < params; k++) valType(r);
-    const results = r.u32();
-    for (let k = 0; k < results; k++) valType(r);
-    const b = bytes.subarray(start, r.pos);
-    types.push({ key: Buffer.from(b).toString('hex'), params, bytes: b });
-  }
-  return types;
-}
-
-function valType(r: Reader): void {
-  const t = r.byte();
-  if (t === 0x63 || t === 0x64) r.heapType();
-}
 
 export interface Devirtualized {
   bytes: Uint8Array;
@@ -80,7 +52,8 @@ export function devirtualizeUnwinding(bytes: Uint8Array, unwinding: ReadonlySet<
 function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualized {
   const secs = sections(bytes);
   const find = (id: number) => secs.find((s) => s.id === id);
-  const types = readTypes(bytes, find(1));
+  const types = funcTypes(bytes, find(1));
+  if (!types) throw new Bail('a type other than a function type');
 
   // Imports: the type of each imported function, and whether it may unwind.
   const funcType: number[] = [];
@@ -96,19 +69,16 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
         mayUnwind.push(unwinding.has(name));
       } else if (kind === 1) throw new Bail('an imported table');
       else if (kind === 2) r.limits();
-      else if (kind === 3) { valType(r); r.byte(); }
+      else if (kind === 3) { r.valType(); r.byte(); }
       else if (kind === 4) { r.byte(); r.u32(); }
       else throw new Bail('an unknown import kind');
     }
   }
   const imported = funcType.length;
   const fs = find(3);
-  if (fs) {
-    const r = new Reader(bytes, fs.payload);
-    for (let n = r.u32(); n > 0; n--) {
-      funcType.push(r.u32());
-      mayUnwind.push(false);
-    }
+  for (const t of definedFuncTypes(bytes, fs)) {
+    funcType.push(t);
+    mayUnwind.push(false);
   }
   const tables = find(4);
   if (tables && new Reader(bytes, tables.payload).u32() > 1) throw new Bail('more than one table');
@@ -160,7 +130,7 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
       const end = start + size;
       for (let l = r.u32(); l > 0; l--) {
         r.u32();
-        valType(r);
+        r.valType();
       }
       const first = r.pos;
       const d: number[] = [];
@@ -230,7 +200,7 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
     const r = new Reader(t.bytes, 1);
     const params = r.u32();
     const paramStart = r.pos;
-    for (let p = 0; p < params; p++) valType(r);
+    for (let p = 0; p < params; p++) r.valType();
     const paramBytes = t.bytes.subarray(paramStart, r.pos);
     newTypes.push(concat([Uint8Array.from([0x60, ...leb(params + 1)]), paramBytes, Uint8Array.from([0x7f]), t.bytes.subarray(r.pos)]));
     newBodies.push(dispatcher(table, [...targets.get(k)!], params, typeIndex));

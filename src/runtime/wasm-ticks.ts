@@ -16,7 +16,7 @@
 // exceptions), so it never mistakes an immediate for an opcode; an instruction it does not
 // know makes it refuse.
 
-import { Reader, concat, leb, section, sections, sleb } from './wasm-binary.ts';
+import { Reader, concat, definedFuncTypes, funcTypes, leb, section, sections, sleb } from './wasm-binary.ts';
 
 export const TICK_MODULE = 'drawbridge';
 export const TICK_NAME = 'tick';
@@ -80,26 +80,9 @@ const SIMPLE_BLOCK_TYPES = new Set([0x40, 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x
 
 /** The number of parameters of each function the module defines (not imports). */
 function definedFunctionParams(bytes: Uint8Array, secs: ReturnType<typeof sections>): number[] {
-  const typeParams: number[] = [];
-  const types = secs.find((s) => s.id === 1);
-  if (types) {
-    const r = new Reader(bytes, types.payload);
-    for (let n = r.u32(); n > 0; n--) {
-      if (r.byte() !== 0x60) throw new Error('a type other than a function type (GC types are not supported)');
-      const params = r.u32();
-      for (let k = 0; k < params; k++) r.byte();
-      const results = r.u32();
-      for (let k = 0; k < results; k++) r.byte();
-      typeParams.push(params);
-    }
-  }
-  const funcs = secs.find((s) => s.id === 3);
-  const out: number[] = [];
-  if (funcs) {
-    const r = new Reader(bytes, funcs.payload);
-    for (let n = r.u32(); n > 0; n--) out.push(typeParams[r.u32()]!);
-  }
-  return out;
+  const types = funcTypes(bytes, secs.find((s) => s.id === 1));
+  if (!types) throw new Error('a type other than a function type (GC types are not supported)');
+  return definedFuncTypes(bytes, secs.find((s) => s.id === 3)).map((t) => types[t]!.params);
 }
 
 /** The end of the mark (`i32.const N; call $log`) whose i32.const is at `at`, or -1. */
@@ -160,7 +143,7 @@ function rewriteBody(bytes: Uint8Array, start: number, end: number, params: numb
   const groupsAt = body.pos;
   for (let l = localGroups; l > 0; l--) {
     declared += body.u32();
-    body.byte();
+    body.valType();
   }
   const firstInstruction = body.pos;
   let calls = false;
