@@ -42,7 +42,10 @@ function moduleOfRun(argv) {
   }
   return null;
 }
-/** Whether the prepared-module cache may hold it (src/runtime/prepare.ts names entries by size first). */
+/**
+ * Whether the prepared-module cache may hold it (src/runtime/prepare.ts names entries by size
+ * first; the folder as src/runtime/cache-root.ts says, which this plain script cannot import).
+ */
 function mayBePrepared(size) {
   const base = process.env.DRAWBRIDGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'drawbridge');
   try {

@@ -19,10 +19,10 @@
 // cache off; its folder is $DRAWBRIDGE_CACHE/code (default ~/.cache/drawbridge/code).
 
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import { sha256 } from '../host/node/lazy-builtins.ts';
+import { cacheRoot } from './cache-root.ts';
 
 const MAGIC = Buffer.from('DBCODE01');
 const HEADER = MAGIC.length + 32 + 32;
@@ -58,8 +58,7 @@ export function prepareCodeCache(): void {
 }
 
 export function codeCacheDir(): string {
-  const base = process.env.DRAWBRIDGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'drawbridge');
-  return join(base, 'code');
+  return join(cacheRoot(), 'code');
 }
 
 function enabled(): boolean {

@@ -7,7 +7,7 @@
 // up to AUTO_PREPARE_MAX_BYTES; bigger ones are prepared once with `drawbridge prepare`.
 
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSCALLS } from '../libos/wasi/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
@@ -15,6 +15,7 @@ import { exportMutableGlobals, exportNames } from './wasm-sections.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 import { devirtualizeUnwinding } from './wasm-indirect.ts';
+import { cacheRoot } from './cache-root.ts';
 
 /**
  * Modules up to this size are prepared automatically at first run, which waits for it in
@@ -46,8 +47,7 @@ export function isPrepared(module: WebAssembly.Module): boolean {
 }
 
 export function cacheDir(): string {
-  const base = process.env.DRAWBRIDGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'drawbridge');
-  return join(base, 'prepared');
+  return join(cacheRoot(), 'prepared');
 }
 
 /** The cache entry of a module: its size first, so that a miss is found without hashing it. */
