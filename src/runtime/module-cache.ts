@@ -101,8 +101,7 @@ function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
  * An eager compile, through the on-disk code cache (code-cache.ts): the first process pays the
  * TurboFan compile, the later ones load its code (xorshift: ~50 ms -> ~1 ms).
  */
-function compileOptimizedCached(bytes: Uint8Array): WebAssembly.Module {
-  const wireHash = sha256(bytes);
+function compileOptimizedCached(bytes: Uint8Array, wireHash: Buffer): WebAssembly.Module {
   prepareCodeCache();
   const cached = loadCompiled(bytes, wireHash);
   if (cached) return cached;
@@ -133,10 +132,14 @@ export function tierUpPrepared(prepared: Uint8Array): boolean {
 export function compileModule(bytes: Uint8Array, name = 'module', options: { cache?: boolean; baseline?: boolean } = {}): Promise<WebAssembly.Module> {
   checkMagic(bytes, name);
   // A one-shot process (the CLI) compiles a module once: hashing 75 MB would only cost time.
-  const key = options.cache === false ? null : contentHash(bytes);
+  // The same SHA-256 keys this map and the code cache; hashed once (not at all for a big
+  // module that the CLI compiles lazily).
+  const eager = !options.baseline && eagerlyOptimize(bytes);
+  const digest = options.cache === false && !eager ? null : sha256(bytes);
+  const key = options.cache === false ? null : digest!.toString('hex');
   let p = key === null ? undefined : compiled.get(key);
   if (!p) {
-    const compiling = !options.baseline && eagerlyOptimize(bytes) ? new Promise<WebAssembly.Module>((resolve) => resolve(compileOptimizedCached(bytes))) : WebAssembly.compile(bytes);
+    const compiling = eager ? new Promise<WebAssembly.Module>((resolve) => resolve(compileOptimizedCached(bytes, digest!))) : WebAssembly.compile(bytes);
     p = compiling.catch((e: unknown) => {
       if (key !== null) compiled.delete(key);
       throw new ModuleError(`${name}: invalid WebAssembly module: ${(e as Error).message}`);

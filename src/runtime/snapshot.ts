@@ -22,7 +22,7 @@
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { crc32, nodeCrypto } from '../host/node/lazy-builtins.ts';
+import { crc32, sha256 as sha256Digest } from '../host/node/lazy-builtins.ts';
 import type { SavedLibOs } from '../libos/wasi/index.ts';
 
 export const SNAPSHOT_MAGIC = 'DRAWBSNP';
@@ -80,7 +80,7 @@ export interface Snapshot {
 export class SnapshotError extends Error {}
 
 export function sha256(bytes: Uint8Array): string {
-  return nodeCrypto().createHash('sha256').update(bytes).digest('hex');
+  return sha256Digest(bytes).toString('hex');
 }
 
 const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
