@@ -5,23 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { assemble } from './binaryen.ts';
 import { devirtualizeUnwinding } from '../src/runtime/wasm-indirect.ts';
 
 const UNWINDING = new Set(['env.wait']);
-
-function assemble(wat: string): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'db-indirect-'));
-  try {
-    writeFileSync(join(dir, 'm.wat'), wat);
-    execFileSync('wasm-as', ['--enable-bulk-memory', '--enable-reference-types', join(dir, 'm.wat'), '-o', join(dir, 'm.wasm')]);
-    return readFileSync(join(dir, 'm.wasm'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 type Fns = Record<string, (...a: number[]) => number>;
 const instance = (bytes: Uint8Array) =>

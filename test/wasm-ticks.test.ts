@@ -5,26 +5,14 @@
 // once per TICK_INTERVAL loop iterations or calls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { assemble, wasmOpt } from './binaryen.ts';
 import { insertTicks, TICK_GLOBAL_EXPORT, TICK_INTERVAL, TICK_MODULE, TICK_NAME } from '../src/runtime/wasm-ticks.ts';
-
-const FEATURES = ['--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals'];
 
 /** The fixture assembled, and the same marked by wasm-opt --log-execution, as prepare.ts does. */
 function build(): { plain: Uint8Array; marked: Uint8Array } {
-  const dir = mkdtempSync(join(tmpdir(), 'db-ticks-'));
-  try {
-    const plain = join(dir, 'plain.wasm');
-    const marked = join(dir, 'marked.wasm');
-    execFileSync('wasm-as', [...FEATURES, 'test/fixtures/wat/ticks.wat', '-o', plain]);
-    execFileSync('wasm-opt', [plain, '-o', marked, ...FEATURES, '--log-execution']);
-    return { plain: readFileSync(plain), marked: readFileSync(marked) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const plain = assemble(readFileSync('test/fixtures/wat/ticks.wat', 'utf8'));
+  return { plain, marked: wasmOpt(plain, ['--log-execution']) };
 }
 
 type Exports = Record<string, (...a: number[]) => number> & { [TICK_GLOBAL_EXPORT]?: WebAssembly.Global };
