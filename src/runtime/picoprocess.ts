@@ -118,21 +118,20 @@ export function buildImports(
       throw new GuestError(`unsupported import ${imp.module}.${imp.name} (a ${imp.kind}): drawbridge provides functions only`);
     }
     if (imp.module === 'wasi_snapshot_preview1') {
-      const fn = libos.functions[imp.name];
-      const entry = SYSCALLS[imp.name];
-      if (!fn || !entry) {
+      const fn = libos.syscall(imp.name);
+      if (!fn) {
         ns[imp.name] = () => 52; // ENOSYS: not a preview1 function
         continue;
       }
-      ns[imp.name] = entry.blocking ? suspending(fn) : fn;
+      ns[imp.name] = SYSCALLS[imp.name]!.blocking ? suspending(fn) : fn;
     } else if (imp.module === 'drawbridge' && imp.name === 'fork') {
       // fork needs the capture machinery: a module that is not prepared gets ENOSYS.
       ns[imp.name] = capturer ? suspending(capturer.fork) : () => 52;
     } else if (imp.module === TICK_MODULE && imp.name === TICK_NAME) {
       // The countdown of a prepared module: without a capturer it only re-arms itself.
       ns[imp.name] = capturer ? suspending(capturer.tick) : (new WebAssembly.Suspending(governed(() => 0)) as unknown as WebAssembly.ImportValue);
-    } else if (imp.module === 'drawbridge' && libos.drawbridge[imp.name] && DRAWBRIDGE_CALLS[imp.name]) {
-      const fn = libos.drawbridge[imp.name]!;
+    } else if (imp.module === 'drawbridge' && libos.drawbridgeCall(imp.name)) {
+      const fn = libos.drawbridgeCall(imp.name)!;
       ns[imp.name] = DRAWBRIDGE_CALLS[imp.name]!.blocking ? suspending(fn) : fn;
     } else if (typeof extra[imp.module]?.[imp.name] === 'function') {
       ns[imp.name] = extra[imp.module]![imp.name]! as WebAssembly.ImportValue;

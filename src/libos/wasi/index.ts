@@ -12,41 +12,76 @@ import { pollCalls } from './poll.ts';
 import { procCalls } from './proc.ts';
 import { randomCalls } from './random.ts';
 import { sockCalls } from './sock.ts';
-import { SYSCALLS } from './table.ts';
-import { createDrawbridgeCalls } from '../drawbridge/index.ts';
+import { SYSCALLS, type SyscallEntry } from './table.ts';
+import { DRAWBRIDGE_CALLS, DRAWBRIDGE_FAMILIES } from '../drawbridge/index.ts';
 import { WasiState, type SavedLibOs, type WasiOptions } from './state.ts';
 
 export type SyscallFn = (...args: any[]) => number | Promise<number>;
 
 export interface WasiLibOs {
   readonly state: WasiState;
-  /** Every wasi_snapshot_preview1 function by name. */
-  readonly functions: Readonly<Record<string, SyscallFn>>;
-  /** The functions of the `drawbridge` import module (sockets, processes). */
-  readonly drawbridge: Readonly<Record<string, SyscallFn>>;
+  /** A wasi_snapshot_preview1 function by name (undefined when preview 1 has none of that name). */
+  syscall(name: string): SyscallFn | undefined;
+  /** A function of the `drawbridge` import module (sockets, processes) by name. */
+  drawbridgeCall(name: string): SyscallFn | undefined;
   /** Bind the guest's exported memory (before the first call). */
   attachMemory(memory: WebAssembly.Memory): void;
   /** Close every descriptor. */
   close(): void;
 }
 
-export function createWasiLibOs(dk: Dk, options: WasiOptions, saved?: SavedLibOs): WasiLibOs {
-  const state = new WasiState(dk, options, saved);
-  const functions: Record<string, SyscallFn> = {
-    ...argsCalls(state), ...clockCalls(state), ...randomCalls(state), ...procCalls(state),
-    ...fdCalls(state), ...fdIoCalls(state), ...dirCalls(state), ...pathCalls(state),
-    ...pollCalls(state), ...sockCalls(state),
-  };
-  for (const name of Object.keys(SYSCALLS)) {
-    if (typeof functions[name] !== 'function') throw new Error(`libos: ${name} is in the table but not implemented`);
+type Family = (os: WasiState) => Record<string, SyscallFn>;
+
+const WASI_FAMILIES: Record<SyscallEntry['family'], Family> = {
+  args: argsCalls, clock: clockCalls, random: randomCalls, proc: procCalls, fd: fdCalls,
+  'fd-io': fdIoCalls, dir: dirCalls, path: pathCalls, poll: pollCalls, sock: sockCalls,
+};
+
+/**
+ * A family's functions are made the first time the program imports one of them: a small
+ * program imports five or six functions of two or three families, and a picoprocess's start
+ * then makes those closures only (bench/density.ts counts every one of them).
+ */
+class LibOs implements WasiLibOs {
+  readonly state: WasiState;
+  private readonly families: Record<string, Record<string, SyscallFn>> = {};
+
+  constructor(state: WasiState) {
+    this.state = state;
   }
-  return {
-    state,
-    functions,
-    drawbridge: createDrawbridgeCalls(state),
-    attachMemory: (memory) => state.mem.attach(memory),
-    close: () => state.closeAll(),
-  };
+
+  syscall(name: string): SyscallFn | undefined {
+    const entry = Object.hasOwn(SYSCALLS, name) ? SYSCALLS[name]! : undefined;
+    return entry && this.family(`wasi:${entry.family}`, WASI_FAMILIES[entry.family], SYSCALLS, entry.family)[name];
+  }
+
+  drawbridgeCall(name: string): SyscallFn | undefined {
+    const entry = Object.hasOwn(DRAWBRIDGE_CALLS, name) ? DRAWBRIDGE_CALLS[name]! : undefined;
+    return entry && this.family(`drawbridge:${entry.family}`, DRAWBRIDGE_FAMILIES[entry.family], DRAWBRIDGE_CALLS, entry.family)[name];
+  }
+
+  private family(key: string, make: Family, table: Readonly<Record<string, { family: string }>>, family: string): Record<string, SyscallFn> {
+    let fns = this.families[key];
+    if (!fns) {
+      fns = this.families[key] = make(this.state);
+      for (const name of Object.keys(table)) {
+        if (table[name]!.family === family && typeof fns[name] !== 'function') throw new Error(`libos: ${name} is in the table but not implemented`);
+      }
+    }
+    return fns;
+  }
+
+  attachMemory(memory: WebAssembly.Memory): void {
+    this.state.mem.attach(memory);
+  }
+
+  close(): void {
+    this.state.closeAll();
+  }
+}
+
+export function createWasiLibOs(dk: Dk, options: WasiOptions, saved?: SavedLibOs): WasiLibOs {
+  return new LibOs(new WasiState(dk, options, saved));
 }
 
 export { SYSCALLS } from './table.ts';
