@@ -222,6 +222,8 @@ for (const hostDef of HOSTS) {
       { name: 'negative delay', call: () => A.threadDelayExecution(-1n), expected: DkError.INVALID_ARGUMENT },
       { name: 'wait list not an array', call: () => A.objectsWaitAny('1,2' as unknown as number[], null), expected: DkError.INVALID_ARGUMENT },
       { name: 'times as numbers', call: () => A.streamAttributesSetByHandle(hFile, { mtimeNs: 5 as unknown as bigint }), expected: DkError.INVALID_ARGUMENT },
+      { name: 'unknown status flag', call: () => A.streamAttributesSetByHandle(hFile, { statusFlags: 8 }), expected: DkError.INVALID_ARGUMENT },
+      { name: 'status flags past 32 bits', call: () => A.streamAttributesSetByHandle(hFile, { statusFlags: 2 ** 32 + 1 }), expected: DkError.INVALID_ARGUMENT },
       { name: 'args not strings', call: () => A.processCreate('file:/data/a.txt', [1] as unknown as string[], []), expected: DkError.INVALID_ARGUMENT },
       { name: 'debug text not a string', call: () => A.debugStringPrint(null as unknown as string), expected: DkError.INVALID_ARGUMENT },
       // --- read-only mount

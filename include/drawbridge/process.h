@@ -156,11 +156,13 @@ static inline int drawbridge_pipe(int fds[2]) {
   return 0;
 }
 
-/* fork: a copy of the calling picoprocess (memory, globals, descriptors reopened at their
- * offsets) continues from this call as a child. Returns the child's pid in the parent, 0 in
+/* fork: a copy of the calling picoprocess (memory and globals) continues from this call as a
+ * child. Descriptors are shared as POSIX fork shares them: one open file description for both,
+ * with one position and one set of status flags (O_APPEND, O_NONBLOCK set with fcntl by either
+ * hold for both); a pipe or socket is one for both. Returns the child's pid in the parent, 0 in
  * the child, -1 with errno (ENOSYS when the module was not prepared for checkpoints, ENOTSUP
- * when a pipe or socket is open, EAGAIN when the manifest grants no more children). Wait for
- * it with drawbridge_wait like a spawned child. */
+ * when it cannot be captured, EAGAIN when the manifest grants no more children). Wait for it
+ * with drawbridge_wait like a spawned child. */
 __attribute__((__import_module__("drawbridge"), __import_name__("fork")))
 int32_t __drawbridge_fork(int32_t *pid_out);
 static inline int drawbridge_fork(void) {

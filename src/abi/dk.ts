@@ -43,6 +43,12 @@ export const Clock = { REALTIME: 0, MONOTONIC: 1, PROCESS_CPUTIME: 2, THREAD_CPU
 export const QueryOption = { NO_FOLLOW: 1 } as const;
 /** Offset value meaning "no position": streams without one, and appends. */
 export const NO_OFFSET = -1;
+/**
+ * File status flags of an open stream (the statusFlags attribute; POSIX's O_APPEND and
+ * O_NONBLOCK of fcntl F_SETFL). They belong to the stream object, so every handle on it, in
+ * every picoprocess, sees the same ones (a fork's shared open file description).
+ */
+export const StatusFlag = { APPEND: 1, NONBLOCK: 2 } as const;
 
 export type StreamKind =
   | 'file'
@@ -86,6 +92,14 @@ export interface StreamAttributes {
   peerReadable?: boolean;
   /** Pipes: true when this very end is also held outside the calling picoprocess (a child's handle or stdio). */
   shared?: boolean;
+  /**
+   * Open streams (by handle): the file status flags set with DkStreamAttributesSetByHandle
+   * (StatusFlag bits; absent while none is set). APPEND: a file writes at its end, whatever
+   * the offset, and a write with NO_OFFSET leaves the position there. NONBLOCK changes nothing
+   * in the host (no primitive blocks): it is kept for the library OS, which fails a call with
+   * EAGAIN instead of waiting.
+   */
+  statusFlags?: number;
 }
 
 /** Times to set; 'now' is the host's current real time. */
@@ -94,6 +108,8 @@ export interface AttributesUpdate {
   mtimeNs?: bigint | 'now';
   /** Move a file stream's position (see StreamAttributes.position): lseek. */
   position?: number;
+  /** Replace the stream's file status flags (StatusFlag bits; see StreamAttributes.statusFlags): fcntl F_SETFL. */
+  statusFlags?: number;
 }
 
 export interface DirEntry {

@@ -2,7 +2,7 @@
 // Whatever the library OS (or a guest that subverted it) passes, a malformed argument becomes a
 // DkError code here and never reaches the host as a value it could throw on.
 
-import { Access, Clock, Create, OpenOption, PixelFormat, Prot, QueryOption, StreamSide } from '../abi/dk.ts';
+import { Access, Clock, Create, OpenOption, PixelFormat, Prot, QueryOption, StatusFlag, StreamSide } from '../abi/dk.ts';
 import { DkError, type DkErrorCode } from '../abi/errors.ts';
 import type { ArgSpec, PrimitiveSpec } from '../abi/spec.ts';
 
@@ -19,6 +19,7 @@ const FLAG_MASKS: Record<string, number> = {
   OpenOption: mask(OpenOption),
   Prot: mask(Prot),
   QueryOption: mask(QueryOption),
+  StatusFlag: mask(StatusFlag),
 };
 /** Enumerations: exactly one of the known values. */
 const FLAG_VALUES: Record<string, ReadonlySet<number>> = {
@@ -91,6 +92,11 @@ function checkUpdate(v: unknown): DkErrorCode | 0 {
   for (const [key, value] of Object.entries(v)) {
     if (key === 'position') {
       if (!(value === undefined || (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0))) return DkError.INVALID_ARGUMENT;
+      continue;
+    }
+    if (key === 'statusFlags') {
+      const m = FLAG_MASKS.StatusFlag!;
+      if (!(value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= m && (value & ~m) === 0))) return DkError.INVALID_ARGUMENT;
       continue;
     }
     if (key !== 'atimeNs' && key !== 'mtimeNs') return DkError.INVALID_ARGUMENT;

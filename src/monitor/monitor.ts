@@ -502,6 +502,7 @@ function sanitise(a: DkResult<StreamAttributes>): DkResult<StreamAttributes> {
   if (a.peerWritable !== undefined) out.peerWritable = a.peerWritable;
   if (a.peerReadable !== undefined) out.peerReadable = a.peerReadable;
   if (a.shared !== undefined) out.shared = a.shared;
+  if (a.statusFlags !== undefined) out.statusFlags = a.statusFlags;
   return out;
 }
 

@@ -20,6 +20,7 @@ import {
   OpenOption,
   PixelFormat,
   Prot,
+  StatusFlag,
   StreamSide,
   type AttributesUpdate,
   type DirEntry,
@@ -48,6 +49,7 @@ const ACCESS_BITS = Access.READ | Access.WRITE | Access.APPEND;
 const CREATE_BITS = Create.CREATE | Create.EXCLUSIVE | Create.TRUNCATE;
 const OPTION_BITS = OpenOption.NO_FOLLOW | OpenOption.DIRECTORY | OpenOption.PATH_ONLY | OpenOption.ACCEPT;
 const PROT_BITS = Prot.READ | Prot.WRITE | Prot.EXEC;
+const STATUS_BITS = StatusFlag.APPEND | StatusFlag.NONBLOCK;
 const INT32_MAX = 0x7fffffff;
 /** Most objects one DkObjectsWaitAny takes (like MAXIMUM_WAIT_OBJECTS, but roomier). */
 export const MAX_WAIT_OBJECTS = 1024;
@@ -60,7 +62,7 @@ const RESERVED_SCHEMES = NETWORK_SCHEMES;
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 function isFlags(value: unknown, allowed: number): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && (value & ~allowed) === 0;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= allowed && (value & ~allowed) === 0;
 }
 function isInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
@@ -776,16 +778,26 @@ export class DkProcess implements Dk, Picoprocess {
     if (typeof s === 'number') return s;
     if (s.attributes === undefined) return DkError.WRONG_HANDLE_TYPE;
     const a = s.attributes();
-    if (typeof a !== 'number' && s.kind === 'pipe') a.shared = this.heldOutside(s);
+    if (typeof a === 'number') return a;
+    if (s.kind === 'pipe') a.shared = this.heldOutside(s);
+    if (s.statusFlags !== 0) a.statusFlags = s.statusFlags;
     return a;
   }
   streamAttributesSetByHandle(stream: Handle, update: AttributesUpdate): DkResult<0> {
     if (this.gone()) return DkError.EXITED;
     const s = this.stream(stream);
     if (typeof s === 'number') return s;
-    if (s.setAttributes === undefined) return DkError.WRONG_HANDLE_TYPE;
     if (typeof update !== 'object' || update === null) return DkError.INVALID_ARGUMENT;
-    return s.setAttributes(update);
+    // The status flags are every stream's (the object keeps them); the rest is the stream's own.
+    const { statusFlags, ...rest } = update;
+    if (statusFlags !== undefined && !isFlags(statusFlags, STATUS_BITS)) return DkError.INVALID_ARGUMENT;
+    if (statusFlags === undefined || Object.keys(rest).length > 0) {
+      if (s.setAttributes === undefined) return DkError.WRONG_HANDLE_TYPE;
+      const r = s.setAttributes(rest);
+      if (r !== 0) return r;
+    }
+    if (statusFlags !== undefined) s.statusFlags = statusFlags;
+    return 0;
   }
   streamLinkCreate(linkUri: string, target: string, symbolic: boolean): DkResult<0> {
     if (this.gone()) return DkError.EXITED;

@@ -7,7 +7,7 @@
 // no unlinkat/fdopendir, and both hosts must behave the same. A rename through the handle
 // updates its URI; a rename by anyone else is not seen (enumerate then says NOT_FOUND).
 
-import { Access, NO_OFFSET, OpenOption, StreamSide, type AttributesUpdate, type DirEntry, type DkResult, type StreamAttributes, type StreamKind } from '../../abi/dk.ts';
+import { Access, NO_OFFSET, OpenOption, StatusFlag, StreamSide, type AttributesUpdate, type DirEntry, type DkResult, type StreamAttributes, type StreamKind } from '../../abi/dk.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
 import { KObject, StreamObject } from './kobject.ts';
 import { AlwaysReady } from './readiness.ts';
@@ -113,11 +113,17 @@ export class FileStream extends StreamObject {
     if (data.length > MAX_RW) data = data.subarray(0, MAX_RW);
     // An append stream always writes at the end: the offset is not looked at.
     if (this.append) return this.fs.write(this.fd, data, null);
-    const at = offset === NO_OFFSET ? this.position : offset;
+    let at = offset === NO_OFFSET ? this.position : offset;
     if (!isOffset(at)) return DkError.INVALID_ARGUMENT;
+    if ((this.statusFlags & StatusFlag.APPEND) !== 0) {
+      // O_APPEND set with F_SETFL (shared by every holder): at the end of the file as it is now.
+      const st = this.fs.fstat(this.fd);
+      if (typeof st === 'number') return st;
+      at = st.size;
+    }
     if (at + data.length > Number.MAX_SAFE_INTEGER) return DkError.FILE_TOO_LARGE;
     const n = this.fs.write(this.fd, data, at);
-    if (offset === NO_OFFSET && n > 0) this.position += n;
+    if (offset === NO_OFFSET && n > 0) this.position = at + n;
     return n;
   }
 

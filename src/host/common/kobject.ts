@@ -80,6 +80,12 @@ export interface StreamObject extends StreamOps {}
 export abstract class StreamObject extends KObject {
   /** The URI it was opened with, for attributes, tracing and checkpoints. */
   abstract readonly uri: string;
+  /**
+   * File status flags (StatusFlag bits: the statusFlags attribute), set and reported for every
+   * stream by the process (dk-process.ts); they live here, on the object, so that every handle on
+   * it shares them (POSIX's open file description). A file acts on APPEND (file-stream.ts).
+   */
+  statusFlags = 0;
 }
 
 /** Most DkObjectReference calls one handle may accumulate (OVERFLOW past it). */

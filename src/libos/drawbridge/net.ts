@@ -142,7 +142,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
   /** Connected yet? An empty write answers 0 once connected, the error if it failed. */
   function probeConnect(desc: Description, info: SocketInfo): number {
     const r = dk.streamWrite(desc.handle, -1, new Uint8Array(0));
-    if (r === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.ALREADY : RETRY;
+    if (r === DkError.WOULD_BLOCK) return os.nonblocking(desc) ? Errno.ALREADY : RETRY;
     if (isDkError(r)) {
       undo(desc, info, 'fresh');
       return errnoOf(r);
@@ -209,7 +209,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
   function tryRecvFrom(desc: Description, info: SocketInfo, buf: number, len: number, addrPtr: number, lenPtr: number, nPtr: number): number {
     mem.refresh();
     const n = dk.streamRead(desc.handle, -1, mem.bytes(buf, len));
-    if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+    if (n === DkError.WOULD_BLOCK) return os.nonblocking(desc) ? Errno.AGAIN : RETRY;
     if (isDkError(n)) return errnoOf(n);
     const r = writePeer(desc, info, addrPtr, lenPtr);
     if (r !== Errno.SUCCESS) return r;
@@ -220,7 +220,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
 
   function trySendTo(desc: Description, data: Uint8Array, payload: number, nPtr: number): number {
     const n = dk.streamWrite(desc.handle, -1, data);
-    if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+    if (n === DkError.WOULD_BLOCK) return os.nonblocking(desc) ? Errno.AGAIN : RETRY;
     if (isDkError(n)) return n === DkError.INVALID_ARGUMENT && payload > UDP_PAYLOAD_MAX ? Errno.MSGSIZE : errnoOf(n);
     mem.refresh();
     mem.setU32(nPtr, Math.min(n, payload));

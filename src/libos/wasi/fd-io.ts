@@ -43,7 +43,7 @@ export function fdIoCalls(os: WasiState) {
       const len = mem.u32(iovs + 8 * i + 4);
       if (len === 0) continue;
       const n = dk.streamRead(desc.handle, NO_OFFSET, mem.bytes(ptr, len));
-      if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+      if (n === DkError.WOULD_BLOCK) return os.nonblocking(desc) ? Errno.AGAIN : RETRY;
       if (isDkError(n)) return errnoOf(n);
       mem.refresh();
       mem.setU32(nreadPtr, n);
@@ -87,7 +87,7 @@ export function fdIoCalls(os: WasiState) {
       return Errno.SUCCESS;
     }
     const n = dk.streamWrite(desc.handle, NO_OFFSET, data);
-    if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+    if (n === DkError.WOULD_BLOCK) return os.nonblocking(desc) ? Errno.AGAIN : RETRY;
     if (isDkError(n)) return errnoOf(n);
     mem.refresh();
     mem.setU32(nwrittenPtr, n);
@@ -166,8 +166,9 @@ export function fdIoCalls(os: WasiState) {
         if (!desc.writable) return Errno.BADF;
         mem.refresh();
         // Append is done here, not by the host, so that fd_fdstat_set_flags can turn it on
-        // and off: the write goes at the current end of the file.
-        const at = desc.append ? fileSize(desc) : desc.shared ? NO_OFFSET : desc.position;
+        // and off: the write goes at the current end of the file. A shared description (fork)
+        // writes at the host stream's position, and the host appends if its APPEND flag is set.
+        const at = desc.shared ? NO_OFFSET : desc.append ? fileSize(desc) : desc.position;
         const n = writeFileAt(desc, iovs, iovsLen, at);
         if (n < 0) return -n;
         if (at !== NO_OFFSET) setPosition(desc, at + n);
@@ -189,8 +190,9 @@ export function fdIoCalls(os: WasiState) {
       const at = toOffset(offset);
       if (at < 0) return Errno.INVAL;
       mem.refresh();
-      // Linux pwrite semantics, as wasmtime: in append mode the offset is ignored.
-      const n = writeFileAt(desc, iovs, iovsLen, desc.append ? fileSize(desc) : at);
+      // Linux pwrite semantics, as wasmtime: in append mode the offset is ignored (for a shared
+      // description, by the host, which holds its APPEND flag).
+      const n = writeFileAt(desc, iovs, iovsLen, desc.append && !desc.shared ? fileSize(desc) : at);
       if (n < 0) return -n;
       mem.refresh();
       mem.setU32(nwrittenPtr, n);

@@ -1,6 +1,7 @@
 // Descriptor calls other than the data path: fdstat, filestat, prestat, close, renumber,
 // sync, advise, allocate. Error choices follow wasmtime's preview1 (crates/wasi preview1.rs).
 
+import { StatusFlag } from '../../abi/dk.ts';
 import { isDkError } from '../../abi/errors.ts';
 import { Errno, Fdflags, Rights } from './constants.ts';
 import { errnoOf } from './errno.ts';
@@ -85,8 +86,10 @@ export function fdCalls(os: WasiState) {
         if (!d.readable) base &= ~(Rights.FD_READ | Rights.FD_READDIR);
         if (!d.writable) base &= ~Rights.FD_WRITE;
         inheriting = base;
-        if (d.append) flags |= Fdflags.APPEND;
-        if (d.nonblocking) flags |= Fdflags.NONBLOCK;
+        // Of a description shared with a fork, the host stream's: the other side may have set them.
+        const status = os.statusFlags(d);
+        if (status & StatusFlag.APPEND) flags |= Fdflags.APPEND;
+        if (status & StatusFlag.NONBLOCK) flags |= Fdflags.NONBLOCK;
       }
       mem.refresh();
       mem.bytes(ptr, 24).fill(0);
@@ -101,8 +104,16 @@ export function fdCalls(os: WasiState) {
       const d = os.fds.get(fd);
       if (!d || (d.kind !== 'file' && d.kind !== 'stream')) return Errno.BADF;
       if (flags & (Fdflags.DSYNC | Fdflags.SYNC | Fdflags.RSYNC)) return Errno.INVAL;
-      d.append = (flags & Fdflags.APPEND) !== 0 && d.kind === 'file';
-      d.nonblocking = (flags & Fdflags.NONBLOCK) !== 0;
+      const append = (flags & Fdflags.APPEND) !== 0 && d.kind === 'file';
+      const nonblocking = (flags & Fdflags.NONBLOCK) !== 0;
+      if (d.shared) {
+        // Shared with a fork: the flags belong to the open description, the host stream.
+        const statusFlags = (append ? StatusFlag.APPEND : 0) | (nonblocking ? StatusFlag.NONBLOCK : 0);
+        const r = dk.streamAttributesSetByHandle(d.handle, { statusFlags });
+        if (isDkError(r)) return errnoOf(r);
+      }
+      d.append = append;
+      d.nonblocking = nonblocking;
       return Errno.SUCCESS;
     },
 

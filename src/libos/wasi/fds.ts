@@ -18,14 +18,17 @@ export interface Description {
   preopen: string | null;
   filetype: number;
   position: number;
+  /** O_APPEND and O_NONBLOCK (fd_fdstat_set_flags); of a shared description, the last seen. */
   append: boolean;
   nonblocking: boolean;
   readable: boolean;
   writable: boolean;
   /**
-   * A file whose position lives in the host stream, not in `position`: after a fork, parent
-   * and child share it (one open file description, as POSIX says). Reads and writes use
-   * NO_OFFSET; seek and tell go through the stream's position attribute.
+   * A file or stream whose open file description is shared with another picoprocess (after a
+   * fork, as POSIX says): its position (files) and its file status flags live in the host
+   * stream, where either process sees what the other changed. Reads and writes use NO_OFFSET
+   * (the host appends when APPEND is set); seek and tell go through the stream's position
+   * attribute, O_APPEND and O_NONBLOCK through its statusFlags (WasiState.statusFlags).
    */
   shared?: boolean;
 }

@@ -72,10 +72,10 @@ export function sockCalls(os: WasiState) {
 
   function tryAccept(desc: Description, info: SocketInfo, flags: number, fdPtr: number): number {
     const uri = acceptUriOf(os, desc, info);
-    if (uri === RETRY) return desc.nonblocking ? Errno.AGAIN : RETRY;
+    if (uri === RETRY) return os.nonblocking(desc) ? Errno.AGAIN : RETRY;
     if (typeof uri === 'number') return uri;
     const h = dk.streamOpen(uri, Access.READ | Access.WRITE, 0, OpenOption.ACCEPT);
-    if (h === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+    if (h === DkError.WOULD_BLOCK) return os.nonblocking(desc) ? Errno.AGAIN : RETRY;
     if (isDkError(h)) return errnoOf(h);
     const nd = socketDescription(h, 'stream', (flags & Fdflags.NONBLOCK) !== 0);
     const fd = os.fds.add(nd);
@@ -92,7 +92,7 @@ export function sockCalls(os: WasiState) {
       const len = mem.u32(ri + 8 * i + 4);
       if (len === 0) continue;
       const n = dk.streamRead(desc.handle, -1, mem.bytes(ptr, len));
-      if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+      if (n === DkError.WOULD_BLOCK) return os.nonblocking(desc) ? Errno.AGAIN : RETRY;
       if (isDkError(n)) return errnoOf(n);
       mem.refresh();
       mem.setU32(roLenPtr, n);
@@ -112,7 +112,7 @@ export function sockCalls(os: WasiState) {
       const len = mem.u32(si + 8 * i + 4);
       if (len === 0) continue;
       const n = dk.streamWrite(desc.handle, -1, mem.bytes(ptr, len));
-      if (n === DkError.WOULD_BLOCK) return desc.nonblocking ? Errno.AGAIN : RETRY;
+      if (n === DkError.WOULD_BLOCK) return os.nonblocking(desc) ? Errno.AGAIN : RETRY;
       if (isDkError(n)) return errnoOf(n);
       mem.refresh();
       mem.setU32(soLenPtr, n);

@@ -6,7 +6,7 @@
 // issues the whole call again from the start. A capture can therefore abandon a waiting
 // call at any moment and re-issue it after restore.
 
-import { Access, Clock, Create, NO_OFFSET, OpenOption, StreamSide, type Dk, type Handle, type StreamAttributes } from '../../abi/dk.ts';
+import { Access, Clock, Create, NO_OFFSET, OpenOption, StatusFlag, StreamSide, type Dk, type Handle, type StreamAttributes } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
 import { Errno, Filetype } from './constants.ts';
 import { errnoOf } from './errno.ts';
@@ -175,9 +175,9 @@ export class WasiState {
     const pipes = pipeEnds.length > 0 ? savePipes(this.dk, pipeEnds) : new Map<number, SavedPipeEnd>();
     if (typeof pipes === 'string') return pipes;
     for (const [fd, d] of this.fds.entries()) {
+      // A description shared with a fork keeps its position and status flags in the host stream.
+      if (d.shared) this.refreshShared(d);
       const { handle: _handle, shared: _shared, ...rest } = d;
-      // A file shared with a fork child keeps its position in the host stream.
-      if (d.shared) rest.position = this.sharedPosition(d);
       if (d.kind === 'stream') {
         const info = this.sockets.get(d);
         if (!info) {
@@ -197,18 +197,37 @@ export class WasiState {
     return { args: [...this.args], env: [...this.env], fds, monotonicNs: this.monotonicNow().toString() };
   }
 
-  /** The position of a file whose description is shared (fork): the host stream's. */
-  private sharedPosition(d: Description): number {
+  /**
+   * Copy what a shared description (fork) keeps in the host stream into `d`: the position of a
+   * file and the file status flags, which the other process may have changed.
+   */
+  private refreshShared(d: Description): void {
     const a = this.dk.streamAttributesQueryByHandle(d.handle);
-    return isDkError(a) || a.position === undefined ? d.position : a.position;
+    if (isDkError(a)) return;
+    if (d.kind === 'file' && a.position !== undefined) d.position = a.position;
+    const flags = a.statusFlags ?? 0;
+    d.append = (flags & StatusFlag.APPEND) !== 0;
+    d.nonblocking = (flags & StatusFlag.NONBLOCK) !== 0;
+  }
+
+  /** A description's O_APPEND and O_NONBLOCK (StatusFlag bits): of a shared one, the host stream's. */
+  statusFlags(d: Description): number {
+    if (d.shared) this.refreshShared(d);
+    return (d.append ? StatusFlag.APPEND : 0) | (d.nonblocking ? StatusFlag.NONBLOCK : 0);
+  }
+
+  /** Whether a call on `d` that would wait fails with EAGAIN instead (O_NONBLOCK). */
+  nonblocking(d: Description): boolean {
+    return d.shared ? (this.statusFlags(d) & StatusFlag.NONBLOCK) !== 0 : d.nonblocking;
   }
 
   /**
    * What a fork child gets: the same data as save(), except that every descriptor but the
    * directories (reopened by path, as a restore does) is shared, not copied: `handles` are for
    * DkProcessCreate (entries 0-2: the child's stdio, then one per shared descriptor, which
-   * the child opens with inherit:N). Files become shared here in the parent too: from now on
-   * their position lives in the host stream, one for both (POSIX's open file description).
+   * the child opens with inherit:N). Files and streams become shared here in the parent too:
+   * from now on a file's position and every one's status flags (O_APPEND, O_NONBLOCK) live in
+   * the host stream, one for both (POSIX's open file description).
    */
   saveForFork(): { saved: SavedLibOs; handles: Handle[] } | string {
     const handles: Handle[] = [0, 1, 2].map((fd) => this.fds.get(fd)?.handle ?? 0);
@@ -219,9 +238,10 @@ export class WasiState {
         fds.push({ fd, ...rest });
         continue;
       }
-      if (d.kind === 'file' && !d.shared) {
-        const r = this.dk.streamAttributesSetByHandle(d.handle, { position: d.position });
-        if (isDkError(r)) return `descriptor ${fd} cannot share its position (${errnoName(errnoOf(r))})`;
+      if ((d.kind === 'file' || d.kind === 'stream') && !d.shared) {
+        const statusFlags = (d.append ? StatusFlag.APPEND : 0) | (d.nonblocking ? StatusFlag.NONBLOCK : 0);
+        const r = this.dk.streamAttributesSetByHandle(d.handle, d.kind === 'file' ? { position: d.position, statusFlags } : { statusFlags });
+        if (isDkError(r)) return `descriptor ${fd} cannot share its position and flags (${errnoName(errnoOf(r))})`;
         d.shared = true;
       }
       const saved: SavedDescriptor = { fd, ...rest, inherit: handles.length };
@@ -278,7 +298,8 @@ export class WasiState {
 
   /**
    * A descriptor whose stream is not reopened by URI: a pipe remade by restorePipes (`handle`),
-   * or, in a fork child, the parent's own stream (inherit:N; files then share its position).
+   * or, in a fork child, the parent's own stream (inherit:N; files and streams then share its
+   * position and status flags).
    */
   private reopenShared(s: SavedDescriptor, handle: Handle): void {
     const { fd: _fd, socket, pipe: _pipe, inherit, ...rest } = s;
@@ -288,7 +309,7 @@ export class WasiState {
       handle = h;
     }
     const desc: Description = { ...rest, handle };
-    if (inherit !== undefined && s.kind === 'file') desc.shared = true;
+    if (inherit !== undefined && (s.kind === 'file' || s.kind === 'stream')) desc.shared = true;
     if (socket) this.sockets.set(desc, { type: socket.type, family: socket.family, state: socket.state, bound: socket.bound, acceptUri: socket.listen });
     const fd = this.fds.add(desc);
     if (fd !== s.fd) this.fds.renumber(fd, s.fd);
