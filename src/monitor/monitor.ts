@@ -85,7 +85,7 @@ export class SecurityMonitor {
   /** Set by an override that created a handle, read by the generic wrapper that records it. */
   private nextInfo: HandleInfo | null = null;
   /** Fresh regions of DkStreamMap (addr 0), so DkStreamUnmap can release their accounting. */
-  private readonly mapped = new Map<number, number>();
+  private mapped: Map<number, number> | null = null;
   private bytesWritten = 0;
   private children = 0;
   private memory = 0;
@@ -178,10 +178,10 @@ export class SecurityMonitor {
   }
 
   /** Peer URIs of the anonymous pipes this picoprocess made: the only ones it may open. */
-  private readonly peers = new Set<string>();
+  private peers: Set<string> | null = null;
 
   private notePeer(a: DkResult<StreamAttributes>): DkResult<StreamAttributes> {
-    if (!isDkError(a) && a.peerUri !== undefined) this.peers.add(a.peerUri);
+    if (!isDkError(a) && a.peerUri !== undefined) (this.peers ??= new Set()).add(a.peerUri);
     return a;
   }
 
@@ -195,7 +195,7 @@ export class SecurityMonitor {
     const colon = uri.indexOf(':');
     const scheme = uri.slice(0, colon);
     if (scheme === 'pipe' && uri.length > 'pipe:'.length) {
-      if (!this.peers.has(uri)) return DkError.NOT_CAPABLE;
+      if (!this.peers?.has(uri)) return DkError.NOT_CAPABLE;
       this.peers.delete(uri);
     }
     if ((scheme === 'pipe.server' || scheme === 'pipe.client') && this.policy.pipeNamespace) {
@@ -318,15 +318,15 @@ export class SecurityMonitor {
         const r = this.lower.streamMap(h, addr, prot, offset, size);
         if (fresh && !isDkError(r)) {
           this.memory += size;
-          this.mapped.set(r, size);
+          (this.mapped ??= new Map()).set(r, size);
         }
         return r;
       },
       streamUnmap(addr, size) {
         const r = this.lower.streamUnmap(addr, size);
-        const counted = this.mapped.get(addr);
+        const counted = this.mapped?.get(addr);
         if (r === 0 && counted !== undefined) {
-          this.mapped.delete(addr);
+          this.mapped!.delete(addr);
           this.memory = Math.max(0, this.memory - counted);
         }
         return r;

@@ -54,13 +54,15 @@ function isInternal(key: string): boolean {
 
 export class NetworkGate {
   private readonly grants: NetworkGrants;
+  // Made on first use: most picoprocesses never look a name up or bind a datagram socket, and
+  // a host starts thousands of them (bench/density.ts).
   /** Open dns: handles: the grants that matched the name, and the text read so far. */
-  private readonly lookups = new Map<Handle, { name: string; grants: EndpointPattern[]; partial: string }>();
+  private lookups: Map<Handle, { name: string; grants: EndpointPattern[]; partial: string }> | null = null;
   /** Addresses from granted lookups: address key -> the grants (their ports) that allow it. */
-  private readonly resolved = new Map<string, Set<EndpointPattern>>();
+  private resolved: Map<string, Set<EndpointPattern>> | null = null;
 
   /** Open udp.bind: handles: their writes name a destination to check. */
-  private readonly datagram = new Set<Handle>();
+  private datagram: Set<Handle> | null = null;
 
   constructor(grants: NetworkGrants) {
     this.grants = grants;
@@ -72,7 +74,7 @@ export class NetworkGate {
     if (networkAllowed(this.grants, u)) return true;
     if (u.direction !== 'connect' || u.endpoint.port === null) return false;
     const key = addressKey(u.endpoint.host);
-    const via = key === null ? undefined : this.resolved.get(key);
+    const via = key === null ? undefined : this.resolved?.get(key);
     if (via === undefined) return false;
     const port = u.endpoint.port;
     for (const g of via) if (port >= g.portMin && port <= g.portMax) return true;
@@ -82,12 +84,12 @@ export class NetworkGate {
   /** A network stream was opened (after allowsOpen): note what its later calls need. */
   opened(h: Handle, u: NetworkUri): void {
     if (u.scheme === 'dns') this.lookupOpened(h, u);
-    else if (u.scheme === 'udp.bind') this.datagram.add(h);
+    else if (u.scheme === 'udp.bind') (this.datagram ??= new Set()).add(h);
   }
 
   /** Whether h is a bound datagram socket (its writes carry their destination). */
   isDatagram(h: Handle): boolean {
-    return this.datagram.size !== 0 && this.datagram.has(h);
+    return this.datagram !== null && this.datagram.has(h);
   }
 
   /** A write on a bound datagram socket: 0 when its destination is granted, else the refusal. */
@@ -110,17 +112,17 @@ export class NetworkGate {
   lookupOpened(h: Handle, u: NetworkUri): void {
     const name = u.endpoint.host;
     const grants = this.grants.connect.filter((g) => g.host.kind !== 'cidr' && hostMatches(g.host, name));
-    if (grants.length > 0) this.lookups.set(h, { name, grants, partial: '' });
+    if (grants.length > 0) (this.lookups ??= new Map()).set(h, { name, grants, partial: '' });
   }
 
   /** Whether a dns: handle is open (reads need a look: the hot path asks this first). */
   get watching(): boolean {
-    return this.lookups.size !== 0;
+    return this.lookups !== null && this.lookups.size !== 0;
   }
 
   /** n bytes were read from handle h into buffer (only dns: handles matter). */
   read(h: Handle, buffer: Uint8Array, n: number): void {
-    const l = this.lookups.get(h);
+    const l = this.lookups?.get(h);
     if (l === undefined) return;
     const text = l.partial + new TextDecoder().decode(buffer.subarray(0, n));
     const lines = text.split('\n');
@@ -129,14 +131,15 @@ export class NetworkGate {
       const key = addressKey(line.trim());
       if (key === null) continue;
       if (isInternal(key) && l.name !== 'localhost') continue;
-      let set = this.resolved.get(key);
-      if (set === undefined) this.resolved.set(key, (set = new Set()));
+      const resolved = (this.resolved ??= new Map());
+      let set = resolved.get(key);
+      if (set === undefined) resolved.set(key, (set = new Set()));
       for (const g of l.grants) set.add(g);
     }
   }
 
   closed(h: Handle): void {
-    this.lookups.delete(h);
-    this.datagram.delete(h);
+    this.lookups?.delete(h);
+    this.datagram?.delete(h);
   }
 }

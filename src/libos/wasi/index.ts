@@ -37,6 +37,9 @@ const WASI_FAMILIES: Record<SyscallEntry['family'], Family> = {
   'fd-io': fdIoCalls, dir: dirCalls, path: pathCalls, poll: pollCalls, sock: sockCalls,
 };
 
+/** Families whose factory was seen to make every name the table gives it (once per process). */
+const checkedFamilies = new Set<string>();
+
 /**
  * A family's functions are made the first time the program imports one of them: a small
  * program imports five or six functions of two or three families, and a picoprocess's start
@@ -64,8 +67,11 @@ class LibOs implements WasiLibOs {
     let fns = this.families[key];
     if (!fns) {
       fns = this.families[key] = make(this.state);
-      for (const name of Object.keys(table)) {
-        if (table[name]!.family === family && typeof fns[name] !== 'function') throw new Error(`libos: ${name} is in the table but not implemented`);
+      if (!checkedFamilies.has(key)) {
+        for (const name of Object.keys(table)) {
+          if (table[name]!.family === family && typeof fns[name] !== 'function') throw new Error(`libos: ${name} is in the table but not implemented`);
+        }
+        checkedFamilies.add(key);
       }
     }
     return fns;

@@ -15,10 +15,14 @@ export class GuestFault extends Error {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
+/** Views of nothing, until attach (shared: a view of length 0 holds nothing to change). */
+const NO_BYTES = new Uint8Array(0);
+const NO_VIEW = new DataView(new ArrayBuffer(0));
+
 export class GuestMemory {
   private memory: WebAssembly.Memory | null = null;
-  u8: Uint8Array = new Uint8Array(0);
-  dv: DataView = new DataView(new ArrayBuffer(0));
+  u8: Uint8Array = NO_BYTES;
+  dv: DataView = NO_VIEW;
 
   attach(memory: WebAssembly.Memory): void {
     this.memory = memory;
