@@ -95,20 +95,22 @@ export class DkProcess implements Dk, Picoprocess {
   private resolveExited!: (code: number) => void;
 
   private readonly mainThread: ThreadObject;
+  // Made on first use, as the other tables below: most picoprocesses start no thread, register
+  // no abort event and inherit nothing past stdio (a host starts thousands: bench/density.ts).
   /** Threads started by DkThreadCreate that have not returned yet. */
-  private readonly threads = new Set<ThreadObject>();
+  private threads: Set<ThreadObject> | null = null;
   /** How many threads called DkThreadExit: until one has, no call pays for a context lookup. */
   private exitedThreads = 0;
   /** Waits in progress (objectsWaitAny, delays), ended with EXITED when the process exits. */
   private readonly waits = new Set<PendingWait>();
-  private readonly abortEvents = new Set<EventObject>();
+  private abortEvents: Set<EventObject> | null = null;
   /** stdin, stdout, stderr objects; each holds a reference until the process exits. */
   private readonly stdio: StreamObject[];
   private readonly input = new InputQueue();
   private frameBuffer: FrameBuffer | null = null;
   private readonly mappings: Mapping[] = [];
   /** Streams the parent passed on past stdio (DkProcessCreate), by index, until opened with inherit:N. */
-  private readonly inherited = new Map<number, StreamObject>();
+  private inherited: Map<number, StreamObject> | null = null;
 
   constructor(kernel: KernelServices, id: number, options: ProcessOptions = {}) {
     this.kernel = kernel;
@@ -136,7 +138,7 @@ export class DkProcess implements Dk, Picoprocess {
         const s: unknown = given[i];
         if (s instanceof StreamObject) {
           retain(s);
-          this.inherited.set(i, s);
+          (this.inherited ??= new Map()).set(i, s);
         }
       }
     }
@@ -175,7 +177,7 @@ export class DkProcess implements Dk, Picoprocess {
   }
   abort(): void {
     if (this.exitCode !== null) return;
-    for (const ev of this.abortEvents) ev.set();
+    if (this.abortEvents) for (const ev of this.abortEvents) ev.set();
   }
   kill(code: number): void {
     this.terminate(isInt(code) ? code : -1);
@@ -192,19 +194,19 @@ export class DkProcess implements Dk, Picoprocess {
     this.exitCode = code;
     for (const w of [...this.waits]) w.finish(DkError.EXITED);
     this.mainThread.finish(code);
-    for (const t of this.threads) t.finish(code);
-    this.threads.clear();
+    if (this.threads) for (const t of this.threads) t.finish(code);
+    this.threads = null;
     // Mappings: write back what the guest wrote, as an exiting process's shared maps are.
     for (const m of this.mappings.splice(0)) {
       this.writeBack(m);
       drop(m.stream);
     }
     this.handles.closeAll();
-    for (const ev of this.abortEvents) drop(ev);
-    this.abortEvents.clear();
+    if (this.abortEvents) for (const ev of this.abortEvents) drop(ev);
+    this.abortEvents = null;
     for (const s of this.stdio) drop(s);
-    for (const s of this.inherited.values()) drop(s);
-    this.inherited.clear();
+    if (this.inherited) for (const s of this.inherited.values()) drop(s);
+    this.inherited = null;
     if (this.frameBuffer) drop(this.frameBuffer);
     this.frameBuffer = null;
     this.kernel.processExited(this);
@@ -275,7 +277,7 @@ export class DkProcess implements Dk, Picoprocess {
     if (this.upcalls === null) return DkError.NOT_SUPPORTED;
     if (this.full()) return DkError.QUOTA_EXCEEDED;
     const t = new ThreadObject(this, param);
-    this.threads.add(t);
+    (this.threads ??= new Set()).add(t);
     const h = this.insert(t);
     // Start after the creator has its handle, as a new green thread with its own context.
     queueMicrotask(() => this.runThread(t));
@@ -300,7 +302,7 @@ export class DkProcess implements Dk, Picoprocess {
   private threadEnded(t: ThreadObject, code: number, error: unknown): void {
     if (error !== null) this.debug(`thread ${t.param}: LibOsThreadStart failed: ${String(error)}`);
     t.finish(code); // no effect if it called DkThreadExit: that code stands
-    this.threads.delete(t);
+    this.threads?.delete(t);
   }
 
   async threadDelayExecution(ns: bigint): Promise<DkResult<0>> {
@@ -434,6 +436,7 @@ export class DkProcess implements Dk, Picoprocess {
     const e = this.handles.get(event);
     if (e === undefined) return DkError.BAD_HANDLE;
     if (!(e instanceof EventObject)) return DkError.WRONG_HANDLE_TYPE;
+    this.abortEvents ??= new Set();
     if (!this.abortEvents.has(e)) {
       retain(e); // it stays registered after the guest closes its handle
       this.abortEvents.add(e);
@@ -505,11 +508,11 @@ export class DkProcess implements Dk, Picoprocess {
   private openInherited(rest: string): DkResult<Handle> {
     if (!/^[1-9][0-9]{0,8}$/.test(rest)) return DkError.INVALID_ARGUMENT;
     const i = Number(rest);
-    const obj = this.inherited.get(i);
+    const obj = this.inherited?.get(i);
     if (obj === undefined) return DkError.NOT_FOUND;
     const h = this.handles.insert(obj);
     if (h < 0) return h;
-    this.inherited.delete(i);
+    this.inherited!.delete(i);
     drop(obj);
     return h;
   }
@@ -523,7 +526,7 @@ export class DkProcess implements Dk, Picoprocess {
     let own = 0;
     for (const [, o] of this.handles.entries()) if (o === obj) own++;
     for (const s of this.stdio) if (s === obj) own++;
-    for (const s of this.inherited.values()) if (s === obj) own++;
+    if (this.inherited) for (const s of this.inherited.values()) if (s === obj) own++;
     for (const m of this.mappings) if (m.stream === obj) own++;
     return obj.refs > own;
   }

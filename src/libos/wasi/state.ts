@@ -96,6 +96,9 @@ export function filetypeOf(attrs: StreamAttributes): number {
   }
 }
 
+/** The scratch buffer before its first use (of length 0: nothing is ever written to it). */
+const NO_SCRATCH = new Uint8Array(0);
+
 export class WasiState {
   readonly dk: Dk;
   readonly mem = new GuestMemory();
@@ -108,7 +111,7 @@ export class WasiState {
    * Scratch buffer for gathering iovecs into one write; grown on first use (fd-io.ts), so an
    * idle picoprocess does not carry 64 KiB it never used (density: docs/serve.md).
    */
-  scratch = new Uint8Array(0);
+  scratch: Uint8Array = NO_SCRATCH;
   /** Added to the host's monotonic clock (non-zero after a restore on another host or later). */
   monotonicOffset = 0n;
   /** Set by the runtime to end waits early for a capture (see INTERRUPTED_CALL). */
