@@ -4,7 +4,7 @@
 // one store on its main thread and hands the compiled modules to its workers.
 
 import { compileModule, contentHash } from '../runtime/module-cache.ts';
-import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule } from '../runtime/prepare.ts';
+import { AUTO_PREPARE_MAX_BYTES, mayBePrepared, PrepareError, prepareModule } from '../runtime/prepare.ts';
 import { limitModuleMemory } from '../runtime/quotas.ts';
 
 /** Room the checkpoint unwind buffer needs above the memory limit (capture.ts DATA_PAGES). */
@@ -42,7 +42,9 @@ export class ModuleStore {
   }
 
   private async prepareBytes(bytes: Uint8Array): Promise<{ out: Uint8Array; prepared: boolean }> {
-    if (!this.prepare || bytes.length > AUTO_PREPARE_MAX_BYTES) return { out: bytes, prepared: false };
+    if (!this.prepare) return { out: bytes, prepared: false };
+    // A big module is not prepared here (minutes), but one `drawbridge prepare` made is used.
+    if (bytes.length > AUTO_PREPARE_MAX_BYTES && !mayBePrepared(bytes)) return { out: bytes, prepared: false };
     try {
       return { out: await prepareModule(bytes), prepared: true };
     } catch (e) {
