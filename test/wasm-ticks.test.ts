@@ -9,20 +9,21 @@ import { readFileSync } from 'node:fs';
 import { assemble, wasmOpt } from './binaryen.ts';
 import { insertTicks, TICK_GLOBAL_EXPORT, TICK_INTERVAL, TICK_MODULE, TICK_NAME } from '../src/runtime/wasm-ticks.ts';
 
-/** The fixture assembled, and the same marked by wasm-opt --log-execution, as prepare.ts does. */
-function build(): { plain: Uint8Array; marked: Uint8Array } {
-  const plain = assemble(readFileSync('test/fixtures/wat/ticks.wat', 'utf8'));
+/** A fixture assembled, and the same marked by wasm-opt --log-execution, as prepare.ts does. */
+function build(fixture = 'ticks'): { plain: Uint8Array; marked: Uint8Array } {
+  const plain = assemble(readFileSync(`test/fixtures/wat/${fixture}.wat`, 'utf8'));
   return { plain, marked: wasmOpt(plain, ['--log-execution']) };
 }
 
 type Exports = Record<string, (...a: number[]) => number> & { [TICK_GLOBAL_EXPORT]?: WebAssembly.Global };
 
-function instantiate(bytes: Uint8Array, onTick: () => void): Exports {
+/** The countdown is re-armed to `interval` at every tick. */
+function instantiate(bytes: Uint8Array, onTick: () => void, interval = TICK_INTERVAL): Exports {
   let exports: Exports | null = null;
   const tick = () => {
     onTick();
     // As capture.ts does: re-arm the countdown.
-    exports![TICK_GLOBAL_EXPORT]!.value = TICK_INTERVAL;
+    exports![TICK_GLOBAL_EXPORT]!.value = interval;
   };
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { [TICK_MODULE]: { [TICK_NAME]: tick } });
   exports = instance.exports as unknown as Exports;
@@ -69,4 +70,81 @@ test('the tick comes about once per TICK_INTERVAL loop iterations, in loops and 
   ticks = 0;
   m.table!(50000);
   assert.ok(ticks >= 2 && ticks <= 3, `${ticks} ticks for 50 000 loop heads`);
+});
+
+// Counted loops (src/runtime/wasm-counted-loops.ts). The countdown starts at 1 and is re-armed
+// to 2 at every tick: a loop head whose countdown ran out is entered again after the tick and
+// counts down once more, so every pass through a head that kept its countdown ticks once (and
+// so does the entry of a function that calls others, whose first loop head then does not).
+// Each case: arguments, and the ticks expected.
+const COUNTED: [string, number[], number][] = [
+  ['counted_ne', [7], 0],
+  ['counted_set_earlier', [7], 0],
+  ['counted_zero', [7], 0],
+  ['counted_top', [7], 0],
+  ['counted_get_tee', [7], 0],
+  ['counted_lt', [7], 0],
+  ['counted_break', [7], 0],
+  ['counted_break', [100], 0],
+  ['counted_nested', [7], 0],
+  ['unknown_start', [0], 64],
+  ['start_in_block', [1], 64],
+  ['zero_in_loop', [7], 16 + 3], // the inner loop's heads
+  ['second_write', [7], 64],
+  ['write_in_if', [1], 64],
+  ['continue', [1], 64],
+  ['ne_not_dividing', [7], 23],
+  ['lt_wraps', [7], 11],
+  ['lt_start_past', [7], 1],
+  ['huge_trips', [7], 100000],
+  ['too_much_work', [7], 60000],
+  ['nested_too_much', [7], 1000], // the outer loop's heads only
+  ['together_too_much', [7], 40000],
+  ['calls_leaf_few', [7], 1], // the entry only: the loop and the leaf's are counted
+  ['calls_leaf_many', [7], 100], // the entry and the loop's 100 heads but the first
+];
+
+test('counted loops lose their countdown, and compute what they computed; every other loop keeps it', () => {
+  const { plain, marked } = build('counted');
+  const ticked = insertTicks(marked)!;
+  assert.ok(WebAssembly.validate(ticked), 'the rewritten module validates');
+  const original = new WebAssembly.Instance(new WebAssembly.Module(plain)).exports as unknown as Exports;
+  let ticks = 0;
+  const m = instantiate(ticked, () => ticks++, 2);
+  for (const [name, args, expected] of COUNTED) {
+    ticks = 0;
+    m[TICK_GLOBAL_EXPORT]!.value = 1;
+    assert.equal(m[name]!(...args), original[name]!(...args), `${name}(${args.join(', ')})`);
+    assert.equal(ticks, expected, `${name}: ticks`);
+  }
+});
+
+test('a function whose loops are all counted and that calls nothing has no tick at all', () => {
+  const { marked } = build('counted');
+  const ticked = insertTicks(marked)!;
+  // Only the functions that keep a countdown import the tick: count its call sites by running
+  // each export with a tick that throws.
+  const m = instantiate(ticked, () => {
+    throw new Error('ticked');
+  }, 2);
+  for (const [name, args, expected] of COUNTED) {
+    m[TICK_GLOBAL_EXPORT]!.value = 1;
+    if (expected === 0) assert.doesNotThrow(() => m[name]!(...args), name);
+    else assert.throws(() => m[name]!(...args), /ticked/, name);
+  }
+});
+
+test('an endless loop, even one that looks counted, still ticks', () => {
+  const { marked } = build('counted');
+  let ticks = 0;
+  const m = instantiate(insertTicks(marked)!, () => {
+    if (++ticks === 5) throw new Error('preempted');
+  });
+  for (const name of ['spin_step_zero', 'spin']) {
+    ticks = 0;
+    // The tick that threw did not re-arm it.
+    m[TICK_GLOBAL_EXPORT]!.value = TICK_INTERVAL;
+    assert.throws(() => m[name]!(1), /preempted/, name);
+    assert.equal(ticks, 5);
+  }
 });

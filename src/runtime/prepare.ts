@@ -26,8 +26,11 @@ import { cacheRoot } from './cache-root.ts';
  * are prepared once with `drawbridge prepare`, which shows its progress.
  */
 export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
-/** Bumped when the preparation changes, so that old cache entries are not reused. */
-const PREPARE_VERSION = 5;
+/**
+ * Bumped when the preparation changes, so that old cache entries are not reused (6: counted
+ * loops lose their countdown, wasm-counted-loops.ts).
+ */
+const PREPARE_VERSION = 6;
 
 export const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'];
 
@@ -109,7 +112,8 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     const output = join(work, 'out.wasm');
     writeFileSync(input, bytes);
     // 1. The tick counter (compute-bound capture): --log-execution marks function entries,
-    //    loop heads and returns; wasm-ticks.ts turns the marks into an inline countdown.
+    //    loop heads and returns; wasm-ticks.ts turns the marks into an inline countdown, but
+    //    for loops with a small constant trip count (wasm-counted-loops.ts).
     let source = input;
     await run(wasmOpt, [input, '-o', marked, ...FEATURES, '--log-execution'], options, 0);
     step(options, 1);

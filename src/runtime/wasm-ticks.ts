@@ -1,6 +1,7 @@
-// The tick counter of prepared modules: a countdown at every loop head and at the entry of
-// every function that calls others, which calls the Suspending import `drawbridge.tick` when
-// it reaches zero. It is what lets a program that computes for minutes without a system call
+// The tick counter of prepared modules: a countdown at every loop head (but those of loops that
+// run a small constant number of times: wasm-counted-loops.ts) and at the entry of every
+// function that calls others, which calls the Suspending import `drawbridge.tick` when it
+// reaches zero. It is what lets a program that computes for minutes without a system call
 // be captured (and preempted): the tick import is one of those Asyncify can unwind through.
 //
 // Binaryen's --log-execution pass marks the places (`i32.const N; call $log_execution`, its
@@ -17,6 +18,7 @@
 // know makes it refuse.
 
 import { Reader, concat, definedFuncTypes, funcTypes, leb, section, sections, sleb } from './wasm-binary.ts';
+import { countedLoops } from './wasm-counted-loops.ts';
 
 export const TICK_MODULE = 'drawbridge';
 export const TICK_NAME = 'tick';
@@ -85,6 +87,44 @@ function definedFunctionParams(bytes: Uint8Array, secs: ReturnType<typeof sectio
   return definedFuncTypes(bytes, secs.find((s) => s.id === 3)).map((t) => types[t]!.params);
 }
 
+/** What rewriteBody needs to know of a function body before rewriting it. */
+interface BodyScan {
+  localGroups: number;
+  groupsAt: number;
+  declared: number;
+  firstInstruction: number;
+  /** It calls a function (the log import aside). */
+  calls: boolean;
+  /** Byte offsets of its `loop` instructions. */
+  loops: number[];
+  /** Labels this rewrite cannot renumber, or a loop it cannot wrap (typed by index). */
+  otherLabels: boolean;
+}
+
+function scanBody(bytes: Uint8Array, start: number, end: number, logIndex: number): BodyScan {
+  const body = new Reader(bytes, start);
+  let declared = 0;
+  const localGroups = body.u32();
+  const groupsAt = body.pos;
+  for (let l = localGroups; l > 0; l--) {
+    declared += body.u32();
+    body.valType();
+  }
+  const firstInstruction = body.pos;
+  let calls = false;
+  const loops: number[] = [];
+  let otherLabels = false;
+  const scan = new Reader(bytes, firstInstruction);
+  while (scan.pos < end) {
+    const at = scan.pos;
+    const op = skipInstruction(scan);
+    if (op === 0x10 ? new Reader(bytes, at + 1).u32() !== logIndex : CALL_OPS.has(op)) calls = true;
+    if (op === 0x03) loops.push(at);
+    if (OTHER_LABEL_OPS.has(op) || (op === 0x03 && !SIMPLE_BLOCK_TYPES.has(bytes[at + 1]!))) otherLabels = true;
+  }
+  return { localGroups, groupsAt, declared, firstInstruction, calls, loops, otherLabels };
+}
+
 /** The end of the mark (`i32.const N; call $log`) whose i32.const is at `at`, or -1. */
 function markEnd(bytes: Uint8Array, at: number, logIndex: number): number {
   if (bytes[at] !== 0x41) return -1;
@@ -130,34 +170,20 @@ interface Frame {
  *    call is rewritten so that every step of every iteration checks Asyncify's state (a tight
  *    loop ran 1.4-2x slower). With the call outside, a loop that calls nothing else stays one
  *    plain block for Asyncify, checked once per entry;
+ *  - a counted loop (wasm-counted-loops.ts: a small constant number of iterations, bounded
+ *    work) gets no countdown: its mark is dropped and the loop left as it is;
  *  - a function entry counts down too, which only recursion needs: a function that calls
  *    nothing gets no entry countdown (nor do the places --log-execution marks before a
- *    return);
+ *    return), so a function that calls nothing and whose loops are all counted has no tick
+ *    at all (and Asyncify leaves it alone);
  *  - a function with exception or GC branch instructions, or a loop typed by a type index,
  *    keeps its marks as inline countdowns on the global: its labels are not renumbered.
  */
-function rewriteBody(bytes: Uint8Array, start: number, end: number, params: number, logIndex: number, tickGlobal: number): Uint8Array {
-  const body = new Reader(bytes, start);
-  let declared = 0;
-  const localGroups = body.u32();
-  const groupsAt = body.pos;
-  for (let l = localGroups; l > 0; l--) {
-    declared += body.u32();
-    body.valType();
-  }
-  const firstInstruction = body.pos;
-  let calls = false;
-  let loops = false;
-  let otherLabels = false;
-  const scan = new Reader(bytes, firstInstruction);
-  while (scan.pos < end) {
-    const at = scan.pos;
-    const op = skipInstruction(scan);
-    if (op === 0x10 ? new Reader(bytes, at + 1).u32() !== logIndex : CALL_OPS.has(op)) calls = true;
-    if (op === 0x03) loops = true;
-    // Labels this rewrite cannot renumber, or a loop it cannot wrap (typed by index).
-    if (OTHER_LABEL_OPS.has(op) || (op === 0x03 && !SIMPLE_BLOCK_TYPES.has(bytes[at + 1]!))) otherLabels = true;
-  }
+function rewriteBody(bytes: Uint8Array, start: number, end: number, scanned: BodyScan, counted: Set<number>, params: number, logIndex: number, tickGlobal: number): Uint8Array {
+  const { localGroups, groupsAt, declared, firstInstruction, calls, otherLabels } = scanned;
+  const body = new Reader(bytes, firstInstruction);
+  // Loops that keep their countdown.
+  const loops = scanned.loops.some((at) => !counted.has(at));
   const g = leb(tickGlobal);
   const tickCall = [0x41, 0x00, 0x10, ...leb(logIndex)];
   if (otherLabels) return inlineCountdowns(bytes, start, firstInstruction, end, logIndex, [0x23, ...g, 0x41, 0x01, 0x6b, 0x24, ...g, 0x23, ...g, 0x45, 0x04, 0x40, ...tickCall, 0x0b]);
@@ -190,18 +216,23 @@ function rewriteBody(bytes: Uint8Array, start: number, end: number, params: numb
   /** A branch that may leave the function gives the count back first. */
   const leaves = (d: number) => d === frames.length - 1;
   let prevOp = -1;
+  let prevCounted = false;
   while (body.pos < end) {
     const at = body.pos;
     const mark = markEnd(bytes, at, logIndex);
     if (mark >= 0) {
-      const head = prevOp === 0x03;
+      const head = prevOp === 0x03 && !prevCounted;
       emit(at, head ? leavingCountdown : new Uint8Array(0), mark);
       body.pos = mark;
       prevOp = 0x10;
       continue;
     }
     const op = skipInstruction(body);
-    if (op === 0x03) {
+    prevCounted = op === 0x03 && counted.has(at);
+    if (prevCounted) {
+      // No countdown, no wrapping: its mark (next) is dropped.
+      frames.push({ extra: 0, wrapped: false });
+    } else if (op === 0x03) {
       const bt = bytes[at + 1]!;
       if (markEnd(bytes, body.pos, logIndex) < 0) throw new Error('a loop head without a mark');
       emit(at, [0x02, bt, 0x03, bt, 0x02, 0x40, 0x03, bt], body.pos);
@@ -336,13 +367,32 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
   const code = secs.find((s) => s.id === 10)!;
   const c = new Reader(bytes, code.payload);
   const bodies = c.u32();
-  const outBodies: Uint8Array[] = [Uint8Array.from(leb(bodies))];
+  const found: { start: number; end: number; scan: BodyScan }[] = [];
   for (let i = 0; i < bodies; i++) {
     const size = c.u32();
-    const end = c.pos + size;
-    const newBody = rewriteBody(bytes, c.pos, end, paramCounts[i]!, logIndex, tickGlobal);
+    found.push({ start: c.pos, end: c.pos + size, scan: scanBody(bytes, c.pos, c.pos + size, logIndex) });
+    c.pos += size;
+  }
+  // Counted loops, leaves first: a counted loop that calls a leaf (which does not count down at
+  // its entry) is charged with the leaf's work. A function that calls others counts down at its
+  // entry, and one with labels the rewrite leaves alone gets a countdown there too: 0.
+  const counted: Set<number>[] = found.map(() => new Set());
+  const leafWork = new Map<number, number>();
+  const count = (i: number, calleeWork: (f: number) => number) => {
+    const { end, scan } = found[i]!;
+    const r = scan.loops.length > 0
+      ? countedLoops(bytes, scan.firstInstruction, end, paramCounts[i]!, logIndex, calleeWork)
+      : { heads: new Set<number>(), work: end - scan.firstInstruction };
+    counted[i] = r.heads;
+    if (!scan.calls) leafWork.set(funcIndex + i, r.work);
+  };
+  for (let i = 0; i < bodies; i++) if (!found[i]!.scan.calls && !found[i]!.scan.otherLabels) count(i, () => 0);
+  for (let i = 0; i < bodies; i++) if (found[i]!.scan.calls && !found[i]!.scan.otherLabels) count(i, (f) => leafWork.get(f) ?? 0);
+  const outBodies: Uint8Array[] = [Uint8Array.from(leb(bodies))];
+  for (let i = 0; i < bodies; i++) {
+    const { start, end, scan } = found[i]!;
+    const newBody = rewriteBody(bytes, start, end, scan, counted[i]!, paramCounts[i]!, logIndex, tickGlobal);
     outBodies.push(Uint8Array.from(leb(newBody.length)), newBody);
-    c.pos = end;
   }
   const newCode = section(10, concat(outBodies));
 
