@@ -99,7 +99,7 @@ const COUNTED: [string, number[], number][] = [
   ['huge_trips', [7], 100000],
   ['too_much_work', [7], 60000],
   ['nested_too_much', [7], 1000], // the outer loop's heads only
-  ['together_too_much', [7], 40000],
+  ['together_too_much', [7], 4000],
   ['calls_leaf_few', [7], 1], // the entry only: the loop and the leaf's are counted
   ['calls_leaf_many', [7], 100], // the entry and the loop's 100 heads but the first
 ];

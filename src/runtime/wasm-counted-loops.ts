@@ -53,19 +53,19 @@
 // work of each counted loop and that of all the counted loops of a function together (they may
 // run one after the other between two countdown steps) must stay within COUNTED_WORK_LIMIT
 // instruction bytes; past it the function keeps all its countdowns, as before. So between two
-// countdown steps a counted loop adds no more work than 1 MiB of straight-line code would, which
-// a module could hold anyway. Measured on the 2-core reference machine, sha256's block function
-// does 16.5 KB of counted work per 64-byte block in 0.32 us, so 1 MiB is about 20 us of
-// ordinary instructions: a guest that pads every iteration of a loop with 1 MiB of counted work
-// still reaches the tick (TICK_INTERVAL countdown steps) about every 0.4 s, while real loops
-// stay far below (sha256's hashing ticks every ~6 ms, since its only countdown left is one per
-// block; it was every ~60 us).
+// countdown steps a counted loop adds no more work than 128 KiB of straight-line code would,
+// which a module could hold anyway. Measured on the 2-core reference machine, sha256's block
+// function does 16.5 KB of counted work per 64-byte block in 0.32 us, so 128 KiB is about
+// 2.5 us of ordinary instructions: a guest that pads every iteration of a loop with that much
+// counted work still reaches the tick (TICK_INTERVAL countdown steps) about every 50 ms, five
+// time slices (with 1 MiB it was 0.4 s), while real loops stay far below (sha256's hashing
+// ticks every ~6 ms, since its only countdown left is one per block; it was every ~60 us).
 
 import { Reader } from './wasm-binary.ts';
 import { skipInstruction } from './wasm-ticks.ts';
 
 /** Most work, in instruction bytes executed, a counted loop (or all of a function's) may do. */
-export const COUNTED_WORK_LIMIT = 1 << 20;
+export const COUNTED_WORK_LIMIT = 128 * 1024;
 /**
  * Most iterations of a counted loop. The work limit already implies it (an iteration is at
  * least 16 bytes: loop, mark, step, test, br_if); a bound of its own keeps the count small
