@@ -86,6 +86,21 @@ test('an in-process snapshot (fork) holds copies of the pages, not views of the 
   assert.deepEqual(new Uint8Array(target.buffer), memory());
 });
 
+test('an in-process snapshot copies only the 4 KiB pages the program touched; a restore zeroes the instance pages it does not hold', () => {
+  const source = new WebAssembly.Memory({ initial: 3 });
+  const src = new Uint8Array(source.buffer);
+  for (const at of [5, 4096 * 7 + 1, 65536 + 4096 * 3, 2 * 65536 + 65535]) src[at] = 0x5a;
+  const snap = snapshotInProcess(meta(), src, MODULE);
+  assert.equal(snap.pages.size, 4); // four 4 KiB pages, not three 64 KiB ones
+  assert.ok([...snap.pages.values()].every((p) => p.length === 4096));
+  // A fresh instance's memory holds its data segments: bytes the snapshot's program overwrote.
+  const target = new WebAssembly.Memory({ initial: 1 });
+  new Uint8Array(target.buffer).fill(0x11, 4096 * 2, 4096 * 2 + 10);
+  restoreMemory(snap, target);
+  assert.equal(target.buffer.byteLength, 3 * 65536);
+  assert.deepEqual(new Uint8Array(target.buffer), src);
+});
+
 test('a damaged page is refused: by decode, or by the restore before the program runs when decode left it', () => {
   const good = encodeSnapshot(meta(), memory(), MODULE);
   const page4 = decodeSnapshot(good).pages.get(4)!;
