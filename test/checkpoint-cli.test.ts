@@ -85,6 +85,34 @@ test('a module too big to prepare at first run: checkpoint says how; after drawb
   assert.equal(await new Promise((r) => second.child.on('close', r)), 0);
 });
 
+test('drawbridge prepare --waits-only: two steps, no tick counter; the program is then checkpointed while it waits', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-waits-'));
+  const big = join(dir, 'big.wasm');
+  writeFileSync(big, withPadding(readFileSync('build/guests/checkpoint/counter.wasm'), 300 * 1024));
+  const env = { ...process.env, DRAWBRIDGE_CACHE: join(dir, 'cache') };
+  const bad = spawnSync(process.execPath, [BIN, 'prepare', '--wait-only', big], { encoding: 'utf8', env });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown option --wait-only\n.*usage: drawbridge prepare \[--waits-only\] MODULE\.wasm/);
+  const prep = spawnSync(process.execPath, [BIN, 'prepare', '--waits-only', big], { encoding: 'utf8', env });
+  assert.equal(prep.status, 0, prep.stderr);
+  assert.match(prep.stdout, /^prepared .*big\.wasm \(waits only\): \d+ -> \d+ bytes .*\.waits\.wasm\n$/);
+  assert.match(prep.stderr, /step 1\/2: indirect calls[^]*step 2\/2: asyncify/);
+  assert.doesNotMatch(prep.stderr, /marking loops|tick counter/);
+  const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, big, '200', '20'], { env });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  await new Promise<void>((resolve) => child.stdout.on('data', (d: string) => {
+    out += d;
+    if (out.includes('step 3 ')) resolve();
+  }));
+  const snap = join(dir, 'c.snap');
+  const ck = spawnSync(process.execPath, [BIN, 'checkpoint', String(child.pid), '-o', snap], { encoding: 'utf8', env });
+  assert.equal(ck.status, 0, ck.stderr);
+  assert.equal(await new Promise((r) => child.on('close', r)), 0);
+  const restored = spawnSync(process.execPath, [BIN, 'restore', '--dir', `${dir}::/data`, snap], { encoding: 'utf8', env });
+  assert.match(restored.stdout, /step 199 hash/);
+});
+
 test('a program waiting to read a pipe is checkpointed and continues reading from the restored stdin', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-pipe-'));
   const snap = join(dir, 'echo.snap');

@@ -14,7 +14,7 @@ import { loadExtensions } from '../runtime/extensions.ts';
 import { parseEndpointPattern, type EndpointPattern } from '../monitor/network-pattern.ts';
 import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
-import { PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
+import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
 import { readSnapshotFile, SnapshotError, type Snapshot } from '../runtime/snapshot.ts';
 import type { CommandIo } from './manifest-command.ts';
 
@@ -23,7 +23,7 @@ export const RESTORE_USAGE = 'usage: drawbridge restore FILE [--dir HOST::GUEST]
 
 /** --host addresses a picoprocess of a drawbridge serve daemon (serve-commands.ts). */
 const forDaemon = (argv: string[]): boolean => argv.some((a) => a === '--host' || a.startsWith('--host='));
-export const PREPARE_USAGE = 'usage: drawbridge prepare MODULE.wasm';
+export const PREPARE_USAGE = 'usage: drawbridge prepare [--waits-only] MODULE.wasm';
 
 export async function checkpointCommand(argv: string[], io: CommandIo): Promise<number> {
   if (forDaemon(argv)) return (await import('./serve-commands.ts')).daemonCheckpointCommand(argv, io);
@@ -251,16 +251,30 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
 }
 
 export async function prepareCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h') || argv.length !== 1) {
-    (argv.length === 1 ? io.out : io.err)(`${PREPARE_USAGE}\n\nPrepares a module for checkpoints (Binaryen Asyncify) and caches it by content hash;\n\`drawbridge run\` then uses the prepared module. Small modules are prepared automatically.`);
-    return argv.length === 1 ? 0 : 2;
+  const waitsOnly = argv.includes('--waits-only');
+  const rest = argv.filter((a) => a !== '--waits-only');
+  const unknown = rest.find((a) => a.startsWith('-') && a !== '--help' && a !== '-h');
+  if (rest.includes('--help') || rest.includes('-h') || rest.length !== 1 || unknown) {
+    const help = rest.length === 1 && !unknown;
+    (help ? io.out : io.err)(`${unknown ? `drawbridge prepare: unknown option ${unknown}\n` : ''}${PREPARE_USAGE}
+
+Prepares a module for checkpoints (Binaryen Asyncify) and caches it by content hash;
+\`drawbridge run\` and \`drawbridge serve\` then use the prepared module. Modules up to
+${AUTO_PREPARE_MAX_BYTES / 1024} KiB are prepared automatically at first run.
+
+  --waits-only   leave out the tick counter: the program can be checkpointed only while it
+                 waits in a call (a computing one is captured at its next call), and a host
+                 service cannot preempt it (it gets a worker thread of its own). Much cheaper
+                 to prepare for big modules (docs/snapshot.md, "Costs").`);
+    return help ? 0 : 2;
   }
-  const path = argv[0]!;
+  const path = rest[0]!;
   try {
     const bytes = await readModuleFile(path);
     const started = Date.now();
     const tty = process.stderr.isTTY;
     const prepared = await prepareModule(bytes, {
+      waitsOnly,
       // A bar by steps (wasm-opt says nothing about its progress within one), and the time.
       onProgress: (phase, s, step, steps) => {
         const done = Math.round(((step - 1) / steps) * 20);
@@ -272,7 +286,7 @@ export async function prepareCommand(argv: string[], io: CommandIo): Promise<num
     });
     if (tty) process.stderr.write('\r\x1b[K');
     const secs = ((Date.now() - started) / 1000).toFixed(1);
-    io.out(`prepared ${path}: ${bytes.length} -> ${prepared.length} bytes (x${(prepared.length / bytes.length).toFixed(2)}) in ${secs} s: ${preparedPath(bytes)}`);
+    io.out(`prepared ${path}${waitsOnly ? ' (waits only)' : ''}: ${bytes.length} -> ${prepared.length} bytes (x${(prepared.length / bytes.length).toFixed(2)}) in ${secs} s: ${preparedPath(bytes, waitsOnly)}`);
     return 0;
   } catch (e) {
     if (e instanceof ModuleError || e instanceof PrepareError) {

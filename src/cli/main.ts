@@ -20,7 +20,8 @@ commands:
                          snapshot a running \`drawbridge run\` (then it stops, unless --leave-running)
   restore FILE [--dir HOST::GUEST]...
                          continue a picoprocess from its snapshot
-  prepare MODULE.wasm    prepare a big module for checkpoints (small ones are prepared at first run)
+  prepare [--waits-only] MODULE.wasm
+                         prepare a big module for checkpoints (small ones are prepared at first run)
   receive --listen ADDR:PORT [--dir HOST::GUEST]... [--once]
                          run picoprocesses migrated here
   migrate PID --to ADDR:PORT

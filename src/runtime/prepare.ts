@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSCALLS } from '../libos/wasi/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
-import { exportMutableGlobals, exportNames } from './wasm-sections.ts';
+import { customSection, customSectionNames, exportMutableGlobals, exportNames } from './wasm-sections.ts';
+import { concat } from './wasm-binary.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 import { devirtualizeUnwinding } from './wasm-indirect.ts';
@@ -53,10 +54,31 @@ export function cacheDir(): string {
   return join(cacheRoot(), 'prepared');
 }
 
-/** The cache entry of a module: its size first, so that a miss is found without hashing it. */
-export function preparedPath(bytes: Uint8Array): string {
+/**
+ * The cache entry of a module: its size first, so that a miss is found without hashing it.
+ * A module prepared without the tick counter (waitsOnly) has an entry of its own.
+ */
+export function preparedPath(bytes: Uint8Array, waitsOnly = false): string {
   const hash = sha256(bytes).toString('hex');
-  return join(cacheDir(), `${bytes.length}-${hash}.v${PREPARE_VERSION}.wasm`);
+  return join(cacheDir(), `${bytes.length}-${hash}.v${PREPARE_VERSION}${waitsOnly ? '.waits' : ''}.wasm`);
+}
+
+/** The cached prepared module for `bytes`, with the tick counter or else without; null if none. */
+function cachedPrepared(bytes: Uint8Array, waitsOnly: boolean | undefined): string | null {
+  const paths = waitsOnly ? [preparedPath(bytes, true)] : waitsOnly === false ? [preparedPath(bytes)] : [preparedPath(bytes), preparedPath(bytes, true)];
+  return paths.find((p) => existsSync(p)) ?? null;
+}
+
+/**
+ * The custom section that marks a module prepared without the tick counter: it can be
+ * captured only while it waits in a call, and cannot be preempted (a host service gives it a
+ * worker of its own, as an unprepared module).
+ */
+const WAITS_ONLY_SECTION = 'drawbridge.waits-only';
+
+/** Whether a prepared module was prepared without the tick counter (`drawbridge prepare --waits-only`). */
+export function isWaitsOnly(prepared: Uint8Array): boolean {
+  return customSectionNames(prepared).includes(WAITS_ONLY_SECTION);
 }
 
 /**
@@ -66,7 +88,7 @@ export function preparedPath(bytes: Uint8Array): string {
 export function mayBePrepared(bytes: Uint8Array): boolean {
   try {
     const prefix = `${bytes.length}-`;
-    return readdirSync(cacheDir()).some((f) => f.startsWith(prefix)) && existsSync(preparedPath(bytes));
+    return readdirSync(cacheDir()).some((f) => f.startsWith(prefix)) && cachedPrepared(bytes, undefined) !== null;
   } catch {
     return false;
   }
@@ -86,19 +108,33 @@ function findWasmOpt(): string {
 
 export interface PrepareOptions {
   /**
+   * Without the tick counter: capture only while the program waits in a call (a computing
+   * program is captured at its next one), no preemption. Asyncify then instruments only the
+   * functions that can reach a call that waits, which makes a big module preparable: on a
+   * 30 MB one, 8.7 min and 5.7 GB instead of more than 18 GB (docs/snapshot.md, "Costs").
+   * Undefined: use whichever the cache holds (the full preparation first), else make the full one.
+   */
+  waitsOnly?: boolean;
+  /**
    * Called when each step starts (seconds 0) and about every second while wasm-opt runs,
    * with the seconds elapsed in that step: step of steps (PREPARE_STEPS), and its name.
    */
   onProgress?: (phase: string, seconds: number, step: number, steps: number) => void;
 }
 
-/** The steps of a preparation, as onProgress names them. */
+/** The steps of a preparation, as onProgress names them (waitsOnly: the last two). */
 export const PREPARE_STEPS = ['marking loops', 'tick counter', 'indirect calls', 'asyncify'] as const;
+
+type Step = (typeof PREPARE_STEPS)[number];
 
 /** The prepared module for `bytes`, from the cache or made now. */
 export async function prepareModule(bytes: Uint8Array, options: PrepareOptions = {}): Promise<Uint8Array> {
-  const target = preparedPath(bytes);
-  if (existsSync(target)) return readFileSync(target);
+  const cached = cachedPrepared(bytes, options.waitsOnly);
+  if (cached !== null) return readFileSync(cached);
+  const waitsOnly = options.waitsOnly === true;
+  const target = preparedPath(bytes, waitsOnly);
+  const steps: readonly Step[] = waitsOnly ? PREPARE_STEPS.slice(2) : PREPARE_STEPS;
+  const progress = { options, steps };
   if (exportNames(bytes).includes('asyncify_start_unwind')) {
     // Ruby's ruby.wasm, for one, is built with Asyncify for its own fibers; a second Asyncify
     // pass fails (after many minutes on a big module), so say so at once.
@@ -115,17 +151,19 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     //    loop heads and returns; wasm-ticks.ts turns the marks into an inline countdown, but
     //    for loops with a small constant trip count (wasm-counted-loops.ts).
     let source = input;
-    await run(wasmOpt, [input, '-o', marked, ...FEATURES, '--log-execution'], options, 0);
-    step(options, 1);
-    const ticked = tryInsertTicks(readFileSync(marked));
-    if (ticked) {
-      writeFileSync(marked, ticked);
-      source = marked;
+    if (!waitsOnly) {
+      await run(wasmOpt, [input, '-o', marked, ...FEATURES, '--log-execution'], progress, 'marking loops');
+      step(progress, 'tick counter');
+      const ticked = tryInsertTicks(readFileSync(marked));
+      if (ticked) {
+        writeFileSync(marked, ticked);
+        source = marked;
+      }
     }
     // Indirect calls that may unwind become direct ones (wasm-indirect.ts), so that Asyncify
     // can leave the others alone (qsort, through a comparator: 1.29x -> 1.15x the time of the
     // unprepared module).
-    step(options, 2);
+    step(progress, 'indirect calls');
     const direct = devirtualizeUnwinding(readFileSync(source), new Set(captureImports()));
     if (direct) {
       writeFileSync(marked, direct.bytes);
@@ -139,8 +177,9 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       ...(direct ? ['--pass-arg=asyncify-ignore-indirect'] : []),
       '-O2',
     ];
-    await run(wasmOpt, args, options, 3);
-    const prepared = exportMutableGlobals(readFileSync(output));
+    await run(wasmOpt, args, progress, 'asyncify');
+    let prepared = exportMutableGlobals(readFileSync(output));
+    if (waitsOnly) prepared = concat([prepared, customSection(WAITS_ONLY_SECTION)]);
     mkdirSync(cacheDir(), { recursive: true });
     const tmp = `${target}.${process.pid}.tmp`;
     writeFileSync(tmp, prepared);
@@ -163,18 +202,23 @@ function tryInsertTicks(bytes: Uint8Array): Uint8Array | null {
   }
 }
 
-function step(options: PrepareOptions, index: number, seconds = 0): void {
-  options.onProgress?.(PREPARE_STEPS[index]!, seconds, index + 1, PREPARE_STEPS.length);
+interface Progress {
+  options: PrepareOptions;
+  steps: readonly Step[];
 }
 
-function run(cmd: string, args: string[], options: PrepareOptions, index: number): Promise<void> {
-  step(options, index);
+function step(p: Progress, name: Step, seconds = 0): void {
+  p.options.onProgress?.(name, seconds, p.steps.indexOf(name) + 1, p.steps.length);
+}
+
+function run(cmd: string, args: string[], progress: Progress, name: Step): Promise<void> {
+  step(progress, name);
   return new Promise((resolve, reject) => {
     const child = nodeChildProcess().spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const started = Date.now();
-    const timer = setInterval(() => step(options, index, Math.round((Date.now() - started) / 1000)), 1000);
+    const timer = setInterval(() => step(progress, name, Math.round((Date.now() - started) / 1000)), 1000);
     child.on('error', (e) => {
       clearInterval(timer);
       reject(new PrepareError(`wasm-opt failed to start: ${e.message}`));

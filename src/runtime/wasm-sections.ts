@@ -3,7 +3,7 @@
 // name of ours, so that a checkpoint can read them and a restore write them back. The
 // stack pointer of a C program, for one, is such a global and is normally not exported.
 
-import { Reader, concat, leb, sections } from './wasm-binary.ts';
+import { Reader, concat, leb, section, sections } from './wasm-binary.ts';
 
 const SECTION_IMPORT = 2;
 const SECTION_GLOBAL = 6;
@@ -98,4 +98,17 @@ export function exportNames(bytes: Uint8Array): string[] {
     r.skipLeb();
   }
   return out;
+}
+
+/** A custom section (id 0) with this name and no content. */
+export function customSection(name: string): Uint8Array {
+  const n = new TextEncoder().encode(name);
+  return section(0, [...leb(n.length), ...n]);
+}
+
+/** The names of a module's custom sections. */
+export function customSectionNames(bytes: Uint8Array): string[] {
+  return sections(bytes)
+    .filter((s) => s.id === 0)
+    .map((s) => new Reader(bytes, s.payload).name());
 }

@@ -4,7 +4,7 @@
 // one store on its main thread and hands the compiled modules to its workers.
 
 import { compileModule, contentHash } from '../runtime/module-cache.ts';
-import { AUTO_PREPARE_MAX_BYTES, mayBePrepared, PrepareError, prepareModule } from '../runtime/prepare.ts';
+import { AUTO_PREPARE_MAX_BYTES, isWaitsOnly, mayBePrepared, PrepareError, prepareModule } from '../runtime/prepare.ts';
 import { limitModuleMemory } from '../runtime/quotas.ts';
 
 /** Room the checkpoint unwind buffer needs above the memory limit (capture.ts DATA_PAGES). */
@@ -17,6 +17,11 @@ export interface LoadedModule {
   /** What runs and goes into snapshots: the prepared bytes, or the original ones. */
   bytes: Uint8Array;
   prepared: boolean;
+  /**
+   * Has the tick counter, so a host can preempt it: prepared, and not with --waits-only. A
+   * module that cannot be preempted gets a worker thread of its own in a pool (pool.ts).
+   */
+  preemptible: boolean;
   compiled: Map<number, Promise<WebAssembly.Module>>;
 }
 
@@ -34,7 +39,7 @@ export class ModuleStore {
     const hash = contentHash(bytes);
     let p = this.modules.get(hash);
     if (!p) {
-      p = this.prepareBytes(bytes).then(({ out, prepared }) => ({ name, hash, bytes: out, prepared, compiled: new Map() }));
+      p = this.prepareBytes(bytes).then(({ out, prepared }) => ({ name, hash, bytes: out, prepared, preemptible: prepared && !isWaitsOnly(out), compiled: new Map() }));
       p.catch(() => this.modules.delete(hash));
       this.modules.set(hash, p);
     }

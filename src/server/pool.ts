@@ -8,14 +8,17 @@
 // the compiled WebAssembly.Module is handed to the workers (V8 shares its code across threads).
 //
 // Placement: a new picoprocess goes to the pool worker with the fewest live picoprocesses.
-// A module that is not prepared has no tick counter, so a loop without system calls would hold
-// its event loop for ever: it gets a worker thread of its own, started on demand, which a kill
-// terminates (the only way to stop such a loop) and which ends with it.
+// A module that is not prepared, or prepared without the tick counter (--waits-only), has no
+// tick, so a loop without system calls would hold its event loop for ever: it gets a worker
+// thread of its own, started on demand, which a kill terminates (the only way to stop such a
+// loop) and which ends with it.
 //
 // Moving (move()): a checkpoint on the old worker (the picoprocess stops there), its unread
 // stdin taken along, and a restore under the same id on the new one.
 
 import { availableParallelism } from 'node:os';
+import { decodeSnapshot } from '../runtime/snapshot.ts';
+import { isWaitsOnly } from '../runtime/prepare.ts';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../monitor/manifest.ts';
 import type { ExitStatus } from '../runtime/picoprocess.ts';
@@ -197,7 +200,7 @@ export class Pool {
     const given = req.manifest ?? this.defaultManifest();
     const compiled = await this.store.compiled(req.module, given.limits.memory);
     const key = `${req.module.hash}:${given.limits.memory}`;
-    const slot = req.module.prepared || this.localMode ? this.leastLoaded() : this.dedicatedSlot();
+    const slot = req.module.preemptible || this.localMode ? this.leastLoaded() : this.dedicatedSlot();
     const id = this.nextId++;
     const gen = this.nextGen++;
     const args = given.args ?? [req.module.name, ...(req.args ?? [])];
@@ -206,7 +209,7 @@ export class Pool {
     slot.live++;
     if (!slot.modules.has(key)) {
       slot.modules.add(key);
-      slot.link.post({ op: 'module', key, name: req.module.name, hash: req.module.hash, bytes: req.module.bytes, prepared: req.module.prepared, compiled });
+      slot.link.post({ op: 'module', key, name: req.module.name, hash: req.module.hash, bytes: req.module.bytes, prepared: req.module.prepared, preemptible: req.module.preemptible, compiled });
     }
     try {
       const v = (await this.request(slot, { op: 'spawn', req: 0, id, gen, key, args: [...(req.args ?? [])], manifest: given, stdin: req.stdin ?? null, closeStdin: req.closeStdin === true })) as StartedValue;
@@ -222,7 +225,11 @@ export class Pool {
 
   /** Continue a snapshot as a new picoprocess (on the least-loaded worker, or `worker`). */
   async restore(snapshot: Uint8Array, worker?: number): Promise<ProcessInfo> {
-    const slot = worker === undefined ? this.leastLoaded() : this.poolSlot(worker);
+    // A module prepared without the tick counter cannot be preempted: a worker of its own.
+    const module = decodeSnapshot(snapshot, 'snapshot', { lazyPages: true }).module;
+    const own = !this.localMode && module !== null && isWaitsOnly(module);
+    if (own && worker !== undefined) throw new SupervisorError(409, 'this snapshot cannot be preempted (prepared with --waits-only): it gets a worker thread of its own, not worker ' + worker);
+    const slot = own ? this.dedicatedSlot() : worker === undefined ? this.leastLoaded() : this.poolSlot(worker);
     const id = this.nextId++;
     const gen = this.nextGen++;
     const p = new Proc(id, 'snapshot', [], this.defaultManifest(), slot, gen, this.capacity);
@@ -234,6 +241,7 @@ export class Pool {
     } catch (e) {
       this.procs.delete(id);
       slot.live--;
+      if (slot.dedicated) this.retire(slot);
       throw e;
     }
     return p.info();
@@ -321,6 +329,7 @@ export class Pool {
   async move(id: number, to?: number): Promise<ProcessInfo> {
     const p = this.live(id);
     if (!p.capturable) throw new SupervisorError(409, `picoprocess ${id} cannot move: its module is not prepared (drawbridge prepare)`);
+    if (p.slot.dedicated) throw new SupervisorError(409, `picoprocess ${id} cannot move: it cannot be preempted (prepared with --waits-only), so it keeps a worker thread of its own`);
     if (p.moving) throw new SupervisorError(409, `picoprocess ${id} is moving already`);
     const from = p.slot;
     const target = to === undefined ? this.leastLoaded(from) : this.poolSlot(to);

@@ -39,7 +39,7 @@ export class Scheduler {
         for (const x of m.messages) this.handle(x);
         return;
       case 'module':
-        this.variants.set(m.key, { module: { name: m.name, hash: m.hash, bytes: m.bytes, prepared: m.prepared, compiled: new Map() }, compiled: m.compiled });
+        this.variants.set(m.key, { module: { name: m.name, hash: m.hash, bytes: m.bytes, prepared: m.prepared, preemptible: m.preemptible, compiled: new Map() }, compiled: m.compiled });
         return;
       case 'kill':
         if (this.gens.has(m.id)) this.sv.kill(m.id);

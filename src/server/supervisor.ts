@@ -19,6 +19,7 @@ import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../mo
 import { startCommand, type ExitStatus, type Running } from '../runtime/picoprocess.ts';
 import { Governor, KILLED_EXIT_CODE } from '../runtime/quotas.ts';
 import { decodeSnapshot, type Snapshot } from '../runtime/snapshot.ts';
+import { isWaitsOnly } from '../runtime/prepare.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { StdinFeed } from './stdin-feed.ts';
 import { ModuleStore, type LoadedModule } from './modules.ts';
@@ -260,7 +261,10 @@ export class Supervisor {
         return { host, guest: x.guest, mode: x.mode };
       }),
     };
-    const module: LoadedModule = { name: snapshot.meta.module.name, hash: snapshot.meta.module.sha256, bytes: snapshot.module, prepared: true, compiled: new Map() };
+    const module: LoadedModule = {
+      name: snapshot.meta.module.name, hash: snapshot.meta.module.sha256, bytes: snapshot.module, prepared: true,
+      preemptible: !isWaitsOnly(snapshot.module), compiled: new Map(),
+    };
     return this.spawn({ module, manifest: m, restore: snapshot, stdin: 'open', id, onRun });
   }
 
