@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Dk } from '../abi/dk.ts';
+import { PRIMITIVES } from '../abi/spec.ts';
 import { asInstance, ExtensionError, type ExtensionFactory, type ExtensionHost, type ExtensionInstance, type TextSink } from '../extensions/api.ts';
 import { BUILTIN_EXTENSIONS } from '../extensions/builtins.ts';
 import type { ExtensionRequest } from '../extensions/spec-text.ts';
@@ -157,7 +158,7 @@ export async function loadExtensions(
       return instances;
     },
     wrap(monitored: Dk): Dk {
-      let dk = monitored;
+      let dk = ownMethods(monitored);
       const made: { name: string; instance: ExtensionInstance }[] = [];
       for (let i = requests.length - 1; i >= 0; i--) {
         const instance = asInstance(factories[i]!(dk, requests[i]!.options, host));
@@ -183,4 +184,15 @@ export async function loadExtensions(
       });
     },
   };
+}
+
+/**
+ * The Dk an extension stacks on, with a method of its own for every primitive: extensions walk
+ * Object.keys(lower) (docs/extensions.md), while the monitor's Dk keeps its methods on a shared
+ * prototype (one per picoprocess would cost every start ~140 closures).
+ */
+function ownMethods(lower: Dk): Dk {
+  const out: Record<string, unknown> = {};
+  for (const spec of PRIMITIVES) out[spec.method] = (lower[spec.method] as (...a: unknown[]) => unknown).bind(lower);
+  return out as unknown as Dk;
 }
