@@ -110,8 +110,9 @@ export interface PrepareOptions {
   /**
    * Without the tick counter: capture only while the program waits in a call (a computing
    * program is captured at its next one), no preemption. Asyncify then instruments only the
-   * functions that can reach a call that waits, which makes a big module preparable: on a
-   * 30 MB one, 8.7 min and 5.7 GB instead of more than 18 GB (docs/snapshot.md, "Costs").
+   * functions that can reach a call that waits, which makes a big module preparable: a 30 MB
+   * one took 20 min and 4.4 GB, where with the tick counter Asyncify passed 17 GB unfinished
+   * (docs/snapshot.md, "Costs").
    * Undefined: use whichever the cache holds (the full preparation first), else make the full one.
    */
   waitsOnly?: boolean;
