@@ -75,6 +75,8 @@ class Slot {
   readonly modules = new Set<string>();
   live = 0;
   dead = false;
+  /** A dedicated worker whose picoprocess ended while requests to it were open (a checkpoint). */
+  retireWhenAnswered = false;
   readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   constructor(index: number, dedicated: boolean) {
     this.index = index;
@@ -442,6 +444,7 @@ export class Pool {
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
           slot.pending.delete(req);
+          this.answered(slot);
           reject(new SupervisorError(504, `worker ${slot.index} did not answer`));
         }, timeoutMs);
       }
@@ -470,6 +473,7 @@ export class Pool {
       slot.pending.delete(m.req);
       if (m.ok) waiter.resolve(m.value);
       else waiter.reject(new SupervisorError(m.status, m.message));
+      this.answered(slot);
       return;
     }
     const p = this.procs.get(m.id);
@@ -482,7 +486,12 @@ export class Pool {
     if (m.gen === p.gen) {
       p.cpuMs = m.cpuMs;
       this.finish(p, m.status);
-      if (slot.dedicated) this.retire(slot);
+      // A dedicated worker ends with its picoprocess, but not before it has answered what was
+      // asked of it: a checkpoint's end comes with its answer, in either order.
+      if (slot.dedicated) {
+        if (slot.pending.size === 0) this.retire(slot);
+        else slot.retireWhenAnswered = true;
+      }
     } else if (m.gen === p.staleGen) {
       // The end of the placement it is moving away from (checkpointed, or an end of its own
       // that raced the checkpoint: move() then applies it).
@@ -509,6 +518,10 @@ export class Pool {
         }
       }),
     );
+  }
+
+  private answered(slot: Slot): void {
+    if (slot.retireWhenAnswered && slot.pending.size === 0) this.retire(slot);
   }
 
   /** A worker thread failed or ended by itself: what ran there is gone. */
