@@ -1,4 +1,4 @@
-// The snapshot file format, version 3 (docs/snapshot.md): what encodeSnapshot writes comes back
+// The snapshot file format, version 4 (docs/snapshot.md): what encodeSnapshot writes comes back
 // from decodeSnapshot and restoreMemory byte for byte; any damage (a truncation, any one byte
 // changed anywhere) is refused with a SnapshotError, never another exception, and a damaged
 // page is refused before the program runs, also when the page check is left to the restore.
@@ -55,10 +55,10 @@ test('encode, decode and restore give back the memory byte for byte; zero pages 
   const mem = memory();
   assert.deepEqual(nonZeroPages(mem), [1, 4, 7]);
   const bytes = encodeSnapshot(meta(), mem, MODULE);
-  // Header, three section headers, META, the module, three pages with their index and CRC, trailer.
+  // Header, three section headers, META, the module, three pages with their index and sum, trailer.
   const metaLen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(16 + 4, true);
   assert.equal(bytes.length, 16 + 12 * 3 + metaLen + MODULE.length + 3 * (8 + PAGE_SIZE) + 4);
-  assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true), 3);
+  assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true), 4);
   for (const lazyPages of [false, true]) {
     const snap = decodeSnapshot(bytes, 's', { lazyPages });
     assert.deepEqual(snap.meta.memory, { pages: 8, nonZeroPages: 3 });
@@ -145,10 +145,10 @@ test('every truncation and every one-byte change anywhere is refused with a Snap
 
 test('another format version is refused by number, this one named', () => {
   const good = encodeSnapshot(meta(), memory(), MODULE);
-  for (const v of [2, 4]) {
+  for (const v of [3, 5]) {
     const b = good.slice();
     new DataView(b.buffer).setUint32(8, v, true);
-    assert.throws(() => decodeSnapshot(b), new RegExp(`snapshot format version ${v}; this drawbridge reads version 3`));
+    assert.throws(() => decodeSnapshot(b), new RegExp(`snapshot format version ${v}; this drawbridge reads version 4`));
   }
 });
 

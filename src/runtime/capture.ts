@@ -256,7 +256,7 @@ export class Capturer {
     }
     let bytes: Uint8Array | null = null;
     try {
-      bytes = encodeSnapshot(this.meta(), new Uint8Array(this.memory!.buffer), this.source.moduleBytes);
+      bytes = encodeSnapshot(this.meta(), this.memory!, this.source.moduleBytes);
     } catch (e) {
       pending.reject(e instanceof Error ? e : new Error(String(e)));
     }

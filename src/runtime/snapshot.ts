@@ -1,38 +1,42 @@
 // The snapshot file format (docs/snapshot.md): portable, versioned, self-describing.
 //
 //   "DRAWBSNP" | u32 version | u32 section count | sections... | u32 CRC-32 of all before it
-//   but the page contents (each page carries its own CRC-32, which this covers)
+//   but the page contents (each page carries its own checksum, which this covers)
 //   section:   u32 type | u64 length | bytes
 //     1 META    UTF-8 JSON: module hash, libos state, globals, memory layout
 //     2 MODULE  the prepared module's bytes (optional: a restore may find it by hash)
-//     3 MEMORY  the non-zero 64 KiB pages: u32 page index, u32 CRC-32 of the page, the page
+//     3 MEMORY  the non-zero 64 KiB pages: u32 page index, u32 checksum of the page (page-sum.ts),
+//               the page
 //
 // Everything is little-endian and free of host pointers, so a snapshot taken on one machine
 // restores on any other. Written atomically (temporary file, fsync, rename); on load, a bad
 // magic, an unknown version, a truncated file or a checksum mismatch is refused with a
 // message that says which, before anything is restored.
 //
-// Why CRC-32 and not SHA-256 (format 2 hashed every page with SHA-256): the checksum is there
-// to catch a truncated or damaged file, which CRC-32 does (every burst of up to 32 bits, any
-// other damage but for one chance in 4 billion per page); a hash without a key proves nothing
-// against someone who rewrites the file, who would rewrite the hashes too. zlib's CRC-32 runs
-// at ~4x SHA-256's speed here, which is what lets a restore keep up with a memory copy
-// (bench/checkpoint.ts). Content addressing, where collisions matter, stays SHA-256: a
-// migration hashes the pages it offers (migrate.ts).
+// Why a checksum and not SHA-256 (format 2 hashed every page with SHA-256): it is there to
+// catch a truncated or damaged file (every one-byte change, any other damage but for one
+// chance in 4 billion per page); a hash without a key proves nothing against someone who
+// rewrites the file, who would rewrite the hashes too. Format 3 used zlib's CRC-32 per page,
+// ~4x SHA-256's speed but still slower than the copy it guards; format 4's page sum
+// (page-sum.ts) is a Wasm SIMD pass at ~20 GB/s over the guest's own memory, so a checkpoint
+// and a restore keep up with a memory copy (bench/checkpoint.ts). The small rest (headers,
+// META) keeps CRC-32. Content addressing, where collisions matter, stays SHA-256: a migration
+// hashes the pages it offers (migrate.ts).
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32, sha256 as sha256Digest } from '../host/node/lazy-builtins.ts';
 import type { SavedLibOs } from '../libos/wasi/index.ts';
+import { pageSumOf, pageSummer } from './page-sum.ts';
 
 export const SNAPSHOT_MAGIC = 'DRAWBSNP';
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 export const PAGE_SIZE = 65536;
 
 const T_META = 1;
 const T_MODULE = 2;
 const T_MEMORY = 3;
-/** Per page in MEMORY: u32 index, u32 CRC-32. */
+/** Per page in MEMORY: u32 index, u32 page sum. */
 const PAGE_HEADER = 8;
 const TRAILER = 4;
 
@@ -71,12 +75,12 @@ export interface Snapshot {
   /** The size of those pages: PAGE_SIZE when absent (files, migration); 4 KiB in process. */
   pageSize?: number;
   /**
-   * Pages not checked yet (decodeSnapshot with `lazyPages`): the CRC-32 each must have, and
-   * the snapshot's name for messages. restoreMemory checks each page just before it copies it
-   * (the page is then in cache for the copy: the check costs almost nothing), checkPages all
-   * at once. Absent: every page has been checked.
+   * Pages not checked yet (decodeSnapshot with `lazyPages`): the page sum each must have, and
+   * the snapshot's name for messages. restoreMemory checks each page just after it copies it
+   * into the instance's memory (the SIMD page sum, while the page is in cache: the check costs
+   * almost nothing), checkPages all at once. Absent: every page has been checked.
    */
-  unchecked?: { crcs: Map<number, number>; name: string };
+  unchecked?: { sums: Map<number, number>; name: string };
 }
 
 export class SnapshotError extends Error {}
@@ -138,7 +142,10 @@ function uninitialized(size: number): Uint8Array {
  * kept. One pass over memory: each non-zero page is copied into the file image and its CRC
  * taken from the copy, still in cache. The trailer covers everything but the page contents.
  */
-export function encodeSnapshot(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8Array, module: Uint8Array | null): Uint8Array {
+export function encodeSnapshot(meta: Omit<SnapshotMeta, 'memory'>, source: WebAssembly.Memory | Uint8Array, module: Uint8Array | null): Uint8Array {
+  // From a Wasm memory, each page's sum is taken where it is, by the SIMD module.
+  const memory = source instanceof Uint8Array ? source : new Uint8Array(source.buffer);
+  const sumAt = source instanceof Uint8Array ? null : pageSummer(source);
   const nonZero = nonZeroPages(memory);
   const fullMeta: SnapshotMeta = { ...meta, memory: { pages: memory.length / PAGE_SIZE, nonZeroPages: nonZero.length } };
   const metaBytes = new TextEncoder().encode(JSON.stringify(fullMeta));
@@ -170,7 +177,7 @@ export function encodeSnapshot(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8
     const page = out.subarray(at + PAGE_HEADER, at + PAGE_HEADER + PAGE_SIZE);
     page.set(memory.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
     dv.setUint32(at, p, true);
-    dv.setUint32(at + 4, crc32(page), true);
+    dv.setUint32(at + 4, sumAt ? sumAt(p * PAGE_SIZE, PAGE_SIZE) : pageSumOf(page), true);
     sum = crc32(out.subarray(at, at + PAGE_HEADER), sum);
     at += PAGE_HEADER + PAGE_SIZE;
   }
@@ -238,32 +245,32 @@ export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot', options: De
   if (!meta || meta.format !== 'drawbridge-snapshot' || typeof meta.memory?.pages !== 'number') return fail('no metadata section');
   if (!memorySection) return fail('no memory section');
   const pages = new Map<number, Uint8Array>();
-  const crcs = new Map<number, number>();
+  const sums = new Map<number, number>();
   const mv = new DataView(memorySection.buffer, memorySection.byteOffset, memorySection.byteLength);
   for (let off = 0; off < memorySection.length; off += PAGE_HEADER + PAGE_SIZE) {
     const page = mv.getUint32(off, true);
     if (page >= meta.memory.pages) fail(`page ${page} outside memory`);
     const data = memorySection.subarray(off + PAGE_HEADER, off + PAGE_HEADER + PAGE_SIZE);
-    const crc = mv.getUint32(off + 4, true);
-    if (options.lazyPages) crcs.set(page, crc);
-    else if (crc32(data) !== crc) throw pageMismatch(name, page);
+    const sum = mv.getUint32(off + 4, true);
+    if (options.lazyPages) sums.set(page, sum);
+    else if (pageSumOf(data) !== sum) throw pageMismatch(name, page);
     pages.set(page, data);
   }
   if (pages.size !== meta.memory.nonZeroPages) fail('pages are missing');
-  return options.lazyPages ? { meta, module, pages, unchecked: { crcs, name } } : { meta, module, pages };
+  return options.lazyPages ? { meta, module, pages, unchecked: { sums, name } } : { meta, module, pages };
 }
 
 /** Check every page a lazy decode left unchecked (a SnapshotError names the first bad one). */
 export function checkPages(snapshot: Snapshot): void {
   const u = snapshot.unchecked;
   if (!u) return;
-  for (const [index, page] of snapshot.pages) if (crc32(page) !== u.crcs.get(index)) throw pageMismatch(u.name, index);
+  for (const [index, page] of snapshot.pages) if (pageSumOf(page) !== u.sums.get(index)) throw pageMismatch(u.name, index);
   snapshot.unchecked = undefined;
 }
 
 /**
  * Put a snapshot's memory into `memory` (a fresh instance's): grown to the snapshot's size,
- * each saved page copied in, and checked just before if a lazy decode left it unchecked (a
+ * each saved page copied in, and checked there if a lazy decode left it unchecked (a
  * SnapshotError then; the instance must not run). Pages grown just now are zero already; of
  * the instance's own pages (its data segments), those the snapshot does not hold are zeroed.
  * Touching no other page keeps a restore (and a fork) from faulting in memory it does not use.
@@ -282,9 +289,12 @@ export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): v
   }
   const u = snapshot.unchecked;
   if (u) {
+    // Each page is checked where it lands, by the SIMD sum over the instance's memory: the
+    // instance never runs if one is bad (its memory is then thrown away with it).
+    const sumAt = pageSummer(memory);
     for (const [index, page] of snapshot.pages) {
-      if (crc32(page) !== u.crcs.get(index)) throw pageMismatch(u.name, index);
       view.set(page, index * size);
+      if (sumAt(index * size, size) !== u.sums.get(index)) throw pageMismatch(u.name, index);
     }
     snapshot.unchecked = undefined;
   } else {
