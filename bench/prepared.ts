@@ -1,0 +1,50 @@
+// Prepared modules against node:wasi, alternating: each round runs node:wasi, drawbridge and
+// drawbridge with the module prepared for checkpoints (Asyncify, tick counter), one after the
+// other, so that a slow moment of the machine hits all three alike; the ratios are of the
+// medians over the rounds (`--reps`, 9 or more on a noisy machine). The continuity issue's bar:
+// prepared within 1.15x of the WASI bar (≤ 1.02x node:wasi), so ≤ 1.17x.
+// Usage: node bench/run.ts --reps 11 prepared
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Benchmark, BenchContext } from './lib/context.ts';
+import { KERNELS } from './compute.ts';
+import { wasmPath } from './lib/paths.ts';
+import { guestMs, runGuest } from './lib/spawn.ts';
+import { fixed, median, ratio } from './lib/stats.ts';
+import { printTable } from './lib/table.ts';
+
+export const prepared: Benchmark = {
+  name: 'prepared',
+  description: 'compute kernels prepared for checkpoints vs node:wasi, in alternating rounds',
+  byDefault: false,
+  async run(ctx: BenchContext) {
+    const cache = mkdtempSync(join(tmpdir(), 'drawbridge-bench-cache-'));
+    const rows: string[][] = [];
+    try {
+      for (const k of KERNELS) {
+        const spec = { module: wasmPath(k.name), args: [k.name, k.arg], hostEnv: { DRAWBRIDGE_CACHE: cache } };
+        const prepSpec = { ...spec, prepared: true };
+        // Not counted: the first runs prepare the module and fill the code cache.
+        for (const s of [spec, prepSpec]) {
+          const o = await runGuest('drawbridge', s, null);
+          if (o.exitCode !== 0) ctx.fail(`prepared ${k.name}: exit ${o.exitCode}: ${o.stderr.trim()}`);
+        }
+        const t = { wasi: [] as number[], db: [] as number[], prep: [] as number[] };
+        for (let r = 0; r < ctx.reps; r++) {
+          for (const [key, runner, s] of [['wasi', 'node:wasi', spec], ['db', 'drawbridge', spec], ['prep', 'drawbridge', prepSpec]] as const) {
+            const o = await runGuest(runner, s, null);
+            if (o.exitCode !== 0) ctx.fail(`prepared ${k.name} ${key}: exit ${o.exitCode}: ${o.stderr.trim()}`);
+            t[key].push(guestMs(o));
+          }
+        }
+        const [w, d, p] = [median(t.wasi), median(t.db), median(t.prep)];
+        rows.push([k.name, fixed(w, 0), fixed(d, 0), fixed(p, 0), ratio(d / w), ratio(p / w), ratio(p / d)]);
+      }
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+    printTable(`Prepared modules (ms, median of ${ctx.reps} alternating rounds)`, ['kernel', 'node:wasi', 'drawbridge', 'db prepared', 'db/node:wasi', 'prepared/node:wasi', 'prepared/db'], rows);
+  },
+};
