@@ -148,3 +148,26 @@ test('an endless loop, even one that looks counted, still ticks', () => {
     assert.equal(ticks, 5);
   }
 });
+
+test('calls of functions that never count down skip giving the count back; the others keep it, and the tick rate stays the same', () => {
+  const { plain, marked } = build('quiet');
+  const ticked = insertTicks(marked)!;
+  assert.ok(WebAssembly.validate(ticked));
+  const original = new WebAssembly.Instance(new WebAssembly.Module(plain)).exports as unknown as Exports;
+  let ticks = 0;
+  const m = instantiate(ticked, () => ticks++, 1000);
+  // One countdown step per iteration of the caller's loop (the leaf adds none): 10 ticks.
+  for (const name of ['direct', 'indirect']) {
+    ticks = 0;
+    m[TICK_GLOBAL_EXPORT]!.value = 1000;
+    assert.equal(m[name]!(10000), original[name]!(10000), name);
+    assert.equal(ticks, 10, `${name}: ticks`);
+  }
+  // Through the table to $spin_leaf: the caller's loop head and the callee's three give four
+  // steps per iteration, 40 ticks. Were the count not given back around that call, the
+  // callee's steps would be overwritten by the caller's and lost.
+  ticks = 0;
+  m[TICK_GLOBAL_EXPORT]!.value = 1000;
+  assert.equal(m.noisy!(10000), original.noisy!(10000));
+  assert.equal(ticks, 40, 'noisy: ticks');
+});

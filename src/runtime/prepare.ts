@@ -29,9 +29,10 @@ import { cacheRoot } from './cache-root.ts';
 export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
 /**
  * Bumped when the preparation changes, so that old cache entries are not reused (6: counted
- * loops lose their countdown, wasm-counted-loops.ts; 7: -O3 for small modules).
+ * loops lose their countdown, wasm-counted-loops.ts; 7: -O3 for small modules; 8: no count
+ * given back around calls of functions that never count down).
  */
-const PREPARE_VERSION = 7;
+const PREPARE_VERSION = 8;
 
 /**
  * Modules up to this size are optimized with -O3 after Asyncify, bigger ones with -O2. On the

@@ -27,29 +27,8 @@ import { skipInstruction } from './wasm-ticks.ts';
 /** Tables bigger than this keep Asyncify's default (a dispatcher's br_table spans the table). */
 const MAX_TABLE = 65536;
 
-/** Why the module cannot be rewritten (a thrown Bail is not an error, just a refusal). */
-class Bail extends Error {}
-
-export interface Devirtualized {
-  bytes: Uint8Array;
-  /** Dispatchers added (0: no indirect call may unwind, the module is unchanged). */
-  dispatchers: number;
-}
-
-/**
- * The module with its unwinding indirect calls made direct, or null when its table cannot be
- * known (see the top). `unwinding` names the imports that may unwind, as `module.field`.
- */
-export function devirtualizeUnwinding(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualized | null {
-  try {
-    return rewrite(bytes, unwinding);
-  } catch (e) {
-    if (e instanceof Bail) return null;
-    throw e;
-  }
-}
-
-function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualized {
+/** The module's functions, calls and table, or a Bail when its table cannot be known. */
+function analyze(bytes: Uint8Array, unwinding: ReadonlySet<string>) {
   const secs = sections(bytes);
   const find = (id: number) => secs.find((s) => s.id === id);
   const types = funcTypes(bytes, find(1));
@@ -157,7 +136,7 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
     }
   }
 
-  // Which table entries each type key reaches, then the fixpoint of "may unwind".
+  // Which table entries each type key reaches.
   const keyOf = (typeIndex: number) => types[typeIndex]!.key;
   const targets = new Map<string, Set<number>>();
   for (const f of table) {
@@ -166,6 +145,48 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
     if (!targets.has(k)) targets.set(k, new Set());
     targets.get(k)!.add(f);
   }
+  return { secs, find, fs, types, funcType, mayUnwind, imported, table, direct, indirect, bodies, keyOf, targets };
+}
+
+/** Why the module cannot be rewritten (a thrown Bail is not an error, just a refusal). */
+class Bail extends Error {}
+
+export interface Devirtualized {
+  bytes: Uint8Array;
+  /** Dispatchers added (0: no indirect call may unwind, the module is unchanged). */
+  dispatchers: number;
+}
+
+/**
+ * The module with its unwinding indirect calls made direct, or null when its table cannot be
+ * known (see the top). `unwinding` names the imports that may unwind, as `module.field`.
+ */
+export function devirtualizeUnwinding(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualized | null {
+  try {
+    return rewrite(bytes, unwinding);
+  } catch (e) {
+    if (e instanceof Bail) return null;
+    throw e;
+  }
+}
+
+/**
+ * For each signature (a type's key), the functions of the table with that signature: what a
+ * `call_indirect` of that type can reach. Null when the table cannot be known (see the top).
+ */
+export function indirectTargets(bytes: Uint8Array): { keyOf: (typeIndex: number) => string; targets: Map<string, Set<number>> } | null {
+  try {
+    const a = analyze(bytes, new Set());
+    return { keyOf: a.keyOf, targets: a.targets };
+  } catch (e) {
+    if (e instanceof Bail) return null;
+    throw e;
+  }
+}
+
+function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualized {
+  const { secs, find, fs, types, funcType, mayUnwind, imported, table, direct, indirect, bodies, keyOf, targets } = analyze(bytes, unwinding);
+  // The fixpoint of "may unwind" over direct calls and the table's signatures.
   const keyUnwinds = new Set<string>();
   for (let changed = true; changed; ) {
     changed = false;
