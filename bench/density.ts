@@ -48,6 +48,26 @@ interface ChildResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssKiB = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
 
+/**
+ * Run `start` (n starts) from a quiet, collected heap and measure it: RSS before and after
+ * (once the starts settled and a GC ran), the start rate and CPU time of every thread per start.
+ */
+async function measureStarts(n: number, start: () => Promise<void>): Promise<Pick<ChildResult, 'rssBeforeKiB' | 'rssAfterKiB' | 'perProcessKiB' | 'startsPerSecond' | 'cpuUsPerStart'>> {
+  await sleep(50);
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = rssKiB();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await start();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await sleep(200);
+  (globalThis as { gc?: () => void }).gc?.();
+  await sleep(50);
+  const after = rssKiB();
+  return { rssBeforeKiB: before, rssAfterKiB: after, perProcessKiB: (after - before) / n, startsPerSecond: n / seconds, cpuUsPerStart: (cpu.user + cpu.system) / n };
+}
+
 /** In the child: start n idle picoprocesses in one Supervisor and report. */
 async function child(n: number): Promise<void> {
   const { Supervisor } = await import('../src/server/supervisor.ts');
@@ -57,19 +77,10 @@ async function child(n: number): Promise<void> {
   const warm = [];
   for (let i = 0; i < 20; i++) warm.push(await sv.spawn({ module: idle, stdin: new Uint8Array(0) }));
   await Promise.all(warm.map((e) => e.done));
-  await sleep(50);
-  (globalThis as { gc?: () => void }).gc?.();
-  const before = rssKiB();
-  const entries = [];
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) entries.push(await sv.spawn({ module: idle }));
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  await sleep(200);
-  (globalThis as { gc?: () => void }).gc?.();
-  await sleep(50);
-  const after = rssKiB();
+  const entries: Awaited<ReturnType<typeof sv.spawn>>[] = [];
+  const measured = await measureStarts(n, async () => {
+    for (let i = 0; i < n; i++) entries.push(await sv.spawn({ module: idle }));
+  });
   // What the guest itself touched: its non-zero pages (4 KiB granules) of linear memory.
   let touched = 0;
   const sample = entries.slice(0, 20);
@@ -85,16 +96,7 @@ async function child(n: number): Promise<void> {
       }
     }
   }
-  const r: ChildResult = {
-    n,
-    rssBeforeKiB: before,
-    rssAfterKiB: after,
-    perProcessKiB: (after - before) / n,
-    guestTouchedKiB: touched / sample.length,
-    startsPerSecond: n / seconds,
-    cpuUsPerStart: (cpu.user + cpu.system) / n,
-    prepared: idle.prepared,
-  };
+  const r: ChildResult = { n, ...measured, guestTouchedKiB: touched / sample.length, prepared: idle.prepared };
   if (entries.some((e) => e.state !== 'running')) throw new Error('a picoprocess ended early');
   process.stdout.write(JSON.stringify(r) + '\n');
   process.exit(0);
@@ -221,26 +223,17 @@ async function poolChild(n: number, workers: number, api: boolean): Promise<void
   // Warm: each worker gets the module and starts a few.
   const warm = await Promise.all(Array.from({ length: 20 * Math.max(1, workers) }, () => pool.spawn({ module: idle, closeStdin: true })));
   await Promise.all(warm.map((p) => pool.wait(p.id)));
-  await sleep(50);
-  (globalThis as { gc?: () => void }).gc?.();
-  const before = rssKiB();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  if (api) {
-    const batch = 100;
-    for (let i = 0; i < n; i += batch) await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, count: Math.min(batch, n - i) } });
-  } else {
-    await Promise.all(Array.from({ length: n }, () => pool.spawn({ module: idle })));
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  await sleep(200);
-  (globalThis as { gc?: () => void }).gc?.();
-  await sleep(50);
-  const after = rssKiB();
+  const measured = await measureStarts(n, async () => {
+    if (api) {
+      const batch = 100;
+      for (let i = 0; i < n; i += batch) await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, count: Math.min(batch, n - i) } });
+    } else {
+      await Promise.all(Array.from({ length: n }, () => pool.spawn({ module: idle })));
+    }
+  });
   const running = (await pool.list()).filter((p) => p.state === 'running').length;
   if (running !== n) throw new Error(`${running} of ${n} picoprocesses are running`);
-  const r: ChildResult = { n, rssBeforeKiB: before, rssAfterKiB: after, perProcessKiB: (after - before) / n, guestTouchedKiB: NaN, startsPerSecond: n / seconds, cpuUsPerStart: (cpu.user + cpu.system) / n, prepared: idle.prepared };
+  const r: ChildResult = { n, ...measured, guestTouchedKiB: NaN, prepared: idle.prepared };
   process.stdout.write(JSON.stringify(r) + '\n');
   process.exit(0);
 }
