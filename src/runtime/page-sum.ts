@@ -64,10 +64,8 @@ const I32X4_EXTRACT_LANE = simd(0x1b);
 
 function v128Const(lanes: readonly number[]): number[] {
   const b = new Uint8Array(16);
-  new DataView(b.buffer).setUint32(0, lanes[0]! >>> 0, true);
-  new DataView(b.buffer).setUint32(4, lanes[1]! >>> 0, true);
-  new DataView(b.buffer).setUint32(8, lanes[2]! >>> 0, true);
-  new DataView(b.buffer).setUint32(12, lanes[3]! >>> 0, true);
+  const dv = new DataView(b.buffer);
+  lanes.forEach((lane, i) => dv.setUint32(4 * i, lane >>> 0, true));
   return [...V128_CONST, ...b];
 }
 
