@@ -68,13 +68,23 @@ export function cacheDir(): string {
  * A module prepared without the tick counter (waitsOnly) has an entry of its own.
  */
 export function preparedPath(bytes: Uint8Array, waitsOnly = false): string {
-  const hash = sha256(bytes).toString('hex');
-  return join(cacheDir(), `${bytes.length}-${hash}.v${PREPARE_VERSION}${waitsOnly ? '.waits' : ''}.wasm`);
+  return join(cacheDir(), `${bytes.length}-${hashOf(bytes)}.v${PREPARE_VERSION}${waitsOnly ? '.waits' : ''}.wasm`);
+}
+
+/**
+ * The module's SHA-256, once per bytes: one run looks up both cache entries, and `run` asks
+ * mayBePrepared before prepareModule (hashing a 30 MB module takes ~50 ms each time).
+ */
+const hashes = new WeakMap<Uint8Array, string>();
+function hashOf(bytes: Uint8Array): string {
+  let h = hashes.get(bytes);
+  if (h === undefined) hashes.set(bytes, (h = sha256(bytes).toString('hex')));
+  return h;
 }
 
 /** The cached prepared module for `bytes`, with the tick counter or else without; null if none. */
 function cachedPrepared(bytes: Uint8Array, waitsOnly: boolean | undefined): string | null {
-  const paths = waitsOnly ? [preparedPath(bytes, true)] : waitsOnly === false ? [preparedPath(bytes)] : [preparedPath(bytes), preparedPath(bytes, true)];
+  const paths = waitsOnly === undefined ? [preparedPath(bytes), preparedPath(bytes, true)] : [preparedPath(bytes, waitsOnly)];
   return paths.find((p) => existsSync(p)) ?? null;
 }
 
