@@ -15,13 +15,17 @@
 //    traps as before);
 //  - each `call_indirect` of such a type becomes a call of its dispatcher.
 //
-// Indirect calls of the other types can then be ignored by Asyncify, exactly. It needs a
-// table whose contents are known: one table, not imported or exported, filled by active
+// Indirect calls of the other types can then be ignored by Asyncify, exactly. Those of a type
+// whose table entries are all one function (a comparator) get a guarded direct call besides:
+// `index == slot ? f(args) : call_indirect(args, index)`. V8 then inlines the comparator into
+// the loop that calls it, which pays for the tick countdown of that loop (prepared qsort:
+// 1.18x -> 1.00x the time of node:wasi, bench/prepared.ts); any other index takes the original
+// call_indirect and traps as before. All of this needs a table whose contents are known: one table, not imported or exported, filled by active
 // element segments at constant offsets, and never changed by code (no table.set, grow, init,
 // copy, fill) nor reached through function references (call_ref). Anything else: null, and
 // preparation keeps Asyncify's default.
 
-import { Reader, concat, definedFuncTypes, funcTypes, leb, section, sections } from './wasm-binary.ts';
+import { Reader, concat, definedFuncTypes, funcTypes, leb, section, sections, sleb, type FuncType } from './wasm-binary.ts';
 import { skipInstruction } from './wasm-ticks.ts';
 
 /** Tables bigger than this keep Asyncify's default (a dispatcher's br_table spans the table). */
@@ -153,13 +157,17 @@ class Bail extends Error {}
 
 export interface Devirtualized {
   bytes: Uint8Array;
-  /** Dispatchers added (0: no indirect call may unwind, the module is unchanged). */
+  /** Dispatchers added (one per function type whose indirect calls may unwind). */
   dispatchers: number;
+  /** Indirect calls given a guarded direct call (their type reaches one function only). */
+  guarded: number;
+  /** Neither: the module is returned unchanged. */
 }
 
 /**
- * The module with its unwinding indirect calls made direct, or null when its table cannot be
- * known (see the top). `unwinding` names the imports that may unwind, as `module.field`.
+ * The module with its unwinding indirect calls made direct, and those of one possible target
+ * guarded, or null when its table cannot be known (see the top). `unwinding` names the imports
+ * that may unwind, as `module.field`.
  */
 export function devirtualizeUnwinding(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualized | null {
   try {
@@ -205,7 +213,15 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
       }
     }
   }
-  if (keyUnwinds.size === 0) return { bytes, dispatchers: 0 };
+  // Types that reach one function only, which cannot unwind: a guarded direct call (the top).
+  const single = new Map<string, { f: number; slot: number }>();
+  for (const [k, fsOfKey] of targets) {
+    const t = types.find((x) => x.key === k)!;
+    if (keyUnwinds.has(k) || fsOfKey.size !== 1 || signatureOf(t) === null) continue;
+    const f = fsOfKey.values().next().value!;
+    single.set(k, { f, slot: table.indexOf(f) });
+  }
+  if (keyUnwinds.size === 0 && single.size === 0) return { bytes, dispatchers: 0, guarded: 0 };
 
   // One dispatcher per unwinding key: new types, functions and bodies.
   const keys = [...keyUnwinds];
@@ -227,23 +243,54 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
     newBodies.push(dispatcher(table, [...targets.get(k)!], params, typeIndex));
   }
 
-  // Rewritten bodies: call_indirect of an unwinding key -> call of its dispatcher.
+  // Rewritten bodies: call_indirect of an unwinding key -> call of its dispatcher; of a key
+  // with one target -> the guarded call, through locals of its own (new ones, per body and key).
   const outBodies: Uint8Array[] = [];
-  for (const b of bodies) {
+  let guarded = 0;
+  for (let i = 0; i < bodies.length; i++) {
+    const b = bodies[i]!;
     const parts: Uint8Array[] = [];
-    let copyFrom = b.start;
+    let copyFrom = b.first;
+    const header = new Reader(bytes, b.start);
+    let declared = 0;
+    for (let g = header.u32(); g > 0; g--) {
+      declared += header.u32();
+      header.valType();
+    }
+    const firstNew = types[funcType[imported + i]!]!.params + declared;
+    const newLocals: number[] = [];
+    const localsOf = new Map<string, number>();
     const r = new Reader(bytes, b.first);
     while (r.pos < b.end) {
       const at = r.pos;
       const op = skipInstruction(r);
       if (op !== 0x11 && op !== 0x13) continue;
-      const d = dispatcherOf.get(keyOf(new Reader(bytes, at + 1).u32()));
-      if (d === undefined) continue;
-      parts.push(bytes.subarray(copyFrom, at), Uint8Array.from([op === 0x11 ? 0x10 : 0x12, ...leb(d)]));
+      const typeIndex = new Reader(bytes, at + 1).u32();
+      const key = keyOf(typeIndex);
+      const d = dispatcherOf.get(key);
+      const one = op === 0x11 ? single.get(key) : undefined;
+      if (d === undefined && one === undefined) continue;
+      let replacement: number[];
+      if (d !== undefined) replacement = [op === 0x11 ? 0x10 : 0x12, ...leb(d)];
+      else {
+        const sig = signatureOf(types[typeIndex]!)!;
+        let base = localsOf.get(key);
+        if (base === undefined) {
+          base = firstNew + newLocals.length;
+          localsOf.set(key, base);
+          newLocals.push(0x7f, ...sig.params);
+        }
+        replacement = guardedCall(one!.f, one!.slot, typeIndex, sig, base);
+        guarded++;
+      }
+      parts.push(bytes.subarray(copyFrom, at), Uint8Array.from(replacement));
       copyFrom = r.pos;
     }
     parts.push(bytes.subarray(copyFrom, b.end));
-    const body = concat(parts);
+    const locals = newLocals.length === 0
+      ? bytes.subarray(b.start, b.first)
+      : concat([Uint8Array.from(leb(new Reader(bytes, b.start).u32() + newLocals.length)), bytes.subarray(afterCount(bytes, b.start), b.first), Uint8Array.from(newLocals.flatMap((t) => [0x01, t]))]);
+    const body = concat([locals, ...parts]);
     outBodies.push(Uint8Array.from(leb(body.length)), body);
   }
   for (const body of newBodies) outBodies.push(Uint8Array.from(leb(body.length)), body);
@@ -262,7 +309,45 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
     else if (s.id === 10) out.push(newCodeSection);
     else out.push(bytes.subarray(s.start, s.end));
   }
-  return { bytes: concat(out), dispatchers: keys.length };
+  return { bytes: concat(out), dispatchers: keys.length, guarded };
+}
+
+/** A type's parameter types and its block type, when all are one-byte value types and it has at most one result. */
+function signatureOf(t: FuncType): { params: number[]; block: number } | null {
+  const r = new Reader(t.bytes, 1);
+  const params: number[] = [];
+  for (let n = r.u32(); n > 0; n--) {
+    const v = r.byte();
+    if (!SIMPLE_TYPES.has(v)) return null;
+    params.push(v);
+  }
+  const results = r.u32();
+  if (results > 1) return null;
+  const block = results === 0 ? 0x40 : r.byte();
+  return block === 0x40 || SIMPLE_TYPES.has(block) ? { params, block } : null;
+}
+
+const SIMPLE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
+
+/**
+ * In place of `call_indirect typeIndex` (args and index on the stack), with locals `base`
+ * (the index, i32) and `base + 1 ...` (the args):
+ *
+ *     local.set index; local.set argN ... arg1
+ *     local.get index; i32.const slot; i32.eq
+ *     if (result)  args; call f
+ *     else         args; local.get index; call_indirect typeIndex
+ *     end
+ */
+function guardedCall(f: number, slot: number, typeIndex: number, sig: { params: number[]; block: number }, base: number): number[] {
+  const n = sig.params.length;
+  const args = Array.from({ length: n }, (_, p) => [0x20, ...leb(base + 1 + p)]).flat();
+  const out = [0x21, ...leb(base)];
+  for (let p = n - 1; p >= 0; p--) out.push(0x21, ...leb(base + 1 + p));
+  out.push(0x20, ...leb(base), 0x41, ...sleb(slot), 0x46, 0x04, sig.block);
+  out.push(...args, 0x10, ...leb(f), 0x05);
+  out.push(...args, 0x20, ...leb(base), 0x11, ...leb(typeIndex), 0x00, 0x0b);
+  return out;
 }
 
 /** Where a section's entries begin, past its count. */
