@@ -13,11 +13,16 @@
 //    address space, at the price of explicit bounds checks; and as two host processes of
 //    5 000 each. The default needs 10 000 x ~8 GiB = ~80 TiB of the 128 TiB user address
 //    space (47 bits): it fits, but ~15 000 would not.
+//  - N = 1 000 again in a host warmed by 3 000 earlier starts (which ended), and the same for
+//    the pool below: the start rate of a host that has been serving a while, against the
+//    first thousand starts of a fresh one (20 starts before), which also pay for V8 optimizing
+//    the start path and growing its heap.
 //  - the start rate of `drawbridge serve`'s pool (pool.ts): N = 1 000 started at once through
 //    the Pool with 2 worker threads (the 2 cores here) and with 0 (everything on the main
 //    thread), and through the HTTP API (POST /v1/processes with count, batches of 100):
 //    each start placed on the least-loaded worker, the workers starting theirs in parallel.
-//  - node:wasi, one Worker per instance (W workers; per-instance cost = RSS growth / W) and
+//  - node:wasi, one Worker per instance (W workers; per-instance cost = RSS growth / W, and
+//    their start rate, each started once the one before runs) and
 //    one `node` process per instance (P processes; RSS and unique memory, Private_* of
 //    /proc/PID/smaps_rollup, each). W and P are kept small (they cost ~8 and ~45 MiB each);
 //    the per-instance figures are what scales, the "at N" ones are extrapolated and say so.
@@ -68,14 +73,23 @@ async function measureStarts(n: number, start: () => Promise<void>): Promise<Pic
   return { rssBeforeKiB: before, rssAfterKiB: after, perProcessKiB: (after - before) / n, startsPerSecond: n / seconds, cpuUsPerStart: (cpu.user + cpu.system) / n };
 }
 
-/** In the child: start n idle picoprocesses in one Supervisor and report. */
-async function child(n: number): Promise<void> {
+/**
+ * Starts before the measured ones, which end at once (their stdin is empty): 20 for a fresh
+ * host (the module compiled, a first instance), WARM_HOST for a host that has been serving a
+ * while. A fresh host's first thousand starts pay one-time costs besides: V8 optimizing the
+ * start path as it gets hot (TurboFan after 3 000 calls of a function) and growing its heap.
+ */
+const FRESH_HOST = 20;
+const WARM_HOST = 3000;
+
+/** In the child: start n idle picoprocesses in one Supervisor, after `warmUp` others, and report. */
+async function child(n: number, warmUp: number): Promise<void> {
   const { Supervisor } = await import('../src/server/supervisor.ts');
   const sv = new Supervisor({ keepEnded: 0 });
   const idle = await sv.load(readFileSync(IDLE), 'idle');
-  // Warm: compile, first instance, code paths; then measure from a quiet, collected heap.
+  // Warm; then measure from a quiet, collected heap.
   const warm = [];
-  for (let i = 0; i < 20; i++) warm.push(await sv.spawn({ module: idle, stdin: new Uint8Array(0) }));
+  for (let i = 0; i < warmUp; i++) warm.push(await sv.spawn({ module: idle, stdin: new Uint8Array(0) }));
   await Promise.all(warm.map((e) => e.done));
   const entries: Awaited<ReturnType<typeof sv.spawn>>[] = [];
   const measured = await measureStarts(n, async () => {
@@ -102,7 +116,7 @@ async function child(n: number): Promise<void> {
   process.exit(0);
 }
 
-function runChild(n: number, flags: string[] = [], mode: string[] = ['--child', String(n)]): ChildResult {
+function runChild(n: number, flags: string[] = [], mode: string[] = ['--child', String(n), String(FRESH_HOST)]): ChildResult {
   const r = spawnSync(NODE, ['--expose-gc', ...flags, join(ROOT, 'bench', 'density.ts'), ...mode], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`density child (n=${n} ${flags.join(' ')}) failed: ${r.stderr.slice(-2000)}`);
   // The report is the last line that is JSON (a guest or a debugging print may add others).
@@ -111,8 +125,8 @@ function runChild(n: number, flags: string[] = [], mode: string[] = ['--child', 
   return JSON.parse(line) as ChildResult;
 }
 
-/** RSS growth of one process per node:wasi Worker, each blocked reading (the shared) stdin. */
-async function nodeWasiWorkers(w: number): Promise<{ perInstanceKiB: number }> {
+/** RSS growth of one process per node:wasi Worker, each blocked reading (the shared) stdin, and their start rate. */
+async function nodeWasiWorkers(w: number): Promise<{ perInstanceKiB: number; startsPerSecond: number }> {
   const script = `
     const { Worker } = require('node:worker_threads');
     const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'))[1]);
@@ -124,12 +138,14 @@ async function nodeWasiWorkers(w: number): Promise<{ perInstanceKiB: number }> {
       await new Promise((r) => setTimeout(r, 200));
       global.gc?.();
       const before = rss();
+      const t0 = performance.now();
       for (let i = 0; i < ${w}; i++) {
         const worker = new Worker(code, { eval: true, workerData: ${JSON.stringify(IDLE)} });
         await new Promise((r) => worker.once('message', r));
       }
+      const startsPerSecond = ${w} / ((performance.now() - t0) / 1000);
       await new Promise((r) => setTimeout(r, 500));
-      console.log(JSON.stringify({ perInstanceKiB: (rss() - before) / ${w} }));
+      console.log(JSON.stringify({ perInstanceKiB: (rss() - before) / ${w}, startsPerSecond }));
       process.exit(0);
     })();`;
   return new Promise((resolve, reject) => {
@@ -179,6 +195,7 @@ export const density: Benchmark = {
     const rows: string[][] = [];
     const results: [string, ChildResult][] = [];
     for (const n of [100, 1000, 10000]) results.push([`drawbridge, one host, N = ${n}`, runChild(n)]);
+    const warmOne = runChild(1000, [], ['--child', '1000', String(WARM_HOST)]);
     results.push(['drawbridge, N = 10 000, --disable-wasm-trap-handler', runChild(10000, ['--disable-wasm-trap-handler'])]);
     const half = runChild(5000);
     for (const [label, r] of results) {
@@ -189,40 +206,48 @@ export const density: Benchmark = {
     rows.push(['drawbridge, N = 10 000 as two hosts of 5 000 (incl. both Nodes)', kib(twoHostsPer), kib(half.guestTouchedKiB), kib(twoHostsPer - half.guestTouchedKiB), half.startsPerSecond.toFixed(0), cpuUs(half), mib(2 * half.rssAfterKiB)]);
     const one = results[2]![1];
     rows.push(['drawbridge, N = 10 000 in one host (incl. its Node)', kib(one.rssAfterKiB / 10000), kib(one.guestTouchedKiB), kib(one.rssAfterKiB / 10000 - one.guestTouchedKiB), one.startsPerSecond.toFixed(0), cpuUs(one), mib(one.rssAfterKiB)]);
+    // A warmed host's memory per picoprocess is not shown: its starts reuse what the warm-up's freed.
+    rows.push([`drawbridge, one host, N = 1 000, the host warmed by ${WARM_HOST} starts`, '', '', '', warmOne.startsPerSecond.toFixed(0), cpuUs(warmOne), mib(warmOne.rssAfterKiB)]);
     const touched = results[1]![1].guestTouchedKiB;
     const pooled: [string, ChildResult][] = [
       ['drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn, all at once)', runChild(1000, [], ['--pool-child', '1000', '2', 'pool'])],
+      [`drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn), the pool warmed by ${WARM_HOST} starts`, runChild(1000, [], ['--pool-child', '1000', '2', 'pool', String(WARM_HOST)])],
       ['drawbridge serve pool, 2 worker threads, N = 1 000 (HTTP API, batches of 100)', runChild(1000, [], ['--pool-child', '1000', '2', 'api'])],
       ['drawbridge serve pool, no worker threads, N = 1 000 (Pool.spawn)', runChild(1000, [], ['--pool-child', '1000', '0', 'pool'])],
     ];
     for (const [label, r] of pooled) {
-      rows.push([label, kib(r.perProcessKiB), kib(touched), kib(r.perProcessKiB - touched), r.startsPerSecond.toFixed(0), cpuUs(r), mib(r.rssAfterKiB)]);
+      const warmed = label.includes('warmed');
+      rows.push([label, warmed ? '' : kib(r.perProcessKiB), warmed ? '' : kib(touched), warmed ? '' : kib(r.perProcessKiB - touched), r.startsPerSecond.toFixed(0), cpuUs(r), mib(r.rssAfterKiB)]);
     }
     const workers = await nodeWasiWorkers(WORKERS);
-    rows.push([`node:wasi, one Worker each (measured with ${WORKERS}; at N = 1 000: ~${(workers.perInstanceKiB * 1000 / 2 ** 20).toFixed(1)} GiB, extrapolated)`, kib(workers.perInstanceKiB), '', '', '', '', '']);
+    rows.push([`node:wasi, one Worker each (measured with ${WORKERS}; at N = 1 000: ~${(workers.perInstanceKiB * 1000 / 2 ** 20).toFixed(1)} GiB, extrapolated)`, kib(workers.perInstanceKiB), '', '', workers.startsPerSecond.toFixed(0), '', '']);
     const procs = await nodeProcesses(PROCESSES);
     rows.push([`node:wasi, one node process each (measured with ${PROCESSES}; RSS each, unique ${kib(procs.uniqueKiB)} KiB)`, kib(procs.rssKiB), '', '', '', '', '']);
     printTable('Density: idle picoprocesses blocked reading stdin', ['how', 'KiB resident each', 'guest touched KiB', 'beyond the guest KiB', 'starts/s', 'CPU µs per start', 'host RSS MiB'], rows);
     for (const [label, r] of results.slice(1, 3)) {
       if (r.perProcessKiB - r.guestTouchedKiB > 128) ctx.fail(`density: ${label}: ${kib(r.perProcessKiB - r.guestTouchedKiB)} KiB beyond the guest (bar: 128)`);
     }
+    const rate = (r: ChildResult) => r.startsPerSecond.toFixed(0);
     console.log(
-      `bars: <= 128 KiB beyond the guest at N = 1 000 and 10 000; >= 5 000 starts/s (measured at N = 1 000: ${results[1]![1].startsPerSecond.toFixed(0)} on one event loop, ` +
-        `${pooled[0]![1].startsPerSecond.toFixed(0)} through the pool of 2 workers, ${pooled[1]![1].startsPerSecond.toFixed(0)} through its HTTP API)`,
+      `bars: <= 128 KiB beyond the guest at N = 1 000 and 10 000; >= 5 000 starts/s (measured at N = 1 000: a fresh host ${rate(results[1]![1])} on one event loop, ` +
+        `${rate(pooled[0]![1])} through the pool of 2 workers, ${rate(pooled[2]![1])} through its HTTP API; a host warmed by ${WARM_HOST} starts ${rate(warmOne)} on one event loop, ` +
+        `${rate(pooled[1]![1])} through the pool; node:wasi, a Worker each: ${workers.startsPerSecond.toFixed(0)}/s, ${(warmOne.startsPerSecond / workers.startsPerSecond).toFixed(0)}x fewer)`,
     );
   },
 };
 
-/** In the child: start n idle picoprocesses through a Pool of `workers` threads (or its HTTP API) and report. */
-async function poolChild(n: number, workers: number, api: boolean): Promise<void> {
+/** In the child: start n idle picoprocesses through a Pool of `workers` threads (or its HTTP API), after `warmUp` others, and report. */
+async function poolChild(n: number, workers: number, api: boolean, warmUp: number): Promise<void> {
   const { startDaemon } = await import('../src/server/daemon.ts');
   const { call } = await import('../src/server/client.ts');
   const d = await startDaemon({ workers, connectionFile: null });
   const pool = d.pool;
   const idle = await pool.load(readFileSync(IDLE), 'idle');
-  // Warm: each worker gets the module and starts a few.
-  const warm = await Promise.all(Array.from({ length: 20 * Math.max(1, workers) }, () => pool.spawn({ module: idle, closeStdin: true })));
-  await Promise.all(warm.map((p) => pool.wait(p.id)));
+  // Warm: each worker gets the module and starts a few (or many: a warm host), in batches.
+  for (let left = warmUp; left > 0; left -= 1000) {
+    const warm = await Promise.all(Array.from({ length: Math.min(1000, left) }, () => pool.spawn({ module: idle, closeStdin: true })));
+    await Promise.all(warm.map((p) => pool.wait(p.id)));
+  }
   const measured = await measureStarts(n, async () => {
     if (api) {
       const batch = 100;
@@ -238,5 +263,5 @@ async function poolChild(n: number, workers: number, api: boolean): Promise<void
   process.exit(0);
 }
 
-if (process.argv[2] === '--child') await child(Number(process.argv[3]));
-if (process.argv[2] === '--pool-child') await poolChild(Number(process.argv[3]), Number(process.argv[4]), process.argv[5] === 'api');
+if (process.argv[2] === '--child') await child(Number(process.argv[3]), Number(process.argv[4] ?? FRESH_HOST));
+if (process.argv[2] === '--pool-child') await poolChild(Number(process.argv[3]), Number(process.argv[4]), process.argv[5] === 'api', Number(process.argv[6] ?? 20 * Math.max(1, Number(process.argv[4]))));
