@@ -32,39 +32,3 @@ test('one family is made once per library OS: asking twice gives the same functi
   assert.notEqual(libos().syscall('fd_write'), os.syscall('fd_write'));
   os.close();
 });
-
-test('stdio is asked whether it is a terminal only when the guest wants to know, once per descriptor', () => {
-  const p = createNodeHost().createProcess({});
-  const monitored = createMonitor(p.dk, policyFromManifest(emptyManifest()));
-  const terminals = new Set<number>();
-  let queries = 0;
-  // The Dk as the library OS sees it, with stdout made a terminal and the queries counted.
-  const dk = new Proxy(monitored, {
-    get(target, key) {
-      if (key === 'streamAttributesQueryByHandle') {
-        return (h: number) => {
-          queries++;
-          const a = target.streamAttributesQueryByHandle(h);
-          return typeof a === 'object' ? { ...a, terminal: terminals.has(h) } : a;
-        };
-      }
-      const v = Reflect.get(target, key) as unknown;
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  const os = createWasiLibOs(dk, { args: ['x'], env: [], preopens: [] });
-  assert.equal(queries, 0, 'starting asks nothing');
-  terminals.add(os.state.fds.get(1)!.handle);
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  os.attachMemory(memory);
-  const fdstat = os.syscall('fd_fdstat_get')!;
-  const filetype = (fd: number) => {
-    assert.equal(fdstat(fd, 64), 0);
-    return new Uint8Array(memory.buffer)[64];
-  };
-  assert.equal(filetype(1), 2, 'a terminal is a character device');
-  assert.equal(filetype(2), 0, 'anything else is unknown, as in wasmtime');
-  assert.equal(filetype(1), 2);
-  assert.equal(queries, 2, 'one query per descriptor');
-  os.close();
-});

@@ -93,7 +93,7 @@ export function fdCalls(os: WasiState) {
       }
       mem.refresh();
       mem.bytes(ptr, 24).fill(0);
-      mem.setU8(ptr, os.filetype(d));
+      mem.setU8(ptr, d.filetype);
       mem.setU16(ptr + 2, flags);
       mem.setU64(ptr + 8, base);
       mem.setU64(ptr + 16, inheriting);
@@ -126,7 +126,7 @@ export function fdCalls(os: WasiState) {
       const d = os.fds.get(fd);
       if (!d) return Errno.BADF;
       if (isStdio(d)) {
-        writeStdioFilestat(mem, ptr, os.filetype(d));
+        writeStdioFilestat(mem, ptr, d.filetype);
         return Errno.SUCCESS;
       }
       const a = os.attrs(d);

@@ -16,7 +16,6 @@ export interface Description {
   guestPath: string;
   /** The pre-open name for pre-opened directories, else null. */
   preopen: string | null;
-  /** A WASI filetype, or FILETYPE_PENDING (state.ts): read it through WasiState.filetype. */
   filetype: number;
   position: number;
   /** O_APPEND and O_NONBLOCK (fd_fdstat_set_flags); of a shared description, the last seen. */

@@ -85,9 +85,6 @@ export interface SavedLibOs {
   monotonicNs: string;
 }
 
-/** Description.filetype of a stdio stream not yet asked whether it is a terminal (WasiState.filetype). */
-export const FILETYPE_PENDING = -1;
-
 export function filetypeOf(attrs: StreamAttributes): number {
   switch (attrs.kind) {
     case 'file': return Filetype.REGULAR_FILE;
@@ -346,13 +343,14 @@ export class WasiState {
 
   private openStdio(uri: string, kind: DescKind, access: number): void {
     let h = this.dk.streamOpen(uri, access, 0, 0);
-    // Whether it is a terminal is asked when the guest first wants to know (filetype()): most
-    // never do, and a host starting thousands of picoprocesses saves three queries per start.
-    let filetype: number = FILETYPE_PENDING;
+    let filetype: number = Filetype.UNKNOWN;
     if (isDkError(h)) {
       // No such stream granted: the descriptor reads as end of file / swallows writes.
       h = this.dk.streamOpen('null:', access, 0, 0);
-      filetype = Filetype.UNKNOWN;
+    } else {
+      const attrs = this.dk.streamAttributesQueryByHandle(h);
+      // wasmtime: a terminal is a character device, anything else (pipe, file) unknown.
+      if (!isDkError(attrs) && attrs.terminal === true) filetype = Filetype.CHARACTER_DEVICE;
     }
     this.fds.add({
       kind, handle: isDkError(h) ? 0 : h, guestPath: '', preopen: null, filetype, position: 0,
@@ -438,16 +436,6 @@ export class WasiState {
       const result = attempt();
       if (result !== RETRY) return result;
     }
-  }
-
-  /** A descriptor's WASI filetype (a stdio stream's is asked of the host on first use). */
-  filetype(d: Description): number {
-    if (d.filetype === FILETYPE_PENDING) {
-      const attrs = this.dk.streamAttributesQueryByHandle(d.handle);
-      // wasmtime: a terminal is a character device, anything else (pipe, file) unknown.
-      d.filetype = !isDkError(attrs) && attrs.terminal === true ? Filetype.CHARACTER_DEVICE : Filetype.UNKNOWN;
-    }
-    return d.filetype;
   }
 
   /** Attributes of a descriptor's stream, or an errno. */
