@@ -1,8 +1,8 @@
 // Indirect calls that may unwind made direct before Asyncify (src/runtime/wasm-indirect.ts):
 // the rewritten module computes the same, traps where the original traps, and gets a
 // dispatcher only for the function types whose table entries may unwind; a type with one
-// table entry gets a guarded direct call. A table the rewrite
-// cannot know is refused (null), and preparation then keeps Asyncify's default.
+// table entry gets a guarded direct call. A table the rewrite cannot know is refused (null),
+// and preparation then keeps Asyncify's default.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
