@@ -17,6 +17,7 @@ import type { Manifest } from '../monitor/manifest.ts';
 import { INTERRUPTED_CALL, type SavedLibOs, type WasiLibOs } from '../libos/wasi/index.ts';
 import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from './wasm-sections.ts';
 import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from './wasm-ticks.ts';
+import { bitsOfValue, CONTROL, CONTROL_EXPORT, valueOfBits } from './wasm-control.ts';
 import { registerFork } from './fork.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
 import { encodeSnapshot, sha256, snapshotInProcess, SNAPSHOT_VERSION, type SavedExtension, type Snapshot, type SnapshotMeta } from './snapshot.ts';
@@ -59,6 +60,15 @@ export interface CaptureSource {
 }
 
 type Fn = (...args: any[]) => number | Promise<number>;
+type Control = (op: number, a: number, b: bigint) => bigint;
+type AsyncifyCall = 'asyncify_get_state' | 'asyncify_start_unwind' | 'asyncify_stop_unwind' | 'asyncify_start_rewind' | 'asyncify_stop_rewind';
+const CONTROL_OP: Record<AsyncifyCall, number> = {
+  asyncify_get_state: CONTROL.getState,
+  asyncify_start_unwind: CONTROL.startUnwind,
+  asyncify_stop_unwind: CONTROL.stopUnwind,
+  asyncify_start_rewind: CONTROL.startRewind,
+  asyncify_stop_rewind: CONTROL.stopRewind,
+};
 
 export class Capturer {
   private exports: WebAssembly.Exports = {};
@@ -83,15 +93,24 @@ export class Capturer {
     if (unsupported) throw new CaptureError(`global ${unsupported.index} is a ${unsupported.type}, which a snapshot cannot carry`);
   }
 
+  /**
+   * The module's __drawbridge_control (wasm-control.ts); null for a module prepared before it
+   * existed (a snapshot's), which exports Asyncify's functions and its globals instead.
+   */
+  private control: Control | null = null;
+
   bind(instance: WebAssembly.Instance, memory: WebAssembly.Memory): void {
     this.exports = instance.exports;
+    const control = instance.exports[CONTROL_EXPORT];
+    this.control = typeof control === 'function' ? (control as Control) : null;
     this.memory = memory;
     // The first slice is a whole one: a short program never lets the event loop in.
     this.lastYield = nowMs();
   }
 
-  private call(name: string, ...args: number[]): number {
-    return (this.exports[name] as (...a: number[]) => number)(...args);
+  private call(name: AsyncifyCall, arg = 0): number {
+    if (this.control) return Number(this.control(CONTROL_OP[name], arg, 0n));
+    return (this.exports[name] as (a: number) => number)(arg);
   }
 
   /** Wrap an import that may wait so that it can start an unwind. */
@@ -119,8 +138,11 @@ export class Capturer {
    * the event loop run (other picoprocesses, the control socket): preemption.
    */
   readonly tick = (): number | Promise<number> => {
-    const countdown = this.exports[TICK_GLOBAL_EXPORT];
-    if (countdown instanceof WebAssembly.Global) countdown.value = TICK_INTERVAL;
+    if (this.control) this.control(CONTROL.rearmTicks, 0, 0n);
+    else {
+      const countdown = this.exports[TICK_GLOBAL_EXPORT];
+      if (countdown instanceof WebAssembly.Global) countdown.value = TICK_INTERVAL;
+    }
     const now = nowMs();
     if (now - this.lastYield < SLICE_MS) return 0;
     // The slice starts when the guest gets the loop back, not when it gave it up: counted from
@@ -279,7 +301,8 @@ export class Capturer {
   private meta(keepLibos = false, libos?: SavedLibOs): Omit<SnapshotMeta, 'memory'> {
     const saved = libos ?? (keepLibos ? { args: [], env: [], fds: [], monotonicNs: '0' } : this.libos.state.save());
     if (typeof saved === 'string') throw new CaptureError(`cannot checkpoint: ${saved}`);
-    const globals = this.globals.map((g) => {
+    const globals = this.globals.map((g, k) => {
+      if (this.control) return { index: g.index, type: g.type, value: valueOfBits(g.type, this.control(CONTROL.getGlobal, k, 0n)) };
       const exported = this.exports[GLOBAL_EXPORT_PREFIX + g.index] as WebAssembly.Global;
       return { index: g.index, type: g.type, value: String(exported.value) };
     });
@@ -305,6 +328,12 @@ export class Capturer {
   /** Put a snapshot's globals back (before startRewind). */
   restoreGlobals(globals: SnapshotMeta['globals']): void {
     for (const g of globals) {
+      if (this.control) {
+        const k = this.globals.findIndex((x) => x.index === g.index && x.type === g.type);
+        if (k < 0) throw new CaptureError(`the module has no ${g.type} global ${g.index} to restore`);
+        this.control(CONTROL.setGlobal, k, bitsOfValue(g.type, g.value));
+        continue;
+      }
       const exported = this.exports[GLOBAL_EXPORT_PREFIX + g.index];
       if (!(exported instanceof WebAssembly.Global)) throw new CaptureError(`the module has no global ${g.index} to restore`);
       exported.value = g.type === 'i64' ? BigInt(g.value) : Number(g.value);

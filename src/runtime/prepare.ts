@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { SYSCALLS } from '../libos/wasi/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { customSection, customSectionNames, exportMutableGlobals, exportNames } from './wasm-sections.ts';
+import { addControlExport, CONTROL_EXPORT } from './wasm-control.ts';
 import { concat } from './wasm-binary.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
@@ -31,9 +32,10 @@ export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
  * Bumped when the preparation changes, so that old cache entries are not reused (6: counted
  * loops lose their countdown, wasm-counted-loops.ts; 7: -O3 for small modules; 8: no count
  * given back around calls of functions that never count down; 9: guarded direct calls for
- * indirect calls whose type has one function in the table, wasm-indirect.ts).
+ * indirect calls whose type has one function in the table, wasm-indirect.ts; 10: one control
+ * export, wasm-control.ts).
  */
-const PREPARE_VERSION = 9;
+const PREPARE_VERSION = 10;
 
 /**
  * Modules up to this size are optimized with -O3 after Asyncify, bigger ones with -O2. On the
@@ -57,7 +59,7 @@ export function captureImports(): string[] {
 
 export function isPrepared(module: WebAssembly.Module): boolean {
   const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-  return ASYNCIFY_EXPORTS.every((n) => names.has(n));
+  return names.has(CONTROL_EXPORT) || ASYNCIFY_EXPORTS.every((n) => names.has(n));
 }
 
 export function cacheDir(): string {
@@ -200,7 +202,10 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       bytes.length <= OPTIMIZE_MORE_MAX_BYTES ? '-O3' : '-O2',
     ];
     await run(wasmOpt, args, progress, 'asyncify');
-    let prepared = exportMutableGlobals(readFileSync(output));
+    // One control export instead of Asyncify's, the countdown's and one per mutable global
+    // (wasm-control.ts: V8 makes a JS object for each export at every instantiation).
+    const optimized = readFileSync(output);
+    let prepared = addControlExport(optimized) ?? exportMutableGlobals(optimized);
     if (waitsOnly) prepared = concat([prepared, customSection(WAITS_ONLY_SECTION)]);
     mkdirSync(cacheDir(), { recursive: true });
     const tmp = `${target}.${process.pid}.tmp`;
