@@ -98,6 +98,25 @@ export function sleb(n: number): number[] {
   }
 }
 
+/** How many functions the import section imports (they come first in the function index space). */
+export function importedFunctionCount(bytes: Uint8Array, s: { payload: number } | undefined): number {
+  if (!s) return 0;
+  let functions = 0;
+  const r = new Reader(bytes, s.payload);
+  for (let n = r.u32(); n > 0; n--) {
+    r.name();
+    r.name();
+    const kind = r.byte();
+    if (kind === 0) { r.u32(); functions++; }
+    else if (kind === 1) { r.byte(); r.limits(); }
+    else if (kind === 2) r.limits();
+    else if (kind === 3) { r.valType(); r.byte(); }
+    else if (kind === 4) { r.byte(); r.u32(); }
+    else throw new Error(`unknown import kind ${kind}`);
+  }
+  return functions;
+}
+
 /** A function type of the type section: its bytes (0x60 params results), and as a key. */
 export interface FuncType {
   key: string;

@@ -14,7 +14,7 @@
 // program's own exports stay as they are. Capture (capture.ts) uses this export when a module
 // has it and the old ones otherwise (snapshots of earlier versions carry such modules).
 
-import { Reader, concat, leb, section, sections, sleb } from './wasm-binary.ts';
+import { Reader, concat, importedFunctionCount, leb, section, sections, sleb } from './wasm-binary.ts';
 import { mutableGlobals } from './wasm-sections.ts';
 import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from './wasm-ticks.ts';
 
@@ -73,22 +73,7 @@ export function addControlExport(bytes: Uint8Array): Uint8Array | null {
   if (ASYNCIFY.some((name) => !fn.has(name))) return null;
 
   // Function and type counts: the new function comes last, its type after the others.
-  let imported = 0;
-  const imp = find(2);
-  if (imp) {
-    const ir = new Reader(bytes, imp.payload);
-    for (let n = ir.u32(); n > 0; n--) {
-      ir.name();
-      ir.name();
-      const kind = ir.byte();
-      if (kind === 0) { ir.u32(); imported++; }
-      else if (kind === 1) { ir.byte(); ir.limits(); }
-      else if (kind === 2) ir.limits();
-      else if (kind === 3) { ir.valType(); ir.byte(); }
-      else if (kind === 4) { ir.byte(); ir.u32(); }
-      else return null;
-    }
-  }
+  const imported = importedFunctionCount(bytes, find(2));
   const typeSec = find(1);
   const funcSec = find(3);
   const codeSec = find(10);
