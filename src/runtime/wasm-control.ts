@@ -1,4 +1,4 @@
-// One export for the runtime's hold on a prepared module, in place of nine.
+// One export for the runtime's hold on a prepared module, in place of ten or so.
 //
 // Asyncify exports five functions (start/stop unwind and rewind, get state), the tick rewrite
 // exports its countdown, and a capture needs every mutable global: as exports, that is a JS
