@@ -98,6 +98,29 @@ export function sleb(n: number): number[] {
   }
 }
 
+/** A function body's local declarations (from `start`, its first byte past the size). */
+export interface Locals {
+  /** How many groups (count, type) there are, and where the first begins. */
+  groups: number;
+  groupsAt: number;
+  /** How many locals they declare (parameters not included). */
+  declared: number;
+  /** Where the instructions begin. */
+  first: number;
+}
+
+export function localsOf(bytes: Uint8Array, start: number): Locals {
+  const r = new Reader(bytes, start);
+  const groups = r.u32();
+  const groupsAt = r.pos;
+  let declared = 0;
+  for (let g = groups; g > 0; g--) {
+    declared += r.u32();
+    r.valType();
+  }
+  return { groups, groupsAt, declared, first: r.pos };
+}
+
 /** How many functions the import section imports (they come first in the function index space). */
 export function importedFunctionCount(bytes: Uint8Array, s: { payload: number } | undefined): number {
   if (!s) return 0;

@@ -27,7 +27,7 @@
 // table.set, grow, init, copy, fill) nor reached through function references (call_ref).
 // Anything else: null, and preparation keeps Asyncify's default.
 
-import { Reader, concat, definedFuncTypes, funcTypes, leb, section, sections, sleb, type FuncType } from './wasm-binary.ts';
+import { Reader, concat, definedFuncTypes, funcTypes, leb, localsOf, section, sections, sleb, type FuncType, type Locals } from './wasm-binary.ts';
 import { skipInstruction } from './wasm-ticks.ts';
 
 /** Tables bigger than this keep Asyncify's default (a dispatcher's br_table spans the table). */
@@ -106,18 +106,15 @@ function analyze(bytes: Uint8Array, unwinding: ReadonlySet<string>) {
   const code = find(10);
   const direct: number[][] = [];
   const indirect: number[][] = []; // type indices
-  const bodies: { start: number; end: number; first: number }[] = [];
+  const bodies: ({ start: number; end: number } & Locals)[] = [];
   if (code) {
     const r = new Reader(bytes, code.payload);
     for (let n = r.u32(); n > 0; n--) {
       const size = r.u32();
       const start = r.pos;
       const end = start + size;
-      for (let l = r.u32(); l > 0; l--) {
-        r.u32();
-        r.valType();
-      }
-      const first = r.pos;
+      const locals = localsOf(bytes, start);
+      r.pos = locals.first;
       const d: number[] = [];
       const ind: number[] = [];
       while (r.pos < end) {
@@ -137,7 +134,7 @@ function analyze(bytes: Uint8Array, unwinding: ReadonlySet<string>) {
       }
       direct.push(d);
       indirect.push(ind);
-      bodies.push({ start, end, first });
+      bodies.push({ start, end, ...locals });
       r.pos = end;
     }
   }
@@ -253,13 +250,7 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
     const b = bodies[i]!;
     const parts: Uint8Array[] = [];
     let copyFrom = b.first;
-    const header = new Reader(bytes, b.start);
-    let declared = 0;
-    for (let g = header.u32(); g > 0; g--) {
-      declared += header.u32();
-      header.valType();
-    }
-    const firstNew = types[funcType[imported + i]!]!.params + declared;
+    const firstNew = types[funcType[imported + i]!]!.params + b.declared;
     const newLocals: number[] = [];
     const localsOf = new Map<string, number>();
     const r = new Reader(bytes, b.first);
@@ -291,7 +282,7 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
     parts.push(bytes.subarray(copyFrom, b.end));
     const locals = newLocals.length === 0
       ? bytes.subarray(b.start, b.first)
-      : concat([Uint8Array.from(leb(new Reader(bytes, b.start).u32() + newLocals.length)), bytes.subarray(afterCount(bytes, b.start), b.first), Uint8Array.from(newLocals.flatMap((t) => [0x01, t]))]);
+      : concat([Uint8Array.from(leb(b.groups + newLocals.length)), bytes.subarray(b.groupsAt, b.first), Uint8Array.from(newLocals.flatMap((t) => [0x01, t]))]);
     const body = concat([locals, ...parts]);
     outBodies.push(Uint8Array.from(leb(body.length)), body);
   }

@@ -17,7 +17,7 @@
 // exceptions), so it never mistakes an immediate for an opcode; an instruction it does not
 // know makes it refuse.
 
-import { Reader, concat, definedFuncTypes, funcTypes, leb, section, sections, sleb } from './wasm-binary.ts';
+import { Reader, concat, definedFuncTypes, funcTypes, leb, localsOf, section, sections, sleb } from './wasm-binary.ts';
 import { countedLoops } from './wasm-counted-loops.ts';
 import { indirectTargets } from './wasm-indirect.ts';
 
@@ -103,15 +103,7 @@ interface BodyScan {
 }
 
 function scanBody(bytes: Uint8Array, start: number, end: number, logIndex: number): BodyScan {
-  const body = new Reader(bytes, start);
-  let declared = 0;
-  const localGroups = body.u32();
-  const groupsAt = body.pos;
-  for (let l = localGroups; l > 0; l--) {
-    declared += body.u32();
-    body.valType();
-  }
-  const firstInstruction = body.pos;
+  const { groups: localGroups, groupsAt, declared, first: firstInstruction } = localsOf(bytes, start);
   let calls = false;
   const loops: number[] = [];
   let otherLabels = false;
