@@ -17,7 +17,7 @@ import type { Manifest } from '../monitor/manifest.ts';
 import { INTERRUPTED_CALL, type SavedLibOs, type WasiLibOs } from '../libos/wasi/index.ts';
 import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from './wasm-sections.ts';
 import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from './wasm-ticks.ts';
-import { bitsOfValue, CONTROL, CONTROL_EXPORT, valueOfBits } from './wasm-control.ts';
+import { ASYNCIFY_OPS, bitsOfValue, CONTROL, CONTROL_EXPORT, valueOfBits, type AsyncifyExport } from './wasm-control.ts';
 import { registerFork } from './fork.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
 import { encodeSnapshot, sha256, snapshotInProcess, SNAPSHOT_VERSION, type SavedExtension, type Snapshot, type SnapshotMeta } from './snapshot.ts';
@@ -61,14 +61,6 @@ export interface CaptureSource {
 
 type Fn = (...args: any[]) => number | Promise<number>;
 type Control = (op: number, a: number, b: bigint) => bigint;
-type AsyncifyCall = 'asyncify_get_state' | 'asyncify_start_unwind' | 'asyncify_stop_unwind' | 'asyncify_start_rewind' | 'asyncify_stop_rewind';
-const CONTROL_OP: Record<AsyncifyCall, number> = {
-  asyncify_get_state: CONTROL.getState,
-  asyncify_start_unwind: CONTROL.startUnwind,
-  asyncify_stop_unwind: CONTROL.stopUnwind,
-  asyncify_start_rewind: CONTROL.startRewind,
-  asyncify_stop_rewind: CONTROL.stopRewind,
-};
 
 export class Capturer {
   private exports: WebAssembly.Exports = {};
@@ -108,8 +100,8 @@ export class Capturer {
     this.lastYield = nowMs();
   }
 
-  private call(name: AsyncifyCall, arg = 0): number {
-    if (this.control) return Number(this.control(CONTROL_OP[name], arg, 0n));
+  private call(name: AsyncifyExport, arg = 0): number {
+    if (this.control) return Number(this.control(ASYNCIFY_OPS[name], arg, 0n));
     return (this.exports[name] as (a: number) => number)(arg);
   }
 

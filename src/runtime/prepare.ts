@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { SYSCALLS } from '../libos/wasi/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { customSection, customSectionNames, exportMutableGlobals, exportNames } from './wasm-sections.ts';
-import { addControlExport, CONTROL_EXPORT } from './wasm-control.ts';
+import { addControlExport, ASYNCIFY_EXPORTS, CONTROL_EXPORT } from './wasm-control.ts';
 import { concat } from './wasm-binary.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
@@ -44,8 +44,6 @@ const PREPARE_VERSION = 10;
  * one it cost 37% more time (21 s -> ~29 s), which a first run waits for in silence.
  */
 const OPTIMIZE_MORE_MAX_BYTES = 64 * 1024;
-
-export const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'];
 
 /** The imports a capture can unwind through: exactly those that may wait, and the tick. */
 export function captureImports(): string[] {

@@ -35,7 +35,16 @@ export const CONTROL = {
   rearmTicks: 7,
 } as const;
 
-const ASYNCIFY = ['asyncify_get_state', 'asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind'] as const;
+/** What Binaryen's Asyncify exports, and the control op that stands for each. */
+export const ASYNCIFY_OPS = {
+  asyncify_get_state: CONTROL.getState,
+  asyncify_start_unwind: CONTROL.startUnwind,
+  asyncify_stop_unwind: CONTROL.stopUnwind,
+  asyncify_start_rewind: CONTROL.startRewind,
+  asyncify_stop_rewind: CONTROL.stopRewind,
+} as const;
+export type AsyncifyExport = keyof typeof ASYNCIFY_OPS;
+export const ASYNCIFY_EXPORTS = Object.keys(ASYNCIFY_OPS) as AsyncifyExport[];
 
 const I32 = 0x7f;
 const I64 = 0x7e;
@@ -66,11 +75,11 @@ export function addControlExport(bytes: Uint8Array): Uint8Array | null {
     const name = r.name();
     const kind = r.byte();
     const index = r.u32();
-    if (kind === 0 && (ASYNCIFY as readonly string[]).includes(name)) fn.set(name, index);
+    if (kind === 0 && Object.hasOwn(ASYNCIFY_OPS, name)) fn.set(name, index);
     else if (kind === 3 && name === TICK_GLOBAL_EXPORT) tickGlobal = index;
     else kept.push(bytes.subarray(start, r.pos));
   }
-  if (ASYNCIFY.some((name) => !fn.has(name))) return null;
+  if (ASYNCIFY_EXPORTS.some((name) => !fn.has(name))) return null;
 
   // Function and type counts: the new function comes last, its type after the others.
   const imported = importedFunctionCount(bytes, find(2));
