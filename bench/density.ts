@@ -221,15 +221,16 @@ export const density: Benchmark = {
     // A warmed host's memory per picoprocess is not shown: its starts reuse what the warm-up's freed.
     rows.push([`drawbridge, one host, N = 1 000, the host warmed by ${WARM_HOST} starts`, '', '', '', warmOne.startsPerSecond.toFixed(0), cpuUs(warmOne), mib(warmOne.rssAfterKiB)]);
     const touched = results[1]![1].guestTouchedKiB;
-    const pooled: [string, ChildResult][] = [
-      ['drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn, all at once)', medianChild(reps, 1000, [], ['--pool-child', '1000', '2', 'pool'])],
-      [`drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn), the pool warmed by ${WARM_HOST} starts`, medianChild(reps, 1000, [], ['--pool-child', '1000', '2', 'pool', String(WARM_HOST)])],
-      ['drawbridge serve pool, 2 worker threads, N = 1 000 (HTTP API, batches of 100)', medianChild(reps, 1000, [], ['--pool-child', '1000', '2', 'api'])],
-      ['drawbridge serve pool, no worker threads, N = 1 000 (Pool.spawn)', medianChild(reps, 1000, [], ['--pool-child', '1000', '0', 'pool'])],
+    const pooled: [string, ChildResult, warmed: boolean][] = [
+      ['drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn, all at once)', medianChild(reps, 1000, [], ['--pool-child', '1000', '2', 'pool']), false],
+      [`drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn), the pool warmed by ${WARM_HOST} starts`, medianChild(reps, 1000, [], ['--pool-child', '1000', '2', 'pool', String(WARM_HOST)]), true],
+      ['drawbridge serve pool, 2 worker threads, N = 1 000 (HTTP API, batches of 100)', medianChild(reps, 1000, [], ['--pool-child', '1000', '2', 'api']), false],
+      ['drawbridge serve pool, no worker threads, N = 1 000 (Pool.spawn)', medianChild(reps, 1000, [], ['--pool-child', '1000', '0', 'pool']), false],
     ];
-    for (const [label, r] of pooled) {
-      const warmed = label.includes('warmed');
-      rows.push([label, warmed ? '' : kib(r.perProcessKiB), warmed ? '' : kib(touched), warmed ? '' : kib(r.perProcessKiB - touched), r.startsPerSecond.toFixed(0), cpuUs(r), mib(r.rssAfterKiB)]);
+    for (const [label, r, warmed] of pooled) {
+      // A warmed host's memory per picoprocess is not shown: its starts reuse what the warm-up freed.
+      const memory = warmed ? ['', '', ''] : [kib(r.perProcessKiB), kib(touched), kib(r.perProcessKiB - touched)];
+      rows.push([label, ...memory, r.startsPerSecond.toFixed(0), cpuUs(r), mib(r.rssAfterKiB)]);
     }
     const workers = await nodeWasiWorkers(WORKERS);
     rows.push([`node:wasi, one Worker each (measured with ${WORKERS}; at N = 1 000: ~${(workers.perInstanceKiB * 1000 / 2 ** 20).toFixed(1)} GiB, extrapolated)`, kib(workers.perInstanceKiB), '', '', workers.startsPerSecond.toFixed(0), '', '']);
