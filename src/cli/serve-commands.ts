@@ -5,12 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startDaemon } from '../server/daemon.ts';
+import { WARM_UP_STARTS } from '../server/warm-up.ts';
 import { ApiError, call, connectionFor, findConnection } from '../server/client.ts';
 import { writeFileAtomic } from '../runtime/snapshot.ts';
 import type { ProcessInfo } from '../server/supervisor.ts';
 import type { CommandIo } from './manifest-command.ts';
 
-export const SERVE_USAGE = `usage: drawbridge serve [--listen ADDR:PORT | --socket PATH] [--connection-file FILE] [--workers N] [--no-prepare]
+export const SERVE_USAGE = `usage: drawbridge serve [--listen ADDR:PORT | --socket PATH] [--connection-file FILE] [--workers N]
+                       [--warm-up N] [--no-prepare]
 
 Runs a long-lived host: picoprocesses are started, listed, stopped, moved, checkpointed and
 restored through an HTTP+JSON control API on a loopback address (default 127.0.0.1, any free
@@ -20,7 +22,10 @@ where drawbridge ps/spawn/kill/logs/move find them. Stops on SIGINT or SIGTERM, 
 
   --workers N   worker threads running picoprocesses (default: one per core); each new one
                 goes to the least loaded. 0: everything on the main thread. A module that
-                cannot be prepared (no preemption) always gets a worker thread of its own.`;
+                cannot be prepared (no preemption) always gets a worker thread of its own.
+  --warm-up N   before listening, start and end N picoprocesses of a tiny built-in guest
+                (default ${WARM_UP_STARTS}, ~0.4 s), so that the first tenants' starts run at the rate of a
+                host that has been serving a while (its code optimized, its heap grown). 0: skip.`;
 
 export const SPAWN_USAGE = `usage: drawbridge spawn [--manifest FILE] [--dir HOST[::GUEST]]... [--env NAME=VALUE]...
                         [--stdin TEXT] [--close-stdin] [--follow] [--] MODULE.wasm [ARGS...]
@@ -54,6 +59,7 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   let connectionFile: string | undefined;
   let prepare = true;
   let workers: number | undefined;
+  let warmUp: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--workers') {
@@ -63,6 +69,13 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
         return 2;
       }
       workers = Number(v);
+    } else if (a === '--warm-up') {
+      const v = argv[++i] ?? '';
+      if (!/^\d+$/.test(v) || Number(v) > 100_000) {
+        io.err(`drawbridge serve: --warm-up needs a count from 0 to 100000\n${SERVE_USAGE}`);
+        return 2;
+      }
+      warmUp = Number(v);
     } else if (a === '--listen') listen = argv[++i];
     else if (a === '--socket') socket = argv[++i];
     else if (a === '--connection-file') connectionFile = argv[++i];
@@ -77,13 +90,15 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   }
   let daemon;
   try {
-    daemon = await startDaemon({ listen, socket: socket && resolve(socket), connectionFile, prepare, workers });
+    daemon = await startDaemon({ listen, socket: socket && resolve(socket), connectionFile, prepare, workers, warmUp });
   } catch (e) {
     io.err(`drawbridge serve: ${(e as Error).message}`);
     return 1;
   }
   const threads = daemon.pool.workers().length;
-  io.out(`drawbridge serve: listening on ${daemon.connection.url ?? `unix:${daemon.connection.socket}`} (pid ${process.pid}, ${workers === 0 ? 'no worker threads' : `${threads} worker thread${threads === 1 ? '' : 's'}`})`);
+  const w = daemon.warmUp;
+  const warmed = w.starts > 0 ? `warmed up by ${w.starts} starts in ${w.ms} ms` : `no warm-up: ${w.skipped}`;
+  io.out(`drawbridge serve: listening on ${daemon.connection.url ?? `unix:${daemon.connection.socket}`} (pid ${process.pid}, ${workers === 0 ? 'no worker threads' : `${threads} worker thread${threads === 1 ? '' : 's'}`}; ${warmed})`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);

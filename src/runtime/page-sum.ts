@@ -15,7 +15,7 @@
 // Where there is no Wasm memory to read (a snapshot checked as a file image), pageSumOf
 // computes the same sum in JavaScript, slower.
 
-import { concat, leb, section } from './wasm-binary.ts';
+import { concat, leb, nameBytes, section } from './wasm-binary.ts';
 
 /** Odd lane weights of `a` and even ones of `b` (any such constants keep the property above). */
 const C = [0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f];
@@ -85,13 +85,12 @@ function moduleBytes(): Uint8Array {
     0x20, 3, ...I32X4_EXTRACT_LANE, 2, 0x6a, 0x20, 3, ...I32X4_EXTRACT_LANE, 3, 0x6a,
     0x0b,
   ];
-  const name = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
   return concat([
     new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
     section(1, [1, 0x60, 2, I32, I32, 1, I32]), // type 0: (i32, i32) -> i32
-    section(2, [1, ...name('m'), ...name('memory'), 2, 0, 0]), // import m.memory: memory, min 0
+    section(2, [1, ...nameBytes('m'), ...nameBytes('memory'), 2, 0, 0]), // import m.memory: memory, min 0
     section(3, [1, 0]), // one function of type 0
-    section(7, [1, ...name('sum'), 0, 0]), // export "sum" = function 0
+    section(7, [1, ...nameBytes('sum'), 0, 0]), // export "sum" = function 0
     section(10, [1, ...leb(body.length), ...body]),
   ]);
 }

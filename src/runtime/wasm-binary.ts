@@ -195,6 +195,12 @@ export function sections(bytes: Uint8Array): Section[] {
   return out;
 }
 
+/** A name as the binary format writes one (imports, exports): its UTF-8 length, then its bytes. */
+export function nameBytes(s: string): number[] {
+  const b = new TextEncoder().encode(s);
+  return [...leb(b.length), ...b];
+}
+
 /** A section with its id and size header. */
 export function section(id: number, payload: number[] | Uint8Array): Uint8Array {
   const p = payload instanceof Uint8Array ? payload : Uint8Array.from(payload);

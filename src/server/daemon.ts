@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import type { Limits } from '../monitor/manifest.ts';
 import { createApiServer } from './http-api.ts';
 import { Pool } from './pool.ts';
+import { warmUpPool, WARM_UP_STARTS, type WarmUpResult } from './warm-up.ts';
 
 export interface Connection {
   url?: string;
@@ -36,12 +37,16 @@ export interface DaemonOptions {
   prepare?: boolean;
   /** Worker threads (default: one per core); 0: everything on the main thread. */
   workers?: number;
+  /** Starts of a built-in guest before listening (warm-up.ts; default WARM_UP_STARTS); 0: none. */
+  warmUp?: number;
 }
 
 export interface Daemon {
   connection: Connection;
   pool: Pool;
   server: Server;
+  /** What warming the start path did before the daemon listened. */
+  warmUp: WarmUpResult;
   close(): Promise<void>;
 }
 
@@ -66,8 +71,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const at = options.socket ? null : parseLoopback(options.listen ?? '127.0.0.1:0');
   if (typeof at === 'string') throw new Error(at);
   const pool = new Pool({ limits: options.limits, prepare: options.prepare, workers: options.workers });
+  let warmUp: WarmUpResult;
   try {
     await pool.ready();
+    warmUp = await warmUpPool(pool, options.warmUp ?? WARM_UP_STARTS);
   } catch (e) {
     await pool.shutdown();
     throw e;
@@ -86,6 +93,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     connection,
     pool,
     server,
+    warmUp,
     async close() {
       await pool.shutdown();
       server.closeAllConnections();

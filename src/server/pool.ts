@@ -30,6 +30,9 @@ import { SupervisorError, type ProcessInfo, type ProcessState } from './supervis
 import { batching, type CheckpointValue, type FromScheduler, type LiveInfo, type StartedValue, type ToScheduler } from './worker-protocol.ts';
 import { tuneV8ForManyMemories } from './v8-tuning.ts';
 
+/** Warm-up starts in flight at once (as many as a batch of the API's `count`, ten times over). */
+const WARM_UP_BATCH = 1000;
+
 export interface PoolOptions {
   /** Worker threads; 0: one scheduler on the calling thread. Default: one per core. */
   workers?: number;
@@ -223,6 +226,29 @@ export class Pool {
       throw e;
     }
     return p.info();
+  }
+
+  /**
+   * Start `starts` picoprocesses of `module` with empty stdin, in batches, let them end, and
+   * forget them: the first picoprocess after is id 1 again (warm-up.ts says why). Only before
+   * anything else has started. Returns how many ran: none when the module is not preemptible
+   * (each would get a worker thread of its own). A start that fails ends it: the error is
+   * thrown once the others have ended and been forgotten.
+   */
+  async warmUp(module: LoadedModule, starts: number): Promise<number> {
+    if (this.nextId !== 1) throw new Error('warmUp: picoprocesses have been started already');
+    if (!module.preemptible && !this.localMode) return 0;
+    let failed: unknown = null;
+    for (let left = starts; left > 0 && failed === null; left -= WARM_UP_BATCH) {
+      const batch = await Promise.allSettled(Array.from({ length: Math.min(WARM_UP_BATCH, left) }, () => this.spawn({ module, closeStdin: true })));
+      for (const r of batch) if (r.status === 'rejected') failed ??= r.reason;
+      await Promise.all(batch.map((r) => (r.status === 'fulfilled' ? this.wait(r.value.id) : null)));
+    }
+    this.procs.clear();
+    this.endedOrder.length = 0;
+    this.nextId = 1;
+    if (failed !== null) throw failed;
+    return starts;
   }
 
   /** Continue a snapshot as a new picoprocess (on the least-loaded worker, or `worker`). */

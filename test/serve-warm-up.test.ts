@@ -1,0 +1,96 @@
+// The daemon's warm-up (src/server/warm-up.ts): its built-in guest runs like any program,
+// the warm-up leaves nothing behind (no picoprocess listed, ids from 1), it is skipped where
+// it would cost a worker thread per start, and `serve --warm-up` checks its count.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDaemon } from '../src/server/daemon.ts';
+import { call } from '../src/server/client.ts';
+import { main } from '../src/cli/main.ts';
+import { Pool } from '../src/server/pool.ts';
+import { Supervisor } from '../src/server/supervisor.ts';
+import { warmUpModuleBytes, WARM_UP_STARTS } from '../src/server/warm-up.ts';
+import type { ProcessInfo } from '../src/server/supervisor.ts';
+import { join } from 'node:path';
+
+const IDLE = join(import.meta.dirname, '..', 'build', 'guests', 'density', 'idle.wasm');
+
+test('the warm-up guest reads stdin once and exits 0, prepared like any module', async () => {
+  const sv = new Supervisor({ keepEnded: 10 });
+  const m = await sv.load(warmUpModuleBytes(), 'warm-up');
+  assert.equal(m.prepared, true);
+  assert.equal(m.preemptible, true);
+  const imports = WebAssembly.Module.imports(new WebAssembly.Module(warmUpModuleBytes() as Uint8Array<ArrayBuffer>));
+  assert.deepEqual(imports.map((i) => `${i.module}.${i.name}`), ['wasi_snapshot_preview1.fd_read', 'wasi_snapshot_preview1.proc_exit']);
+  for (const stdin of [new Uint8Array(0), new TextEncoder().encode('more than sixteen bytes of input\n')]) {
+    const e = await sv.spawn({ module: m, stdin });
+    assert.deepEqual(await e.done, { exitCode: 0 });
+    assert.equal(e.stdout.total + e.stderr.total, 0);
+  }
+  // Waiting for stdin, it is a picoprocess like the others: it can be checkpointed.
+  const open = await sv.spawn({ module: m });
+  assert.equal(open.state, 'running');
+  assert.ok((await sv.checkpoint(open.id, true)).length > 0);
+  sv.kill(open.id);
+  assert.equal((await open.done).exitCode, 137);
+});
+
+test('a daemon warms up before it listens and then lists nothing; its first picoprocess is id 1', async () => {
+  const d = await startDaemon({ workers: 2, connectionFile: null });
+  try {
+    assert.equal(d.warmUp.starts, WARM_UP_STARTS);
+    assert.equal(d.warmUp.skipped, undefined);
+    assert.ok(d.warmUp.ms > 0);
+    assert.deepEqual(((await call(d.connection, 'GET', '/v1/processes')) as { processes: ProcessInfo[] }).processes, []);
+    assert.deepEqual(d.pool.workers().map((w) => w.processes), [0, 0]);
+    const { process: p } = (await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, stdin: 'x\n', closeStdin: true } })) as { process: ProcessInfo };
+    assert.equal(p.id, 1);
+    assert.equal(((await call(d.connection, 'GET', `/v1/processes/${p.id}/wait`)) as { process: ProcessInfo }).process.exitCode, 0);
+    // Warming again is refused once anything has started.
+    await assert.rejects(d.pool.warmUp(await d.pool.load(warmUpModuleBytes(), 'warm-up'), 10), /started already/);
+  } finally {
+    await d.close();
+  }
+});
+
+test('no warm-up when asked for none, or when modules are not prepared (each start would get a thread)', async () => {
+  const none = await startDaemon({ workers: 1, warmUp: 0, connectionFile: null });
+  try {
+    assert.deepEqual(none.warmUp, { starts: 0, ms: 0, skipped: 'asked for none' });
+  } finally {
+    await none.close();
+  }
+  const unprepared = await startDaemon({ workers: 1, prepare: false, connectionFile: null });
+  try {
+    assert.equal(unprepared.warmUp.starts, 0);
+    assert.match(unprepared.warmUp.skipped!, /not prepared/);
+    assert.deepEqual(unprepared.pool.workers().map((w) => w.dedicated), [false], 'no worker thread was started for it');
+  } finally {
+    await unprepared.close();
+  }
+});
+
+test('with workers 0 the warm-up runs on the main thread', async () => {
+  const pool = new Pool({ workers: 0 });
+  try {
+    await pool.ready();
+    assert.equal(await pool.warmUp(await pool.load(warmUpModuleBytes(), 'warm-up'), 50), 50);
+    assert.equal(pool.size, 0);
+    const p = await pool.spawn({ module: await pool.load(warmUpModuleBytes(), 'warm-up'), closeStdin: true });
+    assert.equal(p.id, 1);
+    assert.equal((await pool.wait(p.id)).exitCode, 0);
+  } finally {
+    await pool.shutdown();
+  }
+});
+
+test('serve --warm-up: a count from 0 to 100000, and --help says what it does', async () => {
+  for (const bad of ['-1', 'many', '100001', '']) {
+    const err: string[] = [];
+    const code = await main(['serve', '--warm-up', ...(bad ? [bad] : [])], { out: () => {}, err: (l) => void err.push(l) });
+    assert.equal(code, 2, bad);
+    assert.match(err.join('\n'), /--warm-up needs a count from 0 to 100000/);
+  }
+  const out: string[] = [];
+  assert.equal(await main(['serve', '--help'], { out: (l) => void out.push(l), err: () => {} }), 0);
+  assert.match(out.join('\n'), /--warm-up N .*built-in guest/s);
+});
