@@ -22,6 +22,9 @@
 //    the Pool with 2 worker threads (the 2 cores here) and with 0 (everything on the main
 //    thread), and through the HTTP API (POST /v1/processes with count, batches of 100):
 //    each start placed on the least-loaded worker, the workers starting theirs in parallel.
+//    The daemon as `drawbridge serve` starts it warms its start path first (warm-up.ts: 2 000
+//    starts of a built-in guest, before it listens); the pool is measured that way, and with
+//    --warm-up 0 (cold, as the lone host above), and with --warm-up 0 after 3 000 starts.
 //  - node:wasi, one Worker per instance (W workers; per-instance cost = RSS growth / W, and
 //    their start rate, each started once the one before runs) and
 //    one `node` process per instance (P processes; RSS and unique memory, Private_* of
@@ -34,6 +37,7 @@ import { join } from 'node:path';
 import type { Benchmark, BenchContext } from './lib/context.ts';
 import { NODE, ROOT } from './lib/paths.ts';
 import { printTable } from './lib/table.ts';
+import { WARM_UP_STARTS } from '../src/server/warm-up.ts';
 
 const IDLE = join(ROOT, 'build', 'guests', 'density', 'idle.wasm');
 const WORKERS = 16;
@@ -221,11 +225,15 @@ export const density: Benchmark = {
     // A warmed host's memory per picoprocess is not shown: its starts reuse what the warm-up's freed.
     rows.push([`drawbridge, one host, N = 1 000, the host warmed by ${WARM_HOST} starts`, '', '', '', warmOne.startsPerSecond.toFixed(0), cpuUs(warmOne), mib(warmOne.rssAfterKiB)]);
     const touched = results[1]![1].guestTouchedKiB;
+    // --pool-child N WORKERS pool|api PRE-STARTS DAEMON-WARM-UP ('' for serve's default).
+    const pool = (workers: number, how: 'pool' | 'api', preStarts: number, warmUp: number | '' = '') =>
+      medianChild(reps, 1000, [], ['--pool-child', '1000', String(workers), how, String(preStarts), String(warmUp)]);
     const pooled: [string, ChildResult, warmed: boolean][] = [
-      ['drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn, all at once)', medianChild(reps, 1000, [], ['--pool-child', '1000', '2', 'pool']), false],
-      [`drawbridge serve pool, 2 worker threads, N = 1 000 (Pool.spawn), the pool warmed by ${WARM_HOST} starts`, medianChild(reps, 1000, [], ['--pool-child', '1000', '2', 'pool', String(WARM_HOST)]), true],
-      ['drawbridge serve pool, 2 worker threads, N = 1 000 (HTTP API, batches of 100)', medianChild(reps, 1000, [], ['--pool-child', '1000', '2', 'api']), false],
-      ['drawbridge serve pool, no worker threads, N = 1 000 (Pool.spawn)', medianChild(reps, 1000, [], ['--pool-child', '1000', '0', 'pool']), false],
+      [`drawbridge serve pool as serve starts it (warmed by its ${WARM_UP_STARTS} built-in starts), 2 worker threads, N = 1 000 (Pool.spawn, all at once)`, pool(2, 'pool', 2 * FRESH_HOST), false],
+      ['drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn)', pool(2, 'pool', 2 * FRESH_HOST, 0), false],
+      [`drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn), the pool warmed by ${WARM_HOST} starts of the guest`, pool(2, 'pool', WARM_HOST, 0), true],
+      ['drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100)', pool(2, 'api', 2 * FRESH_HOST), false],
+      ['drawbridge serve pool as serve starts it, no worker threads (no warm-up there), N = 1 000 (Pool.spawn)', pool(0, 'pool', FRESH_HOST), false],
     ];
     for (const [label, r, warmed] of pooled) {
       // A warmed host's memory per picoprocess is not shown: its starts reuse what the warm-up freed.
@@ -243,21 +251,26 @@ export const density: Benchmark = {
     const rate = (r: ChildResult) => r.startsPerSecond.toFixed(0);
     console.log(
       `bars: <= 128 KiB beyond the guest at N = 1 000 and 10 000; >= 5 000 starts/s (measured at N = 1 000: a fresh host ${rate(results[1]![1])} on one event loop, ` +
-        `${rate(pooled[0]![1])} through the pool of 2 workers, ${rate(pooled[2]![1])} through its HTTP API; a host warmed by ${WARM_HOST} starts ${rate(warmOne)} on one event loop, ` +
-        `${rate(pooled[1]![1])} through the pool; node:wasi, a Worker each: ${workers.startsPerSecond.toFixed(0)}/s, ${(warmOne.startsPerSecond / workers.startsPerSecond).toFixed(0)}x fewer)`,
+        `${rate(pooled[1]![1])} through serve's pool of 2 workers with --warm-up 0; as serve starts: ${rate(pooled[0]![1])} through the pool, ${rate(pooled[3]![1])} through its HTTP API; ` +
+        `a host warmed by ${WARM_HOST} starts ${rate(warmOne)} on one event loop, ${rate(pooled[2]![1])} through the pool; ` +
+        `node:wasi, a Worker each: ${workers.startsPerSecond.toFixed(0)}/s, ${(pooled[0]![1].startsPerSecond / workers.startsPerSecond).toFixed(0)}x fewer than serve)`,
     );
   },
 };
 
-/** In the child: start n idle picoprocesses through a Pool of `workers` threads (or its HTTP API), after `warmUp` others, and report. */
-async function poolChild(n: number, workers: number, api: boolean, warmUp: number): Promise<void> {
+/**
+ * In the child: start n idle picoprocesses through the Pool of a daemon with `workers` threads
+ * (or its HTTP API), after `preStarts` of the guest that end, and report. `daemonWarmUp`: the
+ * daemon's own warm-up (warm-up.ts; undefined: serve's default).
+ */
+async function poolChild(n: number, workers: number, api: boolean, preStarts: number, daemonWarmUp: number | undefined): Promise<void> {
   const { startDaemon } = await import('../src/server/daemon.ts');
   const { call } = await import('../src/server/client.ts');
-  const d = await startDaemon({ workers, connectionFile: null });
+  const d = await startDaemon({ workers, connectionFile: null, warmUp: daemonWarmUp });
   const pool = d.pool;
   const idle = await pool.load(readFileSync(IDLE), 'idle');
-  // Warm: each worker gets the module and starts a few (or many: a warm host), in batches.
-  for (let left = warmUp; left > 0; left -= 1000) {
+  // Each worker gets the module and starts a few (or many: a host serving a while), in batches.
+  for (let left = preStarts; left > 0; left -= 1000) {
     const warm = await Promise.all(Array.from({ length: Math.min(1000, left) }, () => pool.spawn({ module: idle, closeStdin: true })));
     await Promise.all(warm.map((p) => pool.wait(p.id)));
   }
@@ -277,4 +290,7 @@ async function poolChild(n: number, workers: number, api: boolean, warmUp: numbe
 }
 
 if (process.argv[2] === '--child') await child(Number(process.argv[3]), Number(process.argv[4] ?? FRESH_HOST));
-if (process.argv[2] === '--pool-child') await poolChild(Number(process.argv[3]), Number(process.argv[4]), process.argv[5] === 'api', Number(process.argv[6] ?? 20 * Math.max(1, Number(process.argv[4]))));
+if (process.argv[2] === '--pool-child') {
+  const [n, workers, how, preStarts, warmUp] = process.argv.slice(3);
+  await poolChild(Number(n), Number(workers), how === 'api', Number(preStarts), warmUp ? Number(warmUp) : undefined);
+}

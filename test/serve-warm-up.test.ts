@@ -1,16 +1,20 @@
 // The daemon's warm-up (src/server/warm-up.ts): its built-in guest runs like any program,
 // the warm-up leaves nothing behind (no picoprocess listed, ids from 1), it is skipped where
-// it would cost a worker thread per start, and `serve --warm-up` checks its count.
+// it would cost a worker thread per start, `serve --warm-up` checks its count, and the CLI's
+// daemon says what its warm-up did.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon } from '../src/server/daemon.ts';
 import { call } from '../src/server/client.ts';
 import { main } from '../src/cli/main.ts';
-import { Pool } from '../src/server/pool.ts';
 import { Supervisor } from '../src/server/supervisor.ts';
 import { warmUpModuleBytes, WARM_UP_STARTS } from '../src/server/warm-up.ts';
 import type { ProcessInfo } from '../src/server/supervisor.ts';
 import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { collect } from './child-output.ts';
 
 const IDLE = join(import.meta.dirname, '..', 'build', 'guests', 'density', 'idle.wasm');
 
@@ -69,17 +73,19 @@ test('no warm-up when asked for none, or when modules are not prepared (each sta
   }
 });
 
-test('with workers 0 the warm-up runs on the main thread', async () => {
-  const pool = new Pool({ workers: 0 });
+test('with workers 0: no warm-up by default; asked for, it runs on the main thread', async () => {
+  const d = await startDaemon({ workers: 0, connectionFile: null });
   try {
-    await pool.ready();
-    assert.equal(await pool.warmUp(await pool.load(warmUpModuleBytes(), 'warm-up'), 50), 50);
-    assert.equal(pool.size, 0);
-    const p = await pool.spawn({ module: await pool.load(warmUpModuleBytes(), 'warm-up'), closeStdin: true });
-    assert.equal(p.id, 1);
-    assert.equal((await pool.wait(p.id)).exitCode, 0);
+    assert.deepEqual(d.warmUp, { starts: 0, ms: 0, skipped: 'none by default with --workers 0' });
   } finally {
-    await pool.shutdown();
+    await d.close();
+  }
+  const asked = await startDaemon({ workers: 0, warmUp: 30, connectionFile: null });
+  try {
+    assert.equal(asked.warmUp.starts, 30);
+    assert.equal(asked.pool.size, 0);
+  } finally {
+    await asked.close();
   }
 });
 
@@ -93,4 +99,20 @@ test('serve --warm-up: a count from 0 to 100000, and --help says what it does', 
   const out: string[] = [];
   assert.equal(await main(['serve', '--help'], { out: (l) => void out.push(l), err: () => {} }), 0);
   assert.match(out.join('\n'), /--warm-up N .*built-in guest/s);
+});
+
+test('drawbridge serve says how it warmed up, lists nothing after it, and stops on SIGTERM', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'serve-warm-'));
+  const file = join(dir, 'serve.json');
+  const serve = spawn(process.execPath, ['bin/drawbridge.js', 'serve', '--socket', join(dir, 'api.sock'), '--connection-file', file, '--workers', '1', '--warm-up', '100']);
+  try {
+    const out = collect(serve, 'stdout');
+    await out.waitFor(/listening on unix:.*\(pid \d+, 1 worker thread; warmed up by 100 starts in \d+ ms\)/);
+    const ps = spawnSync(process.execPath, ['bin/drawbridge.js', 'ps', '--json'], { encoding: 'utf8', env: { ...process.env, DRAWBRIDGE_SERVE_FILE: file } });
+    assert.equal(ps.status, 0, ps.stderr);
+    assert.deepEqual(JSON.parse(ps.stdout), []);
+  } finally {
+    serve.kill('SIGTERM');
+  }
+  assert.equal(await new Promise((r) => serve.on('close', r)), 0);
 });

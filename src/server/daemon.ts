@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import type { Limits } from '../monitor/manifest.ts';
 import { createApiServer } from './http-api.ts';
 import { Pool } from './pool.ts';
-import { warmUpPool, WARM_UP_STARTS, type WarmUpResult } from './warm-up.ts';
+import { warmUpPool, type WarmUpResult } from './warm-up.ts';
 
 export interface Connection {
   url?: string;
@@ -37,7 +37,7 @@ export interface DaemonOptions {
   prepare?: boolean;
   /** Worker threads (default: one per core); 0: everything on the main thread. */
   workers?: number;
-  /** Starts of a built-in guest before listening (warm-up.ts; default WARM_UP_STARTS); 0: none. */
+  /** Starts of a built-in guest before listening (warm-up.ts; default WARM_UP_STARTS with worker threads); 0: none. */
   warmUp?: number;
 }
 
@@ -74,7 +74,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   let warmUp: WarmUpResult;
   try {
     await pool.ready();
-    warmUp = await warmUpPool(pool, options.warmUp ?? WARM_UP_STARTS);
+    warmUp = await warmUpPool(pool, options.warmUp);
   } catch (e) {
     await pool.shutdown();
     throw e;

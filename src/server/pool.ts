@@ -180,6 +180,11 @@ export class Pool {
     this.nextSlotIndex = Math.max(1, n);
   }
 
+  /** workers: 0 (its one scheduler runs on this thread). */
+  get onMainThread(): boolean {
+    return this.localMode;
+  }
+
   /** How many pool schedulers there are (0 workers: one, on this thread). */
   get workerCount(): number {
     return this.slots.length;

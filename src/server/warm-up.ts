@@ -10,6 +10,8 @@
 // the same for every module): warming with it made the next thousand starts of another
 // module as fast as warming with that module itself. 2 000 starts cost ~0.4 s (spread over
 // the pool's workers), once, before the daemon listens; `drawbridge serve --warm-up 0` skips it.
+// With --workers 0 (one thread for all) it gained nothing in the same measurement: not done there
+// unless asked for.
 //
 // The guest is built here, in code (like page-sum.ts's), so the daemon needs no file: its
 // _start reads stdin once (empty: end of input) and returns, as an interactive program that
@@ -55,9 +57,15 @@ export interface WarmUpResult {
   skipped?: string;
 }
 
-/** Warm a pool that has started nothing yet (see the top of this file). */
-export async function warmUpPool(pool: Pool, starts = WARM_UP_STARTS): Promise<WarmUpResult> {
+/**
+ * Warm a pool that has started nothing yet (see the top of this file); `starts` undefined:
+ * WARM_UP_STARTS with worker threads, none on the main thread alone (--workers 0), where it
+ * measured no gain: a warmed main-thread pool started the density guest 0-5% slower.
+ */
+export async function warmUpPool(pool: Pool, starts?: number): Promise<WarmUpResult> {
   const t0 = performance.now();
+  if (starts === undefined && pool.onMainThread) return { starts: 0, ms: 0, skipped: 'none by default with --workers 0' };
+  starts ??= WARM_UP_STARTS;
   if (starts <= 0) return { starts: 0, ms: 0, skipped: 'asked for none' };
   let done: number;
   try {
