@@ -20,7 +20,8 @@
 //    the start path and growing its heap.
 //  - the start rate of `drawbridge serve`'s pool (pool.ts): N = 1 000 started at once through
 //    the Pool with 2 worker threads (the 2 cores here) and with 0 (everything on the main
-//    thread), and through the HTTP API (POST /v1/processes with count, batches of 100):
+//    thread), and through the HTTP API (POST /v1/processes with count, batches of 100, one
+//    request at a time and two in flight):
 //    each start placed on the least-loaded worker, the workers starting theirs in parallel.
 //    The daemon as `drawbridge serve` starts it warms its start path first (warm-up.ts: 2 000
 //    starts of a built-in guest, before it listens); the pool is measured that way, and with
@@ -225,14 +226,15 @@ export const density: Benchmark = {
     // A warmed host's memory per picoprocess is not shown: its starts reuse what the warm-up's freed.
     rows.push([`drawbridge, one host, N = 1 000, the host warmed by ${WARM_HOST} starts`, '', '', '', warmOne.startsPerSecond.toFixed(0), cpuUs(warmOne), mib(warmOne.rssAfterKiB)]);
     const touched = results[1]![1].guestTouchedKiB;
-    // --pool-child N WORKERS pool|api PRE-STARTS DAEMON-WARM-UP ('' for serve's default).
-    const pool = (workers: number, how: 'pool' | 'api', preStarts: number, warmUp: number | '' = '') =>
+    // --pool-child N WORKERS pool|api:K PRE-STARTS DAEMON-WARM-UP ('' for serve's default).
+    const pool = (workers: number, how: 'pool' | `api:${number}`, preStarts: number, warmUp: number | '' = '') =>
       medianChild(reps, 1000, [], ['--pool-child', '1000', String(workers), how, String(preStarts), String(warmUp)]);
     const pooled: [string, ChildResult, warmed: boolean][] = [
       [`drawbridge serve pool as serve starts it (warmed by its ${WARM_UP_STARTS} built-in starts), 2 worker threads, N = 1 000 (Pool.spawn, all at once)`, pool(2, 'pool', 2 * FRESH_HOST), false],
       ['drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn)', pool(2, 'pool', 2 * FRESH_HOST, 0), false],
       [`drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn), the pool warmed by ${WARM_HOST} starts of the guest`, pool(2, 'pool', WARM_HOST, 0), true],
-      ['drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100)', pool(2, 'api', 2 * FRESH_HOST), false],
+      ['drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100, one after the other)', pool(2, 'api:1', 2 * FRESH_HOST), false],
+      ['drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100, two requests in flight)', pool(2, 'api:2', 2 * FRESH_HOST), false],
       ['drawbridge serve pool as serve starts it, no worker threads (no warm-up there), N = 1 000 (Pool.spawn)', pool(0, 'pool', FRESH_HOST), false],
     ];
     for (const [label, r, warmed] of pooled) {
@@ -251,7 +253,7 @@ export const density: Benchmark = {
     const rate = (r: ChildResult) => r.startsPerSecond.toFixed(0);
     console.log(
       `bars: <= 128 KiB beyond the guest at N = 1 000 and 10 000; >= 5 000 starts/s (measured at N = 1 000: a fresh host ${rate(results[1]![1])} on one event loop, ` +
-        `${rate(pooled[1]![1])} through serve's pool of 2 workers with --warm-up 0; as serve starts: ${rate(pooled[0]![1])} through the pool, ${rate(pooled[3]![1])} through its HTTP API; ` +
+        `${rate(pooled[1]![1])} through serve's pool of 2 workers with --warm-up 0; as serve starts: ${rate(pooled[0]![1])} through the pool, ${rate(pooled[3]![1])} / ${rate(pooled[4]![1])} through its HTTP API with 1 / 2 requests in flight; ` +
         `a host warmed by ${WARM_HOST} starts ${rate(warmOne)} on one event loop, ${rate(pooled[2]![1])} through the pool; ` +
         `node:wasi, a Worker each: ${workers.startsPerSecond.toFixed(0)}/s, ${(pooled[0]![1].startsPerSecond / workers.startsPerSecond).toFixed(0)}x fewer than serve)`,
     );
@@ -260,10 +262,10 @@ export const density: Benchmark = {
 
 /**
  * In the child: start n idle picoprocesses through the Pool of a daemon with `workers` threads
- * (or its HTTP API), after `preStarts` of the guest that end, and report. `daemonWarmUp`: the
- * daemon's own warm-up (warm-up.ts; undefined: serve's default).
+ * (or its HTTP API, `inFlight` requests at a time), after `preStarts` of the guest that end,
+ * and report. `daemonWarmUp`: the daemon's own warm-up (warm-up.ts; undefined: serve's default).
  */
-async function poolChild(n: number, workers: number, api: boolean, preStarts: number, daemonWarmUp: number | undefined): Promise<void> {
+async function poolChild(n: number, workers: number, api: boolean, inFlight: number, preStarts: number, daemonWarmUp: number | undefined): Promise<void> {
   const { startDaemon } = await import('../src/server/daemon.ts');
   const { call } = await import('../src/server/client.ts');
   const d = await startDaemon({ workers, connectionFile: null, warmUp: daemonWarmUp });
@@ -277,7 +279,15 @@ async function poolChild(n: number, workers: number, api: boolean, preStarts: nu
   const measured = await measureStarts(n, async () => {
     if (api) {
       const batch = 100;
-      for (let i = 0; i < n; i += batch) await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, count: Math.min(batch, n - i) } });
+      let next = 0;
+      const client = async () => {
+        while (next < n) {
+          const count = Math.min(batch, n - next);
+          next += count;
+          await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, count } });
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, client));
     } else {
       await Promise.all(Array.from({ length: n }, () => pool.spawn({ module: idle })));
     }
@@ -292,5 +302,6 @@ async function poolChild(n: number, workers: number, api: boolean, preStarts: nu
 if (process.argv[2] === '--child') await child(Number(process.argv[3]), Number(process.argv[4] ?? FRESH_HOST));
 if (process.argv[2] === '--pool-child') {
   const [n, workers, how, preStarts, warmUp] = process.argv.slice(3);
-  await poolChild(Number(n), Number(workers), how === 'api', Number(preStarts), warmUp ? Number(warmUp) : undefined);
+  // how: pool, or api:K (K requests in flight)
+  await poolChild(Number(n), Number(workers), how!.startsWith('api'), Number(how!.split(':')[1] ?? 1), Number(preStarts), warmUp ? Number(warmUp) : undefined);
 }

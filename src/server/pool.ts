@@ -30,7 +30,7 @@ import { SupervisorError, type ProcessInfo, type ProcessState } from './supervis
 import { batching, type CheckpointValue, type FromScheduler, type LiveInfo, type StartedValue, type ToScheduler } from './worker-protocol.ts';
 import { tuneV8ForManyMemories } from './v8-tuning.ts';
 
-/** Warm-up starts in flight at once (as many as a batch of the API's `count`, ten times over). */
+/** Warm-up starts in flight at once: a batch that ends before the next, so the warm-up holds at most this many. */
 const WARM_UP_BATCH = 1000;
 
 export interface PoolOptions {
