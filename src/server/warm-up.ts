@@ -26,7 +26,7 @@ export const WARM_UP_STARTS = 2000;
 
 const I32 = 0x7f;
 
-/** wasi_snapshot_preview1 command: _start { n = fd_read(0, [{64, 16}], 1, &n); if n: proc_exit(n) }. */
+/** wasi_snapshot_preview1 command: _start { e = fd_read(0, [{buf 64, len 16}], 1, &nread at 8); if e: proc_exit(e) }. */
 export function warmUpModuleBytes(): Uint8Array {
   const i32 = (n: number) => [0x41, ...sleb(n)]; // i32.const
   const body = [
@@ -60,7 +60,8 @@ export interface WarmUpResult {
 /**
  * Warm a pool that has started nothing yet (see the top of this file); `starts` undefined:
  * WARM_UP_STARTS with worker threads, none on the main thread alone (--workers 0), where it
- * measured no gain: a warmed main-thread pool started the density guest 0-5% slower.
+ * measured no gain: a warmed main-thread pool started the density guest 3-8% slower (five
+ * alternating rounds).
  */
 export async function warmUpPool(pool: Pool, starts?: number): Promise<WarmUpResult> {
   const t0 = performance.now();
