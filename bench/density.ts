@@ -24,8 +24,9 @@
 //    request at a time and two in flight):
 //    each start placed on the least-loaded worker, the workers starting theirs in parallel.
 //    The daemon as `drawbridge serve` starts it warms its start path first (warm-up.ts: 2 000
-//    starts of a built-in guest, before it listens); the pool is measured that way, and with
-//    --warm-up 0 (cold, as the lone host above), and with --warm-up 0 after 3 000 starts.
+//    starts of a built-in guest, before it listens); the pool is measured that way, then after
+//    12 s without work (V8 shrinks an idle heap: v8-tuning.ts), with --warm-up 0 (cold, as
+//    the lone host above), and with --warm-up 0 after 3 000 starts.
 //  - node:wasi, one Worker per instance (W workers; per-instance cost = RSS growth / W, and
 //    their start rate, each started once the one before runs) and
 //    one `node` process per instance (P processes; RSS and unique memory, Private_* of
@@ -87,6 +88,8 @@ async function measureStarts(n: number, start: () => Promise<void>): Promise<Pic
  */
 const FRESH_HOST = 20;
 const WARM_HOST = 3000;
+/** A daemon measured after this long without work as well: V8's memory reducer has run by then. */
+const IDLE_MS = 12_000;
 
 /** In the child: start n idle picoprocesses in one Supervisor, after `warmUp` others, and report. */
 async function child(n: number, warmUp: number): Promise<void> {
@@ -226,11 +229,12 @@ export const density: Benchmark = {
     // A warmed host's memory per picoprocess is not shown: its starts reuse what the warm-up's freed.
     rows.push([`drawbridge, one host, N = 1 000, the host warmed by ${WARM_HOST} starts`, '', '', '', warmOne.startsPerSecond.toFixed(0), cpuUs(warmOne), mib(warmOne.rssAfterKiB)]);
     const touched = results[1]![1].guestTouchedKiB;
-    // --pool-child N WORKERS pool|api:K PRE-STARTS DAEMON-WARM-UP ('' for serve's default).
-    const pool = (workers: number, how: 'pool' | `api:${number}`, preStarts: number, warmUp: number | '' = '') =>
-      medianChild(reps, 1000, [], ['--pool-child', '1000', String(workers), how, String(preStarts), String(warmUp)]);
+    // --pool-child N WORKERS pool|api:K PRE-STARTS DAEMON-WARM-UP ('' for serve's default) IDLE-MS.
+    const pool = (workers: number, how: 'pool' | `api:${number}`, preStarts: number, warmUp: number | '' = '', idleMs = 0) =>
+      medianChild(reps, 1000, [], ['--pool-child', '1000', String(workers), how, String(preStarts), String(warmUp), String(idleMs)]);
     const pooled: [string, ChildResult, warmed: boolean][] = [
       [`drawbridge serve pool as serve starts it (warmed by its ${WARM_UP_STARTS} built-in starts), 2 worker threads, N = 1 000 (Pool.spawn, all at once)`, pool(2, 'pool', 2 * FRESH_HOST), false],
+      [`drawbridge serve pool as serve starts it, then ${IDLE_MS / 1000} s idle, 2 worker threads, N = 1 000 (Pool.spawn)`, pool(2, 'pool', 2 * FRESH_HOST, '', IDLE_MS), false],
       ['drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn)', pool(2, 'pool', 2 * FRESH_HOST, 0), false],
       [`drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn), the pool warmed by ${WARM_HOST} starts of the guest`, pool(2, 'pool', WARM_HOST, 0), true],
       ['drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100, one after the other)', pool(2, 'api:1', 2 * FRESH_HOST), false],
@@ -253,8 +257,8 @@ export const density: Benchmark = {
     const rate = (r: ChildResult) => r.startsPerSecond.toFixed(0);
     console.log(
       `bars: <= 128 KiB beyond the guest at N = 1 000 and 10 000; >= 5 000 starts/s (measured at N = 1 000: a fresh host ${rate(results[1]![1])} on one event loop, ` +
-        `${rate(pooled[1]![1])} through serve's pool of 2 workers with --warm-up 0; as serve starts: ${rate(pooled[0]![1])} through the pool, ${rate(pooled[3]![1])} / ${rate(pooled[4]![1])} through its HTTP API with 1 / 2 requests in flight; ` +
-        `a host warmed by ${WARM_HOST} starts ${rate(warmOne)} on one event loop, ${rate(pooled[2]![1])} through the pool; ` +
+        `${rate(pooled[2]![1])} through serve's pool of 2 workers with --warm-up 0; as serve starts: ${rate(pooled[0]![1])} through the pool (${rate(pooled[1]![1])} after ${IDLE_MS / 1000} s idle), ` +
+        `${rate(pooled[4]![1])} / ${rate(pooled[5]![1])} through its HTTP API with 1 / 2 requests in flight; a host warmed by ${WARM_HOST} starts ${rate(warmOne)} on one event loop, ${rate(pooled[3]![1])} through the pool; ` +
         `node:wasi, a Worker each: ${workers.startsPerSecond.toFixed(0)}/s, ${(pooled[0]![1].startsPerSecond / workers.startsPerSecond).toFixed(0)}x fewer than serve)`,
     );
   },
@@ -265,7 +269,7 @@ export const density: Benchmark = {
  * (or its HTTP API, `inFlight` requests at a time), after `preStarts` of the guest that end,
  * and report. `daemonWarmUp`: the daemon's own warm-up (warm-up.ts; undefined: serve's default).
  */
-async function poolChild(n: number, workers: number, api: boolean, inFlight: number, preStarts: number, daemonWarmUp: number | undefined): Promise<void> {
+async function poolChild(n: number, workers: number, api: boolean, inFlight: number, preStarts: number, daemonWarmUp: number | undefined, idleMs: number): Promise<void> {
   const { startDaemon } = await import('../src/server/daemon.ts');
   const { call } = await import('../src/server/client.ts');
   const d = await startDaemon({ workers, connectionFile: null, warmUp: daemonWarmUp });
@@ -276,6 +280,8 @@ async function poolChild(n: number, workers: number, api: boolean, inFlight: num
     const warm = await Promise.all(Array.from({ length: Math.min(1000, left) }, () => pool.spawn({ module: idle, closeStdin: true })));
     await Promise.all(warm.map((p) => pool.wait(p.id)));
   }
+  // A daemon that has been quiet a while (V8 shrinks an idle heap after ~10 s: v8-tuning.ts).
+  await sleep(idleMs);
   const measured = await measureStarts(n, async () => {
     if (api) {
       const batch = 100;
@@ -301,7 +307,7 @@ async function poolChild(n: number, workers: number, api: boolean, inFlight: num
 
 if (process.argv[2] === '--child') await child(Number(process.argv[3]), Number(process.argv[4] ?? FRESH_HOST));
 if (process.argv[2] === '--pool-child') {
-  const [n, workers, how, preStarts, warmUp] = process.argv.slice(3);
+  const [n, workers, how, preStarts, warmUp, idleMs] = process.argv.slice(3);
   // how: pool, or api:K (K requests in flight)
-  await poolChild(Number(n), Number(workers), how!.startsWith('api'), Number(how!.split(':')[1] ?? 1), Number(preStarts), warmUp ? Number(warmUp) : undefined);
+  await poolChild(Number(n), Number(workers), how!.startsWith('api'), Number(how!.split(':')[1] ?? 1), Number(preStarts), warmUp ? Number(warmUp) : undefined, Number(idleMs ?? 0));
 }

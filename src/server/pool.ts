@@ -28,7 +28,7 @@ import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { Scheduler } from './scheduler.ts';
 import { SupervisorError, type ProcessInfo, type ProcessState } from './supervisor.ts';
 import { batching, type CheckpointValue, type FromScheduler, type LiveInfo, type StartedValue, type ToScheduler } from './worker-protocol.ts';
-import { tuneV8ForManyMemories } from './v8-tuning.ts';
+import { tuneV8ForPoolWorkers } from './v8-tuning.ts';
 
 /** Warm-up starts in flight at once: a batch that ends before the next, so the warm-up holds at most this many. */
 const WARM_UP_BATCH = 1000;
@@ -166,7 +166,7 @@ export class Pool {
   private readonly localMode: boolean;
 
   constructor(options: PoolOptions = {}) {
-    tuneV8ForManyMemories();
+    tuneV8ForPoolWorkers();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.capacity = options.outputCapacity ?? DEFAULT_OUTPUT_CAPACITY;
     this.keepEnded = options.keepEnded ?? 1000;

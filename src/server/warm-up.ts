@@ -11,7 +11,9 @@
 // module as fast as warming with that module itself. 2 000 starts cost ~0.4 s (spread over
 // the pool's workers), once, before the daemon listens; `drawbridge serve --warm-up 0` skips it.
 // With --workers 0 (one thread for all) it gained nothing in the same measurement: not done there
-// unless asked for.
+// unless asked for. Its gain lasts through quiet spells because the pool keeps its workers'
+// young generations from shrinking (v8-tuning.ts, tuneV8ForPoolWorkers): without that, V8
+// gave the grown heap back after ~10 s idle and the next thousand starts ran as if cold.
 //
 // The guest is built here, in code (like page-sum.ts's), so the daemon needs no file: its
 // _start reads stdin once (empty: end of input) and returns, as an interactive program that
