@@ -14,10 +14,10 @@
 //    address space, at the price of explicit bounds checks; and as two host processes of
 //    5 000 each. The default needs 10 000 x ~8 GiB = ~80 TiB of the 128 TiB user address
 //    space (47 bits): it fits, but ~15 000 would not.
-//  - N = 1 000 again in a host warmed by 3 000 earlier starts (which ended), and the same for
-//    the pool below: the start rate of a host that has been serving a while, against the
-//    first thousand starts of a fresh one (20 starts before), which also pay for V8 optimizing
-//    the start path and growing its heap.
+//  - N = 1 000 again in a host warmed by 3 000 earlier starts (which ended): the start rate
+//    of a host that has been serving a while, against the first thousand starts of a fresh
+//    one (20 starts before), which also pay for V8 optimizing the start path and growing its
+//    heap.
 //  - the start rate of `drawbridge serve`'s pool (pool.ts): N = 1 000 started at once through
 //    the Pool with 2 worker threads (the 2 cores here) and with 0 (everything on the main
 //    thread), and through the HTTP API (POST /v1/processes with count, batches of 100, one
@@ -25,8 +25,8 @@
 //    each start placed on the least-loaded worker, the workers starting theirs in parallel.
 //    The daemon as `drawbridge serve` starts it warms its start path first (warm-up.ts: 2 000
 //    starts of a built-in guest, before it listens); the pool is measured that way, then after
-//    12 s without work (V8 shrinks an idle heap: v8-tuning.ts), with --warm-up 0 (cold, as
-//    the lone host above), and with --warm-up 0 after 3 000 starts.
+//    12 s without work (V8 shrinks an idle heap: v8-tuning.ts), and with --warm-up 0 (cold,
+//    as the lone host above).
 //  - node:wasi, one Worker per instance (W workers; per-instance cost = RSS growth / W, and
 //    their start rate, each started once the one before runs) and
 //    one `node` process per instance (P processes; RSS and unique memory, Private_* of
@@ -232,18 +232,18 @@ export const density: Benchmark = {
     // --pool-child N WORKERS pool|api:K PRE-STARTS DAEMON-WARM-UP ('' for serve's default) IDLE-MS.
     const pool = (workers: number, how: 'pool' | `api:${number}`, preStarts: number, warmUp: number | '' = '', idleMs = 0) =>
       medianChild(reps, 1000, [], ['--pool-child', '1000', String(workers), how, String(preStarts), String(warmUp), String(idleMs)]);
-    const pooled: [string, ChildResult, warmed: boolean][] = [
+    // Memory per picoprocess is shown only where no warm-up ran before the measurement: a
+    // warm-up grows the heaps before `before` is read, so its starts would seem nearly free.
+    const pooled: [string, ChildResult, memoryShown: boolean][] = [
       [`drawbridge serve pool as serve starts it (warmed by its ${WARM_UP_STARTS} built-in starts), 2 worker threads, N = 1 000 (Pool.spawn, all at once)`, pool(2, 'pool', 2 * FRESH_HOST), false],
       [`drawbridge serve pool as serve starts it, then ${IDLE_MS / 1000} s idle, 2 worker threads, N = 1 000 (Pool.spawn)`, pool(2, 'pool', 2 * FRESH_HOST, '', IDLE_MS), false],
-      ['drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn)', pool(2, 'pool', 2 * FRESH_HOST, 0), false],
-      [`drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn), the pool warmed by ${WARM_HOST} starts of the guest`, pool(2, 'pool', WARM_HOST, 0), true],
+      ['drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn)', pool(2, 'pool', 2 * FRESH_HOST, 0), true],
       ['drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100, one after the other)', pool(2, 'api:1', 2 * FRESH_HOST), false],
       ['drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100, two requests in flight)', pool(2, 'api:2', 2 * FRESH_HOST), false],
-      ['drawbridge serve pool as serve starts it, no worker threads (no warm-up there), N = 1 000 (Pool.spawn)', pool(0, 'pool', FRESH_HOST), false],
+      ['drawbridge serve pool, no worker threads (no warm-up there), N = 1 000 (Pool.spawn)', pool(0, 'pool', FRESH_HOST), true],
     ];
-    for (const [label, r, warmed] of pooled) {
-      // A warmed host's memory per picoprocess is not shown: its starts reuse what the warm-up freed.
-      const memory = warmed ? ['', '', ''] : [kib(r.perProcessKiB), kib(touched), kib(r.perProcessKiB - touched)];
+    for (const [label, r, memoryShown] of pooled) {
+      const memory = memoryShown ? [kib(r.perProcessKiB), kib(touched), kib(r.perProcessKiB - touched)] : ['', '', ''];
       rows.push([label, ...memory, r.startsPerSecond.toFixed(0), cpuUs(r), mib(r.rssAfterKiB)]);
     }
     const workers = await nodeWasiWorkers(WORKERS);
@@ -258,7 +258,7 @@ export const density: Benchmark = {
     console.log(
       `bars: <= 128 KiB beyond the guest at N = 1 000 and 10 000; >= 5 000 starts/s (measured at N = 1 000: a fresh host ${rate(results[1]![1])} on one event loop, ` +
         `${rate(pooled[2]![1])} through serve's pool of 2 workers with --warm-up 0; as serve starts: ${rate(pooled[0]![1])} through the pool (${rate(pooled[1]![1])} after ${IDLE_MS / 1000} s idle), ` +
-        `${rate(pooled[4]![1])} / ${rate(pooled[5]![1])} through its HTTP API with 1 / 2 requests in flight; a host warmed by ${WARM_HOST} starts ${rate(warmOne)} on one event loop, ${rate(pooled[3]![1])} through the pool; ` +
+        `${rate(pooled[3]![1])} / ${rate(pooled[4]![1])} through its HTTP API with 1 / 2 requests in flight; a host warmed by ${WARM_HOST} starts ${rate(warmOne)} on one event loop; ` +
         `node:wasi, a Worker each: ${workers.startsPerSecond.toFixed(0)}/s, ${(pooled[0]![1].startsPerSecond / workers.startsPerSecond).toFixed(0)}x fewer than serve)`,
     );
   },
