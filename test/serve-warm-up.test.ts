@@ -1,4 +1,5 @@
-// The daemon's warm-up (src/server/warm-up.ts): its built-in guest runs like any program,
+// The daemon's warm-up (src/server/warm-up.ts) and its workers' young-generation floor
+// (v8-tuning.ts): its built-in guest runs like any program,
 // the warm-up leaves nothing behind (no picoprocess listed, ids from 1), it is skipped where
 // it would cost a worker thread per start, `serve --warm-up` checks its count, and the CLI's
 // daemon says what its warm-up did.
@@ -8,6 +9,9 @@ import { startDaemon } from '../src/server/daemon.ts';
 import { call } from '../src/server/client.ts';
 import { main } from '../src/cli/main.ts';
 import { Supervisor } from '../src/server/supervisor.ts';
+import { Pool } from '../src/server/pool.ts';
+import { POOL_MIN_SEMI_SPACE_MB } from '../src/server/v8-tuning.ts';
+import { Worker } from 'node:worker_threads';
 import { warmUpModuleBytes, WARM_UP_STARTS } from '../src/server/warm-up.ts';
 import type { ProcessInfo } from '../src/server/supervisor.ts';
 import { join } from 'node:path';
@@ -115,4 +119,20 @@ test('drawbridge serve says how it warmed up, lists nothing after it, and stops 
     serve.kill('SIGTERM');
   }
   assert.equal(await new Promise((r) => serve.on('close', r)), 0);
+});
+
+test('a pool\'s worker threads start with a young generation of at least POOL_MIN_SEMI_SPACE_MB', async () => {
+  const pool = new Pool({ workers: 1 });
+  try {
+    await pool.ready();
+    // The flag is process-wide and reaches every isolate made after the pool: probe one.
+    const newSpace = await new Promise<{ space_size: number }>((resolve, reject) => {
+      const w = new Worker("const v8 = require('node:v8'); require('node:worker_threads').parentPort.postMessage(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space'));", { eval: true });
+      w.once('message', (m) => void w.terminate().then(() => resolve(m)));
+      w.once('error', reject);
+    });
+    assert.ok(newSpace.space_size >= POOL_MIN_SEMI_SPACE_MB * 2 ** 20, `new space ${newSpace.space_size} bytes`);
+  } finally {
+    await pool.shutdown();
+  }
 });
