@@ -21,7 +21,7 @@ export function tuneV8ForManyMemories(): void {
   setFlagsFromString('--external-memory-accounted-in-global-limit');
 }
 
-/** Semi-space of the young generation, MiB, at the least (V8 starts a worker at 4 and shrinks an idle heap back to it). */
+/** Semi-space of the young generation, MiB, at the least (a worker's new space was 4 MiB here without it; V8 shrinks an idle one). */
 export const POOL_MIN_SEMI_SPACE_MB = 16;
 
 let poolDone = false;
