@@ -12,7 +12,8 @@ import { Supervisor } from '../src/server/supervisor.ts';
 import { Pool } from '../src/server/pool.ts';
 import { POOL_MIN_SEMI_SPACE_MB } from '../src/server/v8-tuning.ts';
 import { Worker } from 'node:worker_threads';
-import { warmUpModuleBytes, WARM_UP_STARTS } from '../src/server/warm-up.ts';
+import { warmUpModuleBytes, warmUpPool, WARM_UP_STARTS } from '../src/server/warm-up.ts';
+import { concat, nameBytes, section, sleb } from '../src/runtime/wasm-binary.ts';
 import type { ProcessInfo } from '../src/server/supervisor.ts';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -132,6 +133,33 @@ test('a pool\'s worker threads start with a young generation of at least POOL_MI
       w.once('error', reject);
     });
     assert.ok(newSpace.space_size >= POOL_MIN_SEMI_SPACE_MB * 2 ** 20, `new space ${newSpace.space_size} bytes`);
+  } finally {
+    await pool.shutdown();
+  }
+});
+
+test('a warm-up whose starts fail leaves the pool empty and usable, and says why', async () => {
+  // A valid command whose data segment lies past its one page of memory: every instantiation fails.
+  const broken = concat([
+    new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+    section(1, [1, 0x60, 0, 0]),
+    section(3, [1, 0]),
+    section(5, [1, 0, 1]),
+    section(7, [2, ...nameBytes('memory'), 2, 0, ...nameBytes('_start'), 0, 0]),
+    section(10, [1, 2, 0, 0x0b]),
+    section(11, [1, 0, 0x41, ...sleb(4 * 65536), 0x0b, 1, 42]),
+  ]);
+  // workers 0: a module that cannot be prepared is started too (on this thread, not on a thread of its own).
+  const pool = new Pool({ workers: 0 });
+  try {
+    await pool.ready();
+    const r = await warmUpPool(pool, 20, broken);
+    assert.equal(r.starts, 0);
+    assert.match(r.skipped!, /^failed: .*(data segment|out of bounds)/i);
+    assert.equal(pool.size, 0);
+    const p = await pool.spawn({ module: await pool.load(warmUpModuleBytes(), 'warm-up'), closeStdin: true });
+    assert.equal(p.id, 1);
+    assert.equal((await pool.wait(p.id)).exitCode, 0);
   } finally {
     await pool.shutdown();
   }

@@ -60,19 +60,20 @@ export interface WarmUpResult {
 }
 
 /**
- * Warm a pool that has started nothing yet (see the top of this file); `starts` undefined:
+ * Warm a pool that has started nothing yet (see the top of this file) with `guest` (the built-in
+ * one unless a test gives another); `starts` undefined:
  * WARM_UP_STARTS with worker threads, none on the main thread alone (--workers 0), where it
  * measured no gain: a warmed main-thread pool started the density guest 3-8% slower (five
  * alternating rounds).
  */
-export async function warmUpPool(pool: Pool, starts?: number): Promise<WarmUpResult> {
+export async function warmUpPool(pool: Pool, starts?: number, guest: Uint8Array = warmUpModuleBytes()): Promise<WarmUpResult> {
   const t0 = performance.now();
   if (starts === undefined && pool.onMainThread) return { starts: 0, ms: 0, skipped: 'none by default with --workers 0' };
   starts ??= WARM_UP_STARTS;
   if (starts <= 0) return { starts: 0, ms: 0, skipped: 'asked for none' };
   let done: number;
   try {
-    done = await pool.warmUp(await pool.load(warmUpModuleBytes(), 'warm-up'), starts);
+    done = await pool.warmUp(await pool.load(guest, 'warm-up'), starts);
   } catch (e) {
     // A host that cannot start this guest will say so about the tenants' own: start anyway.
     return { starts: 0, ms: Math.round(performance.now() - t0), skipped: `failed: ${(e as Error).message}` };
