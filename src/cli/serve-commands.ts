@@ -24,7 +24,7 @@ where drawbridge ps/spawn/kill/logs/move find them. Stops on SIGINT or SIGTERM, 
                 goes to the least loaded. 0: everything on the main thread. A module that
                 cannot be prepared (no preemption) always gets a worker thread of its own.
   --warm-up N   before listening, start and end N picoprocesses of a tiny built-in guest
-                (default ${WARM_UP_STARTS}, ~0.4 s; none with --workers 0, where it did not help), so that
+                (default ${WARM_UP_STARTS}, 0.4-0.5 s; none with --workers 0, where it did not help), so that
                 the first tenants' starts run as fast as in a host that has served a while
                 (its code optimized, its heap grown). 0: skip it.
   --no-prepare  run modules as they are, unprepared: no checkpoint, no move, no preemption

@@ -8,7 +8,7 @@
 // has been called some thousands of times (TurboFan's default: 3 000 calls). A guest of a few
 // instructions exercises the same path (the host, library OS, monitor and supervisor code is
 // the same for every module): warming with it made the next thousand starts of another
-// module as fast as warming with that module itself. 2 000 starts cost ~0.4 s (spread over
+// module as fast as warming with that module itself. 2 000 starts cost 0.4-0.5 s (spread over
 // the pool's workers), once, before the daemon listens; `drawbridge serve --warm-up 0` skips it.
 // With --workers 0 (one thread for all) it gained nothing in the same measurement: not done there
 // unless asked for. Its gain lasts through quiet spells because the pool keeps its workers'
