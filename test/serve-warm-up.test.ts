@@ -61,7 +61,8 @@ test('a daemon warms up before it listens and then lists nothing; its first pico
   }
 });
 
-test('no warm-up when asked for none, or when modules are not prepared (each start would get a thread)', async () => {
+test('no warm-up when asked for none, or when modules are not prepared (each start would get a thread); a bad count is refused', async () => {
+  for (const bad of [-1, 1.5, Number.NaN]) await assert.rejects(startDaemon({ workers: 1, warmUp: bad, connectionFile: null }), /warm-up: .*expected a count of 0 or more/);
   const none = await startDaemon({ workers: 1, warmUp: 0, connectionFile: null });
   try {
     assert.deepEqual(none.warmUp, { starts: 0, ms: 0, skipped: 'asked for none' });

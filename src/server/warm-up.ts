@@ -70,7 +70,8 @@ export async function warmUpPool(pool: Pool, starts?: number, guest: Uint8Array 
   const t0 = performance.now();
   if (starts === undefined && pool.onMainThread) return { starts: 0, ms: 0, skipped: 'none by default with --workers 0' };
   starts ??= WARM_UP_STARTS;
-  if (starts <= 0) return { starts: 0, ms: 0, skipped: 'asked for none' };
+  if (!Number.isSafeInteger(starts) || starts < 0) throw new Error(`warm-up: ${starts}: expected a count of 0 or more`);
+  if (starts === 0) return { starts: 0, ms: 0, skipped: 'asked for none' };
   let done: number;
   try {
     done = await pool.warmUp(await pool.load(guest, 'warm-up'), starts);
