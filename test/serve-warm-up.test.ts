@@ -50,6 +50,8 @@ test('a daemon warms up before it listens and then lists nothing; its first pico
     assert.equal(d.warmUp.skipped, undefined);
     assert.ok(d.warmUp.ms > 0);
     assert.deepEqual(((await call(d.connection, 'GET', '/v1/processes')) as { processes: ProcessInfo[] }).processes, []);
+    const health = (await call(d.connection, 'GET', '/v1/health')) as { processes: number; warmUp: { starts: number; ms: number } };
+    assert.deepEqual([health.processes, health.warmUp], [0, d.warmUp]);
     assert.deepEqual(d.pool.workers().map((w) => w.processes), [0, 0]);
     const { process: p } = (await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, stdin: 'x\n', closeStdin: true } })) as { process: ProcessInfo };
     assert.equal(p.id, 1);

@@ -79,7 +79,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     await pool.shutdown();
     throw e;
   }
-  const server = createApiServer({ pool, token });
+  const server = createApiServer({ pool, token, warmUp });
   const connection: Connection = { token, pid: process.pid };
   try {
     await listen(server, options, connection);

@@ -17,6 +17,7 @@ import { ModuleError } from '../runtime/module-cache.ts';
 import { MemoryLimitError } from '../runtime/quotas.ts';
 import { SnapshotError } from '../runtime/snapshot.ts';
 import { GuestError } from '../libos/wasi/index.ts';
+import type { WarmUpResult } from './warm-up.ts';
 import type { Pool } from './pool.ts';
 import { SupervisorError, type ProcessInfo } from './supervisor.ts';
 
@@ -105,6 +106,8 @@ function stringArray(v: unknown, what: string): string[] {
 export interface ApiOptions {
   pool: Pool;
   token: string;
+  /** What the daemon's warm-up did (warm-up.ts), for /v1/health. */
+  warmUp?: WarmUpResult;
 }
 
 export function createApiServer(options: ApiOptions): Server {
@@ -194,7 +197,7 @@ export function createApiServer(options: ApiOptions): Server {
     const method = req.method ?? 'GET';
     if (parts[0] !== 'v1') throw new HttpError(404, 'no such route (the API lives under /v1)');
     if (parts.length === 2 && parts[1] === 'health' && method === 'GET') {
-      return send(res, 200, { ok: true, processes: pool.size, pid: process.pid, workers: pool.workerCount });
+      return send(res, 200, { ok: true, processes: pool.size, pid: process.pid, workers: pool.workerCount, warmUp: options.warmUp ?? null });
     }
     if (parts.length === 2 && parts[1] === 'workers' && method === 'GET') {
       return send(res, 200, { workers: pool.workers() });
