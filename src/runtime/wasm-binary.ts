@@ -121,23 +121,58 @@ export function localsOf(bytes: Uint8Array, start: number): Locals {
   return { groups, groupsAt, declared, first: r.pos };
 }
 
-/** How many functions the import section imports (they come first in the function index space). */
-export function importedFunctionCount(bytes: Uint8Array, s: { payload: number } | undefined): number {
-  if (!s) return 0;
-  let functions = 0;
+/** An import of a kind this reader does not know (its size cannot be known, so reading stops). */
+export class UnknownImportKind extends Error {}
+
+/** One entry of the import section: what it imports, and where it lies in the module. */
+export interface ImportEntry {
+  module: string;
+  name: string;
+  /** 0 function, 1 table, 2 memory, 3 global, 4 tag. */
+  kind: number;
+  /** A function's type index (kind 0), else -1. */
+  typeIndex: number;
+  /** A global's value type, its first byte (kind 3), else -1. */
+  valType: number;
+  /** A global that is mutable (kind 3). */
+  mutable: boolean;
+  /** Where the entry starts, where its kind byte is, and where the next entry starts. */
+  start: number;
+  kindAt: number;
+  end: number;
+}
+
+/** The entries of the import section `s` (none without one). Throws UnknownImportKind. */
+export function importEntries(bytes: Uint8Array, s: { payload: number } | undefined): ImportEntry[] {
+  const out: ImportEntry[] = [];
+  if (!s) return out;
   const r = new Reader(bytes, s.payload);
   for (let n = r.u32(); n > 0; n--) {
-    r.name();
-    r.name();
+    const start = r.pos;
+    const module = r.name();
+    const name = r.name();
+    const kindAt = r.pos;
     const kind = r.byte();
-    if (kind === 0) { r.u32(); functions++; }
+    let typeIndex = -1;
+    let valType = -1;
+    let mutable = false;
+    if (kind === 0) typeIndex = r.u32();
     else if (kind === 1) { r.byte(); r.limits(); }
     else if (kind === 2) r.limits();
-    else if (kind === 3) { r.valType(); r.byte(); }
-    else if (kind === 4) { r.byte(); r.u32(); }
-    else throw new Error(`unknown import kind ${kind}`);
+    else if (kind === 3) {
+      valType = bytes[r.pos]!;
+      r.valType();
+      mutable = r.byte() === 1;
+    } else if (kind === 4) { r.byte(); r.u32(); }
+    else throw new UnknownImportKind(`unknown import kind ${kind}`);
+    out.push({ module, name, kind, typeIndex, valType, mutable, start, kindAt, end: r.pos });
   }
-  return functions;
+  return out;
+}
+
+/** How many functions the import section imports (they come first in the function index space). */
+export function importedFunctionCount(bytes: Uint8Array, s: { payload: number } | undefined): number {
+  return importEntries(bytes, s).filter((e) => e.kind === 0).length;
 }
 
 /** A function type of the type section: its bytes (0x60 params results), and as a key. */

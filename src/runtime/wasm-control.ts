@@ -14,7 +14,7 @@
 // program's own exports stay as they are. Capture (capture.ts) uses this export when a module
 // has it and the old ones otherwise (snapshots of earlier versions carry such modules).
 
-import { Reader, concat, importedFunctionCount, leb, section, sections, sleb } from './wasm-binary.ts';
+import { Reader, concat, importedFunctionCount, leb, nameBytes, section, sections, sleb } from './wasm-binary.ts';
 import { mutableGlobals } from './wasm-sections.ts';
 import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from './wasm-ticks.ts';
 
@@ -90,7 +90,6 @@ export function addControlExport(bytes: Uint8Array): Uint8Array | null {
   const typeCount = new Reader(bytes, typeSec.payload).u32();
   const definedCount = new Reader(bytes, funcSec.payload).u32();
   const controlIndex = imported + definedCount;
-  const name = new TextEncoder().encode(CONTROL_EXPORT);
 
   const out: Uint8Array[] = [bytes.subarray(0, 8)];
   for (const s of secs) {
@@ -100,7 +99,7 @@ export function addControlExport(bytes: Uint8Array): Uint8Array | null {
       const body = controlBody(fn, globals.map((g) => VALTYPE[g.type]!), globals.map((g) => g.index), tickGlobal);
       out.push(appended(bytes, s, [...leb(body.length), ...body]));
     } else if (s.id === 7) {
-      out.push(section(7, concat([Uint8Array.from(leb(kept.length + 1)), ...kept, Uint8Array.from([...leb(name.length), ...name, 0x00, ...leb(controlIndex)])])));
+      out.push(section(7, concat([Uint8Array.from(leb(kept.length + 1)), ...kept, Uint8Array.from([...nameBytes(CONTROL_EXPORT), 0x00, ...leb(controlIndex)])])));
     } else out.push(bytes.subarray(s.start, s.end));
   }
   return concat(out);

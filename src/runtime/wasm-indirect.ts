@@ -27,7 +27,7 @@
 // table.set, grow, init, copy, fill) nor reached through function references (call_ref).
 // Anything else: null, and preparation keeps Asyncify's default.
 
-import { Reader, concat, definedFuncTypes, funcTypes, leb, localsOf, section, sections, sleb, type FuncType, type Locals } from './wasm-binary.ts';
+import { Reader, UnknownImportKind, concat, definedFuncTypes, funcTypes, importEntries, leb, localsOf, section, sections, sleb, type FuncType, type ImportEntry, type Locals } from './wasm-binary.ts';
 import { skipInstruction } from './wasm-ticks.ts';
 
 /** Tables bigger than this keep Asyncify's default (a dispatcher's br_table spans the table). */
@@ -43,21 +43,17 @@ function analyze(bytes: Uint8Array, unwinding: ReadonlySet<string>) {
   // Imports: the type of each imported function, and whether it may unwind.
   const funcType: number[] = [];
   const mayUnwind: boolean[] = [];
-  const imp = find(2);
-  if (imp) {
-    const r = new Reader(bytes, imp.payload);
-    for (let n = r.u32(); n > 0; n--) {
-      const name = `${r.name()}.${r.name()}`;
-      const kind = r.byte();
-      if (kind === 0) {
-        funcType.push(r.u32());
-        mayUnwind.push(unwinding.has(name));
-      } else if (kind === 1) throw new Bail('an imported table');
-      else if (kind === 2) r.limits();
-      else if (kind === 3) { r.valType(); r.byte(); }
-      else if (kind === 4) { r.byte(); r.u32(); }
-      else throw new Bail('an unknown import kind');
-    }
+  let imports: ImportEntry[];
+  try {
+    imports = importEntries(bytes, find(2));
+  } catch (e) {
+    throw e instanceof UnknownImportKind ? new Bail('an unknown import kind') : e;
+  }
+  for (const e of imports) {
+    if (e.kind === 0) {
+      funcType.push(e.typeIndex);
+      mayUnwind.push(unwinding.has(`${e.module}.${e.name}`));
+    } else if (e.kind === 1) throw new Bail('an imported table');
   }
   const imported = funcType.length;
   const fs = find(3);

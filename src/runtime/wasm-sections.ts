@@ -3,7 +3,7 @@
 // name of ours, so that a checkpoint can read them and a restore write them back. The
 // stack pointer of a C program, for one, is such a global and is normally not exported.
 
-import { Reader, concat, leb, section, sections } from './wasm-binary.ts';
+import { Reader, concat, importEntries, leb, nameBytes, section, sections } from './wasm-binary.ts';
 
 const SECTION_IMPORT = 2;
 const SECTION_GLOBAL = 6;
@@ -24,23 +24,10 @@ export function mutableGlobals(bytes: Uint8Array): MutableGlobal[] {
   const secs = sections(bytes);
   let index = 0;
   const out: MutableGlobal[] = [];
-  const imp = secs.find((s) => s.id === SECTION_IMPORT);
-  if (imp) {
-    const r = new Reader(bytes, imp.payload);
-    for (let n = r.u32(); n > 0; n--) {
-      r.name();
-      r.name();
-      const kind = r.byte();
-      if (kind === 0) r.skipLeb();
-      else if (kind === 1) { r.byte(); r.limits(); }
-      else if (kind === 2) r.limits();
-      else if (kind === KIND_GLOBAL) {
-        const type = VALTYPES[r.byte()] ?? 'unknown';
-        if (r.byte() === 1) out.push({ index, type });
-        index++;
-      } else if (kind === 4) { r.byte(); r.skipLeb(); }
-      else throw new Error(`unknown import kind ${kind}`);
-    }
+  for (const e of importEntries(bytes, secs.find((s) => s.id === SECTION_IMPORT))) {
+    if (e.kind !== KIND_GLOBAL) continue;
+    if (e.mutable) out.push({ index, type: VALTYPES[e.valType] ?? 'unknown' });
+    index++;
   }
   const glob = secs.find((s) => s.id === SECTION_GLOBAL);
   if (glob) {
@@ -69,11 +56,7 @@ export function exportMutableGlobals(bytes: Uint8Array): Uint8Array {
     entries = bytes.subarray(r.pos, exp.end);
   }
   const added: number[] = [];
-  const enc = new TextEncoder();
-  for (const g of globals) {
-    const name = enc.encode(GLOBAL_EXPORT_PREFIX + g.index);
-    added.push(...leb(name.length), ...name, KIND_GLOBAL, ...leb(g.index));
-  }
+  for (const g of globals) added.push(...nameBytes(GLOBAL_EXPORT_PREFIX + g.index), KIND_GLOBAL, ...leb(g.index));
   const payload = [...leb(count + globals.length), ...entries, ...added];
   const section = new Uint8Array([SECTION_EXPORT, ...leb(payload.length), ...payload]);
   if (exp) {
@@ -102,8 +85,7 @@ export function exportNames(bytes: Uint8Array): string[] {
 
 /** A custom section (id 0) with this name and no content. */
 export function customSection(name: string): Uint8Array {
-  const n = new TextEncoder().encode(name);
-  return section(0, [...leb(n.length), ...n]);
+  return section(0, nameBytes(name));
 }
 
 /** The names of a module's custom sections. */

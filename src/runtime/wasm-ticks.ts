@@ -17,7 +17,7 @@
 // exceptions), so it never mistakes an immediate for an opcode; an instruction it does not
 // know makes it refuse.
 
-import { Reader, concat, definedFuncTypes, funcTypes, leb, localsOf, section, sections, sleb } from './wasm-binary.ts';
+import { Reader, concat, definedFuncTypes, funcTypes, importEntries, leb, localsOf, nameBytes, section, sections, sleb } from './wasm-binary.ts';
 import { countedLoops } from './wasm-counted-loops.ts';
 import { indirectTargets } from './wasm-indirect.ts';
 
@@ -310,29 +310,15 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
   let funcIndex = 0;
   let globalCount = 0;
   let logIndex = -1;
-  const r = new Reader(bytes, imp.payload);
-  const n = r.u32();
-  const newImports: number[] = [...leb(n)];
-  const enc = new TextEncoder();
-  for (let i = 0; i < n; i++) {
-    const entryStart = r.pos;
-    const mod = r.name();
-    const field = r.name();
-    const kindAt = r.pos;
-    const kind = r.byte();
-    if (kind === 0) r.skipLeb();
-    else if (kind === 1) { r.byte(); r.limits(); }
-    else if (kind === 2) r.limits();
-    else if (kind === 3) { r.byte(); r.byte(); }
-    else if (kind === 4) { r.byte(); r.skipLeb(); }
-    if (kind === 0 && mod === 'env' && field === 'log_execution') {
+  const imports = importEntries(bytes, imp);
+  const newImports: number[] = [...leb(imports.length)];
+  for (const e of imports) {
+    if (e.kind === 0 && e.module === 'env' && e.name === 'log_execution') {
       logIndex = funcIndex;
-      const m = enc.encode(TICK_MODULE);
-      const f = enc.encode(TICK_NAME);
-      newImports.push(...leb(m.length), ...m, ...leb(f.length), ...f, ...bytes.subarray(kindAt, r.pos));
-    } else newImports.push(...bytes.subarray(entryStart, r.pos));
-    if (kind === 0) funcIndex++;
-    if (kind === 3) globalCount++;
+      newImports.push(...nameBytes(TICK_MODULE), ...nameBytes(TICK_NAME), ...bytes.subarray(e.kindAt, e.end));
+    } else newImports.push(...bytes.subarray(e.start, e.end));
+    if (e.kind === 0) funcIndex++;
+    if (e.kind === 3) globalCount++;
   }
   if (logIndex < 0) return null;
 
@@ -357,8 +343,7 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
     exportCount = e.u32();
     exportEntries = bytes.subarray(e.pos, exp.end);
   }
-  const name = enc.encode(TICK_GLOBAL_EXPORT);
-  const newExports = section(7, [...leb(exportCount + 1), ...exportEntries, ...leb(name.length), ...name, 0x03, ...leb(tickGlobal)]);
+  const newExports = section(7, [...leb(exportCount + 1), ...exportEntries, ...nameBytes(TICK_GLOBAL_EXPORT), 0x03, ...leb(tickGlobal)]);
 
   // Rewrite every function body (each needs its parameter count: its new local follows them).
   const paramCounts = definedFunctionParams(bytes, secs);
