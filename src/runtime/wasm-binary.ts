@@ -170,6 +170,11 @@ export function importEntries(bytes: Uint8Array, s: { payload: number } | undefi
   return out;
 }
 
+/** A body's local declarations with one more local of each of `types` (the instructions not included). */
+export function localsWith(bytes: Uint8Array, locals: Locals, types: readonly number[]): Uint8Array {
+  return Uint8Array.from([...leb(locals.groups + types.length), ...bytes.subarray(locals.groupsAt, locals.first), ...types.flatMap((t) => [0x01, t])]);
+}
+
 /** How many functions the import section imports (they come first in the function index space). */
 export function importedFunctionCount(bytes: Uint8Array, s: { payload: number } | undefined): number {
   return importEntries(bytes, s).filter((e) => e.kind === 0).length;

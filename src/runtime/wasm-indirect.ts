@@ -27,7 +27,7 @@
 // table.set, grow, init, copy, fill) nor reached through function references (call_ref).
 // Anything else: null, and preparation keeps Asyncify's default.
 
-import { Reader, UnknownImportKind, concat, definedFuncTypes, funcTypes, importEntries, leb, localsOf, section, sections, sleb, type FuncType, type ImportEntry, type Locals } from './wasm-binary.ts';
+import { Reader, UnknownImportKind, concat, definedFuncTypes, funcTypes, importEntries, leb, localsOf, localsWith, section, sections, sleb, type FuncType, type ImportEntry, type Locals } from './wasm-binary.ts';
 import { skipInstruction } from './wasm-ticks.ts';
 
 /** Tables bigger than this keep Asyncify's default (a dispatcher's br_table spans the table). */
@@ -248,7 +248,7 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
     let copyFrom = b.first;
     const firstNew = types[funcType[imported + i]!]!.params + b.declared;
     const newLocals: number[] = [];
-    const localsOf = new Map<string, number>();
+    const argsAt = new Map<string, number>();
     const r = new Reader(bytes, b.first);
     while (r.pos < b.end) {
       const at = r.pos;
@@ -263,10 +263,10 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
       if (d !== undefined) replacement = [op === 0x11 ? 0x10 : 0x12, ...leb(d)];
       else {
         const sig = signatureOf(types[typeIndex]!)!;
-        let base = localsOf.get(key);
+        let base = argsAt.get(key);
         if (base === undefined) {
           base = firstNew + newLocals.length;
-          localsOf.set(key, base);
+          argsAt.set(key, base);
           newLocals.push(0x7f, ...sig.params);
         }
         replacement = guardedCall(one!.f, one!.slot, typeIndex, sig, base);
@@ -276,9 +276,7 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
       copyFrom = r.pos;
     }
     parts.push(bytes.subarray(copyFrom, b.end));
-    const locals = newLocals.length === 0
-      ? bytes.subarray(b.start, b.first)
-      : concat([Uint8Array.from(leb(b.groups + newLocals.length)), bytes.subarray(b.groupsAt, b.first), Uint8Array.from(newLocals.flatMap((t) => [0x01, t]))]);
+    const locals = newLocals.length === 0 ? bytes.subarray(b.start, b.first) : localsWith(bytes, b, newLocals);
     const body = concat([locals, ...parts]);
     outBodies.push(Uint8Array.from(leb(body.length)), body);
   }

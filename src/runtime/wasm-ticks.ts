@@ -17,7 +17,7 @@
 // exceptions), so it never mistakes an immediate for an opcode; an instruction it does not
 // know makes it refuse.
 
-import { Reader, concat, definedFuncTypes, funcTypes, importEntries, leb, localsOf, nameBytes, section, sections, sleb } from './wasm-binary.ts';
+import { Reader, concat, definedFuncTypes, funcTypes, importEntries, leb, localsOf, localsWith, nameBytes, section, sections, sleb, type Locals } from './wasm-binary.ts';
 import { countedLoops } from './wasm-counted-loops.ts';
 import { indirectTargets } from './wasm-indirect.ts';
 
@@ -90,10 +90,7 @@ function definedFunctionParams(bytes: Uint8Array, secs: ReturnType<typeof sectio
 
 /** What rewriteBody needs to know of a function body before rewriting it. */
 interface BodyScan {
-  localGroups: number;
-  groupsAt: number;
-  declared: number;
-  firstInstruction: number;
+  locals: Locals;
   /** It calls a function (the log import aside). */
   calls: boolean;
   /** Byte offsets of its `loop` instructions. */
@@ -103,11 +100,11 @@ interface BodyScan {
 }
 
 function scanBody(bytes: Uint8Array, start: number, end: number, logIndex: number): BodyScan {
-  const { groups: localGroups, groupsAt, declared, first: firstInstruction } = localsOf(bytes, start);
+  const locals = localsOf(bytes, start);
   let calls = false;
   const loops: number[] = [];
   let otherLabels = false;
-  const scan = new Reader(bytes, firstInstruction);
+  const scan = new Reader(bytes, locals.first);
   while (scan.pos < end) {
     const at = scan.pos;
     const op = skipInstruction(scan);
@@ -115,7 +112,7 @@ function scanBody(bytes: Uint8Array, start: number, end: number, logIndex: numbe
     if (op === 0x03) loops.push(at);
     if (OTHER_LABEL_OPS.has(op) || (op === 0x03 && !SIMPLE_BLOCK_TYPES.has(bytes[at + 1]!))) otherLabels = true;
   }
-  return { localGroups, groupsAt, declared, firstInstruction, calls, loops, otherLabels };
+  return { locals, calls, loops, otherLabels };
 }
 
 /** The end of the mark (`i32.const N; call $log`) whose i32.const is at `at`, or -1. */
@@ -173,7 +170,8 @@ interface Frame {
  *    keeps its marks as inline countdowns on the global: its labels are not renumbered.
  */
 function rewriteBody(bytes: Uint8Array, start: number, end: number, scanned: BodyScan, counted: Set<number>, params: number, logIndex: number, tickGlobal: number, quiet: (at: number) => boolean): Uint8Array {
-  const { localGroups, groupsAt, declared, firstInstruction, calls, otherLabels } = scanned;
+  const { calls, otherLabels } = scanned;
+  const { declared, first: firstInstruction } = scanned.locals;
   const body = new Reader(bytes, firstInstruction);
   // Loops that keep their countdown.
   const loops = scanned.loops.some((at) => !counted.has(at));
@@ -192,7 +190,7 @@ function rewriteBody(bytes: Uint8Array, start: number, end: number, scanned: Bod
   const leavingCountdown = Uint8Array.from([0x20, ...c, 0x41, 0x01, 0x6b, 0x22, ...c, 0x45, 0x0d, 0x01]);
   const wrappedEnd = Uint8Array.from([0x0c, 0x02, 0x0b, ...tick, 0x0c, 0x00, 0x0b, 0x0b]);
 
-  const parts: Uint8Array[] = [Uint8Array.from([...leb(localGroups + 1), ...bytes.subarray(groupsAt, firstInstruction), 0x01, 0x7f]), entry];
+  const parts: Uint8Array[] = [localsWith(bytes, scanned.locals, [0x7f]), entry];
   let copyFrom = firstInstruction;
   const emit = (upTo: number, replacement: Uint8Array | number[], resume: number) => {
     parts.push(bytes.subarray(copyFrom, upTo), replacement instanceof Uint8Array ? replacement : Uint8Array.from(replacement));
@@ -364,8 +362,8 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
   const count = (i: number, calleeWork: (f: number) => number) => {
     const { end, scan } = found[i]!;
     const r = scan.loops.length > 0
-      ? countedLoops(bytes, scan.firstInstruction, end, paramCounts[i]!, logIndex, calleeWork)
-      : { heads: new Set<number>(), work: end - scan.firstInstruction };
+      ? countedLoops(bytes, scan.locals.first, end, paramCounts[i]!, logIndex, calleeWork)
+      : { heads: new Set<number>(), work: end - scan.locals.first };
     counted[i] = r.heads;
     if (!scan.calls) leafWork.set(funcIndex + i, r.work);
   };
