@@ -210,7 +210,7 @@ export class Pool {
     const given = req.manifest ?? this.defaultManifest();
     const compiled = await this.store.compiled(req.module, given.limits.memory);
     const key = `${req.module.hash}:${given.limits.memory}`;
-    const slot = req.module.preemptible || this.localMode ? this.leastLoaded() : this.dedicatedSlot();
+    const slot = this.ownThread(req.module.preemptible) ? this.dedicatedSlot() : this.leastLoaded();
     const id = this.nextId++;
     const gen = this.nextGen++;
     const args = given.args ?? [req.module.name, ...(req.args ?? [])];
@@ -242,7 +242,7 @@ export class Pool {
    */
   async warmUp(module: LoadedModule, starts: number): Promise<number> {
     if (this.nextId !== 1) throw new Error('warmUp: picoprocesses have been started already');
-    if (!module.preemptible && !this.localMode) return 0;
+    if (this.ownThread(module.preemptible)) return 0;
     let failed: unknown = null;
     for (let left = starts; left > 0 && failed === null; left -= WARM_UP_BATCH) {
       const batch = await Promise.allSettled(Array.from({ length: Math.min(WARM_UP_BATCH, left) }, () => this.spawn({ module, closeStdin: true })));
@@ -260,7 +260,7 @@ export class Pool {
   async restore(snapshot: Uint8Array, worker?: number): Promise<ProcessInfo> {
     // A module prepared without the tick counter cannot be preempted: a worker of its own.
     const module = decodeSnapshot(snapshot, 'snapshot', { lazyPages: true }).module;
-    const own = !this.localMode && module !== null && isWaitsOnly(module);
+    const own = module !== null && this.ownThread(!isWaitsOnly(module));
     if (own && worker !== undefined) throw new SupervisorError(409, 'this snapshot cannot be preempted (prepared with --waits-only): it gets a worker thread of its own, not worker ' + worker);
     const slot = own ? this.dedicatedSlot() : worker === undefined ? this.leastLoaded() : this.poolSlot(worker);
     const id = this.nextId++;
@@ -432,6 +432,11 @@ export class Pool {
     const s = this.slots.find((x) => x.index === index);
     if (!s || s.dead) throw new SupervisorError(400, `no pool worker ${index} (workers: ${this.slots.map((x) => x.index).join(', ')})`);
     return s;
+  }
+
+  /** Whether a picoprocess gets a worker thread of its own: one that cannot be preempted, unless all runs on this thread. */
+  private ownThread(preemptible: boolean): boolean {
+    return !preemptible && !this.localMode;
   }
 
   private dedicatedSlot(): Slot {
