@@ -13,7 +13,7 @@ import { Pool } from '../src/server/pool.ts';
 import { POOL_MIN_SEMI_SPACE_MB } from '../src/server/v8-tuning.ts';
 import { Worker } from 'node:worker_threads';
 import { warmUpModuleBytes, warmUpPool, WARM_UP_STARTS } from '../src/server/warm-up.ts';
-import { concat, nameBytes, section, sleb } from '../src/runtime/wasm-binary.ts';
+import { concat, MODULE_HEADER, nameBytes, section, sleb } from '../src/runtime/wasm-binary.ts';
 import type { ProcessInfo } from '../src/server/supervisor.ts';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -144,7 +144,7 @@ test('a pool\'s worker threads start with a young generation of at least POOL_MI
 test('a warm-up whose starts fail leaves the pool empty and usable, and says why', async () => {
   // A valid command whose data segment lies past its one page of memory: every instantiation fails.
   const broken = concat([
-    new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+    MODULE_HEADER,
     section(1, [1, 0x60, 0, 0]),
     section(3, [1, 0]),
     section(5, [1, 0, 1]),

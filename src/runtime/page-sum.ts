@@ -15,7 +15,7 @@
 // Where there is no Wasm memory to read (a snapshot checked as a file image), pageSumOf
 // computes the same sum in JavaScript, slower.
 
-import { concat, leb, nameBytes, section } from './wasm-binary.ts';
+import { concat, leb, MODULE_HEADER, nameBytes, section } from './wasm-binary.ts';
 
 /** Odd lane weights of `a` and even ones of `b` (any such constants keep the property above). */
 const C = [0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f];
@@ -86,7 +86,7 @@ function moduleBytes(): Uint8Array {
     0x0b,
   ];
   return concat([
-    new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+    MODULE_HEADER,
     section(1, [1, 0x60, 2, I32, I32, 1, I32]), // type 0: (i32, i32) -> i32
     section(2, [1, ...nameBytes('m'), ...nameBytes('memory'), 2, 0, 0]), // import m.memory: memory, min 0
     section(3, [1, 0]), // one function of type 0

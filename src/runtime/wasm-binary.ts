@@ -241,6 +241,9 @@ export function nameBytes(s: string): number[] {
   return [...leb(b.length), ...b];
 }
 
+/** What every module begins with: the magic `\0asm` and version 1. */
+export const MODULE_HEADER: Uint8Array = Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+
 /** A section with its id and size header. */
 export function section(id: number, payload: number[] | Uint8Array): Uint8Array {
   const p = payload instanceof Uint8Array ? payload : Uint8Array.from(payload);

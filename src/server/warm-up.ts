@@ -21,7 +21,7 @@
 // the prepared path warms; without preparation (no wasm-opt, --no-prepare) a pool would give
 // each start a worker thread of its own, so nothing is warmed.
 
-import { concat, leb, nameBytes, section, sleb } from '../runtime/wasm-binary.ts';
+import { concat, leb, MODULE_HEADER, nameBytes, section, sleb } from '../runtime/wasm-binary.ts';
 import type { Pool } from './pool.ts';
 
 export const WARM_UP_STARTS = 2000;
@@ -41,7 +41,7 @@ export function warmUpModuleBytes(): Uint8Array {
   ];
   const wasi = nameBytes('wasi_snapshot_preview1');
   return concat([
-    new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+    MODULE_HEADER,
     // types: 0 (i32 i32 i32 i32) -> i32, 1 (i32) -> (), 2 () -> ()
     section(1, [3, 0x60, 4, I32, I32, I32, I32, 1, I32, 0x60, 1, I32, 0, 0x60, 0, 0]),
     section(2, [2, ...wasi, ...nameBytes('fd_read'), 0, 0, ...wasi, ...nameBytes('proc_exit'), 0, 1]),
