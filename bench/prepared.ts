@@ -13,14 +13,9 @@ import { join } from 'node:path';
 import type { Benchmark, BenchContext } from './lib/context.ts';
 import { KERNELS } from './compute.ts';
 import { wasmPath } from './lib/paths.ts';
-import { runGuest, type Outcome } from './lib/spawn.ts';
+import { runGuest, runMs } from './lib/spawn.ts';
 import { fixed, median, ratio } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
-
-/** The guest's run time, without the compile (a process without a result: its whole time). */
-function runMs(o: Outcome): number {
-  return o.result ? o.result.runMs.reduce((a, b) => a + b, 0) : o.wallMs;
-}
 
 export const prepared: Benchmark = {
   name: 'prepared',

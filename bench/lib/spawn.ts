@@ -79,5 +79,10 @@ export function runGuest(runner: Runner, spec: ChildSpec, native: string | null,
 
 /** Total in-child time of one run: compile + instantiate + _start (Node's own start-up excluded). */
 export function guestMs(o: Outcome): number {
-  return o.result ? o.result.compileMs + o.result.runMs.reduce((a, b) => a + b, 0) : o.wallMs;
+  return o.result ? o.result.compileMs + runMs(o) : o.wallMs;
+}
+
+/** The guest's run time, without the compile (a process without a result: its whole time). */
+export function runMs(o: Outcome): number {
+  return o.result ? o.result.runMs.reduce((a, b) => a + b, 0) : o.wallMs;
 }
