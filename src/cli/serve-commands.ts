@@ -63,22 +63,23 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   let prepare = true;
   let workers: number | undefined;
   let warmUp: number | undefined;
+  /** The count after flag argv[i] (0 to max), or null once the error is said. */
+  const count = (i: number, max: number): number | null => {
+    const v = argv[i + 1] ?? '';
+    if (/^\d+$/.test(v) && Number(v) <= max) return Number(v);
+    io.err(`drawbridge serve: ${argv[i]} needs a count from 0 to ${max}\n${SERVE_USAGE}`);
+    return null;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--workers') {
-      const v = argv[++i] ?? '';
-      if (!/^\d+$/.test(v) || Number(v) > 256) {
-        io.err(`drawbridge serve: --workers needs a count from 0 to 256\n${SERVE_USAGE}`);
-        return 2;
-      }
-      workers = Number(v);
+      const n = count(i++, 256);
+      if (n === null) return 2;
+      workers = n;
     } else if (a === '--warm-up') {
-      const v = argv[++i] ?? '';
-      if (!/^\d+$/.test(v) || Number(v) > 100_000) {
-        io.err(`drawbridge serve: --warm-up needs a count from 0 to 100000\n${SERVE_USAGE}`);
-        return 2;
-      }
-      warmUp = Number(v);
+      const n = count(i++, 100_000);
+      if (n === null) return 2;
+      warmUp = n;
     } else if (a === '--listen') listen = argv[++i];
     else if (a === '--socket') socket = argv[++i];
     else if (a === '--connection-file') connectionFile = argv[++i];
