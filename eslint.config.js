@@ -1,32 +1,76 @@
-// Lint, and the layering rules of DESIGN.md enforced as import restrictions
-// (like VS Code's layer rules): a violation fails `npm test`.
+// Lint, and the layering of docs/architecture.md enforced: which folder may import which
+// (import-x/no-restricted-paths, on resolved paths) and which layers may use Node's modules
+// (no-restricted-imports). Import circles are found by scripts/import-cycles.ts (type-only
+// imports included), which `npm run lint` runs after eslint. A violation fails `npm test`.
 import tseslint from 'typescript-eslint';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
-const node = { group: ['node:*', 'fs', 'fs/*', 'net', 'path', 'os', 'child_process', 'worker_threads', 'http', 'crypto'], message: 'This layer sees only the Dk ABI: no Node modules (DESIGN.md, layers).' };
-const host = { group: ['**/host/**', '**/host/*'], message: 'Only the runtime and the CLI may import a host (PAL).' };
-const monitor = { group: ['**/monitor/**'], message: 'This layer must not reach the monitor.' };
-const runtime = { group: ['**/runtime/**', '**/cli/**', '**/server/**'], message: 'Lower layers do not import upper ones.' };
-const libos = { group: ['**/libos/**'], message: 'Only the runtime binds the library OS.' };
+// Node's modules by name, for the layers that see only the Dk ABI.
+const NODE_ALL = ['fs', 'fs/promises', 'net', 'path', 'os', 'child_process', 'worker_threads', 'http', 'https', 'crypto', 'dns', 'dgram', 'tls', 'url', 'util', 'stream', 'async_hooks', 'module', 'zlib', 'events'];
+const NODE_IO = ['fs', 'fs/promises', 'net', 'child_process', 'worker_threads', 'http', 'https', 'dns', 'dgram', 'tls'];
+const nodeNames = (names, message) => ({
+  paths: names.flatMap((n) => [{ name: n, message }, { name: `node:${n}`, message }]),
+  patterns: names === NODE_ALL ? [{ group: ['node:*'], message }] : [],
+});
+
+// The folders of src/ and what each may import (besides itself). Every layer may import abi/.
+const LAYERS = {
+  abi: [],
+  wasm: [],
+  libos: ['abi'],
+  extensions: ['abi'],
+  monitor: ['abi'],
+  'host/kernel': ['abi'],
+  'host/memory': ['abi', 'host/kernel'],
+  'host/node': ['abi', 'host/kernel'],
+  runtime: ['*'],
+  checkpoint: ['*'],
+  server: ['*'],
+  cli: ['*'],
+  types: [],
+};
+const FOLDERS = ['abi', 'wasm', 'libos', 'extensions', 'monitor', 'host/kernel', 'host/memory', 'host/node', 'runtime', 'checkpoint', 'server', 'cli'];
+const zones = [];
+for (const [layer, allowed] of Object.entries(LAYERS)) {
+  if (allowed.includes('*')) continue;
+  const may = new Set([layer, 'abi', ...allowed, 'types']);
+  for (const other of FOLDERS) {
+    if (may.has(other) || (layer.startsWith('host/') && other === 'host')) continue;
+    zones.push({ target: `./src/${layer}`, from: `./src/${other}`, message: `src/${layer} may import only ${[...may].filter((x) => x !== 'types').join(', ')} (docs/architecture.md)` });
+  }
+}
+// The upper layers reach a host only through its index.ts (and the kernel's shared types).
+for (const upper of ['runtime', 'checkpoint', 'server', 'cli']) {
+  for (const host of ['host/node', 'host/memory']) {
+    zones.push({ target: `./src/${upper}`, from: `./src/${host}`, except: ['./index.ts', './lazy-builtins.ts'], message: `src/${upper} reaches src/${host} only through its index.ts (docs/architecture.md)` });
+  }
+}
 
 export default tseslint.config(
   { ignores: ['dist/**', 'build/**', 'node_modules/**', '.cache/**'] },
   ...tseslint.configs.recommended,
   {
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs'] })],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.js', '.mjs'],
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
-  // abi/: pure data and types.
-  { files: ['src/abi/**'], rules: { 'no-restricted-imports': ['error', { patterns: [node, host, monitor, runtime, libos] }] } },
-  // libos/: the Dk ABI and nothing else.
-  { files: ['src/libos/**'], rules: { 'no-restricted-imports': ['error', { patterns: [node, host, monitor, runtime] }] } },
-  // extensions/: Dk to Dk.
-  { files: ['src/extensions/**'], rules: { 'no-restricted-imports': ['error', { patterns: [node, host, monitor, runtime, libos] }] } },
-  // monitor/: wraps a Dk; it may read a manifest file only through its loader in cli/.
-  { files: ['src/monitor/**'], rules: { 'no-restricted-imports': ['error', { patterns: [{ ...node, group: node.group.filter((g) => g !== 'crypto' && g !== 'node:*').concat(['node:fs', 'node:net', 'node:child_process', 'node:worker_threads', 'node:http']) }, host, runtime, libos] }] } },
-  // host/: PALs do not reach up.
-  { files: ['src/host/**'], rules: { 'no-restricted-imports': ['error', { patterns: [monitor, runtime, libos] }] } },
-  // host/memory: deterministic, in-memory: no Node I/O.
-  { files: ['src/host/memory/**', 'src/host/common/**'], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['node:fs', 'node:net', 'node:child_process', 'fs', 'net'], message: 'host/memory and host/common do no real I/O.' }, monitor, runtime, libos] }] } },
+  {
+    files: ['src/**', 'test/**', 'bench/**', 'scripts/**'],
+    rules: {
+      'import-x/no-restricted-paths': ['error', { zones }],
+    },
+  },
+  // The layers that see only the Dk ABI (or only bytes): no Node modules at all.
+  { files: ['src/abi/**', 'src/libos/**', 'src/extensions/**', 'src/wasm/**'], rules: { 'no-restricted-imports': ['error', nodeNames(NODE_ALL, 'This layer sees only the Dk ABI (or bytes): no Node modules (docs/architecture.md).')] } },
+  // The monitor may hash and resolve names, but does no I/O of its own.
+  { files: ['src/monitor/**'], rules: { 'no-restricted-imports': ['error', nodeNames(NODE_IO, 'The monitor does no I/O of its own (docs/architecture.md).')] } },
+  // The kernel and the memory host are deterministic and in memory: no real I/O.
+  { files: ['src/host/kernel/**', 'src/host/memory/**'], rules: { 'no-restricted-imports': ['error', nodeNames(NODE_IO, 'host/kernel and host/memory do no real I/O (docs/architecture.md).')] } },
 );

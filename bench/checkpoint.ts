@@ -21,9 +21,9 @@ import { printTable } from './lib/table.ts';
 import { compileModule } from '../src/runtime/module-cache.ts';
 import { prepareModule } from '../src/runtime/prepare.ts';
 import { instantiate, startCommand, type Running } from '../src/runtime/picoprocess.ts';
-import { decodeSnapshot, encodeSnapshot, PAGE_SIZE, restoreMemory } from '../src/runtime/snapshot.ts';
-import { PageStore, receiveMigrations, sendMigration } from '../src/runtime/migrate.ts';
-import { emptyManifest, type Manifest } from '../src/monitor/manifest.ts';
+import { decodeSnapshot, encodeSnapshot, PAGE_SIZE, restoreMemory } from '../src/checkpoint/snapshot.ts';
+import { PageStore, receiveMigrations, sendMigration } from '../src/checkpoint/migrate.ts';
+import { emptyManifest, type Manifest } from '../src/monitor/manifest/manifest.ts';
 import { createNodeHost } from '../src/host/node/index.ts';
 
 const host = createNodeHost();

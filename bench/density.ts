@@ -39,7 +39,7 @@ import { join } from 'node:path';
 import type { Benchmark, BenchContext } from './lib/context.ts';
 import { NODE, ROOT } from './lib/paths.ts';
 import { printTable } from './lib/table.ts';
-import { WARM_UP_STARTS } from '../src/server/warm-up.ts';
+import { WARM_UP_STARTS } from '../src/server/pool/warm-up.ts';
 
 const IDLE = join(ROOT, 'build', 'guests', 'density', 'idle.wasm');
 const WORKERS = 16;

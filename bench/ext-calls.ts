@@ -16,7 +16,7 @@ import { Clock, type Dk } from '../src/abi/dk.ts';
 import type { ExtensionHost, TextSink } from '../src/extensions/api.ts';
 import { createMemoryHost } from '../src/host/memory/index.ts';
 import { createNodeHost } from '../src/host/node/index.ts';
-import { emptyManifest } from '../src/monitor/manifest.ts';
+import { emptyManifest } from '../src/monitor/manifest/manifest.ts';
 import { createMonitor, policyFromManifest } from '../src/monitor/monitor.ts';
 import { compileModule } from '../src/runtime/module-cache.ts';
 import { startCommand } from '../src/runtime/picoprocess.ts';

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { runCommand } from '../src/runtime/run.ts';
-import { buildManifest } from '../src/monitor/manifest-parse.ts';
+import { buildManifest } from '../src/monitor/manifest/parse.ts';
 
 const [dir, size, chunk] = process.argv.slice(2) as [string, string, string];
 const m = buildManifest({ mounts: [{ host: dir, guest: '/bin', mode: 'ro' }], limits: { children: 1 } });

@@ -1,4 +1,4 @@
-// Pipes across a checkpoint (test/checkpoint-pipe.test.ts). Roles (argv[1]):
+// Pipes across a checkpoint (test/checkpoint/checkpoint-pipe.test.ts). Roles (argv[1]):
 //   self MS   write into two pipes of its own (one keeps both ends; the other's writer is
 //             closed after 30 000 bytes, so its reader must find them, then end of file),
 //             sleep MS ms four times (a checkpoint catches it there), then read everything

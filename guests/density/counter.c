@@ -1,5 +1,5 @@
 // Counts and prints: "1", "2", ... one line every few milliseconds (argv[1]: the interval in
-// ms, default 5), for ever. test/serve-pool.test.ts moves it between worker threads while it
+// ms, default 5), for ever. test/server/serve-pool.test.ts moves it between worker threads while it
 // counts: the lines must go on from where they were, none lost and none repeated.
 #include <stdio.h>
 #include <stdlib.h>

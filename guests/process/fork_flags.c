@@ -1,4 +1,4 @@
-// fork and the file status flags (test/fork-share.test.ts): O_APPEND and O_NONBLOCK belong to
+// fork and the file status flags (test/checkpoint/fork-share.test.ts): O_APPEND and O_NONBLOCK belong to
 // the open file description, which parent and child share after fork, so what one sets with
 // fcntl(F_SETFL) the other sees in fcntl(F_GETFL) and in how its reads and writes behave.
 //

@@ -1,4 +1,4 @@
-// fork with POSIX sharing (test/fork-share.test.ts): descriptors opened before fork share
+// fork with POSIX sharing (test/checkpoint/fork-share.test.ts): descriptors opened before fork share
 // their open file description (one position), and a pipe made before fork is one pipe for
 // both: the reader sees end of file only once every write end, in both processes, is closed.
 //

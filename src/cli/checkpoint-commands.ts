@@ -5,17 +5,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PageStore, receiveMigrations, sendMigration } from '../runtime/migrate.ts';
+import { PageStore, receiveMigrations, sendMigration } from '../checkpoint/migrate.ts';
 import { createNodeHost } from '../host/node/index.ts';
-import { flushInheritedOutput } from '../host/node/output-buffer.ts';
-import { emptyManifest, type Manifest } from '../monitor/manifest.ts';
-import { sendControl } from '../runtime/control.ts';
+import { flushInheritedOutput } from '../host/node/index.ts';
+import { emptyManifest, type Manifest } from '../monitor/manifest/manifest.ts';
+import { sendControl } from '../checkpoint/control.ts';
 import { loadExtensions } from '../runtime/extensions.ts';
-import { parseEndpointPattern, type EndpointPattern } from '../monitor/network-pattern.ts';
+import { parseEndpointPattern, type EndpointPattern } from '../monitor/network/pattern.ts';
 import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
-import { readSnapshotFile, SnapshotError, type Snapshot } from '../runtime/snapshot.ts';
+import { readSnapshotFile, SnapshotError, type Snapshot } from '../checkpoint/snapshot.ts';
 import type { CommandIo } from './manifest-command.ts';
 
 export const CHECKPOINT_USAGE = 'usage: drawbridge checkpoint PID -o FILE [--leave-running]\n       drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]   (a picoprocess of drawbridge serve)';

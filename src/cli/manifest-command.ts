@@ -3,8 +3,8 @@
 // passes the arguments after `manifest`. Exit codes: 0 valid, 1 invalid or unreadable, 2 usage.
 
 import { readFileSync } from 'node:fs';
-import { summariseManifest } from '../monitor/manifest.ts';
-import { parseManifest } from '../monitor/manifest-parse.ts';
+import { summariseManifest } from '../monitor/manifest/manifest.ts';
+import { parseManifest } from '../monitor/manifest/parse.ts';
 
 export interface CommandIo {
   out: (line: string) => void;

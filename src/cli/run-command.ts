@@ -3,16 +3,16 @@
 
 import { readFileSync } from 'node:fs';
 import { AUTO_PREPARE_MAX_BYTES, mayBePrepared, PrepareError, prepareModule } from '../runtime/prepare.ts';
-import { serveControlSoon } from '../runtime/control.ts';
-import { writeFileAtomic } from '../runtime/snapshot.ts';
-import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest.ts';
-import { parseEndpoint, parseEndpointPattern } from '../monitor/network-pattern.ts';
+import { serveControlSoon } from '../checkpoint/control.ts';
+import { writeFileAtomic } from '../checkpoint/snapshot.ts';
+import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest/manifest.ts';
+import { parseEndpoint, parseEndpointPattern } from '../monitor/network/pattern.ts';
 import { createNodeHost } from '../host/node/index.ts';
-import { flushInheritedOutput } from '../host/node/output-buffer.ts';
+import { flushInheritedOutput } from '../host/node/index.ts';
 import { adoptCompiled, checkMagic, compileModule, ModuleError, readModuleFile, tierUpPrepared } from '../runtime/module-cache.ts';
 import { takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
-import { GuestError } from '../libos/wasi/index.ts';
+import { GuestError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { ExtensionError, ExtensionHalt, loadExtensions, parseExtensionArg, type ExtensionStack } from '../runtime/extensions.ts';
 
@@ -129,7 +129,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       return 2;
     }
     // Loaded only when a manifest is given: zod is a tenth of a second of start-up.
-    const { parseManifest } = await import('../monitor/manifest-parse.ts');
+    const { parseManifest } = await import('../monitor/manifest/parse.ts');
     const m = parseManifest(text, p.manifest);
     if (!m.ok) {
       io.err(`drawbridge run: ${p.manifest}: ${m.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);

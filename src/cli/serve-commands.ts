@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startDaemon } from '../server/daemon.ts';
-import { WARM_UP_STARTS } from '../server/warm-up.ts';
+import { WARM_UP_STARTS } from '../server/pool/warm-up.ts';
 import { ApiError, call, connectionFor, findConnection } from '../server/client.ts';
-import { writeFileAtomic } from '../runtime/snapshot.ts';
+import { writeFileAtomic } from '../checkpoint/snapshot.ts';
 import type { ProcessInfo } from '../server/supervisor.ts';
 import type { CommandIo } from './manifest-command.ts';
 

@@ -33,7 +33,7 @@ import { NAME_MAX, PATH_MAX, pathComponents, utf8Length } from './guest-path.ts'
 import type { MonitorPolicy, MountGrant } from './policy.ts';
 import { PathResolver, type Resolved } from './resolve.ts';
 import { classifyUri, networkAllowed } from './uri.ts';
-import { NetworkGate } from './network-resolved.ts';
+import { NetworkGate } from './network/resolved.ts';
 
 export type { MonitorPolicy, MountGrant } from './policy.ts';
 export { policyFromManifest } from './policy.ts';
@@ -79,7 +79,7 @@ export class SecurityMonitor {
   private readonly lower: Dk;
   private readonly policy: MonitorPolicy;
   private readonly resolver: PathResolver;
-  /** Network grants applied to resolved addresses (network-resolved.ts). */
+  /** Network grants applied to resolved addresses (monitor/network/resolved.ts). */
   private readonly net: NetworkGate;
   private readonly handles = new Map<Handle, HandleInfo>();
   /** Set by an override that created a handle, read by the generic wrapper that records it. */
@@ -470,7 +470,7 @@ export class SecurityMonitor {
     if (isDkError(tr)) return tr;
     if (tr.final === null) return DkError.NOT_FOUND;
     if (tr.mount !== link.mount) return DkError.CROSS_DEVICE;
-    // The host takes a hard link's target as a file: URI (host/common/files.ts).
+    // The host takes a hard link's target as a file: URI (host/kernel/files/files.ts).
     return this.lower.streamLinkCreate(linkHost, `file:${tr.hostPath}`, false);
   }
 }

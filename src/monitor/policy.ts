@@ -1,6 +1,6 @@
 // What the monitor enforces, derived from a manifest: plain data, no parsing left to do.
 
-import type { Manifest, NetworkGrants } from './manifest.ts';
+import type { Manifest, NetworkGrants } from './manifest/manifest.ts';
 
 export interface MountGrant {
   /** Absolute normalised host path: the directory the URIs below `guest` map to. */

@@ -2,8 +2,8 @@
 // lets through, network endpoints it checks against the grants, and everything else refused.
 
 import { DkError, type DkErrorCode } from '../abi/errors.ts';
-import { endpointMatches, parseEndpoint, hostMatches, type Endpoint } from './network-pattern.ts';
-import type { NetworkGrants } from './manifest.ts';
+import { endpointMatches, parseEndpoint, hostMatches, type Endpoint } from './network/pattern.ts';
+import type { NetworkGrants } from './manifest/manifest.ts';
 
 export type ClassifiedUri =
   | { kind: 'path'; scheme: 'file' | 'dir'; path: string }

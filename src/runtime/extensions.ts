@@ -9,7 +9,7 @@
 // paths the program asked for, `--ext remap --ext trace` the paths after remapping.
 
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { output } from '../host/node/output-buffer.ts';
+import { output } from '../host/node/index.ts';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,7 +19,7 @@ import { asInstance, ExtensionError, type ExtensionFactory, type ExtensionHost, 
 import { BUILTIN_EXTENSIONS } from '../extensions/builtins.ts';
 import type { ExtensionRequest } from '../extensions/spec-text.ts';
 
-import type { SavedExtension } from './snapshot.ts';
+import type { SavedExtension } from '../checkpoint/snapshot.ts';
 export { parseExtensionArg, type ExtensionRequest } from '../extensions/spec-text.ts';
 export { ExtensionError, ExtensionHalt } from '../extensions/api.ts';
 

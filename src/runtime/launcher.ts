@@ -21,12 +21,12 @@
 import { Access, OpenOption, type Dk, type DkResult } from '../abi/dk.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
 import { PRIMITIVES } from '../abi/spec.ts';
-import type { Picoprocess, ProcessLauncher } from '../host/common/host.ts';
-import { KObject, drop, retain } from '../host/common/kobject.ts';
-import { ProcExit } from '../libos/wasi/index.ts';
-import type { Manifest } from '../monitor/manifest.ts';
+import type { Picoprocess, ProcessLauncher } from '../host/kernel/host.ts';
+import { KObject, drop, retain } from '../host/kernel/kobject.ts';
+import { ProcExit } from '../libos/index.ts';
+import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { compileModule, contentHash } from './module-cache.ts';
-import { takeFork } from './fork.ts';
+import { takeFork } from '../checkpoint/fork.ts';
 import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess.ts';
 
 /** In DkProcessCreate's args: the entries after this one are the child's NAME=VALUE environment. */

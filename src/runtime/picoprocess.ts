@@ -7,18 +7,18 @@
 // other picoprocesses; everything else is a plain import.
 
 import type { Dk } from '../abi/dk.ts';
-import type { Host, OutputSink, Picoprocess, ProcessLauncher, StdinSource } from '../host/common/host.ts';
-import { createWasiLibOs, GuestError, GuestFault, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/wasi/index.ts';
-import type { Manifest } from '../monitor/manifest.ts';
+import type { Host, OutputSink, Picoprocess, ProcessLauncher, StdinSource } from '../host/kernel/host.ts';
+import { createWasiLibOs, GuestError, GuestFault, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/index.ts';
+import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
 import { TRAP_EXIT_STATUS, trapMessage } from './traps.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { ExtensionHalt } from '../extensions/api.ts';
 import { createChildLauncher } from './launcher.ts';
-import { Capturer } from './capture.ts';
-import { TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
-import { restoreMemory, type SavedExtension, type Snapshot } from './snapshot.ts';
+import { Capturer } from '../checkpoint/capture.ts';
+import { TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
+import { restoreMemory, type SavedExtension, type Snapshot } from '../checkpoint/snapshot.ts';
 import { QuotaStop, type Governor } from './quotas.ts';
 
 export interface PicoprocessOptions {

@@ -9,14 +9,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SYSCALLS } from '../libos/wasi/index.ts';
+import { SYSCALLS } from '../libos/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
-import { customSection, customSectionNames, exportMutableGlobals, exportNames } from './wasm-sections.ts';
-import { addControlExport, ASYNCIFY_EXPORTS, CONTROL_EXPORT } from './wasm-control.ts';
-import { concat } from './wasm-binary.ts';
-import { insertTicks, TICK_MODULE, TICK_NAME } from './wasm-ticks.ts';
+import { customSection, customSectionNames, exportMutableGlobals, exportNames } from '../wasm/sections.ts';
+import { addControlExport, ASYNCIFY_EXPORTS, CONTROL_EXPORT } from '../wasm/control.ts';
+import { concat } from '../wasm/binary.ts';
+import { insertTicks, TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
-import { devirtualizeUnwinding } from './wasm-indirect.ts';
+import { devirtualizeUnwinding } from '../wasm/indirect.ts';
 import { cacheRoot } from './cache-root.ts';
 
 /**
@@ -30,10 +30,10 @@ import { cacheRoot } from './cache-root.ts';
 export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
 /**
  * Bumped when the preparation changes, so that old cache entries are not reused (6: counted
- * loops lose their countdown, wasm-counted-loops.ts; 7: -O3 for small modules; 8: no count
+ * loops lose their countdown, wasm/counted-loops.ts; 7: -O3 for small modules; 8: no count
  * given back around calls of functions that never count down; 9: guarded direct calls for
- * indirect calls whose type has one function in the table, wasm-indirect.ts; 10: one control
- * export, wasm-control.ts).
+ * indirect calls whose type has one function in the table, wasm/indirect.ts; 10: one control
+ * export, wasm/control.ts).
  */
 const PREPARE_VERSION = 10;
 
@@ -169,8 +169,8 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     const output = join(work, 'out.wasm');
     writeFileSync(input, bytes);
     // 1. The tick counter (compute-bound capture): --log-execution marks function entries,
-    //    loop heads and returns; wasm-ticks.ts turns the marks into an inline countdown, but
-    //    for loops with a small constant trip count (wasm-counted-loops.ts).
+    //    loop heads and returns; wasm/ticks.ts turns the marks into an inline countdown, but
+    //    for loops with a small constant trip count (wasm/counted-loops.ts).
     let source = input;
     if (!waitsOnly) {
       await run(wasmOpt, [input, '-o', marked, ...FEATURES, '--log-execution'], progress, 'marking loops');
@@ -181,7 +181,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
         source = marked;
       }
     }
-    // Indirect calls that may unwind become direct ones (wasm-indirect.ts), so that Asyncify
+    // Indirect calls that may unwind become direct ones (wasm/indirect.ts), so that Asyncify
     // can leave the others alone (qsort, through a comparator: 1.29x -> 1.15x the time of the
     // unprepared module); those of a type with one function in the table get a guarded direct
     // call, which the optimizer below inlines (qsort prepared: 1.18x -> 0.75-0.8x node:wasi).
@@ -201,7 +201,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     ];
     await run(wasmOpt, args, progress, 'asyncify');
     // One control export instead of Asyncify's, the countdown's and one per mutable global
-    // (wasm-control.ts: V8 makes a JS object for each export at every instantiation).
+    // (wasm/control.ts: V8 makes a JS object for each export at every instantiation).
     const optimized = readFileSync(output);
     let prepared = addControlExport(optimized) ?? exportMutableGlobals(optimized);
     if (waitsOnly) prepared = concat([prepared, customSection(WAITS_ONLY_SECTION)]);

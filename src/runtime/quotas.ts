@@ -20,7 +20,7 @@
 //   (memory-limit.ts), so memory.grow past it returns -1 inside the guest (malloc gets NULL).
 
 import { nowMs } from './clock.ts';
-export { limitModuleMemory, MemoryLimitError } from './memory-limit.ts';
+export { limitModuleMemory, MemoryLimitError } from '../wasm/memory-limit.ts';
 
 /** 128 + SIGXCPU: the CPU time limit was exceeded. */
 export const CPU_EXCEEDED_EXIT_CODE = 152;

@@ -2,7 +2,7 @@
 // library API instantiates one as a picoprocess and calls its exports under JSPI, so an
 // export that waits suspends like a command would.
 
-import { GuestError } from '../libos/wasi/index.ts';
+import { GuestError } from '../libos/index.ts';
 import { exitStatusOf, instantiate, type ExitStatus, type PicoprocessOptions } from './picoprocess.ts';
 
 export interface Reactor {

@@ -1,10 +1,10 @@
 // The library API for running a WASI command to completion: what `drawbridge run`, the
 // conformance runner and the benchmarks use.
 
-import type { Host, OutputSink } from '../host/common/host.ts';
+import type { Host, OutputSink } from '../host/kernel/host.ts';
 import { createNodeHost } from '../host/node/index.ts';
-import { GuestError } from '../libos/wasi/index.ts';
-import { emptyManifest, withCliGrants, type Manifest } from '../monitor/manifest.ts';
+import { GuestError } from '../libos/index.ts';
+import { emptyManifest, withCliGrants, type Manifest } from '../monitor/manifest/manifest.ts';
 import { compileModule, ModuleError, readModuleFile, tierUpPrepared } from './module-cache.ts';
 import { prepareModule } from './prepare.ts';
 import { startCommand, type ExitStatus } from './picoprocess.ts';

@@ -13,10 +13,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Limits } from '../monitor/manifest.ts';
+import type { Limits } from '../monitor/manifest/manifest.ts';
 import { createApiServer } from './http-api.ts';
-import { Pool } from './pool.ts';
-import { warmUpPool, type WarmUpResult } from './warm-up.ts';
+import { Pool } from './pool/pool.ts';
+import { warmUpPool, type WarmUpResult } from './pool/warm-up.ts';
 
 export interface Connection {
   url?: string;

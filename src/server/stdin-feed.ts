@@ -9,9 +9,9 @@
 
 import { StreamSide, type DkResult, type StreamAttributes } from '../abi/dk.ts';
 import { DkError } from '../abi/errors.ts';
-import { StreamObject, type KObject } from '../host/common/kobject.ts';
-import { ReadinessHub, type ReadySource } from '../host/common/readiness.ts';
-import { charDeviceAttributes } from '../host/common/stdio.ts';
+import { StreamObject, type KObject } from '../host/kernel/kobject.ts';
+import { ReadinessHub, type ReadySource } from '../host/kernel/readiness.ts';
+import { charDeviceAttributes } from '../host/kernel/stdio.ts';
 
 export const STDIN_FEED_LIMIT = 1024 * 1024;
 

@@ -13,17 +13,17 @@
 //   content hash); an unprepared module runs too, but can be neither checkpointed nor
 //   preempted, only charged and stopped at its imports that wait.
 
-import type { Host } from '../host/common/host.ts';
+import type { Host } from '../host/kernel/host.ts';
 import { createNodeHost } from '../host/node/index.ts';
-import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../monitor/manifest.ts';
+import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../monitor/manifest/manifest.ts';
 import { startCommand, type ExitStatus, type Running } from '../runtime/picoprocess.ts';
 import { Governor, KILLED_EXIT_CODE } from '../runtime/quotas.ts';
-import { decodeSnapshot, type Snapshot } from '../runtime/snapshot.ts';
+import { decodeSnapshot, type Snapshot } from '../checkpoint/snapshot.ts';
 import { isWaitsOnly } from '../runtime/prepare.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { StdinFeed } from './stdin-feed.ts';
 import { ModuleStore, type LoadedModule } from './modules.ts';
-import { tuneV8ForManyMemories } from './v8-tuning.ts';
+import { tuneV8ForManyMemories } from './pool/v8-tuning.ts';
 
 export type ProcessState = 'starting' | 'running' | 'exited' | 'checkpointed';
 

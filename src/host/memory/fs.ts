@@ -10,9 +10,9 @@
 
 import type { DirEntry, DkResult, StreamKind } from '../../abi/dk.ts';
 import { DkError } from '../../abi/errors.ts';
-import { SparseBytes } from '../common/file-bytes.ts';
-import { MAX_NAME_BYTES, MAX_PATH_BYTES, utf8Length } from '../common/file-paths.ts';
-import { OpenFlag, type FileStat, type FileSystem, type FileTime } from '../common/files.ts';
+import { SparseBytes } from './file-bytes.ts';
+import { MAX_NAME_BYTES, MAX_PATH_BYTES, utf8Length } from '../kernel/files/paths.ts';
+import { OpenFlag, type FileStat, type FileSystem, type FileTime } from '../kernel/files/files.ts';
 
 /** Linux's MAXSYMLINKS. */
 const MAX_SYMLINKS = 40;

@@ -2,13 +2,13 @@
 // default (virtual clock, seeded randomness), with no real I/O. For tests, replay and
 // simulation; also the reference a checkpoint can be compared against.
 
-import { HostKernel, type KernelHost } from '../common/kernel.ts';
-import { OpenFlag } from '../common/files.ts';
+import { HostKernel, type KernelHost } from '../kernel/kernel.ts';
+import { OpenFlag } from '../kernel/files/files.ts';
 import { DkError } from '../../abi/errors.ts';
 import { MemoryPlatform } from './platform.ts';
-import { LoopbackNetwork } from '../common/loopback-network.ts';
+import { LoopbackNetwork } from './net/driver.ts';
 
-export type { KernelHost } from '../common/kernel.ts';
+export type { KernelHost } from '../kernel/kernel.ts';
 
 export interface MemoryHostOptions {
   /** Virtual clock and seeded randomness (default true); false: real clocks and crypto. */

@@ -2,12 +2,12 @@
 // randomness (a virtual clock, a seeded generator) or the real ones. No real I/O at all:
 // 'inherit' stdio is null here (there is no terminal to inherit).
 
-import type { Platform, TimerToken } from '../common/platform.ts';
-import type { StreamObject } from '../common/kobject.ts';
-import { NullStream } from '../common/stdio.ts';
-import { RealTimer } from '../common/real-timer.ts';
+import type { Platform, TimerToken } from '../kernel/platform.ts';
+import type { StreamObject } from '../kernel/kobject.ts';
+import { NullStream } from '../kernel/stdio.ts';
+import { RealTimer } from '../kernel/real-timer.ts';
 import { MemoryFileSystem } from './fs.ts';
-import { VirtualClock, EPOCH_START_NS } from './virtual-clock.ts';
+import { VirtualClock, EPOCH_START_NS } from './clock.ts';
 import { SeededRandom } from './prng.ts';
 
 /** getRandomValues fills at most 65536 bytes per call. */

@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import type { DirEntry, DkResult, StreamKind } from '../../abi/dk.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
 import { nodeChildProcess } from './lazy-builtins.ts';
-import { OpenFlag, type FileStat, type FileSystem, type FileTime } from '../common/files.ts';
+import { OpenFlag, type FileStat, type FileSystem, type FileTime } from '../kernel/files/files.ts';
 
 const ERRNO: Record<string, DkErrorCode> = {
   ENOENT: DkError.NOT_FOUND,

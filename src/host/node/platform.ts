@@ -1,12 +1,12 @@
 // The Node.js platform of the kernel: real clocks, crypto randomness, libuv timers.
 
 import { nodeCrypto } from './lazy-builtins.ts';
-import type { Platform, TimerToken } from '../common/platform.ts';
-import type { StreamObject } from '../common/kobject.ts';
-import type { FileSystem } from '../common/files.ts';
+import type { Platform, TimerToken } from '../kernel/platform.ts';
+import type { StreamObject } from '../kernel/kobject.ts';
+import type { FileSystem } from '../kernel/files/files.ts';
 import { NodeFileSystem } from './fs.ts';
 import { InheritedStdin, InheritedOutput } from './stdio.ts';
-import { RealTimer } from '../common/real-timer.ts';
+import { RealTimer } from '../kernel/real-timer.ts';
 
 const hrtime = process.hrtime.bigint;
 /** Realtime = a wall-clock base plus the monotonic clock: nanosecond resolution, one call. */

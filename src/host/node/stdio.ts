@@ -17,9 +17,9 @@ import { fstatSync, readSync, type Stats } from 'node:fs';
 import { output } from './output-buffer.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
 import { StreamSide, type DkResult, type StreamAttributes, type StreamKind } from '../../abi/dk.ts';
-import { StreamObject, type KObject } from '../common/kobject.ts';
-import { ReadinessHub, type ReadySource } from '../common/readiness.ts';
-import { copyBytes } from '../common/bytes.ts';
+import { StreamObject, type KObject } from '../kernel/kobject.ts';
+import { ReadinessHub, type ReadySource } from '../kernel/readiness.ts';
+import { copyBytes } from '../kernel/bytes.ts';
 
 /** Buffered stdin bytes before process.stdin is paused. */
 const STDIN_HIGH_WATER = 64 * 1024;

@@ -1,8 +1,8 @@
 // The functions of the `drawbridge` import module, on the same library OS state as WASI
 // (descriptors are shared: a socket or a child's pipe is an ordinary fd).
 
-import type { WasiState } from '../wasi/state.ts';
-import type { SyscallFn } from '../wasi/index.ts';
+import type { WasiState } from '../core/state.ts';
+import type { SyscallFn } from '../index.ts';
 import { DRAWBRIDGE_CALLS, type DrawbridgeEntry } from './table.ts';
 import { processCalls } from './process.ts';
 import { netCalls } from './net.ts';

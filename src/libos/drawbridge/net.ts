@@ -30,12 +30,12 @@
 
 import { Access, Create, StreamSide } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
-import { Errno } from '../wasi/constants.ts';
-import { errnoOf } from '../wasi/errno.ts';
-import type { Description } from '../wasi/fds.ts';
-import { RETRY, type WasiState } from '../wasi/state.ts';
+import { Errno } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
+import type { Description } from '../core/fds.ts';
+import { RETRY, type WasiState } from '../core/state.ts';
 import { acceptUriOf, socketDescription, socketOf, type SocketInfo } from '../wasi/sock.ts';
-import type { SyscallFn } from '../wasi/index.ts';
+import type { SyscallFn } from '../index.ts';
 
 const AF_INET = 1;
 const AF_INET6 = 2;
@@ -289,7 +289,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
       const to = readSockaddr(os, addrPtr, addrLen, info.family);
       if (typeof to === 'number') return to;
       const send = (): number | Promise<number> => {
-        // The datagram: its destination as a first line, then the payload (net-datagram.ts).
+        // The datagram: its destination as a first line, then the payload (host/kernel/net/datagram.ts).
         const attempt = (): number => {
           mem.refresh();
           const payload = mem.bytes(buf, len);

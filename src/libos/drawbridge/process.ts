@@ -18,11 +18,11 @@
 
 import { Access, StreamSide, type Handle } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
-import { Errno, Filetype } from '../wasi/constants.ts';
-import { errnoOf } from '../wasi/errno.ts';
-import type { Description } from '../wasi/fds.ts';
-import type { SyscallFn } from '../wasi/index.ts';
-import type { WasiState } from '../wasi/state.ts';
+import { Errno, Filetype } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
+import type { Description } from '../core/fds.ts';
+import type { SyscallFn } from '../index.ts';
+import type { WasiState } from '../core/state.ts';
 
 /** stdio modes of process_spawn. */
 export const StdioMode = { INHERIT: 0, PIPE: 1, NULL: 2, FD: 3 } as const;
@@ -67,7 +67,7 @@ export function processCalls(os: WasiState): Record<string, SyscallFn> {
   /** pid -> the child's process handle, until reaped. */
   const children = new Map<number, Handle>();
   let nextPid = 1;
-  // fork (runtime/capture.ts) makes its child with DkProcessCreate and hands the handle here,
+  // fork (checkpoint/capture.ts) makes its child with DkProcessCreate and hands the handle here,
   // so that process_wait and process_kill treat it as any other child.
   os.adoptChild = (h: Handle): number => {
     const pid = nextPid++;

@@ -1,9 +1,9 @@
 // args_get, args_sizes_get, environ_get, environ_sizes_get: exactly what the picoprocess
 // was given, nothing from the host.
 
-import { Errno } from './constants.ts';
-import { encodeUtf8 } from './memory.ts';
-import type { WasiState } from './state.ts';
+import { Errno } from '../core/constants.ts';
+import { encodeUtf8 } from '../core/memory.ts';
+import type { WasiState } from '../core/state.ts';
 
 function sizes(os: WasiState, list: readonly string[], countPtr: number, sizePtr: number): number {
   let size = 0;

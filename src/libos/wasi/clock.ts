@@ -2,8 +2,8 @@
 // BigInt the Dk returns. Like wasmtime, the CPU-time clocks are not offered (EBADF).
 
 import { Clock } from '../../abi/dk.ts';
-import { ClockId, Errno } from './constants.ts';
-import { GuestError, type WasiState } from './state.ts';
+import { ClockId, Errno } from '../core/constants.ts';
+import { GuestError, type WasiState } from '../core/state.ts';
 
 /** The CPU-time clocks are not offered (EBADF, as wasmtime); any other id is not a clock id at all. */
 function cpuClockOrFault(id: number): number {

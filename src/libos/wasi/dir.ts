@@ -3,10 +3,10 @@
 // wasi-libc's readdir (which retries with a bigger buffer) sees the same bytes.
 
 import { isDkError } from '../../abi/errors.ts';
-import { Errno, Filetype } from './constants.ts';
-import { errnoOf } from './errno.ts';
-import { encodeUtf8 } from './memory.ts';
-import { filetypeOf, type WasiState } from './state.ts';
+import { Errno, Filetype } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
+import { encodeUtf8 } from '../core/memory.ts';
+import { filetypeOf, type WasiState } from '../core/state.ts';
 
 const DIRENT_SIZE = 24;
 

@@ -8,10 +8,10 @@
 
 import { NO_OFFSET, StreamSide } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
-import { Errno, Whence } from './constants.ts';
-import { errnoOf } from './errno.ts';
-import type { Description } from './fds.ts';
-import { GuestError, RETRY, type WasiState } from './state.ts';
+import { Errno, Whence } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
+import type { Description } from '../core/fds.ts';
+import { GuestError, RETRY, type WasiState } from '../core/state.ts';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 

@@ -3,12 +3,12 @@
 
 import { StatusFlag } from '../../abi/dk.ts';
 import { isDkError } from '../../abi/errors.ts';
-import { Errno, Fdflags, Rights } from './constants.ts';
-import { errnoOf } from './errno.ts';
-import type { Description } from './fds.ts';
+import { Errno, Fdflags, Rights } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
+import type { Description } from '../core/fds.ts';
 import { timesUpdate, writeFilestat, writeStdioFilestat } from './filestat.ts';
-import { encodeUtf8 } from './memory.ts';
-import { GuestError, type WasiState } from './state.ts';
+import { encodeUtf8 } from '../core/memory.ts';
+import { GuestError, type WasiState } from '../core/state.ts';
 
 const ALL = (1n << 30n) - 1n;
 

@@ -1,9 +1,9 @@
 // The filestat record (64 bytes) and time updates, shared by fd_* and path_* calls.
 
 import type { AttributesUpdate, StreamAttributes } from '../../abi/dk.ts';
-import { Errno, Fstflags } from './constants.ts';
-import type { GuestMemory } from './memory.ts';
-import { filetypeOf } from './state.ts';
+import { Errno, Fstflags } from '../core/constants.ts';
+import type { GuestMemory } from '../core/memory.ts';
+import { filetypeOf } from '../core/state.ts';
 
 export function writeFilestat(mem: GuestMemory, ptr: number, a: StreamAttributes): void {
   mem.refresh();

@@ -5,11 +5,11 @@
 
 import { Access, Create, OpenOption, QueryOption, StreamSide, type Handle } from '../../abi/dk.ts';
 import { isDkError } from '../../abi/errors.ts';
-import { Errno, Fdflags, Lookupflags, Oflags, Rights } from './constants.ts';
-import { errnoOf } from './errno.ts';
+import { Errno, Fdflags, Lookupflags, Oflags, Rights } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
 import { timesUpdate, writeFilestat } from './filestat.ts';
-import { encodeUtf8 } from './memory.ts';
-import { filetypeOf, type WasiState } from './state.ts';
+import { encodeUtf8 } from '../core/memory.ts';
+import { filetypeOf, type WasiState } from '../core/state.ts';
 
 type Resolved = { path: string; trailingSlash: boolean };
 

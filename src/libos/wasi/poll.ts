@@ -5,10 +5,10 @@
 
 import { Clock, StreamSide, type Handle } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
-import { ClockId, Errno, EventType, Eventrwflags, Subclockflags } from './constants.ts';
-import { errnoOf } from './errno.ts';
-import type { Description } from './fds.ts';
-import { INTERRUPTED_CALL, type WasiState } from './state.ts';
+import { ClockId, Errno, EventType, Eventrwflags, Subclockflags } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
+import type { Description } from '../core/fds.ts';
+import { INTERRUPTED_CALL, type WasiState } from '../core/state.ts';
 
 const SUB_SIZE = 48;
 const EVENT_SIZE = 32;

@@ -1,9 +1,9 @@
 // proc_exit, proc_raise, sched_yield.
 
 import { isDkError } from '../../abi/errors.ts';
-import { Errno } from './constants.ts';
-import { errnoOf } from './errno.ts';
-import { GuestError, INTERRUPTED_CALL, ProcExit, type WasiState } from './state.ts';
+import { Errno } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
+import { GuestError, INTERRUPTED_CALL, ProcExit, type WasiState } from '../core/state.ts';
 
 export function procCalls(os: WasiState) {
   return {

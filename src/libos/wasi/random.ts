@@ -1,9 +1,9 @@
 // random_get: straight into guest memory, no copy.
 
 import { isDkError } from '../../abi/errors.ts';
-import { Errno } from './constants.ts';
-import { errnoOf } from './errno.ts';
-import type { WasiState } from './state.ts';
+import { Errno } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
+import type { WasiState } from '../core/state.ts';
 
 export function randomCalls(os: WasiState) {
   return {

@@ -14,10 +14,10 @@
 
 import { Access, OpenOption, StreamSide, type Handle } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
-import { Errno, Fdflags, Filetype, Sdflags } from './constants.ts';
-import { errnoOf } from './errno.ts';
-import type { Description } from './fds.ts';
-import { RETRY, type WasiState } from './state.ts';
+import { Errno, Fdflags, Filetype, Sdflags } from '../core/constants.ts';
+import { errnoOf } from '../core/errno.ts';
+import type { Description } from '../core/fds.ts';
+import { RETRY, type WasiState } from '../core/state.ts';
 
 /** What the library OS knows of a socket beyond its descriptor. */
 export interface SocketInfo {
