@@ -62,7 +62,7 @@
 // ticks every ~6 ms, since its only countdown left is one per block; it was every ~60 us).
 
 import { Reader } from './binary.ts';
-import { skipInstruction } from './ticks.ts';
+import { skipInstruction } from './instructions.ts';
 
 /** Most work, in instruction bytes executed, a counted loop (or all of a function's) may do. */
 export const COUNTED_WORK_LIMIT = 128 * 1024;

@@ -28,7 +28,7 @@
 // Anything else: null, and preparation keeps Asyncify's default.
 
 import { Reader, UnknownImportKind, concat, definedFuncTypes, funcTypes, importEntries, leb, localsOf, localsWith, section, sections, sleb, type FuncType, type ImportEntry, type Locals } from './binary.ts';
-import { skipInstruction } from './ticks.ts';
+import { skipInstruction } from './instructions.ts';
 
 /** Tables bigger than this keep Asyncify's default (a dispatcher's br_table spans the table). */
 const MAX_TABLE = 65536;
