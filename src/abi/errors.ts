@@ -24,8 +24,7 @@ export const DkError = {
   QUOTA_EXCEEDED: -10,
   /** The primitive or URI kind exists but this host or handle cannot do it. */
   NOT_SUPPORTED: -11,
-  /** Reserved URI scheme whose driver is not built yet (network streams). */
-  NOT_IMPLEMENTED: -12,
+  // -12 is retired and never reused: codes are stable across ABI versions.
   NOT_A_DIRECTORY: -13,
   IS_A_DIRECTORY: -14,
   DIRECTORY_NOT_EMPTY: -15,
@@ -67,10 +66,6 @@ export function isDkError(value: unknown): value is DkErrorCode {
 
 export function dkErrorName(code: number): string {
   return NAMES.get(code) ?? `UNKNOWN_ERROR(${code})`;
-}
-
-export function isKnownDkError(code: number): code is DkErrorCode {
-  return NAMES.has(code);
 }
 
 export const ALL_DK_ERRORS: readonly DkErrorCode[] = [...NAMES.keys()] as DkErrorCode[];

@@ -213,5 +213,4 @@ export const UPCALLS: readonly UpcallSpec[] = [
     doc: 'Delivers an exception raised by DkThreadRaiseException (or a trap) to the library OS.', support: full },
 ];
 
-export const PRIMITIVE_BY_METHOD: ReadonlyMap<DkMethod, PrimitiveSpec> = new Map(PRIMITIVES.map((s) => [s.method, s]));
 export const PRIMITIVE_BY_NAME: ReadonlyMap<string, PrimitiveSpec> = new Map(PRIMITIVES.map((s) => [s.name, s]));

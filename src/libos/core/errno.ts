@@ -16,7 +16,6 @@ const TABLE = new Map<number, number>([
   [DkError.NO_MEMORY, Errno.NOMEM],
   [DkError.QUOTA_EXCEEDED, Errno.DQUOT],
   [DkError.NOT_SUPPORTED, Errno.NOTSUP],
-  [DkError.NOT_IMPLEMENTED, Errno.NOSYS],
   [DkError.NOT_A_DIRECTORY, Errno.NOTDIR],
   [DkError.IS_A_DIRECTORY, Errno.ISDIR],
   [DkError.DIRECTORY_NOT_EMPTY, Errno.NOTEMPTY],
