@@ -7,21 +7,13 @@ import type { DkResult } from '../../abi/dk.ts';
 import type { Host, Picoprocess, ProcessOptions } from './host.ts';
 import type { Platform } from './platform.ts';
 import { PipeRegistry } from './pipes.ts';
-import { DkProcess } from './dk-process.ts';
+import { DkProcess } from './process.ts';
 import { NoNetwork, type NetworkDriver } from './net/driver.ts';
 import type { FrameBufferListener, FrameBufferUpdate, InputEvent } from './devices.ts';
+import type { KernelServices } from './kernel-services.ts';
 
 export type { FrameBufferListener, FrameBufferUpdate, InputEvent } from './devices.ts';
-
-/** What a picoprocess needs from its host kernel. */
-export interface KernelServices {
-  readonly platform: Platform;
-  readonly pipes: PipeRegistry;
-  /** What tcp:, tcp.server:, udp:, dns:, http.server: open (net-driver.ts). */
-  readonly network: NetworkDriver;
-  frameBufferUpdated(update: FrameBufferUpdate): void;
-  processExited(process: Picoprocess): void;
-}
+export type { KernelServices } from './kernel-services.ts';
 
 /** A Host with the device hooks of this kernel. */
 export interface KernelHost extends Host {

@@ -82,7 +82,7 @@ export abstract class StreamObject extends KObject {
   abstract readonly uri: string;
   /**
    * File status flags (StatusFlag bits: the statusFlags attribute), set and reported for every
-   * stream by the process (dk-process.ts); they live here, on the object, so that every handle on
+   * stream by the process (dk-streams.ts); they live here, on the object, so that every handle on
    * it shares them (POSIX's open file description). A file acts on APPEND (host/kernel/files/stream.ts).
    */
   statusFlags = 0;

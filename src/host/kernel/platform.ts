@@ -1,6 +1,6 @@
 // What one host (PAL) supplies to the shared kernel: clocks, randomness, timers, the file
 // system and its standard streams. Everything else (handles, sync objects, threads, pipes,
-// devices, memory) is the same code for every host: see dk-process.ts and kernel.ts.
+// devices, memory) is the same code for every host: see process.ts and kernel.ts.
 
 import type { StreamObject } from './kobject.ts';
 import type { FileSystem } from './files/files.ts';

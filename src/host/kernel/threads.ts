@@ -4,7 +4,11 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { KObject } from './kobject.ts';
-import type { PendingWait } from './wait.ts';
+
+/** A wait in progress on a thread (a PendingWait, wait.ts): what an interrupt ends. */
+export interface ThreadWait {
+  finish(result: number): void;
+}
 
 export class ThreadObject extends KObject {
   readonly kind = 'thread';
@@ -18,7 +22,7 @@ export class ThreadObject extends KObject {
    * has at most one (its stack is suspended in it), but host-side JS on the first thread may
    * issue several at once.
    */
-  readonly waits = new Set<PendingWait>();
+  readonly waits = new Set<ThreadWait>();
 
   constructor(owner: object, param: number) {
     super();

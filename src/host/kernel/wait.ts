@@ -8,7 +8,7 @@ import { DkError } from '../../abi/errors.ts';
 import type { DkResult } from '../../abi/dk.ts';
 import type { KObject } from './kobject.ts';
 import type { Platform, TimerToken } from './platform.ts';
-import type { ThreadObject } from './threads.ts';
+import type { ThreadObject, ThreadWait } from './threads.ts';
 
 /** Check the objects in order; consume and return the index of the first signalled one, else -1. */
 export function pollObjects(objects: readonly KObject[]): number {
@@ -22,7 +22,7 @@ export function pollObjects(objects: readonly KObject[]): number {
   return -1;
 }
 
-export class PendingWait {
+export class PendingWait implements ThreadWait {
   private readonly objects: readonly KObject[];
   private readonly platform: Platform;
   private readonly thread: ThreadObject;

@@ -11,7 +11,7 @@ import { Access, NO_OFFSET, OpenOption, StatusFlag, StreamSide, type AttributesU
 import { DkError, type DkErrorCode } from '../../../abi/errors.ts';
 import { KObject, StreamObject } from '../kobject.ts';
 import { AlwaysReady } from '../readiness.ts';
-import type { FileSystem, FileTime } from './files.ts';
+import type { FileSystem, FileTime } from './file-system.ts';
 import { parseFileUri } from './paths.ts';
 
 const MIN_TIME = -(1n << 63n);
