@@ -10,10 +10,8 @@ import { errnoOf } from '../core/errno.ts';
 import { timesUpdate, writeFilestat } from './filestat.ts';
 import { encodeUtf8 } from '../core/memory.ts';
 import { filetypeOf } from '../core/fds.ts';
-import { resolveIn, resolvePath } from '../core/paths.ts';
+import { resolveIn, resolvePath, type ResolvedPath as Resolved } from '../core/paths.ts';
 import type { WasiState } from '../core/state.ts';
-
-type Resolved = { path: string; trailingSlash: boolean };
 
 export function pathCalls(os: WasiState) {
   const dk = os.dk;

@@ -3,14 +3,14 @@
 //
 // A socket is an ordinary descriptor of kind 'stream' (so fd_read, fd_write, poll_oneoff and
 // fd_close work on it as on a pipe) with filetype SOCKET_STREAM or SOCKET_DGRAM, plus a
-// SocketInfo (core/socket.ts) kept beside it in WasiState.sockets. Listening sockets come pre-opened
-// (`drawbridge run --listen ADDR:PORT`, descriptor 3 onwards after the pre-opened
+// SocketInfo (core/socket.ts) kept beside it in WasiState.sockets. Listening sockets come
+// pre-opened (`drawbridge run --listen ADDR:PORT`, descriptor 3 onwards after the pre-opened
 // directories, like wasmtime's --tcplisten) or from bind+listen. As in wasmtime, a
 // descriptor that is no socket answers ENOTSOCK, an unknown one EBADF.
 //
 // Waiting: accept, recv and send on a blocking descriptor wait on the stream's readiness
-// event and issue the call again (restartable, core/wait.ts); on a non-blocking one they answer
-// EAGAIN.
+// event and issue the call again (restartable, core/wait.ts); on a non-blocking one they
+// answer EAGAIN.
 
 import { Access, OpenOption, StreamSide, type Handle } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
