@@ -14,9 +14,9 @@ import { randomCalls } from './wasi/random.ts';
 import { sockCalls } from './wasi/sock.ts';
 import { SYSCALLS, type SyscallEntry } from './wasi/table.ts';
 import { DRAWBRIDGE_CALLS, DRAWBRIDGE_FAMILIES } from './drawbridge/index.ts';
-import { WasiState, type SavedLibOs, type WasiOptions } from './core/state.ts';
-
-export type SyscallFn = (...args: any[]) => number | Promise<number>;
+import type { SavedLibOs } from './core/save.ts';
+import { WasiState, type WasiOptions } from './core/state.ts';
+import type { SyscallFamily, SyscallFn } from './syscall.ts';
 
 export interface WasiLibOs {
   readonly state: WasiState;
@@ -30,9 +30,7 @@ export interface WasiLibOs {
   close(): void;
 }
 
-type Family = (os: WasiState) => Record<string, SyscallFn>;
-
-const WASI_FAMILIES: Record<SyscallEntry['family'], Family> = {
+const WASI_FAMILIES: Record<SyscallEntry['family'], SyscallFamily> = {
   args: argsCalls, clock: clockCalls, random: randomCalls, proc: procCalls, fd: fdCalls,
   'fd-io': fdIoCalls, dir: dirCalls, path: pathCalls, poll: pollCalls, sock: sockCalls,
 };
@@ -63,7 +61,7 @@ class LibOs implements WasiLibOs {
     return entry && this.family(`drawbridge:${entry.family}`, DRAWBRIDGE_FAMILIES[entry.family], DRAWBRIDGE_CALLS, entry.family)[name];
   }
 
-  private family(key: string, make: Family, table: Readonly<Record<string, { family: string }>>, family: string): Record<string, SyscallFn> {
+  private family(key: string, make: SyscallFamily, table: Readonly<Record<string, { family: string }>>, family: string): Record<string, SyscallFn> {
     let fns = this.families[key];
     if (!fns) {
       fns = this.families[key] = make(this.state);
@@ -91,5 +89,9 @@ export function createWasiLibOs(dk: Dk, options: WasiOptions, saved?: SavedLibOs
 }
 
 export { SYSCALLS } from './wasi/table.ts';
-export { ProcExit, GuestError, INTERRUPTED_CALL, type WasiOptions, type Preopen, type SavedLibOs } from './core/state.ts';
+export type { SyscallFn } from './syscall.ts';
+export type { WasiOptions, Preopen } from './core/state.ts';
+export type { SavedLibOs } from './core/save.ts';
+export { ProcExit, GuestError } from './core/throws.ts';
+export { INTERRUPTED_CALL } from './core/wait.ts';
 export { GuestFault } from './core/memory.ts';

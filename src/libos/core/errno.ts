@@ -1,4 +1,5 @@
-// DkError codes to WASI errno values: one table, used by every syscall family.
+// DkError codes to WASI errno values: one table, used by every syscall family; and the names
+// of errno values, for messages.
 
 import { DkError } from '../../abi/errors.ts';
 import { Errno } from './constants.ts';
@@ -42,4 +43,10 @@ const TABLE = new Map<number, number>([
 
 export function errnoOf(dkError: number): number {
   return TABLE.get(dkError) ?? Errno.IO;
+}
+
+/** The name of a WASI errno (NOENT), for messages; the number itself when it has none. */
+export function errnoName(errno: number): string {
+  for (const [k, v] of Object.entries(Errno)) if (v === errno) return k;
+  return String(errno);
 }

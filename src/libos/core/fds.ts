@@ -1,10 +1,12 @@
-// The descriptor table of the library OS: WASI fd numbers to open descriptions.
+// The descriptor table of the library OS: WASI fd numbers to open descriptions (and the
+// filetype a description of a host stream has).
 //
 // Numbering follows wasmtime exactly, so programs that print or compare fds see the same
 // numbers: a closed number is reused highest-first; otherwise the next after the highest
 // in use.
 
-import type { Handle } from '../../abi/dk.ts';
+import type { Handle, StreamAttributes } from '../../abi/dk.ts';
+import { Filetype } from './constants.ts';
 
 export type DescKind = 'stdin' | 'stdout' | 'stderr' | 'file' | 'directory' | 'stream';
 
@@ -31,6 +33,18 @@ export interface Description {
    * attribute, O_APPEND and O_NONBLOCK through its statusFlags (WasiState.statusFlags).
    */
   shared?: boolean;
+}
+
+/** The WASI filetype of a stream of these attributes. */
+export function filetypeOf(attrs: StreamAttributes): number {
+  switch (attrs.kind) {
+    case 'file': return Filetype.REGULAR_FILE;
+    case 'directory': return Filetype.DIRECTORY;
+    case 'symlink': return Filetype.SYMBOLIC_LINK;
+    case 'char-device': return Filetype.CHARACTER_DEVICE;
+    case 'socket': return Filetype.SOCKET_STREAM;
+    default: return Filetype.UNKNOWN; // pipes: preview1 has no FIFO type (wasmtime: unknown)
+  }
 }
 
 export class FdTable {

@@ -33,9 +33,11 @@ import { DkError, isDkError } from '../../abi/errors.ts';
 import { Errno } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
 import type { Description } from '../core/fds.ts';
-import { RETRY, type WasiState } from '../core/state.ts';
-import { acceptUriOf, socketDescription, socketOf, type SocketInfo } from '../wasi/sock.ts';
-import type { SyscallFn } from '../index.ts';
+import type { SocketInfo } from '../core/socket.ts';
+import type { WasiState } from '../core/state.ts';
+import { RETRY } from '../core/wait.ts';
+import { acceptUriOf, socketDescription, socketOf } from '../wasi/sock.ts';
+import type { SyscallFn } from '../syscall.ts';
 
 const AF_INET = 1;
 const AF_INET6 = 2;

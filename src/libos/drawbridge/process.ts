@@ -21,7 +21,7 @@ import { DkError, isDkError } from '../../abi/errors.ts';
 import { Errno, Filetype } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
 import type { Description } from '../core/fds.ts';
-import type { SyscallFn } from '../index.ts';
+import type { SyscallFn } from '../syscall.ts';
 import type { WasiState } from '../core/state.ts';
 
 /** stdio modes of process_spawn. */

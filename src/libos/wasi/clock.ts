@@ -3,7 +3,8 @@
 
 import { Clock } from '../../abi/dk.ts';
 import { ClockId, Errno } from '../core/constants.ts';
-import { GuestError, type WasiState } from '../core/state.ts';
+import type { WasiState } from '../core/state.ts';
+import { GuestError } from '../core/throws.ts';
 
 /** The CPU-time clocks are not offered (EBADF, as wasmtime); any other id is not a clock id at all. */
 function cpuClockOrFault(id: number): number {

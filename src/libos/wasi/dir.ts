@@ -6,7 +6,8 @@ import { isDkError } from '../../abi/errors.ts';
 import { Errno, Filetype } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
 import { encodeUtf8 } from '../core/memory.ts';
-import { filetypeOf, type WasiState } from '../core/state.ts';
+import { filetypeOf } from '../core/fds.ts';
+import type { WasiState } from '../core/state.ts';
 
 const DIRENT_SIZE = 24;
 

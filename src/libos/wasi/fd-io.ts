@@ -11,7 +11,9 @@ import { DkError, isDkError } from '../../abi/errors.ts';
 import { Errno, Whence } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
 import type { Description } from '../core/fds.ts';
-import { GuestError, RETRY, type WasiState } from '../core/state.ts';
+import type { WasiState } from '../core/state.ts';
+import { GuestError } from '../core/throws.ts';
+import { RETRY } from '../core/wait.ts';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 

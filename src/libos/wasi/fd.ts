@@ -8,7 +8,8 @@ import { errnoOf } from '../core/errno.ts';
 import type { Description } from '../core/fds.ts';
 import { timesUpdate, writeFilestat, writeStdioFilestat } from './filestat.ts';
 import { encodeUtf8 } from '../core/memory.ts';
-import { GuestError, type WasiState } from '../core/state.ts';
+import type { WasiState } from '../core/state.ts';
+import { GuestError } from '../core/throws.ts';
 
 const ALL = (1n << 30n) - 1n;
 

@@ -3,7 +3,7 @@
 import type { AttributesUpdate, StreamAttributes } from '../../abi/dk.ts';
 import { Errno, Fstflags } from '../core/constants.ts';
 import type { GuestMemory } from '../core/memory.ts';
-import { filetypeOf } from '../core/state.ts';
+import { filetypeOf } from '../core/fds.ts';
 
 export function writeFilestat(mem: GuestMemory, ptr: number, a: StreamAttributes): void {
   mem.refresh();

@@ -9,16 +9,16 @@ import { Errno, Fdflags, Lookupflags, Oflags, Rights } from '../core/constants.t
 import { errnoOf } from '../core/errno.ts';
 import { timesUpdate, writeFilestat } from './filestat.ts';
 import { encodeUtf8 } from '../core/memory.ts';
-import { filetypeOf, type WasiState } from '../core/state.ts';
-
-type Resolved = { path: string; trailingSlash: boolean };
+import { filetypeOf } from '../core/fds.ts';
+import { resolveIn, resolvePath, type ResolvedPath as Resolved } from '../core/paths.ts';
+import type { WasiState } from '../core/state.ts';
 
 export function pathCalls(os: WasiState) {
   const dk = os.dk;
   const mem = os.mem;
 
   function resolve(dirfd: number, ptr: number, len: number): Resolved | number {
-    return os.resolvePath(dirfd, ptr, len);
+    return resolvePath(os, dirfd, ptr, len);
   }
 
   /** Open the entry itself (no data access) for delete, rename, set-times. */
@@ -50,7 +50,7 @@ export function pathCalls(os: WasiState) {
       const dir = os.fds.get(dirfd);
       if (!dir) return Errno.BADF;
       if (dir.kind !== 'directory') return dir.kind === 'file' ? Errno.NOTDIR : Errno.BADF;
-      const p = os.resolveIn(dir, pathPtr, pathLen);
+      const p = resolveIn(os, dir, pathPtr, pathLen);
       if (typeof p === 'number') return p;
       if (oflags & ~0xf) return Errno.INVAL;
       if (fdflags & (Fdflags.DSYNC | Fdflags.SYNC | Fdflags.RSYNC)) return Errno.NOTSUP;

@@ -8,7 +8,8 @@ import { DkError, isDkError } from '../../abi/errors.ts';
 import { ClockId, Errno, EventType, Eventrwflags, Subclockflags } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
 import type { Description } from '../core/fds.ts';
-import { INTERRUPTED_CALL, type WasiState } from '../core/state.ts';
+import type { WasiState } from '../core/state.ts';
+import { INTERRUPTED_CALL } from '../core/wait.ts';
 
 const SUB_SIZE = 48;
 const EVENT_SIZE = 32;

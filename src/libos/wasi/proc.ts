@@ -3,7 +3,9 @@
 import { isDkError } from '../../abi/errors.ts';
 import { Errno } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
-import { GuestError, INTERRUPTED_CALL, ProcExit, type WasiState } from '../core/state.ts';
+import type { WasiState } from '../core/state.ts';
+import { GuestError, ProcExit } from '../core/throws.ts';
+import { INTERRUPTED_CALL } from '../core/wait.ts';
 
 export function procCalls(os: WasiState) {
   return {

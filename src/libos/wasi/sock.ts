@@ -3,38 +3,23 @@
 //
 // A socket is an ordinary descriptor of kind 'stream' (so fd_read, fd_write, poll_oneoff and
 // fd_close work on it as on a pipe) with filetype SOCKET_STREAM or SOCKET_DGRAM, plus a
-// SocketInfo kept beside it in WasiState.sockets. Listening sockets come pre-opened
-// (`drawbridge run --listen ADDR:PORT`, descriptor 3 onwards after the pre-opened
+// SocketInfo (core/socket.ts) kept beside it in WasiState.sockets. Listening sockets come
+// pre-opened (`drawbridge run --listen ADDR:PORT`, descriptor 3 onwards after the pre-opened
 // directories, like wasmtime's --tcplisten) or from bind+listen. As in wasmtime, a
 // descriptor that is no socket answers ENOTSOCK, an unknown one EBADF.
 //
 // Waiting: accept, recv and send on a blocking descriptor wait on the stream's readiness
-// event and issue the call again (restartable, state.ts); on a non-blocking one they answer
-// EAGAIN.
+// event and issue the call again (restartable, core/wait.ts); on a non-blocking one they
+// answer EAGAIN.
 
 import { Access, OpenOption, StreamSide, type Handle } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
 import { Errno, Fdflags, Filetype, Sdflags } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
 import type { Description } from '../core/fds.ts';
-import { RETRY, type WasiState } from '../core/state.ts';
-
-/** What the library OS knows of a socket beyond its descriptor. */
-export interface SocketInfo {
-  type: 'stream' | 'dgram';
-  family: 4 | 6;
-  /**
-   * fresh: made by socket(); bound: bind() recorded an address (TCP: the host binds at listen);
-   * listening: a server stream is open (its bound URI, once settled, in acceptUri); for UDP,
-   * a bound socket (udp.bind:), which receives from anyone (recvfrom) and sends with sendto;
-   * connecting: a connect is in progress; connected: a stream to a peer.
-   */
-  state: 'fresh' | 'bound' | 'listening' | 'connecting' | 'connected';
-  /** "127.0.0.1:8080" / "[::1]:0": what bind() asked for. */
-  bound: string | null;
-  /** The URI DkStreamOpen(ACCEPT) takes connections from (the server's localUri). */
-  acceptUri: string | null;
-}
+import type { SocketInfo } from '../core/socket.ts';
+import type { WasiState } from '../core/state.ts';
+import { RETRY } from '../core/wait.ts';
 
 export function socketDescription(handle: Handle, type: 'stream' | 'dgram', nonblocking: boolean): Description {
   return {
