@@ -25,6 +25,7 @@
 import type { Dk } from '../abi/dk.ts';
 import { PRIMITIVES, type ArgSpec } from '../abi/spec.ts';
 import { PASS, ExtensionError, wrapDk, type Call, type ExtensionInstance, type ExtensionOptions } from './api.ts';
+import { schemeOf, schemeSpec } from '../abi/uri.ts';
 
 export interface RemapRule {
   /** Normalised absolute guest path. */
@@ -32,8 +33,6 @@ export interface RemapRule {
   /** A path (keeps the scheme) or a whole URI. */
   to: string;
 }
-
-const PATH_SCHEMES = new Set(['file', 'dir']);
 
 function normalise(path: string): string {
   return '/' + path.split('/').filter((p) => p !== '' && p !== '.').join('/');
@@ -58,11 +57,9 @@ export function parseRules(options: ExtensionOptions): RemapRule[] {
 
 /** The URI a rule set turns `uri` into (the same string when no rule applies). */
 export function remapUri(rules: readonly RemapRule[], uri: string): string {
-  const colon = uri.indexOf(':');
-  if (colon <= 0) return uri;
-  const scheme = uri.slice(0, colon);
-  if (!PATH_SCHEMES.has(scheme)) return uri;
-  const path = uri.slice(colon + 1);
+  const scheme = schemeOf(uri);
+  if (scheme === null || schemeSpec(scheme)?.kind !== 'path') return uri;
+  const path = uri.slice(scheme.length + 1);
   if (!path.startsWith('/')) return uri;
   for (const r of rules) {
     const hit = r.from === '/' ? true : path === r.from || path.startsWith(r.from + '/');

@@ -23,15 +23,14 @@ import { AlwaysReady } from './readiness.ts';
 import { NullStream, ResetStream, charDeviceAttributes } from './stdio.ts';
 import { InputDevice } from './devices.ts';
 import { createFileLink, openFileStream, queryFileAttributes } from './files/files.ts';
-import { NETWORK_SCHEMES, openNetworkStream } from './net/driver.ts';
+import { openNetworkStream } from './net/driver.ts';
+import { NETWORK_SCHEMES } from '../../abi/uri.ts';
 import { isFlags, isInt, isOffset } from './arg-checks.ts';
 
 const ACCESS_BITS = Access.READ | Access.WRITE | Access.APPEND;
 const CREATE_BITS = Create.CREATE | Create.EXCLUSIVE | Create.TRUNCATE;
 const OPTION_BITS = OpenOption.NO_FOLLOW | OpenOption.DIRECTORY | OpenOption.PATH_ONLY | OpenOption.ACCEPT;
 const STATUS_BITS = StatusFlag.APPEND | StatusFlag.NONBLOCK;
-/** Network schemes (net-driver.ts): opened through the kernel's network driver. */
-const RESERVED_SCHEMES = NETWORK_SCHEMES;
 
 // ---- open ----
 
@@ -102,7 +101,7 @@ function openObject(p: ProcessState, uri: string, access: number, create: number
       if (rest === 'input') return new InputDevice(p.input);
       return DkError.NOT_FOUND;
     default:
-      if (RESERVED_SCHEMES.has(scheme)) return openNetworkStream(p.kernel.network, p.id, scheme, rest, create, options);
+      if (NETWORK_SCHEMES.has(scheme)) return openNetworkStream(p.kernel.network, p.id, scheme, rest, create, options);
       return DkError.INVALID_ARGUMENT;
   }
 }
@@ -212,7 +211,7 @@ export function dkStreamAttributesQuery(p: ProcessState, uri: string, options: n
       return DkError.NOT_SUPPORTED; // only by handle: opening would claim or connect
     default:
       // Network endpoints: only by handle (opening would connect, listen or look up).
-      return RESERVED_SCHEMES.has(scheme) ? DkError.NOT_SUPPORTED : DkError.INVALID_ARGUMENT;
+      return NETWORK_SCHEMES.has(scheme) ? DkError.NOT_SUPPORTED : DkError.INVALID_ARGUMENT;
   }
 }
 export function dkStreamAttributesQueryByHandle(p: ProcessState, stream: Handle): DkResult<StreamAttributes> {

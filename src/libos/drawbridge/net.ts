@@ -30,6 +30,7 @@
 
 import { Access, Create, StreamSide } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
+import { parseIp } from '../../abi/ip.ts';
 import { Errno } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
 import type { Description } from '../core/fds.ts';
@@ -67,43 +68,6 @@ function readSockaddr(os: WasiState, ptr: number, len: number, family: 4 | 6): s
   return `[${groups.join(':')}]:${port}`;
 }
 
-/** The 4 or 16 bytes of an IP literal, or null. */
-function addressBytes(text: string): Uint8Array | null {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (v4) {
-    const parts = v4.slice(1).map(Number);
-    return parts.every((p) => p <= 255) ? new Uint8Array(parts) : null;
-  }
-  if (!/^[0-9a-f:.]+$/i.test(text)) return null;
-  const halves = text.split('::');
-  if (halves.length > 2) return null;
-  const groups = (s: string): number[] | null => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (g.includes('.')) {
-        const t = addressBytes(g);
-        if (t === null || t.length !== 4) return null;
-        out.push((t[0]! << 8) | t[1]!, (t[2]! << 8) | t[3]!);
-      } else if (/^[0-9a-f]{1,4}$/i.test(g)) out.push(parseInt(g, 16));
-      else return null;
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (head === null || tail === null) return null;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 2 ? fill < 0 : fill !== 0) return null;
-  const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
-}
-
 /** "scheme:HOST:PORT" -> host and port. */
 function splitUri(uri: string): { host: string; port: number } | null {
   const rest = uri.slice(uri.indexOf(':') + 1);
@@ -114,7 +78,7 @@ function splitUri(uri: string): { host: string; port: number } | null {
 
 /** Write a sockaddr for host:port at ptr (at most *lenPtr bytes, as POSIX truncates); sets *lenPtr. */
 function writeSockaddr(os: WasiState, ptr: number, lenPtr: number, host: string, port: number, family: 4 | 6): number {
-  const addr = addressBytes(host) ?? new Uint8Array(family === 4 ? 4 : 16);
+  const addr = parseIp(host)?.bytes ?? new Uint8Array(family === 4 ? 4 : 16);
   const v6 = addr.length === 16;
   const rec = new Uint8Array(v6 ? SOCKADDR_IN6_SIZE : SOCKADDR_IN_SIZE);
   rec[0] = v6 ? AF_INET6 : AF_INET;
@@ -413,8 +377,8 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
       const finish = (): number => {
         const records: Uint8Array[] = [];
         for (const line of text.split('\n')) {
-          const bytes = addressBytes(line.trim());
-          if (bytes === null) continue;
+          const bytes = parseIp(line.trim())?.bytes;
+          if (bytes === undefined) continue;
           const rec = new Uint8Array(ADDRINFO_RECORD_SIZE);
           rec[0] = bytes.length === 4 ? AF_INET : AF_INET6;
           rec.set(bytes, 4);

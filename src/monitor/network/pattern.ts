@@ -7,6 +7,10 @@
 //
 // Names match names only and CIDRs match address literals only: the monitor does not resolve
 // names itself, so a name grant never silently widens into the addresses it resolves to.
+// Addresses, names and ports are read with the ABI's grammar (src/abi/ip.ts, src/abi/uri.ts).
+
+import { ipValue, parseIPv4, parseIPv6 } from '../../abi/ip.ts';
+import { isHostName, parsePort, splitHostPort } from '../../abi/uri.ts';
 
 export type HostPattern =
   | { kind: 'any' }
@@ -22,59 +26,21 @@ export interface EndpointPattern {
   portMax: number;
 }
 
-const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
-
-function isHostName(s: string): boolean {
-  return s.length <= 253 && s.split('.').every((l) => LABEL.test(l));
+/** An IPv4 or IPv6 literal as one number (32 or 128 bits), or null. */
+export function ipv4Value(s: string): bigint | null {
+  const bytes = parseIPv4(s);
+  return bytes && ipValue(bytes);
 }
-
-export function parseIPv4(s: string): bigint | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  let v = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255 || (p.length > 1 && p.startsWith('0'))) return null;
-    v = (v << 8n) | BigInt(Number(p));
-  }
-  return v;
-}
-
-export function parseIPv6(s: string): bigint | null {
-  if (!/^[0-9a-f:.]+$/i.test(s)) return null;
-  const halves = s.split('::');
-  if (halves.length > 2) return null;
-  const groups = (part: string): number[] | null => {
-    if (part === '') return [];
-    const out: number[] = [];
-    const items = part.split(':');
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
-      if (i === items.length - 1 && item.includes('.')) {
-        const v4 = parseIPv4(item);
-        if (v4 === null) return null;
-        out.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
-      } else if (/^[0-9a-f]{1,4}$/i.test(item)) {
-        out.push(parseInt(item, 16));
-      } else {
-        return null;
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !tail) return null;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  const all = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  return all.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
+export function ipv6Value(s: string): bigint | null {
+  const bytes = parseIPv6(s);
+  return bytes && ipValue(bytes);
 }
 
 function parseCidr(text: string, family: 4 | 6): HostPattern | string {
   const [addr, prefixText, extra] = text.split('/');
   if (extra !== undefined) return `bad address "${text}"`;
   const bits = family === 4 ? 32 : 128;
-  const base = family === 4 ? parseIPv4(addr!) : parseIPv6(addr!);
+  const base = family === 4 ? ipv4Value(addr!) : ipv6Value(addr!);
   if (base === null) return `bad IPv${family} address "${addr}"`;
   let prefix = bits;
   if (prefixText !== undefined) {
@@ -90,21 +56,7 @@ function parseCidr(text: string, family: 4 | 6): HostPattern | string {
   return { kind: 'cidr', family, base, prefix };
 }
 
-/** Splits "host:port" / "[v6]:port"; the port part is whatever follows the last colon. */
-function splitHostPort(text: string): [string, string] | null {
-  if (text.startsWith('[')) {
-    const end = text.indexOf(']');
-    if (end < 0 || text[end + 1] !== ':') return null;
-    return [text.slice(0, end + 1), text.slice(end + 2)];
-  }
-  const i = text.lastIndexOf(':');
-  if (i <= 0) return null;
-  const host = text.slice(0, i);
-  if (host.includes(':')) return null; // a bare IPv6 address must be bracketed
-  return [host, text.slice(i + 1)];
-}
-
-function parsePort(text: string): [number, number] | string {
+function parsePortRange(text: string): [number, number] | string {
   if (text === '*') return [0, 65535];
   const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
   if (!m) return `bad port "${text}": expected 0-65535, a range "LOW-HIGH" or "*"`;
@@ -135,7 +87,7 @@ export function parseEndpointPattern(text: string): EndpointPattern | string {
   if (!parts) return `expected "host:port" (IPv6 as "[addr]:port"), got "${text}"`;
   const host = parseHostPattern(parts[0]);
   if (typeof host === 'string') return host;
-  const port = parsePort(parts[1]);
+  const port = parsePortRange(parts[1]);
   if (typeof port === 'string') return port;
   return { text, host, portMin: port[0], portMax: port[1] };
 }
@@ -150,10 +102,11 @@ export function parseEndpoint(text: string): Endpoint | null {
   const parts = splitHostPort(text);
   if (!parts) return null;
   const [host, portText] = parts;
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) return null;
+  const port = parsePort(portText);
+  if (port === null) return null;
   const bare = host.startsWith('[') ? host.slice(1, -1) : host;
   if (host.startsWith('[') ? parseIPv6(bare) === null : !(parseIPv4(bare) !== null || isHostName(bare))) return null;
-  return { host: bare.toLowerCase(), port: Number(portText) };
+  return { host: bare.toLowerCase(), port };
 }
 
 export function hostMatches(pattern: HostPattern, host: string): boolean {
@@ -166,7 +119,7 @@ export function hostMatches(pattern: HostPattern, host: string): boolean {
       return host.endsWith(pattern.suffix) && host.length > pattern.suffix.length;
     case 'cidr': {
       const bits = pattern.family === 4 ? 32 : 128;
-      const addr = pattern.family === 4 ? parseIPv4(host) : host.includes(':') ? parseIPv6(host) : null;
+      const addr = pattern.family === 4 ? ipv4Value(host) : host.includes(':') ? ipv6Value(host) : null;
       if (addr === null) return false;
       const shift = BigInt(bits - pattern.prefix);
       return addr >> shift === pattern.base >> shift;

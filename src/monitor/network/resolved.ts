@@ -25,16 +25,16 @@
 import { OpenOption, type Handle } from '../../abi/dk.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
 import type { NetworkGrants } from '../manifest/manifest.ts';
-import { hostMatches, parseIPv4, parseIPv6, type EndpointPattern } from './pattern.ts';
+import { hostMatches, ipv4Value, ipv6Value, type EndpointPattern } from './pattern.ts';
 import { classifyUri, networkAllowed, type ClassifiedUri } from '../uri.ts';
 
 type NetworkUri = Extract<ClassifiedUri, { kind: 'network' }>;
 
 /** "4:N" / "6:N": one key per address whatever its spelling (::1 = 0:0::1). */
 function addressKey(text: string): string | null {
-  const v4 = parseIPv4(text);
+  const v4 = ipv4Value(text);
   if (v4 !== null) return `4:${v4}`;
-  const v6 = text.includes(':') ? parseIPv6(text) : null;
+  const v6 = text.includes(':') ? ipv6Value(text) : null;
   return v6 === null ? null : `6:${v6}`;
 }
 

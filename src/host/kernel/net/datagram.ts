@@ -8,7 +8,7 @@
 // A text line keeps the ABI transparent: a trace shows where each datagram went.
 
 import { DkError, type DkErrorCode } from '../../../abi/errors.ts';
-import { parseSocketAddress, type SocketAddress } from './driver.ts';
+import { parseSocketAddress, type SocketAddress } from '../../../abi/uri.ts';
 
 /** The longest destination line ("udp:[ffff:...:ffff]:65535\n" is 52 bytes). */
 export const DATAGRAM_HEADER_MAX = 72;
@@ -33,7 +33,7 @@ export function splitDatagram(data: Uint8Array): { to: SocketAddress; payload: U
   for (let i = 0; i < nl; i++) text += String.fromCharCode(data[i]!);
   if (!text.startsWith(PREFIX)) return DkError.INVALID_ARGUMENT;
   const to = parseSocketAddress(text.slice(PREFIX.length));
-  if (typeof to === 'number') return to;
+  if (to === null) return DkError.INVALID_ARGUMENT;
   if (to.port === 0) return DkError.INVALID_ARGUMENT; // nobody receives on port 0
   const payload = data.subarray(nl + 1);
   if (payload.length > UDP_MAX) return DkError.INVALID_ARGUMENT; // EMSGSIZE

@@ -19,17 +19,10 @@
 import { DkError } from '../../../abi/errors.ts';
 import { Create, OpenOption, type DkResult } from '../../../abi/dk.ts';
 import type { StreamObject } from '../kobject.ts';
-
-export interface SocketAddress {
-  /** The literal, without brackets: "127.0.0.1", "::1". */
-  host: string;
-  port: number;
-  family: 4 | 6;
-}
+import { formatAddress, isResolvableName, parseSocketAddress, type SocketAddress } from '../../../abi/uri.ts';
 
 /** Connections a listening socket queues before the host stops accepting more. */
 export const LISTEN_BACKLOG = 511;
-export const DNS_NAME_MAX = 253;
 
 export interface NetworkDriver {
   readonly name: string;
@@ -45,67 +38,6 @@ export interface NetworkDriver {
   accept(owner: number, uri: string): DkResult<StreamObject>;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6 = /^[0-9a-f:.]{2,45}$/i;
-
-/** Whether text is an IPv6 literal (full check: 8 groups, at most one "::", IPv4 tail). */
-export function isIPv6(text: string): boolean {
-  if (!IPV6.test(text)) return false;
-  const halves = text.split('::');
-  if (halves.length > 2) return false;
-  let groups = 0;
-  for (const half of halves) {
-    if (half === '') continue;
-    const items = half.split(':');
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
-      if (i === items.length - 1 && item.includes('.') && half === halves[halves.length - 1]) {
-        if (!IPV4.test(item)) return false;
-        groups += 2;
-      } else if (/^[0-9a-f]{1,4}$/i.test(item)) groups++;
-      else return false;
-    }
-  }
-  return halves.length === 2 ? groups < 8 : groups === 8;
-}
-
-/** "127.0.0.1:80" or "[::1]:80" -> an address; anything else INVALID_ARGUMENT. */
-export function parseSocketAddress(text: string): DkResult<SocketAddress> {
-  if (typeof text !== 'string' || text.length > 64) return DkError.INVALID_ARGUMENT;
-  let host: string;
-  let portText: string;
-  if (text.startsWith('[')) {
-    const end = text.indexOf(']');
-    if (end < 0 || text[end + 1] !== ':') return DkError.INVALID_ARGUMENT;
-    host = text.slice(1, end);
-    portText = text.slice(end + 2);
-    if (!isIPv6(host)) return DkError.INVALID_ARGUMENT;
-  } else {
-    const i = text.lastIndexOf(':');
-    if (i <= 0) return DkError.INVALID_ARGUMENT;
-    host = text.slice(0, i);
-    portText = text.slice(i + 1);
-    if (!IPV4.test(host)) return DkError.INVALID_ARGUMENT;
-  }
-  if (!/^\d{1,5}$/.test(portText)) return DkError.INVALID_ARGUMENT;
-  const port = Number(portText);
-  if (port > 65535) return DkError.INVALID_ARGUMENT;
-  return { host: host.toLowerCase(), port, family: host.includes(':') ? 6 : 4 };
-}
-
-export function formatAddress(a: { host: string; port: number }): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
-
-/** A host name dns: accepts: letters, digits, '-', '.', at most 253 characters; or an IP literal. */
-export function isResolvableName(name: string): boolean {
-  if (name.length === 0 || name.length > DNS_NAME_MAX) return false;
-  if (isIPv6(name)) return true;
-  return /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*\.?$/.test(name);
-}
-
-export const NETWORK_SCHEMES = new Set(['tcp', 'tcp.server', 'udp', 'udp.bind', 'dns', 'http.server']);
-
 /** DkStreamOpen of a network URI (scheme already known to be one of NETWORK_SCHEMES). */
 export function openNetworkStream(
   driver: NetworkDriver,
@@ -119,7 +51,7 @@ export function openNetworkStream(
   const text = rest.startsWith('//') ? rest.slice(2) : rest;
   if (scheme === 'dns') return isResolvableName(text) ? driver.resolve(text.toLowerCase()) : DkError.INVALID_ARGUMENT;
   const addr = parseSocketAddress(text);
-  if (typeof addr === 'number') return addr;
+  if (addr === null) return DkError.INVALID_ARGUMENT;
   if (scheme === 'tcp' || scheme === 'udp') {
     if (addr.port === 0) return DkError.INVALID_ARGUMENT; // no one listens on port 0
     return scheme === 'tcp' ? driver.connectTcp(addr) : driver.connectUdp(addr);

@@ -10,7 +10,8 @@
 import { DkError } from '../../../abi/errors.ts';
 import type { DkResult } from '../../../abi/dk.ts';
 import type { StreamObject } from '../../kernel/kobject.ts';
-import { formatAddress, LISTEN_BACKLOG, ServerTable, type NetworkDriver, type SocketAddress } from '../../kernel/net/driver.ts';
+import { LISTEN_BACKLOG, ServerTable, type NetworkDriver } from '../../kernel/net/driver.ts';
+import { formatAddress, type SocketAddress } from '../../../abi/uri.ts';
 import { ResolverStream, ServerStream } from '../../kernel/net/socket.ts';
 import { LoopbackSocket, type LoopbackPeer } from './socket.ts';
 import { isLoopback, LoopbackPorts } from './ports.ts';

@@ -17,7 +17,8 @@
 
 import { DkError } from '../../../abi/errors.ts';
 import type { DkResult } from '../../../abi/dk.ts';
-import { LISTEN_BACKLOG, formatAddress, type SocketAddress } from '../../kernel/net/driver.ts';
+import { LISTEN_BACKLOG } from '../../kernel/net/driver.ts';
+import { formatAddress, type SocketAddress } from '../../../abi/uri.ts';
 import { ServerStream, SocketStream } from '../../kernel/net/socket.ts';
 import { HTTP_HEAD_MAX, ResponseHeadBuffer, headEnd, latin1, requestHeadText, type ResponseHead } from '../../kernel/net/http-head.ts';
 import { LOOPBACK_WINDOW, type LoopbackPeer, type LoopbackSocket } from './socket.ts';

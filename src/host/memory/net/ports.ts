@@ -6,7 +6,7 @@
 //  - lookups find an exact binding first, then the any-address one.
 //  - ephemeral ports count up from 49152 (deterministic), skipping taken ones.
 
-import { formatAddress, type SocketAddress } from '../../kernel/net/driver.ts';
+import { formatAddress, type SocketAddress } from '../../../abi/uri.ts';
 
 export const EPHEMERAL_FIRST = 49152;
 

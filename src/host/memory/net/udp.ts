@@ -7,7 +7,7 @@
 import { DkError } from '../../../abi/errors.ts';
 import type { DkResult, StreamAttributes } from '../../../abi/dk.ts';
 import type { StreamObject } from '../../kernel/kobject.ts';
-import { formatAddress, type SocketAddress } from '../../kernel/net/driver.ts';
+import { formatAddress, type SocketAddress } from '../../../abi/uri.ts';
 import { SocketStream } from '../../kernel/net/socket.ts';
 import { splitDatagram, UDP_MAX } from '../../kernel/net/datagram.ts';
 import { isAny, LoopbackPorts } from './ports.ts';

@@ -2,15 +2,15 @@
 // /etc/hosts, then DNS). The answer is read as text, one address per line.
 
 import * as dns from 'node:dns';
-import * as net from 'node:net';
 import { DkError } from '../../../abi/errors.ts';
+import { isIp } from '../../../abi/ip.ts';
 import { ResolverStream } from '../../kernel/net/socket.ts';
 import { dkErrorOfNode } from './errors.ts';
 
 export function resolveName(name: string): ResolverStream {
   const s = new ResolverStream(`dns:${name}`);
   const bare = name.endsWith('.') ? name.slice(0, -1) : name;
-  if (net.isIP(bare) !== 0) {
+  if (isIp(bare)) {
     s.resolved([bare]);
     return s;
   }

@@ -2,7 +2,8 @@
 
 import type { DkResult } from '../../../abi/dk.ts';
 import type { StreamObject } from '../../kernel/kobject.ts';
-import { ServerTable, type NetworkDriver, type SocketAddress } from '../../kernel/net/driver.ts';
+import { ServerTable, type NetworkDriver } from '../../kernel/net/driver.ts';
+import { type SocketAddress } from '../../../abi/uri.ts';
 import type { ServerStream } from '../../kernel/net/socket.ts';
 import { connectTcp, NodeTcpServer } from './tcp.ts';
 import { NodeUdpBound, NodeUdpSocket } from './udp.ts';

@@ -3,7 +3,8 @@
 // stream, enter it in the owner's table of servers for ACCEPT, and undo all that on close.
 
 import type * as net from 'node:net';
-import { formatAddress, LISTEN_BACKLOG, type ServerTable, type SocketAddress } from '../../kernel/net/driver.ts';
+import { LISTEN_BACKLOG, type ServerTable } from '../../kernel/net/driver.ts';
+import { formatAddress, type SocketAddress } from '../../../abi/uri.ts';
 import type { ServerStream } from '../../kernel/net/socket.ts';
 import { dkErrorOfNode } from './errors.ts';
 

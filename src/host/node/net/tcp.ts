@@ -6,7 +6,8 @@
 
 import * as net from 'node:net';
 import type { DkResult } from '../../../abi/dk.ts';
-import { formatAddress, LISTEN_BACKLOG, type ServerTable, type SocketAddress } from '../../kernel/net/driver.ts';
+import { LISTEN_BACKLOG, type ServerTable } from '../../kernel/net/driver.ts';
+import { formatAddress, type SocketAddress } from '../../../abi/uri.ts';
 import { ServerStream, SocketStream } from '../../kernel/net/socket.ts';
 import { dkErrorOfNode } from './errors.ts';
 import { notifyLater } from './batch.ts';

@@ -11,7 +11,7 @@
 import * as dgram from 'node:dgram';
 import { DkError } from '../../../abi/errors.ts';
 import type { DkResult, StreamAttributes } from '../../../abi/dk.ts';
-import { formatAddress, type SocketAddress } from '../../kernel/net/driver.ts';
+import { formatAddress, type SocketAddress } from '../../../abi/uri.ts';
 import { SocketStream } from '../../kernel/net/socket.ts';
 import { splitDatagram, UDP_MAX } from '../../kernel/net/datagram.ts';
 import { dkErrorOfNode } from './errors.ts';
