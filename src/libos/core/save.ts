@@ -126,7 +126,6 @@ export function saveForFork(os: SavedState): { saved: SavedLibOs; handles: Handl
 /** Reopen every descriptor of a checkpoint: the same guest paths, modes and positions. */
 export function reopenLibOs(os: SavedState, saved: SavedLibOs): void {
   const byFd = [...saved.fds].sort((a, b) => a.fd - b.fd);
-  const placed: number[] = [];
   const pipeEnds = byFd.filter((s): s is SavedDescriptor & { pipe: SavedPipeEnd } => s.pipe !== undefined && s.inherit === undefined);
   const pipes = pipeEnds.length > 0 ? restorePipes(os.dk, pipeEnds) : new Map<number, Handle>();
   if (typeof pipes === 'string') throw new Error(`cannot reopen a pipe: ${pipes}`);
@@ -156,10 +155,7 @@ export function reopenLibOs(os: SavedState, saved: SavedLibOs): void {
     // Descriptor numbers are the guest's: put each back at its own number.
     const { fd: _fd, ...rest } = s;
     const fd = os.fds.add({ ...rest, handle: h });
-    if (fd !== s.fd) {
-      os.fds.renumber(fd, s.fd);
-    }
-    placed.push(s.fd);
+    if (fd !== s.fd) os.fds.renumber(fd, s.fd);
   }
   const now = os.now(Clock.MONOTONIC);
   const then = BigInt(saved.monotonicNs);
