@@ -21,6 +21,7 @@
 import { Access, OpenOption, type Dk, type DkResult } from '../abi/dk.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
 import { PRIMITIVES } from '../abi/spec.ts';
+import { CANNOT_EXECUTE_EXIT_CODE, KILLED_EXIT_CODE } from '../abi/exit-status.ts';
 import type { Picoprocess, ProcessLauncher } from '../host/kernel/host.ts';
 import { KObject, drop, retain } from '../host/kernel/kobject.ts';
 import { ProcExit } from '../libos/index.ts';
@@ -31,10 +32,6 @@ import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess.ts';
 
 /** In DkProcessCreate's args: the entries after this one are the child's NAME=VALUE environment. */
 export const ENV_MARKER = '\0env';
-/** Exit code of a killed child (128 + SIGKILL, as a shell reports it). */
-export const KILLED_EXIT_CODE = 137;
-/** Exit code of a child that could not be started after DkProcessCreate succeeded. */
-export const CANNOT_EXECUTE_EXIT_CODE = 126;
 
 type StartCommand = (options: PicoprocessOptions) => Promise<Running>;
 

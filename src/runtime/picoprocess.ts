@@ -12,7 +12,8 @@ import { createWasiLibOs, GuestError, GuestFault, ProcExit, SYSCALLS, type Preop
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
-import { TRAP_EXIT_STATUS, trapMessage } from './traps.ts';
+import { trapMessage } from './traps.ts';
+import { ERROR_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { ExtensionHalt } from '../extensions/api.ts';
 import { createChildLauncher } from './launcher.ts';
@@ -168,7 +169,7 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   try {
     libos = createWasiLibOs(dk, { args: options.args, env, preopens: options.preopens ?? defaultPreopens(manifest), listenSockets: options.listenSockets }, options.restore?.meta.libos);
   } catch (e) {
-    process.kill(1);
+    process.kill(ERROR_EXIT_CODE);
     throw e;
   }
   const capturer = options.capture ? new Capturer(libos, { ...options.capture, args: options.args, manifest }) : null;
@@ -184,7 +185,7 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   const memory = instance.exports.memory;
   if (!(memory instanceof WebAssembly.Memory)) {
     libos.close();
-    process.kill(1);
+    process.kill(ERROR_EXIT_CODE);
     throw new GuestError('the module exports no memory named "memory", which WASI requires');
   }
   libos.attachMemory(memory);
@@ -197,7 +198,7 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
       if (options.restore) restoreInto(options.restore, memory, capturer);
     } catch (e) {
       libos.close();
-      process.kill(1);
+      process.kill(ERROR_EXIT_CODE);
       throw e;
     }
   }
@@ -240,12 +241,12 @@ export function exitStatusOf(e: unknown): ExitStatus {
   if (e instanceof ExtensionHalt) return { exitCode: e.exitCode, error: e.message };
   // Misuse of the WASI ABI (bad pointers, bad enum values) ends the program with an error and
   // status 1, as in wasmtime; a trap of the Wasm code itself is 134.
-  if (e instanceof GuestError || e instanceof GuestFault) return { exitCode: 1, error: e.message };
+  if (e instanceof GuestError || e instanceof GuestFault) return { exitCode: ERROR_EXIT_CODE, error: e.message };
   if (e instanceof RangeError && /DataView|bounds/i.test(e.message) && !/call stack/i.test(e.message)) {
-    return { exitCode: 1, error: `pointer out of bounds: ${e.message}` };
+    return { exitCode: ERROR_EXIT_CODE, error: `pointer out of bounds: ${e.message}` };
   }
   const trap = trapMessage(e);
-  if (trap !== null) return { exitCode: TRAP_EXIT_STATUS, error: `wasm trap: ${trap}` };
+  if (trap !== null) return { exitCode: TRAP_EXIT_CODE, error: `wasm trap: ${trap}` };
   throw e;
 }
 
@@ -256,7 +257,7 @@ export async function startCommand(options: PicoprocessOptions): Promise<Running
   let start = instance.exports._start;
   if (typeof start !== 'function') {
     libos.close();
-    process.kill(1);
+    process.kill(ERROR_EXIT_CODE);
     throw new GuestError('the module has no _start export: it is not a WASI command (a reactor needs the library API)');
   }
   const governor = options.governor;

@@ -17,7 +17,8 @@ import type { Host } from '../host/kernel/host.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../monitor/manifest/manifest.ts';
 import { startCommand, type ExitStatus, type Running } from '../runtime/picoprocess.ts';
-import { Governor, KILLED_EXIT_CODE } from '../runtime/quotas.ts';
+import { Governor } from '../runtime/quotas.ts';
+import { CANNOT_EXECUTE_EXIT_CODE, KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import { decodeSnapshot, type Snapshot } from '../checkpoint/snapshot.ts';
 import { isWaitsOnly } from '../runtime/prepare.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
@@ -221,7 +222,7 @@ export class Supervisor {
         beforeRun: req.onRun && (() => req.onRun!(entry)),
       });
     } catch (e) {
-      entry.finish({ exitCode: 126, error: (e as Error).message });
+      entry.finish({ exitCode: CANNOT_EXECUTE_EXIT_CODE, error: (e as Error).message });
       throw e;
     }
     entry.running = running;
@@ -230,7 +231,7 @@ export class Supervisor {
     running.done
       .then(
         (status) => entry.finish(status),
-        (e: unknown) => entry.finish({ exitCode: 134, error: `host error: ${(e as Error).message}` }),
+        (e: unknown) => entry.finish({ exitCode: TRAP_EXIT_CODE, error: `host error: ${(e as Error).message}` }),
       )
       .then(() => this.ended(entry.id));
     return entry;

@@ -22,7 +22,7 @@ import { isWaitsOnly } from '../../runtime/prepare.ts';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../../monitor/manifest/manifest.ts';
 import type { ExitStatus } from '../../runtime/picoprocess.ts';
-import { KILLED_EXIT_CODE } from '../../runtime/quotas.ts';
+import { KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../../abi/exit-status.ts';
 import { ModuleStore, type LoadedModule } from '../modules.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from '../output-ring.ts';
 import { Scheduler } from './scheduler.ts';
@@ -401,7 +401,7 @@ export class Pool {
     p.moving = false;
     if (!placed) {
       p.slot.live++; // finish() counts it off its slot
-      this.finish(p, { exitCode: 134, error: `host error: lost while moving: ${error?.message}` });
+      this.finish(p, { exitCode: TRAP_EXIT_CODE, error: `host error: lost while moving: ${error?.message}` });
       throw new SupervisorError(500, `picoprocess ${id} could not be restored after its checkpoint: ${error?.message}`);
     }
     if (placed !== target) throw new SupervisorError(500, `picoprocess ${id} could not be restored on worker ${target.index} (${error?.message}); it goes on on worker ${from.index}`);
@@ -567,7 +567,7 @@ export class Pool {
     for (const w of slot.pending.values()) w.reject(new SupervisorError(500, `worker ${slot.index}: ${e.message}`));
     slot.pending.clear();
     for (const p of this.procs.values()) {
-      if (p.slot === slot && !p.status && !p.moving) this.finish(p, { exitCode: 134, error: `host error: worker ${slot.index}: ${e.message}` });
+      if (p.slot === slot && !p.status && !p.moving) this.finish(p, { exitCode: TRAP_EXIT_CODE, error: `host error: worker ${slot.index}: ${e.message}` });
     }
     if (!slot.dedicated && !this.closing) this.replace(slot);
   }
