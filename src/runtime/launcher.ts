@@ -28,7 +28,7 @@ import { ProcExit } from '../libos/index.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { compileModule, contentHash } from './module-cache.ts';
 import { takeFork } from '../checkpoint/fork.ts';
-import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess.ts';
+import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess-types.ts';
 
 /** In DkProcessCreate's args: the entries after this one are the child's NAME=VALUE environment. */
 export const ENV_MARKER = '\0env';
