@@ -12,7 +12,7 @@ export interface LoadedModule extends ModuleImage {
   hash: string;
   /**
    * Has the tick counter, so a host can preempt it: prepared, and not with --waits-only. A
-   * module that cannot be preempted gets a worker thread of its own in a pool (pool.ts).
+   * module that cannot be preempted gets a worker thread of its own in a pool (workers.ts).
    */
   preemptible: boolean;
   compiled: Map<number, Promise<WebAssembly.Module>>;
