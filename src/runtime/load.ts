@@ -75,7 +75,7 @@ export interface LoadOptions extends CompileOptions {
 // --- load ------------------------------------------------------------------------------------
 
 /** A module file's bytes (from its early read when there is one); a one-line error for a missing file or one that is not Wasm. */
-export async function readModule(path: string, early?: EarlyModule): Promise<Uint8Array> {
+async function readModule(path: string, early?: EarlyModule): Promise<Uint8Array> {
   if (!early) return readModuleFile(path);
   const bytes = (await early.bytes.catch(() => null)) || (await readModuleFile(path));
   checkMagic(bytes, path);
