@@ -12,7 +12,8 @@ import { emptyManifest, type Manifest } from '../monitor/manifest/manifest.ts';
 import { sendControl } from '../checkpoint/control.ts';
 import { loadExtensions } from '../runtime/extensions.ts';
 import { parseEndpointPattern, type EndpointPattern } from '../monitor/network/pattern.ts';
-import { compileModule, ModuleError, readModuleFile } from '../runtime/module-cache.ts';
+import { ModuleError, readModuleFile } from '../runtime/module-cache.ts';
+import { compileImage, snapshotImage, startOptions } from '../runtime/load.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
 import { readSnapshotFile, SnapshotError, type Snapshot } from '../checkpoint/snapshot.ts';
@@ -121,17 +122,15 @@ async function runSnapshot(snapshot: Snapshot, name: string, dirs: Map<string, s
       return { host, guest: m.guest, mode: m.mode };
     }),
   };
-  const module = await compileModule(snapshot.module, meta.module.name);
+  const compiled = await compileImage(snapshotImage(snapshot.module, meta));
   // The extensions it ran under come back with their state (a trace goes on numbering).
   const saved = meta.extensions ?? [];
   const stack = saved.length ? await loadExtensions(saved.map((e) => ({ name: e.name, options: e.options }))) : null;
   const running = await startCommand({
+    ...startOptions(compiled, { extensions: stack ? () => stack.save() : undefined, restore: snapshot }),
     host: createNodeHost(),
-    module,
     args: meta.args,
     manifest,
-    capture: { moduleBytes: snapshot.module, moduleName: meta.module.name, extensions: stack ? () => stack.save() : undefined },
-    restore: snapshot,
     stdin: 'inherit',
     stdout: 'inherit',
     stderr: 'inherit',

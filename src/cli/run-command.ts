@@ -2,14 +2,15 @@
 //   drawbridge run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--manifest FILE] [--] MODULE.wasm [ARGS...]
 
 import { readFileSync } from 'node:fs';
-import { AUTO_PREPARE_MAX_BYTES, mayBePrepared, PrepareError, prepareModule } from '../runtime/prepare.ts';
+import { AUTO_PREPARE_MAX_BYTES } from '../runtime/prepare.ts';
+import { loadProgram, startOptions } from '../runtime/load.ts';
 import { serveControlSoon } from '../checkpoint/control.ts';
 import { writeFileAtomic } from '../checkpoint/snapshot.ts';
 import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest/manifest.ts';
 import { parseEndpoint, parseEndpointPattern } from '../monitor/network/pattern.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/index.ts';
-import { adoptCompiled, checkMagic, compileModule, ModuleError, readModuleFile, tierUpPrepared } from '../runtime/module-cache.ts';
+import { ModuleError } from '../runtime/module-cache.ts';
 import { takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { GuestError } from '../libos/index.ts';
@@ -168,25 +169,26 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
   try {
     const requests = [...(manifest.extensions ?? []), ...p.exts.map(parseExtensionArg)];
     if (requests.length) stack = await loadExtensions(requests);
-    const early = takeEarlyModule(p.module);
-    const bytes = (early && (await early.bytes.catch(() => null))) || (await readModuleFile(p.module));
-    checkMagic(bytes, p.module);
     // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
     // ones only if `drawbridge prepare` did it before (prepare.ts says why).
-    const { prepared, why } = await preparedFor(bytes, p.module);
     // A small prepared module compiles eagerly, its code cached (module-cache.ts). With
     // DRAWBRIDGE_WASM_TIERING=tierup it starts in V8's baseline tier instead and, past its
     // first time slice, moves onto a new instance, where V8's dynamic tier-up can replace a
     // loop that would otherwise stay in baseline code for the whole call. Not under
     // extensions: the move interrupts a wait, which a trace would show and a record/replay
     // log would hold at a point that depends on timing.
-    const tierUp = prepared !== null && stack === null && tierUpPrepared(prepared);
-    const module = early && prepared === null ? await adoptCompiled(early.module, p.module) : await compileModule(prepared ?? bytes, p.module, { cache: false, baseline: tierUp });
+    const program = await loadProgram({
+      source: p.module,
+      name: p.module,
+      early: takeEarlyModule(p.module) ?? undefined,
+      prepare: process.env.DRAWBRIDGE_CHECKPOINT === '0' ? { never: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' } : 'auto',
+      cache: false,
+      mayTierUp: stack === null,
+    });
+    const why = program.why;
     const running = await startCommand({
-      capture: prepared ? { moduleBytes: prepared, moduleName: p.module, extensions: stack ? () => stack!.save() : undefined } : undefined,
-      optimize: tierUp ? () => module : undefined,
+      ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
       host: createNodeHost(),
-      module,
       args: manifest.args ?? [p.module, ...p.args],
       manifest,
       preopens,
@@ -228,21 +230,6 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     throw e;
   } finally {
     stack?.close();
-  }
-}
-
-/** The prepared module, or why there is none (what `drawbridge checkpoint` will answer). */
-async function preparedFor(bytes: Uint8Array, name: string): Promise<{ prepared: Uint8Array | null; why: string | null }> {
-  if (process.env.DRAWBRIDGE_CHECKPOINT === '0') return { prepared: null, why: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' };
-  if (bytes.length > AUTO_PREPARE_MAX_BYTES && !mayBePrepared(bytes)) {
-    return { prepared: null, why: `${name} is not prepared for checkpoints (modules over ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again` };
-  }
-  try {
-    return { prepared: await prepareModule(bytes), why: null };
-  } catch (e) {
-    // It runs, but cannot be checkpointed.
-    if (e instanceof PrepareError) return { prepared: null, why: `${name} cannot be checkpointed: ${e.message}` };
-    throw e;
   }
 }
 

@@ -9,6 +9,7 @@
 
 import type { Dk, DkMethod } from '../abi/dk.ts';
 import { PRIMITIVES, type PrimitiveSpec } from '../abi/spec.ts';
+import { HALTED_EXIT_CODE } from '../abi/exit-status.ts';
 
 /** Options as `--ext NAME:k=v,k=v` or the manifest's `options = { ... }` give them. */
 export type ExtensionOptions = Readonly<Record<string, string>>;
@@ -65,15 +66,12 @@ export function checkOptions(name: string, options: ExtensionOptions, known: Rea
  */
 export class ExtensionHalt extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = HALT_EXIT_STATUS) {
+  constructor(message: string, exitCode = HALTED_EXIT_CODE) {
     super(message);
     this.name = 'ExtensionHalt';
     this.exitCode = exitCode;
   }
 }
-
-/** Exit status of a run an extension halted (as docker and git bisect use 125: "the run itself failed"). */
-export const HALT_EXIT_STATUS = 125;
 
 // ---------------------------------------------------------------------------------------------
 // The generic wrapper

@@ -21,20 +21,18 @@
 import { Access, OpenOption, type Dk, type DkResult } from '../abi/dk.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
 import { PRIMITIVES } from '../abi/spec.ts';
+import { CANNOT_EXECUTE_EXIT_CODE, KILLED_EXIT_CODE } from '../abi/exit-status.ts';
 import type { Picoprocess, ProcessLauncher } from '../host/kernel/host.ts';
 import { KObject, drop, retain } from '../host/kernel/kobject.ts';
 import { ProcExit } from '../libos/index.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
-import { compileModule, contentHash } from './module-cache.ts';
+import { contentHash } from './module-cache.ts';
+import { compileImage, snapshotImage, startOptions } from './load.ts';
 import { takeFork } from '../checkpoint/fork.ts';
-import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess.ts';
+import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess-types.ts';
 
 /** In DkProcessCreate's args: the entries after this one are the child's NAME=VALUE environment. */
 export const ENV_MARKER = '\0env';
-/** Exit code of a killed child (128 + SIGKILL, as a shell reports it). */
-export const KILLED_EXIT_CODE = 137;
-/** Exit code of a child that could not be started after DkProcessCreate succeeded. */
-export const CANNOT_EXECUTE_EXIT_CODE = 126;
 
 type StartCommand = (options: PicoprocessOptions) => Promise<Running>;
 
@@ -131,23 +129,24 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
       // A fork child: the parent's snapshot (fork.ts), restored with the parent's grants less children.
       const snapshot = takeFork(request.uri, request.parent.id);
       if (!snapshot) return DkError.NOT_FOUND;
-      return superviseChild(request, async (wrapDk) => start({
-        ...childBase(parent, request, childManifest(parent.manifest, snapshot.meta.env), wrapDk),
+      return superviseChild(request, async (wrapDk) => {
+        const image = snapshotImage(snapshot.module!, snapshot.meta);
         // The parent's own compiled module when the snapshot carries its bytes (always, for a
         // fork): compiling again would first hash the module, ~270 µs of a fork.
-        module: snapshot.module === parent.capture?.moduleBytes ? parent.module : await compileModule(snapshot.module!, snapshot.meta.module.name),
-        args: snapshot.meta.args,
-        capture: { moduleBytes: snapshot.module!, moduleName: snapshot.meta.module.name },
-        restore: snapshot,
-        forkChild: true,
-      }));
+        const compiled = snapshot.module === parent.capture?.moduleBytes ? { image, module: parent.module, tierUp: false } : await compileImage(image);
+        return start({
+          ...childBase(parent, request, childManifest(parent.manifest, snapshot.meta.env), wrapDk),
+          ...startOptions(compiled, { restore: snapshot, forkChild: true }),
+          args: snapshot.meta.args,
+        });
+      });
     }
     const { argv, env } = splitChildArgs(request.args);
     const image = readImage(request.parent.dk, request.uri);
     if (isDkError(image)) return image;
     return superviseChild(request, async (wrapDk) => start({
       ...childBase(parent, request, childManifest(parent.manifest, env), wrapDk),
-      module: await compileModule(image, request.uri),
+      ...startOptions(await compileImage({ name: request.uri, bytes: image, prepared: false })),
       args: argv.length > 0 ? argv : [request.uri.slice(request.uri.indexOf(':') + 1)],
     }));
   };

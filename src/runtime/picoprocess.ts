@@ -6,89 +6,23 @@
 // wrapped with WebAssembly.promising, so a waiting guest suspends and the event loop runs
 // other picoprocesses; everything else is a plain import.
 
-import type { Dk } from '../abi/dk.ts';
-import type { Host, OutputSink, Picoprocess, ProcessLauncher, StdinSource } from '../host/kernel/host.ts';
+import type { Picoprocess } from '../host/kernel/host.ts';
 import { createWasiLibOs, GuestError, GuestFault, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/index.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
-import { TRAP_EXIT_STATUS, trapMessage } from './traps.ts';
+import { trapMessage } from './traps.ts';
+import { ERROR_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { ExtensionHalt } from '../extensions/api.ts';
 import { createChildLauncher } from './launcher.ts';
 import { Capturer } from '../checkpoint/capture.ts';
 import { TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
-import { restoreMemory, type SavedExtension, type Snapshot } from '../checkpoint/snapshot.ts';
+import { restoreMemory, type Snapshot } from '../checkpoint/snapshot.ts';
 import { QuotaStop, type Governor } from './quotas.ts';
+import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess-types.ts';
 
-export interface PicoprocessOptions {
-  host: Host;
-  module: WebAssembly.Module;
-  /** argv, including argv[0]. */
-  args: readonly string[];
-  manifest: Manifest;
-  /** Pre-opened directories (guest paths; default: one per mount, named by its guest path). */
-  preopens?: readonly Preopen[];
-  /** Listening sockets pre-opened after the directories (tcp.server:ADDR:PORT; `run --listen`). */
-  listenSockets?: readonly string[];
-  stdin?: StdinSource;
-  stdout?: OutputSink;
-  stderr?: OutputSink;
-  /** Starts children for DkProcessCreate (default: launcher.ts, children get the rule of docs/processes.md). */
-  launcher?: ProcessLauncher;
-  /** Streams a parent handed over to this child (ProcessOptions.stdioStreams); they replace stdin/stdout/stderr. */
-  stdioStreams?: readonly (unknown | null)[];
-  /** Wrap the monitored Dk (extensions stack here). */
-  wrapDk?: (dk: Dk) => Dk;
-  /**
-   * Functions for import modules other than WASI and drawbridge (e.g. an embedder's own API
-   * for a reactor). They run in the host, outside the monitor: grant them with care.
-   */
-  extraImports?: Record<string, Record<string, (...args: any[]) => unknown>>;
-  /**
-   * Make the picoprocess capturable: `module` must be prepared (prepare.ts) from these bytes,
-   * which go into its snapshots.
-   */
-  capture?: { moduleBytes: Uint8Array; moduleName: string; extensions?: () => SavedExtension[] };
-  /** Continue a snapshot instead of starting afresh (needs `capture`). */
-  restore?: Snapshot;
-  /** The restored snapshot is a fork child: its pending drawbridge.fork returns 0. */
-  forkChild?: boolean;
-  /**
-   * Tier-up for a prepared module started in V8's baseline tier: called once the program has
-   * run past its first time slice; gives the module (the same one, or one compiled otherwise)
-   * onto which the running program then moves: captured in process and rewound in a new
-   * instance, every function on its stack is called anew, which lets V8 tier up a function
-   * that a long loop would otherwise keep in baseline code.
-   */
-  optimize?: () => WebAssembly.Module;
-  /** CPU time accounting, the CPU quota and stops from outside (quotas.ts). */
-  governor?: Governor;
-  /**
-   * Called once it is ready, just before its entry point first runs (synchronously, until the
-   * guest first waits): a daemon's worker answers the spawn request here, since an unprepared
-   * guest that loops without system calls never gives its thread back.
-   */
-  beforeRun?: () => void;
-}
-
-export interface ExitStatus {
-  exitCode: number;
-  /** A one-line message when the guest trapped or misused the ABI (already formatted). */
-  error?: string;
-  /** The picoprocess was captured and stopped (it continues from its snapshot). */
-  checkpointed?: boolean;
-}
-
-export interface Running {
-  readonly process: Picoprocess;
-  readonly libos: WasiLibOs;
-  readonly instance: WebAssembly.Instance;
-  /** Settles when the guest's entry point returns, exits or traps. */
-  readonly done: Promise<ExitStatus>;
-  /** Capturable picoprocesses: take a snapshot; without leaveRunning it then stops. */
-  readonly checkpoint?: (leaveRunning: boolean) => Promise<Uint8Array>;
-}
+export type { ExitStatus, PicoprocessOptions, Running };
 
 const importDescriptors = new WeakMap<WebAssembly.Module, WebAssembly.ModuleImportDescriptor[]>();
 
@@ -168,7 +102,7 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   try {
     libos = createWasiLibOs(dk, { args: options.args, env, preopens: options.preopens ?? defaultPreopens(manifest), listenSockets: options.listenSockets }, options.restore?.meta.libos);
   } catch (e) {
-    process.kill(1);
+    process.kill(ERROR_EXIT_CODE);
     throw e;
   }
   const capturer = options.capture ? new Capturer(libos, { ...options.capture, args: options.args, manifest }) : null;
@@ -184,7 +118,7 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   const memory = instance.exports.memory;
   if (!(memory instanceof WebAssembly.Memory)) {
     libos.close();
-    process.kill(1);
+    process.kill(ERROR_EXIT_CODE);
     throw new GuestError('the module exports no memory named "memory", which WASI requires');
   }
   libos.attachMemory(memory);
@@ -197,7 +131,7 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
       if (options.restore) restoreInto(options.restore, memory, capturer);
     } catch (e) {
       libos.close();
-      process.kill(1);
+      process.kill(ERROR_EXIT_CODE);
       throw e;
     }
   }
@@ -240,12 +174,12 @@ export function exitStatusOf(e: unknown): ExitStatus {
   if (e instanceof ExtensionHalt) return { exitCode: e.exitCode, error: e.message };
   // Misuse of the WASI ABI (bad pointers, bad enum values) ends the program with an error and
   // status 1, as in wasmtime; a trap of the Wasm code itself is 134.
-  if (e instanceof GuestError || e instanceof GuestFault) return { exitCode: 1, error: e.message };
+  if (e instanceof GuestError || e instanceof GuestFault) return { exitCode: ERROR_EXIT_CODE, error: e.message };
   if (e instanceof RangeError && /DataView|bounds/i.test(e.message) && !/call stack/i.test(e.message)) {
-    return { exitCode: 1, error: `pointer out of bounds: ${e.message}` };
+    return { exitCode: ERROR_EXIT_CODE, error: `pointer out of bounds: ${e.message}` };
   }
   const trap = trapMessage(e);
-  if (trap !== null) return { exitCode: TRAP_EXIT_STATUS, error: `wasm trap: ${trap}` };
+  if (trap !== null) return { exitCode: TRAP_EXIT_CODE, error: `wasm trap: ${trap}` };
   throw e;
 }
 
@@ -256,7 +190,7 @@ export async function startCommand(options: PicoprocessOptions): Promise<Running
   let start = instance.exports._start;
   if (typeof start !== 'function') {
     libos.close();
-    process.kill(1);
+    process.kill(ERROR_EXIT_CODE);
     throw new GuestError('the module has no _start export: it is not a WASI command (a reactor needs the library API)');
   }
   const governor = options.governor;

@@ -20,12 +20,8 @@
 //   (memory-limit.ts), so memory.grow past it returns -1 inside the guest (malloc gets NULL).
 
 import { nowMs } from './clock.ts';
+import { CPU_EXCEEDED_EXIT_CODE, KILLED_EXIT_CODE } from '../abi/exit-status.ts';
 export { limitModuleMemory, MemoryLimitError } from '../wasm/memory-limit.ts';
-
-/** 128 + SIGXCPU: the CPU time limit was exceeded. */
-export const CPU_EXCEEDED_EXIT_CODE = 152;
-/** 128 + SIGKILL: stopped from outside. */
-export const KILLED_EXIT_CODE = 137;
 
 /** Thrown into a guest to end it (CPU quota, kill). exitStatusOf() turns it into a status. */
 export class QuotaStop extends Error {

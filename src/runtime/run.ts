@@ -5,8 +5,8 @@ import type { Host, OutputSink } from '../host/kernel/host.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { GuestError } from '../libos/index.ts';
 import { emptyManifest, withCliGrants, type Manifest } from '../monitor/manifest/manifest.ts';
-import { compileModule, ModuleError, readModuleFile, tierUpPrepared } from './module-cache.ts';
-import { prepareModule } from './prepare.ts';
+import { ModuleError } from './module-cache.ts';
+import { loadProgram, startOptions } from './load.ts';
 import { startCommand, type ExitStatus } from './picoprocess.ts';
 
 export interface RunOptions {
@@ -46,11 +46,8 @@ function collector(): { sink: OutputSink; bytes(): Uint8Array } {
 }
 
 export async function runCommand(options: RunOptions): Promise<RunResult> {
-  const bytes = typeof options.module === 'string' ? await readModuleFile(options.module) : options.module;
   const name = typeof options.module === 'string' ? options.module : 'module';
-  const prepared = options.prepared ? await prepareModule(bytes) : null;
-  const tierUp = prepared !== null && tierUpPrepared(prepared);
-  const module = await compileModule(prepared ?? bytes, name, { baseline: tierUp });
+  const program = await loadProgram({ source: options.module, name, prepare: options.prepared ? 'always' : 'never', mayTierUp: true });
   let manifest = options.manifest ?? emptyManifest();
   for (const d of options.dirs ?? []) {
     manifest = { ...manifest, mounts: [...manifest.mounts.filter((m) => m.guest !== d.guest), { host: d.host, guest: d.guest, mode: d.readOnly ? 'ro' : 'rw' }] };
@@ -64,10 +61,8 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const err = collector();
   const host = options.host ?? (defaultHost ??= createNodeHost());
   const running = await startCommand({
+    ...startOptions(program),
     host,
-    module,
-    capture: prepared ? { moduleBytes: prepared, moduleName: name } : undefined,
-    optimize: tierUp ? () => module : undefined,
     args: options.args,
     manifest,
     stdin: options.stdin ?? new Uint8Array(0),

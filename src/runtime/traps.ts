@@ -1,7 +1,5 @@
 // Turns what a guest's run threw into wasmtime's wording: one line naming the trap kind.
-// A trap exits with status 134 (128 + SIGABRT), as wasmtime does on Unix.
-
-export const TRAP_EXIT_STATUS = 134;
+// A trap exits with status 134 (128 + SIGABRT), as wasmtime does on Unix (TRAP_EXIT_CODE, abi/exit-status.ts).
 
 const KINDS: [RegExp, string][] = [
   [/unreachable/i, 'wasm `unreachable` instruction executed'],

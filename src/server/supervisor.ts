@@ -17,9 +17,10 @@ import type { Host } from '../host/kernel/host.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../monitor/manifest/manifest.ts';
 import { startCommand, type ExitStatus, type Running } from '../runtime/picoprocess.ts';
-import { Governor, KILLED_EXIT_CODE } from '../runtime/quotas.ts';
+import { Governor } from '../runtime/quotas.ts';
+import { CANNOT_EXECUTE_EXIT_CODE, KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import { decodeSnapshot, type Snapshot } from '../checkpoint/snapshot.ts';
-import { isWaitsOnly } from '../runtime/prepare.ts';
+import { isPreemptible, snapshotImage, startOptions } from '../runtime/load.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { StdinFeed } from './stdin-feed.ts';
 import { ModuleStore, type LoadedModule } from './modules.ts';
@@ -208,20 +209,18 @@ export class Supervisor {
     let running: Running;
     try {
       running = await startCommand({
+        ...startOptions({ image: req.module, module, tierUp: false }, { restore: req.restore }),
         host: this.host,
-        module,
         args,
         manifest,
         stdioStreams: [entry.stdin],
         stdout: this.sink(entry, 'stdout'),
         stderr: this.sink(entry, 'stderr'),
         governor: entry.governor,
-        capture: req.module.prepared ? { moduleBytes: req.module.bytes, moduleName: req.module.name } : undefined,
-        restore: req.restore,
         beforeRun: req.onRun && (() => req.onRun!(entry)),
       });
     } catch (e) {
-      entry.finish({ exitCode: 126, error: (e as Error).message });
+      entry.finish({ exitCode: CANNOT_EXECUTE_EXIT_CODE, error: (e as Error).message });
       throw e;
     }
     entry.running = running;
@@ -230,7 +229,7 @@ export class Supervisor {
     running.done
       .then(
         (status) => entry.finish(status),
-        (e: unknown) => entry.finish({ exitCode: 134, error: `host error: ${(e as Error).message}` }),
+        (e: unknown) => entry.finish({ exitCode: TRAP_EXIT_CODE, error: `host error: ${(e as Error).message}` }),
       )
       .then(() => this.ended(entry.id));
     return entry;
@@ -261,10 +260,8 @@ export class Supervisor {
         return { host, guest: x.guest, mode: x.mode };
       }),
     };
-    const module: LoadedModule = {
-      name: snapshot.meta.module.name, hash: snapshot.meta.module.sha256, bytes: snapshot.module, prepared: true,
-      preemptible: !isWaitsOnly(snapshot.module), compiled: new Map(),
-    };
+    const image = snapshotImage(snapshot.module, snapshot.meta);
+    const module: LoadedModule = { ...image, hash: snapshot.meta.module.sha256, preemptible: isPreemptible(image), compiled: new Map() };
     return this.spawn({ module, manifest: m, restore: snapshot, stdin: 'open', id, onRun });
   }
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Supervisor } from '../../src/server/supervisor.ts';
-import { KILLED_EXIT_CODE } from '../../src/runtime/quotas.ts';
+import { KILLED_EXIT_CODE } from '../../src/abi/exit-status.ts';
 
 const GUESTS = join(import.meta.dirname, '..', '..', 'build', 'guests', 'density');
 

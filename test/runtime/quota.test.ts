@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Supervisor, type Entry } from '../../src/server/supervisor.ts';
 import { emptyManifest, type Limits, type Manifest } from '../../src/monitor/manifest/manifest.ts';
-import { CPU_EXCEEDED_EXIT_CODE, limitModuleMemory, MemoryLimitError } from '../../src/runtime/quotas.ts';
+import { CPU_EXCEEDED_EXIT_CODE } from '../../src/abi/exit-status.ts';
+import { limitModuleMemory, MemoryLimitError } from '../../src/runtime/quotas.ts';
 
 const GUESTS = join(import.meta.dirname, '..', '..', 'build', 'guests', 'density');
 const text = (e: Entry, which: 'stdout' | 'stderr' = 'stdout') => new TextDecoder().decode(e[which].read().bytes);

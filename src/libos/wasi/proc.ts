@@ -1,6 +1,7 @@
 // proc_exit, proc_raise, sched_yield.
 
 import { isDkError } from '../../abi/errors.ts';
+import { GUEST_EXIT_CODE_END } from '../../abi/exit-status.ts';
 import { Errno } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
 import type { WasiState } from '../core/state.ts';
@@ -11,7 +12,7 @@ export function procCalls(os: WasiState) {
   return {
     proc_exit(code: number): never {
       // wasmtime accepts exit statuses 0..125 only; 126+ are reserved for the shell.
-      if (code >>> 0 >= 126) throw new GuestError('exit with invalid exit status outside of [0..126)');
+      if (code >>> 0 >= GUEST_EXIT_CODE_END) throw new GuestError('exit with invalid exit status outside of [0..126)');
       os.dk.processExit(code);
       throw new ProcExit(code);
     },

@@ -1,4 +1,4 @@
-// The messages between the pool (main thread, pool.ts) and a scheduler (scheduler.ts), which
+// The messages between the pool (main thread, workers.ts) and a scheduler (scheduler.ts), which
 // runs in a worker thread (server/pool/worker.ts) or, with `--workers 0`, on the main thread itself.
 // Everything here is structured-cloneable: a compiled WebAssembly.Module travels as one
 // (V8 shares its code between the threads of a process; nothing is compiled twice).

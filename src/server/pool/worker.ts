@@ -1,5 +1,5 @@
 // The entry point of a pool's worker thread: one Scheduler (a Supervisor and its event loop)
-// driven by the pool on the main thread (pool.ts) through this thread's port.
+// driven by the pool on the main thread (pool.ts; workers.ts starts the threads and talks to them) through this thread's port.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { Scheduler } from './scheduler.ts';

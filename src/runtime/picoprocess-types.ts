@@ -1,0 +1,79 @@
+// What starting a picoprocess takes and gives: its options, its exit status, and the running
+// picoprocess. Apart from picoprocess.ts, which starts one, so that the child launcher
+// (launcher.ts) and the load path (load.ts) can name them without importing the starter.
+
+import type { Dk } from '../abi/dk.ts';
+import type { Host, OutputSink, Picoprocess, ProcessLauncher, StdinSource } from '../host/kernel/host.ts';
+import type { Preopen, WasiLibOs } from '../libos/index.ts';
+import type { Manifest } from '../monitor/manifest/manifest.ts';
+import type { SavedExtension, Snapshot } from '../checkpoint/snapshot.ts';
+import type { Governor } from './quotas.ts';
+
+export interface PicoprocessOptions {
+  host: Host;
+  module: WebAssembly.Module;
+  /** argv, including argv[0]. */
+  args: readonly string[];
+  manifest: Manifest;
+  /** Pre-opened directories (guest paths; default: one per mount, named by its guest path). */
+  preopens?: readonly Preopen[];
+  /** Listening sockets pre-opened after the directories (tcp.server:ADDR:PORT; `run --listen`). */
+  listenSockets?: readonly string[];
+  stdin?: StdinSource;
+  stdout?: OutputSink;
+  stderr?: OutputSink;
+  /** Starts children for DkProcessCreate (default: launcher.ts, children get the rule of docs/processes.md). */
+  launcher?: ProcessLauncher;
+  /** Streams a parent handed over to this child (ProcessOptions.stdioStreams); they replace stdin/stdout/stderr. */
+  stdioStreams?: readonly (unknown | null)[];
+  /** Wrap the monitored Dk (extensions stack here). */
+  wrapDk?: (dk: Dk) => Dk;
+  /**
+   * Functions for import modules other than WASI and drawbridge (e.g. an embedder's own API
+   * for a reactor). They run in the host, outside the monitor: grant them with care.
+   */
+  extraImports?: Record<string, Record<string, (...args: any[]) => unknown>>;
+  /**
+   * Make the picoprocess capturable: `module` must be prepared (prepare.ts) from these bytes,
+   * which go into its snapshots.
+   */
+  capture?: { moduleBytes: Uint8Array; moduleName: string; extensions?: () => SavedExtension[] };
+  /** Continue a snapshot instead of starting afresh (needs `capture`). */
+  restore?: Snapshot;
+  /** The restored snapshot is a fork child: its pending drawbridge.fork returns 0. */
+  forkChild?: boolean;
+  /**
+   * Tier-up for a prepared module started in V8's baseline tier: called once the program has
+   * run past its first time slice; gives the module (the same one, or one compiled otherwise)
+   * onto which the running program then moves: captured in process and rewound in a new
+   * instance, every function on its stack is called anew, which lets V8 tier up a function
+   * that a long loop would otherwise keep in baseline code.
+   */
+  optimize?: () => WebAssembly.Module;
+  /** CPU time accounting, the CPU quota and stops from outside (quotas.ts). */
+  governor?: Governor;
+  /**
+   * Called once it is ready, just before its entry point first runs (synchronously, until the
+   * guest first waits): a daemon's worker answers the spawn request here, since an unprepared
+   * guest that loops without system calls never gives its thread back.
+   */
+  beforeRun?: () => void;
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  /** A one-line message when the guest trapped or misused the ABI (already formatted). */
+  error?: string;
+  /** The picoprocess was captured and stopped (it continues from its snapshot). */
+  checkpointed?: boolean;
+}
+
+export interface Running {
+  readonly process: Picoprocess;
+  readonly libos: WasiLibOs;
+  readonly instance: WebAssembly.Instance;
+  /** Settles when the guest's entry point returns, exits or traps. */
+  readonly done: Promise<ExitStatus>;
+  /** Capturable picoprocesses: take a snapshot; without leaveRunning it then stops. */
+  readonly checkpoint?: (leaveRunning: boolean) => Promise<Uint8Array>;
+}

@@ -1,0 +1,166 @@
+// The process table of a pool, on the main thread: the entries that must outlive a placement
+// (the ids, global across the workers; the output rings, so a picoprocess that moves keeps
+// its output and its offsets; its manifest; the figures its workers gave), their states, their
+// end, and the record of ended ones (the newest keepEnded, oldest forgotten first).
+
+import type { Manifest } from '../../monitor/manifest/manifest.ts';
+import type { ExitStatus } from '../../runtime/picoprocess-types.ts';
+import { OutputRing } from '../output-ring.ts';
+import { SupervisorError, type ProcessInfo, type ProcessState } from '../supervisor.ts';
+import type { StartedValue } from './protocol.ts';
+import type { Slot } from './workers.ts';
+
+/** One picoprocess of the pool, wherever it runs now. */
+export class Proc {
+  readonly id: number;
+  name: string;
+  args: string[];
+  manifest: Manifest;
+  capturable: boolean;
+  readonly stdout: OutputRing;
+  readonly stderr: OutputRing;
+  readonly startedAt = new Date();
+  endedAt: Date | null = null;
+  state: ProcessState = 'starting';
+  status: ExitStatus | null = null;
+  slot: Slot;
+  gen: number;
+  /** A move is under way: the old placement's end, when it comes, is kept here. */
+  moving = false;
+  staleGen = -1;
+  staleExit: ExitStatus | null = null;
+  /** CPU time on earlier workers, and the last figures the current one gave. */
+  cpuBefore = 0;
+  cpuMs = 0;
+  memoryBytes = 0;
+  readonly done: Promise<void>;
+  resolveDone!: () => void;
+
+  constructor(id: number, name: string, args: string[], manifest: Manifest, slot: Slot, gen: number, capacity: number) {
+    this.id = id;
+    this.name = name;
+    this.args = args;
+    this.manifest = manifest;
+    this.capturable = false;
+    this.slot = slot;
+    this.gen = gen;
+    this.stdout = new OutputRing(capacity);
+    this.stderr = new OutputRing(capacity);
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  info(): ProcessInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      args: this.args,
+      state: this.state,
+      exitCode: this.status?.exitCode ?? null,
+      error: this.status?.error ?? null,
+      startedAt: this.startedAt.toISOString(),
+      endedAt: this.endedAt?.toISOString() ?? null,
+      cpuMs: Math.round((this.cpuBefore + this.cpuMs) * 1000) / 1000,
+      memoryBytes: this.status ? 0 : this.memoryBytes,
+      stdoutBytes: this.stdout.total,
+      stderrBytes: this.stderr.total,
+      capturable: this.capturable,
+      limits: { ...this.manifest.limits },
+      worker: this.slot.index,
+    };
+  }
+}
+
+export class ProcessTable {
+  private readonly procs = new Map<number, Proc>();
+  private readonly endedOrder: number[] = [];
+  private nextId = 1;
+  private readonly keepEnded: number;
+  private readonly capacity: number;
+
+  constructor(keepEnded: number, outputCapacity: number) {
+    this.keepEnded = keepEnded;
+    this.capacity = outputCapacity;
+  }
+
+  /** Whether any picoprocess has been given an id yet. */
+  get used(): boolean {
+    return this.nextId !== 1;
+  }
+
+  get size(): number {
+    return this.procs.size;
+  }
+
+  /** A new entry with the next id, placed on `slot` (counted there). */
+  add(name: string, args: string[], manifest: Manifest, slot: Slot, gen: number): Proc {
+    const p = new Proc(this.nextId++, name, args, manifest, slot, gen, this.capacity);
+    this.procs.set(p.id, p);
+    slot.live++;
+    return p;
+  }
+
+  /** Take back an entry whose start failed. */
+  drop(p: Proc): void {
+    this.procs.delete(p.id);
+    p.slot.live--;
+  }
+
+  /** The entry, if it is still known. */
+  find(id: number): Proc | undefined {
+    return this.procs.get(id);
+  }
+
+  get(id: number): Proc {
+    const p = this.procs.get(id);
+    if (!p) throw new SupervisorError(404, `no picoprocess ${id}`);
+    return p;
+  }
+
+  /** The entry of a picoprocess that has not ended. */
+  live(id: number): Proc {
+    const p = this.get(id);
+    if (p.status) throw new SupervisorError(409, `picoprocess ${id} has ended`);
+    return p;
+  }
+
+  all(): Proc[] {
+    return [...this.procs.values()];
+  }
+
+  /** Forget an ended picoprocess (its output goes with it). */
+  remove(id: number): void {
+    const p = this.get(id);
+    if (!p.status) throw new SupervisorError(409, `picoprocess ${id} is still running; kill it first`);
+    this.procs.delete(id);
+  }
+
+  /** Forget every entry: the next id is 1 again. */
+  clear(): void {
+    this.procs.clear();
+    this.endedOrder.length = 0;
+    this.nextId = 1;
+  }
+
+  /** It ran after it was placed: what its scheduler said of it. */
+  started(p: Proc, v: StartedValue): void {
+    p.capturable = v.capturable;
+    p.args = v.args;
+    p.name = v.name;
+    if (v.manifest) p.manifest = v.manifest;
+    if (!p.status) p.state = 'running';
+  }
+
+  /** Its end (once): counted off its slot, its output ended, remembered among the ended. */
+  finish(p: Proc, status: ExitStatus): void {
+    if (p.status) return;
+    p.status = status;
+    p.state = status.checkpointed ? 'checkpointed' : 'exited';
+    p.endedAt = new Date();
+    p.slot.live--;
+    p.stdout.end();
+    p.stderr.end();
+    p.resolveDone();
+    this.endedOrder.push(p.id);
+    while (this.endedOrder.length > this.keepEnded) this.procs.delete(this.endedOrder.shift()!);
+  }
+}
