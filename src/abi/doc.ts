@@ -4,6 +4,7 @@
 import { DK_ABI_VERSION } from './dk.ts';
 import { DkError } from './errors.ts';
 import { PRIMITIVES, UPCALLS, type ArgSpec } from './spec.ts';
+import { EXIT_STATUSES, GUEST_EXIT_CODE_END } from './exit-status.ts';
 
 const args = (list: readonly ArgSpec[]): string => list.map((a) => `${a.name}: ${a.type}`).join(', ');
 
@@ -32,5 +33,7 @@ export function abiMarkdown(): string {
   for (const p of [...PRIMITIVES, ...UPCALLS]) lines.push(`- **${p.name}**: ${p.doc}`);
   lines.push('', '## Error codes', '', '| code | name |', '|---|---|');
   for (const [name, code] of Object.entries(DkError)) lines.push(`| ${code} | ${name} |`);
+  lines.push('', '## Exit statuses', '', `A program's own exit status (proc_exit) is 0 to ${GUEST_EXIT_CODE_END - 1}; these are the ones the host gives.`, '', '| status | name | meaning |', '|---|---|---|');
+  for (const s of EXIT_STATUSES) lines.push(`| ${s.code} | ${s.name} | ${s.meaning} |`);
   return lines.join('\n') + '\n';
 }
