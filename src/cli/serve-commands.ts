@@ -12,6 +12,7 @@ import type { ProcessInfo } from '../server/supervisor.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { optionsHelp, parseCommandArgs, wholeNumber, type OptionTable } from './args.ts';
 
+// Each command's options, as data (args.ts reads them; serve's --help lists those with a text).
 const HELP = { type: 'boolean', short: 'h' } as const;
 const WORKERS_MAX = 256;
 const WARM_UP_MAX = 100_000;
