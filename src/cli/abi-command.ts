@@ -3,8 +3,10 @@
 import { DK_ABI_VERSION } from '../abi/dk.ts';
 import { PRIMITIVES, UPCALLS } from '../abi/spec.ts';
 import type { CommandIo } from './manifest-command.ts';
+import { parseCommandArgs, type OptionTable } from './args.ts';
 
 const USAGE = 'usage: drawbridge abi [--json]';
+const ABI_OPTIONS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const satisfies OptionTable;
 
 export function abiJson(): object[] {
   return [...PRIMITIVES, ...UPCALLS].map((p) => ({
@@ -21,16 +23,16 @@ export function abiJson(): object[] {
 }
 
 export function abiCommand(argv: string[], io: CommandIo): number {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const a = parseCommandArgs(ABI_OPTIONS, argv);
+  if (a.kind === 'help') {
     io.out(USAGE);
     return 0;
   }
-  const unknown = argv.filter((a) => a !== '--json');
-  if (unknown.length) {
-    io.err(`drawbridge abi: unknown argument ${unknown[0]}; ${USAGE}`);
+  if (a.kind === 'error' || a.positionals.length) {
+    io.err(`drawbridge abi: ${a.kind === 'error' ? a.message : `unknown argument ${a.positionals[0]}`}; ${USAGE}`);
     return 2;
   }
-  if (argv.includes('--json')) {
+  if (a.values.json) {
     io.out(JSON.stringify(abiJson(), null, 2));
     return 0;
   }

@@ -18,6 +18,7 @@ import { startCommand } from '../runtime/picoprocess.ts';
 import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
 import { readSnapshotFile, SnapshotError, type Snapshot } from '../checkpoint/snapshot.ts';
 import type { CommandIo } from './manifest-command.ts';
+import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 
 export const CHECKPOINT_USAGE = 'usage: drawbridge checkpoint PID -o FILE [--leave-running]\n       drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]   (a picoprocess of drawbridge serve)';
 export const RESTORE_USAGE = 'usage: drawbridge restore FILE [--dir HOST::GUEST]...\n       drawbridge restore --host [WHERE] FILE [--worker K]   (into drawbridge serve; prints the new id)';
@@ -26,30 +27,64 @@ export const RESTORE_USAGE = 'usage: drawbridge restore FILE [--dir HOST::GUEST]
 const forDaemon = (argv: string[]): boolean => argv.some((a) => a === '--host' || a.startsWith('--host='));
 export const PREPARE_USAGE = 'usage: drawbridge prepare [--waits-only] MODULE.wasm';
 
+const HELP = { type: 'boolean', short: 'h' } as const;
+const CHECKPOINT_OPTIONS = { output: { type: 'string', short: 'o', value: 'FILE' }, 'leave-running': { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
+/** --dir HOST::GUEST: another host folder for the snapshot's mount at GUEST. */
+const DIR = { type: 'string', multiple: true, value: 'HOST::GUEST', needs: 'HOST::GUEST' } as const;
+const RESTORE_OPTIONS = { dir: DIR, help: HELP } as const satisfies OptionTable;
+
+/** The one positional, a PID (`checkpoint`, `migrate`): null when missing, or the message for a word that is not one. */
+function pidOperand(positionals: string[]): number | null | string {
+  const unexpected = positionals.find((a, i) => i > 0 || !/^\d+$/.test(a));
+  if (unexpected !== undefined) return `unexpected argument ${unexpected}`;
+  return positionals.length ? Number(positionals[0]) : null;
+}
+
+/** --dir HOST::GUEST values (`restore`, `receive`) as GUEST -> the absolute HOST; null when one lacks `::`. */
+function dirMap(values: string[]): Map<string, string> | null {
+  const dirs = new Map<string, string>();
+  for (const v of values) {
+    const sep = v.indexOf('::');
+    if (sep < 0) return null;
+    dirs.set(v.slice(sep + 2), resolve(v.slice(0, sep)));
+  }
+  return dirs;
+}
+
+/** checkpoint's PID, -o FILE and --leave-running; 'help', or a mistake's message. */
+function checkpointArgs(argv: string[]): { pid: number; out: string; leaveRunning: boolean } | 'help' | string {
+  const a = parseCommandArgs(CHECKPOINT_OPTIONS, argv);
+  if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
+  const pid = pidOperand(a.positionals);
+  if (typeof pid === 'string') return pid;
+  if (pid === null || !a.values.output) return pid === null ? 'missing PID' : 'missing -o FILE';
+  return { pid, out: a.values.output, leaveRunning: a.values['leave-running'] };
+}
+
+/** restore's FILE and --dir HOST::GUEST mounts; 'help', or a mistake's message. */
+function restoreArgs(argv: string[]): { file: string; dirs: Map<string, string> } | 'help' | string {
+  const a = parseCommandArgs(RESTORE_OPTIONS, argv);
+  if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
+  const dirs = dirMap(a.values.dir);
+  if (!dirs) return '--dir needs HOST::GUEST';
+  const [file, extra] = a.positionals;
+  if (extra !== undefined) return `unexpected argument ${extra}`;
+  if (!file) return 'missing FILE';
+  return { file, dirs };
+}
+
 export async function checkpointCommand(argv: string[], io: CommandIo): Promise<number> {
   if (forDaemon(argv)) return (await import('./serve-commands.ts')).daemonCheckpointCommand(argv, io);
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const p = checkpointArgs(argv);
+  if (p === 'help') {
     io.out(`${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.\nWith --host, ID is a picoprocess of a drawbridge serve daemon (drawbridge checkpoint --host --help).`);
     return 0;
   }
-  let pid: number | null = null;
-  let out: string | null = null;
-  let leaveRunning = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-o' || a === '--output') out = argv[++i] ?? null;
-    else if (a.startsWith('--output=')) out = a.slice(9);
-    else if (a === '--leave-running') leaveRunning = true;
-    else if (/^\d+$/.test(a) && pid === null) pid = Number(a);
-    else {
-      io.err(`drawbridge checkpoint: unexpected argument ${a}; ${CHECKPOINT_USAGE}`);
-      return 2;
-    }
-  }
-  if (pid === null || !out) {
-    io.err(`drawbridge checkpoint: ${pid === null ? 'missing PID' : 'missing -o FILE'}; ${CHECKPOINT_USAGE}`);
+  if (typeof p === 'string') {
+    io.err(`drawbridge checkpoint: ${p}; ${CHECKPOINT_USAGE}`);
     return 2;
   }
+  const { pid, out, leaveRunning } = p;
   const r = await sendControl(pid, { op: 'checkpoint', out: resolve(out), leaveRunning });
   if (!r.ok) {
     io.err(`drawbridge checkpoint: ${r.error}`);
@@ -61,32 +96,16 @@ export async function checkpointCommand(argv: string[], io: CommandIo): Promise<
 
 export async function restoreCommand(argv: string[], io: CommandIo): Promise<number> {
   if (forDaemon(argv)) return (await import('./serve-commands.ts')).daemonRestoreCommand(argv, io);
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const p = restoreArgs(argv);
+  if (p === 'help') {
     io.out(`${RESTORE_USAGE}\n\nContinues a picoprocess from a snapshot. Its mounts are the snapshot's, at the same host\nfolders unless --dir HOST::GUEST gives another folder for GUEST. With --host, it continues\nin a drawbridge serve daemon instead (drawbridge restore --host --help).`);
     return 0;
   }
-  let file: string | null = null;
-  const dirs = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--dir' || a.startsWith('--dir=')) {
-      const v = a === '--dir' ? argv[++i] : a.slice(6);
-      const sep = v?.indexOf('::') ?? -1;
-      if (!v || sep < 0) {
-        io.err(`drawbridge restore: --dir needs HOST::GUEST; ${RESTORE_USAGE}`);
-        return 2;
-      }
-      dirs.set(v.slice(sep + 2), resolve(v.slice(0, sep)));
-    } else if (!a.startsWith('-') && file === null) file = a;
-    else {
-      io.err(`drawbridge restore: unexpected argument ${a}; ${RESTORE_USAGE}`);
-      return 2;
-    }
-  }
-  if (!file) {
-    io.err(`drawbridge restore: missing FILE; ${RESTORE_USAGE}`);
+  if (typeof p === 'string') {
+    io.err(`drawbridge restore: ${p}; ${RESTORE_USAGE}`);
     return 2;
   }
+  const { file, dirs } = p;
   try {
     return await runSnapshot(readSnapshotFile(file), file, dirs, io);
   } catch (e) {
@@ -157,35 +176,43 @@ function endpoint(text: string | undefined): { host: string; port: number } | nu
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(m[2]) };
 }
 
+const RECEIVE_OPTIONS = { listen: { type: 'string', value: 'ADDR:PORT' }, dir: DIR, once: { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
+const MIGRATE_OPTIONS = { to: { type: 'string', value: 'ADDR:PORT' }, help: HELP } as const satisfies OptionTable;
+
+/** receive's --listen address, --dir mounts and --once; 'help', or a mistake's message. */
+function receiveArgs(argv: string[]): { listen: { host: string; port: number }; dirs: Map<string, string>; once: boolean } | 'help' | string {
+  const a = parseCommandArgs(RECEIVE_OPTIONS, argv);
+  if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
+  if (a.positionals.length) return `unexpected argument ${a.positionals[0]}`;
+  const dirs = dirMap(a.values.dir);
+  if (!dirs) return '--dir needs HOST::GUEST';
+  const listen = endpoint(a.values.listen);
+  if (!listen) return '--listen ADDR:PORT is required';
+  return { listen, dirs, once: a.values.once };
+}
+
+/** migrate's PID and --to address; 'help', or a mistake's message. */
+function migrateArgs(argv: string[]): { pid: number; to: { host: string; port: number } } | 'help' | string {
+  const a = parseCommandArgs(MIGRATE_OPTIONS, argv);
+  if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
+  const pid = pidOperand(a.positionals);
+  if (typeof pid === 'string') return pid;
+  const to = endpoint(a.values.to);
+  if (pid === null || !to) return pid === null ? 'missing PID' : 'missing or bad --to ADDR:PORT';
+  return { pid, to };
+}
+
 export async function receiveCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const p = receiveArgs(argv);
+  if (p === 'help') {
     io.out(`${RECEIVE_USAGE}\n\nWaits for picoprocesses sent by drawbridge migrate and runs each one here. Pages it\nalready holds (from earlier migrations) are not sent again. With --once it exits with the\nfirst one's status.`);
     return 0;
   }
-  let listen: { host: string; port: number } | null = null;
-  let once = false;
-  const dirs = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--listen') listen = endpoint(argv[++i]);
-    else if (a === '--once') once = true;
-    else if (a === '--dir') {
-      const v = argv[++i] ?? '';
-      const sep = v.indexOf('::');
-      if (sep < 0) {
-        io.err(`drawbridge receive: --dir needs HOST::GUEST; ${RECEIVE_USAGE}`);
-        return 2;
-      }
-      dirs.set(v.slice(sep + 2), resolve(v.slice(0, sep)));
-    } else {
-      io.err(`drawbridge receive: unexpected argument ${a}; ${RECEIVE_USAGE}`);
-      return 2;
-    }
-  }
-  if (!listen) {
-    io.err(`drawbridge receive: --listen ADDR:PORT is required; ${RECEIVE_USAGE}`);
+  if (typeof p === 'string') {
+    io.err(`drawbridge receive: ${p}; ${RECEIVE_USAGE}`);
     return 2;
   }
+  const { listen, dirs, once } = p;
   const store = new PageStore();
   let finish: (code: number) => void = () => {};
   const finished = new Promise<number>((r) => (finish = r));
@@ -212,25 +239,16 @@ export async function receiveCommand(argv: string[], io: CommandIo): Promise<num
 }
 
 export async function migrateCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const p = migrateArgs(argv);
+  if (p === 'help') {
     io.out(`${MIGRATE_USAGE}\n\nCheckpoints the picoprocess of \`drawbridge run\` PID, sends it to a drawbridge receive at\nADDR:PORT (only what that host does not already hold) and stops it here.`);
     return 0;
   }
-  let pid: number | null = null;
-  let to: { host: string; port: number } | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--to') to = endpoint(argv[++i]);
-    else if (/^\d+$/.test(a) && pid === null) pid = Number(a);
-    else {
-      io.err(`drawbridge migrate: unexpected argument ${a}; ${MIGRATE_USAGE}`);
-      return 2;
-    }
-  }
-  if (pid === null || !to) {
-    io.err(`drawbridge migrate: ${pid === null ? 'missing PID' : 'missing or bad --to ADDR:PORT'}; ${MIGRATE_USAGE}`);
+  if (typeof p === 'string') {
+    io.err(`drawbridge migrate: ${p}; ${MIGRATE_USAGE}`);
     return 2;
   }
+  const { pid, to } = p;
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-migrate-'));
   const file = join(dir, 'snapshot');
   const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false });
@@ -249,25 +267,40 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
   }
 }
 
-export async function prepareCommand(argv: string[], io: CommandIo): Promise<number> {
-  const waitsOnly = argv.includes('--waits-only');
-  const rest = argv.filter((a) => a !== '--waits-only');
-  const unknown = rest.find((a) => a.startsWith('-') && a !== '--help' && a !== '-h');
-  if (rest.includes('--help') || rest.includes('-h') || rest.length !== 1 || unknown) {
-    const help = rest.length === 1 && !unknown;
-    (help ? io.out : io.err)(`${unknown ? `drawbridge prepare: unknown option ${unknown}\n` : ''}${PREPARE_USAGE}
+const PREPARE_OPTIONS = {
+  'waits-only': {
+    type: 'boolean',
+    help: [
+      'leave out the tick counter: the program can be checkpointed only while it',
+      'waits in a call (a computing one is captured at its next call), and a host',
+      'service cannot preempt it (it gets a worker thread of its own). Much cheaper',
+      'to prepare for big modules (docs/snapshot.md, "Costs").',
+    ].join('\n'),
+  },
+  help: HELP,
+} as const satisfies OptionTable;
+
+const PREPARE_HELP = `${PREPARE_USAGE}
 
 Prepares a module for checkpoints (Binaryen Asyncify) and caches it by content hash;
 \`drawbridge run\` and \`drawbridge serve\` then use the prepared module. Modules up to
 ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are prepared automatically at first run.
 
-  --waits-only   leave out the tick counter: the program can be checkpointed only while it
-                 waits in a call (a computing one is captured at its next call), and a host
-                 service cannot preempt it (it gets a worker thread of its own). Much cheaper
-                 to prepare for big modules (docs/snapshot.md, "Costs").`);
-    return help ? 0 : 2;
+${optionsHelp(PREPARE_OPTIONS)}`;
+
+export async function prepareCommand(argv: string[], io: CommandIo): Promise<number> {
+  const a = parseCommandArgs(PREPARE_OPTIONS, argv);
+  if (a.kind === 'help') {
+    io.out(PREPARE_HELP);
+    return 0;
   }
-  const path = rest[0]!;
+  // A mistake: its line (when it is about an option), then the whole help.
+  if (a.kind === 'error' || a.positionals.length !== 1) {
+    io.err(`${a.kind === 'error' ? `drawbridge prepare: ${a.message}\n` : ''}${PREPARE_HELP}`);
+    return 2;
+  }
+  const waitsOnly = a.values['waits-only'];
+  const path = a.positionals[0]!;
   try {
     const bytes = await readModuleFile(path);
     const started = Date.now();

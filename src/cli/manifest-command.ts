@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { summariseManifest } from '../monitor/manifest/manifest.ts';
 import { parseManifest } from '../monitor/manifest/parse.ts';
+import { parseCommandArgs } from './args.ts';
 
 export interface CommandIo {
   out: (line: string) => void;
@@ -20,15 +21,16 @@ const USAGE = 'usage: drawbridge manifest check FILE';
 
 /** argv: the words after `drawbridge manifest`, e.g. ["check", "app.toml"]. */
 export function manifestCheckCommand(argv: string[], io: CommandIo = defaultIo): number {
-  if (argv[0] === '--help' || argv[0] === '-h') {
+  const a = parseCommandArgs({ help: { type: 'boolean', short: 'h' } }, argv);
+  if (a.kind === 'help') {
     io.out(USAGE);
     return 0;
   }
-  if (argv.length !== 2 || argv[0] !== 'check' || argv[1]!.startsWith('-')) {
+  if (a.kind === 'error' || a.positionals.length !== 2 || a.positionals[0] !== 'check') {
     io.err(USAGE);
     return 2;
   }
-  const file = argv[1]!;
+  const file = a.positionals[1]!;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

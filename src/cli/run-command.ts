@@ -16,6 +16,46 @@ import { startCommand } from '../runtime/picoprocess.ts';
 import { GuestError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { ExtensionError, ExtensionHalt, loadExtensions, parseExtensionArg, type ExtensionStack } from '../runtime/extensions.ts';
+import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
+
+/** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
+const RUN_OPTIONS = {
+  dir: {
+    type: 'string',
+    multiple: true,
+    value: 'HOST[::GUEST]',
+    help: 'mount the host directory HOST at GUEST (default: the same path;\na relative DIR is mounted at /DIR), read-write, and pre-open it',
+  },
+  env: { type: 'string', multiple: true, value: 'NAME=VALUE', help: "set an environment variable (--env NAME passes the host's value)" },
+  manifest: { type: 'string', value: 'FILE', needs: 'a file', help: 'start from the grants and limits of a manifest (TOML; see\n`drawbridge manifest check`)' },
+  listen: {
+    type: 'string',
+    multiple: true,
+    value: 'ADDR:PORT',
+    help: "grant listening on ADDR:PORT and pre-open a listening TCP socket\nthere, after the pre-opened directories (as wasmtime's --tcplisten;\nthe program calls accept() on it); IPv6 as [ADDR]:PORT",
+  },
+  connect: {
+    type: 'string',
+    multiple: true,
+    value: 'HOST:PORT',
+    help: "grant connecting to HOST:PORT (patterns as the manifest's\n[network] connect: 10.0.0.0/8:*, *.example.com:443, localhost:8080)",
+  },
+  ext: {
+    type: 'string',
+    multiple: true,
+    value: 'NAME[:OPTIONS]',
+    needs: 'a value: --ext NAME[:key=value,...]',
+    help: [
+      'stack an extension (repeatable; the first is nearest the program,',
+      "after the manifest's [[extensions]]): trace, remap, record, replay,",
+      'a module path or a package; OPTIONS are key=value,key=value, e.g.',
+      '--ext trace:format=json,file=t.log,filter=streams',
+      '--ext record:file=run.log   --ext replay:file=run.log',
+      '--ext remap:/etc=/tenant/etc   (see docs/extensions.md)',
+    ].join('\n'),
+  },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} as const satisfies OptionTable;
 
 export const RUN_USAGE = `usage: drawbridge run [OPTIONS] [--] MODULE.wasm [ARGS...]
 
@@ -23,23 +63,7 @@ Runs a WebAssembly (WASI preview 1) command module as a picoprocess. It sees onl
 the options grant: no files, no environment, no network by default.
 
 options:
-  --dir HOST[::GUEST]   mount the host directory HOST at GUEST (default: the same path;
-                        a relative DIR is mounted at /DIR), read-write, and pre-open it
-  --env NAME=VALUE      set an environment variable (--env NAME passes the host's value)
-  --manifest FILE       start from the grants and limits of a manifest (TOML; see
-                        \`drawbridge manifest check\`)
-  --listen ADDR:PORT    grant listening on ADDR:PORT and pre-open a listening TCP socket
-                        there, after the pre-opened directories (as wasmtime's --tcplisten;
-                        the program calls accept() on it); IPv6 as [ADDR]:PORT
-  --connect HOST:PORT   grant connecting to HOST:PORT (patterns as the manifest's
-                        [network] connect: 10.0.0.0/8:*, *.example.com:443, localhost:8080)
-  --ext NAME[:OPTIONS]  stack an extension (repeatable; the first is nearest the program,
-                        after the manifest's [[extensions]]): trace, remap, record, replay,
-                        a module path or a package; OPTIONS are key=value,key=value, e.g.
-                        --ext trace:format=json,file=t.log,filter=streams
-                        --ext record:file=run.log   --ext replay:file=run.log
-                        --ext remap:/etc=/tenant/etc   (see docs/extensions.md)
-  -h, --help            show this help
+${optionsHelp(RUN_OPTIONS)}
 
 Modules up to ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are prepared for checkpoints at first run (cached by content hash;
 bigger ones with \`drawbridge prepare\`), so \`drawbridge checkpoint PID\` can capture them.
@@ -56,7 +80,7 @@ The exit status is the program's; a trap exits with 134.`;
 interface ParsedRun {
   dirs: string[];
   env: string[];
-  manifest: string | null;
+  manifest: string | undefined;
   exts: string[];
   /** --listen ADDR:PORT (pre-opened listening sockets) and --connect patterns. */
   listen: string[];
@@ -65,57 +89,23 @@ interface ParsedRun {
   args: string[];
 }
 
-function parse(argv: string[]): ParsedRun | string {
-  const r: ParsedRun = { dirs: [], env: [], manifest: null, exts: [], listen: [], connect: [], module: '', args: [] };
-  let i = 0;
-  const value = (flag: string): string | null => {
-    const a = argv[i]!;
-    if (a.startsWith(flag + '=')) return a.slice(flag.length + 1);
-    const v = argv[++i];
-    return v === undefined ? null : v;
-  };
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      i++;
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') break;
-    const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
-    if (flag === '--dir') {
-      const v = value('--dir');
-      if (v === null) return '--dir needs a value: --dir HOST[::GUEST]';
-      r.dirs.push(v);
-    } else if (flag === '--env') {
-      const v = value('--env');
-      if (v === null) return '--env needs a value: --env NAME=VALUE';
-      r.env.push(v);
-    } else if (flag === '--listen' || flag === '--connect') {
-      const v = value(flag);
-      if (v === null) return `${flag} needs a value: ${flag} ${flag === '--listen' ? 'ADDR:PORT' : 'HOST:PORT'}`;
-      (flag === '--listen' ? r.listen : r.connect).push(v);
-    } else if (flag === '--manifest') {
-      const v = value('--manifest');
-      if (v === null) return '--manifest needs a file';
-      r.manifest = v;
-    } else if (flag === '--ext') {
-      const v = value('--ext');
-      if (v === null) return '--ext needs a value: --ext NAME[:key=value,...]';
-      r.exts.push(v);
-    } else return `unknown option ${a} (see drawbridge run --help)`;
-  }
-  if (i >= argv.length) return 'missing MODULE.wasm (see drawbridge run --help)';
-  r.module = argv[i]!;
-  r.args = argv.slice(i + 1);
-  return r;
+/** The run's options, module and the guest's arguments (every word after the module); 'help', or a mistake's message. */
+function parse(argv: string[]): ParsedRun | 'help' | string {
+  const r = parseCommandArgs(RUN_OPTIONS, argv, { stopAtPositional: true });
+  if (r.kind === 'help') return 'help';
+  if (r.kind === 'error') return r.reason === 'unknown option' ? `${r.message} (see drawbridge run --help)` : r.message;
+  const [module, ...args] = r.positionals;
+  if (module === undefined) return 'missing MODULE.wasm (see drawbridge run --help)';
+  const v = r.values;
+  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, module, args };
 }
 
 export async function runCommandLine(argv: string[], io: CommandIo): Promise<number> {
-  if (argv[0] === '--help' || argv[0] === '-h') {
+  const p = parse(argv);
+  if (p === 'help') {
     io.out(RUN_USAGE);
     return 0;
   }
-  const p = parse(argv);
   if (typeof p === 'string') {
     io.err(`drawbridge run: ${p}`);
     return 2;

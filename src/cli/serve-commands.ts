@@ -10,6 +10,60 @@ import { ApiError, call, connectionFor, findConnection } from '../server/client.
 import { writeFileAtomic } from '../checkpoint/snapshot.ts';
 import type { ProcessInfo } from '../server/supervisor.ts';
 import type { CommandIo } from './manifest-command.ts';
+import { optionsHelp, parseCommandArgs, wholeNumber, type OptionTable } from './args.ts';
+
+// Each command's options, as data (args.ts reads them; serve's --help lists those with a text).
+const HELP = { type: 'boolean', short: 'h' } as const;
+const WORKERS_MAX = 256;
+const WARM_UP_MAX = 100_000;
+const SERVE_OPTIONS = {
+  listen: { type: 'string', value: 'ADDR:PORT' },
+  socket: { type: 'string', value: 'PATH' },
+  'connection-file': { type: 'string', value: 'FILE' },
+  workers: {
+    type: 'string',
+    value: 'N',
+    needs: `a count from 0 to ${WORKERS_MAX}`,
+    help: [
+      'worker threads running picoprocesses (default: one per core); each new one',
+      'goes to the least loaded. 0: everything on the main thread. A module that',
+      'cannot be prepared (no preemption) always gets a worker thread of its own.',
+    ].join('\n'),
+  },
+  'warm-up': {
+    type: 'string',
+    value: 'N',
+    needs: `a count from 0 to ${WARM_UP_MAX}`,
+    help: [
+      'before listening, start and end N picoprocesses of a tiny built-in guest',
+      `(default ${WARM_UP_STARTS}, 0.4-0.5 s; none with --workers 0, where it did not help), so that`,
+      "the first tenants' starts run as fast as in a host that has served a while",
+      '(its code optimized, its heap grown). 0: skip it.',
+    ].join('\n'),
+  },
+  'no-prepare': {
+    type: 'boolean',
+    help: 'run modules as they are, unprepared: no checkpoint, no move, no preemption\n(with worker threads, each picoprocess then gets one of its own).',
+  },
+  help: HELP,
+} as const satisfies OptionTable;
+const SPAWN_OPTIONS = {
+  manifest: { type: 'string', value: 'FILE' },
+  dir: { type: 'string', multiple: true, value: 'HOST[::GUEST]' },
+  env: { type: 'string', multiple: true, value: 'NAME=VALUE' },
+  stdin: { type: 'string', value: 'TEXT' },
+  'close-stdin': { type: 'boolean' },
+  follow: { type: 'boolean', short: 'f' },
+  help: HELP,
+} as const satisfies OptionTable;
+const PS_OPTIONS = { json: { type: 'boolean' } } as const satisfies OptionTable;
+const LOGS_OPTIONS = { stderr: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } } as const satisfies OptionTable;
+/** --worker K: a worker thread of the daemon, by number. */
+const WORKER = { type: 'string', value: 'K', needs: 'a number: --worker K' } as const;
+const MOVE_OPTIONS = { worker: WORKER, help: HELP } as const satisfies OptionTable;
+const DAEMON_CHECKPOINT_OPTIONS = { output: { type: 'string', short: 'o', value: 'FILE' }, 'leave-running': { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
+const DAEMON_RESTORE_OPTIONS = { worker: WORKER, help: HELP } as const satisfies OptionTable;
+const isId = (a: string) => /^\d+$/.test(a);
 
 export const SERVE_USAGE = `usage: drawbridge serve [--listen ADDR:PORT | --socket PATH] [--connection-file FILE] [--workers N]
                        [--warm-up N] [--no-prepare]
@@ -20,15 +74,7 @@ port) or a unix socket, guarded by a bearer token (DRAWBRIDGE_TOKEN, or a random
 address and token go into a connection file (0600; default ~/.cache/drawbridge/serve.json)
 where drawbridge ps/spawn/kill/logs/move find them. Stops on SIGINT or SIGTERM, killing what runs.
 
-  --workers N   worker threads running picoprocesses (default: one per core); each new one
-                goes to the least loaded. 0: everything on the main thread. A module that
-                cannot be prepared (no preemption) always gets a worker thread of its own.
-  --warm-up N   before listening, start and end N picoprocesses of a tiny built-in guest
-                (default ${WARM_UP_STARTS}, 0.4-0.5 s; none with --workers 0, where it did not help), so that
-                the first tenants' starts run as fast as in a host that has served a while
-                (its code optimized, its heap grown). 0: skip it.
-  --no-prepare  run modules as they are, unprepared: no checkpoint, no move, no preemption
-                (with worker threads, each picoprocess then gets one of its own).`;
+${optionsHelp(SERVE_OPTIONS)}`;
 
 export const SPAWN_USAGE = `usage: drawbridge spawn [--manifest FILE] [--dir HOST[::GUEST]]... [--env NAME=VALUE]...
                         [--stdin TEXT] [--close-stdin] [--follow] [--] MODULE.wasm [ARGS...]
@@ -56,42 +102,39 @@ function fail(io: CommandIo, command: string, e: unknown): number {
   throw e;
 }
 
+interface ServeArgs {
+  listen: string | undefined;
+  socket: string | undefined;
+  connectionFile: string | undefined;
+  prepare: boolean;
+  workers: number | undefined;
+  warmUp: number | undefined;
+}
+
+/** serve's options; 'help', or a mistake's message. */
+function serveArgs(argv: string[]): ServeArgs | 'help' | string {
+  const a = parseCommandArgs(SERVE_OPTIONS, argv);
+  if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
+  if (a.positionals.length) return `unexpected argument ${a.positionals[0]}`;
+  const v = a.values;
+  const workers = v.workers === undefined ? undefined : wholeNumber(v.workers, WORKERS_MAX);
+  if (workers === null) return `--workers needs ${SERVE_OPTIONS.workers.needs}`;
+  const warmUp = v['warm-up'] === undefined ? undefined : wholeNumber(v['warm-up'], WARM_UP_MAX);
+  if (warmUp === null) return `--warm-up needs ${SERVE_OPTIONS['warm-up'].needs}`;
+  return { listen: v.listen, socket: v.socket, connectionFile: v['connection-file'], prepare: !v['no-prepare'], workers, warmUp };
+}
+
 export async function serveCommand(argv: string[], io: CommandIo): Promise<number> {
-  let listen: string | undefined;
-  let socket: string | undefined;
-  let connectionFile: string | undefined;
-  let prepare = true;
-  let workers: number | undefined;
-  let warmUp: number | undefined;
-  /** The count after flag argv[i] (0 to max), or null once the error is said. */
-  const count = (i: number, max: number): number | null => {
-    const v = argv[i + 1] ?? '';
-    if (/^\d+$/.test(v) && Number(v) <= max) return Number(v);
-    io.err(`drawbridge serve: ${argv[i]} needs a count from 0 to ${max}\n${SERVE_USAGE}`);
-    return null;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--workers') {
-      const n = count(i++, 256);
-      if (n === null) return 2;
-      workers = n;
-    } else if (a === '--warm-up') {
-      const n = count(i++, 100_000);
-      if (n === null) return 2;
-      warmUp = n;
-    } else if (a === '--listen') listen = argv[++i];
-    else if (a === '--socket') socket = argv[++i];
-    else if (a === '--connection-file') connectionFile = argv[++i];
-    else if (a === '--no-prepare') prepare = false;
-    else if (a === '-h' || a === '--help') {
-      io.out(SERVE_USAGE);
-      return 0;
-    } else {
-      io.err(`drawbridge serve: unexpected argument ${a}\n${SERVE_USAGE}`);
-      return 2;
-    }
+  const p = serveArgs(argv);
+  if (p === 'help') {
+    io.out(SERVE_USAGE);
+    return 0;
   }
+  if (typeof p === 'string') {
+    io.err(`drawbridge serve: ${p}\n${SERVE_USAGE}`);
+    return 2;
+  }
+  const { listen, socket, connectionFile, prepare, workers, warmUp } = p;
   let daemon;
   try {
     daemon = await startDaemon({ listen, socket: socket && resolve(socket), connectionFile, prepare, workers, warmUp });
@@ -112,13 +155,14 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
 }
 
 export async function psCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.some((a) => a !== '--json')) {
+  const a = parseCommandArgs(PS_OPTIONS, argv);
+  if (a.kind !== 'ok' || a.positionals.length) {
     io.err(PS_USAGE);
     return 2;
   }
   try {
     const { processes } = (await call(findConnection(), 'GET', '/v1/processes')) as { processes: ProcessInfo[] };
-    if (argv.includes('--json')) {
+    if (a.values.json) {
       io.out(JSON.stringify(processes, null, 2));
       return 0;
     }
@@ -136,57 +180,48 @@ export async function psCommand(argv: string[], io: CommandIo): Promise<number> 
 }
 
 export async function spawnCommand(argv: string[], io: CommandIo): Promise<number> {
-  const body: Record<string, unknown> = { dirs: [] as string[], env: {} as Record<string, string> };
-  let follow = false;
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      i++;
-      break;
-    }
-    if (!a.startsWith('-')) break;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new ApiError(0, `${a} needs a value`);
-      return x;
-    };
-    try {
-      if (a === '--manifest') body.manifest = readFileSync(v(), 'utf8');
-      else if (a === '--dir') {
-        const d = v();
-        const sep = d.indexOf('::');
-        // The daemon resolves nothing relative to its own directory: send absolute host paths.
-        (body.dirs as string[]).push(sep >= 0 ? `${resolve(d.slice(0, sep))}::${d.slice(sep + 2)}` : `${resolve(d)}::${d.startsWith('/') ? d : '/' + d}`);
-      } else if (a === '--env') {
-        const e = v();
+  // Options end at the module: what follows it are the program's arguments.
+  const a = parseCommandArgs(SPAWN_OPTIONS, argv, { stopAtPositional: true });
+  if (a.kind === 'help') {
+    io.out(SPAWN_USAGE);
+    return 0;
+  }
+  if (a.kind === 'error') {
+    io.err(`drawbridge spawn: ${a.message}${a.reason === 'unknown option' ? `\n${SPAWN_USAGE}` : ''}`);
+    return 2;
+  }
+  const v = a.values;
+  const body: Record<string, unknown> = {
+    // The daemon resolves nothing relative to its own directory: send absolute host paths.
+    dirs: v.dir.map((d) => {
+      const sep = d.indexOf('::');
+      return sep >= 0 ? `${resolve(d.slice(0, sep))}::${d.slice(sep + 2)}` : `${resolve(d)}::${d.startsWith('/') ? d : '/' + d}`;
+    }),
+    env: Object.fromEntries(
+      v.env.map((e) => {
         const eq = e.indexOf('=');
-        (body.env as Record<string, string>)[eq < 0 ? e : e.slice(0, eq)] = eq < 0 ? (process.env[e] ?? '') : e.slice(eq + 1);
-      } else if (a === '--stdin') body.stdin = v();
-      else if (a === '--close-stdin') body.closeStdin = true;
-      else if (a === '--follow' || a === '-f') follow = true;
-      else if (a === '-h' || a === '--help') {
-        io.out(SPAWN_USAGE);
-        return 0;
-      } else {
-        io.err(`drawbridge spawn: unknown option ${a}\n${SPAWN_USAGE}`);
-        return 2;
-      }
+        return eq < 0 ? [e, process.env[e] ?? ''] : [e.slice(0, eq), e.slice(eq + 1)];
+      }),
+    ),
+  };
+  if (v.stdin !== undefined) body.stdin = v.stdin;
+  if (v['close-stdin']) body.closeStdin = true;
+  if (v.manifest !== undefined) {
+    try {
+      body.manifest = readFileSync(v.manifest, 'utf8');
     } catch (e) {
-      if (e instanceof ApiError) {
-        io.err(`drawbridge spawn: ${e.message}`);
-        return 2;
-      }
       io.err(`drawbridge spawn: ${(e as Error).message}`);
       return 2;
     }
   }
-  if (i >= argv.length) {
+  const follow = v.follow;
+  const [module, ...args] = a.positionals;
+  if (module === undefined) {
     io.err(`drawbridge spawn: missing MODULE.wasm\n${SPAWN_USAGE}`);
     return 2;
   }
-  body.module = resolve(argv[i]!);
-  body.args = argv.slice(i + 1);
+  body.module = resolve(module);
+  body.args = args;
   try {
     const c = findConnection();
     const { process: p } = (await call(c, 'POST', '/v1/processes', { body })) as { process: ProcessInfo };
@@ -202,12 +237,13 @@ export async function spawnCommand(argv: string[], io: CommandIo): Promise<numbe
 }
 
 export async function killCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.length === 0 || argv.some((a) => !/^\d+$/.test(a))) {
+  const a = parseCommandArgs({}, argv);
+  if (a.kind !== 'ok' || a.positionals.length === 0 || !a.positionals.every(isId)) {
     io.err(KILL_USAGE);
     return 2;
   }
   let status = 0;
-  for (const id of argv) {
+  for (const id of a.positionals) {
     try {
       const { process: p } = (await call(findConnection(), 'POST', `/v1/processes/${id}/kill`)) as { process: ProcessInfo };
       io.out(`${p.id} ${p.state} ${p.exitCode}`);
@@ -219,41 +255,43 @@ export async function killCommand(argv: string[], io: CommandIo): Promise<number
 }
 
 export async function logsCommand(argv: string[], io: CommandIo): Promise<number> {
-  const follow = argv.includes('--follow') || argv.includes('-f');
-  const which = argv.includes('--stderr') ? 'stderr' : 'stdout';
-  const ids = argv.filter((a) => !a.startsWith('-'));
-  if (ids.length !== 1 || !/^\d+$/.test(ids[0]!) || argv.some((a) => a.startsWith('-') && !['--follow', '-f', '--stderr'].includes(a))) {
+  const a = parseCommandArgs(LOGS_OPTIONS, argv);
+  if (a.kind !== 'ok' || a.positionals.length !== 1 || !isId(a.positionals[0]!)) {
     io.err(LOGS_USAGE);
     return 2;
   }
+  const which = a.values.stderr ? 'stderr' : 'stdout';
   try {
-    await call(findConnection(), 'GET', `/v1/processes/${ids[0]}/${which}${follow ? '?follow=1' : ''}`, { onData: (chunk) => void process.stdout.write(chunk) });
+    await call(findConnection(), 'GET', `/v1/processes/${a.positionals[0]}/${which}${a.values.follow ? '?follow=1' : ''}`, { onData: (chunk) => void process.stdout.write(chunk) });
     return 0;
   } catch (e) {
     return fail(io, 'logs', e);
   }
 }
 
+/** move's ID and --worker K; 'help', or a mistake's message. */
+function moveArgs(argv: string[]): { id: string; worker: string | null } | 'help' | string {
+  const a = parseCommandArgs(MOVE_OPTIONS, argv);
+  if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
+  const unexpected = a.positionals.find((x, i) => i > 0 || !isId(x));
+  if (unexpected !== undefined) return `unexpected argument ${unexpected}`;
+  const { worker } = a.values;
+  if (worker !== undefined && !isId(worker)) return `--worker needs ${WORKER.needs}`;
+  const [id] = a.positionals;
+  return id === undefined ? 'missing ID' : { id, worker: worker ?? null };
+}
+
 export async function moveCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) {
+  const p = moveArgs(argv);
+  if (p === 'help') {
     io.out(MOVE_USAGE);
     return 0;
   }
-  let id: string | null = null;
-  let worker: string | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--worker' && /^\d+$/.test(argv[i + 1] ?? '')) worker = argv[++i]!;
-    else if (/^\d+$/.test(a) && id === null) id = a;
-    else {
-      io.err(`drawbridge move: unexpected argument ${a}\n${MOVE_USAGE}`);
-      return 2;
-    }
-  }
-  if (id === null) {
-    io.err(`drawbridge move: missing ID\n${MOVE_USAGE}`);
+  if (typeof p === 'string') {
+    io.err(`drawbridge move: ${p}\n${MOVE_USAGE}`);
     return 2;
   }
+  const { id, worker } = p;
   try {
     const { process: p } = (await call(findConnection(), 'POST', `/v1/processes/${id}/move${worker === null ? '' : `?worker=${worker}`}`)) as { process: ProcessInfo };
     io.out(`moved ${p.id} to worker ${p.worker}`);
@@ -282,33 +320,42 @@ function hostOption(argv: string[], isOperand: (a: string) => boolean): { where:
   return seen ? { where, rest } : null;
 }
 
+/** The daemon checkpoint's ID, -o FILE and --leave-running (--host taken out); 'help', or a mistake's message. */
+function daemonCheckpointArgs(argv: string[]): { id: string; out: string; leave: boolean } | 'help' | string {
+  const a = parseCommandArgs(DAEMON_CHECKPOINT_OPTIONS, argv);
+  if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
+  const unexpected = a.positionals.find((x, i) => i > 0 || !isId(x));
+  if (unexpected !== undefined) return `unexpected argument ${unexpected}`;
+  const [id] = a.positionals;
+  if (id === undefined || !a.values.output) return id === undefined ? 'missing ID' : 'missing -o FILE';
+  return { id, out: a.values.output, leave: a.values['leave-running'] };
+}
+
+/** The daemon restore's FILE and --worker K (--host taken out); 'help', or a mistake's message. */
+function daemonRestoreArgs(argv: string[]): { file: string; worker: string | null } | 'help' | string {
+  const a = parseCommandArgs(DAEMON_RESTORE_OPTIONS, argv);
+  if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
+  const [file, extra] = a.positionals;
+  if (extra !== undefined) return `unexpected argument ${extra}`;
+  const { worker } = a.values;
+  if (worker !== undefined && !isId(worker)) return `--worker needs ${WORKER.needs}`;
+  return file ? { file, worker: worker ?? null } : 'missing FILE';
+}
+
 /** drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]: a daemon's picoprocess. */
 export async function daemonCheckpointCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) {
+  // ID is a number and the output follows -o: a word after --host is WHERE unless it is a number.
+  const h = hostOption(argv, isId);
+  const p = daemonCheckpointArgs(h?.rest ?? argv);
+  if (p === 'help') {
     io.out(`${DAEMON_CHECKPOINT_USAGE}\n\nWrites a snapshot of picoprocess ID of a drawbridge serve daemon to FILE; it then stops\n(state checkpointed), or with --leave-running goes on. ${HOST_HELP}`);
     return 0;
   }
-  // ID is a number and the output follows -o: a word after --host is WHERE unless it is a number.
-  const h = hostOption(argv, (a) => /^\d+$/.test(a));
-  let id: string | null = null;
-  let out: string | null = null;
-  let leave = false;
-  const rest = h?.rest ?? argv;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (a === '-o' || a === '--output') out = rest[++i] ?? null;
-    else if (a.startsWith('--output=')) out = a.slice(9);
-    else if (a === '--leave-running') leave = true;
-    else if (/^\d+$/.test(a) && id === null) id = a;
-    else {
-      io.err(`drawbridge checkpoint: unexpected argument ${a}; ${DAEMON_CHECKPOINT_USAGE}`);
-      return 2;
-    }
-  }
-  if (id === null || !out) {
-    io.err(`drawbridge checkpoint: ${id === null ? 'missing ID' : 'missing -o FILE'}; ${DAEMON_CHECKPOINT_USAGE}`);
+  if (typeof p === 'string') {
+    io.err(`drawbridge checkpoint: ${p}; ${DAEMON_CHECKPOINT_USAGE}`);
     return 2;
   }
+  const { id, out, leave } = p;
   try {
     const snapshot = (await call(connectionFor(h?.where), 'POST', `/v1/processes/${id}/checkpoint${leave ? '?leave_running=1' : ''}`)) as Uint8Array;
     writeFileAtomic(resolve(out), snapshot);
@@ -321,29 +368,19 @@ export async function daemonCheckpointCommand(argv: string[], io: CommandIo): Pr
 
 /** drawbridge restore --host [WHERE] FILE [--worker K]: continue a snapshot in a daemon; prints the new id. */
 export async function daemonRestoreCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) {
-    io.out(`${DAEMON_RESTORE_USAGE}\n\nContinues a snapshot as a new picoprocess of a drawbridge serve daemon (on its worker K,\nor the least loaded) and prints its id. Its mounts are the snapshot's host folders. ${HOST_HELP}`);
-    return 0;
-  }
   // The one operand is FILE: a word after --host is WHERE when another operand follows.
   const operands = argv.filter((a, i) => !a.startsWith('-') && argv[i - 1] !== '--worker');
   const h = hostOption(argv, (a) => operands.length < 2 || a === operands[operands.length - 1]);
-  let file: string | null = null;
-  let worker: string | null = null;
-  const rest = h?.rest ?? argv;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (a === '--worker' && /^\d+$/.test(rest[i + 1] ?? '')) worker = rest[++i]!;
-    else if (!a.startsWith('-') && file === null) file = a;
-    else {
-      io.err(`drawbridge restore: unexpected argument ${a}; ${DAEMON_RESTORE_USAGE}`);
-      return 2;
-    }
+  const p = daemonRestoreArgs(h?.rest ?? argv);
+  if (p === 'help') {
+    io.out(`${DAEMON_RESTORE_USAGE}\n\nContinues a snapshot as a new picoprocess of a drawbridge serve daemon (on its worker K,\nor the least loaded) and prints its id. Its mounts are the snapshot's host folders. ${HOST_HELP}`);
+    return 0;
   }
-  if (!file) {
-    io.err(`drawbridge restore: missing FILE; ${DAEMON_RESTORE_USAGE}`);
+  if (typeof p === 'string') {
+    io.err(`drawbridge restore: ${p}; ${DAEMON_RESTORE_USAGE}`);
     return 2;
   }
+  const { file, worker } = p;
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
