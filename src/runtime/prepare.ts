@@ -36,7 +36,7 @@ const PREPARE_VERSION = 10;
  * Modules up to this size are optimized with -O3 after Asyncify, bigger ones with -O2. -O3
  * makes the prepared compute kernels a little faster for a little more preparation time on a
  * small module, but a big one waits markedly longer, and a first run waits for it in silence
- * (docs/performance.md, "Preparation and Asyncify").
+ * (docs/snapshot.md, "Costs, measured").
  */
 const OPTIMIZE_MORE_MAX_BYTES = 64 * 1024;
 
@@ -178,7 +178,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     // Indirect calls that may unwind become direct ones (wasm/indirect.ts), so that Asyncify
     // can leave the others alone (a loop that calls a leaf comparator stays uninstrumented);
     // those of a type with one function in the table get a guarded direct call, which the
-    // optimizer below inlines (docs/performance.md, "Preparation and Asyncify").
+    // optimizer below inlines (docs/snapshot.md, "Costs, measured").
     step(progress, 'indirect calls');
     const direct = devirtualizeUnwinding(readFileSync(source), new Set(captureImports()));
     if (direct) {

@@ -57,8 +57,8 @@
 // COUNTED_WORK_LIMIT bytes of straight-line code would, which a module could hold anyway: a
 // guest that pads every iteration of a loop with that much counted work still reaches the
 // tick (TICK_INTERVAL countdown steps) within a few time slices, while real loops stay far
-// below that (how the limit was chosen, with the timings: docs/performance.md, "Preparation
-// and Asyncify").
+// below that (how the limit was chosen, with the timings: docs/snapshot.md, "How a running
+// program is captured").
 
 import { Reader } from './binary.ts';
 import { skipInstruction } from './instructions.ts';

@@ -19,7 +19,7 @@
 // whose table entries are all one function (a comparator) get a guarded direct call besides:
 // `index == slot ? f(args) : call_indirect(args, index)`. The optimizer after Asyncify then
 // inlines the comparator into the loop that calls it, which more than pays for that loop's
-// tick countdown (docs/performance.md, "Preparation and Asyncify"); any other index takes the
+// tick countdown (docs/snapshot.md, "Costs, measured"); any other index takes the
 // original call_indirect, which traps as it would have.
 //
 // All of this needs a table whose contents are known: one table, not imported or exported,

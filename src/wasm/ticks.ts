@@ -87,7 +87,7 @@ interface Frame {
 /**
  * One function body with its marks rewritten into a countdown, kept in a new local of the
  * function (a register in optimized code; a global would cost a load and a store per loop
- * iteration, which tight loops feel: docs/performance.md, "Preparation and Asyncify"):
+ * iteration, which tight loops feel: docs/snapshot.md, "Costs, measured"):
  *  - the local takes the global's value at the entry, gives it back before every call,
  *    return and branch out of the function, and takes it again after every call, so that
  *    the count goes on across functions;
