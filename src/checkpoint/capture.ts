@@ -139,7 +139,8 @@ export class Capturer {
     if (now - this.lastYield < SLICE_MS) return 0;
     // The slice starts when the guest gets the loop back, not when it gave it up: counted from
     // the yield, every guest but one would find its slice already spent after waiting for the
-    // others and yield again at once (two spinners: one got 95% of the time; test/preempt).
+    // others and yield again at once, and one spinner would get nearly all the time
+    // (test/runtime/preempt.test.ts checks that two share it).
     return new Promise((resolve) =>
       setImmediate(() => {
         this.lastYield = nowMs();

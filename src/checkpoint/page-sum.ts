@@ -1,8 +1,7 @@
 // The checksum of each page of a snapshot (format 4): a Fletcher-style sum over 32-bit lanes,
-// computed by a 150-byte Wasm SIMD module right in the guest's memory, at the speed of a
-// memory read. Format 3 used zlib's CRC-32 (2.7-3.4 GB/s here), slower than the copy it
-// guards: a checkpoint of 1 MiB, whose copy runs in cache at ~3-8 GB/s, reached 0.36 of the
-// copy's throughput against a bar of 0.5 (bench/checkpoint.ts).
+// computed by a small Wasm SIMD module right in the guest's memory, at the speed of a memory
+// read. Why not CRC-32: it is slower than the memory copy it guards, so a checkpoint or a
+// restore could not keep up with a copy (docs/snapshot.md, "Checkpoint and restore speed").
 //
 // The sum: the page is read as 16-byte blocks of four little-endian u32 lanes; per lane,
 // a += word and then b += a (mod 2^32), so a counts every byte and b also its position. The

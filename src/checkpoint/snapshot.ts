@@ -13,15 +13,14 @@
 // magic, an unknown version, a truncated file or a checksum mismatch is refused with a
 // message that says which, before anything is restored.
 //
-// Why a checksum and not SHA-256 (format 2 hashed every page with SHA-256): it is there to
-// catch a truncated or damaged file (every one-byte change, any other damage but for one
-// chance in 4 billion per page); a hash without a key proves nothing against someone who
-// rewrites the file, who would rewrite the hashes too. Format 3 used zlib's CRC-32 per page,
-// ~4x SHA-256's speed but still slower than the copy it guards; format 4's page sum
-// (page-sum.ts) is a Wasm SIMD pass at ~20 GB/s over the guest's own memory, so a checkpoint
-// and a restore keep up with a memory copy (bench/checkpoint.ts). The small rest (headers,
-// META) keeps CRC-32. Content addressing, where collisions matter, stays SHA-256: a migration
-// hashes the pages it offers (migrate.ts).
+// Why a checksum and not SHA-256: it is there to catch a truncated or damaged file (every
+// one-byte change, any other damage but for one chance in 4 billion per page); a hash without
+// a key proves nothing against someone who rewrites the file, who would rewrite the hashes
+// too. Each page's sum (page-sum.ts) is a Wasm SIMD pass over the guest's own memory, faster
+// than SHA-256 or CRC-32, so a checkpoint and a restore keep up with a memory copy (the
+// formats before and their speeds: docs/snapshot.md, "Checkpoint and restore speed"). The
+// small rest (headers, META) keeps CRC-32. Content addressing, where collisions matter, stays
+// SHA-256: a migration hashes the pages it offers (migrate.ts).
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -107,8 +106,8 @@ export function nonZeroPages(mem: Uint8Array, pageSize = PAGE_SIZE): number[] {
 /**
  * The page size of snapshots that stay in the process: the host's (4 KiB), not the format's
  * 64 KiB. A fork copies only what the program touched, twice (into the snapshot, into the
- * child): a C program touching 30 scattered 4 KiB pages of its 1.2 MiB made 1.2 MiB of copies
- * and page faults each way with 64 KiB pages, 120 KiB with these.
+ * child), so a program that touched a few scattered host pages copies and faults in those,
+ * not whole 64 KiB pages around them (docs/snapshot.md, "fork").
  */
 const IN_PROCESS_PAGE_SIZE = 4096;
 

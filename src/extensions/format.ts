@@ -108,7 +108,7 @@ export function formatCall(spec: PrimitiveSpec, args: readonly unknown[], result
 }
 
 export function formatDuration(ms: number): string {
-  // Rounding by arithmetic: toFixed was a fifth of a trace line's cost.
+  // Rounding by arithmetic: toFixed is a sizeable share of a trace line's cost (docs/extensions.md, "Cost").
   if (ms < 1) return `${Math.round(ms * 10000) / 10}us`;
   if (ms < 1000) return `${Math.round(ms * 1000) / 1000}ms`;
   return `${Math.round(ms) / 1000}s`;

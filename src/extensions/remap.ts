@@ -10,7 +10,7 @@
 // file:, dir: stays dir:); a value with a scheme (null:, stderr:, file:/x) replaces the whole
 // URI, and only for the exact path.
 //
-// Where it sits: above the monitor, with the other extensions (DESIGN.md). It rewrites guest
+// Where it sits: above the monitor, with the other extensions (docs/architecture.md). It rewrites guest
 // URIs before the monitor sees them, so the monitor still checks the result against the
 // manifest: a rule can route paths to another place the picoprocess was granted (its own
 // mount), never to one it was not. (Below the monitor, rules would name host paths and could

@@ -1,5 +1,5 @@
 // The security monitor: a Dk-to-Dk layer that checks every call against the manifest's grants
-// and quotas before the host (PAL) sees it (DESIGN.md, "Security monitor and manifest").
+// and quotas before the host (PAL) sees it (docs/architecture.md; the grants: docs/manifest.md).
 //
 // This file is the wrapper every call goes through. Every primitive is wrapped, generically
 // from PRIMITIVES in abi/spec.ts: its arguments are checked against their declared types
@@ -32,8 +32,8 @@ type AnyFn = (...args: any[]) => unknown;
  *
  * The methods live once on MonitoredDk.prototype, built from PRIMITIVES and the checked
  * primitives, and find the monitor through `this`: a picoprocess's start then allocates two
- * objects for its monitor instead of ~140 closures and bound functions (14 KiB of heap each,
- * which the density benchmark's start rate paid again in garbage collection).
+ * objects for its monitor, not closures and bound functions for every primitive, which every
+ * start would pay for in heap and again in garbage collection (docs/serve.md, "Density").
  */
 class MonitoredDk {
   readonly monitor: SecurityMonitor;

@@ -1,7 +1,7 @@
 // A cache of V8's machine code for the modules that are compiled eagerly with TurboFan
 // (module-cache.ts), kept on disk, so that only the first process to run a small module pays
-// for its optimizing compile (xorshift: ~35-70 ms) and every later one loads the code in well
-// under a millisecond, as wasmtime's compilation cache does.
+// for its optimizing compile and every later one loads the code, far faster, as wasmtime's
+// compilation cache does (the figures: docs/performance.md, "Tiering and the code cache").
 //
 // V8 can serialize a compiled WebAssembly.Module, but Node exposes that only to V8's own test
 // intrinsics (%SerializeWasmModule / %DeserializeWasmModule, behind --allow-natives-syntax).

@@ -189,7 +189,7 @@ export async function loadExtensions(
 /**
  * The Dk an extension stacks on, with a method of its own for every primitive: extensions walk
  * Object.keys(lower) (docs/extensions.md), while the monitor's Dk keeps its methods on a shared
- * prototype (one per picoprocess would cost every start ~140 closures).
+ * prototype (one per picoprocess would cost every start a closure per primitive).
  */
 function ownMethods(lower: Dk): Dk {
   const out: Record<string, unknown> = {};

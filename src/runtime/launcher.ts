@@ -107,7 +107,7 @@ function stopWhenKilled(lower: Dk, state: { killed: boolean }): Dk {
           return r === DkError.EXITED && state.killed ? fail() : r;
         };
   }
-  // The data path without the rest-argument array (pipe throughput is measured).
+  // The data path without the rest-argument array (a hot path: `node bench/run.ts pipe`).
   out.streamRead = (h: number, offset: number, buffer: Uint8Array) => {
     const r = lower.streamRead(h, offset, buffer);
     return r === DkError.EXITED && state.killed ? fail() : r;
@@ -132,7 +132,8 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
       return superviseChild(request, async (wrapDk) => {
         const image = snapshotImage(snapshot.module!, snapshot.meta);
         // The parent's own compiled module when the snapshot carries its bytes (always, for a
-        // fork): compiling again would first hash the module, ~270 µs of a fork.
+        // fork): compiling again would first hash the module, a large share of a fork's cost
+        // (docs/snapshot.md, "fork").
         const compiled = snapshot.module === parent.capture?.moduleBytes ? { image, module: parent.module, tierUp: false } : await compileImage(image);
         return start({
           ...childBase(parent, request, childManifest(parent.manifest, snapshot.meta.env), wrapDk),

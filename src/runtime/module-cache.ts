@@ -43,18 +43,18 @@ export function checkMagic(bytes: Uint8Array, name: string): void {
   }
 }
 
-// Tiering (measured with `node bench/run.ts tiering`, see README "Benchmarks"). V8 starts Wasm
-// in its baseline compiler (Liftoff) and tiers a function up to TurboFan only on a later call:
-// there is no on-stack replacement, so a hot loop that runs inside one long call (main) stays
-// in Liftoff code for good (n-body: 2x slower). Compiling every function with TurboFan up
-// front fixes that, but costs ~2 ms per KB of module on the 2-core reference machine
-// (26 KB: 55-80 ms; ruby.wasm, 16.6 MB: 27 s), against ~1 ms for any small module lazily. So:
-// modules up to EAGER_OPTIMIZE_MAX_BYTES compile eagerly with TurboFan (at most ~0.25 s,
-// once per process and content hash); bigger ones keep V8's default (lazy Liftoff, then
-// dynamic tier-up), where start-up dominates (the 75 MB clang: 0.2 s for --version with
-// Liftoff, 1.8 s with TurboFan). The V8 flags are process-wide and read when a function is
-// compiled, lazily or not: they are set only around a synchronous, eager compile (nothing
-// else runs meanwhile, and nothing of this module is left to compile after), then restored.
+// Tiering (the figures: README "Benchmarks" and docs/performance.md, "Tiering and the code
+// cache"). V8 starts Wasm in its baseline compiler (Liftoff) and tiers a function up to
+// TurboFan only on a later call: there is no on-stack replacement, so a hot loop that runs
+// inside one long call (main) stays in Liftoff code for good. Compiling every function with
+// TurboFan up front fixes that, but its cost grows with the module's size, where a lazy
+// compile costs little at any size. So: modules up to EAGER_OPTIMIZE_MAX_BYTES compile eagerly
+// with TurboFan (once per process and content hash); bigger ones keep V8's default (lazy
+// Liftoff, then dynamic tier-up), where start-up dominates (a big program compiled eagerly
+// would spend a short run compiling, mostly functions the run never calls). The V8 flags are
+// process-wide and read when a function is compiled, lazily or not: they are set only around
+// a synchronous, eager compile (nothing else runs meanwhile, and nothing of this module is
+// left to compile after), then restored.
 // A process started with its own --liftoff/lazy-compilation flags keeps them untouched.
 // DRAWBRIDGE_WASM_TIERING=baseline|optimize overrides the choice (auto: the default), and
 // =tierup runs a small prepared module the other way (see tierUpPrepared).
@@ -72,9 +72,9 @@ function eagerlyOptimize(bytes: Uint8Array): boolean {
 
 /**
  * V8 flags for the eager compile. Without Wasm inlining TurboFan compiles a small module in
- * about half the time (xorshift 80-108 ms -> 34-49 ms) and the kernels ran no slower, most a
- * little faster (`node bench/run.ts compute`, 2026-11-26). DRAWBRIDGE_WASM_EAGER_FLAGS
- * replaces them (an experiment switch; '' for V8's defaults).
+ * about half the time, and the compute kernels ran no slower (docs/performance.md, "Tiering
+ * and the code cache"). DRAWBRIDGE_WASM_EAGER_FLAGS replaces them (an experiment switch; ''
+ * for V8's defaults).
  */
 const EAGER_FLAGS = (process.env.DRAWBRIDGE_WASM_EAGER_FLAGS ?? '--no-wasm-inlining').split(/\s+/).filter(Boolean);
 
@@ -99,7 +99,7 @@ function compileOptimized(bytes: Uint8Array): WebAssembly.Module {
 
 /**
  * An eager compile, through the on-disk code cache (code-cache.ts): the first process pays the
- * TurboFan compile, the later ones load its code (xorshift: ~50 ms -> ~1 ms).
+ * TurboFan compile, the later ones load its code, far faster than compiling it again.
  */
 function compileOptimizedCached(bytes: Uint8Array, wireHash: Buffer): WebAssembly.Module {
   prepareCodeCache();
@@ -121,8 +121,8 @@ export function adoptCompiled(compiling: Promise<WebAssembly.Module>, name: stri
  * Whether a prepared module should start in the baseline tier and move onto a tiered-up
  * instance after its first time slice (PicoprocessOptions.optimize), instead of compiling
  * eagerly. Only on request (DRAWBRIDGE_WASM_TIERING=tierup): with the code cache, an eager
- * compile costs only the first run, and the prepared kernels ran faster eagerly (sha256 1.17x
- * node:wasi against 1.49x, qsort 1.26x against 1.39x: `node bench/run.ts compute`).
+ * compile costs only the first run, and the prepared compute kernels ran faster compiled
+ * eagerly (README, "Benchmarks", after the tiering table).
  */
 export function tierUpPrepared(prepared: Uint8Array): boolean {
   return process.env.DRAWBRIDGE_WASM_TIERING === 'tierup' && prepared.length <= EAGER_OPTIMIZE_MAX_BYTES;
@@ -131,7 +131,7 @@ export function tierUpPrepared(prepared: Uint8Array): boolean {
 /** Compile (once per content hash). */
 export function compileModule(bytes: Uint8Array, name = 'module', options: { cache?: boolean; baseline?: boolean } = {}): Promise<WebAssembly.Module> {
   checkMagic(bytes, name);
-  // A one-shot process (the CLI) compiles a module once: hashing 75 MB would only cost time.
+  // A one-shot process (the CLI) compiles a module once: hashing a big module would only cost time.
   // The same SHA-256 keys this map and the code cache; hashed once (not at all for a big
   // module that the CLI compiles lazily).
   const eager = !options.baseline && eagerlyOptimize(bytes);

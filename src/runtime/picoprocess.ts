@@ -112,8 +112,8 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   }
   const imports = buildImports(options.module, libos, options.extraImports, capturer, options.governor);
   // Synchronous: the module is compiled already, and new WebAssembly.Instance costs about half
-  // of the asynchronous WebAssembly.instantiate (measured: 127 against 222 µs for a small C
-  // program), which is most of a picoprocess start (bench/density.ts).
+  // of the asynchronous WebAssembly.instantiate, which is most of a picoprocess start
+  // (docs/serve.md, "Density").
   const instance = new WebAssembly.Instance(options.module, imports);
   const memory = instance.exports.memory;
   if (!(memory instanceof WebAssembly.Memory)) {

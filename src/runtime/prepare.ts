@@ -2,9 +2,9 @@
 // imports that can wait, optimized after, and every mutable global exported so that a
 // snapshot can read and restore it. Prepared modules are cached on disk by content hash.
 //
-// Asyncify is cheap for small modules and very expensive for big ones (DESIGN.md: minutes
-// and gigabytes for a 30 MB module), so `drawbridge run` prepares a module by itself only
-// up to AUTO_PREPARE_MAX_BYTES; bigger ones are prepared once with `drawbridge prepare`.
+// Asyncify is cheap for small modules and very expensive for big ones (minutes and gigabytes:
+// docs/snapshot.md, "Preparing big modules"), so `drawbridge run` prepares a module by itself
+// only up to AUTO_PREPARE_MAX_BYTES; bigger ones are prepared once with `drawbridge prepare`.
 
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,27 +21,22 @@ import { cacheRoot } from './cache-root.ts';
 
 /**
  * Modules up to this size are prepared automatically at first run, which waits for it in
- * silence. Measured with native wasm-opt on the 2-core reference machine (docs/snapshot.md,
- * "Costs"): the test programs (25-50 KB) take 1-2 s; generated C with a loop in every
- * function (so that Asyncify instruments them all) 21 s at 312 KB and 28-75 s at 629 KB,
- * 151 s at 977 KB. 256 KiB keeps the worst first-run wait under about 20 s; bigger modules
- * are prepared once with `drawbridge prepare`, which shows its progress.
+ * silence. The time wasm-opt takes grows faster than the module (docs/snapshot.md,
+ * "Preparing big modules"): this limit keeps the worst first-run wait to seconds; bigger
+ * modules are prepared once with `drawbridge prepare`, which shows its progress.
  */
 export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
 /**
- * Bumped when the preparation changes, so that old cache entries are not reused (6: counted
- * loops lose their countdown, wasm/counted-loops.ts; 7: -O3 for small modules; 8: no count
- * given back around calls of functions that never count down; 9: guarded direct calls for
- * indirect calls whose type has one function in the table, wasm/indirect.ts; 10: one control
- * export, wasm/control.ts).
+ * Bumped when the preparation changes, so that old cache entries are not reused (what each
+ * version changed: docs/snapshot.md, "The prepared-module cache").
  */
 const PREPARE_VERSION = 10;
 
 /**
- * Modules up to this size are optimized with -O3 after Asyncify, bigger ones with -O2. On the
- * compute kernels -O3 ran the prepared module ~4% faster (qsort 1.17-1.22x -> 1.15-1.18x the
- * time of node:wasi, alternating runs) for 0.15-0.5 s more on a 30-40 KB module; on a 312 KB
- * one it cost 37% more time (21 s -> ~29 s), which a first run waits for in silence.
+ * Modules up to this size are optimized with -O3 after Asyncify, bigger ones with -O2. -O3
+ * makes the prepared compute kernels a little faster for a little more preparation time on a
+ * small module, but a big one waits markedly longer, and a first run waits for it in silence
+ * (docs/snapshot.md, "Costs, measured").
  */
 const OPTIMIZE_MORE_MAX_BYTES = 64 * 1024;
 
@@ -74,7 +69,7 @@ export function preparedPath(bytes: Uint8Array, waitsOnly = false): string {
 
 /**
  * The module's SHA-256, once per bytes: one run looks up both cache entries, and `run` asks
- * mayBePrepared before prepareModule (hashing a 30 MB module takes ~50 ms each time).
+ * mayBePrepared before prepareModule (hashing a big module is not free).
  */
 const hashes = new WeakMap<Uint8Array, string>();
 function hashOf(bytes: Uint8Array): string {
@@ -103,7 +98,7 @@ export function isWaitsOnly(prepared: Uint8Array): boolean {
 
 /**
  * Whether the cache may hold this module prepared: false when no entry has its size, which a
- * directory listing answers without hashing the module (75 ms for a 75 MB one).
+ * directory listing answers without hashing the module (costly for a big one).
  */
 export function mayBePrepared(bytes: Uint8Array): boolean {
   try {
@@ -130,9 +125,8 @@ export interface PrepareOptions {
   /**
    * Without the tick counter: capture only while the program waits in a call (a computing
    * program is captured at its next one), no preemption. Asyncify then instruments only the
-   * functions that can reach a call that waits, which makes a big module preparable: a 30 MB
-   * one took 20 min and 4.4 GB, where with the tick counter Asyncify passed 17 GB unfinished
-   * (docs/snapshot.md, "Costs").
+   * functions that can reach a call that waits, which makes a big module preparable where the
+   * full preparation runs out of memory (docs/snapshot.md, "Preparing big modules").
    * Undefined: use whichever the cache holds (the full preparation first), else make the full one.
    */
   waitsOnly?: boolean;
@@ -182,9 +176,9 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       }
     }
     // Indirect calls that may unwind become direct ones (wasm/indirect.ts), so that Asyncify
-    // can leave the others alone (qsort, through a comparator: 1.29x -> 1.15x the time of the
-    // unprepared module); those of a type with one function in the table get a guarded direct
-    // call, which the optimizer below inlines (qsort prepared: 1.18x -> 0.75-0.8x node:wasi).
+    // can leave the others alone (a loop that calls a leaf comparator stays uninstrumented);
+    // those of a type with one function in the table get a guarded direct call, which the
+    // optimizer below inlines (docs/snapshot.md, "Costs, measured").
     step(progress, 'indirect calls');
     const direct = devirtualizeUnwinding(readFileSync(source), new Set(captureImports()));
     if (direct) {

@@ -5,14 +5,15 @@
 //   the loop: from the moment its entry point (or a resumed Suspending import) gets control
 //   to the moment it suspends again (an import that waits, or the tick of a prepared module
 //   that yields its slice). The Governor keeps that count. It is checked at every tick (every
-//   TICK_INTERVAL loop heads of a prepared module, i.e. every few tens of microseconds) and
-//   at every import that may wait; past the limit the guest is ended by an exception thrown
-//   out of that import (QuotaStop), which unwinds the Wasm stack like a trap, so the host and
-//   the other picoprocesses carry on. The exit status is 152 (128 + SIGXCPU, what a shell
+//   TICK_INTERVAL countdown steps of a prepared module: loop heads and function entries,
+//   wasm/ticks.ts) and at every import that may wait; past the limit the guest is ended by
+//   an exception thrown out of that import (QuotaStop), which unwinds the Wasm stack like a
+//   trap, so the host and the other picoprocesses carry on. The exit status is 152 (128 + SIGXCPU, what a shell
 //   reports for a process killed by RLIMIT_CPU) with a one-line message.
 //   A module that is not prepared has no ticks: it is charged and checked only at its imports
-//   that wait, and a runaway loop without any such import holds the event loop (DESIGN.md:
-//   such modules belong on a worker of their own; see docs/serve.md, "What is missing").
+//   that wait, and a runaway loop without any such import holds the event loop it runs on
+//   (a host service gives such a module a worker thread of its own, which a kill ends:
+//   docs/serve.md, "Worker threads").
 // - Stopping from outside (drawbridge kill): the same exception, raised at the next tick or
 //   import that waits; a guest waiting now is woken by Picoprocess.kill (its wait ends with
 //   EXITED) and stopped when the import returns. Exit status 137 (128 + SIGKILL).

@@ -2,9 +2,9 @@
 //
 // Asyncify exports five functions (start/stop unwind and rewind, get state), the tick rewrite
 // exports its countdown, and a capture needs every mutable global: as exports, that is a JS
-// function or a WebAssembly.Global that V8 makes at every instantiation, ~20% of the cost of
-// `new WebAssembly.Instance` for a small program (10-13 µs of ~90 in a microbenchmark), paid by
-// every picoprocess start of a host that starts thousands. This rewrite, the last step of a
+// function or a WebAssembly.Global that V8 makes at every instantiation, a noticeable share of
+// `new WebAssembly.Instance` for a small program (docs/serve.md, "Density"), paid by every
+// picoprocess start of a host that starts thousands. This rewrite, the last step of a
 // preparation, removes those exports and adds one function instead:
 //
 //     __drawbridge_control(op: i32, a: i32, b: i64) -> i64

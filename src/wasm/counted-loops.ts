@@ -52,14 +52,13 @@
 // the same way); an indirect call keeps the countdown (the callee could be any leaf). Both the
 // work of each counted loop and that of all the counted loops of a function together (they may
 // run one after the other between two countdown steps) must stay within COUNTED_WORK_LIMIT
-// instruction bytes; past it the function keeps all its countdowns, as before. So between two
-// countdown steps a counted loop adds no more work than 128 KiB of straight-line code would,
-// which a module could hold anyway. Measured on the 2-core reference machine, sha256's block
-// function does 16.5 KB of counted work per 64-byte block in 0.32 us, so 128 KiB is about
-// 2.5 us of ordinary instructions: a guest that pads every iteration of a loop with that much
-// counted work still reaches the tick (TICK_INTERVAL countdown steps) about every 50 ms, five
-// time slices (with 1 MiB it was 0.4 s), while real loops stay far below (sha256's hashing
-// ticks every ~6 ms, since its only countdown left is one per block; it was every ~60 us).
+// instruction bytes; past it the function keeps all its countdowns, as one without counted
+// loops does. So between two countdown steps a counted loop adds no more work than
+// COUNTED_WORK_LIMIT bytes of straight-line code would, which a module could hold anyway: a
+// guest that pads every iteration of a loop with that much counted work still reaches the
+// tick (TICK_INTERVAL countdown steps) within a few time slices, while real loops stay far
+// below that (how the limit was chosen, with the timings: docs/snapshot.md, "How a running
+// program is captured").
 
 import { Reader } from './binary.ts';
 import { skipInstruction } from './instructions.ts';

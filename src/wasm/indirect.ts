@@ -12,15 +12,15 @@
 //  - for each function type whose table entries include one that may unwind, it adds a
 //    dispatcher, `(params..., index) -> results`, that switches on the table index with a
 //    br_table and calls the entry directly (anything else: the original call_indirect, which
-//    traps as before);
+//    traps as it would have without the rewrite);
 //  - each `call_indirect` of such a type becomes a call of its dispatcher.
 //
 // Indirect calls of the other types can then be ignored by Asyncify, exactly. Those of a type
 // whose table entries are all one function (a comparator) get a guarded direct call besides:
 // `index == slot ? f(args) : call_indirect(args, index)`. The optimizer after Asyncify then
 // inlines the comparator into the loop that calls it, which more than pays for that loop's
-// tick countdown (prepared qsort: 1.18x -> 0.78x the time of node:wasi, bench/prepared.ts);
-// any other index takes the original call_indirect and traps as before.
+// tick countdown (docs/snapshot.md, "Costs, measured"); any other index takes the
+// original call_indirect, which traps as it would have.
 //
 // All of this needs a table whose contents are known: one table, not imported or exported,
 // filled by active element segments at constant offsets, and never changed by code (no
@@ -357,7 +357,7 @@ function afterCount(bytes: Uint8Array, payload: number): number {
  *       end
  *       args; call f(m-1); return
  *     end
- *     args; local.get $index; call_indirect (the original type)   ;; traps as before
+ *     args; local.get $index; call_indirect (the original type)   ;; traps as the original would
  */
 function dispatcher(table: number[], funcs: number[], params: number, typeIndex: number): Uint8Array {
   const m = funcs.length;

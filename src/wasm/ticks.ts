@@ -87,7 +87,7 @@ interface Frame {
 /**
  * One function body with its marks rewritten into a countdown, kept in a new local of the
  * function (a register in optimized code; a global would cost a load and a store per loop
- * iteration: sha256 ran 1.35x slower so):
+ * iteration, which tight loops feel: docs/snapshot.md, "Costs, measured"):
  *  - the local takes the global's value at the entry, gives it back before every call,
  *    return and branch out of the function, and takes it again after every call, so that
  *    the count goes on across functions;
@@ -111,7 +111,7 @@ interface Frame {
  *
  *    Why: Asyncify must be able to resume at the tick call, and a loop that contains such a
  *    call is rewritten so that every step of every iteration checks Asyncify's state (a tight
- *    loop ran 1.4-2x slower). With the call outside, a loop that calls nothing else stays one
+ *    loop runs markedly slower so). With the call outside, a loop that calls nothing else stays one
  *    plain block for Asyncify, checked once per entry;
  *  - a counted loop (wasm/counted-loops.ts: a small constant number of iterations, bounded
  *    work) gets no countdown: its mark is dropped and the loop left as it is;
@@ -193,7 +193,7 @@ function rewriteBody(bytes: Uint8Array, start: number, end: number, scanned: Bod
       // Tail calls (0x12, 0x13, 0x15) do not come back. A callee that never touches the
       // countdown (an import, a leaf without ticks, or every function an indirect call of this
       // type can reach is one) needs it neither given nor taken back: in a loop that calls a
-      // comparator, that was a global store and load per call (qsort prepared: ~5% of its time).
+      // comparator, that would be a global store and load per call.
       const back = op === 0x10 || op === 0x11 || op === 0x14;
       if (!quiet(at)) {
         emit(at, save, at);

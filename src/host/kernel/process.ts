@@ -10,7 +10,7 @@
 // - Guest input is hostile: every argument is checked and answered with a DkError code;
 //   nothing throws out of a primitive.
 // - A primitive that makes a handle checks the handle quota first, so that a refused call
-//   has no side effect (calls must be restartable, DESIGN.md).
+//   has no side effect (calls must be restartable: docs/architecture.md, "The data path").
 // - streamRead/streamWrite/systemTimeQuery are hot paths: no allocation, closures or
 //   exceptions on them, and nothing between the Dk call and its family's function.
 

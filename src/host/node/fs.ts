@@ -82,7 +82,7 @@ function toFileStat(st: fs.BigIntStats): FileStat {
   };
 }
 
-/** Seconds as node:fs wants them (a double: about 240 ns of resolution today). */
+/** Seconds as node:fs wants them (a double: for present-day times its step is 2^-22 s, about 240 ns). */
 function seconds(t: bigint): number {
   return Number(t / 1_000_000_000n) + Number(t % 1_000_000_000n) / 1e9;
 }
@@ -101,9 +101,10 @@ function timesFor(atime: FileTime, mtime: FileTime, current: () => fs.BigIntStat
 }
 
 /**
- * node:fs sets times from a double of seconds, which cannot carry every nanosecond (about
- * 120 ns of resolution today). When the time that landed is not the one asked for, set it
- * exactly with coreutils' touch, which takes nanoseconds (rare: explicit times only).
+ * node:fs sets times from a double of seconds, which cannot carry every nanosecond (see
+ * seconds(): a time may land up to half a step off). When the time that landed is not the
+ * one asked for, set it exactly with coreutils' touch, which takes nanoseconds (rare:
+ * explicit times only).
  */
 function exactTimes(path: string, noFollow: boolean, atime: FileTime, mtime: FileTime, stat: () => fs.BigIntStats): void {
   const st = stat();

@@ -1,7 +1,7 @@
 // Node built-ins loaded on first use, through require. A `drawbridge run` of a module that is
 // already prepared, or too big to prepare, never spawns a process and may never hash or take a
-// snapshot, and loading node:child_process, node:crypto and node:zlib up front cost ~5-15 ms of
-// each CLI start each.
+// snapshot, and loading node:child_process, node:crypto and node:zlib up front would add to
+// every CLI start (docs/performance.md, "Output buffering and lazy built-ins").
 // (require also skips the ESM facade, which evaluates every lazy export of a built-in.)
 
 import type * as ChildProcess from 'node:child_process';

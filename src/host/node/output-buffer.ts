@@ -1,9 +1,10 @@
 // Coalescing of the host's real stdout/stderr when they are not terminals.
 //
-// One write(2) through node:fs costs ~1 µs, several times what the rest of a guest's fd_write
-// costs, and programs that write a byte or a line at a time (or a C program whose stdout is
-// unbuffered) would pay it per call. When fd 1 or 2 is a pipe or a file, guest writes are
-// copied into one host buffer and written in one call when:
+// One write(2) through node:fs costs several times what the rest of a guest's fd_write costs
+// (docs/performance.md, "Output buffering and lazy built-ins"), and programs that write a byte
+// or a line at a time (or a C program whose stdout is unbuffered) would pay it per call.
+// When fd 1 or 2 is a pipe or a file, guest writes are copied into one host buffer and
+// written in one call when:
 //   - the buffer is full (64 KiB), or a write goes to the other stream (stdout and stderr
 //     stay in the order the guest wrote them);
 //   - the event loop turns (setImmediate): whenever a guest waits, sleeps or ends;

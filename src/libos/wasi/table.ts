@@ -1,6 +1,7 @@
 // The syscall table of the WASI library OS: every wasi_snapshot_preview1 function, the
 // family file that implements it, and whether it may wait (then the runtime imports it as
-// a JSPI Suspending function; the others are plain imports, ~10x cheaper per call).
+// a JSPI Suspending function; the others are plain imports, an order of magnitude cheaper
+// per call).
 // This is the place to read what is supported.
 
 export interface SyscallEntry {

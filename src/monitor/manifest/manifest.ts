@@ -1,6 +1,6 @@
-// The manifest: what a picoprocess is granted (DESIGN.md, "Security monitor and manifest").
+// The manifest: what a picoprocess is granted, which the security monitor enforces (monitor.ts).
 // TOML text, parsed with smol-toml and validated by one zod schema (monitor/manifest/parse.ts, loaded
-// only where a manifest is read: zod alone costs ~100 ms of CLI start-up); every error names the
+// only where a manifest is read: loading zod is a large share of CLI start-up); every error names the
 // field it is about (`mounts[1].mode: expected "ro" or "rw"`). Absent means nothing granted:
 // no mounts, no environment, no network, and limits at the defaults below.
 // The format is documented in docs/manifest.md.

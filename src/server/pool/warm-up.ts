@@ -1,19 +1,18 @@
 // A daemon warms its start path before it takes requests: it starts and ends WARM_UP_STARTS
 // picoprocesses of a tiny built-in guest, then forgets them (ids start at 1 after it).
 //
-// Why: the first thousand starts of a fresh host run ~1.5x slower than those of a host that
-// has been serving a while. Measured on the 2-core reference machine, the density guest at
-// N = 1 000 in one host: ~40 ms of garbage collection while V8 grows the heap (5-6 GCs; none
-// once it has grown), and the start path's JavaScript running in V8's lower tiers until it
-// has been called some thousands of times (TurboFan's default: 3 000 calls). A guest of a few
-// instructions exercises the same path (the host, library OS, monitor and supervisor code is
-// the same for every module): warming with it made the next thousand starts of another
-// module as fast as warming with that module itself. 2 000 starts cost 0.4-0.5 s (spread over
-// the pool's workers), once, before the daemon listens; `drawbridge serve --warm-up 0` skips it.
-// With --workers 0 (one thread for all) it gained nothing in the same measurement: not done there
-// unless asked for. Its gain lasts through quiet spells because the pool keeps its workers'
-// young generations from shrinking (v8-tuning.ts, tuneV8ForPoolWorkers): without that, V8
-// gave the grown heap back after ~10 s idle and the next thousand starts ran as if cold.
+// Why: the first thousand starts of a fresh host run markedly slower than those of a host
+// that has been serving a while: garbage collection while V8 grows the heap (none once it has
+// grown), and the start path's JavaScript running in V8's lower tiers until it has been
+// called some thousands of times. A guest of a few instructions exercises the same path (the
+// host, library OS, monitor and supervisor code is the same for every module): warming with
+// it makes the next thousand starts of another module as fast as warming with that module
+// itself. It costs a fraction of a second, once, before the daemon listens; `drawbridge serve
+// --warm-up 0` skips it. With --workers 0 (one thread for all) it gained nothing: not done
+// there unless asked for. Its gain lasts through quiet spells because the pool keeps its
+// workers' young generations from shrinking (v8-tuning.ts, tuneV8ForPoolWorkers): without
+// that, V8 gives the grown heap back after some seconds idle and the next thousand starts run
+// as if cold. The figures: docs/serve.md, "Worker threads" and "Density".
 //
 // The guest is built here, in code (like page-sum.ts's), so the daemon needs no file: its
 // _start reads stdin once (empty: end of input) and returns, as an interactive program that
@@ -63,8 +62,8 @@ export interface WarmUpResult {
  * Warm a pool that has started nothing yet (see the top of this file) with `guest` (the built-in
  * one unless a test gives another); `starts` undefined:
  * WARM_UP_STARTS with worker threads, none on the main thread alone (--workers 0), where it
- * measured no gain: a warmed main-thread pool started the density guest 3-8% slower (five
- * alternating rounds).
+ * gains nothing (a warmed main-thread pool started the density guest no faster: README,
+ * "Density").
  */
 export async function warmUpPool(pool: Pool, starts?: number, guest: Uint8Array = warmUpModuleBytes()): Promise<WarmUpResult> {
   const t0 = performance.now();

@@ -25,7 +25,7 @@ import { TX_HIGH } from './tcp.ts';
 export { HTTP_HEAD_MAX } from '../../kernel/net/http-head.ts';
 
 // node:http is loaded when a program first serves HTTP, through require: an ESM import of it
-// makes Node evaluate its lazy exports, which loads undici (~30-50 ms of every CLI start).
+// makes Node evaluate its lazy exports, which loads undici, a large share of a CLI start.
 let httpModule: typeof http | null = null;
 function nodeHttp(): typeof http {
   return (httpModule ??= createRequire(import.meta.url)('node:http') as typeof http);
