@@ -27,7 +27,7 @@ if (major < REQUIRED) {
 
 // `drawbridge run [OPTIONS] MODULE`: a module too big to be prepared at first run (over
 // 256 KiB, AUTO_PREPARE_MAX_BYTES) runs as it is, compiled lazily by V8 on its own threads. Start
-// reading and compiling it now, so that loading the CLI (30-40 ms) happens meanwhile; the run
+// reading and compiling it now, so that loading the CLI happens meanwhile; the run
 // command takes the result (src/cli/early-module.ts) when it runs that module unprepared.
 const EARLY_MIN_BYTES = 256 * 1024;
 const VALUE_FLAGS = new Set(['--dir', '--env', '--listen', '--connect', '--manifest', '--ext']);
