@@ -6,10 +6,34 @@ import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 // Node's modules by name, for the layers that see only the Dk ABI.
-const NODE_ALL = ['fs', 'fs/promises', 'net', 'path', 'os', 'child_process', 'worker_threads', 'http', 'https', 'crypto', 'dns', 'dgram', 'tls', 'url', 'util', 'stream', 'async_hooks', 'module', 'zlib', 'events'];
+const NODE_ALL = [
+  'fs',
+  'fs/promises',
+  'net',
+  'path',
+  'os',
+  'child_process',
+  'worker_threads',
+  'http',
+  'https',
+  'crypto',
+  'dns',
+  'dgram',
+  'tls',
+  'url',
+  'util',
+  'stream',
+  'async_hooks',
+  'module',
+  'zlib',
+  'events',
+];
 const NODE_IO = ['fs', 'fs/promises', 'net', 'child_process', 'worker_threads', 'http', 'https', 'dns', 'dgram', 'tls'];
 const nodeNames = (names, message) => ({
-  paths: names.flatMap((n) => [{ name: n, message }, { name: `node:${n}`, message }]),
+  paths: names.flatMap((n) => [
+    { name: n, message },
+    { name: `node:${n}`, message },
+  ]),
   patterns: names === NODE_ALL ? [{ group: ['node:*'], message }] : [],
 });
 
@@ -36,13 +60,22 @@ for (const [layer, allowed] of Object.entries(LAYERS)) {
   const may = new Set([layer, 'abi', ...allowed, 'types']);
   for (const other of FOLDERS) {
     if (may.has(other) || (layer.startsWith('host/') && other === 'host')) continue;
-    zones.push({ target: `./src/${layer}`, from: `./src/${other}`, message: `src/${layer} may import only ${[...may].filter((x) => x !== 'types').join(', ')} (docs/architecture.md)` });
+    zones.push({
+      target: `./src/${layer}`,
+      from: `./src/${other}`,
+      message: `src/${layer} may import only ${[...may].filter((x) => x !== 'types').join(', ')} (docs/architecture.md)`,
+    });
   }
 }
 // The upper layers reach a host only through its index.ts (and the kernel's shared types).
 for (const upper of ['runtime', 'checkpoint', 'server', 'cli']) {
   for (const host of ['host/node', 'host/memory']) {
-    zones.push({ target: `./src/${upper}`, from: `./src/${host}`, except: ['./index.ts', './lazy-builtins.ts'], message: `src/${upper} reaches src/${host} only through its index.ts (docs/architecture.md)` });
+    zones.push({
+      target: `./src/${upper}`,
+      from: `./src/${host}`,
+      except: ['./index.ts', './lazy-builtins.ts'],
+      message: `src/${upper} reaches src/${host} only through its index.ts (docs/architecture.md)`,
+    });
   }
 }
 
@@ -68,9 +101,18 @@ export default tseslint.config(
     },
   },
   // The layers that see only the Dk ABI (or only bytes): no Node modules at all.
-  { files: ['src/abi/**', 'src/libos/**', 'src/extensions/**', 'src/wasm/**'], rules: { 'no-restricted-imports': ['error', nodeNames(NODE_ALL, 'This layer sees only the Dk ABI (or bytes): no Node modules (docs/architecture.md).')] } },
+  {
+    files: ['src/abi/**', 'src/libos/**', 'src/extensions/**', 'src/wasm/**'],
+    rules: { 'no-restricted-imports': ['error', nodeNames(NODE_ALL, 'This layer sees only the Dk ABI (or bytes): no Node modules (docs/architecture.md).')] },
+  },
   // The monitor may hash and resolve names, but does no I/O of its own.
-  { files: ['src/monitor/**'], rules: { 'no-restricted-imports': ['error', nodeNames(NODE_IO, 'The monitor does no I/O of its own (docs/architecture.md).')] } },
+  {
+    files: ['src/monitor/**'],
+    rules: { 'no-restricted-imports': ['error', nodeNames(NODE_IO, 'The monitor does no I/O of its own (docs/architecture.md).')] },
+  },
   // The kernel and the memory host are deterministic and in memory: no real I/O.
-  { files: ['src/host/kernel/**', 'src/host/memory/**'], rules: { 'no-restricted-imports': ['error', nodeNames(NODE_IO, 'host/kernel and host/memory do no real I/O (docs/architecture.md).')] } },
+  {
+    files: ['src/host/kernel/**', 'src/host/memory/**'],
+    rules: { 'no-restricted-imports': ['error', nodeNames(NODE_IO, 'host/kernel and host/memory do no real I/O (docs/architecture.md).')] },
+  },
 );

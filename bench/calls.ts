@@ -39,6 +39,10 @@ export const calls: Benchmark = {
       const [n, w, d] = RUNNERS.map((r) => median(ns[r]));
       rows.push([c.what, String(c.calls), fixed(n!, 1), fixed(w!, 1), fixed(d!, 1), ratio(d! / w!)]);
     }
-    printTable(`Per-call cost (ns per call, median of ${ctx.reps}; timed by the guest)`, ['call', 'calls', 'native', 'node:wasi', 'drawbridge', 'db/node:wasi'], rows);
+    printTable(
+      `Per-call cost (ns per call, median of ${ctx.reps}; timed by the guest)`,
+      ['call', 'calls', 'native', 'node:wasi', 'drawbridge', 'db/node:wasi'],
+      rows,
+    );
   },
 };

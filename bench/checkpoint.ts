@@ -40,12 +40,19 @@ async function prepared(name: string): Promise<{ bytes: Uint8Array; module: WebA
 }
 
 /** Start `touch` with `mib` MiB and resolve once it says ready (it then sleeps). */
-async function startTouch(p: { bytes: Uint8Array; module: WebAssembly.Module }, mib: number, restore?: Uint8Array): Promise<{ running: Running; ready: Promise<void>; out: () => string }> {
+async function startTouch(
+  p: { bytes: Uint8Array; module: WebAssembly.Module },
+  mib: number,
+  restore?: Uint8Array,
+): Promise<{ running: Running; ready: Promise<void>; out: () => string }> {
   let text = '';
   let ready!: () => void;
   const readyP = new Promise<void>((r) => (ready = r));
   const running = await startCommand({
-    host, module: p.module, args: ['touch', String(mib)], manifest: manifest(),
+    host,
+    module: p.module,
+    args: ['touch', String(mib)],
+    manifest: manifest(),
     capture: { moduleBytes: p.bytes, moduleName: 'touch.wasm' },
     restore: restore ? decodeSnapshot(restore, 'snapshot', { lazyPages: true }) : undefined,
     stdout: (b) => {
@@ -59,7 +66,14 @@ async function startTouch(p: { bytes: Uint8Array; module: WebAssembly.Module }, 
 
 /** A fresh, unstarted instance of `touch`, as a restore makes before it writes the memory. */
 async function freshInstance(p: { bytes: Uint8Array; module: WebAssembly.Module }): Promise<{ memory: WebAssembly.Memory; close: () => void }> {
-  const made = await instantiate({ host, module: p.module, args: ['touch'], manifest: manifest(), capture: { moduleBytes: p.bytes, moduleName: 'touch.wasm' }, stdout: () => {} });
+  const made = await instantiate({
+    host,
+    module: p.module,
+    args: ['touch'],
+    manifest: manifest(),
+    capture: { moduleBytes: p.bytes, moduleName: 'touch.wasm' },
+    stdout: () => {},
+  });
   return {
     memory: made.instance.exports.memory as WebAssembly.Memory,
     close: () => {
@@ -141,13 +155,45 @@ export const checkpoint: Benchmark = {
       }
       const mbps = (t: number) => (image / 2 ** 20 / (t / 1000)).toFixed(0);
       const [e, d, c, cw] = [median(enc), median(dec), median(cpy), median(cpyWasm)];
-      rows.push([String(mib), (image / 2 ** 20).toFixed(2), fixed(c, 2), fixed(cw, 2), fixed(e, 2), fixed(d, 2), mbps(c), mbps(cw), mbps(e), mbps(d), (c / e).toFixed(2), (cw / d).toFixed(2)]);
+      rows.push([
+        String(mib),
+        (image / 2 ** 20).toFixed(2),
+        fixed(c, 2),
+        fixed(cw, 2),
+        fixed(e, 2),
+        fixed(d, 2),
+        mbps(c),
+        mbps(cw),
+        mbps(e),
+        mbps(d),
+        (c / e).toFixed(2),
+        (cw / d).toFixed(2),
+      ]);
       e2e.push([String(mib), fixed(median(cap), 1), fixed(median(res), 1), (size / 2 ** 20).toFixed(2)]);
     }
-    printTable(`Checkpoint and restore, the in-memory part, by touched memory (ms, median of ${ctx.reps} reps x 3 rounds; image: the non-zero pages saved; copy: Uint8Array.set of the image's size into a fresh ArrayBuffer, as encode writes; copy to wasm: the same into a fresh WebAssembly.Memory, as a restore writes; encode: encodeSnapshot of the whole memory; decode+write: decodeSnapshot, then restoreMemory into a fresh instance, which checks every page's checksum as it copies it; throughput ratios (median copy time / median time): encode against copy, restore against copy to wasm)`,
-      ['MiB', 'image MiB', 'copy', 'copy to wasm', 'encode', 'decode+write', 'copy MB/s', 'copy to wasm MB/s', 'encode MB/s', 'decode+write MB/s', 'encode vs copy', 'restore vs copy to wasm'], rows);
-    printTable(`Checkpoint and restore end to end (ms, median of ${ctx.reps}; checkpoint: request to snapshot bytes, with the unwind and the library OS state; restore: bytes to a running instance, with decode and instantiation; neither includes Node start-up nor the module compile)`,
-      ['MiB', 'checkpoint', 'restore', 'snapshot MiB'], e2e);
+    printTable(
+      `Checkpoint and restore, the in-memory part, by touched memory (ms, median of ${ctx.reps} reps x 3 rounds; image: the non-zero pages saved; copy: Uint8Array.set of the image's size into a fresh ArrayBuffer, as encode writes; copy to wasm: the same into a fresh WebAssembly.Memory, as a restore writes; encode: encodeSnapshot of the whole memory; decode+write: decodeSnapshot, then restoreMemory into a fresh instance, which checks every page's checksum as it copies it; throughput ratios (median copy time / median time): encode against copy, restore against copy to wasm)`,
+      [
+        'MiB',
+        'image MiB',
+        'copy',
+        'copy to wasm',
+        'encode',
+        'decode+write',
+        'copy MB/s',
+        'copy to wasm MB/s',
+        'encode MB/s',
+        'decode+write MB/s',
+        'encode vs copy',
+        'restore vs copy to wasm',
+      ],
+      rows,
+    );
+    printTable(
+      `Checkpoint and restore end to end (ms, median of ${ctx.reps}; checkpoint: request to snapshot bytes, with the unwind and the library OS state; restore: bytes to a running instance, with decode and instantiation; neither includes Node start-up nor the module compile)`,
+      ['MiB', 'checkpoint', 'restore', 'snapshot MiB'],
+      e2e,
+    );
 
     // What does not grow with memory.
     const startup: number[] = [];
@@ -164,9 +210,11 @@ export const checkpoint: Benchmark = {
       (await freshInstance(touch)).close();
       inst.push(ms(t));
     }
-    printTable(`Fixed costs a restore from the command line adds (ms, median of ${ctx.reps}; touch.wasm prepared, ${(touch.bytes.length / 1024).toFixed(0)} KiB)`,
+    printTable(
+      `Fixed costs a restore from the command line adds (ms, median of ${ctx.reps}; touch.wasm prepared, ${(touch.bytes.length / 1024).toFixed(0)} KiB)`,
       ['Node + CLI start (drawbridge --version)', 'module compile', 'instantiate (host process, library OS, instance)'],
-      [[fixed(median(startup), 1), fixed(median(compile), 2), fixed(median(inst), 2)]]);
+      [[fixed(median(startup), 1), fixed(median(compile), 2), fixed(median(inst), 2)]],
+    );
 
     // fork + exit + wait.
     const forkloop = await prepared('forkloop');
@@ -174,7 +222,10 @@ export const checkpoint: Benchmark = {
     for (let rep = 0; rep < ctx.reps; rep++) {
       let text = '';
       const r = await startCommand({
-        host, module: forkloop.module, args: ['forkloop', '20'], manifest: manifest(1000),
+        host,
+        module: forkloop.module,
+        args: ['forkloop', '20'],
+        manifest: manifest(1000),
         capture: { moduleBytes: forkloop.bytes, moduleName: 'forkloop.wasm' },
         stdout: (b) => void (text += Buffer.from(b).toString()),
       });
@@ -183,15 +234,24 @@ export const checkpoint: Benchmark = {
       if (s.exitCode !== 0 || !m) ctx.fail(`forkloop: exit ${s.exitCode} ${s.error ?? ''} ${text}`);
       else forks.push(Number(m[1]) / 1000);
     }
-    printTable(`fork + exit + wait (µs per fork, median of ${ctx.reps}; the guest times 20 forks)`, ['drawbridge', 'Graphene (reported)', 'Linux (reported)'], [[fixed(median(forks), 0), '463', '67']]);
+    printTable(
+      `fork + exit + wait (µs per fork, median of ${ctx.reps}; the guest times 20 forks)`,
+      ['drawbridge', 'Graphene (reported)', 'Linux (reported)'],
+      [[fixed(median(forks), 0), '463', '67']],
+    );
 
     // Migration downtime on loopback.
     const store = new PageStore();
     let resumed: (() => void) | null = null;
     const server = await receiveMigrations('127.0.0.1', 0, store, (snapshot) => {
       void startCommand({
-        host, module: touch.module, args: snapshot.meta.args, manifest: manifest(),
-        capture: { moduleBytes: touch.bytes, moduleName: 'touch.wasm' }, restore: snapshot, stdout: () => {},
+        host,
+        module: touch.module,
+        args: snapshot.meta.args,
+        manifest: manifest(),
+        capture: { moduleBytes: touch.bytes, moduleName: 'touch.wasm' },
+        restore: snapshot,
+        stdout: () => {},
       }).then((r) => {
         resumed?.();
         r.process.kill(0);
@@ -214,6 +274,10 @@ export const checkpoint: Benchmark = {
       rowsM.push([String(mib), fixed(median(down), 1)]);
     }
     server.close();
-    printTable(`Migration downtime on loopback (ms, median of ${ctx.reps}: checkpoint request to running on the target; later reps reuse the target's pages)`, ['MiB touched', 'downtime'], rowsM);
+    printTable(
+      `Migration downtime on loopback (ms, median of ${ctx.reps}: checkpoint request to running on the target; later reps reuse the target's pages)`,
+      ['MiB touched', 'downtime'],
+      rowsM,
+    );
   },
 };

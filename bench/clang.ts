@@ -29,7 +29,9 @@ export function clangVersionSpec(root: string): ChildSpec {
 
 function cliCommand(runner: 'node:wasi' | 'drawbridge', root: string): string[] {
   const tail = ['--dir', `${root}::/`, CLANG_WASM, 'clang', '--version'];
-  return runner === 'drawbridge' ? [join(ROOT, 'bin', 'drawbridge.js'), 'run', ...tail] : ['--single-threaded-gc', join(ROOT, 'bench', 'lib', 'nodewasi-cli.mjs'), ...tail];
+  return runner === 'drawbridge'
+    ? [join(ROOT, 'bin', 'drawbridge.js'), 'run', ...tail]
+    : ['--single-threaded-gc', join(ROOT, 'bench', 'lib', 'nodewasi-cli.mjs'), ...tail];
 }
 
 export const clang: Benchmark = {
@@ -69,7 +71,12 @@ export const clang: Benchmark = {
         ['', 'node:wasi', 'drawbridge', 'db/node:wasi'],
         [
           ['time to first output', fixed(w, 0), fixed(d, 0), ratio(d / w)],
-          ['compile alone (in process)', fixed(median(compile['node:wasi']), 0), fixed(median(compile.drawbridge), 0), ratio(median(compile.drawbridge) / median(compile['node:wasi']))],
+          [
+            'compile alone (in process)',
+            fixed(median(compile['node:wasi']), 0),
+            fixed(median(compile.drawbridge), 0),
+            ratio(median(compile.drawbridge) / median(compile['node:wasi'])),
+          ],
         ],
       );
     } finally {

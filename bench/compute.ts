@@ -54,27 +54,59 @@ export const compute: Benchmark = {
         for (let rep = 0; rep < ctx.reps; rep++) {
           for (const runner of RUNNERS) {
             const o = await runGuest(runner, spec, nativePath(k.name));
-            if (o.exitCode !== 0 || (o.result && o.result.exitCodes.some((c) => c !== 0))) ctx.fail(`compute ${k.name} ${runner}: exit ${o.exitCode}: ${o.stderr.trim()}`);
+            if (o.exitCode !== 0 || (o.result && o.result.exitCodes.some((c) => c !== 0)))
+              ctx.fail(`compute ${k.name} ${runner}: exit ${o.exitCode}: ${o.stderr.trim()}`);
             sums.add(o.stdout.trim());
             times[runner].push(guestMs(o));
             compiles[runner].push(o.result?.compileMs ?? 0);
           }
           const p = await runGuest('drawbridge', preparedSpec, null);
-          if (p.exitCode !== 0 || p.result!.exitCodes.some((c) => c !== 0)) ctx.fail(`compute ${k.name} drawbridge prepared: exit ${p.exitCode}: ${p.stderr.trim()}`);
+          if (p.exitCode !== 0 || p.result!.exitCodes.some((c) => c !== 0))
+            ctx.fail(`compute ${k.name} drawbridge prepared: exit ${p.exitCode}: ${p.stderr.trim()}`);
           sums.add(p.stdout.trim());
           preparedTimes.push(guestMs(p));
         }
         if (sums.size !== 1) ctx.fail(`compute ${k.name}: checksums differ: ${[...sums].join(' / ')}`);
         const [n, w, d] = RUNNERS.map((r) => median(times[r]));
         const [wc, dc] = [median(compiles['node:wasi']), median(compiles.drawbridge)];
-        rows.push([k.name, fixed(n!, 0), fixed(w!, 0), fixed(d!, 0), fixed(dc, 0), ratio(d! / w!), ratio((d! - dc) / (w! - wc)), ratio(d! / n!), ratio(w! / n!), fixed(guestMs(cold), 0), fixed(cold.result!.compileMs, 0), fixed(median(preparedTimes), 0), ratio(median(preparedTimes) / w!), sums.size === 1 ? 'equal' : 'DIFFER']);
+        rows.push([
+          k.name,
+          fixed(n!, 0),
+          fixed(w!, 0),
+          fixed(d!, 0),
+          fixed(dc, 0),
+          ratio(d! / w!),
+          ratio((d! - dc) / (w! - wc)),
+          ratio(d! / n!),
+          ratio(w! / n!),
+          fixed(guestMs(cold), 0),
+          fixed(cold.result!.compileMs, 0),
+          fixed(median(preparedTimes), 0),
+          ratio(median(preparedTimes) / w!),
+          sums.size === 1 ? 'equal' : 'DIFFER',
+        ]);
       }
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
     printTable(
       `Compute kernels (ms, median of ${ctx.reps}; drawbridge and node:wasi: compile + instantiate + run; drawbridge's code cache warm, and its first run with the cache cold)`,
-      ['kernel', 'native', 'node:wasi', 'drawbridge', 'db compile', 'db/node:wasi', 'run only', 'db/native', 'node:wasi/native', 'db cold cache', 'cold compile', 'db prepared', 'prepared/node:wasi', 'checksums'],
+      [
+        'kernel',
+        'native',
+        'node:wasi',
+        'drawbridge',
+        'db compile',
+        'db/node:wasi',
+        'run only',
+        'db/native',
+        'node:wasi/native',
+        'db cold cache',
+        'cold compile',
+        'db prepared',
+        'prepared/node:wasi',
+        'checksums',
+      ],
       rows,
     );
   },

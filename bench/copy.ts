@@ -58,7 +58,11 @@ export const copy: Benchmark = {
         }
       }
       const [n, w, d] = RUNNERS.map((r) => median(mbps[r]));
-      printTable(`256 MiB file copy (MB/s, median of ${ctx.reps}; timed by the guest, open to close)`, ['native', 'node:wasi', 'drawbridge', 'db/node:wasi'], [[fixed(n!, 0), fixed(w!, 0), fixed(d!, 0), ratio(d! / w!)]]);
+      printTable(
+        `256 MiB file copy (MB/s, median of ${ctx.reps}; timed by the guest, open to close)`,
+        ['native', 'node:wasi', 'drawbridge', 'db/node:wasi'],
+        [[fixed(n!, 0), fixed(w!, 0), fixed(d!, 0), ratio(d! / w!)]],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

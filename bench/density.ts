@@ -64,7 +64,10 @@ const rssKiB = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/se
  * Run `start` (n starts) from a quiet, collected heap and measure it: RSS before and after
  * (once the starts settled and a GC ran), the start rate and CPU time of every thread per start.
  */
-async function measureStarts(n: number, start: () => Promise<void>): Promise<Pick<ChildResult, 'rssBeforeKiB' | 'rssAfterKiB' | 'perProcessKiB' | 'startsPerSecond' | 'cpuUsPerStart'>> {
+async function measureStarts(
+  n: number,
+  start: () => Promise<void>,
+): Promise<Pick<ChildResult, 'rssBeforeKiB' | 'rssAfterKiB' | 'perProcessKiB' | 'startsPerSecond' | 'cpuUsPerStart'>> {
   await sleep(50);
   (globalThis as { gc?: () => void }).gc?.();
   const before = rssKiB();
@@ -77,7 +80,13 @@ async function measureStarts(n: number, start: () => Promise<void>): Promise<Pic
   (globalThis as { gc?: () => void }).gc?.();
   await sleep(50);
   const after = rssKiB();
-  return { rssBeforeKiB: before, rssAfterKiB: after, perProcessKiB: (after - before) / n, startsPerSecond: n / seconds, cpuUsPerStart: (cpu.user + cpu.system) / n };
+  return {
+    rssBeforeKiB: before,
+    rssAfterKiB: after,
+    perProcessKiB: (after - before) / n,
+    startsPerSecond: n / seconds,
+    cpuUsPerStart: (cpu.user + cpu.system) / n,
+  };
 }
 
 /**
@@ -138,7 +147,10 @@ function runChild(n: number, flags: string[] = [], mode: string[] = ['--child', 
   const r = spawnSync(NODE, ['--expose-gc', ...flags, join(ROOT, 'bench', 'density.ts'), ...mode], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`density child (n=${n} ${flags.join(' ')}) failed: ${r.stderr.slice(-2000)}`);
   // The report is the last line that is JSON (a guest or a debugging print may add others).
-  const line = r.stdout.split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (!line) throw new Error(`density child (n=${n} ${mode.join(' ')}) printed no result: ${r.stdout.slice(-500)}`);
   return JSON.parse(line) as ChildResult;
 }
@@ -177,7 +189,9 @@ async function nodeWasiWorkers(w: number): Promise<{ perInstanceKiB: number; sta
       if (out.includes('\n')) c.stdin.end();
     });
     c.stderr.on('data', (d: Buffer) => (err += d));
-    c.on('exit', (code) => (out.includes('perInstanceKiB') ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`node:wasi workers (${code}): ${err}`))));
+    c.on('exit', (code) =>
+      out.includes('perInstanceKiB') ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`node:wasi workers (${code}): ${err}`)),
+    );
   });
 }
 
@@ -219,15 +233,47 @@ export const density: Benchmark = {
     results.push(['drawbridge, N = 10 000, --disable-wasm-trap-handler', runChild(10000, ['--disable-wasm-trap-handler'])]);
     const half = runChild(5000);
     for (const [label, r] of results) {
-      rows.push([label, kib(r.perProcessKiB), kib(r.guestTouchedKiB), kib(r.perProcessKiB - r.guestTouchedKiB), r.startsPerSecond.toFixed(0), cpuUs(r), mib(r.rssAfterKiB)]);
+      rows.push([
+        label,
+        kib(r.perProcessKiB),
+        kib(r.guestTouchedKiB),
+        kib(r.perProcessKiB - r.guestTouchedKiB),
+        r.startsPerSecond.toFixed(0),
+        cpuUs(r),
+        mib(r.rssAfterKiB),
+      ]);
     }
     // Two hosts of 5 000: each pays its own Node (its RSS before the picoprocesses).
     const twoHostsPer = (2 * half.rssAfterKiB) / 10000;
-    rows.push(['drawbridge, N = 10 000 as two hosts of 5 000 (incl. both Nodes)', kib(twoHostsPer), kib(half.guestTouchedKiB), kib(twoHostsPer - half.guestTouchedKiB), half.startsPerSecond.toFixed(0), cpuUs(half), mib(2 * half.rssAfterKiB)]);
+    rows.push([
+      'drawbridge, N = 10 000 as two hosts of 5 000 (incl. both Nodes)',
+      kib(twoHostsPer),
+      kib(half.guestTouchedKiB),
+      kib(twoHostsPer - half.guestTouchedKiB),
+      half.startsPerSecond.toFixed(0),
+      cpuUs(half),
+      mib(2 * half.rssAfterKiB),
+    ]);
     const one = results[2]![1];
-    rows.push(['drawbridge, N = 10 000 in one host (incl. its Node)', kib(one.rssAfterKiB / 10000), kib(one.guestTouchedKiB), kib(one.rssAfterKiB / 10000 - one.guestTouchedKiB), one.startsPerSecond.toFixed(0), cpuUs(one), mib(one.rssAfterKiB)]);
+    rows.push([
+      'drawbridge, N = 10 000 in one host (incl. its Node)',
+      kib(one.rssAfterKiB / 10000),
+      kib(one.guestTouchedKiB),
+      kib(one.rssAfterKiB / 10000 - one.guestTouchedKiB),
+      one.startsPerSecond.toFixed(0),
+      cpuUs(one),
+      mib(one.rssAfterKiB),
+    ]);
     // A warmed host's memory per picoprocess is not shown: its starts reuse what the warm-up's freed.
-    rows.push([`drawbridge, one host, N = 1 000, the host warmed by ${WARM_HOST} starts`, '', '', '', warmOne.startsPerSecond.toFixed(0), cpuUs(warmOne), mib(warmOne.rssAfterKiB)]);
+    rows.push([
+      `drawbridge, one host, N = 1 000, the host warmed by ${WARM_HOST} starts`,
+      '',
+      '',
+      '',
+      warmOne.startsPerSecond.toFixed(0),
+      cpuUs(warmOne),
+      mib(warmOne.rssAfterKiB),
+    ]);
     const touched = results[1]![1].guestTouchedKiB;
     // --pool-child N WORKERS pool|api:K PRE-STARTS DAEMON-WARM-UP ('' for serve's default) IDLE-MS.
     const pool = (workers: number, how: 'pool' | `api:${number}`, preStarts: number, warmUp: number | '' = '', idleMs = 0) =>
@@ -235,11 +281,27 @@ export const density: Benchmark = {
     // Memory per picoprocess is shown only where no warm-up ran before the measurement: a
     // warm-up grows the heaps before `before` is read, so its starts would seem nearly free.
     const pooled: [string, ChildResult, memoryShown: boolean][] = [
-      [`drawbridge serve pool as serve starts it (warmed by its ${WARM_UP_STARTS} built-in starts), 2 worker threads, N = 1 000 (Pool.spawn, all at once)`, pool(2, 'pool', 2 * FRESH_HOST), false],
-      [`drawbridge serve pool as serve starts it, then ${IDLE_MS / 1000} s idle, 2 worker threads, N = 1 000 (Pool.spawn)`, pool(2, 'pool', 2 * FRESH_HOST, '', IDLE_MS), false],
+      [
+        `drawbridge serve pool as serve starts it (warmed by its ${WARM_UP_STARTS} built-in starts), 2 worker threads, N = 1 000 (Pool.spawn, all at once)`,
+        pool(2, 'pool', 2 * FRESH_HOST),
+        false,
+      ],
+      [
+        `drawbridge serve pool as serve starts it, then ${IDLE_MS / 1000} s idle, 2 worker threads, N = 1 000 (Pool.spawn)`,
+        pool(2, 'pool', 2 * FRESH_HOST, '', IDLE_MS),
+        false,
+      ],
       ['drawbridge serve pool, --warm-up 0, 2 worker threads, N = 1 000 (Pool.spawn)', pool(2, 'pool', 2 * FRESH_HOST, 0), true],
-      ['drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100, one after the other)', pool(2, 'api:1', 2 * FRESH_HOST), false],
-      ['drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100, two requests in flight)', pool(2, 'api:2', 2 * FRESH_HOST), false],
+      [
+        'drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100, one after the other)',
+        pool(2, 'api:1', 2 * FRESH_HOST),
+        false,
+      ],
+      [
+        'drawbridge serve pool as serve starts it, 2 worker threads, N = 1 000 (HTTP API, batches of 100, two requests in flight)',
+        pool(2, 'api:2', 2 * FRESH_HOST),
+        false,
+      ],
       ['drawbridge serve pool, no worker threads (no warm-up there), N = 1 000 (Pool.spawn)', pool(0, 'pool', FRESH_HOST), true],
     ];
     for (const [label, r, memoryShown] of pooled) {
@@ -247,10 +309,30 @@ export const density: Benchmark = {
       rows.push([label, ...memory, r.startsPerSecond.toFixed(0), cpuUs(r), mib(r.rssAfterKiB)]);
     }
     const workers = await nodeWasiWorkers(WORKERS);
-    rows.push([`node:wasi, one Worker each (measured with ${WORKERS}; at N = 1 000: ~${(workers.perInstanceKiB * 1000 / 2 ** 20).toFixed(1)} GiB, extrapolated)`, kib(workers.perInstanceKiB), '', '', workers.startsPerSecond.toFixed(0), '', '']);
+    rows.push([
+      `node:wasi, one Worker each (measured with ${WORKERS}; at N = 1 000: ~${((workers.perInstanceKiB * 1000) / 2 ** 20).toFixed(1)} GiB, extrapolated)`,
+      kib(workers.perInstanceKiB),
+      '',
+      '',
+      workers.startsPerSecond.toFixed(0),
+      '',
+      '',
+    ]);
     const procs = await nodeProcesses(PROCESSES);
-    rows.push([`node:wasi, one node process each (measured with ${PROCESSES}; RSS each, unique ${kib(procs.uniqueKiB)} KiB)`, kib(procs.rssKiB), '', '', '', '', '']);
-    printTable(`Density: idle picoprocesses blocked reading stdin (rows at N <= 1 000: the median of ${reps} runs by start rate)`, ['how', 'KiB resident each', 'guest touched KiB', 'beyond the guest KiB', 'starts/s', 'CPU µs per start', 'host RSS MiB'], rows);
+    rows.push([
+      `node:wasi, one node process each (measured with ${PROCESSES}; RSS each, unique ${kib(procs.uniqueKiB)} KiB)`,
+      kib(procs.rssKiB),
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
+    printTable(
+      `Density: idle picoprocesses blocked reading stdin (rows at N <= 1 000: the median of ${reps} runs by start rate)`,
+      ['how', 'KiB resident each', 'guest touched KiB', 'beyond the guest KiB', 'starts/s', 'CPU µs per start', 'host RSS MiB'],
+      rows,
+    );
     for (const [label, r] of results.slice(1, 3)) {
       if (r.perProcessKiB - r.guestTouchedKiB > 128) ctx.fail(`density: ${label}: ${kib(r.perProcessKiB - r.guestTouchedKiB)} KiB beyond the guest (bar: 128)`);
     }
@@ -269,7 +351,15 @@ export const density: Benchmark = {
  * (or its HTTP API, `inFlight` requests at a time), after `preStarts` of the guest that end,
  * and report. `daemonWarmUp`: the daemon's own warm-up (warm-up.ts; undefined: serve's default).
  */
-async function poolChild(n: number, workers: number, api: boolean, inFlight: number, preStarts: number, daemonWarmUp: number | undefined, idleMs: number): Promise<void> {
+async function poolChild(
+  n: number,
+  workers: number,
+  api: boolean,
+  inFlight: number,
+  preStarts: number,
+  daemonWarmUp: number | undefined,
+  idleMs: number,
+): Promise<void> {
   const { startDaemon } = await import('../src/server/daemon.ts');
   const { call } = await import('../src/server/client.ts');
   const d = await startDaemon({ workers, connectionFile: null, warmUp: daemonWarmUp });
@@ -309,5 +399,13 @@ if (process.argv[2] === '--child') await child(Number(process.argv[3]), Number(p
 if (process.argv[2] === '--pool-child') {
   const [n, workers, how, preStarts, warmUp, idleMs] = process.argv.slice(3);
   // how: pool, or api:K (K requests in flight)
-  await poolChild(Number(n), Number(workers), how!.startsWith('api'), Number(how!.split(':')[1] ?? 1), Number(preStarts), warmUp ? Number(warmUp) : undefined, Number(idleMs ?? 0));
+  await poolChild(
+    Number(n),
+    Number(workers),
+    how!.startsWith('api'),
+    Number(how!.split(':')[1] ?? 1),
+    Number(preStarts),
+    warmUp ? Number(warmUp) : undefined,
+    Number(idleMs ?? 0),
+  );
 }

@@ -80,13 +80,19 @@ async function guestCost(module: WebAssembly.Module, exts: ExtensionRequest[], h
   const stack = await loadExtensions(exts, { host });
   const out: Uint8Array[] = [];
   const running = await startCommand({
-    host: createNodeHost(), module, args: ['clock', String(GUEST_CALLS)], manifest: emptyManifest(),
-    stdout: (b) => void out.push(b.slice()), stderr: 'null', wrapDk: stack.wrap,
+    host: createNodeHost(),
+    module,
+    args: ['clock', String(GUEST_CALLS)],
+    manifest: emptyManifest(),
+    stdout: (b) => void out.push(b.slice()),
+    stderr: 'null',
+    wrapDk: stack.wrap,
   });
   const status = await running.done;
   stack.close();
   const text = Buffer.concat(out).toString();
-  if (status.exitCode !== 0 || reportValue(text, 'calls') !== GUEST_CALLS) throw new Error(`clock guest failed: ${status.exitCode} ${status.error ?? ''} ${text}`);
+  if (status.exitCode !== 0 || reportValue(text, 'calls') !== GUEST_CALLS)
+    throw new Error(`clock guest failed: ${status.exitCode} ${status.error ?? ''} ${text}`);
   return reportValue(text, 'elapsed_ns') / GUEST_CALLS;
 }
 
@@ -125,9 +131,12 @@ export const extCalls: Benchmark = {
       const g = c.guest ? median(guest[c.label] ?? [NaN]) : NaN;
       return [
         c.label,
-        fixed(clock, 1), fixed(clock - base[0]!, 1),
-        fixed(write, 1), fixed(write - base[1]!, 1),
-        c.guest ? fixed(g, 1) : '-', c.guest ? fixed(g - baseGuest, 1) : '-',
+        fixed(clock, 1),
+        fixed(clock - base[0]!, 1),
+        fixed(write, 1),
+        fixed(write - base[1]!, 1),
+        c.guest ? fixed(g, 1) : '-',
+        c.guest ? fixed(g - baseGuest, 1) : '-',
       ];
     });
     printTable(

@@ -26,9 +26,10 @@ function build(): void {
 }
 
 function start(runner: 'native' | 'drawbridge'): Promise<{ child: ChildProcess; port: number }> {
-  const child = runner === 'native'
-    ? spawn(join(OUT, 'http_server.native'), ['127.0.0.1', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(NODE, ['--input-type=module', '-e', CLI, 'run', '--listen', '127.0.0.1:0', join(OUT, 'http_server.wasm')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    runner === 'native'
+      ? spawn(join(OUT, 'http_server.native'), ['127.0.0.1', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(NODE, ['--input-type=module', '-e', CLI, 'run', '--listen', '127.0.0.1:0', join(OUT, 'http_server.wasm')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${runner} server did not start: ${out}`)), 30_000);
@@ -69,7 +70,10 @@ export const netHttp: Benchmark = {
       for (const runner of ['native', 'drawbridge'] as const) {
         const s = await start(runner);
         try {
-          const r = spawnSync('wrk', ['-t', '2', '-c', String(CONNECTIONS), '-d', `${DURATION_S}s`, '--timeout', '5s', `http://127.0.0.1:${s.port}/`], { encoding: 'utf8', timeout: (DURATION_S + 30) * 1000 });
+          const r = spawnSync('wrk', ['-t', '2', '-c', String(CONNECTIONS), '-d', `${DURATION_S}s`, '--timeout', '5s', `http://127.0.0.1:${s.port}/`], {
+            encoding: 'utf8',
+            timeout: (DURATION_S + 30) * 1000,
+          });
           const value = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
           if (r.status !== 0 || !Number.isFinite(value) || /Socket errors|Non-2xx/.test(r.stdout)) {
             ctx.fail(`http ${runner}: wrk reported errors or no rate:\n${r.stdout}${r.stderr}`);

@@ -77,7 +77,9 @@ function build(): void {
     const src = join(ROOT, 'guests', 'process', `${name}.c`);
     const out = join(GUESTS, `${name}.wasm`);
     if (stale(out, src) || stale(out, join(include, 'drawbridge', 'process.h'))) {
-      execFileSync('clang', ['--target=wasm32-wasi', '-O2', '-Wl,--strip-all', `-I${include}`, `-I${join(ROOT, 'guests', 'include')}`, src, '-o', out], { stdio: 'inherit' });
+      execFileSync('clang', ['--target=wasm32-wasi', '-O2', '-Wl,--strip-all', `-I${include}`, `-I${join(ROOT, 'guests', 'include')}`, src, '-o', out], {
+        stdio: 'inherit',
+      });
     }
   }
   const nativeSrc = join(GUESTS, 'pipe-native.c');
@@ -97,9 +99,10 @@ export const pipeThroughput: Benchmark = {
       const startMs = { native: [] as number[], drawbridge: [] as number[] };
       for (let rep = 0; rep < ctx.reps; rep++) {
         for (const runner of ['native', 'drawbridge'] as const) {
-          const o = runner === 'native'
-            ? await runProcess(join(GUESTS, 'pipe-native'), [String(SIZE), String(chunk)])
-            : await runProcess(NODE, [join(ROOT, 'bench', 'pipe-child.ts'), GUESTS, String(SIZE), String(chunk)]);
+          const o =
+            runner === 'native'
+              ? await runProcess(join(GUESTS, 'pipe-native'), [String(SIZE), String(chunk)])
+              : await runProcess(NODE, [join(ROOT, 'bench', 'pipe-child.ts'), GUESTS, String(SIZE), String(chunk)]);
           const bytes = reportValue(o.stdout, 'bytes');
           if (o.exitCode !== 0 || bytes !== SIZE) {
             ctx.fail(`pipe ${runner} chunk ${chunk}: exit ${o.exitCode}, ${bytes} bytes: ${o.stderr.trim()}`);

@@ -38,7 +38,11 @@ export const prepared: Benchmark = {
         }
         const t = { wasi: [] as number[], db: [] as number[], prep: [] as number[] };
         for (let r = 0; r < ctx.reps; r++) {
-          for (const [key, runner, s] of [['wasi', 'node:wasi', spec], ['db', 'drawbridge', spec], ['prep', 'drawbridge', prepSpec]] as const) {
+          for (const [key, runner, s] of [
+            ['wasi', 'node:wasi', spec],
+            ['db', 'drawbridge', spec],
+            ['prep', 'drawbridge', prepSpec],
+          ] as const) {
             const o = await runGuest(runner, s, null);
             if (o.exitCode !== 0) ctx.fail(`prepared ${k.name} ${key}: exit ${o.exitCode}: ${o.stderr.trim()}`);
             t[key].push(runMs(o));
@@ -50,6 +54,10 @@ export const prepared: Benchmark = {
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
-    printTable(`Prepared modules (ms, median of ${ctx.reps} alternating rounds)`, ['kernel', 'node:wasi', 'drawbridge', 'db prepared', 'db/node:wasi', 'prepared/node:wasi', 'prepared/db'], rows);
+    printTable(
+      `Prepared modules (ms, median of ${ctx.reps} alternating rounds)`,
+      ['kernel', 'node:wasi', 'drawbridge', 'db prepared', 'db/node:wasi', 'prepared/node:wasi', 'prepared/db'],
+      rows,
+    );
   },
 };

@@ -34,9 +34,18 @@ export function ensureDist(): boolean {
   if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(ROOT, 'src'))) return true;
   console.log('(building dist/ for the CLI: npm run build)');
   try {
-    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` } });
+    execFileSync('npm', ['run', 'build'], {
+      cwd: ROOT,
+      stdio: 'pipe',
+      env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` },
+    });
   } catch (e) {
-    console.log(`(the build failed: ${String((e as { stdout?: Buffer }).stdout ?? '').split('\n').slice(-3).join(' ')})`);
+    console.log(
+      `(the build failed: ${String((e as { stdout?: Buffer }).stdout ?? '')
+        .split('\n')
+        .slice(-3)
+        .join(' ')})`,
+    );
   }
   return existsSync(main);
 }
@@ -53,10 +62,16 @@ export const startup: Benchmark = {
     for (const runner of ['node:wasi', 'drawbridge'] as const) {
       const o = await runGuest(runner, { module: hello, args: ['hello'], repeat: IN_PROCESS_RUNS + 1 }, null);
       const lines = o.stdout.trim().split('\n');
-      if (o.exitCode !== 0 || lines.length !== IN_PROCESS_RUNS + 1 || lines.some((l) => l !== EXPECTED)) ctx.fail(`startup in-process ${runner}: exit ${o.exitCode}, ${lines.length} lines: ${o.stderr.trim()}`);
+      if (o.exitCode !== 0 || lines.length !== IN_PROCESS_RUNS + 1 || lines.some((l) => l !== EXPECTED))
+        ctx.fail(`startup in-process ${runner}: exit ${o.exitCode}, ${lines.length} lines: ${o.stderr.trim()}`);
       inProcess[runner] = mean(o.result!.runMs.slice(1));
     }
-    rows.push([`in process, module cached (mean of ${IN_PROCESS_RUNS})`, fixed(inProcess['node:wasi']!, 3), fixed(inProcess.drawbridge!, 3), ratio(inProcess.drawbridge! / inProcess['node:wasi']!)]);
+    rows.push([
+      `in process, module cached (mean of ${IN_PROCESS_RUNS})`,
+      fixed(inProcess['node:wasi']!, 3),
+      fixed(inProcess.drawbridge!, 3),
+      ratio(inProcess.drawbridge! / inProcess['node:wasi']!),
+    ]);
 
     if (!ensureDist()) {
       console.log('startup: skipping the CLI measurement: dist/cli/main.js could not be built');

@@ -50,7 +50,11 @@ export const tiering: Benchmark = {
   byDefault: false,
   async run(ctx: BenchContext) {
     const root = mkdtempSync(join(tmpdir(), 'drawbridge-bench-tiering-'));
-    const cases: { name: string; spec: ChildSpec; big: boolean }[] = KERNELS.map((k) => ({ name: k.name, spec: { module: wasmPath(k.name), args: [k.name, k.arg] }, big: false }));
+    const cases: { name: string; spec: ChildSpec; big: boolean }[] = KERNELS.map((k) => ({
+      name: k.name,
+      spec: { module: wasmPath(k.name), args: [k.name, k.arg] },
+      big: false,
+    }));
     if (existsSync(CLANG_WASM)) cases.push({ name: 'clang --version', spec: clangVersionSpec(root), big: true });
     else console.log('tiering: clang --version left out: @yowasp/clang is not installed');
     const rows: string[][] = [];
@@ -79,7 +83,15 @@ export const tiering: Benchmark = {
         for (const [name, t] of times) {
           const total = median(t.total);
           const compile = median(t.compile);
-          rows.push([c.name, name, fixed(total, 0), fixed(compile, 1), fixed(total - compile, 0), ratio(total / median(peer.total)), ratio((total - compile) / peerRun)]);
+          rows.push([
+            c.name,
+            name,
+            fixed(total, 0),
+            fixed(compile, 1),
+            fixed(total - compile, 0),
+            ratio(total / median(peer.total)),
+            ratio((total - compile) / peerRun),
+          ]);
         }
       }
     } finally {

@@ -15,8 +15,7 @@ const GUESTS = join(ROOT, 'guests');
 const INCLUDE = join(GUESTS, 'include');
 const OUT = join(ROOT, 'build', 'guests');
 const PARALLEL = 2;
-const INSTALL_HINT =
-  'clang for wasm32-wasi is missing: run `apt-get install -y clang lld wasi-libc libclang-rt-dev-wasm32` (or `bash .ci/run`)';
+const INSTALL_HINT = 'clang for wasm32-wasi is missing: run `apt-get install -y clang lld wasi-libc libclang-rt-dev-wasm32` (or `bash .ci/run`)';
 
 function walk(dir: string, ext: string): string[] {
   let entries;
@@ -88,8 +87,7 @@ async function main(): Promise<number> {
       } else {
         failed++;
         // A wasm32 sysroot problem looks like a missing header or libc: say how to install it.
-        const hint = /wasi|sysroot|crt1|libc|stdio\.h/.test(log) && /not found|No such file|cannot find/.test(log)
-          ? `\n${INSTALL_HINT}` : '';
+        const hint = /wasi|sysroot|crt1|libc|stdio\.h/.test(log) && /not found|No such file|cannot find/.test(log) ? `\n${INSTALL_HINT}` : '';
         console.error(`FAILED ${name}\n${log.trimEnd()}${hint}`);
       }
     }

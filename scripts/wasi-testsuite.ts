@@ -101,9 +101,19 @@ function prebuiltSuite(checkout: string, suite: string): TestCase[] {
 }
 
 /** Turns a spec into one run: the argv, env, dirs and expectations (or a reason to skip). */
-function planOf(spec: Spec): { args: string[]; env: Record<string, string>; dirs: string[]; root?: string; exitCode: number; stdout?: string; stderr?: string } | string {
+function planOf(
+  spec: Spec,
+): { args: string[]; env: Record<string, string>; dirs: string[]; root?: string; exitCode: number; stdout?: string; stderr?: string } | string {
   if (!spec.operations) {
-    return { args: spec.args ?? [], env: spec.env ?? {}, dirs: spec.dirs ?? [], root: spec.root, exitCode: spec.exit_code ?? 0, stdout: spec.stdout, stderr: spec.stderr };
+    return {
+      args: spec.args ?? [],
+      env: spec.env ?? {},
+      dirs: spec.dirs ?? [],
+      root: spec.root,
+      exitCode: spec.exit_code ?? 0,
+      stdout: spec.stdout,
+      stderr: spec.stderr,
+    };
   }
   const kinds = spec.operations.map((o) => o.type);
   if (kinds.some((k) => k !== 'run' && k !== 'read' && k !== 'wait') || kinds.filter((k) => k === 'run').length !== 1) {
@@ -150,8 +160,10 @@ function runOne(t: TestCase): Outcome {
     const stdout = r.stdout.toString('utf8');
     const stderr = r.stderr.toString('utf8');
     if (r.status !== plan.exitCode) problems.push(`exit code ${r.status}, expected ${plan.exitCode}`);
-    if (plan.stdout !== undefined && stdout.slice(0, plan.stdout.length) !== plan.stdout) problems.push(`stdout ${JSON.stringify(stdout.slice(0, 200))}, expected ${JSON.stringify(plan.stdout)}`);
-    if (plan.stderr !== undefined && stderr.slice(0, plan.stderr.length) !== plan.stderr) problems.push(`stderr ${JSON.stringify(stderr.slice(0, 200))}, expected ${JSON.stringify(plan.stderr)}`);
+    if (plan.stdout !== undefined && stdout.slice(0, plan.stdout.length) !== plan.stdout)
+      problems.push(`stdout ${JSON.stringify(stdout.slice(0, 200))}, expected ${JSON.stringify(plan.stdout)}`);
+    if (plan.stderr !== undefined && stderr.slice(0, plan.stderr.length) !== plan.stderr)
+      problems.push(`stderr ${JSON.stringify(stderr.slice(0, 200))}, expected ${JSON.stringify(plan.stderr)}`);
     if (problems.length && stderr) problems.push(`stderr: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     return problems.length ? { verdict: 'FAIL', why: problems.join('; ') } : { verdict: 'PASS' };
   } finally {

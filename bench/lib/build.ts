@@ -16,7 +16,9 @@ function clang(args: string[]): void {
 
 export function buildGuests(): void {
   mkdirSync(BUILD_DIR, { recursive: true });
-  for (const file of readdirSync(GUESTS_DIR).filter((f) => f.endsWith('.c')).sort()) {
+  for (const file of readdirSync(GUESTS_DIR)
+    .filter((f) => f.endsWith('.c'))
+    .sort()) {
     const name = file.slice(0, -2);
     const src = join(GUESTS_DIR, file);
     // -Wl,--strip-all: the name section does not change the code; smaller modules compile faster.

@@ -50,16 +50,7 @@ export const NO_OFFSET = -1;
  */
 export const StatusFlag = { APPEND: 1, NONBLOCK: 2 } as const;
 
-export type StreamKind =
-  | 'file'
-  | 'directory'
-  | 'symlink'
-  | 'pipe'
-  | 'pipe-server'
-  | 'char-device'
-  | 'socket'
-  | 'event'
-  | 'unknown';
+export type StreamKind = 'file' | 'directory' | 'symlink' | 'pipe' | 'pipe-server' | 'char-device' | 'socket' | 'event' | 'unknown';
 
 export interface StreamAttributes {
   kind: StreamKind;

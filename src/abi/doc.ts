@@ -33,7 +33,15 @@ export function abiMarkdown(): string {
   for (const p of [...PRIMITIVES, ...UPCALLS]) lines.push(`- **${p.name}**: ${p.doc}`);
   lines.push('', '## Error codes', '', '| code | name |', '|---|---|');
   for (const [name, code] of Object.entries(DkError)) lines.push(`| ${code} | ${name} |`);
-  lines.push('', '## Exit statuses', '', `A program's own exit status (proc_exit) is 0 to ${GUEST_EXIT_CODE_END - 1}; these are the ones the host gives.`, '', '| status | name | meaning |', '|---|---|---|');
+  lines.push(
+    '',
+    '## Exit statuses',
+    '',
+    `A program's own exit status (proc_exit) is 0 to ${GUEST_EXIT_CODE_END - 1}; these are the ones the host gives.`,
+    '',
+    '| status | name | meaning |',
+    '|---|---|---|',
+  );
   for (const s of EXIT_STATUSES) lines.push(`| ${s.code} | ${s.name} | ${s.meaning} |`);
   return lines.join('\n') + '\n';
 }

@@ -55,9 +55,7 @@ export const DkError = {
 export type DkErrorName = keyof typeof DkError;
 export type DkErrorCode = (typeof DkError)[DkErrorName];
 
-const NAMES = new Map<number, DkErrorName>(
-  (Object.keys(DkError) as DkErrorName[]).map((name) => [DkError[name], name]),
-);
+const NAMES = new Map<number, DkErrorName>((Object.keys(DkError) as DkErrorName[]).map((name) => [DkError[name], name]));
 
 /** A result is an error exactly when it is a negative number. */
 export function isDkError(value: unknown): value is DkErrorCode {

@@ -10,9 +10,21 @@ export interface ExitStatusEntry {
 }
 
 export const EXIT_STATUSES = [
-  { name: 'error', code: 1, meaning: 'the guest misused the WASI ABI (bad pointers, bad enum values), as wasmtime reports it; or its picoprocess failed while being set up' },
-  { name: 'halted', code: 125, meaning: 'an extension halted the run on purpose (a replay that diverged); as docker and git bisect use 125: the run itself failed' },
-  { name: 'cannot execute', code: 126, meaning: 'the module could not be started (no _start, no memory, imports that cannot be bound), as a shell reports a file it cannot execute' },
+  {
+    name: 'error',
+    code: 1,
+    meaning: 'the guest misused the WASI ABI (bad pointers, bad enum values), as wasmtime reports it; or its picoprocess failed while being set up',
+  },
+  {
+    name: 'halted',
+    code: 125,
+    meaning: 'an extension halted the run on purpose (a replay that diverged); as docker and git bisect use 125: the run itself failed',
+  },
+  {
+    name: 'cannot execute',
+    code: 126,
+    meaning: 'the module could not be started (no _start, no memory, imports that cannot be bound), as a shell reports a file it cannot execute',
+  },
   { name: 'trap', code: 134, meaning: '128 + SIGABRT: the guest trapped, as wasmtime reports it on Unix; also a host error under a running picoprocess' },
   { name: 'killed', code: 137, meaning: '128 + SIGKILL: stopped from outside (drawbridge kill, a parent killing its child, a daemon shutting down)' },
   { name: 'cpu exceeded', code: 152, meaning: "128 + SIGXCPU: the manifest's CPU time limit was exceeded, as a shell reports a process ended by RLIMIT_CPU" },

@@ -114,7 +114,10 @@ export function receiveMigrations(
       const meta = offer.meta;
       const hashes = offer.pageHashes;
       const entries = typeof hashes === 'object' && hashes !== null ? Object.entries(hashes) : [];
-      if (entries.length !== meta.memory?.nonZeroPages || entries.some(([p, h]) => !(Number(p) >= 0 && Number(p) < meta.memory.pages) || typeof h !== 'string' || !HASH.test(h))) {
+      if (
+        entries.length !== meta.memory?.nonZeroPages ||
+        entries.some(([p, h]) => !(Number(p) >= 0 && Number(p) < meta.memory.pages) || typeof h !== 'string' || !HASH.test(h))
+      ) {
         throw new MigrationError('the offer does not list a hash for each page');
       }
       const needModule = !store.module(meta.module.sha256);
@@ -152,7 +155,11 @@ export function receiveMigrations(
 }
 
 /** Source side: send a snapshot; resolves with what had to be sent. */
-export async function sendMigration(snapshotBytes: Uint8Array, host: string, port: number): Promise<{ sentPages: number; totalPages: number; moduleSent: boolean }> {
+export async function sendMigration(
+  snapshotBytes: Uint8Array,
+  host: string,
+  port: number,
+): Promise<{ sentPages: number; totalPages: number; moduleSent: boolean }> {
   const snap = decodeSnapshot(snapshotBytes);
   const socket = connect(port, host);
   await new Promise<void>((resolve, reject) => {

@@ -32,7 +32,14 @@ export function pageSumOf(bytes: Uint8Array): number {
   }
   // Little-endian lanes, as Wasm reads them (every host drawbridge runs on is little-endian).
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+  let a0 = 0,
+    a1 = 0,
+    a2 = 0,
+    a3 = 0,
+    b0 = 0,
+    b1 = 0,
+    b2 = 0,
+    b3 = 0;
   for (let i = 0; i < words.length; i += 4) {
     a0 = (a0 + words[i]!) | 0;
     a1 = (a1 + words[i + 1]!) | 0;
@@ -44,8 +51,14 @@ export function pageSumOf(bytes: Uint8Array): number {
     b3 = (b3 + a3) | 0;
   }
   const h =
-    Math.imul(a0, C[0]!) + Math.imul(a1, C[1]!) + Math.imul(a2, C[2]!) + Math.imul(a3, C[3]!) +
-    Math.imul(b0, D[0]!) + Math.imul(b1, D[1]!) + Math.imul(b2, D[2]!) + Math.imul(b3, D[3]!);
+    Math.imul(a0, C[0]!) +
+    Math.imul(a1, C[1]!) +
+    Math.imul(a2, C[2]!) +
+    Math.imul(a3, C[3]!) +
+    Math.imul(b0, D[0]!) +
+    Math.imul(b1, D[1]!) +
+    Math.imul(b2, D[2]!) +
+    Math.imul(b3, D[3]!);
   return h >>> 0;
 }
 
@@ -71,17 +84,83 @@ function v128Const(lanes: readonly number[]): number[] {
 function moduleBytes(): Uint8Array {
   // locals: 0 ptr, 1 len (params), 2 end (i32), 3 a, 4 b (v128)
   const body = [
-    1 + 1, 1, I32, 2, V128, // local groups: one i32, two v128
-    0x20, 0, 0x20, 1, 0x6a, 0x21, 2, // end = ptr + len
-    0x02, 0x40, 0x03, 0x40, // block, loop
-    0x20, 0, 0x20, 2, 0x4f, 0x0d, 1, // br_if 1 (ptr >= end, unsigned)
-    0x20, 3, 0x20, 0, ...V128_LOAD, 4, 0, ...I32X4_ADD, 0x22, 3, // a = a + load(ptr) (align 16, offset 0)
-    0x20, 4, ...I32X4_ADD, 0x21, 4, // b = a + b
-    0x20, 0, 0x41, 16, 0x6a, 0x21, 0, // ptr += 16
-    0x0c, 0, 0x0b, 0x0b, // br 0, end loop, end block
-    0x20, 3, ...v128Const(C), ...I32X4_MUL, 0x20, 4, ...v128Const(D), ...I32X4_MUL, ...I32X4_ADD, 0x22, 3,
-    ...I32X4_EXTRACT_LANE, 0, 0x20, 3, ...I32X4_EXTRACT_LANE, 1, 0x6a,
-    0x20, 3, ...I32X4_EXTRACT_LANE, 2, 0x6a, 0x20, 3, ...I32X4_EXTRACT_LANE, 3, 0x6a,
+    1 + 1,
+    1,
+    I32,
+    2,
+    V128, // local groups: one i32, two v128
+    0x20,
+    0,
+    0x20,
+    1,
+    0x6a,
+    0x21,
+    2, // end = ptr + len
+    0x02,
+    0x40,
+    0x03,
+    0x40, // block, loop
+    0x20,
+    0,
+    0x20,
+    2,
+    0x4f,
+    0x0d,
+    1, // br_if 1 (ptr >= end, unsigned)
+    0x20,
+    3,
+    0x20,
+    0,
+    ...V128_LOAD,
+    4,
+    0,
+    ...I32X4_ADD,
+    0x22,
+    3, // a = a + load(ptr) (align 16, offset 0)
+    0x20,
+    4,
+    ...I32X4_ADD,
+    0x21,
+    4, // b = a + b
+    0x20,
+    0,
+    0x41,
+    16,
+    0x6a,
+    0x21,
+    0, // ptr += 16
+    0x0c,
+    0,
+    0x0b,
+    0x0b, // br 0, end loop, end block
+    0x20,
+    3,
+    ...v128Const(C),
+    ...I32X4_MUL,
+    0x20,
+    4,
+    ...v128Const(D),
+    ...I32X4_MUL,
+    ...I32X4_ADD,
+    0x22,
+    3,
+    ...I32X4_EXTRACT_LANE,
+    0,
+    0x20,
+    3,
+    ...I32X4_EXTRACT_LANE,
+    1,
+    0x6a,
+    0x20,
+    3,
+    ...I32X4_EXTRACT_LANE,
+    2,
+    0x6a,
+    0x20,
+    3,
+    ...I32X4_EXTRACT_LANE,
+    3,
+    0x6a,
     0x0b,
   ];
   return concat([

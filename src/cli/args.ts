@@ -28,7 +28,13 @@ export interface OptionSpec {
 
 export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
-type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean' ? boolean : S['multiple'] extends true ? string[] : S extends { default: string } ? string : string | undefined;
+type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean'
+  ? boolean
+  : S['multiple'] extends true
+    ? string[]
+    : S extends { default: string }
+      ? string
+      : string | undefined;
 
 export type OptionValues<T extends OptionTable> = { -readonly [K in keyof T]: ValueOf<T[K]> };
 
@@ -83,15 +89,25 @@ function splitAtPositional(table: OptionTable, argv: readonly string[]): { optio
 
 function nodeOptions(table: OptionTable): Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> {
   const out: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
-  for (const [name, s] of Object.entries(table)) out[name] = { type: s.type, ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}) };
+  for (const [name, s] of Object.entries(table))
+    out[name] = { type: s.type, ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}) };
   return out;
 }
 
 /** The options' lines of a --help: `  -h, --help  text`, the texts in one column two spaces after the longest name. */
 export function optionsHelp(table: OptionTable): string {
-  const rows = Object.entries(table).flatMap(([name, s]) => (s.help === undefined ? [] : [[`${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`, s.help] as const]));
+  const rows = Object.entries(table).flatMap(([name, s]) =>
+    s.help === undefined ? [] : [[`${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${s.value ?? 'VALUE'}` : ''}`, s.help] as const],
+  );
   const column = 2 + Math.max(0, ...rows.map(([label]) => label.length)) + 2;
-  return rows.map(([label, help]) => help.split('\n').map((line, i) => (i === 0 ? `  ${label}`.padEnd(column) : ' '.repeat(column)) + line).join('\n')).join('\n');
+  return rows
+    .map(([label, help]) =>
+      help
+        .split('\n')
+        .map((line, i) => (i === 0 ? `  ${label}`.padEnd(column) : ' '.repeat(column)) + line)
+        .join('\n'),
+    )
+    .join('\n');
 }
 
 /** The whole number from 0 to `max` that `text` spells in decimal digits, or null. */

@@ -20,15 +20,21 @@ import { readSnapshotFile, SnapshotError, type Snapshot } from '../checkpoint/sn
 import type { CommandIo } from './manifest-command.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 
-export const CHECKPOINT_USAGE = 'usage: drawbridge checkpoint PID -o FILE [--leave-running]\n       drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]   (a picoprocess of drawbridge serve)';
-export const RESTORE_USAGE = 'usage: drawbridge restore FILE [--dir HOST::GUEST]...\n       drawbridge restore --host [WHERE] FILE [--worker K]   (into drawbridge serve; prints the new id)';
+export const CHECKPOINT_USAGE =
+  'usage: drawbridge checkpoint PID -o FILE [--leave-running]\n       drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]   (a picoprocess of drawbridge serve)';
+export const RESTORE_USAGE =
+  'usage: drawbridge restore FILE [--dir HOST::GUEST]...\n       drawbridge restore --host [WHERE] FILE [--worker K]   (into drawbridge serve; prints the new id)';
 
 /** --host addresses a picoprocess of a drawbridge serve daemon (serve-commands.ts). */
 const forDaemon = (argv: string[]): boolean => argv.some((a) => a === '--host' || a.startsWith('--host='));
 export const PREPARE_USAGE = 'usage: drawbridge prepare [--waits-only] MODULE.wasm';
 
 const HELP = { type: 'boolean', short: 'h' } as const;
-const CHECKPOINT_OPTIONS = { output: { type: 'string', short: 'o', value: 'FILE' }, 'leave-running': { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
+const CHECKPOINT_OPTIONS = {
+  output: { type: 'string', short: 'o', value: 'FILE' },
+  'leave-running': { type: 'boolean' },
+  help: HELP,
+} as const satisfies OptionTable;
 /** --dir HOST::GUEST: another host folder for the snapshot's mount at GUEST. */
 const DIR = { type: 'string', multiple: true, value: 'HOST::GUEST', needs: 'HOST::GUEST' } as const;
 const RESTORE_OPTIONS = { dir: DIR, help: HELP } as const satisfies OptionTable;
@@ -77,7 +83,9 @@ export async function checkpointCommand(argv: string[], io: CommandIo): Promise<
   if (forDaemon(argv)) return (await import('./serve-commands.ts')).daemonCheckpointCommand(argv, io);
   const p = checkpointArgs(argv);
   if (p === 'help') {
-    io.out(`${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.\nWith --host, ID is a picoprocess of a drawbridge serve daemon (drawbridge checkpoint --host --help).`);
+    io.out(
+      `${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.\nWith --host, ID is a picoprocess of a drawbridge serve daemon (drawbridge checkpoint --host --help).`,
+    );
     return 0;
   }
   if (typeof p === 'string') {
@@ -98,7 +106,9 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
   if (forDaemon(argv)) return (await import('./serve-commands.ts')).daemonRestoreCommand(argv, io);
   const p = restoreArgs(argv);
   if (p === 'help') {
-    io.out(`${RESTORE_USAGE}\n\nContinues a picoprocess from a snapshot. Its mounts are the snapshot's, at the same host\nfolders unless --dir HOST::GUEST gives another folder for GUEST. With --host, it continues\nin a drawbridge serve daemon instead (drawbridge restore --host --help).`);
+    io.out(
+      `${RESTORE_USAGE}\n\nContinues a picoprocess from a snapshot. Its mounts are the snapshot's, at the same host\nfolders unless --dir HOST::GUEST gives another folder for GUEST. With --host, it continues\nin a drawbridge serve daemon instead (drawbridge restore --host --help).`,
+    );
     return 0;
   }
   if (typeof p === 'string') {
@@ -205,7 +215,9 @@ function migrateArgs(argv: string[]): { pid: number; to: { host: string; port: n
 export async function receiveCommand(argv: string[], io: CommandIo): Promise<number> {
   const p = receiveArgs(argv);
   if (p === 'help') {
-    io.out(`${RECEIVE_USAGE}\n\nWaits for picoprocesses sent by drawbridge migrate and runs each one here. Pages it\nalready holds (from earlier migrations) are not sent again. With --once it exits with the\nfirst one's status.`);
+    io.out(
+      `${RECEIVE_USAGE}\n\nWaits for picoprocesses sent by drawbridge migrate and runs each one here. Pages it\nalready holds (from earlier migrations) are not sent again. With --once it exits with the\nfirst one's status.`,
+    );
     return 0;
   }
   if (typeof p === 'string') {
@@ -219,7 +231,9 @@ export async function receiveCommand(argv: string[], io: CommandIo): Promise<num
   let server: Awaited<ReturnType<typeof receiveMigrations>>;
   try {
     server = await receiveMigrations(listen.host, listen.port, store, (snapshot, stats) => {
-      io.err(`drawbridge receive: ${snapshot.meta.module.name}: received ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ''}`);
+      io.err(
+        `drawbridge receive: ${snapshot.meta.module.name}: received ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ''}`,
+      );
       if (once) server.close();
       runSnapshot(snapshot, snapshot.meta.module.name, dirs, io).then(
         (code) => (once ? finish(code) : undefined),
@@ -241,7 +255,9 @@ export async function receiveCommand(argv: string[], io: CommandIo): Promise<num
 export async function migrateCommand(argv: string[], io: CommandIo): Promise<number> {
   const p = migrateArgs(argv);
   if (p === 'help') {
-    io.out(`${MIGRATE_USAGE}\n\nCheckpoints the picoprocess of \`drawbridge run\` PID, sends it to a drawbridge receive at\nADDR:PORT (only what that host does not already hold) and stops it here.`);
+    io.out(
+      `${MIGRATE_USAGE}\n\nCheckpoints the picoprocess of \`drawbridge run\` PID, sends it to a drawbridge receive at\nADDR:PORT (only what that host does not already hold) and stops it here.`,
+    );
     return 0;
   }
   if (typeof p === 'string') {
@@ -259,7 +275,9 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
   try {
     const stats = await sendMigration(readFileSync(file), to.host, to.port);
     rmSync(dir, { recursive: true, force: true });
-    io.out(`migrated ${pid} to ${to.host}:${to.port}: sent ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ', not the module'}`);
+    io.out(
+      `migrated ${pid} to ${to.host}:${to.port}: sent ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ', not the module'}`,
+    );
     return 0;
   } catch (e) {
     io.err(`drawbridge migrate: ${(e as Error).message}; the snapshot is kept in ${file} (drawbridge restore ${file})`);
@@ -318,7 +336,9 @@ export async function prepareCommand(argv: string[], io: CommandIo): Promise<num
     });
     if (tty) process.stderr.write('\r\x1b[K');
     const secs = ((Date.now() - started) / 1000).toFixed(1);
-    io.out(`prepared ${path}${waitsOnly ? ' (waits only)' : ''}: ${bytes.length} -> ${prepared.length} bytes (x${(prepared.length / bytes.length).toFixed(2)}) in ${secs} s: ${preparedPath(bytes, waitsOnly)}`);
+    io.out(
+      `prepared ${path}${waitsOnly ? ' (waits only)' : ''}: ${bytes.length} -> ${prepared.length} bytes (x${(prepared.length / bytes.length).toFixed(2)}) in ${secs} s: ${preparedPath(bytes, waitsOnly)}`,
+    );
     return 0;
   } catch (e) {
     if (e instanceof ModuleError || e instanceof PrepareError) {

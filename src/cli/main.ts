@@ -49,7 +49,9 @@ const io: CommandIo = {
 export async function main(argv: string[], out: CommandIo = io): Promise<number> {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 24) {
-    out.err(`drawbridge: needs Node.js >= 24 (this is ${process.versions.node}); run it through npm (npx drawbridge ...) after npm install, or install Node.js 24.`);
+    out.err(
+      `drawbridge: needs Node.js >= 24 (this is ${process.versions.node}); run it through npm (npx drawbridge ...) after npm install, or install Node.js 24.`,
+    );
     return 1;
   }
   const [command, ...rest] = argv;

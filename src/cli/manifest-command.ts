@@ -37,10 +37,13 @@ export function manifestCheckCommand(argv: string[], io: CommandIo = defaultIo):
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
-      code === 'ENOENT' ? 'no such file' :
-      code === 'EISDIR' ? 'is a directory, not a manifest file' :
-      code === 'EACCES' ? 'permission denied' :
-      (e as Error).message;
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory, not a manifest file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (e as Error).message;
     io.err(`${file}: cannot read: ${why}`);
     return 1;
   }

@@ -61,7 +61,11 @@ const LOGS_OPTIONS = { stderr: { type: 'boolean' }, follow: { type: 'boolean', s
 /** --worker K: a worker thread of the daemon, by number. */
 const WORKER = { type: 'string', value: 'K', needs: 'a number: --worker K' } as const;
 const MOVE_OPTIONS = { worker: WORKER, help: HELP } as const satisfies OptionTable;
-const DAEMON_CHECKPOINT_OPTIONS = { output: { type: 'string', short: 'o', value: 'FILE' }, 'leave-running': { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
+const DAEMON_CHECKPOINT_OPTIONS = {
+  output: { type: 'string', short: 'o', value: 'FILE' },
+  'leave-running': { type: 'boolean' },
+  help: HELP,
+} as const satisfies OptionTable;
 const DAEMON_RESTORE_OPTIONS = { worker: WORKER, help: HELP } as const satisfies OptionTable;
 const isId = (a: string) => /^\d+$/.test(a);
 
@@ -145,7 +149,9 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   const threads = daemon.pool.workers().length;
   const w = daemon.warmUp;
   const warmed = w.starts > 0 ? `warmed up by ${w.starts} starts in ${w.ms} ms` : `no warm-up: ${w.skipped}`;
-  io.out(`drawbridge serve: listening on ${daemon.connection.url ?? `unix:${daemon.connection.socket}`} (pid ${process.pid}, ${workers === 0 ? 'no worker threads' : `${threads} worker thread${threads === 1 ? '' : 's'}`}; ${warmed})`);
+  io.out(
+    `drawbridge serve: listening on ${daemon.connection.url ?? `unix:${daemon.connection.socket}`} (pid ${process.pid}, ${workers === 0 ? 'no worker threads' : `${threads} worker thread${threads === 1 ? '' : 's'}`}; ${warmed})`,
+  );
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
@@ -169,7 +175,16 @@ export async function psCommand(argv: string[], io: CommandIo): Promise<number> 
     const rows = [['ID', 'STATE', 'EXIT', 'WORKER', 'CPU(ms)', 'MEM(KiB)', 'OUT(B)', 'COMMAND']];
     for (const p of processes) {
       const worker = p.worker === undefined ? '-' : String(p.worker);
-      rows.push([String(p.id), p.state, p.exitCode === null ? '-' : String(p.exitCode), worker, p.cpuMs.toFixed(1), String(p.memoryBytes / 1024), String(p.stdoutBytes), p.args.join(' ')]);
+      rows.push([
+        String(p.id),
+        p.state,
+        p.exitCode === null ? '-' : String(p.exitCode),
+        worker,
+        p.cpuMs.toFixed(1),
+        String(p.memoryBytes / 1024),
+        String(p.stdoutBytes),
+        p.args.join(' '),
+      ]);
     }
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) io.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
@@ -262,7 +277,9 @@ export async function logsCommand(argv: string[], io: CommandIo): Promise<number
   }
   const which = a.values.stderr ? 'stderr' : 'stdout';
   try {
-    await call(findConnection(), 'GET', `/v1/processes/${a.positionals[0]}/${which}${a.values.follow ? '?follow=1' : ''}`, { onData: (chunk) => void process.stdout.write(chunk) });
+    await call(findConnection(), 'GET', `/v1/processes/${a.positionals[0]}/${which}${a.values.follow ? '?follow=1' : ''}`, {
+      onData: (chunk) => void process.stdout.write(chunk),
+    });
     return 0;
   } catch (e) {
     return fail(io, 'logs', e);
@@ -293,7 +310,9 @@ export async function moveCommand(argv: string[], io: CommandIo): Promise<number
   }
   const { id, worker } = p;
   try {
-    const { process: p } = (await call(findConnection(), 'POST', `/v1/processes/${id}/move${worker === null ? '' : `?worker=${worker}`}`)) as { process: ProcessInfo };
+    const { process: p } = (await call(findConnection(), 'POST', `/v1/processes/${id}/move${worker === null ? '' : `?worker=${worker}`}`)) as {
+      process: ProcessInfo;
+    };
     io.out(`moved ${p.id} to worker ${p.worker}`);
     return 0;
   } catch (e) {
@@ -348,7 +367,9 @@ export async function daemonCheckpointCommand(argv: string[], io: CommandIo): Pr
   const h = hostOption(argv, isId);
   const p = daemonCheckpointArgs(h?.rest ?? argv);
   if (p === 'help') {
-    io.out(`${DAEMON_CHECKPOINT_USAGE}\n\nWrites a snapshot of picoprocess ID of a drawbridge serve daemon to FILE; it then stops\n(state checkpointed), or with --leave-running goes on. ${HOST_HELP}`);
+    io.out(
+      `${DAEMON_CHECKPOINT_USAGE}\n\nWrites a snapshot of picoprocess ID of a drawbridge serve daemon to FILE; it then stops\n(state checkpointed), or with --leave-running goes on. ${HOST_HELP}`,
+    );
     return 0;
   }
   if (typeof p === 'string') {
@@ -373,7 +394,9 @@ export async function daemonRestoreCommand(argv: string[], io: CommandIo): Promi
   const h = hostOption(argv, (a) => operands.length < 2 || a === operands[operands.length - 1]);
   const p = daemonRestoreArgs(h?.rest ?? argv);
   if (p === 'help') {
-    io.out(`${DAEMON_RESTORE_USAGE}\n\nContinues a snapshot as a new picoprocess of a drawbridge serve daemon (on its worker K,\nor the least loaded) and prints its id. Its mounts are the snapshot's host folders. ${HOST_HELP}`);
+    io.out(
+      `${DAEMON_RESTORE_USAGE}\n\nContinues a snapshot as a new picoprocess of a drawbridge serve daemon (on its worker K,\nor the least loaded) and prints its id. Its mounts are the snapshot's host folders. ${HOST_HELP}`,
+    );
     return 0;
   }
   if (typeof p === 'string') {
@@ -389,7 +412,9 @@ export async function daemonRestoreCommand(argv: string[], io: CommandIo): Promi
     return 1;
   }
   try {
-    const { process: p } = (await call(connectionFor(h?.where), 'POST', `/v1/restore${worker === null ? '' : `?worker=${worker}`}`, { raw: bytes })) as { process: ProcessInfo };
+    const { process: p } = (await call(connectionFor(h?.where), 'POST', `/v1/restore${worker === null ? '' : `?worker=${worker}`}`, { raw: bytes })) as {
+      process: ProcessInfo;
+    };
     io.out(String(p.id));
     return 0;
   } catch (e) {

@@ -43,7 +43,8 @@ export function parseLog(text: string, name = 'log'): LogEntry[] {
   }
   const h = header as { drawbridge?: unknown; version?: unknown; abi?: unknown } | null;
   if (!h || h.drawbridge !== 'record') throw new ExtensionError(`replay: ${name} is not a drawbridge record log (no header line)`);
-  if (h.version !== LOG_VERSION) throw new ExtensionError(`replay: ${name} is a version ${String(h.version)} log; this drawbridge reads version ${LOG_VERSION}`);
+  if (h.version !== LOG_VERSION)
+    throw new ExtensionError(`replay: ${name} is a version ${String(h.version)} log; this drawbridge reads version ${LOG_VERSION}`);
   if (typeof h.abi !== 'string' || h.abi.split('.')[0] !== DK_ABI_VERSION.split('.')[0]) {
     throw new ExtensionError(`replay: ${name} was recorded with ABI ${String(h.abi)}; this host has ${DK_ABI_VERSION}`);
   }

@@ -35,7 +35,13 @@ export interface RemapRule {
 }
 
 function normalise(path: string): string {
-  return '/' + path.split('/').filter((p) => p !== '' && p !== '.').join('/');
+  return (
+    '/' +
+    path
+      .split('/')
+      .filter((p) => p !== '' && p !== '.')
+      .join('/')
+  );
 }
 
 export function parseRules(options: ExtensionOptions): RemapRule[] {

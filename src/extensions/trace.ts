@@ -29,7 +29,10 @@ const KNOWN_OPTIONS = new Set(['format', 'file', 'filter']);
 export function parseFilter(text: string | undefined): ((spec: PrimitiveSpec) => boolean) | null {
   if (text === undefined || text === '' || text === 'all') return null;
   const names = new Set<string>();
-  for (const word of text.split('+').map((w) => w.trim()).filter(Boolean)) {
+  for (const word of text
+    .split('+')
+    .map((w) => w.trim())
+    .filter(Boolean)) {
     if (!CATEGORIES.has(word) && !PRIMITIVES.some((p) => p.name === word || p.method === word)) {
       throw new ExtensionError(`trace: unknown filter "${word}" (a category: ${[...CATEGORIES].join(', ')}; or a primitive such as DkStreamRead)`);
     }
@@ -37,7 +40,6 @@ export function parseFilter(text: string | undefined): ((spec: PrimitiveSpec) =>
   }
   return (spec) => names.has(spec.category) || names.has(spec.name) || names.has(spec.method);
 }
-
 
 export function createTrace(lower: Dk, options: ExtensionOptions, host: ExtensionHost): ExtensionInstance {
   checkOptions('trace', options, KNOWN_OPTIONS);
@@ -81,8 +83,13 @@ function jsonLine(seq: number, call: Call, result: unknown, ms: number): string 
       args[a.name] = { len: v.length, text: utf8.decode(shown.subarray(0, BYTES_SHOWN)) };
     } else args[a.name] = encodeValue(v);
   });
-  const out: Record<string, Json> = { seq, call: call.spec.name, category: call.spec.category, args,
-    result: result instanceof Uint8Array ? { len: result.length } : encodeValue(result) };
+  const out: Record<string, Json> = {
+    seq,
+    call: call.spec.name,
+    category: call.spec.category,
+    args,
+    result: result instanceof Uint8Array ? { len: result.length } : encodeValue(result),
+  };
   if (typeof result === 'number' && result < 0) out.error = dkErrorName(result);
   out.us = Math.round(ms * 10000) / 10;
   return JSON.stringify(out);

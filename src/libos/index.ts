@@ -31,8 +31,16 @@ export interface WasiLibOs {
 }
 
 const WASI_FAMILIES: Record<SyscallEntry['family'], SyscallFamily> = {
-  args: argsCalls, clock: clockCalls, random: randomCalls, proc: procCalls, fd: fdCalls,
-  'fd-io': fdIoCalls, dir: dirCalls, path: pathCalls, poll: pollCalls, sock: sockCalls,
+  args: argsCalls,
+  clock: clockCalls,
+  random: randomCalls,
+  proc: procCalls,
+  fd: fdCalls,
+  'fd-io': fdIoCalls,
+  dir: dirCalls,
+  path: pathCalls,
+  poll: pollCalls,
+  sock: sockCalls,
 };
 
 /** Families whose factory was seen to make every name the table gives it (once per process). */

@@ -96,7 +96,8 @@ function checkUpdate(v: unknown): DkErrorCode | 0 {
     }
     if (key === 'statusFlags') {
       const m = FLAG_MASKS.StatusFlag!;
-      if (!(value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= m && (value & ~m) === 0))) return DkError.INVALID_ARGUMENT;
+      if (!(value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= m && (value & ~m) === 0)))
+        return DkError.INVALID_ARGUMENT;
       continue;
     }
     if (key !== 'atimeNs' && key !== 'mtimeNs') return DkError.INVALID_ARGUMENT;

@@ -3,7 +3,18 @@
 // wrapper's argument and handle-quota checks, monitor.ts). Called with the monitor's state as
 // `this`, their arguments already type-checked. Paths go through the mount rules (mounts.ts).
 
-import { NO_OFFSET, Prot, QueryOption, StreamSide, type AttributesUpdate, type Dk, type DkMethod, type DkResult, type Handle, type StreamAttributes } from '../abi/dk.ts';
+import {
+  NO_OFFSET,
+  Prot,
+  QueryOption,
+  StreamSide,
+  type AttributesUpdate,
+  type Dk,
+  type DkMethod,
+  type DkResult,
+  type Handle,
+  type StreamAttributes,
+} from '../abi/dk.ts';
 import { DkError, isDkError } from '../abi/errors.ts';
 import { linkCreate, openInherited, openPath, readOnlyHandle, removeRefused, rename } from './mounts.ts';
 import type { SecurityMonitor } from './state.ts';

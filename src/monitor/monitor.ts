@@ -85,7 +85,12 @@ function buildMonitoredDk(): void {
     const slow = generic[method];
     const impl = CHECKED[method]! as AnyFn;
     proto[method] = function (this: MonitoredDk, h: number, offset: number, buffer: Uint8Array): unknown {
-      if (!((h | 0) === h && h > 0 && (offset === -1 || (offset >= 0 && offset <= 0x7fffffffffff && offset === Math.floor(offset))) && buffer instanceof Uint8Array)) {
+      if (!(
+        (h | 0) === h &&
+        h > 0 &&
+        (offset === -1 || (offset >= 0 && offset <= 0x7fffffffffff && offset === Math.floor(offset))) &&
+        buffer instanceof Uint8Array
+      )) {
         return slow.call(this, h, offset, buffer);
       }
       try {

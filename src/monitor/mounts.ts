@@ -32,10 +32,7 @@ export function openPath(m: SecurityMonitor, scheme: 'file' | 'dir', path: strin
   const r = m.resolver.resolve(path, followFinal);
   if (isDkError(r)) return r;
   const exists = r.final !== null;
-  const writes =
-    (access & WRITE_ACCESS) !== 0 ||
-    (create & (Create.TRUNCATE | Create.EXCLUSIVE)) !== 0 ||
-    ((create & Create.CREATE) !== 0 && !exists);
+  const writes = (access & WRITE_ACCESS) !== 0 || (create & (Create.TRUNCATE | Create.EXCLUSIVE)) !== 0 || ((create & Create.CREATE) !== 0 && !exists);
   if (r.mount.readOnly && writes) return DkError.READ_ONLY;
   if (exists && (create & Create.EXCLUSIVE) !== 0) return DkError.ALREADY_EXISTS;
   // The walk did not follow a final link only because the caller said NO_FOLLOW: a link

@@ -52,9 +52,7 @@ export class SecurityMonitor {
   constructor(lower: Dk, policy: MonitorPolicy) {
     this.lower = lower;
     this.policy = policy;
-    this.resolver = new PathResolver(policy.mounts, (hostPath, follow) =>
-      lower.streamAttributesQuery(`file:${hostPath}`, follow ? 0 : QueryOption.NO_FOLLOW),
-    );
+    this.resolver = new PathResolver(policy.mounts, (hostPath, follow) => lower.streamAttributesQuery(`file:${hostPath}`, follow ? 0 : QueryOption.NO_FOLLOW));
     this.net = new NetworkGate(policy.network);
   }
 

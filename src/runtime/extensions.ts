@@ -134,7 +134,9 @@ export async function resolveExtension(name: string, cwd = process.cwd()): Promi
     mod = (await import(specifier)) as Record<string, unknown>;
   } catch (e) {
     const known = Object.keys(BUILTIN_EXTENSIONS).join(', ');
-    throw new ExtensionError(`cannot load extension "${name}" (built-in ones: ${known}; or a module path or package name): ${(e as Error).message.split('\n')[0]}`);
+    throw new ExtensionError(
+      `cannot load extension "${name}" (built-in ones: ${known}; or a module path or package name): ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   const factory = mod.default ?? mod.createExtension;
   if (typeof factory !== 'function') {
@@ -144,10 +146,7 @@ export async function resolveExtension(name: string, cwd = process.cwd()): Promi
 }
 
 /** Resolves every extension now (so a bad name fails before the program starts). */
-export async function loadExtensions(
-  requests: readonly ExtensionRequest[],
-  options: { cwd?: string; host?: ExtensionHost } = {},
-): Promise<ExtensionStack> {
+export async function loadExtensions(requests: readonly ExtensionRequest[], options: { cwd?: string; host?: ExtensionHost } = {}): Promise<ExtensionStack> {
   const cwd = options.cwd ?? process.cwd();
   const nodeHost = options.host ? null : nodeExtensionHost(cwd);
   const host = options.host ?? nodeHost!;

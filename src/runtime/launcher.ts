@@ -100,8 +100,7 @@ function stopWhenKilled(lower: Dk, state: { killed: boolean }): Dk {
   for (const spec of PRIMITIVES) {
     const fn = (lower[spec.method] as (...a: unknown[]) => unknown).bind(lower);
     out[spec.method] = spec.blocking
-      ? (...a: unknown[]) =>
-          (fn(...a) as Promise<unknown>).then((r) => (r === DkError.EXITED && state.killed ? fail() : r))
+      ? (...a: unknown[]) => (fn(...a) as Promise<unknown>).then((r) => (r === DkError.EXITED && state.killed ? fail() : r))
       : (...a: unknown[]) => {
           const r = fn(...a);
           return r === DkError.EXITED && state.killed ? fail() : r;
@@ -145,11 +144,13 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
     const { argv, env } = splitChildArgs(request.args);
     const image = readImage(request.parent.dk, request.uri);
     if (isDkError(image)) return image;
-    return superviseChild(request, async (wrapDk) => start({
-      ...childBase(parent, request, childManifest(parent.manifest, env), wrapDk),
-      ...startOptions(await compileImage({ name: request.uri, bytes: image, prepared: false })),
-      args: argv.length > 0 ? argv : [request.uri.slice(request.uri.indexOf(':') + 1)],
-    }));
+    return superviseChild(request, async (wrapDk) =>
+      start({
+        ...childBase(parent, request, childManifest(parent.manifest, env), wrapDk),
+        ...startOptions(await compileImage({ name: request.uri, bytes: image, prepared: false })),
+        args: argv.length > 0 ? argv : [request.uri.slice(request.uri.indexOf(':') + 1)],
+      }),
+    );
   };
 }
 

@@ -97,7 +97,9 @@ export async function prepareImage(bytes: Uint8Array, name: string, policy: Prep
   if (policy === 'always') return { name, bytes: await prepareModule(bytes), prepared: true, why: null };
   // A big module is not prepared here (minutes), but one `drawbridge prepare` made is used.
   if (bytes.length > AUTO_PREPARE_MAX_BYTES && !mayBePrepared(bytes)) {
-    return as(`${name} is not prepared for checkpoints (modules over ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again`);
+    return as(
+      `${name} is not prepared for checkpoints (modules over ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again`,
+    );
   }
   try {
     return { name, bytes: await prepareModule(bytes), prepared: true, why: null };
@@ -142,10 +144,16 @@ export interface StartFrom {
 }
 
 /** What startCommand gets from the module: spread into its options. */
-export function startOptions(compiled: CompiledImage, from: StartFrom = {}): Pick<PicoprocessOptions, 'module' | 'capture' | 'optimize' | 'restore' | 'forkChild'> {
+export function startOptions(
+  compiled: CompiledImage,
+  from: StartFrom = {},
+): Pick<PicoprocessOptions, 'module' | 'capture' | 'optimize' | 'restore' | 'forkChild'> {
   const { image, module, tierUp } = compiled;
   const options: Pick<PicoprocessOptions, 'module' | 'capture' | 'optimize' | 'restore' | 'forkChild'> = { module };
-  if (image.prepared) options.capture = from.extensions ? { moduleBytes: image.bytes, moduleName: image.name, extensions: from.extensions } : { moduleBytes: image.bytes, moduleName: image.name };
+  if (image.prepared)
+    options.capture = from.extensions
+      ? { moduleBytes: image.bytes, moduleName: image.name, extensions: from.extensions }
+      : { moduleBytes: image.bytes, moduleName: image.name };
   if (tierUp) options.optimize = () => module;
   if (from.restore) options.restore = from.restore;
   if (from.forkChild) options.forkChild = true;

@@ -85,7 +85,9 @@ export function defaultPreopens(manifest: Manifest): Preopen[] {
 }
 
 /** Instantiate a command or reactor module as a picoprocess (it does not run yet). */
-export async function instantiate(options: PicoprocessOptions): Promise<{ process: Picoprocess; libos: WasiLibOs; instance: WebAssembly.Instance; capturer: Capturer | null; imports: WebAssembly.Imports }> {
+export async function instantiate(
+  options: PicoprocessOptions,
+): Promise<{ process: Picoprocess; libos: WasiLibOs; instance: WebAssembly.Instance; capturer: Capturer | null; imports: WebAssembly.Imports }> {
   const { manifest } = options;
   const process = options.host.createProcess({
     stdin: options.stdin ?? 'null',
@@ -100,7 +102,11 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
   const env = Object.entries(manifest.env).map(([k, v]) => `${k}=${v}`);
   let libos: WasiLibOs;
   try {
-    libos = createWasiLibOs(dk, { args: options.args, env, preopens: options.preopens ?? defaultPreopens(manifest), listenSockets: options.listenSockets }, options.restore?.meta.libos);
+    libos = createWasiLibOs(
+      dk,
+      { args: options.args, env, preopens: options.preopens ?? defaultPreopens(manifest), listenSockets: options.listenSockets },
+      options.restore?.meta.libos,
+    );
   } catch (e) {
     process.kill(ERROR_EXIT_CODE);
     throw e;
@@ -139,7 +145,14 @@ export async function instantiate(options: PicoprocessOptions): Promise<{ proces
 }
 
 /** Move a captured program onto a new instance of `module` (same imports, libos and host process). */
-function moveTo(module: WebAssembly.Module, imports: WebAssembly.Imports, snapshot: Snapshot, libos: WasiLibOs, process: Picoprocess, capturer: Capturer): WebAssembly.Instance {
+function moveTo(
+  module: WebAssembly.Module,
+  imports: WebAssembly.Imports,
+  snapshot: Snapshot,
+  libos: WasiLibOs,
+  process: Picoprocess,
+  capturer: Capturer,
+): WebAssembly.Instance {
   const instance = new WebAssembly.Instance(module, imports);
   const memory = instance.exports.memory as WebAssembly.Memory;
   libos.attachMemory(memory);

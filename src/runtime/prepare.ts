@@ -45,8 +45,12 @@ export function captureImports(): string[] {
   return [
     `${TICK_MODULE}.${TICK_NAME}`,
     'drawbridge.fork',
-    ...Object.entries(SYSCALLS).filter(([, e]) => e.blocking).map(([n]) => `wasi_snapshot_preview1.${n}`),
-    ...Object.entries(DRAWBRIDGE_CALLS).filter(([, e]) => e.blocking).map(([n]) => `drawbridge.${n}`),
+    ...Object.entries(SYSCALLS)
+      .filter(([, e]) => e.blocking)
+      .map(([n]) => `wasi_snapshot_preview1.${n}`),
+    ...Object.entries(DRAWBRIDGE_CALLS)
+      .filter(([, e]) => e.blocking)
+      .map(([n]) => `drawbridge.${n}`),
   ];
 }
 
@@ -187,9 +191,12 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     }
     // 2. Asyncify through the imports that may wait (and the tick), then optimize.
     const args = [
-      source, '-o', output,
+      source,
+      '-o',
+      output,
       ...FEATURES,
-      '--asyncify', `--pass-arg=asyncify-imports@${captureImports().join(',')}`,
+      '--asyncify',
+      `--pass-arg=asyncify-imports@${captureImports().join(',')}`,
       ...(direct ? ['--pass-arg=asyncify-ignore-indirect'] : []),
       bytes.length <= OPTIMIZE_MORE_MAX_BYTES ? '-O3' : '-O2',
     ];

@@ -50,7 +50,10 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
   const program = await loadProgram({ source: options.module, name, prepare: options.prepared ? 'always' : 'never', mayTierUp: true });
   let manifest = options.manifest ?? emptyManifest();
   for (const d of options.dirs ?? []) {
-    manifest = { ...manifest, mounts: [...manifest.mounts.filter((m) => m.guest !== d.guest), { host: d.host, guest: d.guest, mode: d.readOnly ? 'ro' : 'rw' }] };
+    manifest = {
+      ...manifest,
+      mounts: [...manifest.mounts.filter((m) => m.guest !== d.guest), { host: d.host, guest: d.guest, mode: d.readOnly ? 'ro' : 'rw' }],
+    };
   }
   if (options.env) {
     const r = withCliGrants(manifest, { env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`) });

@@ -62,10 +62,12 @@ export interface CallOptions {
 /** One API call; resolves with the parsed JSON (or the raw bytes for octet-stream answers). */
 export function call(c: Connection, method: string, path: string, options: CallOptions = {}): Promise<any> {
   const payload = options.raw ?? (options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body)));
-  const target = c.socket ? { socketPath: c.socket } : (() => {
-    const u = new URL(c.url!);
-    return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) };
-  })();
+  const target = c.socket
+    ? { socketPath: c.socket }
+    : (() => {
+        const u = new URL(c.url!);
+        return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) };
+      })();
   return new Promise((resolve, reject) => {
     const req = request(
       {

@@ -158,7 +158,9 @@ export function createApiServer(options: ApiOptions): Server {
     const stdin = typeof body.stdin === 'string' ? new TextEncoder().encode(body.stdin) : undefined;
     const args = stringArray(body.args, 'args');
     // A batch is started all at once: the workers start theirs in parallel.
-    const started = await Promise.allSettled(Array.from({ length: count }, () => pool.spawn({ module, args, manifest, stdin, closeStdin: body.closeStdin === true })));
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, () => pool.spawn({ module, args, manifest, stdin, closeStdin: body.closeStdin === true })),
+    );
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) {
       // All or nothing: the ones that did start are stopped again.

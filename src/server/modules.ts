@@ -32,7 +32,14 @@ export class ModuleStore {
     const hash = contentHash(bytes);
     let p = this.modules.get(hash);
     if (!p) {
-      p = prepareImage(bytes, name, this.prepare ? 'auto' : 'never').then((image) => ({ name, hash, bytes: image.bytes, prepared: image.prepared, preemptible: isPreemptible(image), compiled: new Map() }));
+      p = prepareImage(bytes, name, this.prepare ? 'auto' : 'never').then((image) => ({
+        name,
+        hash,
+        bytes: image.bytes,
+        prepared: image.prepared,
+        preemptible: isPreemptible(image),
+        compiled: new Map(),
+      }));
       p.catch(() => this.modules.delete(hash));
       this.modules.set(hash, p);
     }

@@ -9,12 +9,34 @@ declare namespace WebAssembly {
   type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'externref' | 'anyfunc' | 'funcref';
   type ImportExportKind = 'function' | 'global' | 'memory' | 'table' | 'tag';
 
-  interface ModuleImportDescriptor { module: string; name: string; kind: ImportExportKind }
-  interface ModuleExportDescriptor { name: string; kind: ImportExportKind }
-  interface MemoryDescriptor { initial: number; maximum?: number; shared?: boolean; address?: 'i32' | 'i64' }
-  interface GlobalDescriptor { value: ValueType; mutable?: boolean }
-  interface TableDescriptor { element: 'anyfunc' | 'externref'; initial: number; maximum?: number }
-  interface WebAssemblyInstantiatedSource { module: Module; instance: Instance }
+  interface ModuleImportDescriptor {
+    module: string;
+    name: string;
+    kind: ImportExportKind;
+  }
+  interface ModuleExportDescriptor {
+    name: string;
+    kind: ImportExportKind;
+  }
+  interface MemoryDescriptor {
+    initial: number;
+    maximum?: number;
+    shared?: boolean;
+    address?: 'i32' | 'i64';
+  }
+  interface GlobalDescriptor {
+    value: ValueType;
+    mutable?: boolean;
+  }
+  interface TableDescriptor {
+    element: 'anyfunc' | 'externref';
+    initial: number;
+    maximum?: number;
+  }
+  interface WebAssemblyInstantiatedSource {
+    module: Module;
+    instance: Instance;
+  }
 
   class Module {
     constructor(bytes: BufferSource);

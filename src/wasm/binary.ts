@@ -61,14 +61,36 @@ export class Reader {
     for (;;) {
       const op = this.byte();
       switch (op) {
-        case 0x0b: return;
-        case 0x41: case 0x42: case 0x23: case 0xd2: this.skipLeb(); break; // i32/i64.const, global.get, ref.func
-        case 0x43: this.pos += 4; break;
-        case 0x44: this.pos += 8; break;
-        case 0xd0: this.byte(); break; // ref.null t
-        case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break; // extended const arithmetic
-        case 0xfd: this.skipLeb(); this.pos += 16; break; // v128.const
-        default: throw new Error(`unsupported instruction 0x${op.toString(16)} in a constant expression`);
+        case 0x0b:
+          return;
+        case 0x41:
+        case 0x42:
+        case 0x23:
+        case 0xd2:
+          this.skipLeb();
+          break; // i32/i64.const, global.get, ref.func
+        case 0x43:
+          this.pos += 4;
+          break;
+        case 0x44:
+          this.pos += 8;
+          break;
+        case 0xd0:
+          this.byte();
+          break; // ref.null t
+        case 0x6a:
+        case 0x6b:
+        case 0x6c:
+        case 0x7c:
+        case 0x7d:
+        case 0x7e:
+          break; // extended const arithmetic
+        case 0xfd:
+          this.skipLeb();
+          this.pos += 16;
+          break; // v128.const
+        default:
+          throw new Error(`unsupported instruction 0x${op.toString(16)} in a constant expression`);
       }
     }
   }
@@ -157,14 +179,18 @@ export function importEntries(bytes: Uint8Array, s: { payload: number } | undefi
     let valType = -1;
     let mutable = false;
     if (kind === 0) typeIndex = r.u32();
-    else if (kind === 1) { r.byte(); r.limits(); }
-    else if (kind === 2) r.limits();
+    else if (kind === 1) {
+      r.byte();
+      r.limits();
+    } else if (kind === 2) r.limits();
     else if (kind === 3) {
       valType = bytes[r.pos]!;
       r.valType();
       mutable = r.byte() === 1;
-    } else if (kind === 4) { r.byte(); r.u32(); }
-    else throw new UnknownImportKind(`unknown import kind ${kind}`);
+    } else if (kind === 4) {
+      r.byte();
+      r.u32();
+    } else throw new UnknownImportKind(`unknown import kind ${kind}`);
     out.push({ module, name, kind, typeIndex, valType, mutable, start, kindAt, end: r.pos });
   }
   return out;

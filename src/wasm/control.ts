@@ -96,10 +96,17 @@ export function addControlExport(bytes: Uint8Array): Uint8Array | null {
     if (s.id === 1) out.push(appended(bytes, s, [0x60, 3, I32, I32, I64, 1, I64]));
     else if (s.id === 3) out.push(appended(bytes, s, leb(typeCount)));
     else if (s.id === 10) {
-      const body = controlBody(fn, globals.map((g) => VALTYPE[g.type]!), globals.map((g) => g.index), tickGlobal);
+      const body = controlBody(
+        fn,
+        globals.map((g) => VALTYPE[g.type]!),
+        globals.map((g) => g.index),
+        tickGlobal,
+      );
       out.push(appended(bytes, s, [...leb(body.length), ...body]));
     } else if (s.id === 7) {
-      out.push(section(7, concat([Uint8Array.from(leb(kept.length + 1)), ...kept, Uint8Array.from([...nameBytes(CONTROL_EXPORT), 0x00, ...leb(controlIndex)])])));
+      out.push(
+        section(7, concat([Uint8Array.from(leb(kept.length + 1)), ...kept, Uint8Array.from([...nameBytes(CONTROL_EXPORT), 0x00, ...leb(controlIndex)])])),
+      );
     } else out.push(bytes.subarray(s.start, s.end));
   }
   return concat(out);
@@ -127,19 +134,27 @@ function controlBody(fn: Map<string, number>, types: number[], indices: number[]
   const get = (k: number): number[] => {
     const g = [0x23, ...leb(indices[k]!)];
     switch (types[k]) {
-      case I32: return [...g, 0xad]; // i64.extend_i32_u
-      case F32: return [...g, 0xbc, 0xad]; // i32.reinterpret_f32, i64.extend_i32_u
-      case F64: return [...g, 0xbd]; // i64.reinterpret_f64
-      default: return g;
+      case I32:
+        return [...g, 0xad]; // i64.extend_i32_u
+      case F32:
+        return [...g, 0xbc, 0xad]; // i32.reinterpret_f32, i64.extend_i32_u
+      case F64:
+        return [...g, 0xbd]; // i64.reinterpret_f64
+      default:
+        return g;
     }
   };
   const set = (k: number): number[] => {
     const g = [0x24, ...leb(indices[k]!)];
     switch (types[k]) {
-      case I32: return [...b, 0xa7, ...g]; // i32.wrap_i64
-      case F32: return [...b, 0xa7, 0xbe, ...g]; // i32.wrap_i64, f32.reinterpret_i32
-      case F64: return [...b, 0xbf, ...g]; // f64.reinterpret_i64
-      default: return [...b, ...g];
+      case I32:
+        return [...b, 0xa7, ...g]; // i32.wrap_i64
+      case F32:
+        return [...b, 0xa7, 0xbe, ...g]; // i32.wrap_i64, f32.reinterpret_i32
+      case F64:
+        return [...b, 0xbf, ...g]; // f64.reinterpret_i64
+      default:
+        return [...b, ...g];
     }
   };
   const perGlobal = (each: (k: number) => number[], after: number[]): number[] => {
@@ -175,19 +190,31 @@ const scratch = new DataView(new ArrayBuffer(8));
 /** A global's value as a snapshot writes it (as `String(global.value)` would) from its bits. */
 export function valueOfBits(type: string, bits: bigint): string {
   switch (type) {
-    case 'i32': return String(Number(BigInt.asIntN(32, bits)));
-    case 'i64': return String(BigInt.asIntN(64, bits));
-    case 'f32': scratch.setUint32(0, Number(BigInt.asUintN(32, bits))); return String(scratch.getFloat32(0));
-    default: scratch.setBigUint64(0, BigInt.asUintN(64, bits)); return String(scratch.getFloat64(0));
+    case 'i32':
+      return String(Number(BigInt.asIntN(32, bits)));
+    case 'i64':
+      return String(BigInt.asIntN(64, bits));
+    case 'f32':
+      scratch.setUint32(0, Number(BigInt.asUintN(32, bits)));
+      return String(scratch.getFloat32(0));
+    default:
+      scratch.setBigUint64(0, BigInt.asUintN(64, bits));
+      return String(scratch.getFloat64(0));
   }
 }
 
 /** The bits of a global's value as a snapshot has it (valueOfBits' inverse). */
 export function bitsOfValue(type: string, value: string): bigint {
   switch (type) {
-    case 'i32': return BigInt.asUintN(64, BigInt(Number(value) | 0));
-    case 'i64': return BigInt.asUintN(64, BigInt(value));
-    case 'f32': scratch.setFloat32(0, Number(value)); return BigInt(scratch.getUint32(0));
-    default: scratch.setFloat64(0, Number(value)); return scratch.getBigUint64(0);
+    case 'i32':
+      return BigInt.asUintN(64, BigInt(Number(value) | 0));
+    case 'i64':
+      return BigInt.asUintN(64, BigInt(value));
+    case 'f32':
+      scratch.setFloat32(0, Number(value));
+      return BigInt(scratch.getUint32(0));
+    default:
+      scratch.setFloat64(0, Number(value));
+      return scratch.getBigUint64(0);
   }
 }

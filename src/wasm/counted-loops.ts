@@ -175,7 +175,8 @@ function decode(bytes: Uint8Array, first: number, end: number): Decoded | null {
     const top = open[open.length - 1]!;
     let imm = 0;
     if (op === I32_CONST) imm = readS32(bytes, at + 1);
-    else if (op === LOCAL_GET || op === LOCAL_SET || op === LOCAL_TEE || op === BR || op === BR_IF || op === CALL || op === RETURN_CALL) imm = new Reader(bytes, at + 1).u32();
+    else if (op === LOCAL_GET || op === LOCAL_SET || op === LOCAL_TEE || op === BR || op === BR_IF || op === CALL || op === RETURN_CALL)
+      imm = new Reader(bytes, at + 1).u32();
     else if (op === BLOCK || op === LOOP || op === IF) imm = bytes[at + 1]!;
     const k = code.length;
     code.push({ at, op, imm, parent: top.seq, loop: loopStack.length ? loopStack[loopStack.length - 1]! : -1 });
@@ -392,7 +393,7 @@ export function countedLoops(bytes: Uint8Array, first: number, end: number, para
       loop.counted = t !== null && t * loop.iteration <= COUNTED_WORK_LIMIT;
       loop.work = loop.counted ? t! * loop.iteration : loop.iteration;
     }
-    return (end - first) + topCalls + top.reduce((sum, m) => sum + m.work - m.bytes, 0);
+    return end - first + topCalls + top.reduce((sum, m) => sum + m.work - m.bytes, 0);
   };
   let work = measure(true);
   // All the counted loops of the function together (those not inside another counted loop).

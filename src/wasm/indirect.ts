@@ -27,7 +27,23 @@
 // table.set, grow, init, copy, fill) nor reached through function references (call_ref).
 // Anything else: null, and preparation keeps Asyncify's default.
 
-import { Reader, UnknownImportKind, concat, definedFuncTypes, funcTypes, importEntries, leb, localsOf, localsWith, section, sections, sleb, type FuncType, type ImportEntry, type Locals } from './binary.ts';
+import {
+  Reader,
+  UnknownImportKind,
+  concat,
+  definedFuncTypes,
+  funcTypes,
+  importEntries,
+  leb,
+  localsOf,
+  localsWith,
+  section,
+  sections,
+  sleb,
+  type FuncType,
+  type ImportEntry,
+  type Locals,
+} from './binary.ts';
 import { skipInstruction } from './instructions.ts';
 
 /** Tables bigger than this keep Asyncify's default (a dispatcher's br_table spans the table). */
@@ -191,7 +207,7 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
   const { secs, find, fs, types, funcType, mayUnwind, imported, table, direct, indirect, bodies, keyOf, targets } = analyze(bytes, unwinding);
   // The fixpoint of "may unwind" over direct calls and the table's signatures.
   const keyUnwinds = new Set<string>();
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let i = 0; i < bodies.length; i++) {
       const f = imported + i;
@@ -287,7 +303,10 @@ function rewrite(bytes: Uint8Array, unwinding: ReadonlySet<string>): Devirtualiz
   const newTypeSection = section(1, concat([Uint8Array.from(leb(types.length + keys.length)), typeEntries, ...newTypes]));
   const definedCount = funcType.length - imported;
   const funcEntries = fs ? bytes.subarray(afterCount(bytes, fs.payload), fs.end) : new Uint8Array(0);
-  const newFuncSection = section(3, concat([Uint8Array.from(leb(definedCount + keys.length)), funcEntries, Uint8Array.from(keys.flatMap((_, j) => leb(firstType + j)))]));
+  const newFuncSection = section(
+    3,
+    concat([Uint8Array.from(leb(definedCount + keys.length)), funcEntries, Uint8Array.from(keys.flatMap((_, j) => leb(firstType + j)))]),
+  );
   const newCodeSection = section(10, concat([Uint8Array.from(leb(bodies.length + keys.length)), ...outBodies]));
   const out: Uint8Array[] = [bytes.subarray(0, 8)];
   for (const s of secs) {

@@ -43,7 +43,9 @@ function rewrite(bytes: Uint8Array, limitBytes: number, extraPages: number): Uin
     const initial = r.u32();
     const max = flags & 1 ? r.u32() : null;
     if (initial > maxPages) {
-      throw new MemoryLimitError(`the module starts with ${initial} pages (${(initial * WASM_PAGE) / 2 ** 20} MiB) of memory, more than limits.memory allows (${maxPages} pages)`);
+      throw new MemoryLimitError(
+        `the module starts with ${initial} pages (${(initial * WASM_PAGE) / 2 ** 20} MiB) of memory, more than limits.memory allows (${maxPages} pages)`,
+      );
     }
     const newMax = max === null ? maxPages : Math.min(max, maxPages);
     if (newMax !== max) changed = true;

@@ -24,7 +24,10 @@ export function mutableGlobals(bytes: Uint8Array): MutableGlobal[] {
   const secs = sections(bytes);
   let index = 0;
   const out: MutableGlobal[] = [];
-  for (const e of importEntries(bytes, secs.find((s) => s.id === SECTION_IMPORT))) {
+  for (const e of importEntries(
+    bytes,
+    secs.find((s) => s.id === SECTION_IMPORT),
+  )) {
     if (e.kind !== KIND_GLOBAL) continue;
     if (e.mutable) out.push({ index, type: VALTYPES[e.valType] ?? 'unknown' });
     index++;
@@ -67,7 +70,6 @@ export function exportMutableGlobals(bytes: Uint8Array): Uint8Array {
   const at = after ? after.end : 8;
   return concat([bytes.subarray(0, at), section, bytes.subarray(at)]);
 }
-
 
 /** The names a module exports (read from its export section, without compiling it). */
 export function exportNames(bytes: Uint8Array): string[] {

@@ -17,7 +17,21 @@
 // exceptions), so it never mistakes an immediate for an opcode; an instruction it does not
 // know makes it refuse.
 
-import { Reader, concat, definedFuncTypes, funcTypes, importEntries, leb, localsOf, localsWith, nameBytes, section, sections, sleb, type Locals } from './binary.ts';
+import {
+  Reader,
+  concat,
+  definedFuncTypes,
+  funcTypes,
+  importEntries,
+  leb,
+  localsOf,
+  localsWith,
+  nameBytes,
+  section,
+  sections,
+  sleb,
+  type Locals,
+} from './binary.ts';
 import { countedLoops } from './counted-loops.ts';
 import { skipInstruction } from './instructions.ts';
 import { indirectTargets } from './indirect.ts';
@@ -36,9 +50,15 @@ const SIMPLE_BLOCK_TYPES = new Set([0x40, 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x
 
 /** The number of parameters of each function the module defines (not imports). */
 function definedFunctionParams(bytes: Uint8Array, secs: ReturnType<typeof sections>): number[] {
-  const types = funcTypes(bytes, secs.find((s) => s.id === 1));
+  const types = funcTypes(
+    bytes,
+    secs.find((s) => s.id === 1),
+  );
   if (!types) throw new Error('a type other than a function type (GC types are not supported)');
-  return definedFuncTypes(bytes, secs.find((s) => s.id === 3)).map((t) => types[t]!.params);
+  return definedFuncTypes(
+    bytes,
+    secs.find((s) => s.id === 3),
+  ).map((t) => types[t]!.params);
 }
 
 /** What rewriteBody needs to know of a function body before rewriting it. */
@@ -122,7 +142,17 @@ interface Frame {
  *  - a function with exception or GC branch instructions, or a loop typed by a type index,
  *    keeps its marks as inline countdowns on the global: its labels are not renumbered.
  */
-function rewriteBody(bytes: Uint8Array, start: number, end: number, scanned: BodyScan, counted: Set<number>, params: number, logIndex: number, tickGlobal: number, quiet: (at: number) => boolean): Uint8Array {
+function rewriteBody(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  scanned: BodyScan,
+  counted: Set<number>,
+  params: number,
+  logIndex: number,
+  tickGlobal: number,
+  quiet: (at: number) => boolean,
+): Uint8Array {
   const { calls, otherLabels } = scanned;
   const { declared, first: firstInstruction } = scanned.locals;
   const body = new Reader(bytes, firstInstruction);
@@ -130,16 +160,30 @@ function rewriteBody(bytes: Uint8Array, start: number, end: number, scanned: Bod
   const loops = scanned.loops.some((at) => !counted.has(at));
   const g = leb(tickGlobal);
   const tickCall = [0x41, 0x00, 0x10, ...leb(logIndex)];
-  if (otherLabels) return inlineCountdowns(bytes, start, firstInstruction, end, logIndex, [0x23, ...g, 0x41, 0x01, 0x6b, 0x24, ...g, 0x23, ...g, 0x45, 0x04, 0x40, ...tickCall, 0x0b]);
+  if (otherLabels)
+    return inlineCountdowns(bytes, start, firstInstruction, end, logIndex, [
+      0x23,
+      ...g,
+      0x41,
+      0x01,
+      0x6b,
+      0x24,
+      ...g,
+      0x23,
+      ...g,
+      0x45,
+      0x04,
+      0x40,
+      ...tickCall,
+      0x0b,
+    ]);
   if (!calls && !loops) return inlineCountdowns(bytes, start, firstInstruction, end, logIndex, []);
 
   const c = leb(params + declared); // the new local
   const save = Uint8Array.from([0x20, ...c, 0x24, ...g]); // global = local
   const load = Uint8Array.from([0x23, ...g, 0x21, ...c]); // local = global
   const tick = [0x20, ...c, 0x24, ...g, ...tickCall, 0x23, ...g, 0x21, ...c];
-  const entry = calls
-    ? Uint8Array.from([0x23, ...g, 0x41, 0x01, 0x6b, 0x22, ...c, 0x45, 0x04, 0x40, ...tick, 0x0b])
-    : load;
+  const entry = calls ? Uint8Array.from([0x23, ...g, 0x41, 0x01, 0x6b, 0x22, ...c, 0x45, 0x04, 0x40, ...tick, 0x0b]) : load;
   const leavingCountdown = Uint8Array.from([0x20, ...c, 0x41, 0x01, 0x6b, 0x22, ...c, 0x45, 0x0d, 0x01]);
   const wrappedEnd = Uint8Array.from([0x0c, 0x02, 0x0b, ...tick, 0x0c, 0x00, 0x0b, 0x0b]);
 
@@ -314,9 +358,10 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
   const leafWork = new Map<number, number>();
   const count = (i: number, calleeWork: (f: number) => number) => {
     const { end, scan } = found[i]!;
-    const r = scan.loops.length > 0
-      ? countedLoops(bytes, scan.locals.first, end, paramCounts[i]!, logIndex, calleeWork)
-      : { heads: new Set<number>(), work: end - scan.locals.first };
+    const r =
+      scan.loops.length > 0
+        ? countedLoops(bytes, scan.locals.first, end, paramCounts[i]!, logIndex, calleeWork)
+        : { heads: new Set<number>(), work: end - scan.locals.first };
     counted[i] = r.heads;
     if (!scan.calls) leafWork.set(funcIndex + i, r.work);
   };
@@ -364,9 +409,13 @@ export function insertTicks(bytes: Uint8Array): Uint8Array | null {
       wroteExports = true;
     }
     if (s.id === 2) out.push(section(2, newImports));
-    else if (s.id === 6) { out.push(newGlobals); wroteGlobals = true; }
-    else if (s.id === 7) { out.push(newExports); wroteExports = true; }
-    else if (s.id === 10) out.push(newCode);
+    else if (s.id === 6) {
+      out.push(newGlobals);
+      wroteGlobals = true;
+    } else if (s.id === 7) {
+      out.push(newExports);
+      wroteExports = true;
+    } else if (s.id === 10) out.push(newCode);
     else out.push(bytes.subarray(s.start, s.end));
   }
   return concat(out);

@@ -8,23 +8,60 @@ import { ALL_DK_ERRORS, DkError, dkErrorName, isDkError } from '../../src/abi/er
 import { abiJson } from '../../src/cli/abi-command.ts';
 
 const ORIGINAL = [
-  'DkVirtualMemoryAlloc', 'DkVirtualMemoryFree', 'DkVirtualMemoryProtect',
-  'DkThreadCreate', 'DkThreadDelayExecution', 'DkThreadYieldExecution', 'DkThreadExit', 'DkThreadGetParameter',
-  'DkThreadRaiseException', 'DkNotificationEventCreate', 'DkSynchronizationEventCreate', 'DkSemaphoreCreate',
-  'DkSemaphoreRelease', 'DkSemaphorePeek', 'DkEventSet', 'DkEventClear', 'DkEventPeek', 'DkObjectsWaitAny',
+  'DkVirtualMemoryAlloc',
+  'DkVirtualMemoryFree',
+  'DkVirtualMemoryProtect',
+  'DkThreadCreate',
+  'DkThreadDelayExecution',
+  'DkThreadYieldExecution',
+  'DkThreadExit',
+  'DkThreadGetParameter',
+  'DkThreadRaiseException',
+  'DkNotificationEventCreate',
+  'DkSynchronizationEventCreate',
+  'DkSemaphoreCreate',
+  'DkSemaphoreRelease',
+  'DkSemaphorePeek',
+  'DkEventSet',
+  'DkEventClear',
+  'DkEventPeek',
+  'DkObjectsWaitAny',
   'DkAbortEventRegister',
-  'DkProcessCreate', 'DkProcessGetExitCode', 'DkProcessExit',
-  'DkStreamOpen', 'DkStreamRead', 'DkStreamWrite', 'DkStreamMap', 'DkStreamMapPeBinary', 'DkStreamUnmap',
-  'DkStreamSetLength', 'DkStreamFlush', 'DkStreamDelete', 'DkStreamGetEvent', 'DkStreamRename',
-  'DkStreamEnumerateChildren', 'DkStreamAttributesQuery', 'DkStreamAttributesQueryByHandle',
-  'DkSystemTimeQuery', 'DkRandomBitsRead', 'DkInstructionCacheFlush', 'DkObjectReference', 'DkObjectClose',
-  'DkInputEventRead', 'DkFrameBufferExport', 'DkFrameBufferNotifyUpdate', 'DkDebugStringPrint',
+  'DkProcessCreate',
+  'DkProcessGetExitCode',
+  'DkProcessExit',
+  'DkStreamOpen',
+  'DkStreamRead',
+  'DkStreamWrite',
+  'DkStreamMap',
+  'DkStreamMapPeBinary',
+  'DkStreamUnmap',
+  'DkStreamSetLength',
+  'DkStreamFlush',
+  'DkStreamDelete',
+  'DkStreamGetEvent',
+  'DkStreamRename',
+  'DkStreamEnumerateChildren',
+  'DkStreamAttributesQuery',
+  'DkStreamAttributesQueryByHandle',
+  'DkSystemTimeQuery',
+  'DkRandomBitsRead',
+  'DkInstructionCacheFlush',
+  'DkObjectReference',
+  'DkObjectClose',
+  'DkInputEventRead',
+  'DkFrameBufferExport',
+  'DkFrameBufferNotifyUpdate',
+  'DkDebugStringPrint',
 ];
 
 test('every primitive of the original ABI is declared, by its original name', () => {
   const names = new Set(PRIMITIVES.map((p) => p.name));
   for (const n of ORIGINAL) assert.ok(names.has(n), `${n} missing from spec.ts`);
-  assert.deepEqual(UPCALLS.map((u) => u.name), ['LibOsInitialize', 'LibOsThreadStart', 'LibOsExceptionDispatch']);
+  assert.deepEqual(
+    UPCALLS.map((u) => u.name),
+    ['LibOsInitialize', 'LibOsThreadStart', 'LibOsExceptionDispatch'],
+  );
 });
 
 test('names and methods are unique and map one to one', () => {
@@ -34,7 +71,9 @@ test('names and methods are unique and map one to one', () => {
 });
 
 test('only waiting primitives block', () => {
-  const blocking = PRIMITIVES.filter((p) => p.blocking).map((p) => p.name).sort();
+  const blocking = PRIMITIVES.filter((p) => p.blocking)
+    .map((p) => p.name)
+    .sort();
   assert.deepEqual(blocking, ['DkObjectsWaitAny', 'DkThreadDelayExecution', 'DkThreadYieldExecution']);
 });
 

@@ -36,7 +36,19 @@ test('IPv6 bytes: every spelling of an address gives the same bytes as its URL-n
 });
 
 test('spellings refused: leading zeros, zones, short forms, a "::" that stands for nothing', () => {
-  for (const bad of ['010.0.0.1', '1.2.3', '1.2.3.4.5', '0x7f.0.0.1', '256.0.0.1', 'fe80::1%eth0', '1:2:3:4:5:6:7:8::', ':::', '1::2::3', '::1.2.3', '1.2.3.4::']) {
+  for (const bad of [
+    '010.0.0.1',
+    '1.2.3',
+    '1.2.3.4.5',
+    '0x7f.0.0.1',
+    '256.0.0.1',
+    'fe80::1%eth0',
+    '1:2:3:4:5:6:7:8::',
+    ':::',
+    '1::2::3',
+    '::1.2.3',
+    '1.2.3.4::',
+  ]) {
     assert.equal(parseIp(bad), null, bad);
   }
 });

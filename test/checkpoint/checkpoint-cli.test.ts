@@ -101,10 +101,12 @@ test('drawbridge prepare --waits-only: two steps, no tick counter; the program i
   const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, big, '200', '20'], { env });
   let out = '';
   child.stdout.setEncoding('utf8');
-  await new Promise<void>((resolve) => child.stdout.on('data', (d: string) => {
-    out += d;
-    if (out.includes('step 3 ')) resolve();
-  }));
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      if (out.includes('step 3 ')) resolve();
+    }),
+  );
   const snap = join(dir, 'c.snap');
   const ck = spawnSync(process.execPath, [BIN, 'checkpoint', String(child.pid), '-o', snap], { encoding: 'utf8', env });
   assert.equal(ck.status, 0, ck.stderr);
@@ -138,7 +140,17 @@ test('extension state joins the snapshot: a restored trace goes on numbering whe
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-ext-'));
   const trace = join(dir, 'trace.log');
   const snap = join(dir, 'c.snap');
-  const child = spawn(process.execPath, [BIN, 'run', '--ext', `trace:file=${trace}`, '--dir', `${dir}::/data`, 'build/guests/checkpoint/counter.wasm', '100', '20']);
+  const child = spawn(process.execPath, [
+    BIN,
+    'run',
+    '--ext',
+    `trace:file=${trace}`,
+    '--dir',
+    `${dir}::/data`,
+    'build/guests/checkpoint/counter.wasm',
+    '100',
+    '20',
+  ]);
   await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
   const ck = cli(['checkpoint', String(child.pid), '-o', snap]);
   assert.equal(ck.status, 0, ck.stderr);

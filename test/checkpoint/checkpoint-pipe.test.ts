@@ -29,7 +29,10 @@ interface Run {
   refused: string | null;
 }
 
-async function run(args: string[], opts: { checkpointAfterLines?: number; leaveRunning?: boolean; restore?: Uint8Array; children?: number } = {}): Promise<Run> {
+async function run(
+  args: string[],
+  opts: { checkpointAfterLines?: number; leaveRunning?: boolean; restore?: Uint8Array; children?: number } = {},
+): Promise<Run> {
   const prepared = await prepareModule(GUEST);
   const module = await compileModule(prepared);
   const out: string[] = [];
@@ -37,7 +40,10 @@ async function run(args: string[], opts: { checkpointAfterLines?: number; leaveR
   let request: Promise<Uint8Array> | null = null;
   const ref: { running: Awaited<ReturnType<typeof startCommand>> | null } = { running: null };
   ref.running = await startCommand({
-    host, module, args, manifest: manifest(opts.children),
+    host,
+    module,
+    args,
+    manifest: manifest(opts.children),
     capture: { moduleBytes: prepared, moduleName: 'pipe_keep.wasm' },
     restore: opts.restore ? decodeSnapshot(opts.restore) : undefined,
     stdout: (b) => {
@@ -64,10 +70,7 @@ async function run(args: string[], opts: { checkpointAfterLines?: number; leaveR
 }
 
 const EXPECTED_TAIL =
-  'p: kept in a pipe across a checkpoint\n' +
-  'p: and more after\n' +
-  'q: 30000 bytes, 0 wrong, then end of file\n' +
-  'p after its reader closed: EPIPE\n';
+  'p: kept in a pipe across a checkpoint\n' + 'p: and more after\n' + 'q: 30000 bytes, 0 wrong, then end of file\n' + 'p after its reader closed: EPIPE\n';
 
 test('a pipe of its own follows a checkpoint: restored (here and in a fresh process), the bytes read back are the same', async () => {
   const whole = await run(['pipe_keep', 'self', '30']);
@@ -82,7 +85,11 @@ test('a pipe of its own follows a checkpoint: restored (here and in a fresh proc
   assert.ok(!first.out.includes('p: '));
   const meta = decodeSnapshot(first.snapshot!).meta;
   const pipes = meta.libos.fds.filter((d) => d.pipe);
-  assert.deepEqual(pipes.map((d) => d.fd), [4, 5, 6], 'both ends of p and the reader of q');
+  assert.deepEqual(
+    pipes.map((d) => d.fd),
+    [4, 5, 6],
+    'both ends of p and the reader of q',
+  );
   assert.equal(Buffer.from(pipes.find((d) => d.fd === 6)!.pipe!.data, 'base64').length, 30000);
 
   const second = await run(['pipe_keep', 'self', '30'], { restore: first.snapshot! });
@@ -111,7 +118,10 @@ test('--leave-running: saving a pipe reads nothing out of it (the program goes o
 test('a pipe to a live child cannot follow: the checkpoint is refused naming the descriptor, the program runs on', async () => {
   const r = await run(['pipe_keep', 'child', '30'], { checkpointAfterLines: 1, children: 1 });
   assert.equal(r.snapshot, null);
-  assert.match(r.refused ?? '', /^cannot checkpoint: descriptor 4 is a pipe whose other end is held by a child picoprocess, which is not in the checkpoint; wait for the child \(or close the descriptor\) first$/);
+  assert.match(
+    r.refused ?? '',
+    /^cannot checkpoint: descriptor 4 is a pipe whose other end is held by a child picoprocess, which is not in the checkpoint; wait for the child \(or close the descriptor\) first$/,
+  );
   assert.equal(r.status.exitCode, 0, r.status.error);
   assert.equal(r.out, "child's stdin is our fd 4\nslept 0\nslept 1\nslept 2\nslept 3\nchild exited 0\n");
 });

@@ -30,7 +30,10 @@ async function run(dir: string, args: string[], opts: { snapshotAfterLines?: num
   // The stdout sink refers to the running process, which is set by the time the guest writes.
   const ref: { running: Awaited<ReturnType<typeof startCommand>> | null } = { running: null };
   ref.running = await startCommand({
-    host, module, args, manifest: manifestFor(dir),
+    host,
+    module,
+    args,
+    manifest: manifestFor(dir),
     capture: { moduleBytes: prepared, moduleName: 'counter.wasm' },
     restore,
     stdout: (b) => {
@@ -90,7 +93,10 @@ test('a truncated, corrupted or foreign snapshot is refused with a clear error',
   const first = await run(dir, ['counter', '6', '5'], { snapshotAfterLines: 2 });
   const good = first.snapshot!;
   assert.ok(decodeSnapshot(good).meta.memory.nonZeroPages > 0);
-  assert.throws(() => decodeSnapshot(good.subarray(0, good.length - 100)), (e: unknown) => e instanceof SnapshotError && /checksum|truncated/.test((e as Error).message));
+  assert.throws(
+    () => decodeSnapshot(good.subarray(0, good.length - 100)),
+    (e: unknown) => e instanceof SnapshotError && /checksum|truncated/.test((e as Error).message),
+  );
   const flipped = good.slice();
   flipped[flipped.length >> 1]! ^= 0xff;
   assert.throws(() => decodeSnapshot(flipped), /checksum mismatch|does not match its hash/);
@@ -111,7 +117,10 @@ test('a program that computes without any system call is captured by its tick co
   const runOnce = async (restore?: Uint8Array, snapshotAfterMs?: number) => {
     const out: string[] = [];
     const r = await startCommand({
-      host, module, args, manifest: emptyManifest(),
+      host,
+      module,
+      args,
+      manifest: emptyManifest(),
       capture: { moduleBytes: prepared, moduleName: 'spin.wasm' },
       restore: restore ? decodeSnapshot(restore) : undefined,
       stdout: (b) => void out.push(Buffer.from(b).toString()),
@@ -141,7 +150,11 @@ test('tier-up: a program still running after its first slice moves onto a new in
   const go = async (optimize?: () => WebAssembly.Module) => {
     const out: string[] = [];
     const r = await startCommand({
-      host, module, args, manifest: emptyManifest(), optimize,
+      host,
+      module,
+      args,
+      manifest: emptyManifest(),
+      optimize,
       capture: { moduleBytes: prepared, moduleName: 'spin.wasm' },
       stdout: (b) => void out.push(Buffer.from(b).toString()),
     });

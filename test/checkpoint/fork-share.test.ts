@@ -30,9 +30,13 @@ async function run(host: Host, dir: string, guest = GUEST, args = ['fork_share']
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const r = await startCommand({
-    host, module, args, manifest,
+    host,
+    module,
+    args,
+    manifest,
     capture: { moduleBytes: bytes, moduleName: `${args[0]}.wasm` },
-    stdout: (b) => void out.push(b), stderr: (b) => void err.push(b),
+    stdout: (b) => void out.push(b),
+    stderr: (b) => void err.push(b),
   });
   const status = await r.done;
   return { status, out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString() };
@@ -55,7 +59,7 @@ test('after fork: one file position for both, appends interleave, a pipe is shar
   assert.equal(readFileSync(join(dir, 'append.log'), 'utf8'), 'child 1\nparent 1\nchild 2\nparent 2\n');
 });
 
-test('after fork the file status flags are the open description\'s: O_APPEND set by the child holds for the parent', async () => {
+test("after fork the file status flags are the open description's: O_APPEND set by the child holds for the parent", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-fork-flags-'));
   const r = await run(createNodeHost(), dir, FLAGS_GUEST, ['fork_flags', 'append']);
   assert.equal(r.status.exitCode, 0, r.err + (r.status.error ?? ''));
@@ -72,7 +76,7 @@ test('after fork the file status flags are the open description\'s: O_APPEND set
   assert.equal(readFileSync(join(dir, 'flags.txt'), 'utf8'), 'X123456789childparent');
 });
 
-test('after fork O_NONBLOCK set by the parent on a pipe read end is the child\'s too, and cleared by the child, the parent\'s', async () => {
+test("after fork O_NONBLOCK set by the parent on a pipe read end is the child's too, and cleared by the child, the parent's", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-fork-flags-'));
   const r = await run(createNodeHost(), dir, FLAGS_GUEST, ['fork_flags', 'nonblock']);
   assert.equal(r.status.exitCode, 0, r.err + (r.status.error ?? ''));
@@ -128,7 +132,7 @@ test('the kernel: status flags belong to the stream object, seen through every h
   parent.kill(0);
 });
 
-test('the library OS: fdstat of a description shared by fork is the host stream\'s; a checkpoint records it and a restore keeps it', () => {
+test("the library OS: fdstat of a description shared by fork is the host stream's; a checkpoint records it and a restore keeps it", () => {
   const host = createMemoryHost();
   let passed: readonly unknown[] = [];
   const launcher: ProcessLauncher = (req) => {
@@ -155,14 +159,22 @@ test('the library OS: fdstat of a description shared by fork is the host stream\
   const h = parent.os.state.dk.streamOpen('file:/f', Access.READ | Access.WRITE, 1, 0) as number;
   assert.ok(h > 0);
   const fd = parent.os.state.fds.add({
-    kind: 'file', handle: h, guestPath: '/f', preopen: null, filetype: Filetype.REGULAR_FILE, position: 0,
-    append: false, nonblocking: true, readable: true, writable: true,
+    kind: 'file',
+    handle: h,
+    guestPath: '/f',
+    preopen: null,
+    filetype: Filetype.REGULAR_FILE,
+    position: 0,
+    append: false,
+    nonblocking: true,
+    readable: true,
+    writable: true,
   });
   const forked = parent.os.state.saveForFork();
   assert.ok(typeof forked !== 'string', String(forked));
   assert.ok(parent.os.state.dk.processCreate('file:/x.wasm', [], forked.handles) > 0);
   const child = guest(host.createProcess({ stdioStreams: passed }).dk, forked.saved);
-  assert.equal(child.flags(fd), NONBLOCK, 'the child starts with the parent\'s');
+  assert.equal(child.flags(fd), NONBLOCK, "the child starts with the parent's");
   assert.equal(child.setFlags(fd, APPEND), 0);
   assert.equal(parent.flags(fd), APPEND, 'what the child set, the parent sees');
   const saved = parent.os.state.save();

@@ -22,9 +22,13 @@ async function run(children: number, prepared: boolean) {
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const r = await startCommand({
-    host: createNodeHost(), module, args: ['forker'], manifest,
+    host: createNodeHost(),
+    module,
+    args: ['forker'],
+    manifest,
     capture: prepared ? { moduleBytes: bytes, moduleName: 'forker.wasm' } : undefined,
-    stdout: (b) => void out.push(b), stderr: (b) => void err.push(b),
+    stdout: (b) => void out.push(b),
+    stderr: (b) => void err.push(b),
   });
   const status = await r.done;
   return { status, out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString(), log: readFileSync(join(dir, 'fork.log'), 'utf8') };

@@ -31,7 +31,9 @@ test('migrate a running picoprocess to another host; a second one sends only wha
     const port = Number((await tout.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
 
     const ref = mkdtempSync(join(tmpdir(), 'db-mig-ref-'));
-    const whole = spawnSync(process.execPath, [BIN, 'run', '--dir', `${ref}::/data`, 'build/guests/checkpoint/counter.wasm', '150', '20'], { encoding: 'utf8' });
+    const whole = spawnSync(process.execPath, [BIN, 'run', '--dir', `${ref}::/data`, 'build/guests/checkpoint/counter.wasm', '150', '20'], {
+      encoding: 'utf8',
+    });
 
     const dir = mkdtempSync(join(tmpdir(), 'db-mig-'));
     const first = await runAndMigrate(dir, ['150', '20'], port);

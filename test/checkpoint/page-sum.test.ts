@@ -9,7 +9,9 @@ function filled(pages: number): WebAssembly.Memory {
   const u = new Uint8Array(memory.buffer);
   let x = 2463534242;
   for (let i = 0; i < u.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     u[i] = x & 255;
   }
   return memory;
@@ -19,7 +21,13 @@ test('the Wasm sum over a memory equals the JavaScript sum of the same bytes, al
   const memory = filled(4);
   const u = new Uint8Array(memory.buffer);
   const sum = pageSummer(memory);
-  for (const [at, len] of [[0, 65536], [65536 * 2, 65536], [4096 * 5, 4096], [16, 32], [0, 0]] as const) {
+  for (const [at, len] of [
+    [0, 65536],
+    [65536 * 2, 65536],
+    [4096 * 5, 4096],
+    [16, 32],
+    [0, 0],
+  ] as const) {
     assert.equal(sum(at, len), pageSumOf(u.subarray(at, at + len)), `${at}+${len}`);
     // The same bytes at an offset that is not a multiple of 4 (a page inside a file image).
     const odd = new Uint8Array(len + 3);

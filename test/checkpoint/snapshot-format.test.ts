@@ -9,7 +9,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  checkPages, decodeSnapshot, encodeSnapshot, nonZeroPages, PAGE_SIZE, readSnapshotFile, restoreMemory, snapshotInProcess, SnapshotError, SNAPSHOT_VERSION,
+  checkPages,
+  decodeSnapshot,
+  encodeSnapshot,
+  nonZeroPages,
+  PAGE_SIZE,
+  readSnapshotFile,
+  restoreMemory,
+  snapshotInProcess,
+  SnapshotError,
+  SNAPSHOT_VERSION,
   type SnapshotMeta,
 } from '../../src/checkpoint/snapshot.ts';
 import { compileModule } from '../../src/runtime/module-cache.ts';
@@ -106,10 +115,16 @@ test('a damaged page is refused: by decode, or by the restore before the program
   const page4 = decodeSnapshot(good).pages.get(4)!;
   const bad = good.slice();
   bad[page4.byteOffset + 12345]! ^= 0x10;
-  assert.throws(() => decodeSnapshot(bad, 'x.snap'), (e: unknown) => e instanceof SnapshotError && /^x\.snap: checksum mismatch in page 4/.test(e.message));
+  assert.throws(
+    () => decodeSnapshot(bad, 'x.snap'),
+    (e: unknown) => e instanceof SnapshotError && /^x\.snap: checksum mismatch in page 4/.test(e.message),
+  );
   const lazy = decodeSnapshot(bad, 'x.snap', { lazyPages: true });
   assert.throws(() => checkPages(lazy), /checksum mismatch in page 4/);
-  assert.throws(() => restoreMemory(decodeSnapshot(bad, 'x.snap', { lazyPages: true }), instanceMemory()), (e: unknown) => e instanceof SnapshotError && /checksum mismatch in page 4/.test(e.message));
+  assert.throws(
+    () => restoreMemory(decodeSnapshot(bad, 'x.snap', { lazyPages: true }), instanceMemory()),
+    (e: unknown) => e instanceof SnapshotError && /checksum mismatch in page 4/.test(e.message),
+  );
   checkPages(decodeSnapshot(good, 'x.snap', { lazyPages: true }));
 });
 
@@ -162,7 +177,10 @@ test('drawbridge restore of a file with a damaged page: one clear line, and the 
   const host = createNodeHost();
   const manifest = { ...emptyManifest(), mounts: [{ host: dir, guest: '/data', mode: 'rw' as const }] };
   const r = await startCommand({
-    host, module, args: ['counter', '50', '20'], manifest,
+    host,
+    module,
+    args: ['counter', '50', '20'],
+    manifest,
     capture: { moduleBytes: prepared, moduleName: 'counter.wasm' },
     stdout: (b) => {
       out += Buffer.from(b).toString();
@@ -188,7 +206,10 @@ test('drawbridge restore of a file with a damaged page: one clear line, and the 
   let outAfter = '';
   await assert.rejects(
     startCommand({
-      host, module, args: ['counter', '50', '20'], manifest,
+      host,
+      module,
+      args: ['counter', '50', '20'],
+      manifest,
       capture: { moduleBytes: prepared, moduleName: 'counter.wasm' },
       restore: readSnapshotFile(file),
       stdout: (b) => void (outAfter += Buffer.from(b).toString()),

@@ -80,7 +80,7 @@ test('`--` ends options: what follows are positionals, dashes and all', () => {
   assert.deepEqual(ok(['a', '--', '--once']).positionals, ['a', '--once']);
 });
 
-test('stopAtPositional (drawbridge run): every word after the module is the guest\'s', () => {
+test("stopAtPositional (drawbridge run): every word after the module is the guest's", () => {
   const r = ok(['--dir', 'd', 'prog.wasm', '--dir', 'x', '-h', '--bogus', '--'], true);
   assert.deepEqual(r.values.dir, ['d']);
   assert.equal(r.values.help, false);
@@ -101,7 +101,12 @@ test('stopAtPositional (drawbridge run): every word after the module is the gues
 test('optionsHelp: the listed options, their texts in one column', () => {
   assert.equal(
     optionsHelp(TABLE),
-    ['  --dir HOST[::GUEST]  mount a folder', `${' '.repeat(23)}read-write`, '  --manifest FILE      start from a manifest', '  -h, --help           show this help'].join('\n'),
+    [
+      '  --dir HOST[::GUEST]  mount a folder',
+      `${' '.repeat(23)}read-write`,
+      '  --manifest FILE      start from a manifest',
+      '  -h, --help           show this help',
+    ].join('\n'),
   );
 });
 

@@ -48,7 +48,7 @@ test('run: the bundled example, with a mount, an environment variable and argume
   assert.match(granted.out, /\/data holds \d+ entries/);
 });
 
-test('run: the exit status is the guest\'s; a trap is one line and 134', () => {
+test("run: the exit status is the guest's; a trap is one line and 134", () => {
   const exit = cli(['run', 'build/guests/runtime/exit_code.wasm', '42']);
   assert.equal(exit.code, 42);
   assert.equal(exit.out, 'out\n');
@@ -104,7 +104,7 @@ test('run: mistakes get one clear line and status 2', () => {
   }
 });
 
-test('an older Node is refused with a one-line message, or re-runs the project\'s Node 24', () => {
+test("an older Node is refused with a one-line message, or re-runs the project's Node 24", () => {
   const system = spawnSync('node', ['-p', 'process.versions.node'], { encoding: 'utf8' });
   const major = Number(system.stdout?.split('.')[0]);
   if (!(major < 24)) {

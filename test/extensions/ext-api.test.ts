@@ -73,7 +73,8 @@ test('a factory may return a Dk or an instance', () => {
 test('--ext text: NAME[:key=value,...]', () => {
   assert.deepEqual(parseExtensionArg('trace'), { name: 'trace', options: {} });
   assert.deepEqual(parseExtensionArg('trace:format=json,file=/tmp/t.log,filter=streams+DkSystemTimeQuery'), {
-    name: 'trace', options: { format: 'json', file: '/tmp/t.log', filter: 'streams+DkSystemTimeQuery' },
+    name: 'trace',
+    options: { format: 'json', file: '/tmp/t.log', filter: 'streams+DkSystemTimeQuery' },
   });
   assert.deepEqual(parseExtensionArg('remap:/etc=/tenant/etc,/var/log=null:'), { name: 'remap', options: { '/etc': '/tenant/etc', '/var/log': 'null:' } });
   assert.deepEqual(parseExtensionArg('./my-ext.mjs:level=2'), { name: './my-ext.mjs', options: { level: '2' } });

@@ -42,34 +42,55 @@ const wallOf = (stdout: string) => /wall=(\d+)/.exec(stdout)![1];
 
 test('a third-party extension loads from a file path in a temporary folder', async () => {
   const host = memoryExtensionHost();
-  const r = await runWith(extGuest('inputs'), ['inputs'], { exts: [{ name: join(dir, 'freeze.mjs'), options: { at: String(FROZEN), file: 'f.txt' } }], host, stdin: Buffer.from('x') });
+  const r = await runWith(extGuest('inputs'), ['inputs'], {
+    exts: [{ name: join(dir, 'freeze.mjs'), options: { at: String(FROZEN), file: 'f.txt' } }],
+    host,
+    stdin: Buffer.from('x'),
+  });
   assert.equal(wallOf(r.stdout), String(FROZEN));
   assert.match(host.written.get('f.txt')!, /^freeze saw \d+ calls\n$/);
 });
 
-test('a third-party extension loads by package name (from the working directory\'s node_modules) and stacks with built-ins', async () => {
+test("a third-party extension loads by package name (from the working directory's node_modules) and stacks with built-ins", async () => {
   const factory = await resolveExtension('drawbridge-ext-freeze', dir);
   assert.equal(typeof factory, 'function');
   const host = memoryExtensionHost();
-  const stack = await loadExtensions([{ name: 'trace', options: { filter: 'DkSystemTimeQuery' } }, { name: 'drawbridge-ext-freeze', options: { at: '7' } }], { cwd: dir, host });
+  const stack = await loadExtensions(
+    [
+      { name: 'trace', options: { filter: 'DkSystemTimeQuery' } },
+      { name: 'drawbridge-ext-freeze', options: { at: '7' } },
+    ],
+    { cwd: dir, host },
+  );
   const r = await runWith(extGuest('inputs'), ['inputs'], { stack, host });
   assert.equal(wallOf(r.stdout), '7');
   // Trace sits above freeze: it sees the frozen time.
   assert.match(host.written.get('')!, /^1 DkSystemTimeQuery\(clock=REALTIME\) = 7 </);
-  assert.deepEqual(stack.instances.map((i) => i.name), ['trace', 'drawbridge-ext-freeze']);
+  assert.deepEqual(
+    stack.instances.map((i) => i.name),
+    ['trace', 'drawbridge-ext-freeze'],
+  );
 });
 
 test('a bad name or a module without a factory is refused with a clear message', async () => {
-  await assert.rejects(resolveExtension('no-such-extension-pkg', dir), (e: unknown) => e instanceof ExtensionError && /cannot load extension "no-such-extension-pkg" \(built-in ones: trace, remap, record, replay/.test(e.message));
+  await assert.rejects(
+    resolveExtension('no-such-extension-pkg', dir),
+    (e: unknown) =>
+      e instanceof ExtensionError && /cannot load extension "no-such-extension-pkg" \(built-in ones: trace, remap, record, replay/.test(e.message),
+  );
   await assert.rejects(resolveExtension('./nothing.mjs', dir), /exports no factory/);
   await assert.rejects(resolveExtension('./missing.mjs', dir), /cannot load extension "\.\/missing\.mjs"/);
 });
 
-test('the CLI stacks the manifest\'s [[extensions]] and --ext ones (a third-party module among them)', () => {
+test("the CLI stacks the manifest's [[extensions]] and --ext ones (a third-party module among them)", () => {
   const manifest = join(dir, 'app.toml');
   writeFileSync(manifest, `[[extensions]]\nname = "${join(dir, 'freeze.mjs')}"\noptions = { at = "42" }\n`);
   const trace = join(dir, 'trace.txt');
-  const r = spawnSync(process.execPath, ['bin/drawbridge.js', 'run', '--manifest', manifest, '--ext', `trace:file=${trace},filter=DkRandomBitsRead`, extGuest('inputs')], { encoding: 'utf8', input: '' });
+  const r = spawnSync(
+    process.execPath,
+    ['bin/drawbridge.js', 'run', '--manifest', manifest, '--ext', `trace:file=${trace},filter=DkRandomBitsRead`, extGuest('inputs')],
+    { encoding: 'utf8', input: '' },
+  );
   assert.equal(r.status, 1, r.stderr);
   assert.equal(wallOf(r.stdout), '42');
   assert.match(readFileSync(trace, 'utf8'), /^1 DkRandomBitsRead\(buffer="[^\n]*"\[16\]\) = 16 <[^>]+>\n$/);

@@ -74,8 +74,11 @@ test('a replay of the log with other arguments stops at the first call that diff
   await runWith(extGuest('cat'), ['cat', '/data/a.txt'], { exts: [record()], host, manifest });
   const d = await runWith(extGuest('cat'), ['cat', '/data/b.txt'], { exts: [replay()], host, manifest });
   assert.equal(d.exitCode, 125);
-  assert.equal(d.error, 'replay: diverged at call 8: the log has DkStreamOpen(uri="file:/data/a.txt", access=READ, create=0, options=0), ' +
-    'but the program called DkStreamOpen(uri="file:/data/b.txt", access=READ, create=0, options=0)');
+  assert.equal(
+    d.error,
+    'replay: diverged at call 8: the log has DkStreamOpen(uri="file:/data/a.txt", access=READ, create=0, options=0), ' +
+      'but the program called DkStreamOpen(uri="file:/data/b.txt", access=READ, create=0, options=0)',
+  );
   assert.equal(d.stdout, '');
 });
 
@@ -85,8 +88,11 @@ test('a replay of the log with another program stops with a clear message (here 
   const manifest: Manifest = { ...emptyManifest(), mounts: [{ host: join(root, 'data'), guest: '/data', mode: 'ro' }] };
   await assert.rejects(
     runWith(extGuest('cat'), ['cat', '/data/a.txt'], { exts: [replay()], host, manifest }),
-    (e: unknown) => e instanceof ExtensionHalt && e.exitCode === 125 &&
-      e.message === 'replay: diverged at call 7: the log has DkSystemTimeQuery(clock=REALTIME), but the program called DkStreamOpen(uri="dir:/data", access=READ, create=0, options=DIRECTORY)',
+    (e: unknown) =>
+      e instanceof ExtensionHalt &&
+      e.exitCode === 125 &&
+      e.message ===
+        'replay: diverged at call 7: the log has DkSystemTimeQuery(clock=REALTIME), but the program called DkStreamOpen(uri="dir:/data", access=READ, create=0, options=DIRECTORY)',
   );
   // A log cut short: the run stops where the log ends.
   const lines = host.written.get('run.log')!.split('\n');
@@ -99,7 +105,11 @@ test('a replay of the log with another program stops with a clear message (here 
 test('record and replay from the command line, with stdin a real pipe', () => {
   const log = join(root, 'cli.log');
   const run = (args: string[], input?: string) =>
-    spawnSync(process.execPath, ['bin/drawbridge.js', 'run', ...args], { encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    spawnSync(process.execPath, ['bin/drawbridge.js', 'run', ...args], {
+      encoding: 'utf8',
+      input,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
   const rec = run(['--ext', `record:file=${log}`, extGuest('inputs')], 'piped bytes\n');
   assert.equal(rec.status, 13, rec.stderr);
   assert.match(rec.stdout, /^first: piped bytes\n/);
@@ -112,7 +122,10 @@ test('record and replay from the command line, with stdin a real pipe', () => {
   }
   const other = run(['--ext', `replay:file=${log}`, extGuest('cat'), 'x']);
   assert.equal(other.status, 125);
-  assert.match(other.stderr, /^drawbridge: .*cat\.wasm: replay: diverged at call 7: the log has DkSystemTimeQuery\(clock=REALTIME\), but the program called DkStreamWrite\(stream=2, offset=-1, data="cat: x: Capabilities insuffici/m);
+  assert.match(
+    other.stderr,
+    /^drawbridge: .*cat\.wasm: replay: diverged at call 7: the log has DkSystemTimeQuery\(clock=REALTIME\), but the program called DkStreamWrite\(stream=2, offset=-1, data="cat: x: Capabilities insuffici/m,
+  );
   const bad = run(['--ext', 'replay', extGuest('inputs')]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /replay: needs file=PATH/);

@@ -29,7 +29,9 @@ after(() => rmSync(root, { recursive: true, force: true }));
 test('trace: every call of a known program, with arguments, results and durations', async () => {
   const host = memoryExtensionHost();
   const r = await runWith(extGuest('cat'), ['cat', '/data/a.txt', '/data/nope'], {
-    exts: [{ name: 'trace', options: {} }], host, manifest: mounted([{ host: join(root, 'data'), guest: '/data', mode: 'ro' }]),
+    exts: [{ name: 'trace', options: {} }],
+    host,
+    manifest: mounted([{ host: join(root, 'data'), guest: '/data', mode: 'ro' }]),
   });
   assert.equal(r.exitCode, 1);
   assert.equal(r.stdout, 'alpha\ncat: /data/nope: No such file or directory\n');
@@ -38,28 +40,50 @@ test('trace: every call of a known program, with arguments, results and duration
   lines.forEach((l, i) => assert.match(l, new RegExp(`^${i + 1} Dk\\w+\\(.*\\) = .* <[0-9.]+(us|ms|s)>$`), l));
   const calls = lines.map((l) => l.replace(/ <[^>]*>$/, '').replace(/^\d+ /, ''));
   // The library OS opens stdio and the pre-open, then the program's own calls.
-  assert.deepEqual(calls.slice(0, 7).map((c) => c.slice(0, c.indexOf('('))), [
-    'DkStreamOpen', 'DkStreamAttributesQueryByHandle', 'DkStreamOpen', 'DkStreamAttributesQueryByHandle',
-    'DkStreamOpen', 'DkStreamAttributesQueryByHandle', 'DkStreamOpen',
-  ]);
+  assert.deepEqual(
+    calls.slice(0, 7).map((c) => c.slice(0, c.indexOf('('))),
+    [
+      'DkStreamOpen',
+      'DkStreamAttributesQueryByHandle',
+      'DkStreamOpen',
+      'DkStreamAttributesQueryByHandle',
+      'DkStreamOpen',
+      'DkStreamAttributesQueryByHandle',
+      'DkStreamOpen',
+    ],
+  );
   assert.equal(calls[0], 'DkStreamOpen(uri="stdin:", access=READ, create=0, options=0) = 1');
   assert.equal(calls[6], 'DkStreamOpen(uri="dir:/data", access=READ, create=0, options=DIRECTORY) = 4');
   assert.ok(calls.includes('DkStreamOpen(uri="file:/data/a.txt", access=READ, create=0, options=0) = 5'), calls.join('\n'));
   assert.ok(calls.includes('DkStreamRead(stream=5, offset=0, buffer="alpha\\n"[255]) = 6'), calls.join('\n'));
   assert.ok(calls.includes('DkStreamOpen(uri="file:/data/nope", access=READ, create=0, options=0) = -2 NOT_FOUND'));
-  assert.ok(calls.some((c) => /^DkStreamWrite\(stream=2, offset=-1, data="alpha\\n.*\) = \d+$/.test(c)), calls.join('\n'));
+  assert.ok(
+    calls.some((c) => /^DkStreamWrite\(stream=2, offset=-1, data="alpha\\n.*\) = \d+$/.test(c)),
+    calls.join('\n'),
+  );
   // exit(1): DkProcessExit, then the library OS closes its descriptors (too late: EXITED).
   const exit = calls.indexOf('DkProcessExit(code=1) = 0');
   assert.ok(exit > 0);
-  assert.deepEqual(calls.slice(exit + 1), [1, 2, 3, 4].map((h) => `DkObjectClose(handle=${h}) = -34 EXITED`));
+  assert.deepEqual(
+    calls.slice(exit + 1),
+    [1, 2, 3, 4].map((h) => `DkObjectClose(handle=${h}) = -34 EXITED`),
+  );
 });
 
 test('trace: JSON lines to a file, filtered by category and by primitive', async () => {
   const host = memoryExtensionHost();
   const manifest = mounted([{ host: join(root, 'data'), guest: '/data', mode: 'ro' }]);
-  await runWith(extGuest('cat'), ['cat', '/data/a.txt'], { exts: [{ name: 'trace', options: { format: 'json', file: 't.jsonl', filter: 'other+DkStreamRead' } }], host, manifest });
+  await runWith(extGuest('cat'), ['cat', '/data/a.txt'], {
+    exts: [{ name: 'trace', options: { format: 'json', file: 't.jsonl', filter: 'other+DkStreamRead' } }],
+    host,
+    manifest,
+  });
   assert.equal(host.written.get(''), undefined, 'nothing on stderr');
-  const events = host.written.get('t.jsonl')!.trimEnd().split('\n').map((l) => JSON.parse(l));
+  const events = host.written
+    .get('t.jsonl')!
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.ok(events.length > 3);
   events.forEach((e, i) => {
     assert.equal(e.seq, i + 1);
@@ -67,9 +91,19 @@ test('trace: JSON lines to a file, filtered by category and by primitive', async
     assert.equal(typeof e.us, 'number');
   });
   const read = events.find((e) => e.call === 'DkStreamRead');
-  assert.deepEqual(read, { seq: read.seq, call: 'DkStreamRead', category: 'streams', args: { stream: 5, offset: 0, buffer: { len: 255, text: 'alpha\n' } }, result: 6, us: read.us });
+  assert.deepEqual(read, {
+    seq: read.seq,
+    call: 'DkStreamRead',
+    category: 'streams',
+    args: { stream: 5, offset: 0, buffer: { len: 255, text: 'alpha\n' } },
+    result: 6,
+    us: read.us,
+  });
   const closes = events.filter((e) => e.call === 'DkObjectClose');
-  assert.deepEqual(closes.map((e) => e.args.handle), [5, 1, 2, 3, 4]);
+  assert.deepEqual(
+    closes.map((e) => e.args.handle),
+    [5, 1, 2, 3, 4],
+  );
 });
 
 test('remap rules: whole components, longest prefix, scheme kept, whole-URI targets', () => {
@@ -85,7 +119,7 @@ test('remap rules: whole components, longest prefix, scheme kept, whole-URI targ
   assert.equal(remapUri(parseRules({ '/a': '/' }), 'file:/a/b'), 'file:/b');
 });
 
-test('remap: one tenant\'s /etc served from its own folder; the monitor still confines it', async () => {
+test("remap: one tenant's /etc served from its own folder; the monitor still confines it", async () => {
   const manifest = mounted([{ host: root, guest: '/', mode: 'ro' }]);
   const remap = { name: 'remap', options: { '/etc': '/tenants/a/etc' } };
   const plain = await runWith(extGuest('cat'), ['cat', '/etc/motd'], { manifest });
@@ -108,7 +142,7 @@ test('remap: one tenant\'s /etc served from its own folder; the monitor still co
   assert.equal(nul.stdout, '');
 });
 
-test('extensions stack in the order given, in both orders: trace above remap sees the guest\'s paths, below it the remapped ones', async () => {
+test("extensions stack in the order given, in both orders: trace above remap sees the guest's paths, below it the remapped ones", async () => {
   const manifest = mounted([{ host: root, guest: '/', mode: 'ro' }]);
   const remap = { name: 'remap', options: { '/etc': '/tenants/a/etc' } };
   const trace = { name: 'trace', options: { filter: 'DkStreamOpen' } };
@@ -116,7 +150,11 @@ test('extensions stack in the order given, in both orders: trace above remap see
     const host = memoryExtensionHost();
     const r = await runWith(extGuest('cat'), ['cat', '/etc/motd'], { manifest, exts, host });
     assert.equal(r.stdout, 'tenant a motd\n');
-    return host.written.get('')!.split('\n').filter((l) => l.includes('file:')).map((l) => /uri="([^"]*)"/.exec(l)![1]);
+    return host.written
+      .get('')!
+      .split('\n')
+      .filter((l) => l.includes('file:'))
+      .map((l) => /uri="([^"]*)"/.exec(l)![1]);
   };
   assert.deepEqual(await opened([trace, remap]), ['file:/etc/motd']);
   assert.deepEqual(await opened([remap, trace]), ['file:/tenants/a/etc/motd']);

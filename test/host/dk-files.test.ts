@@ -30,7 +30,11 @@ function ok<T>(r: T | number, what = 'call'): T {
 }
 /** Assert a Dk result is the given error. */
 function err(r: unknown, code: number, what = 'call'): void {
-  assert.equal(typeof r === 'number' ? dkErrorName(r) : `success ${JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`, dkErrorName(code), what);
+  assert.equal(
+    typeof r === 'number' ? dkErrorName(r) : `success ${JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`,
+    dkErrorName(code),
+    what,
+  );
 }
 
 interface Fixture {
@@ -281,7 +285,12 @@ for (const host of HOSTS) {
       const entries = ok(dk.streamEnumerateChildren(d)).sort((x, y) => x.name.localeCompare(y.name));
       assert.deepEqual(
         entries.map((e) => [e.name, e.kind]),
-        [['dangling', 'symlink'], ['dir', 'directory'], ['file', 'file'], ['link', 'symlink']],
+        [
+          ['dangling', 'symlink'],
+          ['dir', 'directory'],
+          ['file', 'file'],
+          ['link', 'symlink'],
+        ],
       );
       for (const e of entries) assert.equal(e.ino, attrs(dk, 'file:' + root + '/' + e.name, QueryOption.NO_FOLLOW).ino, e.name);
       const f = open(dk, 'file:' + root + '/file', READ);
@@ -508,7 +517,7 @@ test('MemoryFileSystem answers as Linux does on path-walk corner cases', () => {
     ['stat a/b/../f', (fs) => fs.stat(R + '/a/b/../f')],
     ['stat a/f/..', (fs) => fs.stat(R + '/a/f/..')],
     ['stat a//b///', (fs) => fs.stat(R + '//a//b///')],
-    ['stat /..' , (fs) => fs.stat('/../' + R.slice(1) + '/a/f')],
+    ['stat /..', (fs) => fs.stat('/../' + R.slice(1) + '/a/f')],
     ['stat long name', (fs) => fs.stat(R + '/' + 'x'.repeat(256))],
     ['stat long utf8 name', (fs) => fs.stat(R + '/' + 'é'.repeat(128))],
     ['symlink rel', (fs) => fs.symlink('f', R + '/a/lf')],
@@ -575,14 +584,17 @@ test('MemoryFileSystem answers as Linux does on path-walk corner cases', () => {
     ['readdir a', (fs) => fs.readdir(R + '/a')],
     ['readdir f', (fs) => fs.readdir(R + '/a/f')],
     ['readdir lb', (fs) => fs.readdir(R + '/a/lb')],
-    ['truncate and read', withFd(R + '/a/f', OpenFlag.READ | OpenFlag.WRITE, (fs, fd) => {
-      fs.ftruncate(fd, 2);
-      const buf = new Uint8Array(10);
-      const n = fs.read(fd, buf, 0) as number;
-      fs.ftruncate(fd, 6);
-      const m = fs.read(fd, buf, 0) as number;
-      return `${n}:${m}:${[...buf.subarray(0, m)].join(',')}`;
-    })],
+    [
+      'truncate and read',
+      withFd(R + '/a/f', OpenFlag.READ | OpenFlag.WRITE, (fs, fd) => {
+        fs.ftruncate(fd, 2);
+        const buf = new Uint8Array(10);
+        const n = fs.read(fd, buf, 0) as number;
+        fs.ftruncate(fd, 6);
+        const m = fs.read(fd, buf, 0) as number;
+        return `${n}:${m}:${[...buf.subarray(0, m)].join(',')}`;
+      }),
+    ],
     ['append ignores position', withFd(R + '/a/f', OpenFlag.WRITE | OpenFlag.APPEND, (fs, fd) => (fs.write(fd, enc.encode('!'), 0), fs.fstat(fd)))],
     ['unlink open file', withFd(R + '/a/f', OpenFlag.READ, (fs, fd) => (fs.unlink(R + '/a/f'), fs.unlink(R + '/a/f2'), fs.fstat(fd)))],
   ];
@@ -694,7 +706,7 @@ describe('MemoryFileSystem', () => {
     const fd = fs.open('/r', OpenFlag.READ | OpenFlag.WRITE | OpenFlag.CREATE) as number;
     let model = new Uint8Array(0);
     let seed = 12345;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     for (let i = 0; i < 400; i++) {
       const op = rand(3);
       if (op === 0) {

@@ -774,7 +774,12 @@ for (const H of HOSTS) {
           const back = new Uint8Array(10);
           assert.equal(dk.streamRead(f, 0, back), 10);
           assert.equal(dec(back), '01ABC56789');
-          assert.ok(mem().subarray(addr, addr + 6).every((b) => b === 0), 'unmapped: zeroed');
+          assert.ok(
+            mem()
+              .subarray(addr, addr + 6)
+              .every((b) => b === 0),
+            'unmapped: zeroed',
+          );
           err(dk.streamUnmap(addr, 6), DkError.INVALID_ARGUMENT);
           // A read-only mapping is not written back.
           const ro = ok(dk.streamMap(f, 0, Prot.READ, 0, 4));
@@ -929,7 +934,29 @@ describe('node host: inherited stdio', () => {
 });
 
 describe('hostile arguments never throw', () => {
-  const junk: unknown[] = [undefined, null, -1, 0, 1, 3, 2 ** 53, NaN, Infinity, 1.5, '', 'x', 'pipe:', {}, [], [1, 'a'], 1n, -1n, 2n ** 80n, new Uint8Array(3), true];
+  const junk: unknown[] = [
+    undefined,
+    null,
+    -1,
+    0,
+    1,
+    3,
+    2 ** 53,
+    NaN,
+    Infinity,
+    1.5,
+    '',
+    'x',
+    'pipe:',
+    {},
+    [],
+    [1, 'a'],
+    1n,
+    -1n,
+    2n ** 80n,
+    new Uint8Array(3),
+    true,
+  ];
   for (const H of HOSTS) {
     it(`every primitive on the ${H.name} host answers junk with a value or a DkError`, async () => {
       const { PRIMITIVES } = await import('../../src/abi/spec.ts');

@@ -169,8 +169,20 @@ for (const host of HOSTS) {
       const again = await listen(dk, 'tcp.server:127.0.0.1:0');
       const other = k.createProcess().dk;
       assert.equal(other.streamOpen(again.local, RW, 0, OpenOption.ACCEPT), DkError.NOT_FOUND);
-      for (const uri of ['tcp:localhost:80', 'tcp:127.0.0.1', 'tcp:127.0.0.1:0', 'tcp:127.0.0.1:70000', 'tcp:[::1', 'tcp:1.2.3:80',
-        'tcp.server:example.com:80', 'udp:x:1', 'dns:', 'dns:bad_name!', 'http.server:8080', 'tcp:' + 'a'.repeat(300)]) {
+      for (const uri of [
+        'tcp:localhost:80',
+        'tcp:127.0.0.1',
+        'tcp:127.0.0.1:0',
+        'tcp:127.0.0.1:70000',
+        'tcp:[::1',
+        'tcp:1.2.3:80',
+        'tcp.server:example.com:80',
+        'udp:x:1',
+        'dns:',
+        'dns:bad_name!',
+        'http.server:8080',
+        'tcp:' + 'a'.repeat(300),
+      ]) {
         assert.equal(dk.streamOpen(uri, RW, Create.CREATE, 0), DkError.INVALID_ARGUMENT, uri);
       }
       // Neither CREATE (listen) nor ACCEPT on a server URI.
@@ -222,7 +234,13 @@ for (const host of HOSTS) {
         }
         heard.set(ok(dk.streamAttributesQueryByHandle(server)).peerUri!, new TextDecoder().decode(buf.subarray(0, ok(n))));
       }
-      assert.deepEqual([...heard].sort(), [[aUri, 'one'], [bUri, 'two']].sort());
+      assert.deepEqual(
+        [...heard].sort(),
+        [
+          [aUri, 'one'],
+          [bUri, 'two'],
+        ].sort(),
+      );
       // The answers: a destination line, then the payload; each reaches its own client only.
       for (const [to, text] of heard) {
         const d = new TextEncoder().encode(`${to}\necho:${text}`);
@@ -265,9 +283,14 @@ for (const host of HOSTS) {
       const { h: server, local } = await listen(dk, 'http.server:127.0.0.1:0');
       assert.match(local, /^http\.server:127\.0\.0\.1:\d+$/);
       const c = ok(await connect(dk, `tcp:127.0.0.1:${local.split(':').pop()}`));
-      await writeAll(dk, c, new TextEncoder().encode(
-        'POST /p?x=1 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n' +
-        'GET /two HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'));
+      await writeAll(
+        dk,
+        c,
+        new TextEncoder().encode(
+          'POST /p?x=1 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n' +
+            'GET /two HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n',
+        ),
+      );
       // First request: the head as text without Transfer-Encoding, then the decoded body.
       const r1 = await accept(dk, server, local);
       const [head1, body1] = (await readAll(dk, r1)).split('\r\n\r\n');

@@ -41,7 +41,9 @@ function readSpec(file: string): Spec {
   return spec;
 }
 
-const specFiles = readdirSync(SPECS).filter((f) => f.endsWith('.json')).sort();
+const specFiles = readdirSync(SPECS)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const programOf = (specFile: string): string => specFile.replace(/\.json$/, '').split('.')[0]!;
 
 before(() => {
@@ -51,7 +53,10 @@ before(() => {
 });
 
 test('every guest program has a spec and every spec a program', () => {
-  const sources = readdirSync(join(ROOT, 'guests', 'wasi')).filter((f) => f.endsWith('.c')).map((f) => f.slice(0, -2)).sort();
+  const sources = readdirSync(join(ROOT, 'guests', 'wasi'))
+    .filter((f) => f.endsWith('.c'))
+    .map((f) => f.slice(0, -2))
+    .sort();
   const specced = [...new Set(specFiles.map(programOf))].sort();
   assert.deepEqual(specced, sources);
 });

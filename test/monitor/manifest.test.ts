@@ -44,7 +44,8 @@ describe('manifest: valid', () => {
   });
 
   it('parses every section and normalises mount paths', () => {
-    const m = ok(parseManifest(`
+    const m = ok(
+      parseManifest(`
       args = ["app", "-v"]
       [[mounts]]
       host = "/srv//data/"
@@ -63,11 +64,15 @@ describe('manifest: valid', () => {
       bytes_written = 1000
       [extensions]
       trace = { format = "json" }
-    `));
+    `),
+    );
     assert.deepEqual(m.mounts, [{ host: '/srv/data', guest: '/data/x', mode: 'ro' }]);
     assert.deepEqual(m.env, { HOME: '/data' });
     assert.deepEqual(m.args, ['app', '-v']);
-    assert.deepEqual(m.network.connect.map((c) => c.text), ['api.example.com:443', '10.0.0.0/8:443', '*.example.com:*', '[::1]:8000-8100']);
+    assert.deepEqual(
+      m.network.connect.map((c) => c.text),
+      ['api.example.com:443', '10.0.0.0/8:443', '*.example.com:*', '[::1]:8000-8100'],
+    );
     assert.deepEqual(m.network.connect[2], { text: '*.example.com:*', host: { kind: 'suffix', suffix: '.example.com' }, portMin: 0, portMax: 65535 });
     assert.deepEqual(m.network.connect[1]!.host, { kind: 'cidr', family: 4, base: 10n << 24n, prefix: 8 });
     assert.deepEqual(m.limits, { memory: 2 ** 30, handles: 64, children: 3, cpuTimeMs: 120_000, bytesWritten: 1000 });
@@ -104,8 +109,10 @@ describe('manifest: every error names its field', () => {
     ['[[mounts]]\nguest = "/b"\nmode = "ro"', 'mounts[0].host: required'],
     ['[[mounts]]\nhost = 1\nguest = "/b"\nmode = "ro"', 'mounts[0].host: expected an absolute host path'],
     ['[[mounts]]\nhost = "/a"\nguest = "/b"\nmode = "ro"\nextra = 1', 'mounts[0].extra: unknown key'],
-    ['[[mounts]]\nhost = "/a"\nguest = "/b"\nmode = "ro"\n[[mounts]]\nhost = "/c"\nguest = "/b/"\nmode = "rw"',
-      'mounts[1].guest: duplicate mount point "/b" (also mounts[0])'],
+    [
+      '[[mounts]]\nhost = "/a"\nguest = "/b"\nmode = "ro"\n[[mounts]]\nhost = "/c"\nguest = "/b/"\nmode = "rw"',
+      'mounts[1].guest: duplicate mount point "/b" (also mounts[0])',
+    ],
     ['mounts = "x"', 'mounts: expected an array of tables ([[mounts]])'],
     ['[env]\n"A=B" = "x"', 'env["A=B"]: a variable name must be non-empty, without "=" or NUL'],
     ['[env]\nA = 1', 'env.A: expected a string value'],
@@ -137,7 +144,10 @@ describe('manifest: every error names its field', () => {
 
   it('reports every error at once, in field order', () => {
     const errs = errorsOf(parseManifest('[[mounts]]\nhost = "a"\nguest = "b"\nmode = "x"\n[limits]\nmemory = "?"\nfoo = 1'));
-    assert.deepEqual(errs.map((e) => e.path), ['mounts[0].host', 'mounts[0].guest', 'mounts[0].mode', 'limits.memory', 'limits.foo']);
+    assert.deepEqual(
+      errs.map((e) => e.path),
+      ['mounts[0].host', 'mounts[0].guest', 'mounts[0].mode', 'limits.memory', 'limits.foo'],
+    );
   });
 
   it('TOML syntax errors carry line and column', () => {
@@ -150,8 +160,13 @@ describe('manifest: every error names its field', () => {
 
 describe('manifest: command-line grants', () => {
   it('--dir HOST::GUEST grants rw, --dir DIR mounts it at the same path, --env NAME=VALUE', () => {
-    const m = ok(withCliGrants(emptyManifest(), { dirs: ['/srv/a::/data', '/srv/b', 'rel/dir'], env: ['A=1', 'B=x=y', 'HOME'], args: ['p'] },
-      { cwd: '/home/u', hostEnv: { HOME: '/home/u' } }));
+    const m = ok(
+      withCliGrants(
+        emptyManifest(),
+        { dirs: ['/srv/a::/data', '/srv/b', 'rel/dir'], env: ['A=1', 'B=x=y', 'HOME'], args: ['p'] },
+        { cwd: '/home/u', hostEnv: { HOME: '/home/u' } },
+      ),
+    );
     assert.deepEqual(m.mounts, [
       { host: '/srv/a', guest: '/data', mode: 'rw' },
       { host: '/srv/b', guest: '/srv/b', mode: 'rw' },
@@ -170,8 +185,14 @@ describe('manifest: command-line grants', () => {
 
   it('bad flags name the flag', () => {
     assert.deepEqual(errorsOf(withCliGrants(emptyManifest(), { dirs: ['rel'] })), [{ path: '--dir[0]', message: 'host path "rel" must be absolute' }]);
-    assert.deepEqual(errorsOf(withCliGrants(emptyManifest(), { dirs: ['/a::/b/../c'] })).map((e) => e.path), ['--dir[0]']);
-    assert.deepEqual(errorsOf(withCliGrants(emptyManifest(), { env: ['=x', 'NOPE'] })).map((e) => e.path), ['--env[0]', '--env[1]']);
+    assert.deepEqual(
+      errorsOf(withCliGrants(emptyManifest(), { dirs: ['/a::/b/../c'] })).map((e) => e.path),
+      ['--dir[0]'],
+    );
+    assert.deepEqual(
+      errorsOf(withCliGrants(emptyManifest(), { env: ['=x', 'NOPE'] })).map((e) => e.path),
+      ['--env[0]', '--env[1]'],
+    );
   });
 });
 
@@ -199,7 +220,10 @@ describe('manifest check command', () => {
     assert.equal(r.code, 0);
     assert.deepEqual(r.err, []);
     assert.equal(r.out[0], `${file}: ok`);
-    assert.match(r.out[1]!, /mounts: \/data\(rw\) \/static\(ro\); env: 2; network: connect 4, listen 1; limits: memory 512MiB, handles 256, children 2, cpu_time 30s, bytes_written 1GiB/);
+    assert.match(
+      r.out[1]!,
+      /mounts: \/data\(rw\) \/static\(ro\); env: 2; network: connect 4, listen 1; limits: memory 512MiB, handles 256, children 2, cpu_time 30s, bytes_written 1GiB/,
+    );
     assert.equal(run(['check', join(FIXTURES, 'empty.toml')]).code, 0);
   });
 
@@ -226,8 +250,14 @@ describe('manifest check command', () => {
     assert.match(r.err[0]!, new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\(toml\\): syntax error at .*:3:\\d+: `));
     const u = run(['check', join(FIXTURES, 'unknown-section.toml')]);
     assert.equal(u.code, 1);
-    assert.ok(u.err.some((l) => l.endsWith(': mounts: expected an array of tables ([[mounts]])')), u.err.join('\n'));
-    assert.ok(u.err.some((l) => l.endsWith(': secrets: unknown key')), u.err.join('\n'));
+    assert.ok(
+      u.err.some((l) => l.endsWith(': mounts: expected an array of tables ([[mounts]])')),
+      u.err.join('\n'),
+    );
+    assert.ok(
+      u.err.some((l) => l.endsWith(': secrets: unknown key')),
+      u.err.join('\n'),
+    );
   });
 
   it('a missing file or a directory: exit 1 with one clear line', () => {

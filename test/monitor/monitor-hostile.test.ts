@@ -116,8 +116,7 @@ for (const hostDef of HOSTS) {
       admin = host.createProcess().dk;
       if (isMemory) ok(admin.streamOpen('dir:/w', R, Create.CREATE, 0), 'mkdir /w');
       populate(admin, root, isMemory);
-      newMonitor = (limits = LIMITS, pipeNamespace?: string) =>
-        createMonitor(host.createProcess().dk, { ...policyFor(root, limits), pipeNamespace });
+      newMonitor = (limits = LIMITS, pipeNamespace?: string) => createMonitor(host.createProcess().dk, { ...policyFor(root, limits), pipeNamespace });
       A = newMonitor();
       B = newMonitor();
       raced = createMonitor(
@@ -156,8 +155,16 @@ for (const hostDef of HOSTS) {
       { name: 'open dir: through a link out', call: () => A.streamOpen('dir:/data/out-dir', R, 0, 0), expected: DkError.NOT_CAPABLE },
       { name: 'attributes through a link out', call: () => A.streamAttributesQuery('file:/data/out-abs', 0), expected: DkError.NOT_CAPABLE },
       { name: 'create through a link out', call: () => A.streamOpen('file:/data/out-dir/evil', W, Create.CREATE, 0), expected: DkError.NOT_CAPABLE },
-      { name: 'child module through a link out', call: () => newMonitor({ children: 1 }).processCreate('file:/data/out-abs', [], []), expected: DkError.NOT_CAPABLE },
-      { name: 'directory swapped for a link out between check and open', call: () => raced.streamOpen('file:/data/racedir/f', R, 0, 0), expected: DkError.NOT_CAPABLE },
+      {
+        name: 'child module through a link out',
+        call: () => newMonitor({ children: 1 }).processCreate('file:/data/out-abs', [], []),
+        expected: DkError.NOT_CAPABLE,
+      },
+      {
+        name: 'directory swapped for a link out between check and open',
+        call: () => raced.streamOpen('file:/data/racedir/f', R, 0, 0),
+        expected: DkError.NOT_CAPABLE,
+      },
       { name: 'caller NO_FOLLOW on a final link', call: () => A.streamOpen('file:/data/in-ok', R, 0, OpenOption.NO_FOLLOW), expected: DkError.SYMLINK_LOOP },
       // --- loops
       { name: 'two-link loop', call: () => A.streamOpen('file:/data/loop1', R, 0, 0), expected: DkError.SYMLINK_LOOP },
@@ -212,10 +219,18 @@ for (const hostDef of HOSTS) {
       { name: 'huge allocation size', call: () => A.virtualMemoryAlloc(0, 2 ** 60, 3), expected: DkError.INVALID_ARGUMENT },
       { name: 'negative allocation size', call: () => A.virtualMemoryAlloc(0, -65536, 3), expected: DkError.INVALID_ARGUMENT },
       { name: 'array instead of a buffer', call: () => A.streamWrite(hFile, 0, [1, 2, 3] as unknown as Uint8Array), expected: DkError.INVALID_ARGUMENT },
-      { name: 'ArrayBuffer instead of a Uint8Array', call: () => A.randomBitsRead(new ArrayBuffer(8) as unknown as Uint8Array), expected: DkError.INVALID_ARGUMENT },
+      {
+        name: 'ArrayBuffer instead of a Uint8Array',
+        call: () => A.randomBitsRead(new ArrayBuffer(8) as unknown as Uint8Array),
+        expected: DkError.INVALID_ARGUMENT,
+      },
       { name: 'string instead of a buffer', call: () => A.streamRead(hA, 0, 'xxxx' as unknown as Uint8Array), expected: DkError.INVALID_ARGUMENT },
       { name: 'number instead of a URI', call: () => A.streamOpen(42 as unknown as string, R, 0, 0), expected: DkError.INVALID_ARGUMENT },
-      { name: 'object instead of a URI', call: () => A.streamAttributesQuery({ toString: () => 'file:/data/a.txt' } as unknown as string, 0), expected: DkError.INVALID_ARGUMENT },
+      {
+        name: 'object instead of a URI',
+        call: () => A.streamAttributesQuery({ toString: () => 'file:/data/a.txt' } as unknown as string, 0),
+        expected: DkError.INVALID_ARGUMENT,
+      },
       { name: 'unknown access bits', call: () => A.streamOpen('file:/data/a.txt', 64, 0, 0), expected: DkError.INVALID_ARGUMENT },
       { name: 'unknown query option', call: () => A.streamAttributesQuery('file:/data/a.txt', 2), expected: DkError.INVALID_ARGUMENT },
       { name: 'unknown stream side', call: () => A.streamDelete(hFile, 7), expected: DkError.INVALID_ARGUMENT },
@@ -242,7 +257,11 @@ for (const hostDef of HOSTS) {
       { name: 'rename into a link out', call: () => A.streamRename(hFile, 'file:/data/out-dir/a.txt'), expected: DkError.NOT_CAPABLE },
       { name: 'rename a mount point', call: () => A.streamRename(ok(A.streamOpen('dir:/data', R, 0, 0), 'open'), 'dir:/data/x'), expected: DkError.BUSY },
       { name: 'hard link to outside', call: () => A.streamLinkCreate('file:/data/hl', 'file:/etc/passwd', false), expected: DkError.NOT_CAPABLE },
-      { name: 'hard link through a link out', call: () => A.streamLinkCreate('file:/data/hl', 'file:/data/out-dir/passwd', false), expected: DkError.NOT_CAPABLE },
+      {
+        name: 'hard link through a link out',
+        call: () => A.streamLinkCreate('file:/data/hl', 'file:/data/out-dir/passwd', false),
+        expected: DkError.NOT_CAPABLE,
+      },
       { name: 'hard link across mounts', call: () => A.streamLinkCreate('file:/data/hl', 'file:/ro/r.txt', false), expected: DkError.CROSS_DEVICE },
       { name: 'link placed outside', call: () => A.streamLinkCreate('file:/etc/evil', 'x', true), expected: DkError.NOT_CAPABLE },
       // --- quotas

@@ -322,15 +322,36 @@ describe('monitor: schemes and network grants', () => {
   });
 
   it('refuses network streams without a matching grant', () => {
-    const dk = createMonitor(world().dk, policy({}, `
+    const dk = createMonitor(
+      world().dk,
+      policy(
+        {},
+        `
       [network]
       connect = ["*.example.com:443", "10.0.0.0/8:*", "[fd00::/8]:80"]
-      listen = ["127.0.0.1:8080"]`));
-    const ok = ['tcp:api.example.com:443', 'tcp://a.b.example.com:443', 'udp:10.9.8.7:53', 'tcp:[fd00::1]:80',
-      'tcp.server:127.0.0.1:8080', 'http.server:127.0.0.1:8080', 'dns:api.example.com'];
+      listen = ["127.0.0.1:8080"]`,
+      ),
+    );
+    const ok = [
+      'tcp:api.example.com:443',
+      'tcp://a.b.example.com:443',
+      'udp:10.9.8.7:53',
+      'tcp:[fd00::1]:80',
+      'tcp.server:127.0.0.1:8080',
+      'http.server:127.0.0.1:8080',
+      'dns:api.example.com',
+    ];
     for (const uri of ok) assert.ok(dk.streamOpen(uri, R, 0, 0) > 0, uri);
-    const refused = ['tcp:example.com:443', 'tcp:api.example.com:80', 'tcp:11.0.0.1:80', 'tcp:[fe00::1]:80',
-      'tcp.server:0.0.0.0:8080', 'tcp.server:127.0.0.1:8081', 'tcp:127.0.0.1:8080', 'dns:evil.org'];
+    const refused = [
+      'tcp:example.com:443',
+      'tcp:api.example.com:80',
+      'tcp:11.0.0.1:80',
+      'tcp:[fe00::1]:80',
+      'tcp.server:0.0.0.0:8080',
+      'tcp.server:127.0.0.1:8081',
+      'tcp:127.0.0.1:8080',
+      'dns:evil.org',
+    ];
     for (const uri of refused) assert.equal(dk.streamOpen(uri, R, 0, 0), DkError.NOT_CAPABLE, uri);
     assert.equal(dk.streamOpen('tcp:no-port', R, 0, 0), DkError.INVALID_ARGUMENT);
     assert.equal(dk.streamOpen('tcp:host:99999', R, 0, 0), DkError.INVALID_ARGUMENT);
@@ -348,7 +369,12 @@ describe('monitor: generic wrapping', () => {
   it('turns a host exception into IO_ERROR and counts it', async () => {
     const fake = world();
     const throwing = new Proxy(fake.dk, {
-      get: (t, k) => (k === 'debugStringPrint' || k === 'threadYieldExecution' ? () => { throw new Error('host bug'); } : (t as any)[k]),
+      get: (t, k) =>
+        k === 'debugStringPrint' || k === 'threadYieldExecution'
+          ? () => {
+              throw new Error('host bug');
+            }
+          : (t as any)[k],
     });
     const dk = createMonitor(throwing, policy());
     assert.equal(dk.debugStringPrint('x'), DkError.IO_ERROR);

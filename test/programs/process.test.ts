@@ -61,7 +61,7 @@ test('pipes in one picoprocess: EOF, EPIPE, non-blocking EAGAIN both ways, capac
 });
 
 const CHILDREN_EXPECTED = [
-  'write to an exited child\'s stdin: -1 EPIPE (status 7)',
+  "write to an exited child's stdin: -1 EPIPE (status 7)",
   'waitpid WNOHANG while it runs: EAGAIN',
   'drain: wrote 200000, any-child wait got pid right, status 64 (= 64 % 256)',
   'killed child: status 137',
@@ -97,7 +97,12 @@ test('a child sees no more than its parent: an unmounted host file is refused to
   writeFileSync(join(dir, 'secret.txt'), 'secret');
   writeFileSync(join(dir, 'shared.txt'), 'shared');
   // The parent mounts /data (one file's directory) but not the host's temp dir as such.
-  const m = manifest(2, { mounts: [{ host: BIN, guest: '/bin', mode: 'ro' }, { host: dir, guest: '/data', mode: 'ro' }] });
+  const m = manifest(2, {
+    mounts: [
+      { host: BIN, guest: '/bin', mode: 'ro' },
+      { host: dir, guest: '/data', mode: 'ro' },
+    ],
+  });
   const hidden = await run('procs', ['open', join(dir, 'secret.txt'), '/bin/child.wasm'], m);
   assert.equal(hidden.out, `parent open ${join(dir, 'secret.txt')}: ENOTCAPABLE\nchild open ${join(dir, 'secret.txt')}: ENOTCAPABLE\ndone\n`);
   const granted = await run('procs', ['open', '/data/shared.txt', '/bin/child.wasm'], m);
@@ -113,7 +118,12 @@ test('the same pipeline on the in-memory host (the child module is a file of its
   assert.ok(m.ok);
   const r = await run('pipeline', ['/bin/child.wasm', '3'], m.manifest, host);
   assert.equal(r.out, 'LINE 1\nLINE 2\nLINE 3\nfilter stderr: lines=3\nproducer exit 3, filter exit 5\nwait again: ECHILD\n');
-  const c = await run('procs', ['children', '/bin/child.wasm'], manifest(16, { env: { PARENT_ONLY: 'yes' }, mounts: [{ host: '/bin', guest: '/bin', mode: 'ro' }] }), host);
+  const c = await run(
+    'procs',
+    ['children', '/bin/child.wasm'],
+    manifest(16, { env: { PARENT_ONLY: 'yes' }, mounts: [{ host: '/bin', guest: '/bin', mode: 'ro' }] }),
+    host,
+  );
   assert.equal(c.out, CHILDREN_EXPECTED);
 });
 
@@ -142,7 +152,7 @@ test('launcher rules: the environment rides after a NUL marker; a child manifest
   assert.equal(child.limits.memory, parent.limits.memory);
   assert.deepEqual(child.env, { A: '1' });
   assert.deepEqual(child.mounts, parent.mounts);
-  assert.notEqual(child.mounts, parent.mounts, 'a copy: the parent\'s grants cannot be changed through it');
+  assert.notEqual(child.mounts, parent.mounts, "a copy: the parent's grants cannot be changed through it");
   assert.equal(child.network.connect.length, 1);
 });
 

@@ -125,10 +125,7 @@ test('clang from @yowasp/clang compiles and links C inside drawbridge, one picop
       capture: true,
     });
     assert.equal(r.exitCode, 0, explain(r));
-    assert.equal(
-      text(r.stdout),
-      'compiled inside drawbridge: argc=2 arg1=first-arg\nsorted: 1 3 5 7 9\nsum=25 triple=75 mean=5.00\n',
-    );
+    assert.equal(text(r.stdout), 'compiled inside drawbridge: argc=2 arg1=first-arg\nsorted: 1 3 5 7 9\nsum=25 triple=75 mean=5.00\n');
     assert.equal(text(r.stderr), '');
     assert.equal(readFileSync(join(out, 'result.txt'), 'utf8'), 'sum 25\n');
   });

@@ -135,7 +135,7 @@ test('code compiled under other eager-compile flags (an experiment) is kept apar
   try {
     assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
     process.env.DRAWBRIDGE_WASM_EAGER_FLAGS = '';
-    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory', 'not the default flags\' entry');
+    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory', "not the default flags' entry");
     assert.equal(probe(cache, EXIT_CODE), 'hit _start,memory');
     assert.equal(entries(cache).length, 2);
   } finally {

@@ -35,7 +35,7 @@ test('a spinning guest does not stall an interactive one', async () => {
   // a benchmark's business, not a test's (the median here is usually a few ms).
   for (const s of spinners) {
     assert.equal(s.state, 'running');
-    assert.ok(s.governor.cpuMs > 20, `spinner charged ${s.governor.cpuMs} ms; answers took ${latencies.map((x) => x.toFixed(1)).join(" ")} ms`);
+    assert.ok(s.governor.cpuMs > 20, `spinner charged ${s.governor.cpuMs} ms; answers took ${latencies.map((x) => x.toFixed(1)).join(' ')} ms`);
     sv.kill(s.id);
     const status = await s.done;
     assert.equal(status.exitCode, KILLED_EXIT_CODE);

@@ -21,7 +21,7 @@ test('stdin bytes reach the guest through fd_read; stdout and stderr are capture
   assert.equal(text(r.stderr), '19 bytes\n');
 });
 
-test('the exit status is the guest\'s own', async () => {
+test("the exit status is the guest's own", async () => {
   for (const code of [0, 3, 42, 125]) {
     const r = await runCommand({ module: guest('exit_code'), args: ['exit_code', String(code)], capture: true });
     assert.equal(r.exitCode, code);
@@ -54,7 +54,13 @@ test('the same command runs on the in-memory host, deterministically', async () 
   const runs: string[] = [];
   for (let i = 0; i < 2; i++) {
     const out: Uint8Array[] = [];
-    const r = await startCommand({ host: createMemoryHost({ deterministic: true }), module, args: ['sleeper', '3600000', 'an hour later'], manifest: emptyManifest(), stdout: (b) => void out.push(b) });
+    const r = await startCommand({
+      host: createMemoryHost({ deterministic: true }),
+      module,
+      args: ['sleeper', '3600000', 'an hour later'],
+      manifest: emptyManifest(),
+      stdout: (b) => void out.push(b),
+    });
     const s = await r.done;
     assert.equal(s.exitCode, 0);
     runs.push(Buffer.concat(out).toString());

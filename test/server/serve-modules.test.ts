@@ -49,14 +49,26 @@ test('a module prepared --waits-only has no tick: capturable but not preemptible
 
     await pool.ready();
     const info = await pool.spawn({ module: loaded });
-    assert.deepEqual(pool.workers().map((w) => [w.dedicated, w.processes]), [[false, 0], [true, 1]]);
+    assert.deepEqual(
+      pool.workers().map((w) => [w.dedicated, w.processes]),
+      [
+        [false, 0],
+        [true, 1],
+      ],
+    );
     await assert.rejects(pool.move(info.id, 0), (e: Error & { status?: number }) => e.status === 409 && /waits-only/.test(e.message));
     // Capturable: a checkpoint while it waits for stdin, restored on a worker of its own again.
     const snap = await pool.checkpoint(info.id, false);
     await assert.rejects(pool.restore(snap, 0), /waits-only/);
     const again = await pool.restore(snap);
     assert.equal(again.capturable, true);
-    assert.deepEqual(pool.workers().filter((w) => w.dedicated).map((w) => w.processes), [1]);
+    assert.deepEqual(
+      pool
+        .workers()
+        .filter((w) => w.dedicated)
+        .map((w) => w.processes),
+      [1],
+    );
     await pool.kill(again.id);
   } finally {
     await pool.shutdown();

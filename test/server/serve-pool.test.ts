@@ -26,8 +26,10 @@ async function until(f: () => Promise<boolean> | boolean, what: string, ms = 100
   }
 }
 
-const text = async (d: Daemon, id: number): Promise<string> => Buffer.from((await call(d.connection, 'GET', `/v1/processes/${id}/stdout`)) as Uint8Array).toString();
-const info = async (d: Daemon, id: number): Promise<ProcessInfo> => ((await call(d.connection, 'GET', `/v1/processes/${id}`)) as { process: ProcessInfo }).process;
+const text = async (d: Daemon, id: number): Promise<string> =>
+  Buffer.from((await call(d.connection, 'GET', `/v1/processes/${id}/stdout`)) as Uint8Array).toString();
+const info = async (d: Daemon, id: number): Promise<ProcessInfo> =>
+  ((await call(d.connection, 'GET', `/v1/processes/${id}`)) as { process: ProcessInfo }).process;
 const lines = (s: string): number[] => s.split('\n').filter(Boolean).map(Number);
 
 /** Run the CLI against the daemon `d` (its connection file) and collect what it prints. */
@@ -75,15 +77,25 @@ test('a counting picoprocess moves between worker threads and its output goes on
     const killed = ((await call(d.connection, 'POST', `/v1/processes/${p.id}/kill`)) as { process: ProcessInfo }).process;
     assert.equal(killed.exitCode, 137);
     const all = lines(await text(d, p.id));
-    assert.deepEqual(all, Array.from({ length: all.length }, (_, i) => i + 1), 'the lines count 1, 2, 3... without a gap or a repeat');
+    assert.deepEqual(
+      all,
+      Array.from({ length: all.length }, (_, i) => i + 1),
+      'the lines count 1, 2, 3... without a gap or a repeat',
+    );
     assert.ok(all.length >= atBack + 10);
 
     // Refusals: same worker, unknown worker, ended, unknown id, bad worker text.
     await assert.rejects(call(d.connection, 'POST', `/v1/processes/${p.id}/move`), (e: ApiError) => e.status === 409 && /has ended/.test(e.message));
     await assert.rejects(call(d.connection, 'POST', '/v1/processes/999/move'), (e: ApiError) => e.status === 404);
     const { process: q } = (await call(d.connection, 'POST', '/v1/processes', { body: { module: COUNTER, args: ['50'] } })) as { process: ProcessInfo };
-    await assert.rejects(call(d.connection, 'POST', `/v1/processes/${q.id}/move?worker=${q.worker}`), (e: ApiError) => e.status === 409 && /already/.test(e.message));
-    await assert.rejects(call(d.connection, 'POST', `/v1/processes/${q.id}/move?worker=7`), (e: ApiError) => e.status === 400 && /no pool worker 7/.test(e.message));
+    await assert.rejects(
+      call(d.connection, 'POST', `/v1/processes/${q.id}/move?worker=${q.worker}`),
+      (e: ApiError) => e.status === 409 && /already/.test(e.message),
+    );
+    await assert.rejects(
+      call(d.connection, 'POST', `/v1/processes/${q.id}/move?worker=7`),
+      (e: ApiError) => e.status === 400 && /no pool worker 7/.test(e.message),
+    );
     await assert.rejects(call(d.connection, 'POST', `/v1/processes/${q.id}/move?worker=x`), (e: ApiError) => e.status === 400);
     assert.equal((await info(d, q.id)).state, 'running', 'a refused move leaves it running');
   } finally {
@@ -115,7 +127,13 @@ test('a batch of picoprocesses is spread over the workers', async () => {
     assert.equal(new Set(r.processes.map((p) => p.id)).size, 40);
     assert.ok(r.processes.every((p) => p.state === 'running'));
     const { workers } = (await call(d.connection, 'GET', '/v1/workers')) as { workers: WorkerInfo[] };
-    assert.deepEqual(workers.map((w) => [w.index, w.dedicated, w.processes]), [[0, false, 20], [1, false, 20]]);
+    assert.deepEqual(
+      workers.map((w) => [w.index, w.dedicated, w.processes]),
+      [
+        [0, false, 20],
+        [1, false, 20],
+      ],
+    );
     // Each one answers on its own stdin.
     const last = r.processes.at(-1)!;
     await call(d.connection, 'POST', `/v1/processes/${last.id}/stdin`, { raw: new TextEncoder().encode('hi\n') });
@@ -139,7 +157,10 @@ test('an unprepared module runs on a worker of its own: a loop without system ca
     await call(d.connection, 'POST', `/v1/processes/${echo.id}/stdin`, { raw: new TextEncoder().encode('still here\n') });
     await until(async () => (await text(d, echo.id)) === 'echo: still here\n', 'an answer while the other one spins');
     const { processes } = (await call(d.connection, 'GET', '/v1/processes')) as { processes: ProcessInfo[] };
-    assert.deepEqual(processes.map((p) => p.state), ['running', 'running']);
+    assert.deepEqual(
+      processes.map((p) => p.state),
+      ['running', 'running'],
+    );
     await assert.rejects(call(d.connection, 'POST', `/v1/processes/${spin.id}/move`), (e: ApiError) => e.status === 409 && /not prepared/.test(e.message));
     await assert.rejects(call(d.connection, 'POST', `/v1/processes/${spin.id}/checkpoint`), (e: ApiError) => e.status === 409);
 
@@ -148,7 +169,11 @@ test('an unprepared module runs on a worker of its own: a loop without system ca
     assert.equal(killed.exitCode, 137);
     assert.ok(Date.now() - t0 < 2000);
     const { workers } = (await call(d.connection, 'GET', '/v1/workers')) as { workers: WorkerInfo[] };
-    assert.deepEqual(workers.filter((w) => w.dedicated).map((w) => w.index), [echo.worker], 'the spinner\'s thread is gone');
+    assert.deepEqual(
+      workers.filter((w) => w.dedicated).map((w) => w.index),
+      [echo.worker],
+      "the spinner's thread is gone",
+    );
     // The other one ends by itself: its own thread goes with it.
     await call(d.connection, 'POST', `/v1/processes/${echo.id}/stdin?close=1`, { raw: new Uint8Array(0) });
     assert.equal(((await call(d.connection, 'GET', `/v1/processes/${echo.id}/wait`)) as { process: ProcessInfo }).process.exitCode, 0);

@@ -29,7 +29,10 @@ test('the warm-up guest reads stdin once and exits 0, prepared like any module',
   assert.equal(m.prepared, true);
   assert.equal(m.preemptible, true);
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(warmUpModuleBytes() as Uint8Array<ArrayBuffer>));
-  assert.deepEqual(imports.map((i) => `${i.module}.${i.name}`), ['wasi_snapshot_preview1.fd_read', 'wasi_snapshot_preview1.proc_exit']);
+  assert.deepEqual(
+    imports.map((i) => `${i.module}.${i.name}`),
+    ['wasi_snapshot_preview1.fd_read', 'wasi_snapshot_preview1.proc_exit'],
+  );
   for (const stdin of [new Uint8Array(0), new TextEncoder().encode('more than sixteen bytes of input\n')]) {
     const e = await sv.spawn({ module: m, stdin });
     assert.deepEqual(await e.done, { exitCode: 0 });
@@ -52,8 +55,13 @@ test('a daemon warms up before it listens and then lists nothing; its first pico
     assert.deepEqual(((await call(d.connection, 'GET', '/v1/processes')) as { processes: ProcessInfo[] }).processes, []);
     const health = (await call(d.connection, 'GET', '/v1/health')) as { processes: number; warmUp: { starts: number; ms: number } };
     assert.deepEqual([health.processes, health.warmUp], [0, d.warmUp]);
-    assert.deepEqual(d.pool.workers().map((w) => w.processes), [0, 0]);
-    const { process: p } = (await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, stdin: 'x\n', closeStdin: true } })) as { process: ProcessInfo };
+    assert.deepEqual(
+      d.pool.workers().map((w) => w.processes),
+      [0, 0],
+    );
+    const { process: p } = (await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, stdin: 'x\n', closeStdin: true } })) as {
+      process: ProcessInfo;
+    };
     assert.equal(p.id, 1);
     assert.equal(((await call(d.connection, 'GET', `/v1/processes/${p.id}/wait`)) as { process: ProcessInfo }).process.exitCode, 0);
     // Warming again is refused once anything has started.
@@ -64,7 +72,8 @@ test('a daemon warms up before it listens and then lists nothing; its first pico
 });
 
 test('no warm-up when asked for none, or when modules are not prepared (each start would get a thread); a bad count is refused', async () => {
-  for (const bad of [-1, 1.5, Number.NaN]) await assert.rejects(startDaemon({ workers: 1, warmUp: bad, connectionFile: null }), /warm-up: .*expected a count of 0 or more/);
+  for (const bad of [-1, 1.5, Number.NaN])
+    await assert.rejects(startDaemon({ workers: 1, warmUp: bad, connectionFile: null }), /warm-up: .*expected a count of 0 or more/);
   const none = await startDaemon({ workers: 1, warmUp: 0, connectionFile: null });
   try {
     assert.deepEqual(none.warmUp, { starts: 0, ms: 0, skipped: 'asked for none' });
@@ -75,7 +84,11 @@ test('no warm-up when asked for none, or when modules are not prepared (each sta
   try {
     assert.equal(unprepared.warmUp.starts, 0);
     assert.match(unprepared.warmUp.skipped!, /not prepared/);
-    assert.deepEqual(unprepared.pool.workers().map((w) => w.dedicated), [false], 'no worker thread was started for it');
+    assert.deepEqual(
+      unprepared.pool.workers().map((w) => w.dedicated),
+      [false],
+      'no worker thread was started for it',
+    );
   } finally {
     await unprepared.close();
   }
@@ -112,7 +125,18 @@ test('serve --warm-up: a count from 0 to 100000, and --help says what it does', 
 test('drawbridge serve says how it warmed up, lists nothing after it, and stops on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'serve-warm-'));
   const file = join(dir, 'serve.json');
-  const serve = spawn(process.execPath, ['bin/drawbridge.js', 'serve', '--socket', join(dir, 'api.sock'), '--connection-file', file, '--workers', '1', '--warm-up', '100']);
+  const serve = spawn(process.execPath, [
+    'bin/drawbridge.js',
+    'serve',
+    '--socket',
+    join(dir, 'api.sock'),
+    '--connection-file',
+    file,
+    '--workers',
+    '1',
+    '--warm-up',
+    '100',
+  ]);
   try {
     const out = collect(serve, 'stdout');
     await out.waitFor(/listening on unix:.*\(pid \d+, 1 worker thread; warmed up by 100 starts in \d+ ms\)/);
@@ -125,13 +149,16 @@ test('drawbridge serve says how it warmed up, lists nothing after it, and stops 
   assert.equal(await new Promise((r) => serve.on('close', r)), 0);
 });
 
-test('a pool\'s worker threads start with a young generation of at least POOL_MIN_SEMI_SPACE_MB', async () => {
+test("a pool's worker threads start with a young generation of at least POOL_MIN_SEMI_SPACE_MB", async () => {
   const pool = new Pool({ workers: 1 });
   try {
     await pool.ready();
     // The flag is process-wide and reaches every isolate made after the pool: probe one.
     const newSpace = await new Promise<{ space_size: number }>((resolve, reject) => {
-      const w = new Worker("const v8 = require('node:v8'); require('node:worker_threads').parentPort.postMessage(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space'));", { eval: true });
+      const w = new Worker(
+        "const v8 = require('node:v8'); require('node:worker_threads').parentPort.postMessage(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space'));",
+        { eval: true },
+      );
       w.once('message', (m) => void w.terminate().then(() => resolve(m)));
       w.once('error', reject);
     });

@@ -40,7 +40,10 @@ test('control API over loopback TCP with a bearer token', async () => {
     await until(async () => followed.join('') === 'echo: first\necho: second\n', 'followed output');
 
     const { processes } = (await call(c, 'GET', '/v1/processes')) as { processes: ProcessInfo[] };
-    assert.deepEqual(processes.map((x) => [x.id, x.state]), [[p.id, 'running']]);
+    assert.deepEqual(
+      processes.map((x) => [x.id, x.state]),
+      [[p.id, 'running']],
+    );
 
     // Checkpoint (it stops), restore as a new picoprocess, which goes on answering.
     const snapshot = (await call(c, 'POST', `/v1/processes/${p.id}/checkpoint`)) as Uint8Array;
@@ -50,7 +53,10 @@ test('control API over loopback TCP with a bearer token', async () => {
     const { process: r } = (await call(c, 'POST', '/v1/restore', { raw: snapshot })) as { process: ProcessInfo };
     assert.notEqual(r.id, p.id);
     await call(c, 'POST', `/v1/processes/${r.id}/stdin`, { raw: new TextEncoder().encode('third\n') });
-    await until(async () => Buffer.from((await call(c, 'GET', `/v1/processes/${r.id}/stdout`)) as Uint8Array).toString() === 'echo: third\n', 'restored answer');
+    await until(
+      async () => Buffer.from((await call(c, 'GET', `/v1/processes/${r.id}/stdout`)) as Uint8Array).toString() === 'echo: third\n',
+      'restored answer',
+    );
 
     // Kill: status 137, then it can be removed.
     await assert.rejects(call(c, 'DELETE', `/v1/processes/${r.id}`), (e: ApiError) => e.status === 409);
@@ -60,8 +66,14 @@ test('control API over loopback TCP with a bearer token', async () => {
 
     // Refusals are clean answers.
     await assert.rejects(call(c, 'POST', '/v1/processes', { body: { module: 'relative.wasm' } }), (e: ApiError) => e.status === 400);
-    await assert.rejects(call(c, 'POST', '/v1/processes', { body: { module: '/nonexistent.wasm' } }), (e: ApiError) => e.status === 400 && /no such file/.test(e.message));
-    await assert.rejects(call(c, 'POST', '/v1/processes', { body: { module: IDLE, manifest: '[limits]\nhandles = -1' } }), (e: ApiError) => e.status === 400 && /limits.handles/.test(e.message));
+    await assert.rejects(
+      call(c, 'POST', '/v1/processes', { body: { module: '/nonexistent.wasm' } }),
+      (e: ApiError) => e.status === 400 && /no such file/.test(e.message),
+    );
+    await assert.rejects(
+      call(c, 'POST', '/v1/processes', { body: { module: IDLE, manifest: '[limits]\nhandles = -1' } }),
+      (e: ApiError) => e.status === 400 && /limits.handles/.test(e.message),
+    );
     await assert.rejects(call(c, 'POST', '/v1/processes', { body: { module: IDLE, manifest: 'nonsense = 1' } }), (e: ApiError) => e.status === 400);
     await assert.rejects(call(c, 'GET', '/v1/processes/999'), (e: ApiError) => e.status === 404);
     await assert.rejects(call(c, 'POST', '/v1/restore', { raw: new Uint8Array(10) }), (e: ApiError) => e.status === 400);

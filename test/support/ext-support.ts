@@ -47,10 +47,18 @@ export interface ExtRun {
 export async function runWith(
   module: string,
   args: string[],
-  options: { exts?: ExtensionRequest[]; stack?: ExtensionStack; host?: ExtensionHost; stdin?: Uint8Array; manifest?: Manifest; preopens?: Preopen[]; dkHost?: Host } = {},
+  options: {
+    exts?: ExtensionRequest[];
+    stack?: ExtensionStack;
+    host?: ExtensionHost;
+    stdin?: Uint8Array;
+    manifest?: Manifest;
+    preopens?: Preopen[];
+    dkHost?: Host;
+  } = {},
 ): Promise<ExtRun> {
   const compiled = await compileModule(readFileSync(module), module);
-  const stack = options.stack ?? await loadExtensions(options.exts ?? [], { host: options.host ?? memoryExtensionHost() });
+  const stack = options.stack ?? (await loadExtensions(options.exts ?? [], { host: options.host ?? memoryExtensionHost() }));
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   try {

@@ -140,7 +140,7 @@ export class FakeDk {
         this.beforeOpen?.();
         const path = this.path(uri);
         let n = this.lookup(path, (options & OpenOption.NO_FOLLOW) === 0);
-        if (n === DkError.NOT_FOUND && (create & Create.CREATE)) {
+        if (n === DkError.NOT_FOUND && create & Create.CREATE) {
           const { dir, name } = this.parentOf(path);
           n = uri.startsWith('dir:')
             ? { kind: 'directory', ino: this.nextIno++, children: new Map() }
@@ -233,8 +233,7 @@ export class FakeDk {
       systemTimeQuery: () => 42n,
     };
     return new Proxy(impl, {
-      get: (target, key) =>
-        (target as Record<string | symbol, unknown>)[key] ?? (() => DkError.NOT_SUPPORTED),
+      get: (target, key) => (target as Record<string | symbol, unknown>)[key] ?? (() => DkError.NOT_SUPPORTED),
     }) as Dk;
   })();
 }

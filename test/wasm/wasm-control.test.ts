@@ -37,7 +37,7 @@ const MODULE = `(module
 
 type Control = (op: number, a: number, b: bigint) => bigint;
 
-test('one export in place of Asyncify\'s, the countdown\'s and the globals\'; each op does its export\'s work', () => {
+test("one export in place of Asyncify's, the countdown's and the globals'; each op does its export's work", () => {
   const original = assemble(MODULE);
   const bytes = addControlExport(original);
   assert.ok(bytes, 'rewritten');
@@ -58,7 +58,7 @@ test('one export in place of Asyncify\'s, the countdown\'s and the globals\'; ea
   assert.equal(last(), 2);
   control(CONTROL.rearmTicks, 0, 0n);
   assert.equal((x.ticks as () => number)(), TICK_INTERVAL);
-  assert.equal((x._start as () => number)(), 9, 'the program\'s own exports are kept');
+  assert.equal((x._start as () => number)(), 9, "the program's own exports are kept");
   // The mutable globals in order ($last, $a, $b, $c, $d, $ticks), as a snapshot writes them.
   const types = ['i32', 'i32', 'i64', 'f32', 'f64', 'i32'];
   const read = () => types.map((t, k) => valueOfBits(t, control(CONTROL.getGlobal, k, 0n)));
@@ -72,11 +72,11 @@ test('one export in place of Asyncify\'s, the countdown\'s and the globals\'; ea
   assert.throws(() => control(CONTROL.setGlobal, -1, 0n), WebAssembly.RuntimeError);
 });
 
-test('a module without Asyncify\'s exports is left to the caller (null)', () => {
+test("a module without Asyncify's exports is left to the caller (null)", () => {
   assert.equal(addControlExport(assemble('(module (func (export "_start")))')), null);
 });
 
-test('a snapshot whose module exports Asyncify\'s functions and its globals (prepared before the control export) restores', async () => {
+test("a snapshot whose module exports Asyncify's functions and its globals (prepared before the control export) restores", async () => {
   // Written by the previous version: the density guest (echo each line), checkpointed while it
   // waited for its second line, after answering "one".
   const bytes = gunzipSync(readFileSync('test/fixtures/snapshots/idle-legacy-exports.snap.gz'));

@@ -24,7 +24,13 @@ test('one dispatcher, for the type that may unwind; same results and the same tr
   assert.ok(WebAssembly.validate(r.bytes));
   const a = instance(original);
   const b = instance(r.bytes);
-  for (const [i, x, y] of [[1, 2, 3], [1, 3, 2], [5, 2, 3], [5, 3, 2]] as const) assert.equal(b.compare!(i, x, y), a.compare!(i, x, y));
+  for (const [i, x, y] of [
+    [1, 2, 3],
+    [1, 3, 2],
+    [5, 2, 3],
+    [5, 3, 2],
+  ] as const)
+    assert.equal(b.compare!(i, x, y), a.compare!(i, x, y));
   assert.equal(b.io!(2, 7), 1008); // through the import
   assert.equal(b.io!(3, 7), 21);
   // A hole, an entry of the other type, an index past the table: trap as before.
@@ -34,7 +40,7 @@ test('one dispatcher, for the type that may unwind; same results and the same tr
   }
   // The dispatcher calls directly: no call_indirect of the io type is left but its own.
   const wat = execFileSync('wasm-dis', ['-'], { input: r.bytes }).toString();
-  assert.equal(wat.match(/call_indirect/g)?.length, 2, 'the compare call, and the dispatcher\'s default');
+  assert.equal(wat.match(/call_indirect/g)?.length, 2, "the compare call, and the dispatcher's default");
 });
 
 test('a type with one function in the table gets a guarded direct call: same results, same traps', () => {

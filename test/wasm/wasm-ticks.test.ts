@@ -124,9 +124,13 @@ test('a function whose loops are all counted and that calls nothing has no tick 
   const ticked = insertTicks(marked)!;
   // Only the functions that keep a countdown import the tick: count its call sites by running
   // each export with a tick that throws.
-  const m = instantiate(ticked, () => {
-    throw new Error('ticked');
-  }, 2);
+  const m = instantiate(
+    ticked,
+    () => {
+      throw new Error('ticked');
+    },
+    2,
+  );
   for (const [name, args, expected] of COUNTED) {
     m[TICK_GLOBAL_EXPORT]!.value = 1;
     if (expected === 0) assert.doesNotThrow(() => m[name]!(...args), name);

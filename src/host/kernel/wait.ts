@@ -36,13 +36,7 @@ export class PendingWait implements ThreadWait {
    * Starts waiting. The wait registers itself with its thread (for interruption) and in
    * `pending` (the picoprocess's set, so that an exit can end it with EXITED).
    */
-  constructor(
-    objects: readonly KObject[],
-    timeoutNs: bigint | null,
-    platform: Platform,
-    thread: ThreadObject,
-    pending: Set<PendingWait>,
-  ) {
+  constructor(objects: readonly KObject[], timeoutNs: bigint | null, platform: Platform, thread: ThreadObject, pending: Set<PendingWait>) {
     this.objects = objects;
     this.platform = platform;
     this.thread = thread;

@@ -38,12 +38,18 @@ export interface Description {
 /** The WASI filetype of a stream of these attributes. */
 export function filetypeOf(attrs: StreamAttributes): number {
   switch (attrs.kind) {
-    case 'file': return Filetype.REGULAR_FILE;
-    case 'directory': return Filetype.DIRECTORY;
-    case 'symlink': return Filetype.SYMBOLIC_LINK;
-    case 'char-device': return Filetype.CHARACTER_DEVICE;
-    case 'socket': return Filetype.SOCKET_STREAM;
-    default: return Filetype.UNKNOWN; // pipes: preview1 has no FIFO type (wasmtime: unknown)
+    case 'file':
+      return Filetype.REGULAR_FILE;
+    case 'directory':
+      return Filetype.DIRECTORY;
+    case 'symlink':
+      return Filetype.SYMBOLIC_LINK;
+    case 'char-device':
+      return Filetype.CHARACTER_DEVICE;
+    case 'socket':
+      return Filetype.SOCKET_STREAM;
+    default:
+      return Filetype.UNKNOWN; // pipes: preview1 has no FIFO type (wasmtime: unknown)
   }
 }
 

@@ -73,8 +73,16 @@ export class WasiState extends WaitState {
     const h = this.dk.streamOpen(uri, Access.READ, Create.CREATE, 0);
     if (isDkError(h)) throw new Error(`cannot listen on ${uri}: ${errnoName(errnoOf(h))}`);
     const desc: Description = {
-      kind: 'stream', handle: h, guestPath: '', preopen: null, filetype: Filetype.SOCKET_STREAM,
-      position: 0, append: false, nonblocking: false, readable: true, writable: false,
+      kind: 'stream',
+      handle: h,
+      guestPath: '',
+      preopen: null,
+      filetype: Filetype.SOCKET_STREAM,
+      position: 0,
+      append: false,
+      nonblocking: false,
+      readable: true,
+      writable: false,
     };
     this.sockets.set(desc, { type: 'stream', family: uri.includes('[') ? 6 : 4, state: 'listening', bound: null, acceptUri: null });
     this.fds.add(desc);
@@ -119,8 +127,16 @@ export class WasiState extends WaitState {
       if (!isDkError(attrs) && attrs.terminal === true) filetype = Filetype.CHARACTER_DEVICE;
     }
     this.fds.add({
-      kind, handle: isDkError(h) ? 0 : h, guestPath: '', preopen: null, filetype, position: 0,
-      append: false, nonblocking: false, readable: access === Access.READ, writable: access === Access.WRITE,
+      kind,
+      handle: isDkError(h) ? 0 : h,
+      guestPath: '',
+      preopen: null,
+      filetype,
+      position: 0,
+      append: false,
+      nonblocking: false,
+      readable: access === Access.READ,
+      writable: access === Access.WRITE,
     });
   }
 
@@ -129,8 +145,16 @@ export class WasiState extends WaitState {
     const h = this.dk.streamOpen('dir:' + path, Access.READ, 0, OpenOption.DIRECTORY);
     if (isDkError(h)) throw new Error(`cannot pre-open ${path}: ${errnoName(errnoOf(h))}`);
     this.fds.add({
-      kind: 'directory', handle: h, guestPath: path, preopen: p.name ?? p.guestPath, filetype: Filetype.DIRECTORY,
-      position: 0, append: false, nonblocking: false, readable: true, writable: false,
+      kind: 'directory',
+      handle: h,
+      guestPath: path,
+      preopen: p.name ?? p.guestPath,
+      filetype: Filetype.DIRECTORY,
+      position: 0,
+      append: false,
+      nonblocking: false,
+      readable: true,
+      writable: false,
     });
   }
 

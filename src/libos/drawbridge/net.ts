@@ -96,7 +96,6 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
   const dk = os.dk;
   const mem = os.mem;
 
-
   /** Drop a handle that did not become a working socket; the descriptor goes back to `state`. */
   function undo(desc: Description, info: SocketInfo, state: SocketInfo['state']): void {
     if (desc.handle) os.closeHandle(desc.handle);

@@ -56,8 +56,16 @@ function decodeStrings(bytes: Uint8Array): string[] | null {
 
 function streamDesc(handle: Handle, readable: boolean): Description {
   return {
-    kind: 'stream', handle, guestPath: '', preopen: null, filetype: Filetype.UNKNOWN, position: 0,
-    append: false, nonblocking: false, readable, writable: !readable,
+    kind: 'stream',
+    handle,
+    guestPath: '',
+    preopen: null,
+    filetype: Filetype.UNKNOWN,
+    position: 0,
+    append: false,
+    nonblocking: false,
+    readable,
+    writable: !readable,
   };
 }
 
@@ -105,8 +113,17 @@ export function processCalls(os: WasiState): Record<string, SyscallFn> {
   }
 
   return {
-    process_spawn(pathPtr: number, pathLen: number, argvPtr: number, argvLen: number, envPtr: number, envLen: number,
-      modesPtr: number, fdsPtr: number, pidPtr: number): number {
+    process_spawn(
+      pathPtr: number,
+      pathLen: number,
+      argvPtr: number,
+      argvLen: number,
+      envPtr: number,
+      envLen: number,
+      modesPtr: number,
+      fdsPtr: number,
+      pidPtr: number,
+    ): number {
       mem.refresh();
       const path = mem.string(pathPtr, pathLen);
       if (path === null) return Errno.ILSEQ;
@@ -190,7 +207,10 @@ export function processCalls(os: WasiState): Record<string, SyscallFn> {
           return Errno.SUCCESS;
         }
         if ((flags & WaitFlag.NOHANG) !== 0) return Errno.AGAIN;
-        const r = await dk.objectsWaitAny(candidates.map(([, h]) => h), null);
+        const r = await dk.objectsWaitAny(
+          candidates.map(([, h]) => h),
+          null,
+        );
         if (isDkError(r)) return errnoOf(r);
       }
     },

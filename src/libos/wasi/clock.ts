@@ -27,8 +27,7 @@ export function clockCalls(os: WasiState) {
       if (id === ClockId.MONOTONIC) {
         t = dk.systemTimeQuery(Clock.MONOTONIC);
         if (os.monotonicOffset !== 0n && typeof t === 'bigint') t += os.monotonicOffset;
-      }
-      else if (id === ClockId.REALTIME) t = dk.systemTimeQuery(Clock.REALTIME);
+      } else if (id === ClockId.REALTIME) t = dk.systemTimeQuery(Clock.REALTIME);
       else return cpuClockOrFault(id);
       if (typeof t !== 'bigint') return Errno.IO;
       mem.refresh();

@@ -121,7 +121,6 @@ export function fdIoCalls(os: WasiState) {
     else desc.position = pos;
   }
 
-
   function toOffset(offset: bigint): number {
     return offset > MAX_SAFE ? -1 : Number(offset);
   }

@@ -15,14 +15,37 @@ const ALL = (1n << 30n) - 1n;
 
 /** Rights a pre-opened directory reports (wasmtime's hard-coded set, expected by userlands). */
 const PREOPEN_BASE =
-  Rights.PATH_CREATE_DIRECTORY | Rights.PATH_CREATE_FILE | Rights.PATH_LINK_SOURCE | Rights.PATH_LINK_TARGET |
-  Rights.PATH_OPEN | Rights.FD_READDIR | Rights.PATH_READLINK | Rights.PATH_RENAME_SOURCE |
-  Rights.PATH_RENAME_TARGET | Rights.PATH_SYMLINK | Rights.PATH_REMOVE_DIRECTORY | Rights.PATH_UNLINK_FILE |
-  Rights.PATH_FILESTAT_GET | Rights.PATH_FILESTAT_SET_TIMES | Rights.FD_FILESTAT_GET | Rights.FD_FILESTAT_SET_TIMES;
+  Rights.PATH_CREATE_DIRECTORY |
+  Rights.PATH_CREATE_FILE |
+  Rights.PATH_LINK_SOURCE |
+  Rights.PATH_LINK_TARGET |
+  Rights.PATH_OPEN |
+  Rights.FD_READDIR |
+  Rights.PATH_READLINK |
+  Rights.PATH_RENAME_SOURCE |
+  Rights.PATH_RENAME_TARGET |
+  Rights.PATH_SYMLINK |
+  Rights.PATH_REMOVE_DIRECTORY |
+  Rights.PATH_UNLINK_FILE |
+  Rights.PATH_FILESTAT_GET |
+  Rights.PATH_FILESTAT_SET_TIMES |
+  Rights.FD_FILESTAT_GET |
+  Rights.FD_FILESTAT_SET_TIMES;
 const PREOPEN_INHERITING =
-  PREOPEN_BASE | Rights.FD_DATASYNC | Rights.FD_READ | Rights.FD_SEEK | Rights.FD_FDSTAT_SET_FLAGS | Rights.FD_SYNC |
-  Rights.FD_TELL | Rights.FD_WRITE | Rights.FD_ADVISE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_GET |
-  Rights.FD_FILESTAT_SET_SIZE | Rights.FD_FILESTAT_SET_TIMES | Rights.POLL_FD_READWRITE;
+  PREOPEN_BASE |
+  Rights.FD_DATASYNC |
+  Rights.FD_READ |
+  Rights.FD_SEEK |
+  Rights.FD_FDSTAT_SET_FLAGS |
+  Rights.FD_SYNC |
+  Rights.FD_TELL |
+  Rights.FD_WRITE |
+  Rights.FD_ADVISE |
+  Rights.FD_ALLOCATE |
+  Rights.FD_FILESTAT_GET |
+  Rights.FD_FILESTAT_SET_SIZE |
+  Rights.FD_FILESTAT_SET_TIMES |
+  Rights.POLL_FD_READWRITE;
 
 function isStdio(d: Description): boolean {
   return d.kind === 'stdin' || d.kind === 'stdout' || d.kind === 'stderr';
@@ -182,4 +205,3 @@ export function fdCalls(os: WasiState) {
     },
   };
 }
-

@@ -45,8 +45,17 @@ export function pathCalls(os: WasiState) {
   }
 
   return {
-    path_open(dirfd: number, dirflags: number, pathPtr: number, pathLen: number, oflags: number,
-      rightsBase: bigint, _rightsInheriting: bigint, fdflags: number, fdPtr: number): number {
+    path_open(
+      dirfd: number,
+      dirflags: number,
+      pathPtr: number,
+      pathLen: number,
+      oflags: number,
+      rightsBase: bigint,
+      _rightsInheriting: bigint,
+      fdflags: number,
+      fdPtr: number,
+    ): number {
       const dir = os.fds.get(dirfd);
       if (!dir) return Errno.BADF;
       if (dir.kind !== 'directory') return dir.kind === 'file' ? Errno.NOTDIR : Errno.BADF;
@@ -202,8 +211,7 @@ export function pathCalls(os: WasiState) {
       return Errno.SUCCESS;
     },
 
-    path_filestat_set_times(dirfd: number, flags: number, pathPtr: number, pathLen: number,
-      atim: bigint, mtim: bigint, fstFlags: number): number {
+    path_filestat_set_times(dirfd: number, flags: number, pathPtr: number, pathLen: number, atim: bigint, mtim: bigint, fstFlags: number): number {
       const update = timesUpdate(atim, mtim, fstFlags);
       if (typeof update === 'number') return update;
       const p = resolve(dirfd, pathPtr, pathLen);

@@ -52,9 +52,10 @@ export function pollCalls(os: WasiState) {
         const fd = mem.u32(p + 16);
         const desc = os.fds.get(fd);
         if (!desc) return Errno.BADF;
-        const ok = type === EventType.FD_READ
-          ? desc.kind === 'stdin' || desc.kind === 'file' || desc.kind === 'stream'
-          : desc.kind === 'stdout' || desc.kind === 'stderr' || desc.kind === 'file' || desc.kind === 'stream';
+        const ok =
+          type === EventType.FD_READ
+            ? desc.kind === 'stdin' || desc.kind === 'file' || desc.kind === 'stream'
+            : desc.kind === 'stdout' || desc.kind === 'stderr' || desc.kind === 'file' || desc.kind === 'stream';
         if (!ok) return Errno.BADF;
         subs.push({ userdata, type, deadline: 0n, desc });
       } else return Errno.INVAL;

@@ -23,9 +23,16 @@ import { RETRY } from '../core/wait.ts';
 
 export function socketDescription(handle: Handle, type: 'stream' | 'dgram', nonblocking: boolean): Description {
   return {
-    kind: 'stream', handle, guestPath: '', preopen: null,
+    kind: 'stream',
+    handle,
+    guestPath: '',
+    preopen: null,
     filetype: type === 'stream' ? Filetype.SOCKET_STREAM : Filetype.SOCKET_DGRAM,
-    position: 0, append: false, nonblocking, readable: true, writable: true,
+    position: 0,
+    append: false,
+    nonblocking,
+    readable: true,
+    writable: true,
   };
 }
 
@@ -53,7 +60,6 @@ export function socketOf(os: WasiState, fd: number): { desc: Description; info: 
 export function sockCalls(os: WasiState) {
   const dk = os.dk;
   const mem = os.mem;
-
 
   function tryAccept(desc: Description, info: SocketInfo, flags: number, fdPtr: number): number {
     const uri = acceptUriOf(os, desc, info);

@@ -163,12 +163,8 @@ export function withCliGrants(
 
 /** One line for `manifest check`: what is granted, at a glance. */
 export function summariseManifest(m: Manifest): string {
-  const mounts = m.mounts.length
-    ? m.mounts.map((x) => `${x.guest}(${x.mode})`).join(' ')
-    : 'none';
-  const net = m.network.connect.length + m.network.listen.length
-    ? `connect ${m.network.connect.length}, listen ${m.network.listen.length}`
-    : 'none';
+  const mounts = m.mounts.length ? m.mounts.map((x) => `${x.guest}(${x.mode})`).join(' ') : 'none';
+  const net = m.network.connect.length + m.network.listen.length ? `connect ${m.network.connect.length}, listen ${m.network.listen.length}` : 'none';
   const l = m.limits;
   return (
     `mounts: ${mounts}; env: ${Object.keys(m.env).length}; network: ${net}; ` +

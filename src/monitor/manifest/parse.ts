@@ -13,11 +13,9 @@ import { DEFAULT_LIMITS, emptyManifest, type ManifestError, type ManifestResult 
 
 const HANDLES_MAX = 1_000_000;
 
-const required = (what: string) => (iss: { input?: unknown }) =>
-  iss.input === undefined ? 'required' : `expected ${what}`;
+const required = (what: string) => (iss: { input?: unknown }) => (iss.input === undefined ? 'required' : `expected ${what}`);
 
-const noNul = (what: string) =>
-  z.string({ error: required(what) }).refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
+const noNul = (what: string) => z.string({ error: required(what) }).refine((s) => !s.includes('\0'), 'must not contain NUL bytes');
 
 const mountPath = (what: string) =>
   z.string({ error: required(what) }).transform((s, ctx) => {
@@ -50,15 +48,13 @@ const mountsSchema = z.array(mountSchema, { error: 'expected an array of tables 
   });
 });
 
-const envSchema = z
-  .record(z.string(), noNul('a string value'), { error: 'expected a table of NAME = "value"' })
-  .superRefine((env, ctx) => {
-    for (const name of Object.keys(env)) {
-      if (name === '' || name.includes('=') || name.includes('\0')) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'a variable name must be non-empty, without "=" or NUL' });
-      }
+const envSchema = z.record(z.string(), noNul('a string value'), { error: 'expected a table of NAME = "value"' }).superRefine((env, ctx) => {
+  for (const name of Object.keys(env)) {
+    if (name === '' || name.includes('=') || name.includes('\0')) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'a variable name must be non-empty, without "=" or NUL' });
     }
-  });
+  }
+});
 
 const endpointList = z.array(
   z.string({ error: required('a "host:port" string') }).transform((s, ctx) => {
@@ -211,4 +207,3 @@ export function parseManifest(text: string, sourceName?: string): ManifestResult
   }
   return buildManifest(data);
 }
-

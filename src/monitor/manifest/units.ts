@@ -59,7 +59,12 @@ export function parseDurationMs(value: unknown): number | string {
 
 /** 268435456 -> "256MiB", for summaries. */
 export function formatSize(bytes: number): string {
-  for (const [unit, k] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, k] of [
+    ['TiB', 2 ** 40],
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (bytes >= k && bytes % k === 0) return `${bytes / k}${unit}`;
   }
   return `${bytes}B`;

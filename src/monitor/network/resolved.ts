@@ -39,14 +39,21 @@ function addressKey(text: string): string | null {
 }
 
 const INTERNAL_V4: [bigint, number][] = [
-  [0x00000000n, 8], [0x7f000000n, 8], [0x0a000000n, 8], [0xac100000n, 12], [0xc0a80000n, 16], [0xa9fe0000n, 16], [0x64400000n, 10],
+  [0x00000000n, 8],
+  [0x7f000000n, 8],
+  [0x0a000000n, 8],
+  [0xac100000n, 12],
+  [0xc0a80000n, 16],
+  [0xa9fe0000n, 16],
+  [0x64400000n, 10],
 ];
 function isInternal(key: string): boolean {
   const [family, value] = key.split(':') as [string, string];
   let v = BigInt(value);
   if (family === '6') {
     if (v === 0n || v === 1n) return true; // unspecified, loopback
-    if (v >> 32n === 0xffffn) v = v & 0xffffffffn; // IPv4-mapped: judge the IPv4 address
+    if (v >> 32n === 0xffffn)
+      v = v & 0xffffffffn; // IPv4-mapped: judge the IPv4 address
     else return v >> 121n === 0x7en || v >> 118n === 0x3fan; // fc00::/7, fe80::/10
   }
   return INTERNAL_V4.some(([base, prefix]) => v >> BigInt(32 - prefix) === base >> BigInt(32 - prefix));

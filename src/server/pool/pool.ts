@@ -108,9 +108,28 @@ export class Pool {
     const p = this.table.add(req.module.name, [...args], given, slot, gen);
     if (!slot.modules.has(key)) {
       slot.modules.add(key);
-      slot.link.post({ op: 'module', key, name: req.module.name, hash: req.module.hash, bytes: req.module.bytes, prepared: req.module.prepared, preemptible: req.module.preemptible, compiled });
+      slot.link.post({
+        op: 'module',
+        key,
+        name: req.module.name,
+        hash: req.module.hash,
+        bytes: req.module.bytes,
+        prepared: req.module.prepared,
+        preemptible: req.module.preemptible,
+        compiled,
+      });
     }
-    await this.place(p, slot, { op: 'spawn', req: 0, id: p.id, gen, key, args: [...(req.args ?? [])], manifest: given, stdin: req.stdin ?? null, closeStdin: req.closeStdin === true });
+    await this.place(p, slot, {
+      op: 'spawn',
+      req: 0,
+      id: p.id,
+      gen,
+      key,
+      args: [...(req.args ?? [])],
+      manifest: given,
+      stdin: req.stdin ?? null,
+      closeStdin: req.closeStdin === true,
+    });
     return p.info();
   }
 
@@ -140,7 +159,11 @@ export class Pool {
     // A module prepared without the tick counter cannot be preempted: a worker of its own.
     const decoded = decodeSnapshot(snapshot, 'snapshot', { lazyPages: true });
     const own = decoded.module !== null && this.threads.ownThread(isPreemptible(snapshotImage(decoded.module, decoded.meta)));
-    if (own && worker !== undefined) throw new SupervisorError(409, 'this snapshot cannot be preempted (prepared with --waits-only): it gets a worker thread of its own, not worker ' + worker);
+    if (own && worker !== undefined)
+      throw new SupervisorError(
+        409,
+        'this snapshot cannot be preempted (prepared with --waits-only): it gets a worker thread of its own, not worker ' + worker,
+      );
     const slot = own ? this.threads.dedicatedSlot() : worker === undefined ? this.threads.leastLoaded() : this.threads.poolSlot(worker);
     const gen = this.nextGen++;
     const p = this.table.add('snapshot', [], this.defaultManifest(), slot, gen);
@@ -239,7 +262,11 @@ export class Pool {
   async move(id: number, to?: number): Promise<ProcessInfo> {
     const p = this.table.live(id);
     if (!p.capturable) throw new SupervisorError(409, `picoprocess ${id} cannot move: its module is not prepared (drawbridge prepare)`);
-    if (p.slot.dedicated) throw new SupervisorError(409, `picoprocess ${id} cannot move: it cannot be preempted (prepared with --waits-only), so it keeps a worker thread of its own`);
+    if (p.slot.dedicated)
+      throw new SupervisorError(
+        409,
+        `picoprocess ${id} cannot move: it cannot be preempted (prepared with --waits-only), so it keeps a worker thread of its own`,
+      );
     if (p.moving) throw new SupervisorError(409, `picoprocess ${id} is moving already`);
     const from = p.slot;
     const target = to === undefined ? this.threads.leastLoaded(from) : this.threads.poolSlot(to);
@@ -266,7 +293,16 @@ export class Pool {
       p.slot = slot;
       slot.live++;
       try {
-        const msg: ToScheduler = { op: 'restore', req: 0, id, gen: p.gen, snapshot: cp.snapshot, manifest: p.manifest, stdin: cp.stdin ?? [], closeStdin: cp.stdinClosed === true };
+        const msg: ToScheduler = {
+          op: 'restore',
+          req: 0,
+          id,
+          gen: p.gen,
+          snapshot: cp.snapshot,
+          manifest: p.manifest,
+          stdin: cp.stdin ?? [],
+          closeStdin: cp.stdinClosed === true,
+        };
         this.table.started(p, (await this.threads.request(slot, msg)) as StartedValue);
         placed = slot;
         break;
@@ -281,7 +317,11 @@ export class Pool {
       this.table.finish(p, { exitCode: TRAP_EXIT_CODE, error: `host error: lost while moving: ${error?.message}` });
       throw new SupervisorError(500, `picoprocess ${id} could not be restored after its checkpoint: ${error?.message}`);
     }
-    if (placed !== target) throw new SupervisorError(500, `picoprocess ${id} could not be restored on worker ${target.index} (${error?.message}); it goes on on worker ${from.index}`);
+    if (placed !== target)
+      throw new SupervisorError(
+        500,
+        `picoprocess ${id} could not be restored on worker ${target.index} (${error?.message}); it goes on on worker ${from.index}`,
+      );
     return p.info();
   }
 
@@ -322,7 +362,8 @@ export class Pool {
   /** A worker thread failed or ended by itself: what ran there has ended. */
   private lost(slot: Slot, e: Error): void {
     for (const p of this.table.all()) {
-      if (p.slot === slot && !p.status && !p.moving) this.table.finish(p, { exitCode: TRAP_EXIT_CODE, error: `host error: worker ${slot.index}: ${e.message}` });
+      if (p.slot === slot && !p.status && !p.moving)
+        this.table.finish(p, { exitCode: TRAP_EXIT_CODE, error: `host error: worker ${slot.index}: ${e.message}` });
     }
   }
 

@@ -30,9 +30,7 @@ export type ToScheduler =
   /** Several messages posted in one turn of the event loop, in order (one wake-up of the thread, not many). */
   | { op: 'batch'; messages: ToScheduler[] };
 
-export type Reply =
-  | { op: 'reply'; req: number; ok: true; value?: unknown }
-  | { op: 'reply'; req: number; ok: false; status: number; message: string };
+export type Reply = { op: 'reply'; req: number; ok: true; value?: unknown } | { op: 'reply'; req: number; ok: false; status: number; message: string };
 
 export type FromScheduler =
   | Reply
@@ -63,7 +61,9 @@ export interface StartedValue {
  * into one 'batch' message: a start of many picoprocesses then costs each thread one wake-up
  * instead of one per picoprocess.
  */
-export function batching<M extends { op: string }>(send: (m: M | { op: 'batch'; messages: M[] }, transfer: ArrayBuffer[]) => void): (m: M, transfer?: ArrayBuffer[]) => void {
+export function batching<M extends { op: string }>(
+  send: (m: M | { op: 'batch'; messages: M[] }, transfer: ArrayBuffer[]) => void,
+): (m: M, transfer?: ArrayBuffer[]) => void {
   let queue: M[] = [];
   let transfers: ArrayBuffer[] = [];
   const flush = () => {

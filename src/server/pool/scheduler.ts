@@ -39,7 +39,10 @@ export class Scheduler {
         for (const x of m.messages) this.handle(x);
         return;
       case 'module':
-        this.variants.set(m.key, { module: { name: m.name, hash: m.hash, bytes: m.bytes, prepared: m.prepared, preemptible: m.preemptible, compiled: new Map() }, compiled: m.compiled });
+        this.variants.set(m.key, {
+          module: { name: m.name, hash: m.hash, bytes: m.bytes, prepared: m.prepared, preemptible: m.preemptible, compiled: new Map() },
+          compiled: m.compiled,
+        });
         return;
       case 'kill':
         if (this.gens.has(m.id)) this.sv.kill(m.id);
@@ -57,10 +60,18 @@ export class Scheduler {
         if (!v) return this.answer(m.req, () => Promise.reject(new SupervisorError(500, `module ${m.key} was not sent to this worker`)));
         const stdin = m.closeStdin ? (m.stdin ?? new Uint8Array(0)) : 'open';
         return this.start(m.req, m.gen, false, (onRun) =>
-          this.sv.spawn({ module: v.module, compiled: v.compiled, args: m.args, manifest: m.manifest, stdin, id: m.id, onRun: (entry) => {
-            if (m.stdin && !m.closeStdin) entry.stdin.feed(m.stdin);
-            onRun(entry);
-          } }),
+          this.sv.spawn({
+            module: v.module,
+            compiled: v.compiled,
+            args: m.args,
+            manifest: m.manifest,
+            stdin,
+            id: m.id,
+            onRun: (entry) => {
+              if (m.stdin && !m.closeStdin) entry.stdin.feed(m.stdin);
+              onRun(entry);
+            },
+          }),
         );
       }
       case 'restore':
@@ -132,7 +143,11 @@ export class Scheduler {
         },
         (e: unknown) => {
           const status =
-            e instanceof SupervisorError ? e.status : e instanceof ModuleError || e instanceof MemoryLimitError || e instanceof SnapshotError || e instanceof GuestError ? 400 : 500;
+            e instanceof SupervisorError
+              ? e.status
+              : e instanceof ModuleError || e instanceof MemoryLimitError || e instanceof SnapshotError || e instanceof GuestError
+                ? 400
+                : 500;
           this.post({ op: 'reply', req, ok: false, status, message: e instanceof Error ? e.message : String(e) });
         },
       );

@@ -31,11 +31,34 @@ const I32 = 0x7f;
 export function warmUpModuleBytes(): Uint8Array {
   const i32 = (n: number) => [0x41, ...sleb(n)]; // i32.const
   const body = [
-    1, 1, I32, // one local: fd_read's errno
-    ...i32(0), ...i32(64), 0x36, 2, 0, // iovec at 0: buf = 64 (i32.store align 4, offset 0)
-    ...i32(0), ...i32(16), 0x36, 2, 4, //              len = 16 (offset 4)
-    ...i32(0), ...i32(0), ...i32(1), ...i32(8), 0x10, 0, // fd_read(0, 0, 1, 8)
-    0x22, 0, 0x04, 0x40, 0x20, 0, 0x10, 1, 0x0b, // if errno: proc_exit(errno)
+    1,
+    1,
+    I32, // one local: fd_read's errno
+    ...i32(0),
+    ...i32(64),
+    0x36,
+    2,
+    0, // iovec at 0: buf = 64 (i32.store align 4, offset 0)
+    ...i32(0),
+    ...i32(16),
+    0x36,
+    2,
+    4, //              len = 16 (offset 4)
+    ...i32(0),
+    ...i32(0),
+    ...i32(1),
+    ...i32(8),
+    0x10,
+    0, // fd_read(0, 0, 1, 8)
+    0x22,
+    0,
+    0x04,
+    0x40,
+    0x20,
+    0,
+    0x10,
+    1,
+    0x0b, // if errno: proc_exit(errno)
     0x0b,
   ];
   const wasi = nameBytes('wasi_snapshot_preview1');

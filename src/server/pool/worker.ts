@@ -10,6 +10,8 @@ if (!port) throw new Error('pool-worker.ts runs as a worker thread of drawbridge
 const data = workerData as ConstructorParameters<typeof Scheduler>[1] & { dedicated: boolean };
 // A worker of its own runs one guest that may never give the thread back: its answers go at
 // once. A pool worker gathers what it posts in one turn into one message.
-const post = data.dedicated ? (m: FromScheduler, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer) : batching<FromScheduler>((m, transfer) => port.postMessage(m, transfer));
+const post = data.dedicated
+  ? (m: FromScheduler, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer)
+  : batching<FromScheduler>((m, transfer) => port.postMessage(m, transfer));
 const scheduler = new Scheduler(post, data);
 port.on('message', (m: ToScheduler) => scheduler.handle(m));

@@ -13,7 +13,11 @@ let t = performance.now();
 const usr = yowaspUsrDir();
 console.log('usr', usr, Math.round(performance.now() - t), 'ms');
 const tmp = mkdtempSync(join(tmpdir(), 'clang-tmp-'));
-const dirs = [{ host: usr, guest: '/usr', readOnly: true }, { host: work, guest: '/work' }, { host: tmp, guest: '/tmp' }];
+const dirs = [
+  { host: usr, guest: '/usr', readOnly: true },
+  { host: work, guest: '/work' },
+  { host: tmp, guest: '/tmp' },
+];
 const run = async (args: string[]) => {
   t = performance.now();
   const r = await runCommand({ module: llvmModule(), args: [LLVM_ARGV0, ...args], dirs, capture: true });

@@ -32,14 +32,7 @@ function isFlags(value: unknown, allowed: number): value is number {
  *   entry itself, no data access; access and file-creation bits are ignored, as O_PATH does).
  * Nothing is changed on the file system by a call that fails its argument checks.
  */
-export function openFileStream(
-  fs: FileSystem,
-  path: string,
-  dirUri: boolean,
-  access: number,
-  create: number,
-  options: number,
-): DkResult<FileStream> {
+export function openFileStream(fs: FileSystem, path: string, dirUri: boolean, access: number, create: number, options: number): DkResult<FileStream> {
   const bad = checkPath(path);
   if (bad !== 0) return bad;
   if (!isFlags(access, ACCESS_BITS) || !isFlags(create, CREATE_BITS) || !isFlags(options, FILE_OPTIONS)) {

@@ -7,7 +7,18 @@
 // no unlinkat/fdopendir, and both hosts must behave the same. A rename through the handle
 // updates its URI; a rename by anyone else is not seen (enumerate then says NOT_FOUND).
 
-import { Access, NO_OFFSET, OpenOption, StatusFlag, StreamSide, type AttributesUpdate, type DirEntry, type DkResult, type StreamAttributes, type StreamKind } from '../../../abi/dk.ts';
+import {
+  Access,
+  NO_OFFSET,
+  OpenOption,
+  StatusFlag,
+  StreamSide,
+  type AttributesUpdate,
+  type DirEntry,
+  type DkResult,
+  type StreamAttributes,
+  type StreamKind,
+} from '../../../abi/dk.ts';
 import { DkError, type DkErrorCode } from '../../../abi/errors.ts';
 import { KObject, StreamObject } from '../kobject.ts';
 import { AlwaysReady } from '../readiness.ts';
@@ -201,9 +212,7 @@ export class FileStream extends StreamObject {
 
   private setPathTimes(atime: FileTime, mtime: FileTime): DkResult<0> {
     // A PATH_ONLY handle opened with NO_FOLLOW may name a symbolic link: set the link's times.
-    return (this.options & OpenOption.NO_FOLLOW) !== 0
-      ? this.fs.lutimes(this.path, atime, mtime)
-      : this.fs.utimes(this.path, atime, mtime);
+    return (this.options & OpenOption.NO_FOLLOW) !== 0 ? this.fs.lutimes(this.path, atime, mtime) : this.fs.utimes(this.path, atime, mtime);
   }
 
   override readiness(side: number): DkResult<KObject> {

@@ -39,14 +39,7 @@ export interface NetworkDriver {
 }
 
 /** DkStreamOpen of a network URI (scheme already known to be one of NETWORK_SCHEMES). */
-export function openNetworkStream(
-  driver: NetworkDriver,
-  owner: number,
-  scheme: string,
-  rest: string,
-  create: number,
-  options: number,
-): DkResult<StreamObject> {
+export function openNetworkStream(driver: NetworkDriver, owner: number, scheme: string, rest: string, create: number, options: number): DkResult<StreamObject> {
   // "tcp://host:port" is accepted as well as "tcp:host:port".
   const text = rest.startsWith('//') ? rest.slice(2) : rest;
   if (scheme === 'dns') return isResolvableName(text) ? driver.resolve(text.toLowerCase()) : DkError.INVALID_ARGUMENT;

@@ -242,7 +242,12 @@ class HttpConnection implements LoopbackPeer {
       if (lower === 'content-length') {
         if (!/^\d{1,15}$/.test(value)) return this.reject(400, 'Bad Request');
         length = Number(value);
-      } else if (lower === 'transfer-encoding') chunked = value.toLowerCase().split(',').map((v) => v.trim()).includes('chunked');
+      } else if (lower === 'transfer-encoding')
+        chunked = value
+          .toLowerCase()
+          .split(',')
+          .map((v) => v.trim())
+          .includes('chunked');
       else if (lower === 'connection') connection = value.toLowerCase();
       raw.push(name, value);
     }

@@ -46,8 +46,10 @@ export class HttpRequestStream extends SocketStream {
     this.req = req;
     this.res = res;
     const sock = req.socket;
-    if (sock.localAddress !== undefined && sock.localPort !== undefined) this.localUri = `${uri.split(':')[0]}:${formatAddress({ host: sock.localAddress, port: sock.localPort })}`;
-    if (sock.remoteAddress !== undefined && sock.remotePort !== undefined) this.peerUri = `tcp:${formatAddress({ host: sock.remoteAddress, port: sock.remotePort })}`;
+    if (sock.localAddress !== undefined && sock.localPort !== undefined)
+      this.localUri = `${uri.split(':')[0]}:${formatAddress({ host: sock.localAddress, port: sock.localPort })}`;
+    if (sock.remoteAddress !== undefined && sock.remotePort !== undefined)
+      this.peerUri = `tcp:${formatAddress({ host: sock.remoteAddress, port: sock.remotePort })}`;
     this.deliver(requestHead(req));
     req.on('data', (chunk: Buffer) => this.deliver(chunk));
     req.on('end', () => this.ended());
