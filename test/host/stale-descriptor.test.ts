@@ -1,7 +1,8 @@
 // A directory descriptor names the directory it opened, not the path it was opened by: a guest
 // that opens /data/E, renames E away and plants a relative symbolic link to the host's /etc at
 // /data/E must enumerate the old directory through its old descriptor, never the host's /etc.
-// Both hosts (test/support/hosts.ts), through the monitor, with one read-write mount.
+// Both hosts (test/support/hosts.ts), through the monitor, with one read-write mount. And the
+// root descriptor the node host holds for a mount is dropped when the host replaces the folder.
 
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +56,18 @@ for (const hostDef of HOSTS) {
       const a = ok(dk.streamAttributesQueryByHandle(e), 'attributes of the old descriptor');
       const e2 = ok(dk.streamAttributesQuery('dir:/data/E2', 0), 'attributes of /data/E2');
       assert.equal(a.ino, e2.ino);
+    });
+
+    it('a mount root replaced by the host is the new one (the held root descriptor is checked)', () => {
+      const old = `${root}/data-old`;
+      const mk = (uri: string, create: number) => ok(admin.streamOpen(uri, W, create, 0), uri);
+      ok(dk.streamAttributesQuery('file:/data/E2', 0), 'a walk that holds the root');
+      const data = ok(admin.streamOpen(`dir:${root}/data`, R, 0, OpenOption.PATH_ONLY), 'open data');
+      assert.equal(admin.streamRename(data, `dir:${old}`), 0);
+      ok(admin.streamOpen(`dir:${root}/data`, R, Create.CREATE, 0), 'mkdir a new data');
+      mk(`file:${root}/data/fresh`, Create.CREATE);
+      ok(dk.streamAttributesQuery('file:/data/fresh', 0), 'a file of the new root');
+      assert.equal(isDkError(dk.streamAttributesQuery('file:/data/E2', 0)), true, 'nothing of the old root');
     });
   });
 }

@@ -181,7 +181,14 @@ export class NodeFileSystem implements FileSystem {
 
   private rootFd(root: string): number {
     let fd = this.roots.get(root);
-    if (fd !== undefined) return fd;
+    if (fd !== undefined) {
+      // Still the directory the root names? One replaced by whoever owns the host is taken anew.
+      const held = fs.fstatSync(fd, STAT_BIGINT);
+      const now = fs.statSync(root, { bigint: true, throwIfNoEntry: false });
+      if (now !== undefined && now.ino === held.ino && now.dev === held.dev) return fd;
+      this.roots.delete(root);
+      fs.closeSync(fd);
+    }
     fd = fs.openSync(root, C.O_RDONLY | C.O_DIRECTORY);
     if (this.roots.size >= MAX_ROOTS) {
       const [oldest, oldFd] = this.roots.entries().next().value!;
