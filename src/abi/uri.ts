@@ -10,6 +10,9 @@
 //   tcp.server:ADDR:PORT udp.bind:ADDR:PORT http.server:ADDR:PORT   network, listen grants
 //
 // ADDR is an IP literal (src/abi/ip.ts), IPv6 in brackets: "tcp:[::1]:80".
+//
+// Below the monitor a path may carry its mount root: "file:ROOT/./REST" (beneathPath) asks the
+// host to resolve REST beneath ROOT, from a descriptor of ROOT, never leaving it (host/kernel/files).
 
 import { parseIp, type IpAddress } from './ip.ts';
 
@@ -58,6 +61,28 @@ export function schemeOf(uri: string): string | null {
 /** The spec of a URI's scheme, or undefined when the scheme is unknown. */
 export function schemeSpec(scheme: string): SchemeSpec | undefined {
   return Object.hasOwn(SCHEMES, scheme) ? SCHEMES[scheme] : undefined;
+}
+
+// ---- paths resolved beneath a root ----
+
+/**
+ * The mark between a root and the rest of a path: '/./' means '/' to POSIX, so a host that
+ * ignored it would open the same object; a normalised path (the monitor's) never contains it.
+ */
+const BENEATH_MARK = '/./';
+
+/**
+ * ROOT (normalised, absolute) and the components below it, as one path for file: and dir: URIs.
+ * The root itself is named as it is: it is trusted as written (links in it are followed).
+ */
+export function beneathPath(root: string, rest: readonly string[]): string {
+  return rest.length === 0 ? root : (root === '/' ? '' : root) + BENEATH_MARK + rest.join('/');
+}
+
+/** The root and the rest of a path made by beneathPath (the first mark splits); null when it has none. */
+export function splitBeneath(path: string): { root: string; rest: string } | null {
+  const at = path.indexOf(BENEATH_MARK);
+  return at < 0 ? null : { root: path.slice(0, at) || '/', rest: path.slice(at + BENEATH_MARK.length) };
 }
 
 // ---- addresses ----

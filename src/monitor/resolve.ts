@@ -10,6 +10,7 @@
 // so a refused path reveals nothing about the host file system.
 
 import type { DkResult, StreamAttributes } from '../abi/dk.ts';
+import { beneathPath } from '../abi/uri.ts';
 import { DkError, isDkError, type DkErrorCode } from '../abi/errors.ts';
 import { NAME_MAX, PATH_MAX, isUnder, joinPath, pathComponents, utf8Length } from './guest-path.ts';
 import type { MountGrant } from './policy.ts';
@@ -50,9 +51,15 @@ export class PathResolver {
     return this.mounts.some((m) => isUnder(m.guest, guestPath));
   }
 
+  /**
+   * The host path of a guest path inside mount m, marked with its mount root (abi/uri.ts
+   * beneathPath): the host resolves the rest one component at a time from a descriptor of the
+   * root and refuses to leave it, so a directory swapped for a link between this walk and the
+   * host's use of the path can lead nowhere outside the mount.
+   */
   toHost(m: MountGrant, guestPath: string): string {
     const rest = guestPath === m.guest ? [] : pathComponents(guestPath.slice(m.guest === '/' ? 0 : m.guest.length));
-    return joinPath(m.host, rest);
+    return beneathPath(m.host, rest);
   }
 
   /** Validates path text: absolute, no NUL, within NAME_MAX and PATH_MAX. */

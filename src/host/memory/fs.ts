@@ -10,6 +10,7 @@
 
 import type { DirEntry, DkResult, StreamKind } from '../../abi/dk.ts';
 import { DkError } from '../../abi/errors.ts';
+import { splitBeneath } from '../../abi/uri.ts';
 import { SparseBytes } from './file-bytes.ts';
 import { MAX_NAME_BYTES, MAX_PATH_BYTES, utf8Length } from '../kernel/files/paths.ts';
 import { OpenFlag, type FileStat, type FileSystem, type FileTime } from '../kernel/files/files.ts';
@@ -101,26 +102,41 @@ export class MemoryFileSystem implements FileSystem {
 
   // ---- path walk ------------------------------------------------------------------------
 
+  /**
+   * A path marked with its root (abi/uri.ts) is walked beneath the root only: '..' above it and
+   * an absolute link target are NOT_CAPABLE, as on the node host (file-system.ts).
+   */
   private walk(path: string, last: number): DkResult<Found> {
     if (utf8Length(path) > MAX_PATH_BYTES) return DkError.NAME_TOO_LONG;
+    const split = splitBeneath(path);
+    let base: DirNode | null = null;
+    if (split !== null) {
+      const root = this.lookup(split.root, Last.FOLLOW);
+      if (typeof root === 'number') return root;
+      if (root.kind !== 'directory') return DkError.NOT_A_DIRECTORY;
+      base = root;
+      path = split.rest;
+    }
     const todo = components(path).reverse(); // pop() gives the next component
     let slash = path.endsWith('/');
-    let dir = this.root;
+    let dir = base ?? this.root;
     let links = 0;
     if (todo.length === 0) return { dir, name: '/', node: dir, slash: false, special: true };
     for (;;) {
       const name = todo.pop()!;
       if (name.length > MAX_NAME_BYTES / 3 && utf8Length(name) > MAX_NAME_BYTES) return DkError.NAME_TOO_LONG;
+      if (name === '..' && dir === base) return DkError.NOT_CAPABLE;
       const node = name === '.' ? dir : name === '..' ? dir.parent : dir.entries.get(name);
       const isLast = todo.length === 0;
       if (node?.kind === 'symlink' && (!isLast || last === Last.FOLLOW || (last === Last.NO_FOLLOW && slash))) {
         if (++links > MAX_SYMLINKS) return DkError.SYMLINK_LOOP;
+        if (base !== null && node.target.startsWith('/')) return DkError.NOT_CAPABLE;
         if (node.target.startsWith('/')) dir = this.root;
         const body = components(node.target);
         if (isLast && node.target.endsWith('/')) slash = true;
         if (body.length === 0) {
           // The link points at '/': that is where the walk is if nothing follows.
-          if (isLast) return { dir: this.root, name: '/', node: this.root, slash, special: true };
+          if (isLast) return { dir, name: '/', node: dir, slash, special: true };
           continue;
         }
         for (let i = body.length - 1; i >= 0; i--) todo.push(body[i]!);
@@ -292,7 +308,15 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   readdir(path: string): DkResult<DirEntry[]> {
-    const node = this.lookup(path, Last.FOLLOW);
+    return this.list(this.lookup(path, Last.FOLLOW));
+  }
+
+  readdirFd(fd: number): DkResult<DirEntry[]> {
+    const of = this.fds.get(fd);
+    return of === undefined ? DkError.BAD_HANDLE : this.list(of.node);
+  }
+
+  private list(node: DkResult<Node>): DkResult<DirEntry[]> {
     if (typeof node === 'number') return node;
     if (node.kind !== 'directory') return DkError.NOT_A_DIRECTORY;
     const entries: DirEntry[] = [];

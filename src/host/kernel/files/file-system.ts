@@ -39,6 +39,12 @@ export type FileTime = bigint | 'now' | null;
  * A host's file system. Paths are absolute POSIX paths (already checked by checkPath); every
  * call follows Linux semantics, including trailing slashes, '.', '..' and symbolic links, and
  * returns a DkError code instead of throwing. `fd`s are host-private numbers from open().
+ *
+ * A path marked with a root (abi/uri.ts, "ROOT/./REST": what the monitor sends) is resolved
+ * beneath ROOT only, as openat2's RESOLVE_BENEATH does: from a held descriptor of ROOT, one
+ * component at a time, following a symbolic link only while it stays beneath ROOT; '..' above
+ * ROOT or an absolute link target is NOT_CAPABLE. No step re-reads a path another process can
+ * change between a check and a use, so what the monitor resolved cannot be swapped for a way out.
  */
 export interface FileSystem {
   stat(path: string): DkResult<FileStat>;
@@ -58,6 +64,8 @@ export interface FileSystem {
   futimes(fd: number, atime: FileTime, mtime: FileTime): DkResult<0>;
   /** Entries of a directory, without '.' and '..', in the host's order. */
   readdir(path: string): DkResult<DirEntry[]>;
+  /** Entries of the directory an open descriptor holds (wherever it is now), as readdir. */
+  readdirFd(fd: number): DkResult<DirEntry[]>;
   mkdir(path: string): DkResult<0>;
   unlink(path: string): DkResult<0>;
   rmdir(path: string): DkResult<0>;

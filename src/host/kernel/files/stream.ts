@@ -2,10 +2,13 @@
 // the path) plus the access the handle grants. Every check the ABI promises happens here, so
 // a FileSystem only sees calls that are allowed and well-formed.
 //
-// Path-based operations (delete, rename, enumerate, and everything on a PATH_ONLY handle) act
-// on the directory entry the handle's current URI names, as unlink(2)/rename(2) do: Node has
-// no unlinkat/fdopendir, and both hosts must behave the same. A rename through the handle
-// updates its URI; a rename by anyone else is not seen (enumerate then says NOT_FOUND).
+// Everything on an open handle uses the object it opened (its descriptor): read, write,
+// attributes, times, length, and enumerate (a directory renamed away and replaced, even by a
+// link, is still listed as the directory the handle opened). Only what acts on a directory
+// entry rather than an object (delete, rename, everything on a PATH_ONLY handle) uses the
+// entry the handle's current URI names, as unlink(2)/rename(2) do; a URI from the monitor is
+// marked with its mount root, so that too is resolved beneath the mount (file-system.ts).
+// A rename through the handle updates its URI; a rename by anyone else is not seen.
 
 import {
   Access,
@@ -172,7 +175,7 @@ export class FileStream extends StreamObject {
   override enumerate(): DkResult<DirEntry[]> {
     if (this.fd < 0) return this.noData();
     if (this.kind !== 'directory') return DkError.WRONG_HANDLE_TYPE;
-    return this.fs.readdir(this.path);
+    return this.fs.readdirFd(this.fd);
   }
 
   override attributes(): DkResult<StreamAttributes> {
