@@ -217,7 +217,7 @@ export const PRIMITIVES: readonly PrimitiveSpec[] = [
     'streams',
     'stream:handle',
     'module image',
-    'Maps an executable image: reads a whole Wasm module from the stream and checks its header, the image the loader compiles.',
+    'Maps an executable image: reads a whole Wasm module from a file (from its start) or a pipe (to its end) and checks its header, the image the loader compiles. Other streams (devices, sockets) are WRONG_HANDLE_TYPE: a device never ends.',
   ),
   p('DkStreamUnmap', 'streams', 'addr:int size:int', '0', 'Unmaps a range mapped by DkStreamMap, writing a writable mapping back.'),
   p('DkStreamSetLength', 'streams', 'stream:handle length:int', '0', 'Truncates or extends a file.'),

@@ -811,6 +811,10 @@ for (const H of HOSTS) {
           dk.streamWrite(a, -1, wasm);
           dk.streamDelete(a, StreamSide.WRITE);
           assert.equal(ok(dk.streamMapPeBinary(b)).length, 8);
+          // A device never ends: refused at once, not read until the 1 GiB cap (found by the Dk fuzzer).
+          err(dk.streamMapPeBinary(ok(dk.frameBufferExport(3, 8285, PixelFormat.RGBA8888))), DkError.WRONG_HANDLE_TYPE);
+          err(dk.streamMapPeBinary(ok(dk.streamOpen('dev:input', Access.READ, 0, 0))), DkError.WRONG_HANDLE_TYPE);
+          err(dk.streamMapPeBinary(ok(dk.streamOpen('null:', Access.READ, 0, 0))), DkError.WRONG_HANDLE_TYPE);
         } finally {
           if (dir) rmSync(dir, { recursive: true, force: true });
         }

@@ -46,8 +46,9 @@ export function dkStreamMapPeBinary(p: ProcessState, stream: Handle): DkResult<U
   if (p.gone()) return DkError.EXITED;
   const s = p.stream(stream);
   if (typeof s === 'number') return s;
-  if (s.read === undefined) return DkError.WRONG_HANDLE_TYPE;
-  // Files are read from their start; streams without a position from where they are.
+  // Files are read from their start, pipes to their end. A device (a frame buffer reads its
+  // pixels again and again) or a socket has no end a loader could wait for.
+  if (s.read === undefined || (s.kind !== 'file' && s.kind !== 'pipe')) return DkError.WRONG_HANDLE_TYPE;
   const positional = s.kind === 'file';
   const chunks: Uint8Array[] = [];
   let total = 0;
