@@ -136,11 +136,13 @@ export function sockCalls(os: WasiState) {
       if (r !== RETRY) return r;
       if (info.acceptUri !== null) return os.waitAndRetry(desc.handle, StreamSide.READ, attempt);
       // The listen has not settled: wait for it (WRITE), then for a connection (READ).
-      return os.waitAndRetry(desc.handle, StreamSide.WRITE, () => settled(desc, info)).then((s) => {
-        if (s !== Errno.SUCCESS) return s;
-        const again = attempt();
-        return again !== RETRY ? again : os.waitAndRetry(desc.handle, StreamSide.READ, attempt);
-      });
+      return os
+        .waitAndRetry(desc.handle, StreamSide.WRITE, () => settled(desc, info))
+        .then((s) => {
+          if (s !== Errno.SUCCESS) return s;
+          const again = attempt();
+          return again !== RETRY ? again : os.waitAndRetry(desc.handle, StreamSide.READ, attempt);
+        });
     },
 
     sock_recv(fd: number, ri: number, riLen: number, riFlags: number, roLenPtr: number, roFlagsPtr: number): number | Promise<number> {
