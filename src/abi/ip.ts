@@ -7,6 +7,9 @@
 //         since some resolvers read it as octal).
 //   IPv6: eight groups of 1-4 hex digits, at most one "::" standing for one or more zero
 //         groups, optionally ending in an IPv4 literal ("::ffff:127.0.0.1"); no zone ("%eth0").
+//
+// And one normalisation (canonicalIp, at the end): an IPv6 spelling of an IPv4 address is
+// that IPv4 address, for every layer that judges addresses.
 
 export interface IpAddress {
   family: 4 | 6;
@@ -91,4 +94,61 @@ export function ipValue(bytes: Uint8Array): bigint {
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);
   return v;
+}
+
+// ---- one address, one verdict ----
+//
+// An IPv4 address has IPv6 spellings that reach the same host: IPv4-mapped (::ffff:a.b.c.d,
+// what a dual-stack socket connects to) and IPv4-compatible (::a.b.c.d, deprecated; :: and ::1
+// are not, they are IPv6's own unspecified and loopback addresses). canonicalIp turns them into
+// the IPv4 address, so that a grant or a check judges an address once whatever its spelling.
+// Other IPv6 forms carry an IPv4 address without being it: NAT64 (64:ff9b::a.b.c.d, RFC 6052)
+// reaches a.b.c.d through a translator, 6to4 (2002:AABB:CCDD::/48, RFC 3056) through a relay.
+// embeddedIPv4 reads those too, for checks that must judge where an address leads.
+
+/** The IPv4-mapped prefix ::ffff:0:0/96, as the value of the top 96 bits. */
+const MAPPED_TOP = 0xffffn;
+/** The NAT64 well-known prefix 64:ff9b::/96, as the value of the top 96 bits. */
+const NAT64_TOP = 0x0064ff9b0000000000000000n;
+/** The 6to4 prefix 2002::/16, as the value of the top 16 bits. */
+const SIX_TO_FOUR_TOP = 0x2002n;
+
+function v4Bytes(v: bigint): Uint8Array {
+  const n = Number(v & 0xffffffffn);
+  return new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+}
+
+/** The IPv4 address an IPv6 address is a spelling of (IPv4-mapped or IPv4-compatible), or null. */
+export function sameIPv4(bytes: Uint8Array): Uint8Array | null {
+  if (bytes.length !== 16) return null;
+  const v = ipValue(bytes);
+  const top = v >> 32n;
+  if (top === MAPPED_TOP) return v4Bytes(v);
+  if (top === 0n && v > 1n) return v4Bytes(v); // ::a.b.c.d, but not :: or ::1
+  return null;
+}
+
+/** The address in its one canonical spelling: an IPv6 spelling of an IPv4 address is that IPv4 address. */
+export function canonicalIp(a: IpAddress): IpAddress {
+  const v4 = a.family === 6 ? sameIPv4(a.bytes) : null;
+  return v4 === null ? a : { family: 4, bytes: v4 };
+}
+
+/** parseIp, then canonicalIp: null for anything that is no IP literal. */
+export function parseCanonicalIp(text: string): IpAddress | null {
+  const a = parseIp(text);
+  return a && canonicalIp(a);
+}
+
+/**
+ * The IPv4 address an IPv6 address leads to: the one it is a spelling of (sameIPv4), or the
+ * one a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address carries; null for any other.
+ */
+export function embeddedIPv4(bytes: Uint8Array): Uint8Array | null {
+  const same = sameIPv4(bytes);
+  if (same !== null || bytes.length !== 16) return same;
+  const v = ipValue(bytes);
+  if (v >> 32n === NAT64_TOP) return v4Bytes(v);
+  if (v >> 112n === SIX_TO_FOUR_TOP) return v4Bytes(v >> 80n);
+  return null;
 }

@@ -25,6 +25,9 @@
 // refused); a listen's against the listen grants; a UDP bind's against the listen grants and
 // each sendto's destination against the connect grants.
 //
+// On a non-blocking socket a call that would wait answers EAGAIN (EALREADY for a connect in
+// progress) through os.wouldBlock: a guest spinning on it still lets the event loop turn.
+//
 // A bound UDP socket is in state 'listening' (sock.ts) with its bound URI in acceptUri, so a
 // checkpoint re-binds it as it re-binds a TCP listener.
 
@@ -230,6 +233,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
       if (info.state !== 'connected' && !isBoundDatagram(info)) return Errno.NOTCONN;
       const attempt = (): number => tryRecvFrom(desc, info, buf, len, addrPtr, lenPtr, nPtr);
       const r = attempt();
+      if (r === Errno.AGAIN) return os.wouldBlock(r, attempt);
       return r !== RETRY ? r : os.waitAndRetry(desc.handle, StreamSide.READ, attempt);
     },
 
@@ -247,6 +251,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
           return trySendTo(desc, mem.bytes(buf, len), len >>> 0, nPtr);
         };
         const r = attempt();
+        if (r === Errno.AGAIN) return os.wouldBlock(r, attempt);
         return r !== RETRY ? r : os.waitAndRetry(desc.handle, StreamSide.WRITE, attempt);
       }
       if (info.type !== 'dgram') return Errno.NOTCONN;
@@ -265,6 +270,7 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
           return trySendTo(desc, data, payload.length, nPtr);
         };
         const r = attempt();
+        if (r === Errno.AGAIN) return os.wouldBlock(r, attempt);
         return r !== RETRY ? r : os.waitAndRetry(desc.handle, StreamSide.WRITE, attempt);
       };
       if (isBoundDatagram(info)) return send();
@@ -314,6 +320,8 @@ export function netCalls(os: WasiState): Record<string, SyscallFn> {
         if (first !== RETRY) return first;
       } else {
         const again = probeConnect(desc, info);
+        // Asked again while connecting (non-blocking): EALREADY, a would-block answer.
+        if (again === Errno.ALREADY) return os.wouldBlock(again, () => probeConnect(desc, info));
         if (again !== RETRY) return again;
       }
       return os.waitAndRetry(desc.handle, StreamSide.WRITE, () => probeConnect(desc, info));

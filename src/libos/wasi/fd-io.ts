@@ -4,7 +4,8 @@
 // guest memory and the host (positional reads and writes; the position lives here, in the
 // library OS, so a checkpoint sees it). Streams that can be empty or full (stdin, pipes,
 // stdout on a full pipe) answer WOULD_BLOCK: the call then waits on the stream's event and
-// is issued again from the start, so nothing happens twice.
+// is issued again from the start, so nothing happens twice. On a non-blocking descriptor the
+// answer is EAGAIN, through os.wouldBlock (a spinning guest still lets the event loop turn).
 
 import { NO_OFFSET, StreamSide } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
@@ -141,6 +142,7 @@ export function fdIoCalls(os: WasiState) {
       }
       if (desc.kind !== 'stdin' && desc.kind !== 'stream') return Errno.BADF;
       const r = readStream(desc, iovs, iovsLen, nreadPtr);
+      if (r === Errno.AGAIN) return os.wouldBlock(r, () => readStream(desc, iovs, iovsLen, nreadPtr));
       if (r !== RETRY) return r;
       return os.waitAndRetry(desc.handle, StreamSide.READ, () => readStream(desc, iovs, iovsLen, nreadPtr));
     },
@@ -179,6 +181,7 @@ export function fdIoCalls(os: WasiState) {
       }
       if (desc.kind !== 'stdout' && desc.kind !== 'stderr' && desc.kind !== 'stream') return Errno.BADF;
       const r = writeStream(desc, iovs, iovsLen, nwrittenPtr);
+      if (r === Errno.AGAIN) return os.wouldBlock(r, () => writeStream(desc, iovs, iovsLen, nwrittenPtr));
       if (r !== RETRY) return r;
       return os.waitAndRetry(desc.handle, StreamSide.WRITE, () => writeStream(desc, iovs, iovsLen, nwrittenPtr));
     },

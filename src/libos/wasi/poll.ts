@@ -2,6 +2,11 @@
 // readiness. Restartable: each round reads the subscriptions afresh, checks what is ready,
 // and only writes events when something is; otherwise it waits on the streams' events and
 // the earliest deadline (DkObjectsWaitAny) and runs the round again.
+//
+// A poll that answers at once with no descriptor ready (timeout 0, or a deadline already past)
+// is a would-block answer: a guest polling so in a loop would hold the event loop that
+// delivers its data, so such answers are counted (core/wait.ts, spinDue) and, past the budget,
+// the event loop gets one turn before the round is run again and answered.
 
 import { Clock, StreamSide, type Handle } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
@@ -73,9 +78,15 @@ export function pollCalls(os: WasiState) {
     mem.setU16(p + 24, flags);
   }
 
-  /** One round. Returns the number of events written, or waits described by `waits`. */
-  function round(subs: Sub[], outPtr: number, monoNow: bigint, waits: Handle[]): number {
-    const ready: { s: Sub; nbytes: bigint; flags: number }[] = [];
+  interface Ready {
+    s: Sub;
+    nbytes: bigint;
+    flags: number;
+  }
+
+  /** One round: what is ready; when nothing is, `waits` has the events to wait on. */
+  function round(subs: Sub[], monoNow: bigint, waits: Handle[]): Ready[] {
+    const ready: Ready[] = [];
     for (const s of subs) {
       if (s.type === EventType.CLOCK) {
         if (s.deadline <= monoNow) ready.push({ s, nbytes: 0n, flags: 0 });
@@ -101,23 +112,50 @@ export function pollCalls(os: WasiState) {
       if (dk.eventPeek(ev) === 1) ready.push({ s, nbytes: 1n, flags: 0 });
       else waits.push(ev);
     }
-    if (ready.length === 0) return 0;
-    waits.length = 0;
+    if (ready.length > 0) waits.length = 0;
+    return ready;
+  }
+
+  /** Write the events of a round and their count: the call's only side effect, done last. */
+  function answer(ready: Ready[], outPtr: number, neventsPtr: number): number {
     mem.refresh();
     ready.forEach((r, i) => writeEvent(outPtr, i, r.s, r.nbytes, r.flags));
-    return ready.length;
+    mem.setU32(neventsPtr, ready.length);
+    return Errno.SUCCESS;
+  }
+
+  /** Whether a round found no descriptor ready (only deadlines): a would-block answer. */
+  function onlyClocks(ready: Ready[]): boolean {
+    for (const r of ready) if (r.s.type !== EventType.CLOCK) return false;
+    return true;
+  }
+
+  /** Descriptors looked up again (a round after a wait): the deadlines stay those of the first round. */
+  function refresh(inPtr: number, n: number, subs: Sub[]): number {
+    const again = parse(inPtr, n, os.monotonicNow());
+    if (typeof again === 'number') return again;
+    subs.forEach((s, i) => {
+      if (s.type !== EventType.CLOCK) s.desc = again[i]!.desc;
+    });
+    return Errno.SUCCESS;
+  }
+
+  /** The event loop's turn a spinning guest is due, then the round again. */
+  async function afterTurn(inPtr: number, outPtr: number, n: number, neventsPtr: number, subs: Sub[]): Promise<number> {
+    const y = await os.yieldTurn();
+    if (y !== Errno.SUCCESS) return y;
+    const bad = refresh(inPtr, n, subs);
+    if (bad !== Errno.SUCCESS) return bad;
+    const ready = round(subs, os.monotonicNow(), []);
+    return ready.length > 0 ? answer(ready, outPtr, neventsPtr) : wait(inPtr, outPtr, n, neventsPtr, subs);
   }
 
   async function wait(inPtr: number, outPtr: number, n: number, neventsPtr: number, subs: Sub[]): Promise<number> {
     for (;;) {
       const monoNow = os.monotonicNow();
       const waits: Handle[] = [];
-      const count = round(subs, outPtr, monoNow, waits);
-      if (count > 0) {
-        mem.refresh();
-        mem.setU32(neventsPtr, count);
-        return Errno.SUCCESS;
-      }
+      const ready = round(subs, monoNow, waits);
+      if (ready.length > 0) return answer(ready, outPtr, neventsPtr);
       let deadline: bigint | null = null;
       for (const s of subs) if (s.type === EventType.CLOCK && (deadline === null || s.deadline < deadline)) deadline = s.deadline;
       const timeout = deadline === null ? null : deadline - monoNow;
@@ -125,14 +163,13 @@ export function pollCalls(os: WasiState) {
       // The interrupt event comes last: the runtime sets it to capture the picoprocess.
       const interruptAt = waits.length;
       const r = await dk.objectsWaitAny([...waits, os.interruptHandle()], timeout === null ? null : timeout < 0n ? 0n : timeout);
+      // Nothing was ready and no deadline had passed: a real wait, the event loop had its turn.
+      os.loopTurned();
       if (r === interruptAt || os.interrupted) return INTERRUPTED_CALL;
       if (isDkError(r) && r !== DkError.TIMED_OUT) return errnoOf(r);
-      const again = parse(inPtr, n, os.monotonicNow());
-      if (typeof again === 'number') return again;
       // Keep the original deadlines: a relative timeout counts from the first round.
-      subs.forEach((s, i) => {
-        if (s.type !== EventType.CLOCK) s.desc = again[i]!.desc;
-      });
+      const bad = refresh(inPtr, n, subs);
+      if (bad !== Errno.SUCCESS) return bad;
     }
   }
 
@@ -142,14 +179,10 @@ export function pollCalls(os: WasiState) {
       const monoNow = os.monotonicNow();
       const subs = parse(inPtr, n, monoNow);
       if (typeof subs === 'number') return subs;
-      const waits: Handle[] = [];
-      const count = round(subs, outPtr, monoNow, waits);
-      if (count > 0) {
-        mem.refresh();
-        mem.setU32(neventsPtr, count);
-        return Errno.SUCCESS;
-      }
-      return wait(inPtr, outPtr, n, neventsPtr, subs);
+      const ready = round(subs, monoNow, []);
+      if (ready.length === 0) return wait(inPtr, outPtr, n, neventsPtr, subs);
+      if (onlyClocks(ready) && os.spinDue()) return afterTurn(inPtr, outPtr, n, neventsPtr, subs);
+      return answer(ready, outPtr, neventsPtr);
     },
   };
 }

@@ -10,7 +10,10 @@
 //
 // Waiting: accept, recv and send on a blocking descriptor wait on the stream's readiness
 // event and issue the call again (restartable, core/wait.ts); on a non-blocking one they
-// answer EAGAIN.
+// answer EAGAIN (through os.wouldBlock: a guest spinning on it still lets the event loop
+// turn). A blocking accept waits for the listen to settle (the listener's WRITE readiness),
+// then for a pending connection (its READ readiness): WRITE stays set once the listen has
+// settled, so waiting on it for a connection would never let the host take one.
 
 import { Access, OpenOption, StreamSide, type Handle } from '../../abi/dk.ts';
 import { DkError, isDkError } from '../../abi/errors.ts';
@@ -76,6 +79,12 @@ export function sockCalls(os: WasiState) {
     return Errno.SUCCESS;
   }
 
+  /** Whether the listen has settled: SUCCESS, RETRY (not yet) or the errno it failed with. */
+  function settled(desc: Description, info: SocketInfo): number {
+    const uri = acceptUriOf(os, desc, info);
+    return typeof uri === 'string' ? Errno.SUCCESS : uri;
+  }
+
   function tryRecv(desc: Description, ri: number, riLen: number, roLenPtr: number, roFlagsPtr: number): number {
     mem.refresh();
     for (let i = 0; i < riLen; i++) {
@@ -121,10 +130,19 @@ export function sockCalls(os: WasiState) {
       const { desc, info } = s;
       if (info.type !== 'stream') return Errno.NOTSUP; // a bound UDP socket has nothing to accept
       if (info.state !== 'listening') return Errno.INVAL;
-      const r = tryAccept(desc, info, flags, fdPtr);
+      const attempt = (): number => tryAccept(desc, info, flags, fdPtr);
+      const r = attempt();
+      if (r === Errno.AGAIN) return os.wouldBlock(r, attempt);
       if (r !== RETRY) return r;
-      // Not settled yet: wait for the listen (WRITE); else for a connection (READ).
-      return os.waitAndRetry(desc.handle, info.acceptUri === null ? StreamSide.WRITE : StreamSide.READ, () => tryAccept(desc, info, flags, fdPtr));
+      if (info.acceptUri !== null) return os.waitAndRetry(desc.handle, StreamSide.READ, attempt);
+      // The listen has not settled: wait for it (WRITE), then for a connection (READ).
+      return os
+        .waitAndRetry(desc.handle, StreamSide.WRITE, () => settled(desc, info))
+        .then((s) => {
+          if (s !== Errno.SUCCESS) return s;
+          const again = attempt();
+          return again !== RETRY ? again : os.waitAndRetry(desc.handle, StreamSide.READ, attempt);
+        });
     },
 
     sock_recv(fd: number, ri: number, riLen: number, riFlags: number, roLenPtr: number, roFlagsPtr: number): number | Promise<number> {
@@ -135,6 +153,7 @@ export function sockCalls(os: WasiState) {
       // A bound UDP socket receives too (recv() is recvfrom() without the address).
       if (info.state !== 'connected' && !(info.type === 'dgram' && info.state === 'listening')) return Errno.NOTCONN;
       const r = tryRecv(desc, ri, riLen, roLenPtr, roFlagsPtr);
+      if (r === Errno.AGAIN) return os.wouldBlock(r, () => tryRecv(desc, ri, riLen, roLenPtr, roFlagsPtr));
       if (r !== RETRY) return r;
       return os.waitAndRetry(desc.handle, StreamSide.READ, () => tryRecv(desc, ri, riLen, roLenPtr, roFlagsPtr));
     },
@@ -147,6 +166,7 @@ export function sockCalls(os: WasiState) {
       if (info.type === 'dgram' && info.state === 'listening') return Errno.DESTADDRREQ; // bound, unconnected: sendto()
       if (info.state !== 'connected') return Errno.NOTCONN;
       const r = trySend(desc, si, siLen, soLenPtr);
+      if (r === Errno.AGAIN) return os.wouldBlock(r, () => trySend(desc, si, siLen, soLenPtr));
       if (r !== RETRY) return r;
       return os.waitAndRetry(desc.handle, StreamSide.WRITE, () => trySend(desc, si, siLen, soLenPtr));
     },

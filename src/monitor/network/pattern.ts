@@ -8,8 +8,14 @@
 // Names match names only and CIDRs match address literals only: the monitor does not resolve
 // names itself, so a name grant never silently widens into the addresses it resolves to.
 // Addresses, names and ports are read with the ABI's grammar (src/abi/ip.ts, src/abi/uri.ts).
+//
+// An address is judged in its canonical spelling (canonicalIp): an IPv4 address written as
+// IPv6 (::ffff:a.b.c.d, ::a.b.c.d) is that IPv4 address, on both sides. A guest's
+// "[::ffff:127.0.0.1]" is 127.0.0.1, which an IPv6 grant such as "[::/0]" does not cover; a
+// grant "[::ffff:10.0.0.0/104]" is "10.0.0.0/8". An IPv6 block that only partly lies in those
+// spellings (e.g. "[::/0]", "[::/96]") stays an IPv6 block: it covers IPv6 addresses only.
 
-import { ipValue, parseIPv4, parseIPv6 } from '../../abi/ip.ts';
+import { canonicalIp, ipValue, parseIp, parseIPv4, parseIPv6 } from '../../abi/ip.ts';
 import { isHostName, parsePort, splitHostPort } from '../../abi/uri.ts';
 
 export type HostPattern =
@@ -36,6 +42,25 @@ export function ipv6Value(s: string): bigint | null {
   return bytes && ipValue(bytes);
 }
 
+/** An address literal in its canonical spelling, as family and number; null for a name. */
+export function addressOf(host: string): { family: 4 | 6; value: bigint } | null {
+  const a = parseIp(host);
+  if (a === null) return null;
+  const c = canonicalIp(a);
+  return { family: c.family, value: ipValue(c.bytes) };
+}
+
+/**
+ * An IPv6 block that lies wholly in the IPv6 spellings of IPv4 addresses (::ffff:0:0/96, or
+ * ::/96 beyond :: and ::1) as the IPv4 block it spells; any other block as it is.
+ */
+function canonicalCidr(base: bigint, prefix: number): HostPattern {
+  const top = base >> 32n;
+  const low = base & 0xffffffffn;
+  if (prefix >= 96 && (top === 0xffffn || (top === 0n && low > 1n))) return { kind: 'cidr', family: 4, base: low, prefix: prefix - 96 };
+  return { kind: 'cidr', family: 6, base, prefix };
+}
+
 function parseCidr(text: string, family: 4 | 6): HostPattern | string {
   const [addr, prefixText, extra] = text.split('/');
   if (extra !== undefined) return `bad address "${text}"`;
@@ -53,7 +78,7 @@ function parseCidr(text: string, family: 4 | 6): HostPattern | string {
   if ((base & ~mask & ((1n << BigInt(bits)) - 1n)) !== 0n) {
     return `CIDR "${text}" has host bits set below the /${prefix} prefix`;
   }
-  return { kind: 'cidr', family, base, prefix };
+  return family === 6 ? canonicalCidr(base, prefix) : { kind: 'cidr', family, base, prefix };
 }
 
 function parsePortRange(text: string): [number, number] | string {
@@ -118,11 +143,10 @@ export function hostMatches(pattern: HostPattern, host: string): boolean {
     case 'suffix':
       return host.endsWith(pattern.suffix) && host.length > pattern.suffix.length;
     case 'cidr': {
-      const bits = pattern.family === 4 ? 32 : 128;
-      const addr = pattern.family === 4 ? ipv4Value(host) : host.includes(':') ? ipv6Value(host) : null;
-      if (addr === null) return false;
-      const shift = BigInt(bits - pattern.prefix);
-      return addr >> shift === pattern.base >> shift;
+      const addr = addressOf(host);
+      if (addr === null || addr.family !== pattern.family) return false;
+      const shift = BigInt((pattern.family === 4 ? 32 : 128) - pattern.prefix);
+      return addr.value >> shift === pattern.base >> shift;
     }
   }
 }

@@ -8,9 +8,12 @@
 //   - the address came out of a dns: lookup, through this monitor, of a name a grant covers,
 //     and that grant covers the port. Such addresses are remembered per picoprocess.
 // An answer of a name grant that points inside the host's own or private networks
-// (loopback, unspecified, link-local, RFC 1918, fc00::/7) is not taken: that is how a
-// rebinding attack reaches internal services. Only a CIDR grant opens those (or the name
-// "localhost", which means loopback by definition).
+// (loopback, unspecified, link-local, RFC 1918, shared 100.64/10, fc00::/7, fec0::/10) is
+// not taken: that is how a rebinding attack reaches internal services. Only a CIDR grant
+// opens those (or the name "localhost", which means loopback by definition). An IPv6 answer
+// that carries an IPv4 address is judged by that IPv4 address too: the IPv6 spellings of it
+// (::ffff:a.b.c.d, ::a.b.c.d, which are that address: src/abi/ip.ts) and the forms that lead
+// to it through a translator or relay (NAT64 64:ff9b::/96, 6to4 2002::/16).
 //
 // Listening (tcp.server:, http.server: with CREATE) needs a listen grant for the address
 // asked for; taking a connection (ACCEPT) needs none: the host lets a picoprocess accept only
@@ -25,38 +28,50 @@
 import { OpenOption, type Handle } from '../../abi/dk.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
 import type { NetworkGrants } from '../manifest/manifest.ts';
-import { hostMatches, ipv4Value, ipv6Value, type EndpointPattern } from './pattern.ts';
+import { embeddedIPv4, ipValue, parseIp } from '../../abi/ip.ts';
+import { addressOf, hostMatches, type EndpointPattern } from './pattern.ts';
 import { classifyUri, networkAllowed, type ClassifiedUri } from '../uri.ts';
 
 type NetworkUri = Extract<ClassifiedUri, { kind: 'network' }>;
 
-/** "4:N" / "6:N": one key per address whatever its spelling (::1 = 0:0::1). */
+/** "4:N" / "6:N": one key per address whatever its spelling (::1 = 0:0::1, ::ffff:1.2.3.4 = 1.2.3.4). */
 function addressKey(text: string): string | null {
-  const v4 = ipv4Value(text);
-  if (v4 !== null) return `4:${v4}`;
-  const v6 = text.includes(':') ? ipv6Value(text) : null;
-  return v6 === null ? null : `6:${v6}`;
+  const a = addressOf(text);
+  return a === null ? null : `${a.family}:${a.value}`;
 }
 
 const INTERNAL_V4: [bigint, number][] = [
-  [0x00000000n, 8],
-  [0x7f000000n, 8],
-  [0x0a000000n, 8],
+  [0x00000000n, 8], // "this network", 0.0.0.0
+  [0x7f000000n, 8], // loopback
+  [0x0a000000n, 8], // RFC 1918
   [0xac100000n, 12],
   [0xc0a80000n, 16],
-  [0xa9fe0000n, 16],
-  [0x64400000n, 10],
+  [0xa9fe0000n, 16], // link-local (cloud metadata services)
+  [0x64400000n, 10], // shared address space (carrier-grade NAT)
 ];
-function isInternal(key: string): boolean {
-  const [family, value] = key.split(':') as [string, string];
-  let v = BigInt(value);
-  if (family === '6') {
-    if (v === 0n || v === 1n) return true; // unspecified, loopback
-    if (v >> 32n === 0xffffn)
-      v = v & 0xffffffffn; // IPv4-mapped: judge the IPv4 address
-    else return v >> 121n === 0x7en || v >> 118n === 0x3fan; // fc00::/7, fe80::/10
-  }
-  return INTERNAL_V4.some(([base, prefix]) => v >> BigInt(32 - prefix) === base >> BigInt(32 - prefix));
+const INTERNAL_V6: [bigint, number][] = [
+  [0n, 128], // unspecified
+  [1n, 128], // loopback
+  [0xfcn << 120n, 7], // unique local
+  [0xfe80n << 112n, 10], // link-local
+  [0xfec0n << 112n, 10], // site-local (deprecated, still routed inside some networks)
+];
+
+function inBlocks(v: bigint, bits: number, blocks: [bigint, number][]): boolean {
+  return blocks.some(([base, prefix]) => v >> BigInt(bits - prefix) === base >> BigInt(bits - prefix));
+}
+
+/**
+ * Whether an address literal points inside the host's own or private networks. An IPv6
+ * address that carries an IPv4 one (embeddedIPv4) is judged by it as well. Exported for tests.
+ */
+export function isInternalAddress(text: string): boolean {
+  const a = parseIp(text);
+  if (a === null) return false;
+  if (a.family === 4) return inBlocks(ipValue(a.bytes), 32, INTERNAL_V4);
+  if (inBlocks(ipValue(a.bytes), 128, INTERNAL_V6)) return true;
+  const v4 = embeddedIPv4(a.bytes);
+  return v4 !== null && inBlocks(ipValue(v4), 32, INTERNAL_V4);
 }
 
 export class NetworkGate {
@@ -135,9 +150,10 @@ export class NetworkGate {
     const lines = text.split('\n');
     l.partial = lines.pop()!.slice(0, 64);
     for (const line of lines) {
-      const key = addressKey(line.trim());
+      const address = line.trim();
+      const key = addressKey(address);
       if (key === null) continue;
-      if (isInternal(key) && l.name !== 'localhost') continue;
+      if (isInternalAddress(address) && l.name !== 'localhost') continue;
       const resolved = (this.resolved ??= new Map());
       let set = resolved.get(key);
       if (set === undefined) resolved.set(key, (set = new Set()));
