@@ -18,10 +18,12 @@ int main(int argc, char **argv) {
   if (argc > 2 && strcmp(argv[1], "grow") == 0) {
     long want = atol(argv[2]);
     long got = 0;
-    for (; got < want; got++) {
+    static char *volatile kept[8192];
+    for (; got < want && got < 8192; got++) {
       char *p = malloc(1 << 20);
       if (!p) break;
       memset(p, 1, 1 << 20);
+      kept[got] = p;  // kept, so the allocation is not optimised away
     }
     if (got < want) {
       printf("out of memory after %ld MiB\n", got);
