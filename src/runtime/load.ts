@@ -86,6 +86,8 @@ export interface CompileOptions {
   memoryLimit?: number;
   /** The early compile of these bytes, used when the module is not prepared. */
   early?: EarlyModule;
+  /** Compile in V8's baseline tier (a module that tiers up later). */
+  baseline?: boolean;
 }
 
 export interface LoadOptions extends CompileOptions {
@@ -162,7 +164,7 @@ export async function compileImage(image: ModuleImage, options: CompileOptions =
   const module =
     options.early && !image.prepared && bytes === image.bytes
       ? await adoptCompiled(options.early.module, image.name)
-      : await compileModule(bytes, image.name, { cache: options.cache, baseline: tierUp });
+      : await compileModule(bytes, image.name, { cache: options.cache, baseline: tierUp || options.baseline === true });
   if (options.memoryLimit !== undefined) markMemoryBound(module, options.memoryLimit);
   return { image, module, tierUp };
 }
@@ -179,13 +181,32 @@ export async function loadProgram(options: LoadOptions): Promise<CompiledImage &
  * it was compiled so, else compiled again from its image (startCommand calls this, so no caller
  * can start a picoprocess past its memory limit by forgetting it).
  */
-export async function moduleUnderLimit(options: Pick<PicoprocessOptions, 'module' | 'image' | 'capture' | 'manifest'>): Promise<WebAssembly.Module> {
+export async function moduleUnderLimit(
+  options: Pick<PicoprocessOptions, 'module' | 'image' | 'capture' | 'manifest' | 'optimize'>,
+): Promise<WebAssembly.Module> {
   const limit = options.manifest.limits.memory;
   const bound = memoryBoundOf(options.module);
   if (bound !== undefined && bound <= limit) return options.module;
   const image = options.image ?? (options.capture ? { name: options.capture.moduleName, bytes: options.capture.moduleBytes, prepared: true } : null);
   if (!image) return options.module;
-  return (await compileImage(image, { memoryLimit: limit })).module;
+  return (await compileImage(image, { memoryLimit: limit, baseline: options.optimize !== undefined })).module;
+}
+
+/**
+ * The tier-up of a picoprocess whose module moduleUnderLimit compiled again: the caller's
+ * target when it was compiled under the limit, else the same limited bytes compiled anew.
+ */
+export function optimizeUnderLimit(options: Pick<PicoprocessOptions, 'image' | 'capture' | 'manifest' | 'optimize'>): () => WebAssembly.Module {
+  const image = options.image ?? { name: options.capture!.moduleName, bytes: options.capture!.moduleBytes, prepared: true };
+  const limit = options.manifest.limits.memory;
+  return () => {
+    const theirs = options.optimize!();
+    const bound = memoryBoundOf(theirs);
+    if (bound !== undefined && bound <= limit) return theirs;
+    const module = new WebAssembly.Module(limitModuleMemory(image.bytes, limit, image.prepared ? CAPTURE_PAGES : 0) as Uint8Array<ArrayBuffer>);
+    markMemoryBound(module, limit);
+    return module;
+  };
 }
 
 // --- start -----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import { Capturer } from '../checkpoint/capture.ts';
 import { TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { restoreMemory, type Snapshot } from '../checkpoint/snapshot.ts';
 import { Governor, QuotaStop } from './quotas.ts';
-import { isPreemptible, moduleUnderLimit } from './load.ts';
+import { isPreemptible, moduleUnderLimit, optimizeUnderLimit } from './load.ts';
 import { watchCpu } from './cpu-watchdog.ts';
 import { hasStartFunction } from './prepare.ts';
 import { isMainThread } from 'node:worker_threads';
@@ -218,7 +218,7 @@ export async function startCommand(given: PicoprocessOptions): Promise<Running> 
   const module = await moduleUnderLimit(given);
   const governor = given.governor ?? new Governor(given.manifest.limits.cpuTimeMs);
   const options: PicoprocessOptions = { ...given, module, governor };
-  if (module !== given.module) delete options.optimize;
+  if (module !== given.module && given.optimize) options.optimize = optimizeUnderLimit(given);
   const unwatch =
     given.governor === undefined && isMainThread && !hasTicks(given)
       ? watchCpu(governor, `drawbridge: ${given.image?.name ?? given.args[0] ?? 'module'}: `)
