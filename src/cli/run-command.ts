@@ -2,7 +2,8 @@
 //   drawbridge run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--manifest FILE] [--] MODULE.wasm [ARGS...]
 
 import { readFileSync } from 'node:fs';
-import { AUTO_PREPARE_MAX_BYTES } from '../runtime/prepare.ts';
+import { AUTO_PREPARE_MAX_BYTES, PrepareError } from '../runtime/prepare.ts';
+import { MemoryLimitError } from '../runtime/quotas.ts';
 import { loadProgram, startOptions } from '../runtime/load.ts';
 import { serveControlSoon } from '../checkpoint/control.ts';
 import { writeFileAtomic } from '../checkpoint/snapshot.ts';
@@ -67,7 +68,13 @@ ${optionsHelp(RUN_OPTIONS)}
 
 Modules up to ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are prepared for checkpoints at first run (cached by content hash;
 bigger ones with \`drawbridge prepare\`), so \`drawbridge checkpoint PID\` can capture them.
-DRAWBRIDGE_CHECKPOINT=0 turns that off.
+DRAWBRIDGE_CHECKPOINT=0 turns that off. Preparation is capped (DRAWBRIDGE_PREPARE_TIMEOUT,
+default 60s; DRAWBRIDGE_PREPARE_MEMORY, default 4GiB): past a cap the module runs unprepared,
+and one line says it cannot be checkpointed.
+
+The manifest's [limits] hold (defaults: memory 256MiB, cpu_time 60s): memory is the
+module's memory maximum (memory.grow past it fails inside the program); past cpu_time the
+program is ended with status 152 (128 + SIGXCPU) and one line.
 
 Modules up to 128 KiB are compiled with V8's optimizing tier before they start, and the
 machine code is cached, so only the first run of a module pays for that compile; bigger
@@ -174,8 +181,12 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       prepare: process.env.DRAWBRIDGE_CHECKPOINT === '0' ? { never: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' } : 'auto',
       cache: false,
       mayTierUp: stack === null,
+      memoryLimit: manifest.limits.memory,
     });
     const why = program.why;
+    // A preparation stopped at a cap is said at once: the user would otherwise learn it only
+    // when a checkpoint is refused.
+    if (program.capped) io.err(`drawbridge: ${why}`);
     const running = await startCommand({
       ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
       host: createNodeHost(),
@@ -213,9 +224,9 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       io.err(`drawbridge: ${p.module}: ${e.message}`);
       return e.exitCode;
     }
-    if (e instanceof ModuleError || e instanceof GuestError) {
-      io.err(`drawbridge run: ${e.message}`);
-      return e instanceof ModuleError ? 2 : 1;
+    if (e instanceof ModuleError || e instanceof GuestError || e instanceof MemoryLimitError || e instanceof PrepareError) {
+      io.err(`drawbridge run: ${e instanceof MemoryLimitError ? `${p.module}: ` : ''}${e.message}`);
+      return e instanceof GuestError ? 1 : 2;
     }
     throw e;
   } finally {

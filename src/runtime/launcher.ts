@@ -12,6 +12,9 @@
 //   NUL byte and so can never be a C argument.
 // - Its stdio is the three streams the parent handed over (request.stdio), null: where none.
 // - It runs on the parent's host, on the same event loop, wrapped by the same extensions.
+// - It is prepared like any picoprocess (prepare.ts, 'auto'), compiled under its limits.memory
+//   and governed by its own limits.cpu_time (picoprocess.ts, startCommand); on a shared thread
+//   (PicoprocessOptions.sharedThread) one that cannot be preempted is refused (126).
 //
 // Exit codes the parent sees (DkProcessGetExitCode): the child's own; 137 (128 + SIGKILL)
 // when killed; 126 when the module could not be started after DkProcessCreate returned
@@ -27,7 +30,7 @@ import { KObject, drop, retain } from '../host/kernel/kobject.ts';
 import { ProcExit } from '../libos/index.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { contentHash } from './module-cache.ts';
-import { compileImage, snapshotImage, startOptions } from './load.ts';
+import { compileImage, isPreemptible, prepareImage, snapshotImage, startOptions } from './load.ts';
 import { takeFork } from '../checkpoint/fork.ts';
 import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess-types.ts';
 
@@ -133,7 +136,10 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
         // The parent's own compiled module when the snapshot carries its bytes (always, for a
         // fork): compiling again would first hash the module, a large share of a fork's cost
         // (docs/snapshot.md, "fork").
-        const compiled = snapshot.module === parent.capture?.moduleBytes ? { image, module: parent.module, tierUp: false } : await compileImage(image);
+        const compiled =
+          snapshot.module === parent.capture?.moduleBytes
+            ? { image, module: parent.module, tierUp: false }
+            : await compileImage(image, { memoryLimit: parent.manifest.limits.memory });
         return start({
           ...childBase(parent, request, childManifest(parent.manifest, snapshot.meta.env), wrapDk),
           ...startOptions(compiled, { restore: snapshot, forkChild: true }),
@@ -144,13 +150,19 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
     const { argv, env } = splitChildArgs(request.args);
     const image = readImage(request.parent.dk, request.uri);
     if (isDkError(image)) return image;
-    return superviseChild(request, async (wrapDk) =>
-      start({
-        ...childBase(parent, request, childManifest(parent.manifest, env), wrapDk),
-        ...startOptions(await compileImage({ name: request.uri, bytes: image, prepared: false })),
+    return superviseChild(request, async (wrapDk) => {
+      // Prepared like any picoprocess (the tick counter: preempted, its CPU quota checked as it
+      // computes), under the parent's limits; one that cannot be preempted is refused where it
+      // would share its thread with others (a host service's worker).
+      const loaded = await prepareImage(image, request.uri, 'auto');
+      if (parent.sharedThread && !isPreemptible(loaded)) throw new Error(`${request.uri}: a child that cannot be preempted would hold a shared thread`);
+      const manifest = childManifest(parent.manifest, env);
+      return start({
+        ...childBase(parent, request, manifest, wrapDk),
+        ...startOptions(await compileImage(loaded, { memoryLimit: manifest.limits.memory })),
         args: argv.length > 0 ? argv : [request.uri.slice(request.uri.indexOf(':') + 1)],
-      }),
-    );
+      });
+    });
   };
 }
 
@@ -166,6 +178,7 @@ function childBase(parent: PicoprocessOptions, request: LaunchRequest, manifest:
     stderr: 'null' as const,
     stdioStreams: request.stdio,
     wrapDk: (dk: Dk) => wrapDk(parent.wrapDk ? parent.wrapDk(dk) : dk),
+    sharedThread: parent.sharedThread,
   };
 }
 

@@ -12,24 +12,48 @@
 
 import type { SavedExtension, Snapshot, SnapshotMeta } from '../checkpoint/snapshot.ts';
 import { adoptCompiled, checkMagic, compileModule, readModuleFile, tierUpPrepared } from './module-cache.ts';
-import type { PicoprocessOptions } from './picoprocess-types.ts';
-import { AUTO_PREPARE_MAX_BYTES, isWaitsOnly, mayBePrepared, PrepareError, prepareModule } from './prepare.ts';
+import type { ModuleImage, PicoprocessOptions } from './picoprocess-types.ts';
+import {
+  AUTO_PREPARE_MAX_BYTES,
+  hasStartFunction,
+  isWaitsOnly,
+  mayBePrepared,
+  PrepareCapError,
+  PrepareError,
+  PrepareInvalidError,
+  prepareCaps,
+  prepareModule,
+} from './prepare.ts';
+import { ModuleError } from './module-cache.ts';
 import { limitModuleMemory } from './quotas.ts';
 
 /** Room the checkpoint unwind buffer needs above a memory limit (capture.ts DATA_PAGES). */
 const CAPTURE_PAGES = 16;
 
-/** A module as it will run: its name, and its bytes (the prepared ones when it is prepared). */
-export interface ModuleImage {
-  name: string;
-  /** What runs and goes into snapshots: the prepared bytes, or the original ones. */
-  bytes: Uint8Array;
-  prepared: boolean;
+export type { ModuleImage };
+
+/**
+ * The memory limit each compiled module was compiled under (its memory maximum at most that):
+ * startCommand compiles again a module not compiled under the manifest's limit.
+ */
+const memoryBounds = new WeakMap<WebAssembly.Module, number>();
+
+/** The limits.memory `module` was compiled under; undefined: none known. */
+export function memoryBoundOf(module: WebAssembly.Module): number | undefined {
+  return memoryBounds.get(module);
+}
+
+/** Record that `module` was compiled under `limitBytes` (a module that crossed threads: the sender compiled it so). */
+export function markMemoryBound(module: WebAssembly.Module, limitBytes: number): void {
+  const known = memoryBounds.get(module);
+  if (known === undefined || limitBytes < known) memoryBounds.set(module, limitBytes);
 }
 
 /** A loaded module: not prepared, `why` says why not (what `drawbridge checkpoint` answers), when it is known. */
 export interface LoadedImage extends ModuleImage {
   why: string | null;
+  /** It was not prepared because a preparation cap stopped it: `why` is said at once (stderr, the spawn answer). */
+  capped?: boolean;
 }
 
 /** An image compiled: what startOptions needs. */
@@ -62,6 +86,8 @@ export interface CompileOptions {
   memoryLimit?: number;
   /** The early compile of these bytes, used when the module is not prepared. */
   early?: EarlyModule;
+  /** Compile in V8's baseline tier (a module that tiers up later). */
+  baseline?: boolean;
 }
 
 export interface LoadOptions extends CompileOptions {
@@ -89,24 +115,37 @@ export function snapshotImage(module: Uint8Array, meta: SnapshotMeta): ModuleIma
 
 // --- prepare ---------------------------------------------------------------------------------
 
-/** The module prepared as `policy` says (capturable), or as it is, with why not. */
+/** The module prepared as `policy` says (capturable), or as it is, with why not. Bytes that are not a valid module: a one-line ModuleError. */
 export async function prepareImage(bytes: Uint8Array, name: string, policy: PreparePolicy): Promise<LoadedImage> {
-  const as = (why: string | null): LoadedImage => ({ name, bytes, prepared: false, why });
+  const as = (why: string | null, capped = false): LoadedImage => ({ name, bytes, prepared: false, why, ...(capped ? { capped } : {}) });
   if (policy === 'never') return as(null);
   if (typeof policy === 'object') return as(policy.never);
-  if (policy === 'always') return { name, bytes: await prepareModule(bytes), prepared: true, why: null };
-  // A big module is not prepared here (minutes), but one `drawbridge prepare` made is used.
-  if (bytes.length > AUTO_PREPARE_MAX_BYTES && !mayBePrepared(bytes)) {
-    return as(
-      `${name} is not prepared for checkpoints (modules over ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again`,
-    );
-  }
+  const caps = { caps: prepareCaps() };
   try {
-    return { name, bytes: await prepareModule(bytes), prepared: true, why: null };
+    if (policy === 'always') return { name, bytes: await prepareModule(bytes, caps), prepared: true, why: null };
+    // A big module is not prepared here (minutes), but one `drawbridge prepare` made is used.
+    if (bytes.length > AUTO_PREPARE_MAX_BYTES && !mayBePrepared(bytes)) {
+      if (hasStartFunction(bytes)) return as(`${name} cannot be checkpointed: it has a start function (run at instantiation, where no capture can happen)`);
+      return as(
+        `${name} is not prepared for checkpoints (modules over ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again`,
+      );
+    }
+    return { name, bytes: await prepareModule(bytes, caps), prepared: true, why: null };
   } catch (e) {
+    if (e instanceof PrepareInvalidError) throw await invalidModule(bytes, name);
     // It runs, but cannot be checkpointed.
-    if (e instanceof PrepareError) return as(`${name} cannot be checkpointed: ${e.message}`);
+    if (e instanceof PrepareError && policy === 'auto') return as(`${name} cannot be checkpointed: ${e.message}`, e instanceof PrepareCapError);
     throw e;
+  }
+}
+
+/** V8's one-line reason the bytes are not a valid module. */
+async function invalidModule(bytes: Uint8Array, name: string): Promise<ModuleError> {
+  try {
+    await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    return new ModuleError(`${name}: invalid WebAssembly module`);
+  } catch (e) {
+    return new ModuleError(`${name}: invalid WebAssembly module: ${(e as Error).message}`);
   }
 }
 
@@ -120,16 +159,54 @@ export function isPreemptible(image: ModuleImage): boolean {
 /** Compile an image (see CompileOptions). */
 export async function compileImage(image: ModuleImage, options: CompileOptions = {}): Promise<CompiledImage> {
   const tierUp = image.prepared && options.mayTierUp === true && tierUpPrepared(image.bytes);
-  if (options.early && !image.prepared) return { image, module: await adoptCompiled(options.early.module, image.name), tierUp };
   const bytes = options.memoryLimit === undefined ? image.bytes : limitModuleMemory(image.bytes, options.memoryLimit, image.prepared ? CAPTURE_PAGES : 0);
-  return { image, module: await compileModule(bytes, image.name, { cache: options.cache, baseline: tierUp }), tierUp };
+  // The early compile is of the bytes as read: usable when the limit changed nothing.
+  const module =
+    options.early && !image.prepared && bytes === image.bytes
+      ? await adoptCompiled(options.early.module, image.name)
+      : await compileModule(bytes, image.name, { cache: options.cache, baseline: tierUp || options.baseline === true });
+  if (options.memoryLimit !== undefined) markMemoryBound(module, options.memoryLimit);
+  return { image, module, tierUp };
 }
 
 /** Load, prepare and compile: the path of a module that runs once (`drawbridge run`, runCommand). */
-export async function loadProgram(options: LoadOptions): Promise<CompiledImage & { why: string | null }> {
+export async function loadProgram(options: LoadOptions): Promise<CompiledImage & { why: string | null; capped: boolean }> {
   const bytes = typeof options.source === 'string' ? await readModule(options.source, options.early) : options.source;
   const image = await prepareImage(bytes, options.name, options.prepare);
-  return { ...(await compileImage(image, options)), why: image.why };
+  return { ...(await compileImage(image, options)), why: image.why, capped: image.capped === true };
+}
+
+/**
+ * The module of a picoprocess about to start, under its manifest's limits.memory: `module` when
+ * it was compiled so, else compiled again from its image (startCommand calls this, so no caller
+ * can start a picoprocess past its memory limit by forgetting it).
+ */
+export async function moduleUnderLimit(
+  options: Pick<PicoprocessOptions, 'module' | 'image' | 'capture' | 'manifest' | 'optimize'>,
+): Promise<WebAssembly.Module> {
+  const limit = options.manifest.limits.memory;
+  const bound = memoryBoundOf(options.module);
+  if (bound !== undefined && bound <= limit) return options.module;
+  const image = options.image ?? (options.capture ? { name: options.capture.moduleName, bytes: options.capture.moduleBytes, prepared: true } : null);
+  if (!image) return options.module;
+  return (await compileImage(image, { memoryLimit: limit, baseline: options.optimize !== undefined })).module;
+}
+
+/**
+ * The tier-up of a picoprocess whose module moduleUnderLimit compiled again: the caller's
+ * target when it was compiled under the limit, else the same limited bytes compiled anew.
+ */
+export function optimizeUnderLimit(options: Pick<PicoprocessOptions, 'image' | 'capture' | 'manifest' | 'optimize'>): () => WebAssembly.Module {
+  const image = options.image ?? { name: options.capture!.moduleName, bytes: options.capture!.moduleBytes, prepared: true };
+  const limit = options.manifest.limits.memory;
+  return () => {
+    const theirs = options.optimize!();
+    const bound = memoryBoundOf(theirs);
+    if (bound !== undefined && bound <= limit) return theirs;
+    const module = new WebAssembly.Module(limitModuleMemory(image.bytes, limit, image.prepared ? CAPTURE_PAGES : 0) as Uint8Array<ArrayBuffer>);
+    markMemoryBound(module, limit);
+    return module;
+  };
 }
 
 // --- start -----------------------------------------------------------------------------------
@@ -147,9 +224,9 @@ export interface StartFrom {
 export function startOptions(
   compiled: CompiledImage,
   from: StartFrom = {},
-): Pick<PicoprocessOptions, 'module' | 'capture' | 'optimize' | 'restore' | 'forkChild'> {
+): Pick<PicoprocessOptions, 'module' | 'image' | 'capture' | 'optimize' | 'restore' | 'forkChild'> {
   const { image, module, tierUp } = compiled;
-  const options: Pick<PicoprocessOptions, 'module' | 'capture' | 'optimize' | 'restore' | 'forkChild'> = { module };
+  const options: Pick<PicoprocessOptions, 'module' | 'image' | 'capture' | 'optimize' | 'restore' | 'forkChild'> = { module, image };
   if (image.prepared)
     options.capture = from.extensions
       ? { moduleBytes: image.bytes, moduleName: image.name, extensions: from.extensions }

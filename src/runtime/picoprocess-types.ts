@@ -9,9 +9,24 @@ import type { Manifest } from '../monitor/manifest/manifest.ts';
 import type { SavedExtension, Snapshot } from '../checkpoint/snapshot.ts';
 import type { Governor } from './quotas.ts';
 
+/** A module as it will run: its name, and its bytes (the prepared ones when it is prepared). */
+export interface ModuleImage {
+  name: string;
+  /** What runs and goes into snapshots: the prepared bytes, or the original ones. */
+  bytes: Uint8Array;
+  prepared: boolean;
+}
+
 export interface PicoprocessOptions {
   host: Host;
+  /**
+   * The compiled module. startCommand runs it under the manifest's limits.memory: one compiled
+   * with a larger maximum (or none, compileImage without memoryLimit) is compiled again from
+   * `image` (or the capture's bytes) with the limit; one handed in with neither is taken as it is.
+   */
   module: WebAssembly.Module;
+  /** What `module` was compiled from (startOptions sets it). */
+  image?: ModuleImage;
   /** argv, including argv[0]. */
   args: readonly string[];
   manifest: Manifest;
@@ -50,8 +65,19 @@ export interface PicoprocessOptions {
    * that a long loop would otherwise keep in baseline code.
    */
   optimize?: () => WebAssembly.Module;
-  /** CPU time accounting, the CPU quota and stops from outside (quotas.ts). */
+  /**
+   * CPU time accounting, the CPU quota and stops from outside (quotas.ts). Default: a Governor
+   * of its own at the manifest's limits.cpu_time, and, on the main thread for a module without
+   * the tick counter, a watchdog thread that ends the process past it (cpu-watchdog.ts). A
+   * caller that brings its own (a host service) bounds a module without ticks its own way.
+   */
   governor?: Governor;
+  /**
+   * Other picoprocesses share this thread (a host service's worker): a child whose module
+   * cannot be preempted (not prepared with the tick counter) is refused (status 126), since its
+   * loop would hold the thread. Children inherit it.
+   */
+  sharedThread?: boolean;
   /**
    * Called once it is ready, just before its entry point first runs (synchronously, until the
    * guest first waits): a daemon's worker answers the spawn request here, since an unprepared

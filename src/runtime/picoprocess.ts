@@ -19,7 +19,11 @@ import { createChildLauncher } from './launcher.ts';
 import { Capturer } from '../checkpoint/capture.ts';
 import { TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { restoreMemory, type Snapshot } from '../checkpoint/snapshot.ts';
-import { QuotaStop, type Governor } from './quotas.ts';
+import { Governor, QuotaStop } from './quotas.ts';
+import { isPreemptible, moduleUnderLimit, optimizeUnderLimit } from './load.ts';
+import { watchCpu } from './cpu-watchdog.ts';
+import { hasStartFunction } from './prepare.ts';
+import { isMainThread } from 'node:worker_threads';
 import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess-types.ts';
 
 export type { ExitStatus, PicoprocessOptions, Running };
@@ -196,24 +200,59 @@ export function exitStatusOf(e: unknown): ExitStatus {
   throw e;
 }
 
-/** Start a command module: instantiate, run _start, close. */
-export async function startCommand(options: PicoprocessOptions): Promise<Running> {
-  const { process, libos, instance: first, capturer, imports } = await instantiate(options);
+/**
+ * Whether the guest has the tick counter (a host can preempt it and its CPU quota is checked
+ * as it computes): prepared, and not --waits-only.
+ */
+function hasTicks(options: PicoprocessOptions): boolean {
+  return options.image ? isPreemptible(options.image) : options.capture !== undefined;
+}
+
+/**
+ * Start a command module: instantiate, run _start, close. The one start path of every
+ * picoprocess (run, restore, receive, serve, children, fork): the manifest's limits.memory
+ * (the module's memory maximum, moduleUnderLimit) and limits.cpu_time (a Governor; for a
+ * module without ticks on the main thread, the watchdog of cpu-watchdog.ts) hold here.
+ */
+export async function startCommand(given: PicoprocessOptions): Promise<Running> {
+  const module = await moduleUnderLimit(given);
+  const governor = given.governor ?? new Governor(given.manifest.limits.cpuTimeMs);
+  const options: PicoprocessOptions = { ...given, module, governor };
+  if (module !== given.module && given.optimize) options.optimize = optimizeUnderLimit(given);
+  const unwatch =
+    given.governor === undefined && isMainThread && !hasTicks(given)
+      ? watchCpu(governor, `drawbridge: ${given.image?.name ?? given.args[0] ?? 'module'}: `)
+      : null;
+  // A start function runs inside instantiation, where it may loop: the start is answered
+  // before it (beforeRun), and it is the guest's CPU time too.
+  const early = given.beforeRun !== undefined && given.image !== undefined && hasStartFunction(given.image.bytes);
+  if (early) given.beforeRun!();
+  governor.resumed();
+  let made: Awaited<ReturnType<typeof instantiate>>;
+  try {
+    made = await instantiate(options);
+  } catch (e) {
+    unwatch?.();
+    throw e;
+  } finally {
+    governor.paused();
+  }
+  const { process, libos, instance: first, capturer, imports } = made;
   let instance = first;
   let start = instance.exports._start;
   if (typeof start !== 'function') {
+    unwatch?.();
     libos.close();
     process.kill(ERROR_EXIT_CODE);
     throw new GuestError('the module has no _start export: it is not a WASI command (a reactor needs the library API)');
   }
-  const governor = options.governor;
   // A stop (kill, CPU quota) also ends the waits of the picoprocess, so a waiting guest wakes.
-  if (governor) governor.onStop = (reason) => process.kill(reason.exitCode);
+  governor.onStop = (reason) => process.kill(reason.exitCode);
   const run = async (): Promise<ExitStatus> => {
     for (;;) {
-      governor?.resumed();
+      governor.resumed();
       const status = await runExport(start as (...a: any[]) => any);
-      governor?.paused();
+      governor.paused();
       if (!capturer || status.exitCode !== 0 || status.error) return status;
       // The entry point also returns when a capture unwound the stack.
       const next = capturer.afterReturn();
@@ -241,9 +280,10 @@ export async function startCommand(options: PicoprocessOptions): Promise<Running
     }).unref();
   }
   let finished = false;
-  options.beforeRun?.();
+  if (!early) options.beforeRun?.();
   const done = run().then((status) => {
     finished = true;
+    unwatch?.();
     libos.close();
     process.kill(status.exitCode);
     return status;

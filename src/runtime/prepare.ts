@@ -13,7 +13,7 @@ import { SYSCALLS } from '../libos/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { customSection, customSectionNames, exportMutableGlobals, exportNames } from '../wasm/sections.ts';
 import { addControlExport, ASYNCIFY_EXPORTS, CONTROL_EXPORT } from '../wasm/control.ts';
-import { concat } from '../wasm/binary.ts';
+import { concat, sections } from '../wasm/binary.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 import { devirtualizeUnwinding } from '../wasm/indirect.ts';
@@ -115,6 +115,49 @@ export function mayBePrepared(bytes: Uint8Array): boolean {
 
 export class PrepareError extends Error {}
 
+/** A preparation stopped at a cap (PrepareCaps): the module runs unprepared, and the user is told. */
+export class PrepareCapError extends PrepareError {}
+
+/**
+ * Bounds on one preparation, which runs tools on guest bytes: wasm-opt's wall time and address
+ * space (its process group is killed past them), and the JS rewriters' input (a rewrite is
+ * skipped, the module left unprepared, past maxRewriteBytes of code). Defaults: prepareCaps().
+ */
+export interface PrepareCaps {
+  timeoutMs: number;
+  memoryBytes: number;
+}
+
+/** Default caps of an automatic preparation (run, serve, children): docs/snapshot.md, "Preparation caps". */
+export const DEFAULT_PREPARE_CAPS: PrepareCaps = { timeoutMs: 60_000, memoryBytes: 4 * 2 ** 30 };
+
+/**
+ * The caps from the environment (DRAWBRIDGE_PREPARE_TIMEOUT: "30s", "500ms" or seconds;
+ * DRAWBRIDGE_PREPARE_MEMORY: "2GiB", "512MiB" or bytes; "0": no cap), else `defaults`.
+ */
+export function prepareCaps(defaults: PrepareCaps | null = DEFAULT_PREPARE_CAPS): PrepareCaps | null {
+  const t = process.env.DRAWBRIDGE_PREPARE_TIMEOUT;
+  const m = process.env.DRAWBRIDGE_PREPARE_MEMORY;
+  if (t === undefined && m === undefined) return defaults;
+  const base = defaults ?? { timeoutMs: Infinity, memoryBytes: Infinity };
+  return {
+    timeoutMs: t === undefined ? base.timeoutMs : capValue(t, 'DRAWBRIDGE_PREPARE_TIMEOUT', { ms: 1, s: 1000, m: 60_000, '': 1000 }),
+    memoryBytes: m === undefined ? base.memoryBytes : capValue(m, 'DRAWBRIDGE_PREPARE_MEMORY', { B: 1, KiB: 1024, MiB: 2 ** 20, GiB: 2 ** 30, '': 1 }),
+  };
+}
+
+function capValue(text: string, name: string, units: Record<string, number>): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(text);
+  const unit = m ? units[m[2]!] : undefined;
+  if (!m || unit === undefined)
+    throw new PrepareError(`${name}=${text}: expected a number with one of the units ${Object.keys(units).filter(Boolean).join(', ')}`);
+  const v = Number(m[1]) * unit;
+  return v === 0 ? Infinity : v;
+}
+
+/** Most code bytes the JS rewriters (ticks, indirect calls) take on in one preparation: their work grows with the code. */
+export const MAX_REWRITE_CODE_BYTES = 64 * 2 ** 20;
+
 function findWasmOpt(): string {
   const local = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'wasm-opt');
   for (const candidate of [process.env.DRAWBRIDGE_WASM_OPT, 'wasm-opt', local]) {
@@ -139,6 +182,8 @@ export interface PrepareOptions {
    * with the seconds elapsed in that step: step of steps (PREPARE_STEPS), and its name.
    */
   onProgress?: (phase: string, seconds: number, step: number, steps: number) => void;
+  /** Bounds on the tools run (default: prepareCaps(null), the environment's caps only). */
+  caps?: PrepareCaps | null;
 }
 
 /** The steps of a preparation, as onProgress names them (waitsOnly: the last two). */
@@ -148,12 +193,17 @@ type Step = (typeof PREPARE_STEPS)[number];
 
 /** The prepared module for `bytes`, from the cache or made now. */
 export async function prepareModule(bytes: Uint8Array, options: PrepareOptions = {}): Promise<Uint8Array> {
+  // V8 validates first: no tool runs on bytes that are not a valid module (a few bytes can
+  // declare 2^32-1 locals, which a rewriter would allocate).
+  checkPreparable(bytes);
   const cached = cachedPrepared(bytes, options.waitsOnly);
   if (cached !== null) return readFileSync(cached);
+  const caps = options.caps === undefined ? prepareCaps(null) : options.caps;
+  const deadline = caps ? Date.now() + caps.timeoutMs : Infinity;
   const waitsOnly = options.waitsOnly === true;
   const target = preparedPath(bytes, waitsOnly);
   const steps: readonly Step[] = waitsOnly ? PREPARE_STEPS.slice(2) : PREPARE_STEPS;
-  const progress = { options, steps };
+  const progress: Progress = { options, steps, caps, deadline };
   if (exportNames(bytes).includes('asyncify_start_unwind')) {
     // Ruby's ruby.wasm, for one, is built with Asyncify for its own fibers; a second Asyncify
     // pass fails (after many minutes on a big module), so say so at once.
@@ -172,8 +222,9 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     let source = input;
     if (!waitsOnly) {
       await run(wasmOpt, [input, '-o', marked, ...FEATURES, '--log-execution'], progress, 'marking loops');
+      overDeadline(progress);
       step(progress, 'tick counter');
-      const ticked = tryInsertTicks(readFileSync(marked));
+      const ticked = tryInsertTicks(rewriter(() => withinCaps(readFileSync(marked), progress)));
       if (ticked) {
         writeFileSync(marked, ticked);
         source = marked;
@@ -184,7 +235,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     // those of a type with one function in the table get a guarded direct call, which the
     // optimizer below inlines (docs/snapshot.md, "Costs, measured").
     step(progress, 'indirect calls');
-    const direct = devirtualizeUnwinding(readFileSync(source), new Set(captureImports()));
+    const direct = rewriter(() => devirtualizeUnwinding(withinCaps(readFileSync(source), progress), new Set(captureImports())));
     if (direct) {
       writeFileSync(marked, direct.bytes);
       source = marked;
@@ -200,6 +251,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       ...(direct ? ['--pass-arg=asyncify-ignore-indirect'] : []),
       bytes.length <= OPTIMIZE_MORE_MAX_BYTES ? '-O3' : '-O2',
     ];
+    overDeadline(progress);
     await run(wasmOpt, args, progress, 'asyncify');
     // One control export instead of Asyncify's, the countdown's and one per mutable global
     // (wasm/control.ts: V8 makes a JS object for each export at every instantiation).
@@ -219,6 +271,16 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
 /** Features a C or Rust toolchain commonly emits; the optimizer may use them too. */
 const FEATURES = ['--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals', '--enable-nontrapping-float-to-int', '--enable-simd'];
 
+/** A JS rewriter's run: what it throws beyond a PrepareError (a stack overflow on deep nesting) is one line. */
+function rewriter<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof PrepareError) throw e;
+    throw new PrepareError(`the module could not be rewritten: ${(e as Error).message}`);
+  }
+}
+
 function tryInsertTicks(bytes: Uint8Array): Uint8Array | null {
   try {
     return insertTicks(bytes);
@@ -231,6 +293,42 @@ function tryInsertTicks(bytes: Uint8Array): Uint8Array | null {
 interface Progress {
   options: PrepareOptions;
   steps: readonly Step[];
+  caps: PrepareCaps | null;
+  /** Date.now() past which the preparation stops (Infinity: none). */
+  deadline: number;
+}
+
+/** A one-line reason a module cannot be prepared, found without running a tool: invalid (ModuleError-like), or with a start function. */
+export function checkPreparable(bytes: Uint8Array): void {
+  if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) throw new PrepareInvalidError('not a valid WebAssembly module');
+  // A start function runs inside instantiation, where a capture cannot unwind and a tick
+  // cannot suspend: such a module runs unprepared (docs/snapshot.md).
+  if (hasStartFunction(bytes)) throw new PrepareError('it has a start function (run at instantiation, where no capture can happen)');
+}
+
+/** Refused before any tool ran: the bytes are not a valid module. */
+export class PrepareInvalidError extends PrepareError {}
+
+/** Whether the module has a start section (a function run by instantiation itself). */
+export function hasStartFunction(bytes: Uint8Array): boolean {
+  try {
+    return sections(bytes).some((s) => s.id === 8);
+  } catch {
+    return false;
+  }
+}
+
+function overDeadline(p: Progress): void {
+  if (Date.now() > p.deadline) throw new PrepareCapError(`preparing took longer than ${p.caps!.timeoutMs / 1000} s (DRAWBRIDGE_PREPARE_TIMEOUT)`);
+}
+
+/** The bytes, if the JS rewriters may take them on (time left, code not over MAX_REWRITE_CODE_BYTES). */
+function withinCaps(bytes: Uint8Array, p: Progress): Uint8Array {
+  overDeadline(p);
+  const code = sections(bytes).find((s) => s.id === 10);
+  if (code && code.end - code.payload > MAX_REWRITE_CODE_BYTES)
+    throw new PrepareCapError(`its code is over ${MAX_REWRITE_CODE_BYTES / 2 ** 20} MiB, more than the rewriters take on`);
+  return bytes;
 }
 
 function step(p: Progress, name: Step, seconds = 0): void {
@@ -239,20 +337,61 @@ function step(p: Progress, name: Step, seconds = 0): void {
 
 function run(cmd: string, args: string[], progress: Progress, name: Step): Promise<void> {
   step(progress, name);
+  const caps = progress.caps;
+  // Under a memory cap, wasm-opt runs with its address space limited (prlimit, else the
+  // shell's ulimit -v); it is its own process group, killed whole past the deadline.
+  let command = cmd;
+  let argv = args;
+  if (caps && Number.isFinite(caps.memoryBytes)) {
+    const kib = Math.ceil(caps.memoryBytes / 1024);
+    command = '/bin/sh';
+    argv = ['-c', `ulimit -v ${kib} && exec "$0" "$@"`, cmd, ...args];
+  }
   return new Promise((resolve, reject) => {
-    const child = nodeChildProcess().spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = nodeChildProcess().spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      // Only its last lines are reported: keep a bounded tail.
+      err = (err + d.toString()).slice(-4096);
+    });
     const started = Date.now();
     const timer = setInterval(() => step(progress, name, Math.round((Date.now() - started) / 1000)), 1000);
-    child.on('error', (e) => {
+    let timedOut = false;
+    const left = progress.deadline - Date.now();
+    const killer = Number.isFinite(left)
+      ? setTimeout(
+          () => {
+            timedOut = true;
+            killGroup(child.pid);
+          },
+          Math.max(0, left),
+        )
+      : null;
+    const done = () => {
       clearInterval(timer);
+      if (killer) clearTimeout(killer);
+    };
+    child.on('error', (e) => {
+      done();
       reject(new PrepareError(`wasm-opt failed to start: ${e.message}`));
     });
-    child.on('close', (code) => {
-      clearInterval(timer);
-      if (code === 0) resolve();
-      else reject(new PrepareError(`wasm-opt failed (status ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`));
+    child.on('close', (code, signal) => {
+      done();
+      if (timedOut) reject(new PrepareCapError(`preparing took longer than ${caps!.timeoutMs / 1000} s (DRAWBRIDGE_PREPARE_TIMEOUT)`));
+      else if (code === 0) resolve();
+      else if (caps && Number.isFinite(caps.memoryBytes) && (signal !== null || /bad_alloc|out of memory|Cannot allocate/i.test(err)))
+        reject(new PrepareCapError(`wasm-opt needed more than ${Math.round(caps.memoryBytes / 2 ** 20)} MiB of memory (DRAWBRIDGE_PREPARE_MEMORY)`));
+      else reject(new PrepareError(`wasm-opt failed (status ${code ?? signal}): ${err.trim().split('\n').slice(-3).join(' ')}`));
     });
   });
+}
+
+/** Kill a process group (wasm-opt and anything it started). */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ended already
+  }
 }

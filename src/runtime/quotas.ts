@@ -12,8 +12,9 @@
 //   reports for a process killed by RLIMIT_CPU) with a one-line message.
 //   A module that is not prepared has no ticks: it is charged and checked only at its imports
 //   that wait, and a runaway loop without any such import holds the event loop it runs on
-//   (a host service gives such a module a worker thread of its own, which a kill ends:
-//   docs/serve.md, "Worker threads").
+//   (a host service gives such a module a worker thread of its own, which a kill ends and
+//   which is ended past the quota: docs/serve.md, "Worker threads"; on a CLI's main thread, a
+//   watchdog thread ends the process past it: cpu-watchdog.ts).
 // - Stopping from outside (drawbridge kill): the same exception, raised at the next tick or
 //   import that waits; a guest waiting now is woken by Picoprocess.kill (its wait ends with
 //   EXITED) and stopped when the import returns. Exit status 137 (128 + SIGKILL).
@@ -46,6 +47,11 @@ export class Governor {
   private stop: QuotaStop | null = null;
   /** Called once when the guest is stopped (CPU quota or kill), e.g. to kill its Picoprocess. */
   onStop: ((reason: QuotaStop) => void) | null = null;
+  /**
+   * The count, for a watchdog on another thread (cpu-watchdog.ts): [0] ms used before the
+   * running slice, [1] nowMs() when the slice began (-1 while the guest is suspended).
+   */
+  shared: Float64Array | null = null;
 
   constructor(cpuLimitMs: number) {
     this.cpuLimitMs = cpuLimitMs > 0 ? cpuLimitMs : Infinity;
@@ -64,12 +70,20 @@ export class Governor {
   /** The guest gets control (its entry point starts, an import resolved). */
   resumed(): void {
     this.mark = nowMs();
+    if (this.shared) {
+      this.shared[0] = this.usedMs;
+      this.shared[1] = this.mark;
+    }
   }
   /** The guest gives control back (suspends, returns, ends). */
   paused(): void {
     if (this.mark < 0) return;
     this.usedMs += nowMs() - this.mark;
     this.mark = -1;
+    if (this.shared) {
+      this.shared[0] = this.usedMs;
+      this.shared[1] = -1;
+    }
   }
 
   /** End the guest at its next tick or import that waits (kill from outside). */
@@ -86,9 +100,7 @@ export class Governor {
       this.usedMs += now - this.mark;
       this.mark = now;
     }
-    if (this.stop === null && this.usedMs > this.cpuLimitMs) {
-      this.requestStop(CPU_EXCEEDED_EXIT_CODE, `CPU time limit exceeded (${formatMs(this.cpuLimitMs)} of the manifest's limits.cpu_time)`);
-    }
+    if (this.stop === null && this.usedMs > this.cpuLimitMs) this.requestStop(CPU_EXCEEDED_EXIT_CODE, cpuExceededMessage(this.cpuLimitMs));
     if (this.stop) throw this.stop;
   }
 
@@ -109,6 +121,11 @@ export class Governor {
       });
     };
   }
+}
+
+/** The one line of a guest ended at its CPU time limit (here, by a watchdog, by a host service). */
+export function cpuExceededMessage(limitMs: number): string {
+  return `CPU time limit exceeded (${formatMs(limitMs)} of the manifest's limits.cpu_time)`;
 }
 
 function formatMs(ms: number): string {

@@ -47,7 +47,6 @@ function collector(): { sink: OutputSink; bytes(): Uint8Array } {
 
 export async function runCommand(options: RunOptions): Promise<RunResult> {
   const name = typeof options.module === 'string' ? options.module : 'module';
-  const program = await loadProgram({ source: options.module, name, prepare: options.prepared ? 'always' : 'never', mayTierUp: true });
   let manifest = options.manifest ?? emptyManifest();
   for (const d of options.dirs ?? []) {
     manifest = {
@@ -60,6 +59,13 @@ export async function runCommand(options: RunOptions): Promise<RunResult> {
     if (!r.ok) throw new ModuleError(r.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
     manifest = r.manifest;
   }
+  const program = await loadProgram({
+    source: options.module,
+    name,
+    prepare: options.prepared ? 'always' : 'never',
+    mayTierUp: true,
+    memoryLimit: manifest.limits.memory,
+  });
   const out = collector();
   const err = collector();
   const host = options.host ?? (defaultHost ??= createNodeHost());

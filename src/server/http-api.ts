@@ -4,7 +4,8 @@
 // with any grant on this host, as the user the daemon runs as. So the daemon listens only on
 // loopback addresses or a unix socket (made 0600), and compares tokens in constant time.
 //
-// Request bodies are bounded (JSON: 1 MiB; stdin chunks: 1 MiB; snapshots: 1 GiB). Errors are
+// Request bodies are bounded (JSON: 1 MiB; stdin chunks: 1 MiB; snapshots: 1 GiB); a larger one is
+// answered 413, its rest read and thrown away (up to 64 MiB more) so the answer arrives. Errors are
 // JSON { "error": "one line" } with a status code that says whose fault it was.
 
 import { timingSafeEqual, createHash } from 'node:crypto';
@@ -52,20 +53,32 @@ class HttpError extends Error {
   }
 }
 
+/** What is read and thrown away after a body passes its limit, so the 413 reaches the client before the connection closes (not a reset). */
+const DISCARD_LIMIT = 64 * 1024 * 1024;
+
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
+      if (over) {
+        // Past the discard bound the rest is not worth reading: close.
+        if (size > limit + DISCARD_LIMIT) req.destroy();
+        return;
+      }
       if (size > limit) {
+        over = true;
+        chunks.length = 0;
         reject(new HttpError(413, `request body over ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => {
+      if (!over) resolve(Buffer.concat(chunks));
+    });
     req.on('error', reject);
   });
 }
@@ -85,7 +98,10 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body) + '\n';
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  // A 413 leaves the rest of the body unread (readBody discards it): the connection closes after.
+  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+  if (status === 413) headers.connection = 'close';
+  res.writeHead(status, headers);
   res.end(text);
 }
 
@@ -143,7 +159,7 @@ export function createApiServer(options: ApiOptions): Server {
     return r.manifest;
   };
 
-  const spawn = async (body: SpawnBody): Promise<ProcessInfo[]> => {
+  const spawn = async (body: SpawnBody): Promise<{ infos: ProcessInfo[]; warning?: string }> => {
     if (typeof body.module !== 'string' || !isAbsolute(body.module)) throw new HttpError(400, 'module must be an absolute path on the daemon machine');
     const count = body.count ?? 1;
     if (!Number.isSafeInteger(count) || count < 1 || count > BATCH_LIMIT) throw new HttpError(400, `count must be 1 to ${BATCH_LIMIT}`);
@@ -167,7 +183,8 @@ export function createApiServer(options: ApiOptions): Server {
       await Promise.all(started.map((r) => (r.status === 'fulfilled' ? pool.kill(r.value.id).then((x) => pool.remove(x.id)) : null)));
       throw failed.reason;
     }
-    return started.map((r) => (r as PromiseFulfilledResult<ProcessInfo>).value);
+    const infos = started.map((r) => (r as PromiseFulfilledResult<ProcessInfo>).value);
+    return module.capped ? { infos, warning: module.capped } : { infos };
   };
 
   const stream = (req: IncomingMessage, res: ServerResponse, id: number, which: 'stdout' | 'stderr', url: URL): void => {
@@ -213,8 +230,11 @@ export function createApiServer(options: ApiOptions): Server {
       if (method === 'GET') return send(res, 200, { processes: await pool.list() });
       if (method === 'POST') {
         const body = (await readJson(req)) as unknown as SpawnBody;
-        const infos = await spawn(body);
-        return send(res, 201, body.count === undefined ? { process: infos[0] } : { process: infos[0], processes: infos });
+        const { infos, warning } = await spawn(body);
+        const answer: Record<string, unknown> = body.count === undefined ? { process: infos[0] } : { process: infos[0], processes: infos };
+        // The module runs, but a preparation cap stopped its preparation: it cannot be checkpointed.
+        if (warning) answer.warning = warning;
+        return send(res, 201, answer);
       }
       throw new HttpError(405, `${method} is not allowed here`);
     }

@@ -16,6 +16,8 @@ export interface LoadedModule extends ModuleImage {
    */
   preemptible: boolean;
   compiled: Map<number, Promise<WebAssembly.Module>>;
+  /** A preparation cap stopped its preparation: why it cannot be checkpointed (the spawn answer says it). */
+  capped?: string;
 }
 
 export class ModuleStore {
@@ -39,6 +41,7 @@ export class ModuleStore {
         prepared: image.prepared,
         preemptible: isPreemptible(image),
         compiled: new Map(),
+        ...(image.capped && image.why ? { capped: image.why } : {}),
       }));
       p.catch(() => this.modules.delete(hash));
       this.modules.set(hash, p);

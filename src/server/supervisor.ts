@@ -207,6 +207,8 @@ export class Supervisor {
       entry.stdin.close();
     }
     let running: Running;
+    // Listed while it starts: a start function runs inside the start, after the answer (onRun).
+    this.entries.set(entry.id, entry);
     try {
       running = await startCommand({
         ...startOptions({ image: req.module, module, tierUp: false }, { restore: req.restore }),
@@ -217,15 +219,17 @@ export class Supervisor {
         stdout: this.sink(entry, 'stdout'),
         stderr: this.sink(entry, 'stderr'),
         governor: entry.governor,
+        // Its neighbours share this thread: a child that cannot be preempted is refused.
+        sharedThread: true,
         beforeRun: req.onRun && (() => req.onRun!(entry)),
       });
     } catch (e) {
+      this.entries.delete(entry.id);
       entry.finish({ exitCode: CANNOT_EXECUTE_EXIT_CODE, error: (e as Error).message });
       throw e;
     }
     entry.running = running;
     entry.state = 'running';
-    this.entries.set(entry.id, entry);
     running.done
       .then(
         (status) => entry.finish(status),

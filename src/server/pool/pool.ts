@@ -15,7 +15,8 @@ import { availableParallelism } from 'node:os';
 import { decodeSnapshot } from '../../checkpoint/snapshot.ts';
 import { isPreemptible, snapshotImage } from '../../runtime/load.ts';
 import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../../monitor/manifest/manifest.ts';
-import { KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../../abi/exit-status.ts';
+import { CPU_EXCEEDED_EXIT_CODE, KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../../abi/exit-status.ts';
+import { cpuExceededMessage } from '../../runtime/quotas.ts';
 import { ModuleStore, type LoadedModule } from '../modules.ts';
 import { DEFAULT_OUTPUT_CAPACITY, type OutputRing } from '../output-ring.ts';
 import { SupervisorError, type ProcessInfo } from '../supervisor.ts';
@@ -53,6 +54,9 @@ export interface PoolSpawn {
 
 /** How long list() waits for a worker's figures (a dedicated worker in a loop never answers). */
 const INFO_TIMEOUT_MS = 250;
+/** How often the CPU time of a dedicated worker is looked at, and the slack past the limit that lets the guest's own check come first. */
+const DEDICATED_WATCH_MS = 100;
+const DEDICATED_GRACE_MS = 250;
 
 export class Pool {
   private readonly limits: Limits;
@@ -117,6 +121,7 @@ export class Pool {
         prepared: req.module.prepared,
         preemptible: req.module.preemptible,
         compiled,
+        memoryLimit: given.limits.memory,
       });
     }
     await this.place(p, slot, {
@@ -173,6 +178,7 @@ export class Pool {
 
   /** Ask `slot` to start the new entry `p`; a failure takes the entry back (and ends a dedicated worker). */
   private async place(p: Proc, slot: Slot, m: ToScheduler & { req: number }): Promise<void> {
+    const busyBefore = slot.dedicated ? slot.link.busyMs() : null;
     try {
       this.table.started(p, (await this.threads.request(slot, m)) as StartedValue);
     } catch (e) {
@@ -180,6 +186,28 @@ export class Pool {
       if (slot.dedicated) this.threads.retire(slot);
       throw e;
     }
+    if (busyBefore !== null) this.watchDedicated(p, slot, busyBefore);
+  }
+
+  /**
+   * The CPU quota of a picoprocess that cannot be preempted: its thread is its own, and
+   * whatever keeps that thread busy is its CPU time (a loop without calls, a start function
+   * that loops included). Past limits.cpu_time the thread is ended: status 152, the
+   * Governor's message.
+   */
+  private watchDedicated(p: Proc, slot: Slot, busyBefore: number): void {
+    const limit = p.manifest.limits.cpuTimeMs;
+    if (!(limit > 0) || !Number.isFinite(limit)) return;
+    const timer = setInterval(() => {
+      if (p.status || slot.dead || p.slot !== slot) return clearInterval(timer);
+      const busy = (slot.link.busyMs() ?? 0) - busyBefore;
+      if (busy <= limit + DEDICATED_GRACE_MS) return;
+      clearInterval(timer);
+      p.cpuMs = busy;
+      this.table.finish(p, { exitCode: CPU_EXCEEDED_EXIT_CODE, error: cpuExceededMessage(limit) });
+      this.threads.retire(slot);
+    }, DEDICATED_WATCH_MS);
+    timer.unref();
   }
 
   get(id: number): ProcessInfo {

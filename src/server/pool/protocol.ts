@@ -18,7 +18,18 @@ export interface LiveInfo {
 }
 
 export type ToScheduler =
-  | { op: 'module'; key: string; name: string; hash: string; bytes: Uint8Array; prepared: boolean; preemptible: boolean; compiled: WebAssembly.Module }
+  | {
+      op: 'module';
+      key: string;
+      name: string;
+      hash: string;
+      bytes: Uint8Array;
+      prepared: boolean;
+      preemptible: boolean;
+      compiled: WebAssembly.Module;
+      /** The limits.memory `compiled` was compiled under. */
+      memoryLimit: number;
+    }
   | { op: 'spawn'; req: number; id: number; gen: number; key: string; args: string[]; manifest: Manifest; stdin: Uint8Array | null; closeStdin: boolean }
   | { op: 'restore'; req: number; id: number; gen: number; snapshot: Uint8Array; manifest: Manifest | null; stdin: Uint8Array[]; closeStdin: boolean }
   | { op: 'stdin'; req: number; id: number; bytes: Uint8Array; close: boolean }

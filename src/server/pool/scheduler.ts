@@ -6,6 +6,7 @@
 import { GuestError } from '../../libos/index.ts';
 import { ModuleError } from '../../runtime/module-cache.ts';
 import { MemoryLimitError } from '../../runtime/quotas.ts';
+import { markMemoryBound } from '../../runtime/load.ts';
 import { SnapshotError } from '../../checkpoint/snapshot.ts';
 import { Supervisor, SupervisorError, type Entry, type LoadedModule, type SupervisorOptions } from '../supervisor.ts';
 import type { CheckpointValue, FromScheduler, LiveInfo, StartedValue, ToScheduler } from './protocol.ts';
@@ -39,6 +40,7 @@ export class Scheduler {
         for (const x of m.messages) this.handle(x);
         return;
       case 'module':
+        markMemoryBound(m.compiled, m.memoryLimit);
         this.variants.set(m.key, {
           module: { name: m.name, hash: m.hash, bytes: m.bytes, prepared: m.prepared, preemptible: m.preemptible, compiled: new Map() },
           compiled: m.compiled,

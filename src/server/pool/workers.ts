@@ -37,6 +37,8 @@ export interface WorkerInfo {
 interface Link {
   post(m: ToScheduler): void;
   terminate(): Promise<unknown>;
+  /** Milliseconds the thread has been busy (its event loop not idle, a guest's loop included); null on the main thread. */
+  busyMs(): number | null;
 }
 
 /** One scheduler: a worker thread (a pool member, or dedicated to one picoprocess), or the main thread's. */
@@ -149,7 +151,7 @@ export class Workers {
     const slot = new Slot(0, false);
     const scheduler = new Scheduler((m) => this.onMessage(slot, m), this.config);
     // Delivered a tick later, as a worker's would be: the caller never re-enters itself.
-    slot.link = { post: (m) => queueMicrotask(() => scheduler.handle(m)), terminate: async () => {} };
+    slot.link = { post: (m) => queueMicrotask(() => scheduler.handle(m)), terminate: async () => {}, busyMs: () => null };
     return slot;
   }
 
@@ -159,7 +161,11 @@ export class Workers {
     worker.on('message', (m: FromScheduler) => this.onMessage(slot, m));
     worker.on('error', (e) => this.lost(slot, e));
     worker.on('exit', () => this.lost(slot, new Error('the worker thread ended')));
-    slot.link = { post: batching<ToScheduler>((m) => worker.postMessage(m)), terminate: () => worker.terminate() };
+    slot.link = {
+      post: batching<ToScheduler>((m) => worker.postMessage(m)),
+      terminate: () => worker.terminate(),
+      busyMs: () => worker.performance.eventLoopUtilization().active,
+    };
     return slot;
   }
 
