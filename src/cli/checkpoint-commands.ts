@@ -189,17 +189,17 @@ function endpoint(text: string | undefined): { host: string; port: number } | nu
 }
 
 const RECEIVE_OPTIONS = {
-  listen: { type: 'string', value: 'ADDR:PORT', help: 'where to listen; beyond loopback (0.0.0.0, a LAN address) TLS is always on' },
+  listen: { type: 'string', value: 'ADDR:PORT', help: 'where to listen; beyond loopback (a LAN address, 0.0.0.0)\nTLS is always on' },
   'token-file': {
     type: 'string',
     value: 'FILE',
     help: [
-      'the token a sender must present: read from FILE (0600, yours), or made and',
-      `written there (0600) when FILE does not exist. Without it: $${TOKEN_ENV},`,
-      'or a new token, printed at start',
+      'the token a sender must present: read from FILE (0600, yours), or',
+      'made and written there (0600) when FILE does not exist; without it,',
+      `$${TOKEN_ENV}, or a new token printed at start`,
     ].join('\n'),
   },
-  tls: { type: 'boolean', help: 'TLS on loopback too (a new self-signed certificate; its fingerprint is printed)' },
+  tls: { type: 'boolean', help: 'TLS on loopback too (a new self-signed certificate at each\nstart; its fingerprint is printed)' },
   dir: { ...DIR, help: 'another host folder for the mount at GUEST (as restore)' },
   once: { type: 'boolean', help: 'exit after the first program, with its status' },
   help: HELP,
