@@ -264,7 +264,8 @@ export async function connectMigration(target: MigrationTarget): Promise<Migrati
       const shown = (socket as TLSSocket).getPeerX509Certificate()?.fingerprint256 ?? 'none';
       if (normalizePin(shown) !== pin) throw new MigrationError(`${host}:${port} shows a TLS certificate (sha256 ${shown}) that does not match --pin`);
     }
-    const r = new FrameReader(socket, Infinity, ms);
+    // The target says little: its answers, each bounded, and nothing more.
+    const r = new FrameReader(socket, NEED_LINE + 3 * STATUS_LINE, ms);
     socket.write(line({ op: 'hello', token: target.token }));
     const hello = await r.json<{ ok?: unknown; error?: unknown }>(STATUS_LINE, "the target's answer").catch((e: MigrationError) => {
       throw new MigrationError(`${host}:${port} did not accept the connection (${e.message})${pin ? '' : '; if it listens with TLS, give --pin'}`);
