@@ -22,7 +22,8 @@ import { compileModule } from '../src/runtime/module-cache.ts';
 import { prepareModule } from '../src/runtime/prepare.ts';
 import { instantiate, startCommand, type Running } from '../src/runtime/picoprocess.ts';
 import { decodeSnapshot, encodeSnapshot, PAGE_SIZE, restoreMemory } from '../src/checkpoint/snapshot.ts';
-import { PageStore, receiveMigrations, sendMigration } from '../src/checkpoint/migrate.ts';
+import { connectMigration, PageStore, receiveMigrations } from '../src/checkpoint/migrate.ts';
+import { newToken } from '../src/server/token.ts';
 import { emptyManifest, type Manifest } from '../src/monitor/manifest/manifest.ts';
 import { createNodeHost } from '../src/host/node/index.ts';
 
@@ -243,19 +244,27 @@ export const checkpoint: Benchmark = {
     // Migration downtime on loopback.
     const store = new PageStore();
     let resumed: (() => void) | null = null;
-    const server = await receiveMigrations('127.0.0.1', 0, store, (snapshot) => {
-      void startCommand({
-        host,
-        module: touch.module,
-        args: snapshot.meta.args,
-        manifest: manifest(),
-        capture: { moduleBytes: touch.bytes, moduleName: 'touch.wasm' },
-        restore: snapshot,
-        stdout: () => {},
-      }).then((r) => {
-        resumed?.();
-        r.process.kill(0);
-      });
+    const token = newToken();
+    const server = await receiveMigrations({
+      host: '127.0.0.1',
+      port: 0,
+      token,
+      store,
+      log: (l) => ctx.fail(`receive: ${l}`),
+      onSnapshot: (snapshot) => {
+        void startCommand({
+          host,
+          module: touch.module,
+          args: snapshot.meta.args,
+          manifest: manifest(),
+          capture: { moduleBytes: touch.bytes, moduleName: 'touch.wasm' },
+          restore: snapshot,
+          stdout: () => {},
+        }).then((r) => {
+          resumed?.();
+          r.process.kill(0);
+        });
+      },
     });
     const port = (server.address() as { port: number }).port;
     const rowsM: string[][] = [];
@@ -264,10 +273,12 @@ export const checkpoint: Benchmark = {
       for (let rep = 0; rep < ctx.reps; rep++) {
         const a = await startTouch(touch, mib);
         await a.ready;
+        // Connected and accepted before the checkpoint, as drawbridge migrate does.
+        const link = await connectMigration({ host: '127.0.0.1', port, token });
         const t = performance.now();
         const snap = await a.running.checkpoint!(false);
         const back = new Promise<void>((r) => (resumed = r));
-        await sendMigration(snap, '127.0.0.1', port);
+        await link.send(snap);
         await back;
         down.push(performance.now() - t);
       }

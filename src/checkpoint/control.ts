@@ -1,8 +1,13 @@
 // The control socket of a running `drawbridge run`: how `drawbridge checkpoint PID` reaches
 // it. A Unix socket per process in a folder only the user can enter; one JSON line in, one
 // JSON line out. It never keeps the process alive.
+//
+// The folder is checked on both sides before it is used: it must be a folder (not a link),
+// this user's, and closed to group and others. One that another user made (in a shared /tmp,
+// say) could hold a socket of theirs posing as the run, or let them replace ours: it is
+// refused with one line, and the run goes on without checkpoints.
 
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +29,35 @@ export function controlSocketPath(pid: number): string {
   return join(controlDir(), `${pid}.sock`);
 }
 
-export function serveControl(handler: (req: ControlRequest) => Promise<ControlResponse>): Server {
+/** What is wrong with the control folder `dir` (not a folder, not ours, open to others), or null. */
+export function controlDirProblem(dir: string): string | null {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch (e) {
+    return `cannot read ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  const fix = `remove it (only this user's, mode 0700, is used)`;
+  if (!st.isDirectory()) return `${dir} is not a folder (a link or a file): ${fix}`;
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) return `${dir} belongs to uid ${st.uid}, not to this user (uid ${uid}): ${fix}`;
+  if (st.mode & 0o077) return `${dir} has mode 0${(st.mode & 0o777).toString(8)}, open to others: ${fix}, or chmod 700 it`;
+  return null;
+}
+
+/** The control socket of this process; null (after one line on stderr) when its folder cannot be trusted. */
+export function serveControl(handler: (req: ControlRequest) => Promise<ControlResponse>): Server | null {
   const dir = controlDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch {
+    // Reported below by controlDirProblem.
+  }
+  const problem = controlDirProblem(dir);
+  if (problem !== null) {
+    process.stderr.write(`drawbridge: no checkpoints for this run: ${problem}\n`);
+    return null;
+  }
   const path = controlSocketPath(process.pid);
   rmSync(path, { force: true });
   const server = createServer((socket) => {
@@ -71,6 +102,16 @@ export function serveControlSoon(handler: (req: ControlRequest) => Promise<Contr
   setTimeout(() => serveControl(handler), CONTROL_DELAY_MS).unref();
 }
 
+/** Whether anything (a link included) is at `path`. */
+function present(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -80,16 +121,21 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Whether the socket exists, waiting a little while the process is alive and just started. */
-async function socketReady(pid: number, path: string): Promise<string | null> {
+/** Why the control socket of `pid` cannot be reached (or null once it can), waiting a little while the process is alive and just started. */
+export async function controlReady(pid: number): Promise<string | null> {
+  const dir = controlDir();
+  const path = controlSocketPath(pid);
   const deadline = Date.now() + CONTROL_WAIT_MS;
   for (;;) {
+    // A folder that is not there yet is waited for with the socket; one that is there is checked.
+    const problem = present(dir) ? controlDirProblem(dir) : null;
+    if (problem !== null) return problem;
     try {
       statSync(path);
       return null;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return (e as Error).message;
-      if (!alive(pid) || Date.now() > deadline) return `no ${path}`;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return `no running drawbridge with pid ${pid} that can be checkpointed (${(e as Error).message})`;
+      if (!alive(pid) || Date.now() > deadline) return `no running drawbridge with pid ${pid} that can be checkpointed (no ${path})`;
     }
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -97,8 +143,8 @@ async function socketReady(pid: number, path: string): Promise<string | null> {
 
 export async function sendControl(pid: number, req: ControlRequest, timeoutMs = 60_000): Promise<ControlResponse> {
   const path = controlSocketPath(pid);
-  const why = await socketReady(pid, path);
-  if (why !== null) return { ok: false, error: `no running drawbridge with pid ${pid} that can be checkpointed (${why})` };
+  const why = await controlReady(pid);
+  if (why !== null) return { ok: false, error: why };
   return new Promise((resolve) => {
     const socket = createConnection(path);
     let buf = '';

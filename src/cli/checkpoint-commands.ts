@@ -5,11 +5,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PageStore, receiveMigrations, sendMigration } from '../checkpoint/migrate.ts';
+import { connectMigration, PageStore, receiveMigrations, type MigrationLink } from '../checkpoint/migrate.ts';
+import { receiverToken, senderToken, TOKEN_ENV } from '../checkpoint/migrate-auth.ts';
+import { isLoopbackHost, normalizePin, selfSignedIdentity } from '../checkpoint/migrate-tls.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/index.ts';
 import { emptyManifest, type Manifest } from '../monitor/manifest/manifest.ts';
-import { sendControl } from '../checkpoint/control.ts';
+import { controlReady, sendControl } from '../checkpoint/control.ts';
 import { loadExtensions } from '../runtime/extensions.ts';
 import { parseEndpointPattern, type EndpointPattern } from '../monitor/network/pattern.ts';
 import { ModuleError, readModuleFile } from '../runtime/module-cache.ts';
@@ -177,8 +179,8 @@ async function runSnapshot(snapshot: Snapshot, name: string, dirs: Map<string, s
   return status.exitCode;
 }
 
-export const RECEIVE_USAGE = 'usage: drawbridge receive --listen ADDR:PORT [--dir HOST::GUEST]... [--once]';
-export const MIGRATE_USAGE = 'usage: drawbridge migrate PID --to ADDR:PORT';
+export const RECEIVE_USAGE = 'usage: drawbridge receive --listen ADDR:PORT [--token-file FILE] [--tls] [--dir HOST::GUEST]... [--once]';
+export const MIGRATE_USAGE = 'usage: drawbridge migrate PID --to ADDR:PORT [--token-file FILE] [--pin SHA256]';
 
 function endpoint(text: string | undefined): { host: string; port: number } | null {
   const m = text ? /^(.*):(\d+)$/.exec(text) : null;
@@ -186,11 +188,43 @@ function endpoint(text: string | undefined): { host: string; port: number } | nu
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(m[2]) };
 }
 
-const RECEIVE_OPTIONS = { listen: { type: 'string', value: 'ADDR:PORT' }, dir: DIR, once: { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
-const MIGRATE_OPTIONS = { to: { type: 'string', value: 'ADDR:PORT' }, help: HELP } as const satisfies OptionTable;
+const RECEIVE_OPTIONS = {
+  listen: { type: 'string', value: 'ADDR:PORT', help: 'where to listen; beyond loopback (a LAN address, 0.0.0.0)\nTLS is always on' },
+  'token-file': {
+    type: 'string',
+    value: 'FILE',
+    help: [
+      'the token a sender must present: read from FILE (0600, yours), or',
+      'made and written there (0600) when FILE does not exist; without it,',
+      `$${TOKEN_ENV}, or a new token printed at start`,
+    ].join('\n'),
+  },
+  tls: { type: 'boolean', help: 'TLS on loopback too (a new self-signed certificate at each\nstart; its fingerprint is printed)' },
+  dir: { ...DIR, help: 'another host folder for the mount at GUEST (as restore)' },
+  once: { type: 'boolean', help: 'exit after the first program, with its status' },
+  help: HELP,
+} as const satisfies OptionTable;
+const MIGRATE_OPTIONS = {
+  to: { type: 'string', value: 'ADDR:PORT', help: 'the drawbridge receive to send it to' },
+  'token-file': { type: 'string', value: 'FILE', help: `the receiver's token (0600, yours); without it: $${TOKEN_ENV}` },
+  pin: {
+    type: 'string',
+    value: 'SHA256',
+    help: 'connect with TLS and accept only the certificate with this fingerprint (what\nthe receiver printed); required beyond loopback',
+  },
+  help: HELP,
+} as const satisfies OptionTable;
 
-/** receive's --listen address, --dir mounts and --once; 'help', or a mistake's message. */
-function receiveArgs(argv: string[]): { listen: { host: string; port: number }; dirs: Map<string, string>; once: boolean } | 'help' | string {
+interface ReceiveArgs {
+  listen: { host: string; port: number };
+  dirs: Map<string, string>;
+  once: boolean;
+  tokenFile: string | undefined;
+  tls: boolean;
+}
+
+/** receive's options; 'help', or a mistake's message. */
+function receiveArgs(argv: string[]): ReceiveArgs | 'help' | string {
   const a = parseCommandArgs(RECEIVE_OPTIONS, argv);
   if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
   if (a.positionals.length) return `unexpected argument ${a.positionals[0]}`;
@@ -198,26 +232,53 @@ function receiveArgs(argv: string[]): { listen: { host: string; port: number }; 
   if (!dirs) return '--dir needs HOST::GUEST';
   const listen = endpoint(a.values.listen);
   if (!listen) return '--listen ADDR:PORT is required';
-  return { listen, dirs, once: a.values.once };
+  // Beyond loopback the token must not travel in the clear: TLS, whatever was asked.
+  return { listen, dirs, once: a.values.once, tokenFile: a.values['token-file'], tls: a.values.tls || !isLoopbackHost(listen.host) };
 }
 
-/** migrate's PID and --to address; 'help', or a mistake's message. */
-function migrateArgs(argv: string[]): { pid: number; to: { host: string; port: number } } | 'help' | string {
+/** migrate's PID, --to address, token file and pin; 'help', or a mistake's message. */
+function migrateArgs(argv: string[]): { pid: number; to: { host: string; port: number }; tokenFile?: string; pin?: string } | 'help' | string {
   const a = parseCommandArgs(MIGRATE_OPTIONS, argv);
   if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
   const pid = pidOperand(a.positionals);
   if (typeof pid === 'string') return pid;
   const to = endpoint(a.values.to);
   if (pid === null || !to) return pid === null ? 'missing PID' : 'missing or bad --to ADDR:PORT';
-  return { pid, to };
+  const pin = a.values.pin;
+  if (pin !== undefined && normalizePin(pin) === null) return `--pin ${pin}: expected a SHA-256 fingerprint (64 hex digits, colons allowed)`;
+  if (pin === undefined && !isLoopbackHost(to.host)) {
+    return '--pin SHA256 is required beyond loopback (the fingerprint drawbridge receive printed), so that the token goes only to that receiver';
+  }
+  return { pid, to, tokenFile: a.values['token-file'], pin };
 }
+
+const RECEIVE_HELP = `${RECEIVE_USAGE}
+
+Waits for picoprocesses sent by drawbridge migrate and runs each one here, as restore
+would. Only a sender that presents the token is heard; it is checked before any byte of
+a snapshot is read, and every offer is bounded (line length, module size, page count,
+total bytes, a timeout for each read). Pages it already holds (from earlier migrations)
+are not sent again.
+
+${optionsHelp(RECEIVE_OPTIONS)}
+
+With TLS it prints \`tls certificate sha256 FINGERPRINT\` (a new certificate at each
+start): give it to the sender's --pin, with the token file, over a channel you trust
+(docs/snapshot.md, "Migration").`;
+
+const MIGRATE_HELP = `${MIGRATE_USAGE}
+
+Sends the picoprocess of \`drawbridge run\` PID to a drawbridge receive at ADDR:PORT (only
+what that host does not already hold) and stops it here. It connects, checks the pinned
+certificate and is accepted with the token first, and only then checkpoints: a target
+that is down or refuses leaves the program running here.
+
+${optionsHelp(MIGRATE_OPTIONS)}`;
 
 export async function receiveCommand(argv: string[], io: CommandIo): Promise<number> {
   const p = receiveArgs(argv);
   if (p === 'help') {
-    io.out(
-      `${RECEIVE_USAGE}\n\nWaits for picoprocesses sent by drawbridge migrate and runs each one here. Pages it\nalready holds (from earlier migrations) are not sent again. With --once it exits with the\nfirst one's status.`,
-    );
+    io.out(RECEIVE_HELP);
     return 0;
   }
   if (typeof p === 'string') {
@@ -225,28 +286,47 @@ export async function receiveCommand(argv: string[], io: CommandIo): Promise<num
     return 2;
   }
   const { listen, dirs, once } = p;
+  let token: ReturnType<typeof receiverToken>;
+  try {
+    token = receiverToken(p.tokenFile);
+  } catch (e) {
+    io.err(`drawbridge receive: ${(e as Error).message}`);
+    return 1;
+  }
+  const identity = p.tls ? selfSignedIdentity() : undefined;
   const store = new PageStore();
   let finish: (code: number) => void = () => {};
   const finished = new Promise<number>((r) => (finish = r));
   let server: Awaited<ReturnType<typeof receiveMigrations>>;
   try {
-    server = await receiveMigrations(listen.host, listen.port, store, (snapshot, stats) => {
-      io.err(
-        `drawbridge receive: ${snapshot.meta.module.name}: received ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ''}`,
-      );
-      if (once) server.close();
-      runSnapshot(snapshot, snapshot.meta.module.name, dirs, io).then(
-        (code) => (once ? finish(code) : undefined),
-        (e: unknown) => {
-          io.err(`drawbridge receive: ${(e as Error).message}`);
-          if (once) finish(1);
-        },
-      );
+    server = await receiveMigrations({
+      host: listen.host,
+      port: listen.port,
+      token: token.token,
+      tls: identity,
+      store,
+      log: (l) => io.err(`drawbridge receive: ${l}`),
+      onSnapshot: (snapshot, stats) => {
+        io.err(
+          `drawbridge receive: ${snapshot.meta.module.name}: received ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ''}`,
+        );
+        if (once) server.close();
+        runSnapshot(snapshot, snapshot.meta.module.name, dirs, io).then(
+          (code) => (once ? finish(code) : undefined),
+          (e: unknown) => {
+            io.err(`drawbridge receive: ${(e as Error).message}`);
+            if (once) finish(1);
+          },
+        );
+      },
     });
   } catch (e) {
     io.err(`drawbridge receive: cannot listen on ${listen.host}:${listen.port}: ${(e as Error).message}`);
     return 1;
   }
+  if (token.made === 'print') io.out(`token ${token.token}`);
+  if (token.made === 'file') io.out(`token written to ${p.tokenFile}`);
+  if (identity) io.out(`tls certificate sha256 ${identity.fingerprint}`);
   const addr = server.address();
   io.out(`listening on ${typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr)}`);
   return finished;
@@ -255,9 +335,7 @@ export async function receiveCommand(argv: string[], io: CommandIo): Promise<num
 export async function migrateCommand(argv: string[], io: CommandIo): Promise<number> {
   const p = migrateArgs(argv);
   if (p === 'help') {
-    io.out(
-      `${MIGRATE_USAGE}\n\nCheckpoints the picoprocess of \`drawbridge run\` PID, sends it to a drawbridge receive at\nADDR:PORT (only what that host does not already hold) and stops it here.`,
-    );
+    io.out(MIGRATE_HELP);
     return 0;
   }
   if (typeof p === 'string') {
@@ -265,15 +343,41 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
     return 2;
   }
   const { pid, to } = p;
+  let token: string | null;
+  try {
+    token = senderToken(p.tokenFile);
+  } catch (e) {
+    io.err(`drawbridge migrate: ${(e as Error).message}`);
+    return 1;
+  }
+  if (token === null) {
+    io.err(`drawbridge migrate: missing token: give --token-file FILE or set ${TOKEN_ENV} (the token drawbridge receive printed or wrote)`);
+    return 2;
+  }
+  const unreachable = await controlReady(pid);
+  if (unreachable !== null) {
+    io.err(`drawbridge migrate: ${unreachable}`);
+    return 1;
+  }
+  // Accepted first, checkpointed after: until then, a failure leaves the program running here.
+  let link: MigrationLink;
+  try {
+    link = await connectMigration({ host: to.host, port: to.port, token, pin: p.pin });
+  } catch (e) {
+    io.err(`drawbridge migrate: ${(e as Error).message}; it goes on running here`);
+    return 1;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-migrate-'));
   const file = join(dir, 'snapshot');
   const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false });
   if (!r.ok) {
+    link.close();
+    rmSync(dir, { recursive: true, force: true });
     io.err(`drawbridge migrate: ${r.error}`);
     return 1;
   }
   try {
-    const stats = await sendMigration(readFileSync(file), to.host, to.port);
+    const stats = await link.send(readFileSync(file));
     rmSync(dir, { recursive: true, force: true });
     io.out(
       `migrated ${pid} to ${to.host}:${to.port}: sent ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ', not the module'}`,

@@ -7,7 +7,7 @@
 // ~/.cache/drawbridge/serve.json; `drawbridge ps/spawn/kill/logs` read it (client.ts).
 // The token is random (32 bytes) unless DRAWBRIDGE_TOKEN gives one.
 
-import { randomBytes } from 'node:crypto';
+import { newToken } from './token.ts';
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,7 +66,7 @@ export function parseLoopback(text: string): { host: string; port: number } | st
 }
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
-  const token = options.token ?? process.env.DRAWBRIDGE_TOKEN ?? randomBytes(32).toString('hex');
+  const token = options.token ?? process.env.DRAWBRIDGE_TOKEN ?? newToken();
   // A refused address is refused before any worker starts.
   const at = options.socket ? null : parseLoopback(options.listen ?? '127.0.0.1:0');
   if (typeof at === 'string') throw new Error(at);

@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { controlSocketPath } from '../../src/checkpoint/control.ts';
 
 import { collect } from '../support/child-output.ts';
@@ -68,10 +70,15 @@ test('migrate a running picoprocess from one network namespace to another over a
 
     // The target listens on its veth address, which does not exist in the source namespace's
     // loopback nor in the host's: the snapshot can only travel over the link.
-    const target = inNs(dst, ['receive', '--listen', `${net}.2:0`]);
+    // Beyond loopback, receive listens with TLS and prints its certificate's fingerprint:
+    // the sender pins it, and presents the token from the file receive wrote.
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'db-netns-tok-')), 'token');
+    const target = inNs(dst, ['receive', '--listen', `${net}.2:0`, '--token-file', tokenFile]);
     const tout = collect(target, 'stdout');
     const terr = collect(target, 'stderr');
     const port = Number((await tout.waitFor(/listening on [0-9.]+:(\d+)/, 'the target to listen', 20_000))[1]);
+    const pin = /tls certificate sha256 ([0-9A-F:]+)/.exec(tout.text())?.[1];
+    assert.ok(pin, `receive beyond loopback printed no fingerprint: ${tout.text()}`);
 
     // `ip netns exec` execs node in place: the pid is the program's, as `migrate` needs.
     const source = inNs(src, ['run', GUEST, 'self', '400']);
@@ -85,14 +92,18 @@ test('migrate a running picoprocess from one network namespace to another over a
     const probe = `require('net').connect(${port}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', (e) => { console.log(e.code); process.exit(1); })`;
     const loop = spawnSync('ip', ['netns', 'exec', src, process.execPath, '-e', probe], { encoding: 'utf8' });
     assert.equal(loop.stdout.trim(), 'ECONNREFUSED', 'the target is not on the source namespace loopback');
-    const m = spawnSync('ip', ['netns', 'exec', src, process.execPath, BIN, 'migrate', String(source.pid), '--to', `${net}.2:${port}`], { encoding: 'utf8' });
+    const m = spawnSync(
+      'ip',
+      ['netns', 'exec', src, process.execPath, BIN, 'migrate', String(source.pid), '--to', `${net}.2:${port}`, '--token-file', tokenFile, '--pin', pin],
+      { encoding: 'utf8' },
+    );
     assert.equal(m.status, 0, `migrate: ${m.stderr}`);
     assert.match(m.stdout, /sent \d+ of \d+ pages and the module/);
     const code = await new Promise((r) => source.on('close', r));
     assert.equal(code, 0, 'the source stops once the target holds the program');
 
     await tout.waitFor(/p after its reader closed: EPIPE\n/, 'the restored program to finish', 30_000);
-    const moved = tout.text().replace(/^listening on .*\n/, '');
+    const moved = tout.text().replace(/^[^]*?listening on .*\n/, '');
     assert.equal(sout.text() + moved, whole.stdout, `target stderr: ${terr.text()}`);
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill();

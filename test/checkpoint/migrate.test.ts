@@ -11,12 +11,12 @@ import { collect } from '../support/child-output.ts';
 
 const BIN = 'bin/drawbridge.js';
 
-async function runAndMigrate(dir: string, args: string[], port: number): Promise<{ before: string; migrate: string }> {
+async function runAndMigrate(dir: string, args: string[], port: number, tokenFile: string): Promise<{ before: string; migrate: string }> {
   // Long enough (150 steps of 20 ms) to be still running however busy the machine is.
   const src = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, 'build/guests/checkpoint/counter.wasm', ...args]);
   const out = collect(src, 'stdout');
   await out.waitFor(/step 3 /);
-  const m = spawnSync(process.execPath, [BIN, 'migrate', String(src.pid), '--to', `127.0.0.1:${port}`], { encoding: 'utf8' });
+  const m = spawnSync(process.execPath, [BIN, 'migrate', String(src.pid), '--to', `127.0.0.1:${port}`, '--token-file', tokenFile], { encoding: 'utf8' });
   assert.equal(m.status, 0, m.stderr);
   const code = await new Promise((r) => src.on('close', r));
   assert.equal(code, 0);
@@ -24,7 +24,8 @@ async function runAndMigrate(dir: string, args: string[], port: number): Promise
 }
 
 test('migrate a running picoprocess to another host; a second one sends only what differs', async () => {
-  const target = spawn(process.execPath, [BIN, 'receive', '--listen', '127.0.0.1:0']);
+  const tokenFile = join(mkdtempSync(join(tmpdir(), 'db-mig-tok-')), 'token');
+  const target = spawn(process.execPath, [BIN, 'receive', '--listen', '127.0.0.1:0', '--token-file', tokenFile]);
   try {
     const tout = collect(target, 'stdout');
     const terr = collect(target, 'stderr');
@@ -36,18 +37,19 @@ test('migrate a running picoprocess to another host; a second one sends only wha
     });
 
     const dir = mkdtempSync(join(tmpdir(), 'db-mig-'));
-    const first = await runAndMigrate(dir, ['150', '20'], port);
+    const first = await runAndMigrate(dir, ['150', '20'], port, tokenFile);
     const m1 = first.migrate.match(/sent (\d+) of (\d+) pages and the module/);
     assert.ok(m1, first.migrate);
     await tout.waitFor(/done sum 1113775\n/);
     // Same files and output as a run that never moved (the target reached the same folder).
-    const moved = tout.text().replace(/^listening on .*\n/, '');
+    // What receive printed before it listened (where its token went), then the program's output.
+    const moved = tout.text().replace(/^[^]*?listening on .*\n/, '');
     assert.equal(first.before + moved, whole.stdout);
     assert.equal(readFileSync(join(dir, 'log.txt'), 'utf8'), readFileSync(join(ref, 'log.txt'), 'utf8'));
 
     // The same program again: the module and the pages the target holds are not sent.
     const dir2 = mkdtempSync(join(tmpdir(), 'db-mig2-'));
-    const second = await runAndMigrate(dir2, ['150', '20'], port);
+    const second = await runAndMigrate(dir2, ['150', '20'], port, tokenFile);
     const m2 = second.migrate.match(/sent (\d+) of (\d+) pages, not the module/);
     assert.ok(m2, second.migrate);
     assert.ok(Number(m2[1]) < Number(m2[2]), `only differing pages: ${second.migrate}`);
@@ -58,13 +60,15 @@ test('migrate a running picoprocess to another host; a second one sends only wha
 });
 
 test('migrate and receive mistakes get one clear line', () => {
+  const env = { ...process.env, DRAWBRIDGE_MIGRATE_TOKEN: 'a'.repeat(64) };
   const cases: [string[], number, RegExp][] = [
     [['migrate', '999999', '--to', '127.0.0.1:1'], 1, /no running drawbridge with pid 999999/],
     [['migrate', '123'], 2, /missing or bad --to/],
+    [['migrate', '123', '--to', '127.0.0.1:1', '--pin', 'abc'], 2, /--pin abc: expected a SHA-256 fingerprint/],
     [['receive'], 2, /--listen ADDR:PORT is required/],
   ];
   for (const [args, status, re] of cases) {
-    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
     assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
   }
