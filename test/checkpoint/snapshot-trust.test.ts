@@ -108,10 +108,17 @@ test('a data: extension is never loaded: not from a snapshot, not from --ext', a
   const restored = cli(['restore', ...TRUST, '--dir', `${dir}::/data`, bad]);
   assert.equal(restored.status, STATUS, restored.stderr);
   assert.equal(existsSync(marker), false, 'host JavaScript named by the snapshot ran');
+  // --ext takes NAME up to its first ":", so a URL there is a bad option list; a manifest can
+  // spell one whole.
   for (const name of [url, 'https://example.com/x.js', 'http://127.0.0.1:9/x.js', 'file:///tmp/x.js', 'node:fs']) {
-    const r = cli(['run', '--ext', name, COUNTER, '1', '0']);
+    const manifest = join(dir, 'ext.toml');
+    writeFileSync(manifest, `[[extensions]]\nname = ${JSON.stringify(name)}\n`);
+    const r = cli(['run', '--manifest', manifest, COUNTER, '1', '0']);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /^drawbridge run: extension ".*" is a URL: name a built-in, a module path or an installed package\n$/);
+    const flag = cli(['run', '--ext', name, COUNTER, '1', '0']);
+    assert.equal(flag.status, 2, flag.stderr);
+    assert.equal(flag.stderr.split('\n').length, 2, flag.stderr);
   }
   assert.equal(existsSync(marker), false);
 });
