@@ -11,7 +11,8 @@
 // this path too (an import circle otherwise).
 
 import type { SavedExtension, Snapshot, SnapshotMeta } from '../checkpoint/snapshot.ts';
-import { adoptCompiled, checkMagic, compileModule, readModuleFile, tierUpPrepared } from './module-cache.ts';
+import { createHash } from 'node:crypto';
+import { adoptCompiled, checkMagic, compileModule, ModuleError, readModuleFile, tierUpPrepared } from './module-cache.ts';
 import type { PicoprocessOptions } from './picoprocess-types.ts';
 import { AUTO_PREPARE_MAX_BYTES, isWaitsOnly, mayBePrepared, PrepareError, prepareModule } from './prepare.ts';
 import { limitModuleMemory } from './quotas.ts';
@@ -70,6 +71,8 @@ export interface LoadOptions extends CompileOptions {
   /** The module's name (in messages and snapshots). */
   name: string;
   prepare: PreparePolicy;
+  /** The SHA-256 (hex) the module's bytes must have (a manifest's module_sha256): checked on the bytes that run. */
+  moduleSha256?: string | null;
 }
 
 // --- load ------------------------------------------------------------------------------------
@@ -125,11 +128,20 @@ export async function compileImage(image: ModuleImage, options: CompileOptions =
   return { image, module: await compileModule(bytes, image.name, { cache: options.cache, baseline: tierUp }), tierUp };
 }
 
-/** Load, prepare and compile: the path of a module that runs once (`drawbridge run`, runCommand). */
-export async function loadProgram(options: LoadOptions): Promise<CompiledImage & { why: string | null }> {
+/**
+ * Load, prepare and compile: the path of a module that runs once (`drawbridge run`, runCommand).
+ * `sourceSha256` is the SHA-256 of the module's bytes as given (what a measurement names).
+ */
+export async function loadProgram(options: LoadOptions): Promise<CompiledImage & { why: string | null; sourceSha256: string }> {
   const bytes = typeof options.source === 'string' ? await readModule(options.source, options.early) : options.source;
+  const sourceSha256 = createHash('sha256').update(bytes).digest('hex');
+  if (options.moduleSha256 && sourceSha256 !== options.moduleSha256) {
+    throw new ModuleError(
+      `${options.name} has sha256 ${sourceSha256}; the manifest pins module_sha256 = ${options.moduleSha256}: run the module it names, or change the pin (drawbridge measure)`,
+    );
+  }
   const image = await prepareImage(bytes, options.name, options.prepare);
-  return { ...(await compileImage(image, options)), why: image.why };
+  return { ...(await compileImage(image, options)), why: image.why, sourceSha256 };
 }
 
 // --- start -----------------------------------------------------------------------------------

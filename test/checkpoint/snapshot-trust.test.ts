@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSnapshot, encodeSnapshot, PAGE_SIZE, type SnapshotMeta } from '../../src/checkpoint/snapshot.ts';
@@ -79,6 +79,7 @@ test('a mount whose host folder the snapshot changed is not obeyed: the restorer
   assert.equal(readFileSync(join(victim, 'log.txt'), 'utf8'), 'victim\n', 'the snapshot-named host folder was written');
   const good = join(work, 'mount-good');
   mkdirSync(good);
+  copyFileSync(join(dir, 'log.txt'), join(good, 'log.txt')); // the open descriptor's file, moved along
   const restored = cli(['restore', ...TRUST, '--dir', `${good}::/data`, bad]);
   assert.equal(restored.status, STATUS, restored.stderr);
   assert.match(readFileSync(join(good, 'log.txt'), 'utf8'), /step 99\n$/);
