@@ -149,6 +149,9 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
     if (!isSnapshotOrSealed(bytes)) decodeSnapshot(bytes, file);
     const opened = openSealedBytes(bytes, file, { keyFiles: p.keys, trustUnsealed: p.trustUnsealed });
     const snapshot = decodeSnapshot(opened.bytes, file, { lazyPages: true });
+    // Missing grants first (what to add), then whether the grants are the ones it ran under.
+    const refusal = missingGrantsMessage(compareRequest(snapshot.meta, grants.manifest).missing);
+    if (refusal) throw new SnapshotError(refusal);
     checkMeasurement(file, opened, measuredManifest(grants.manifest, grants.extensions), p.ignoreMeasurement);
     return await runSnapshot(snapshot, file, grants, io);
   } catch (e) {

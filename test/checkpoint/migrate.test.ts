@@ -24,7 +24,9 @@ async function runAndMigrate(dir: string, args: string[], port: number): Promise
 }
 
 test('migrate a running picoprocess to another host; a second one sends only what differs', async () => {
-  const target = spawn(process.execPath, [BIN, 'receive', '--listen', '127.0.0.1:0']);
+  // The target grants its own folder for /data: a migrated snapshot names none.
+  const dir = mkdtempSync(join(tmpdir(), 'db-mig-'));
+  const target = spawn(process.execPath, [BIN, 'receive', '--listen', '127.0.0.1:0', '--dir', `${dir}::/data`]);
   try {
     const tout = collect(target, 'stdout');
     const terr = collect(target, 'stderr');
@@ -35,7 +37,6 @@ test('migrate a running picoprocess to another host; a second one sends only wha
       encoding: 'utf8',
     });
 
-    const dir = mkdtempSync(join(tmpdir(), 'db-mig-'));
     const first = await runAndMigrate(dir, ['150', '20'], port);
     const m1 = first.migrate.match(/sent (\d+) of (\d+) pages and the module/);
     assert.ok(m1, first.migrate);
