@@ -21,7 +21,11 @@ const enc = new TextEncoder();
 
 export function measureWith(moduleSha256: string, manifest: Manifest): Measurement {
   const manifestSha256 = sha256(enc.encode(canonicalManifest(manifest)));
-  return { module_sha256: moduleSha256, manifest_sha256: manifestSha256, digest: sha256(enc.encode(`drawbridge-measurement-1\n${moduleSha256}\n${manifestSha256}\n`)) };
+  return {
+    module_sha256: moduleSha256,
+    manifest_sha256: manifestSha256,
+    digest: sha256(enc.encode(`drawbridge-measurement-1\n${moduleSha256}\n${manifestSha256}\n`)),
+  };
 }
 
 /** The measurement of a module's bytes under a manifest. */

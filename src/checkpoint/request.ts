@@ -31,7 +31,8 @@ export function compareRequest(meta: SnapshotMeta, manifest: Manifest): { missin
   for (const m of meta.mounts ?? []) {
     const given = manifest.mounts.find((g) => g.guest === m.guest);
     if (!given) missing.push(`mount ${m.guest} (${m.mode}), not granted: give --dir HOST::${m.guest} or a manifest`);
-    else if (m.mode === 'rw' && given.mode !== 'rw') missing.push(`mount ${m.guest} (rw), granted read-only: give --dir HOST::${m.guest} or a manifest mount with mode = "rw"`);
+    else if (m.mode === 'rw' && given.mode !== 'rw')
+      missing.push(`mount ${m.guest} (rw), granted read-only: give --dir HOST::${m.guest} or a manifest mount with mode = "rw"`);
   }
   const connect = new Set(manifest.network.connect.map((p) => p.text));
   for (const text of meta.network?.connect ?? []) {
@@ -45,7 +46,9 @@ export function compareRequest(meta: SnapshotMeta, manifest: Manifest): { missin
       continue;
     }
     if (manifest.network.listen.some((p) => endpointMatches(p, ep))) continue;
-    const anyPort = manifest.network.listen.some((p) => p.portMin === 0 && p.portMax === 0 && endpointMatches({ ...p, portMin: ep.port, portMax: ep.port }, ep));
+    const anyPort = manifest.network.listen.some(
+      (p) => p.portMin === 0 && p.portMax === 0 && endpointMatches({ ...p, portMin: ep.port, portMax: ep.port }, ep),
+    );
     const pattern = parseEndpointPattern(address);
     if (anyPort && typeof pattern !== 'string') listen.push(pattern);
     else missing.push(`listen on ${address}, not granted: give --listen ${address} or a manifest`);

@@ -52,7 +52,12 @@ export function keyPath(explicit?: string): string {
 
 function keyFrom(path: string, secret: Buffer): HostKey {
   const derive = (label: string) => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), label, 32));
-  return { path, id: createHash('sha256').update('drawbridge key id\n').update(secret).digest('hex').slice(0, 16), macKey: derive('drawbridge seal mac'), encKey: derive('drawbridge seal enc') };
+  return {
+    path,
+    id: createHash('sha256').update('drawbridge key id\n').update(secret).digest('hex').slice(0, 16),
+    macKey: derive('drawbridge seal mac'),
+    encKey: derive('drawbridge seal enc'),
+  };
 }
 
 /** Read a host key file; a KeyError says what is wrong with it in one line. */
@@ -63,7 +68,11 @@ export function readKey(path: string): HostKey {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new KeyError(
-      code === 'ENOENT' ? `no host key at ${path}: make one with drawbridge key` : code === 'ELOOP' ? `${path} is a symbolic link; a key file must be a regular file` : `cannot read ${path}: ${(e as Error).message}`,
+      code === 'ENOENT'
+        ? `no host key at ${path}: make one with drawbridge key`
+        : code === 'ELOOP'
+          ? `${path} is a symbolic link; a key file must be a regular file`
+          : `cannot read ${path}: ${(e as Error).message}`,
     );
   }
   try {

@@ -81,7 +81,9 @@ export function openSealedBytes(bytes: Uint8Array, name: string, options: ReadSe
   if (options.trustUnsealed && opened.snapshot) return { bytes: opened.snapshot, measurement: null, sealed: false };
   const mine = keys.length ? keys.map((k) => k.id).join(', ') : 'not made yet';
   if (options.trustUnsealed) throw new SnapshotError(`${name} is encrypted with another host's key (id ${opened.keyId}): give --key FILE with that host's key`);
-  throw new SnapshotError(`${name} is sealed with another host's key (id ${opened.keyId}; this host's is ${mine}): give --key FILE with that host's key, or --trust-unsealed`);
+  throw new SnapshotError(
+    `${name} is sealed with another host's key (id ${opened.keyId}; this host's is ${mine}): give --key FILE with that host's key, or --trust-unsealed`,
+  );
 }
 
 /**
@@ -94,9 +96,13 @@ export function checkMeasurement(name: string, file: OpenedFile, manifest: Manif
   const pin = manifest.moduleSha256;
   if (pin) {
     if (!recorded)
-      throw new SnapshotError(`${name} records no measurement, so the manifest's module_sha256 cannot be checked: restore it without the pin, or take a sealed checkpoint`);
+      throw new SnapshotError(
+        `${name} records no measurement, so the manifest's module_sha256 cannot be checked: restore it without the pin, or take a sealed checkpoint`,
+      );
     if (recorded.module_sha256 !== pin)
-      throw new SnapshotError(`${name} ran module ${recorded.module_sha256}; the manifest pins module_sha256 = ${pin}: restore it under the manifest it ran with`);
+      throw new SnapshotError(
+        `${name} ran module ${recorded.module_sha256}; the manifest pins module_sha256 = ${pin}: restore it under the manifest it ran with`,
+      );
   }
   if (ignore || !recorded) return;
   const mine = measureWith(recorded.module_sha256, manifest);

@@ -261,7 +261,8 @@ export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot', options: De
   if (pages.size !== meta.memory.nonZeroPages) fail('pages are missing');
   if (module) {
     const actual = sha256(module);
-    if (actual !== meta.module?.sha256) fail(`the module carried has sha256 ${actual}, not the ${String(meta.module?.sha256)} its metadata names: the file was altered`);
+    if (actual !== meta.module?.sha256)
+      fail(`the module carried has sha256 ${actual}, not the ${String(meta.module?.sha256)} its metadata names: the file was altered`);
   }
   return options.lazyPages ? { meta, module, pages, unchecked: { sums, name } } : { meta, module, pages };
 }

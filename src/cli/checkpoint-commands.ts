@@ -3,7 +3,7 @@
 // drawbridge prepare MODULE.wasm
 // drawbridge key, drawbridge measure MODULE (key-commands.ts)
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PageStore, receiveMigrations, sendMigration } from '../checkpoint/migrate.ts';
@@ -46,9 +46,16 @@ const CHECKPOINT_OPTIONS = {
 const DIR = { type: 'string', multiple: true, value: 'HOST::GUEST', needs: 'HOST::GUEST' } as const;
 const RESTORE_OPTIONS = {
   ...GRANT_OPTIONS,
-  key: { ...KEY, multiple: true, help: 'accept snapshots sealed with the key in FILE (repeatable;\ndefault: this host\'s key, $DRAWBRIDGE_KEY or ~/.config/drawbridge/host.key)' },
+  key: {
+    ...KEY,
+    multiple: true,
+    help: "accept snapshots sealed with the key in FILE (repeatable;\ndefault: this host's key, $DRAWBRIDGE_KEY or ~/.config/drawbridge/host.key)",
+  },
   'trust-unsealed': { type: 'boolean', help: 'restore a file with no seal, or sealed by a key not given\n(not encrypted): only one whose source you trust' },
-  'ignore-measurement': { type: 'boolean', help: 'restore a sealed snapshot under another manifest or flags than\nit ran with (a module_sha256 pin is still checked)' },
+  'ignore-measurement': {
+    type: 'boolean',
+    help: 'restore a sealed snapshot under another manifest or flags than\nit ran with (a module_sha256 pin is still checked)',
+  },
   help: { ...HELP, help: 'show this help' },
 } as const satisfies OptionTable;
 
@@ -155,7 +162,13 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
     checkMeasurement(file, opened, measuredManifest(grants.manifest, grants.extensions), p.ignoreMeasurement);
     return await runSnapshot(snapshot, file, grants, io);
   } catch (e) {
-    if (e instanceof SnapshotError || e instanceof KeyError || e instanceof ModuleError || e instanceof ExtensionError || (e instanceof Error && /cannot reopen descriptor/.test(e.message))) {
+    if (
+      e instanceof SnapshotError ||
+      e instanceof KeyError ||
+      e instanceof ModuleError ||
+      e instanceof ExtensionError ||
+      (e instanceof Error && /cannot reopen descriptor/.test(e.message))
+    ) {
       io.err(`drawbridge restore: ${e.message}`);
       return 1;
     }

@@ -13,9 +13,15 @@ export const GRANT_OPTIONS = {
   manifest: { type: 'string', value: 'FILE', needs: 'a file', help: 'the grants and limits of a manifest (TOML; see `drawbridge manifest check`)' },
   dir: { type: 'string', multiple: true, value: 'HOST::GUEST', help: 'mount the host directory HOST at GUEST, read-write' },
   env: { type: 'string', multiple: true, value: 'NAME=VALUE', help: "set an environment variable (--env NAME passes the host's value)" },
-  listen: { type: 'string', multiple: true, value: 'ADDR:PORT', help: 'grant listening on ADDR:PORT (port 0: the port a snapshot\'s socket has)' },
-  connect: { type: 'string', multiple: true, value: 'HOST:PORT', help: 'grant connecting to HOST:PORT (patterns as the manifest\'s)' },
-  ext: { type: 'string', multiple: true, value: 'NAME[:OPTIONS]', needs: 'a value: --ext NAME[:key=value,...]', help: 'stack an extension, as drawbridge run --ext' },
+  listen: { type: 'string', multiple: true, value: 'ADDR:PORT', help: "grant listening on ADDR:PORT (port 0: the port a snapshot's socket has)" },
+  connect: { type: 'string', multiple: true, value: 'HOST:PORT', help: "grant connecting to HOST:PORT (patterns as the manifest's)" },
+  ext: {
+    type: 'string',
+    multiple: true,
+    value: 'NAME[:OPTIONS]',
+    needs: 'a value: --ext NAME[:key=value,...]',
+    help: 'stack an extension, as drawbridge run --ext',
+  },
 } as const satisfies OptionTable;
 
 export interface GrantValues {

@@ -10,7 +10,12 @@ import type { CommandIo } from './manifest-command.ts';
 
 const HELP = { type: 'boolean', short: 'h', help: 'show this help' } as const;
 const KEY_OPTIONS = {
-  key: { type: 'string', value: 'FILE', needs: 'a file: --key FILE', help: 'the key file (default: $DRAWBRIDGE_KEY, else\n$XDG_CONFIG_HOME/drawbridge/host.key or ~/.config/drawbridge/host.key)' },
+  key: {
+    type: 'string',
+    value: 'FILE',
+    needs: 'a file: --key FILE',
+    help: 'the key file (default: $DRAWBRIDGE_KEY, else\n$XDG_CONFIG_HOME/drawbridge/host.key or ~/.config/drawbridge/host.key)',
+  },
   help: HELP,
 } as const satisfies OptionTable;
 
@@ -49,7 +54,8 @@ export async function keyCommand(argv: string[], io: CommandIo): Promise<number>
 }
 
 const MEASURE_OPTIONS = { ...GRANT_OPTIONS, help: HELP } as const satisfies OptionTable;
-export const MEASURE_USAGE = 'usage: drawbridge measure MODULE.wasm [--manifest F] [--dir HOST::GUEST]... [--env NAME=VALUE]... [--listen A:P]... [--connect H:P]... [--ext NAME]...';
+export const MEASURE_USAGE =
+  'usage: drawbridge measure MODULE.wasm [--manifest F] [--dir HOST::GUEST]... [--env NAME=VALUE]... [--listen A:P]... [--connect H:P]... [--ext NAME]...';
 const MEASURE_HELP = `${MEASURE_USAGE}
 
 Prints the measurement of a launch: the SHA-256 of the module file, of the canonical manifest
@@ -66,7 +72,14 @@ export async function measureCommand(argv: string[], io: CommandIo): Promise<num
     io.out(MEASURE_HELP);
     return 0;
   }
-  const mistake = a.kind === 'error' ? a.message : a.positionals.length === 0 ? 'missing MODULE.wasm' : a.positionals.length > 1 ? `unexpected argument ${a.positionals[1]}` : null;
+  const mistake =
+    a.kind === 'error'
+      ? a.message
+      : a.positionals.length === 0
+        ? 'missing MODULE.wasm'
+        : a.positionals.length > 1
+          ? `unexpected argument ${a.positionals[1]}`
+          : null;
   if (a.kind === 'error' || mistake) {
     io.err(`drawbridge measure: ${mistake}; ${MEASURE_USAGE}`);
     return 2;

@@ -66,7 +66,12 @@ const DAEMON_CHECKPOINT_OPTIONS = {
   'leave-running': { type: 'boolean' },
   help: HELP,
 } as const satisfies OptionTable;
-const DAEMON_RESTORE_OPTIONS = { worker: WORKER, 'trust-unsealed': { type: 'boolean' }, key: { type: 'string', multiple: true, value: 'FILE' }, help: HELP } as const satisfies OptionTable;
+const DAEMON_RESTORE_OPTIONS = {
+  worker: WORKER,
+  'trust-unsealed': { type: 'boolean' },
+  key: { type: 'string', multiple: true, value: 'FILE' },
+  help: HELP,
+} as const satisfies OptionTable;
 const isId = (a: string) => /^\d+$/.test(a);
 
 export const SERVE_USAGE = `usage: drawbridge serve [--listen ADDR:PORT | --socket PATH] [--connection-file FILE] [--workers N]

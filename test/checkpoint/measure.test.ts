@@ -41,5 +41,10 @@ test('a manifest that pins module_sha256 runs that module and refuses any other'
   assert.equal(good.status, (0 + 1 + 4) % 7, good.stderr);
   const other = cli(['run', '--manifest', pin, SPIN]);
   assert.equal(other.status, 2, other.stderr);
-  assert.match(other.stderr, new RegExp(`^drawbridge run: .*spin\\.wasm has sha256 [0-9a-f]{64}; the manifest pins module_sha256 = ${hash}: run the module it names, or change the pin \\(drawbridge measure\\)\\n$`));
+  assert.match(
+    other.stderr,
+    new RegExp(
+      `^drawbridge run: .*spin\\.wasm has sha256 [0-9a-f]{64}; the manifest pins module_sha256 = ${hash}: run the module it names, or change the pin \\(drawbridge measure\\)\\n$`,
+    ),
+  );
 });

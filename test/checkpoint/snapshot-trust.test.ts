@@ -24,7 +24,12 @@ const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
   spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...env, ...extraEnv }, timeout: 60_000 });
 
 /** A checkpoint of counter.wasm as `drawbridge run --dir DIR::/data ...runArgs` runs it, taken after its first lines. */
-async function checkpointCounter(name: string, runArgs: string[] = [], extraEnv: Record<string, string> = {}, checkpointArgs: string[] = []): Promise<{ dir: string; snap: string }> {
+async function checkpointCounter(
+  name: string,
+  runArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+  checkpointArgs: string[] = [],
+): Promise<{ dir: string; snap: string }> {
   const dir = join(work, name);
   mkdirSync(dir);
   const snap = join(dir, 'c.snap');
@@ -131,7 +136,10 @@ test('a module hash that does not match the module carried is refused', async ()
   });
   const r = cli(['restore', ...TRUST, '--dir', `${dir}::/data`, bad]);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /^drawbridge restore: .*bad\.snap: the module carried has sha256 [0-9a-f]{64}, not the 0{64} its metadata names: the file was altered\n$/);
+  assert.match(
+    r.stderr,
+    /^drawbridge restore: .*bad\.snap: the module carried has sha256 [0-9a-f]{64}, not the 0{64} its metadata names: the file was altered\n$/,
+  );
 });
 
 test('sealed snapshots: an unsealed or foreign-sealed file is refused unless --trust-unsealed; encryption hides the contents', async () => {
@@ -140,7 +148,10 @@ test('sealed snapshots: an unsealed or foreign-sealed file is refused unless --t
   const unsealed = await tamper(snap, join(dir, 'plain.snap'), () => {});
   const refused = cli(['restore', '--dir', `${dir}::/data`, unsealed]);
   assert.equal(refused.status, 1, refused.stderr);
-  assert.match(refused.stderr, /^drawbridge restore: .*plain\.snap is not sealed: anyone could have written it; restore it only if you trust its source, with --trust-unsealed\n$/);
+  assert.match(
+    refused.stderr,
+    /^drawbridge restore: .*plain\.snap is not sealed: anyone could have written it; restore it only if you trust its source, with --trust-unsealed\n$/,
+  );
   const trusted = cli(['restore', '--trust-unsealed', '--dir', `${dir}::/data`, unsealed]);
   assert.equal(trusted.status, STATUS, trusted.stderr);
 
@@ -151,7 +162,10 @@ test('sealed snapshots: an unsealed or foreign-sealed file is refused unless --t
   assert.equal(bytes.includes(Buffer.from('drawbridge-snapshot')), false, 'an encrypted snapshot shows its metadata');
   const r = cli(['restore', '--dir', `${foreign.dir}::/data`, foreign.snap]);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /^drawbridge restore: .*c\.snap is sealed with another host's key \(id [0-9a-f]{16}; this host's is [0-9a-f]{16}\): give --key FILE with that host's key, or --trust-unsealed\n$/);
+  assert.match(
+    r.stderr,
+    /^drawbridge restore: .*c\.snap is sealed with another host's key \(id [0-9a-f]{16}; this host's is [0-9a-f]{16}\): give --key FILE with that host's key, or --trust-unsealed\n$/,
+  );
   const withKey = cli(['restore', '--key', other, '--dir', `${foreign.dir}::/data`, foreign.snap]);
   assert.equal(withKey.status, STATUS, withKey.stderr);
   // One byte changed anywhere in a sealed file: refused.
@@ -167,7 +181,10 @@ test('a sealed snapshot is bound to its measurement: a restore under another man
   const { dir, snap } = await checkpointCounter('measure', ['--env', 'A=1']);
   const other = cli(['restore', '--dir', `${dir}::/data`, snap]);
   assert.equal(other.status, 1, other.stderr);
-  assert.match(other.stderr, /^drawbridge restore: .*c\.snap ran under measurement [0-9a-f]{64}, and this restore's is [0-9a-f]{64} \(module or manifest differ\): restore with the same manifest and flags, or --ignore-measurement\n$/);
+  assert.match(
+    other.stderr,
+    /^drawbridge restore: .*c\.snap ran under measurement [0-9a-f]{64}, and this restore's is [0-9a-f]{64} \(module or manifest differ\): restore with the same manifest and flags, or --ignore-measurement\n$/,
+  );
   const ignored = cli(['restore', '--ignore-measurement', '--dir', `${dir}::/data`, snap]);
   assert.equal(ignored.status, STATUS, ignored.stderr);
 });

@@ -35,10 +35,7 @@ it('the manifest reads trusted_files and module_sha256, and refuses malformed on
   assert.deepEqual(good.manifest.trustedFiles, { '/data/t.txt': 'b'.repeat(64) });
   const bad = parseManifest(`module_sha256 = "xyz"\n[trusted_files]\n"rel" = "${'b'.repeat(64)}"\n"/x" = "short"\n`);
   assert.ok(!bad.ok);
-  assert.deepEqual(
-    bad.errors.map((e) => e.path).sort(),
-    ['module_sha256', 'trusted_files.rel', 'trusted_files["/x"]'].sort(),
-  );
+  assert.deepEqual(bad.errors.map((e) => e.path).sort(), ['module_sha256', 'trusted_files.rel', 'trusted_files["/x"]'].sort());
 });
 
 for (const hostDef of HOSTS) {
