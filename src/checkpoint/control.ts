@@ -17,6 +17,10 @@ export interface ControlRequest {
   /** Absolute path of the snapshot file to write. */
   out: string;
   leaveRunning: boolean;
+  /** The host key file to seal it with (seal.ts; default: the writer's keyPath()). */
+  key?: string;
+  /** Encrypt it (AES-256-GCM). */
+  encrypt?: boolean;
 }
 export type ControlResponse = { ok: true; bytes: number } | { ok: false; error: string };
 

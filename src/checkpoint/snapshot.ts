@@ -10,8 +10,10 @@
 //
 // Everything is little-endian and free of host pointers, so a snapshot taken on one machine
 // restores on any other. Written atomically (temporary file, fsync, rename); on load, a bad
-// magic, an unknown version, a truncated file or a checksum mismatch is refused with a
-// message that says which, before anything is restored.
+// magic, an unknown version, a truncated file, a checksum mismatch or a module whose SHA-256 is
+// not the one META names is refused with a message that says which, before anything is
+// restored. What META says the picoprocess had (mounts, grants, extensions) is a request, never
+// a grant (request.ts); files on disk are sealed with the host key around this format (seal.ts).
 //
 // Why a checksum and not SHA-256: it is there to catch a truncated or damaged file (every
 // one-byte change, any other damage but for one chance in 4 billion per page); a hash without
@@ -22,7 +24,8 @@
 // small rest (headers, META) keeps CRC-32. Content addressing, where collisions matter, stays
 // SHA-256: a migration hashes the pages it offers (migrate.ts).
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32, sha256 as sha256Digest } from '../host/node/lazy-builtins.ts';
 import type { SavedLibOs } from '../libos/index.ts';
@@ -256,6 +259,11 @@ export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot', options: De
     pages.set(page, data);
   }
   if (pages.size !== meta.memory.nonZeroPages) fail('pages are missing');
+  if (module) {
+    const actual = sha256(module);
+    if (actual !== meta.module?.sha256)
+      fail(`the module carried has sha256 ${actual}, not the ${String(meta.module?.sha256)} its metadata names: the file was altered`);
+  }
   return options.lazyPages ? { meta, module, pages, unchecked: { sums, name } } : { meta, module, pages };
 }
 
@@ -301,18 +309,32 @@ export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): v
   }
 }
 
-/** Write atomically: a temporary file beside the target, fsync, rename, fsync the folder. */
+/**
+ * Write atomically: a temporary file beside the target, fsync, rename, fsync the folder. The
+ * temporary file has a random name and is created O_EXCL|O_NOFOLLOW (mode 0600): whatever
+ * another user planted in the folder (a symbolic link at a name it guessed) is never followed
+ * or written; the rename then replaces the target itself, not what a link there points to.
+ */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
+  const tmp = `${path}.${randomBytes(12).toString('hex')}.tmp`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Renamed already, or gone.
+    }
+    throw e;
   }
-  renameSync(tmp, path);
   try {
     const dir = openSync(dirname(path), 'r');
     fsyncSync(dir);

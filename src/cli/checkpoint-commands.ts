@@ -1,8 +1,9 @@
-// drawbridge checkpoint PID -o FILE [--leave-running]
-// drawbridge restore FILE [--dir HOST::GUEST]...
+// drawbridge checkpoint PID -o FILE [--leave-running] [--encrypt] [--key FILE]
+// drawbridge restore FILE [--manifest F] [--dir HOST::GUEST]... [--key FILE] [--trust-unsealed]
 // drawbridge prepare MODULE.wasm
+// drawbridge key, drawbridge measure MODULE (key-commands.ts)
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectMigration, PageStore, receiveMigrations, type MigrationLink } from '../checkpoint/migrate.ts';
@@ -10,36 +11,55 @@ import { receiverToken, senderToken, TOKEN_ENV } from '../checkpoint/migrate-aut
 import { isLoopbackHost, normalizePin, selfSignedIdentity } from '../checkpoint/migrate-tls.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/index.ts';
-import { emptyManifest, type Manifest } from '../monitor/manifest/manifest.ts';
 import { controlReady, sendControl } from '../checkpoint/control.ts';
-import { loadExtensions } from '../runtime/extensions.ts';
-import { parseEndpointPattern, type EndpointPattern } from '../monitor/network/pattern.ts';
+import { ExtensionError, loadExtensions } from '../runtime/extensions.ts';
 import { ModuleError, readModuleFile } from '../runtime/module-cache.ts';
 import { compileImage, snapshotImage, startOptions } from '../runtime/load.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
-import { readSnapshotFile, SnapshotError, type Snapshot } from '../checkpoint/snapshot.ts';
+import { decodeSnapshot, SnapshotError, type Snapshot } from '../checkpoint/snapshot.ts';
+import { compareRequest, missingGrantsMessage, stateForStack } from '../checkpoint/request.ts';
+import { KeyError, keyPath } from '../checkpoint/seal.ts';
+import { checkMeasurement, isSnapshotOrSealed, openSealedBytes, readSealedSnapshot, readSnapshotBytes } from '../checkpoint/snapshot-file.ts';
+import { GRANT_OPTIONS, grantsFromFlags, measuredManifest, type Grants } from './grant-flags.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 
 export const CHECKPOINT_USAGE =
-  'usage: drawbridge checkpoint PID -o FILE [--leave-running]\n       drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]   (a picoprocess of drawbridge serve)';
+  'usage: drawbridge checkpoint PID -o FILE [--leave-running] [--encrypt] [--key FILE]\n       drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]   (a picoprocess of drawbridge serve)';
 export const RESTORE_USAGE =
-  'usage: drawbridge restore FILE [--dir HOST::GUEST]...\n       drawbridge restore --host [WHERE] FILE [--worker K]   (into drawbridge serve; prints the new id)';
+  'usage: drawbridge restore FILE [--manifest F] [--dir HOST::GUEST]... [--env NAME=VALUE]... [--listen ADDR:PORT]...\n                         [--connect HOST:PORT]... [--ext NAME]... [--key FILE]... [--trust-unsealed] [--ignore-measurement]\n       drawbridge restore --host [WHERE] FILE [--worker K]   (into drawbridge serve; prints the new id)';
 
 /** --host addresses a picoprocess of a drawbridge serve daemon (serve-commands.ts). */
 const forDaemon = (argv: string[]): boolean => argv.some((a) => a === '--host' || a.startsWith('--host='));
 export const PREPARE_USAGE = 'usage: drawbridge prepare [--waits-only] MODULE.wasm';
 
 const HELP = { type: 'boolean', short: 'h' } as const;
+/** --key FILE: the host key to seal with, or (repeatable) to accept seals of. */
+const KEY = { type: 'string', value: 'FILE', needs: 'a file: --key FILE' } as const;
 const CHECKPOINT_OPTIONS = {
   output: { type: 'string', short: 'o', value: 'FILE' },
   'leave-running': { type: 'boolean' },
+  encrypt: { type: 'boolean' },
+  key: KEY,
   help: HELP,
 } as const satisfies OptionTable;
-/** --dir HOST::GUEST: another host folder for the snapshot's mount at GUEST. */
+/** --dir HOST::GUEST: the host folder for the snapshot's mount at GUEST. */
 const DIR = { type: 'string', multiple: true, value: 'HOST::GUEST', needs: 'HOST::GUEST' } as const;
-const RESTORE_OPTIONS = { dir: DIR, help: HELP } as const satisfies OptionTable;
+const RESTORE_OPTIONS = {
+  ...GRANT_OPTIONS,
+  key: {
+    ...KEY,
+    multiple: true,
+    help: "accept snapshots sealed with the key in FILE (repeatable;\ndefault: this host's key, $DRAWBRIDGE_KEY or ~/.config/drawbridge/host.key)",
+  },
+  'trust-unsealed': { type: 'boolean', help: 'restore a file with no seal, or sealed by a key not given\n(not encrypted): only one whose source you trust' },
+  'ignore-measurement': {
+    type: 'boolean',
+    help: 'restore a sealed snapshot under another manifest or flags than\nit ran with (a module_sha256 pin is still checked)',
+  },
+  help: { ...HELP, help: 'show this help' },
+} as const satisfies OptionTable;
 
 /** The one positional, a PID (`checkpoint`, `migrate`): null when missing, or the message for a word that is not one. */
 function pidOperand(positionals: string[]): number | null | string {
@@ -48,37 +68,36 @@ function pidOperand(positionals: string[]): number | null | string {
   return positionals.length ? Number(positionals[0]) : null;
 }
 
-/** --dir HOST::GUEST values (`restore`, `receive`) as GUEST -> the absolute HOST; null when one lacks `::`. */
-function dirMap(values: string[]): Map<string, string> | null {
-  const dirs = new Map<string, string>();
-  for (const v of values) {
-    const sep = v.indexOf('::');
-    if (sep < 0) return null;
-    dirs.set(v.slice(sep + 2), resolve(v.slice(0, sep)));
-  }
-  return dirs;
-}
-
 /** checkpoint's PID, -o FILE and --leave-running; 'help', or a mistake's message. */
-function checkpointArgs(argv: string[]): { pid: number; out: string; leaveRunning: boolean } | 'help' | string {
+function checkpointArgs(argv: string[]): { pid: number; out: string; leaveRunning: boolean; encrypt: boolean; key: string } | 'help' | string {
   const a = parseCommandArgs(CHECKPOINT_OPTIONS, argv);
   if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
   const pid = pidOperand(a.positionals);
   if (typeof pid === 'string') return pid;
   if (pid === null || !a.values.output) return pid === null ? 'missing PID' : 'missing -o FILE';
-  return { pid, out: a.values.output, leaveRunning: a.values['leave-running'] };
+  return { pid, out: a.values.output, leaveRunning: a.values['leave-running'], encrypt: a.values.encrypt, key: keyPath(a.values.key) };
 }
 
-/** restore's FILE and --dir HOST::GUEST mounts; 'help', or a mistake's message. */
-function restoreArgs(argv: string[]): { file: string; dirs: Map<string, string> } | 'help' | string {
+interface RestoreArgs {
+  file: string;
+  grants: Grants;
+  keys: string[];
+  trustUnsealed: boolean;
+  ignoreMeasurement: boolean;
+}
+
+/** restore's FILE, the restorer's grants and the seal options; 'help', or a mistake's message. */
+async function restoreArgs(argv: string[]): Promise<RestoreArgs | 'help' | string> {
   const a = parseCommandArgs(RESTORE_OPTIONS, argv);
   if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
-  const dirs = dirMap(a.values.dir);
-  if (!dirs) return '--dir needs HOST::GUEST';
+  const bad = a.values.dir.find((d) => !d.includes('::'));
+  if (bad !== undefined) return `--dir ${bad}: expected HOST::GUEST`;
   const [file, extra] = a.positionals;
   if (extra !== undefined) return `unexpected argument ${extra}`;
   if (!file) return 'missing FILE';
-  return { file, dirs };
+  const grants = await grantsFromFlags(a.values);
+  if (typeof grants === 'string') return grants;
+  return { file, grants, keys: a.values.key, trustUnsealed: a.values['trust-unsealed'], ignoreMeasurement: a.values['ignore-measurement'] };
 }
 
 export async function checkpointCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -94,8 +113,8 @@ export async function checkpointCommand(argv: string[], io: CommandIo): Promise<
     io.err(`drawbridge checkpoint: ${p}; ${CHECKPOINT_USAGE}`);
     return 2;
   }
-  const { pid, out, leaveRunning } = p;
-  const r = await sendControl(pid, { op: 'checkpoint', out: resolve(out), leaveRunning });
+  const { pid, out, leaveRunning, encrypt, key } = p;
+  const r = await sendControl(pid, { op: 'checkpoint', out: resolve(out), leaveRunning, key, encrypt });
   if (!r.ok) {
     io.err(`drawbridge checkpoint: ${r.error}`);
     return 1;
@@ -104,24 +123,54 @@ export async function checkpointCommand(argv: string[], io: CommandIo): Promise<
   return 0;
 }
 
+const RESTORE_HELP = `${RESTORE_USAGE}
+
+Continues a picoprocess from a snapshot, under this command's grants only: the manifest and
+flags below, as drawbridge run takes them. What the snapshot records (its mounts, network
+grants, listening sockets, extensions) is a request: a restore that does not grant all of it
+is refused, naming each grant missing (a mount needs --dir HOST::GUEST; a socket that was
+listening needs --listen). Host folders and extensions are never taken from the snapshot; an
+extension named here gets the state the snapshot saved for the one of the same name.
+
+The file must be sealed with this host's key (or one given with --key): an unsealed file, or
+one sealed elsewhere, is refused unless --trust-unsealed. A sealed snapshot is bound to the
+measurement it ran under (drawbridge measure): restored under another manifest or flags, it is
+refused unless --ignore-measurement. With --host, it continues in a drawbridge serve daemon
+instead (drawbridge restore --host --help).
+
+${optionsHelp(RESTORE_OPTIONS)}`;
+
 export async function restoreCommand(argv: string[], io: CommandIo): Promise<number> {
   if (forDaemon(argv)) return (await import('./serve-commands.ts')).daemonRestoreCommand(argv, io);
-  const p = restoreArgs(argv);
+  const p = await restoreArgs(argv);
   if (p === 'help') {
-    io.out(
-      `${RESTORE_USAGE}\n\nContinues a picoprocess from a snapshot. Its mounts are the snapshot's, at the same host\nfolders unless --dir HOST::GUEST gives another folder for GUEST. With --host, it continues\nin a drawbridge serve daemon instead (drawbridge restore --host --help).`,
-    );
+    io.out(RESTORE_HELP);
     return 0;
   }
   if (typeof p === 'string') {
-    io.err(`drawbridge restore: ${p}; ${RESTORE_USAGE}`);
+    io.err(`drawbridge restore: ${p}; ${RESTORE_USAGE.split('\n')[0]} (see drawbridge restore --help)`);
     return 2;
   }
-  const { file, dirs } = p;
+  const { file, grants } = p;
   try {
-    return await runSnapshot(readSnapshotFile(file), file, dirs, io);
+    const bytes = readSnapshotBytes(file);
+    // What it is not (a bad magic, a truncation) is said before whether it is sealed.
+    if (!isSnapshotOrSealed(bytes)) decodeSnapshot(bytes, file);
+    const opened = openSealedBytes(bytes, file, { keyFiles: p.keys, trustUnsealed: p.trustUnsealed });
+    const snapshot = decodeSnapshot(opened.bytes, file, { lazyPages: true });
+    // Missing grants first (what to add), then whether the grants are the ones it ran under.
+    const refusal = missingGrantsMessage(compareRequest(snapshot.meta, grants.manifest).missing);
+    if (refusal) throw new SnapshotError(refusal);
+    checkMeasurement(file, opened, measuredManifest(grants.manifest, grants.extensions), p.ignoreMeasurement);
+    return await runSnapshot(snapshot, file, grants, io);
   } catch (e) {
-    if (e instanceof SnapshotError || e instanceof ModuleError || (e instanceof Error && /cannot reopen descriptor/.test(e.message))) {
+    if (
+      e instanceof SnapshotError ||
+      e instanceof KeyError ||
+      e instanceof ModuleError ||
+      e instanceof ExtensionError ||
+      (e instanceof Error && /cannot reopen descriptor/.test(e.message))
+    ) {
       io.err(`drawbridge restore: ${e.message}`);
       return 1;
     }
@@ -129,34 +178,24 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
   }
 }
 
-/** Continue a snapshot to its end (restore and receive); its mounts at `dirs` or where they were. */
-async function runSnapshot(snapshot: Snapshot, name: string, dirs: Map<string, string>, io: CommandIo): Promise<number> {
+/**
+ * Continue a snapshot to its end under the restorer's grants: restore and receive both come
+ * here. Refused, in one line naming each, when the snapshot asks for a grant not given
+ * (request.ts); extensions are the restorer's, with the state the snapshot saved for each name.
+ */
+async function runSnapshot(snapshot: Snapshot, name: string, grants: Grants, io: CommandIo): Promise<number> {
   const meta = snapshot.meta;
   if (!snapshot.module) throw new SnapshotError(`${name}: the snapshot does not carry its module`);
-  const patterns = (texts: readonly string[] | undefined) =>
-    (texts ?? []).map((t) => parseEndpointPattern(t)).filter((p): p is EndpointPattern => typeof p !== 'string');
-  const manifest: Manifest = {
-    ...emptyManifest(),
-    env: meta.env,
-    network: {
-      connect: patterns(meta.network?.connect),
-      // A socket that was listening was granted its address (perhaps as port 0): it listens
-      // again at exactly that address.
-      listen: patterns([
-        ...(meta.network?.listen ?? []),
-        ...meta.libos.fds.flatMap((f) => (f.socket?.listen ? [f.socket.listen.slice(f.socket.listen.indexOf(':') + 1)] : [])),
-      ]),
-    },
-    mounts: meta.mounts.map((m) => {
-      const host = dirs.get(m.guest) ?? m.host;
-      if (!host) throw new SnapshotError(`${name}: mount ${m.guest} needs --dir HOST::${m.guest}`);
-      return { host, guest: m.guest, mode: m.mode };
-    }),
-  };
+  const { missing, manifest } = compareRequest(meta, grants.manifest);
+  const refusal = missingGrantsMessage(missing);
+  if (refusal) throw new SnapshotError(refusal);
   const compiled = await compileImage(snapshotImage(snapshot.module, meta));
-  // The extensions it ran under come back with their state (a trace goes on numbering).
-  const saved = meta.extensions ?? [];
-  const stack = saved.length ? await loadExtensions(saved.map((e) => ({ name: e.name, options: e.options }))) : null;
+  const requests = grants.extensions;
+  const stack = requests.length ? await loadExtensions(requests) : null;
+  const saved = stateForStack(
+    requests.map((r) => r.name),
+    meta.extensions,
+  );
   const running = await startCommand({
     ...startOptions(compiled, { extensions: stack ? () => stack.save() : undefined, restore: snapshot }),
     host: createNodeHost(),
@@ -179,7 +218,8 @@ async function runSnapshot(snapshot: Snapshot, name: string, dirs: Map<string, s
   return status.exitCode;
 }
 
-export const RECEIVE_USAGE = 'usage: drawbridge receive --listen ADDR:PORT [--token-file FILE] [--tls] [--dir HOST::GUEST]... [--once]';
+export const RECEIVE_USAGE =
+  'usage: drawbridge receive --listen ADDR:PORT [--token-file FILE] [--tls] [--manifest F] [--dir HOST::GUEST]... [--env NAME=VALUE]... [--connect HOST:PORT]... [--ext NAME]... [--once]';
 export const MIGRATE_USAGE = 'usage: drawbridge migrate PID --to ADDR:PORT [--token-file FILE] [--pin SHA256]';
 
 function endpoint(text: string | undefined): { host: string; port: number } | null {
@@ -200,7 +240,11 @@ const RECEIVE_OPTIONS = {
     ].join('\n'),
   },
   tls: { type: 'boolean', help: 'TLS on loopback too (a new self-signed certificate at each\nstart; its fingerprint is printed)' },
-  dir: { ...DIR, help: 'another host folder for the mount at GUEST (as restore)' },
+  dir: { ...DIR, help: 'the host folder granted for the mount at GUEST (as restore)' },
+  manifest: GRANT_OPTIONS.manifest,
+  env: GRANT_OPTIONS.env,
+  connect: GRANT_OPTIONS.connect,
+  ext: GRANT_OPTIONS.ext,
   once: { type: 'boolean', help: 'exit after the first program, with its status' },
   help: HELP,
 } as const satisfies OptionTable;
@@ -217,23 +261,25 @@ const MIGRATE_OPTIONS = {
 
 interface ReceiveArgs {
   listen: { host: string; port: number };
-  dirs: Map<string, string>;
+  grants: Grants;
   once: boolean;
   tokenFile: string | undefined;
   tls: boolean;
 }
 
-/** receive's options; 'help', or a mistake's message. */
-function receiveArgs(argv: string[]): ReceiveArgs | 'help' | string {
+/** receive's options: where it listens, the grants its picoprocesses run under (--manifest, --dir, ...); 'help', or a mistake's message. */
+async function receiveArgs(argv: string[]): Promise<ReceiveArgs | 'help' | string> {
   const a = parseCommandArgs(RECEIVE_OPTIONS, argv);
   if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
   if (a.positionals.length) return `unexpected argument ${a.positionals[0]}`;
-  const dirs = dirMap(a.values.dir);
-  if (!dirs) return '--dir needs HOST::GUEST';
+  if (a.values.dir.some((d) => !d.includes('::'))) return '--dir needs HOST::GUEST';
   const listen = endpoint(a.values.listen);
   if (!listen) return '--listen ADDR:PORT is required';
+  // The guest's own listen grants come from the manifest: --listen is where receive listens.
+  const grants = await grantsFromFlags({ ...a.values, listen: [] });
+  if (typeof grants === 'string') return grants;
   // Beyond loopback the token must not travel in the clear: TLS, whatever was asked.
-  return { listen, dirs, once: a.values.once, tokenFile: a.values['token-file'], tls: a.values.tls || !isLoopbackHost(listen.host) };
+  return { listen, grants, once: a.values.once, tokenFile: a.values['token-file'], tls: a.values.tls || !isLoopbackHost(listen.host) };
 }
 
 /** migrate's PID, --to address, token file and pin; 'help', or a mistake's message. */
@@ -276,7 +322,7 @@ that is down or refuses leaves the program running here.
 ${optionsHelp(MIGRATE_OPTIONS)}`;
 
 export async function receiveCommand(argv: string[], io: CommandIo): Promise<number> {
-  const p = receiveArgs(argv);
+  const p = await receiveArgs(argv);
   if (p === 'help') {
     io.out(RECEIVE_HELP);
     return 0;
@@ -285,7 +331,7 @@ export async function receiveCommand(argv: string[], io: CommandIo): Promise<num
     io.err(`drawbridge receive: ${p}; ${RECEIVE_USAGE}`);
     return 2;
   }
-  const { listen, dirs, once } = p;
+  const { listen, grants, once } = p;
   let token: ReturnType<typeof receiverToken>;
   try {
     token = receiverToken(p.tokenFile);
@@ -311,7 +357,7 @@ export async function receiveCommand(argv: string[], io: CommandIo): Promise<num
           `drawbridge receive: ${snapshot.meta.module.name}: received ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ''}`,
         );
         if (once) server.close();
-        runSnapshot(snapshot, snapshot.meta.module.name, dirs, io).then(
+        runSnapshot(snapshot, snapshot.meta.module.name, grants, io).then(
           (code) => (once ? finish(code) : undefined),
           (e: unknown) => {
             io.err(`drawbridge receive: ${(e as Error).message}`);
@@ -369,7 +415,7 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
   }
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-migrate-'));
   const file = join(dir, 'snapshot');
-  const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false });
+  const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false, key: keyPath() });
   if (!r.ok) {
     link.close();
     rmSync(dir, { recursive: true, force: true });
@@ -377,7 +423,7 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
     return 1;
   }
   try {
-    const stats = await link.send(readFileSync(file));
+    const stats = await link.send(readSealedSnapshot(file).bytes);
     rmSync(dir, { recursive: true, force: true });
     io.out(
       `migrated ${pid} to ${to.host}:${to.port}: sent ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ', not the module'}`,

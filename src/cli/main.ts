@@ -16,10 +16,14 @@ commands:
                          run a WASI command module (see drawbridge run --help)
   abi [--json]           print the Drawbridge ABI table
   manifest check FILE    validate a manifest and summarise what it grants
-  checkpoint PID -o FILE [--leave-running]
-                         snapshot a running \`drawbridge run\` (then it stops, unless --leave-running)
-  restore FILE [--dir HOST::GUEST]...
-                         continue a picoprocess from its snapshot
+  checkpoint PID -o FILE [--leave-running] [--encrypt]
+                         snapshot a running \`drawbridge run\` (then it stops, unless --leave-running),
+                         sealed with the host key
+  restore FILE [--manifest F] [--dir HOST::GUEST]... [--trust-unsealed]
+                         continue a picoprocess from its snapshot, under these grants only
+  key [--key FILE]       make (once) and show the host key that seals snapshots
+  measure MODULE.wasm [--manifest F]
+                         print the measurement of a module and manifest
   prepare [--waits-only] MODULE.wasm
                          prepare a big module for checkpoints (small ones are prepared at first run)
   receive --listen ADDR:PORT [--dir HOST::GUEST]... [--once]
@@ -66,6 +70,10 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
       return (await import('./checkpoint-commands.ts')).checkpointCommand(rest, out);
     case 'restore':
       return (await import('./checkpoint-commands.ts')).restoreCommand(rest, out);
+    case 'key':
+      return (await import('./key-commands.ts')).keyCommand(rest, out);
+    case 'measure':
+      return (await import('./key-commands.ts')).measureCommand(rest, out);
     case 'prepare':
       return (await import('./checkpoint-commands.ts')).prepareCommand(rest, out);
     case 'receive':

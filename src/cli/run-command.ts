@@ -6,7 +6,8 @@ import { AUTO_PREPARE_MAX_BYTES, PrepareError } from '../runtime/prepare.ts';
 import { MemoryLimitError } from '../runtime/quotas.ts';
 import { loadProgram, startOptions } from '../runtime/load.ts';
 import { serveControlSoon } from '../checkpoint/control.ts';
-import { writeFileAtomic } from '../checkpoint/snapshot.ts';
+import { writeSealedSnapshot } from '../checkpoint/snapshot-file.ts';
+import { measureWith } from '../checkpoint/measure.ts';
 import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest/manifest.ts';
 import { parseEndpoint, parseEndpointPattern } from '../monitor/network/pattern.ts';
 import { createNodeHost } from '../host/node/index.ts';
@@ -16,7 +17,7 @@ import { takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { GuestError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
-import { ExtensionError, ExtensionHalt, loadExtensions, parseExtensionArg, type ExtensionStack } from '../runtime/extensions.ts';
+import { ExtensionError, ExtensionHalt, loadExtensions, parseExtensionArg, type ExtensionRequest, type ExtensionStack } from '../runtime/extensions.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 
 /** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
@@ -164,7 +165,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
   }
   let stack: ExtensionStack | null = null;
   try {
-    const requests = [...(manifest.extensions ?? []), ...p.exts.map(parseExtensionArg)];
+    const requests: ExtensionRequest[] = [...(manifest.extensions ?? []), ...p.exts.map(parseExtensionArg)];
     if (requests.length) stack = await loadExtensions(requests);
     // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
     // ones only if `drawbridge prepare` did it before (prepare.ts says why).
@@ -182,6 +183,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       cache: false,
       mayTierUp: stack === null,
       memoryLimit: manifest.limits.memory,
+      moduleSha256: manifest.moduleSha256,
     });
     const why = program.why;
     // A preparation stopped at a cap is said at once: the user would otherwise learn it only
@@ -205,8 +207,9 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       serveControlSoon(async (req) => {
         if (!checkpoint) return { ok: false, error: why! };
         const snapshot = await checkpoint(req.leaveRunning);
-        writeFileAtomic(req.out, snapshot);
-        return { ok: true, bytes: snapshot.length };
+        // Sealed with the host key, bound to what it runs under (docs/snapshot.md, "Sealed snapshots").
+        const measurement = measureWith(program.sourceSha256, { ...manifest, extensions: requests.map((e) => ({ name: e.name, options: { ...e.options } })) });
+        return { ok: true, bytes: writeSealedSnapshot(req.out, snapshot, { keyFile: req.key, encrypt: req.encrypt, measurement }) };
       });
     }
     const status = await running.done;

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { startDaemon } from '../server/daemon.ts';
 import { WARM_UP_STARTS } from '../server/pool/warm-up.ts';
 import { ApiError, call, connectionFor, findConnection } from '../server/client.ts';
-import { writeFileAtomic } from '../checkpoint/snapshot.ts';
+import { writeSealedSnapshot, readSealedSnapshot } from '../checkpoint/snapshot-file.ts';
 import type { ProcessInfo } from '../server/supervisor.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { optionsHelp, parseCommandArgs, wholeNumber, type OptionTable } from './args.ts';
@@ -66,7 +66,12 @@ const DAEMON_CHECKPOINT_OPTIONS = {
   'leave-running': { type: 'boolean' },
   help: HELP,
 } as const satisfies OptionTable;
-const DAEMON_RESTORE_OPTIONS = { worker: WORKER, help: HELP } as const satisfies OptionTable;
+const DAEMON_RESTORE_OPTIONS = {
+  worker: WORKER,
+  'trust-unsealed': { type: 'boolean' },
+  key: { type: 'string', multiple: true, value: 'FILE' },
+  help: HELP,
+} as const satisfies OptionTable;
 const isId = (a: string) => /^\d+$/.test(a);
 
 export const SERVE_USAGE = `usage: drawbridge serve [--listen ADDR:PORT | --socket PATH] [--connection-file FILE] [--workers N]
@@ -91,7 +96,7 @@ Moves a running picoprocess of the daemon to its worker thread K (default: the l
 other one): a checkpoint there, a restore here, same id, its output going on. drawbridge ps
 shows where each one runs.`;
 export const DAEMON_CHECKPOINT_USAGE = 'usage: drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]';
-export const DAEMON_RESTORE_USAGE = 'usage: drawbridge restore --host [WHERE] FILE [--worker K]';
+export const DAEMON_RESTORE_USAGE = 'usage: drawbridge restore --host [WHERE] FILE [--worker K] [--key FILE]... [--trust-unsealed]';
 const HOST_HELP = `WHERE names the daemon: its connection file (*.json), a unix socket (unix:PATH or a path), or
 ADDR:PORT; left out, the daemon that drawbridge ps finds. The token comes from DRAWBRIDGE_TOKEN
 or the connection file.`;
@@ -351,14 +356,14 @@ function daemonCheckpointArgs(argv: string[]): { id: string; out: string; leave:
 }
 
 /** The daemon restore's FILE and --worker K (--host taken out); 'help', or a mistake's message. */
-function daemonRestoreArgs(argv: string[]): { file: string; worker: string | null } | 'help' | string {
+function daemonRestoreArgs(argv: string[]): { file: string; worker: string | null; keys: string[]; trustUnsealed: boolean } | 'help' | string {
   const a = parseCommandArgs(DAEMON_RESTORE_OPTIONS, argv);
   if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
   const [file, extra] = a.positionals;
   if (extra !== undefined) return `unexpected argument ${extra}`;
   const { worker } = a.values;
   if (worker !== undefined && !isId(worker)) return `--worker needs ${WORKER.needs}`;
-  return file ? { file, worker: worker ?? null } : 'missing FILE';
+  return file ? { file, worker: worker ?? null, keys: a.values.key, trustUnsealed: a.values['trust-unsealed'] } : 'missing FILE';
 }
 
 /** drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]: a daemon's picoprocess. */
@@ -379,7 +384,7 @@ export async function daemonCheckpointCommand(argv: string[], io: CommandIo): Pr
   const { id, out, leave } = p;
   try {
     const snapshot = (await call(connectionFor(h?.where), 'POST', `/v1/processes/${id}/checkpoint${leave ? '?leave_running=1' : ''}`)) as Uint8Array;
-    writeFileAtomic(resolve(out), snapshot);
+    writeSealedSnapshot(resolve(out), snapshot);
     io.out(`checkpointed ${id} to ${out} (${snapshot.length} bytes)${leave ? '; it goes on running' : '; it stopped'}`);
     return 0;
   } catch (e) {
@@ -395,7 +400,9 @@ export async function daemonRestoreCommand(argv: string[], io: CommandIo): Promi
   const p = daemonRestoreArgs(h?.rest ?? argv);
   if (p === 'help') {
     io.out(
-      `${DAEMON_RESTORE_USAGE}\n\nContinues a snapshot as a new picoprocess of a drawbridge serve daemon (on its worker K,\nor the least loaded) and prints its id. Its mounts are the snapshot's host folders. ${HOST_HELP}`,
+      `${DAEMON_RESTORE_USAGE}\n\nContinues a snapshot as a new picoprocess of a drawbridge serve daemon (on its worker K,\nor the least loaded) and prints its id. It runs with the daemon's default grants (none): a snapshot that asks for a
+mount or a network grant is refused, naming it. The file must be sealed with this host's key
+(or one given with --key), unless --trust-unsealed. ${HOST_HELP}`,
     );
     return 0;
   }
@@ -406,9 +413,10 @@ export async function daemonRestoreCommand(argv: string[], io: CommandIo): Promi
   const { file, worker } = p;
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    // The seal is checked here, by the key holder; the daemon gets the plain snapshot.
+    bytes = readSealedSnapshot(file, { keyFiles: p.keys, trustUnsealed: p.trustUnsealed }).bytes;
   } catch (e) {
-    io.err(`drawbridge restore: ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    io.err(`drawbridge restore: ${(e as Error).message}`);
     return 1;
   }
   try {

@@ -4,7 +4,10 @@
 // `this`, their arguments already type-checked. Paths go through the mount rules (mounts.ts).
 
 import {
+  Access,
+  Create,
   NO_OFFSET,
+  OpenOption,
   Prot,
   QueryOption,
   StreamSide,
@@ -71,10 +74,22 @@ export const CHECKED: CheckedPrimitives = {
       return h;
     }
     if (u.kind === 'local') return openLocal(this, uri, access, create, options);
-    return openPath(this, u.scheme, u.path, access, create, options);
+    const hash = this.trusted !== null && u.scheme === 'file' ? this.trusted.hashFor(u.path) : undefined;
+    if (hash === undefined) return openPath(this, u.scheme, u.path, access, create, options);
+    // A trusted file: read-only, and hashed through the handle just opened (trusted-files.ts).
+    if ((access & Access.WRITE) !== 0 || (create & (Create.TRUNCATE | Create.EXCLUSIVE)) !== 0) return DkError.NOT_CAPABLE;
+    const h = openPath(this, u.scheme, u.path, access, create & ~Create.CREATE, options);
+    if (isDkError(h) || (options & OpenOption.PATH_ONLY) !== 0) return h;
+    const verified = this.trusted!.verifyOpened(this.lower, h, hash);
+    if (verified !== 0) {
+      this.lower.objectClose(h);
+      return verified;
+    }
+    return h;
   },
   streamRead(h, offset, buffer) {
     if (offset !== NO_OFFSET && offset + buffer.length > Number.MAX_SAFE_INTEGER) return DkError.INVALID_ARGUMENT;
+    if (this.trusted?.has(h)) return this.trusted.read(this.lower, h, offset, buffer);
     const n = this.lower.streamRead(h, offset, buffer);
     if (n > 0 && this.net.watching) this.net.read(h, buffer, n); // addresses a dns: lookup answered
     return n;
@@ -94,6 +109,7 @@ export const CHECKED: CheckedPrimitives = {
   },
   streamMap(h, addr, prot, offset, size) {
     if (offset < 0) return DkError.INVALID_ARGUMENT;
+    if (this.trusted?.has(h)) return DkError.NOT_SUPPORTED; // a mapping would be read unchecked
     if ((prot & Prot.WRITE) !== 0 && readOnlyHandle(this, h)) return DkError.READ_ONLY;
     const fresh = addr === 0;
     if (fresh && this.memory + size > this.policy.limits.memory) return DkError.QUOTA_EXCEEDED;
@@ -158,6 +174,7 @@ export const CHECKED: CheckedPrimitives = {
     if (r === 0 && info && --info.refs <= 0) {
       this.handles.delete(h);
       this.net.closed(h);
+      this.trusted?.closed(h);
     }
     return r;
   },

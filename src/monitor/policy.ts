@@ -23,6 +23,8 @@ export interface MonitorPolicy {
   mounts: readonly MountGrant[];
   network: NetworkGrants;
   limits: MonitorLimits;
+  /** Guest path -> SHA-256 (hex) of the files whose reads are checked (trusted-files.ts); absent or empty: none. */
+  trustedFiles?: ReadonlyMap<string, string>;
 }
 
 export function policyFromManifest(m: Manifest): MonitorPolicy {
@@ -36,5 +38,6 @@ export function policyFromManifest(m: Manifest): MonitorPolicy {
       children: m.limits.children,
       bytesWritten: m.limits.bytesWritten,
     },
+    trustedFiles: new Map(Object.entries(m.trustedFiles ?? {})),
   };
 }

@@ -8,6 +8,7 @@ import { DkError, type DkErrorCode } from '../abi/errors.ts';
 import type { MonitorPolicy, MountGrant } from './policy.ts';
 import { PathResolver } from './resolve.ts';
 import { NetworkGate } from './network/resolved.ts';
+import { TrustedFiles } from './trusted-files.ts';
 
 export interface MonitorUsage {
   /** Handles open now (created through the monitor, not yet closed). */
@@ -42,6 +43,8 @@ export class SecurityMonitor {
   mapped: Map<number, number> | null = null;
   /** Peer URIs of the anonymous pipes this picoprocess made: the only ones it may open. */
   peers: Set<string> | null = null;
+  /** The manifest's trusted_files and the open ones (null when it lists none). */
+  readonly trusted: TrustedFiles | null;
   bytesWritten = 0;
   children = 0;
   memory = 0;
@@ -54,6 +57,7 @@ export class SecurityMonitor {
     this.policy = policy;
     this.resolver = new PathResolver(policy.mounts, (hostPath, follow) => lower.streamAttributesQuery(`file:${hostPath}`, follow ? 0 : QueryOption.NO_FOLLOW));
     this.net = new NetworkGate(policy.network);
+    this.trusted = policy.trustedFiles?.size ? new TrustedFiles(policy.trustedFiles) : null;
   }
 
   usage(): MonitorUsage {

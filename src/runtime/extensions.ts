@@ -116,10 +116,17 @@ function looksLikePath(name: string): boolean {
   return name.startsWith('./') || name.startsWith('../') || name.startsWith('/') || /\.(m|c)?[jt]s$/.test(name);
 }
 
-/** The factory a name stands for: built-in, module file or package. */
+/** A name with a URL scheme (data:, http:, https:, file:, node:...): never imported. */
+const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * The factory a name stands for: built-in, module file or package. A URL is refused: a
+ * `data:` or remote specifier is code from wherever the name came from, not from this host.
+ */
 export async function resolveExtension(name: string, cwd = process.cwd()): Promise<ExtensionFactory> {
   const builtin = BUILTIN_EXTENSIONS[name];
   if (builtin) return builtin;
+  if (URL_SCHEME.test(name)) throw new ExtensionError(`extension "${name}" is a URL: name a built-in, a module path or an installed package`);
   let specifier: string;
   if (looksLikePath(name)) specifier = pathToFileURL(resolve(cwd, name)).href;
   else {

@@ -11,7 +11,8 @@
 // this path too (an import circle otherwise).
 
 import type { SavedExtension, Snapshot, SnapshotMeta } from '../checkpoint/snapshot.ts';
-import { adoptCompiled, checkMagic, compileModule, readModuleFile, tierUpPrepared } from './module-cache.ts';
+import { adoptCompiled, checkMagic, compileModule, ModuleError, readModuleFile, tierUpPrepared } from './module-cache.ts';
+import { sha256 } from '../host/node/lazy-builtins.ts';
 import type { ModuleImage, PicoprocessOptions } from './picoprocess-types.ts';
 import {
   AUTO_PREPARE_MAX_BYTES,
@@ -24,7 +25,6 @@ import {
   prepareCaps,
   prepareModule,
 } from './prepare.ts';
-import { ModuleError } from './module-cache.ts';
 import { limitModuleMemory } from './quotas.ts';
 
 /** Room the checkpoint unwind buffer needs above a memory limit (capture.ts DATA_PAGES). */
@@ -96,6 +96,8 @@ export interface LoadOptions extends CompileOptions {
   /** The module's name (in messages and snapshots). */
   name: string;
   prepare: PreparePolicy;
+  /** The SHA-256 (hex) the module's bytes must have (a manifest's module_sha256): checked on the bytes that run. */
+  moduleSha256?: string | null;
 }
 
 // --- load ------------------------------------------------------------------------------------
@@ -169,11 +171,20 @@ export async function compileImage(image: ModuleImage, options: CompileOptions =
   return { image, module, tierUp };
 }
 
-/** Load, prepare and compile: the path of a module that runs once (`drawbridge run`, runCommand). */
-export async function loadProgram(options: LoadOptions): Promise<CompiledImage & { why: string | null; capped: boolean }> {
+/**
+ * Load, prepare and compile: the path of a module that runs once (`drawbridge run`, runCommand).
+ * `sourceSha256` is the SHA-256 of the module's bytes as given (what a measurement names).
+ */
+export async function loadProgram(options: LoadOptions): Promise<CompiledImage & { why: string | null; capped: boolean; sourceSha256: string }> {
   const bytes = typeof options.source === 'string' ? await readModule(options.source, options.early) : options.source;
+  const sourceSha256 = sha256(bytes).toString('hex');
+  if (options.moduleSha256 && sourceSha256 !== options.moduleSha256) {
+    throw new ModuleError(
+      `${options.name} has sha256 ${sourceSha256}; the manifest pins module_sha256 = ${options.moduleSha256}: run the module it names, or change the pin (drawbridge measure)`,
+    );
+  }
   const image = await prepareImage(bytes, options.name, options.prepare);
-  return { ...(await compileImage(image, options)), why: image.why, capped: image.capped === true };
+  return { ...(await compileImage(image, options)), why: image.why, capped: image.capped === true, sourceSha256 };
 }
 
 /**

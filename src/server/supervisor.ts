@@ -20,6 +20,7 @@ import { startCommand, type ExitStatus, type Running } from '../runtime/picoproc
 import { Governor } from '../runtime/quotas.ts';
 import { CANNOT_EXECUTE_EXIT_CODE, KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import { decodeSnapshot, type Snapshot } from '../checkpoint/snapshot.ts';
+import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
 import { isPreemptible, snapshotImage, startOptions } from '../runtime/load.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { StdinFeed } from './stdin-feed.ts';
@@ -249,21 +250,17 @@ export class Supervisor {
     };
   }
 
-  /** Continue a snapshot (bytes as written by checkpoint) as a new picoprocess (with `id`: that one). */
+  /**
+   * Continue a snapshot (plain snapshot bytes) as a new picoprocess (with `id`: that one), under
+   * `manifest` (default: this supervisor's, which grants nothing) and nothing else: what the
+   * snapshot records is a request, refused when it asks for a grant not given (request.ts).
+   */
   async restore(bytes: Uint8Array, manifest?: Manifest, id?: number, onRun?: (entry: Entry) => void): Promise<Entry> {
     const snapshot = decodeSnapshot(bytes, 'snapshot');
     if (!snapshot.module) throw new SupervisorError(400, 'the snapshot does not carry its module');
-    const base = manifest ?? this.defaultManifest();
-    const m: Manifest = {
-      ...base,
-      env: snapshot.meta.env,
-      mounts: snapshot.meta.mounts.map((x) => {
-        const given = base.mounts.find((g) => g.guest === x.guest);
-        const host = given?.host ?? x.host;
-        if (!host) throw new SupervisorError(400, `the snapshot's mount ${x.guest} needs a host directory`);
-        return { host, guest: x.guest, mode: x.mode };
-      }),
-    };
+    const { missing, manifest: m } = compareRequest(snapshot.meta, manifest ?? this.defaultManifest());
+    const refusal = missingGrantsMessage(missing);
+    if (refusal) throw new SupervisorError(400, refusal);
     const image = snapshotImage(snapshot.module, snapshot.meta);
     const module: LoadedModule = { ...image, hash: snapshot.meta.module.sha256, preemptible: isPreemptible(image), compiled: new Map() };
     return this.spawn({ module, manifest: m, restore: snapshot, stdin: 'open', id, onRun });

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const BIN = 'bin/drawbridge.js';
+// Snapshots are sealed with a host key (docs/snapshot.md): this file's own, not the user's.
+process.env.DRAWBRIDGE_KEY = join(mkdtempSync(join(tmpdir(), 'db-cli-key-')), 'host.key');
 const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 
 test('checkpoint a running program by its pid, restore it elsewhere: same output, files and status', async () => {
@@ -34,7 +36,11 @@ test('checkpoint a running program by its pid, restore it elsewhere: same output
   assert.equal(code, 0);
   assert.ok(!out.includes('done'));
 
-  const restored = cli(['restore', snap]);
+  // The restorer names the host folder again: a snapshot grants nothing.
+  const refused = cli(['restore', snap]);
+  assert.equal(refused.status, 1);
+  assert.equal(refused.stderr, 'drawbridge restore: the snapshot asks for mount /data (rw), not granted: give --dir HOST::/data or a manifest\n');
+  const restored = cli(['restore', '--dir', `${dir}::/data`, snap]);
   assert.equal(restored.status, whole.status, restored.stderr);
   assert.equal(out + restored.stdout, whole.stdout);
   assert.equal(readFileSync(join(dir, 'log.txt'), 'utf8'), readFileSync(join(ref, 'log.txt'), 'utf8'));
@@ -158,7 +164,8 @@ test('extension state joins the snapshot: a restored trace goes on numbering whe
   const before = readFileSync(trace, 'utf8').trim().split('\n');
   const lastSeq = Number(before[before.length - 1]!.split(' ')[0]);
   assert.ok(lastSeq > 5, `traced ${lastSeq} calls before the checkpoint`);
-  const restored = cli(['restore', snap]);
+  // The restorer stacks the trace again (a snapshot loads no extension); it gets the saved state.
+  const restored = cli(['restore', '--ext', `trace:file=${trace}`, '--dir', `${dir}::/data`, snap]);
   assert.equal(restored.status, 328350 % 7, restored.stderr);
   const after = readFileSync(trace, 'utf8').trim().split('\n');
   // The numbering goes on from the capture (the stopped source traced its own teardown after it).
@@ -184,7 +191,8 @@ test('a listening socket follows a checkpoint: the restored server listens again
   const ck = cli(['checkpoint', String(server.pid), '-o', snap]);
   assert.equal(ck.status, 0, ck.stderr);
   assert.equal(await new Promise((r) => server.on('close', r)), 0);
-  const restored = spawn(process.execPath, [BIN, 'restore', snap]);
+  // Listening again needs a listen grant: port 0 grants the port the snapshot's socket has.
+  const restored = spawn(process.execPath, [BIN, 'restore', '--listen', '127.0.0.1:0', snap]);
   try {
     let answer = '';
     for (let i = 0; i < 100 && answer === ''; i++) {

@@ -99,7 +99,9 @@ test('a pipe of its own follows a checkpoint: restored (here and in a fresh proc
   // The same snapshot restored by the CLI in a new Node process.
   const file = join(mkdtempSync(join(tmpdir(), 'db-ckpt-pipe-')), 'pipe.snap');
   writeFileSync(file, first.snapshot!);
-  const cli = spawnSync(process.execPath, ['bin/drawbridge.js', 'restore', file], { encoding: 'utf8' });
+  const cli = spawnSync(process.execPath, ['bin/drawbridge.js', 'restore', '--trust-unsealed', '--dir', `${resolve('build/guests/process')}::/bin`, file], {
+    encoding: 'utf8',
+  });
   assert.equal(cli.status, 0, cli.stderr);
   assert.equal(first.out + cli.stdout, whole.out);
 });

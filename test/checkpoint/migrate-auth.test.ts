@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSnapshot } from '../../src/checkpoint/snapshot.ts';
+import { readSealedSnapshot } from '../../src/checkpoint/snapshot-file.ts';
 import { collect } from '../support/child-output.ts';
 import { pushSnapshot, withPeer } from './migration-peer.ts';
 
@@ -19,6 +20,8 @@ const COUNTER = 'build/guests/checkpoint/counter.wasm';
 const CLIENT = 'build/guests/net/client.wasm';
 const children: ChildProcessWithoutNullStreams[] = [];
 const work = mkdtempSync(join(tmpdir(), 'db-mig-auth-'));
+/** The counters' /data, the same folder on the source and the target (as shared storage would be). */
+const DATA = mkdtempSync(join(work, 'data-'));
 
 function drawbridge(args: string[]) {
   const c = spawn(process.execPath, [BIN, ...args]);
@@ -32,10 +35,13 @@ function finish(args: string[]): Promise<{ status: number | null; stdout: string
   return new Promise((r) => c.child.on('close', (status) => r({ status, stdout: c.out.text(), stderr: c.err.text() })));
 }
 
-/** `drawbridge receive` with a token file it makes; its port, token and (with --tls) pin. */
+/**
+ * `drawbridge receive` with a token file it makes, granting the counters' /data (a snapshot
+ * grants nothing); its port, token and (with --tls) pin.
+ */
 async function startReceive(extra: string[] = []) {
   const tokenFile = join(mkdtempSync(join(work, 'tok-')), 'token');
-  const rx = drawbridge(['receive', '--listen', '127.0.0.1:0', '--token-file', tokenFile, ...extra]);
+  const rx = drawbridge(['receive', '--listen', '127.0.0.1:0', '--token-file', tokenFile, '--dir', `${DATA}::/data`, ...extra]);
   const port = Number((await rx.out.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 'receive to listen', 20_000))[1]);
   const pin = /tls certificate sha256 ([0-9A-F:]+)/.exec(rx.out.text())?.[1];
   assert.equal(statSync(tokenFile).mode & 0o777, 0o600, 'the token file is 0600');
@@ -44,8 +50,7 @@ async function startReceive(extra: string[] = []) {
 
 /** A running counter (150 steps of 20 ms) whose output has reached step 3. */
 async function startCounter() {
-  const dir = mkdtempSync(join(work, 'data-'));
-  const src = drawbridge(['run', '--dir', `${dir}::/data`, COUNTER, '150', '20']);
+  const src = drawbridge(['run', '--dir', `${DATA}::/data`, COUNTER, '150', '20']);
   await src.out.waitFor(/step 3 /);
   return src;
 }
@@ -59,7 +64,8 @@ before(async () => {
   const file = join(work, 'counter.snap');
   const c = spawnSync(process.execPath, [BIN, 'checkpoint', String(src.child.pid), '-o', file], { encoding: 'utf8' });
   assert.equal(c.status, 0, c.stderr);
-  snapshotBytes = readFileSync(file);
+  // The file is sealed with this host's key: push the snapshot inside it.
+  snapshotBytes = readSealedSnapshot(file).bytes;
   rx = await startReceive();
 });
 

@@ -25,7 +25,9 @@ async function runAndMigrate(dir: string, args: string[], port: number, tokenFil
 
 test('migrate a running picoprocess to another host; a second one sends only what differs', async () => {
   const tokenFile = join(mkdtempSync(join(tmpdir(), 'db-mig-tok-')), 'token');
-  const target = spawn(process.execPath, [BIN, 'receive', '--listen', '127.0.0.1:0', '--token-file', tokenFile]);
+  // The target grants its own folder for /data: a migrated snapshot names none.
+  const dir = mkdtempSync(join(tmpdir(), 'db-mig-'));
+  const target = spawn(process.execPath, [BIN, 'receive', '--listen', '127.0.0.1:0', '--token-file', tokenFile, '--dir', `${dir}::/data`]);
   try {
     const tout = collect(target, 'stdout');
     const terr = collect(target, 'stderr');
@@ -36,7 +38,6 @@ test('migrate a running picoprocess to another host; a second one sends only wha
       encoding: 'utf8',
     });
 
-    const dir = mkdtempSync(join(tmpdir(), 'db-mig-'));
     const first = await runAndMigrate(dir, ['150', '20'], port, tokenFile);
     const m1 = first.migrate.match(/sent (\d+) of (\d+) pages and the module/);
     assert.ok(m1, first.migrate);

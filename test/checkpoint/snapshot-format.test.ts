@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ function meta(): Omit<SnapshotMeta, 'memory'> {
     format: 'drawbridge-snapshot',
     version: SNAPSHOT_VERSION,
     created: '2026-11-26T00:00:00.000Z',
-    module: { sha256: 'ab'.repeat(32), size: 5, name: 'm.wasm' },
+    module: { sha256: createHash('sha256').update(MODULE).digest('hex'), size: 5, name: 'm.wasm' },
     args: ['m', 'x'],
     libos: { args: [], env: [], fds: [], monotonicNs: '7' },
     globals: [{ index: 0, type: 'i32', value: '65536' }],
@@ -197,7 +198,7 @@ test('drawbridge restore of a file with a damaged page: one clear line, and the 
   const file = join(dir, 'bad.snap');
   writeFileSync(file, bad);
 
-  const restored = spawnSync(process.execPath, ['bin/drawbridge.js', 'restore', file], { encoding: 'utf8' });
+  const restored = spawnSync(process.execPath, ['bin/drawbridge.js', 'restore', '--trust-unsealed', '--dir', `${dir}::/data`, file], { encoding: 'utf8' });
   assert.equal(restored.status, 1, restored.stderr);
   assert.equal(restored.stdout, '', 'the program did not run');
   assert.equal(restored.stderr, `drawbridge restore: ${file}: checksum mismatch in page ${index}: the file is corrupted\n`);

@@ -50,6 +50,10 @@ export interface Manifest {
   limits: Limits;
   /** Extensions to stack, top (nearest the library OS) first; null when absent. */
   extensions: ExtensionEntry[] | null;
+  /** The SHA-256 (lowercase hex) of the only module this manifest runs; null or absent: any. */
+  moduleSha256?: string | null;
+  /** Guest paths of files whose bytes must have these SHA-256s (lowercase hex) when read (trusted-files.ts). */
+  trustedFiles?: Record<string, string>;
 }
 
 /** One extension as [[extensions]] names it (docs/extensions.md). */
@@ -88,6 +92,8 @@ export function emptyManifest(): Manifest {
     network: { connect: [], listen: [] },
     limits: { ...DEFAULT_LIMITS },
     extensions: null,
+    moduleSha256: null,
+    trustedFiles: {},
   };
 }
 

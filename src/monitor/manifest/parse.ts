@@ -125,6 +125,29 @@ const extensionsSchema = z.preprocess(
   ),
 );
 
+const sha256Hex = z
+  .string({ error: required('a SHA-256 as 64 hex digits') })
+  .regex(/^[0-9a-fA-F]{64}$/, 'expected a SHA-256 as 64 hex digits')
+  .transform((s) => s.toLowerCase());
+
+// [trusted_files] "/guest/path" = "sha256": files checked against the bytes read (trusted-files.ts).
+const trustedFilesSchema = z
+  .record(z.string(), sha256Hex, { error: 'expected a table of "/guest/path" = "sha256"' })
+  .superRefine((files, ctx) => {
+    for (const path of Object.keys(files)) {
+      const r = normaliseMountPath(path);
+      if ('error' in r) ctx.addIssue({ code: 'custom', path: [path], message: `guest path ${r.error}` });
+    }
+  })
+  .transform((files) => {
+    const out: Record<string, string> = {};
+    for (const [path, hash] of Object.entries(files)) {
+      const r = normaliseMountPath(path);
+      if ('path' in r) out[r.path] = hash;
+    }
+    return out;
+  });
+
 const manifestSchema = z.strictObject(
   {
     mounts: mountsSchema.optional(),
@@ -133,6 +156,8 @@ const manifestSchema = z.strictObject(
     network: networkSchema.optional(),
     limits: limitsSchema.optional(),
     extensions: extensionsSchema.optional(),
+    module_sha256: sha256Hex.optional(),
+    trusted_files: trustedFilesSchema.optional(),
   },
   { error: 'expected a table' },
 );
@@ -188,6 +213,8 @@ export function buildManifest(input: unknown): ManifestResult {
     bytesWritten: l.bytes_written ?? DEFAULT_LIMITS.bytesWritten,
   };
   m.extensions = v.extensions ? v.extensions.map((x) => ({ name: x.name, options: { ...(x.options ?? {}) } })) : null;
+  m.moduleSha256 = v.module_sha256 ?? null;
+  m.trustedFiles = { ...(v.trusted_files ?? {}) };
   return { ok: true, manifest: m };
 }
 
