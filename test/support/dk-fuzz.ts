@@ -399,7 +399,7 @@ export async function fuzzDk(host: 'node' | 'memory', opts: { seed: number; runs
         world.dispose();
       }
     }),
-    { seed: opts.seed, numRuns: opts.runs, interruptAfterTimeLimit: opts.seconds * 1000, markInterruptAsFailure: false },
+    { seed: opts.seed, numRuns: opts.runs, interruptAfterTimeLimit: opts.seconds * 1000, markInterruptAsFailure: false, includeErrorInReport: true },
   );
   return runs;
 }
