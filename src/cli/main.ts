@@ -26,9 +26,9 @@ commands:
                          print the measurement of a module and manifest
   prepare [--waits-only] MODULE.wasm
                          prepare a big module for checkpoints (small ones are prepared at first run)
-  receive --listen ADDR:PORT [--dir HOST::GUEST]... [--once]
-                         run picoprocesses migrated here
-  migrate PID --to ADDR:PORT
+  receive --listen ADDR:PORT [--token-file F] [--manifest F] [--dir HOST::GUEST]... [--once]
+                         run picoprocesses migrated here (a token, TLS beyond loopback; under these grants)
+  migrate PID --to ADDR:PORT [--token-file F] [--pin SHA256]
                          move a running \`drawbridge run\` to a drawbridge receive
   serve [--listen ADDR:PORT | --socket PATH] [--workers N]
                          run a long-lived host with a control API (docs/serve.md)
