@@ -1,11 +1,11 @@
 // The grants whoever starts or restores a picoprocess gives: --manifest FILE plus the flags
 // `drawbridge run` has (--dir, --env, --listen, --connect, --ext), as one effective manifest
-// and extension stack. `restore`, `receive` and `measure` read them here, so a restore is
-// granted exactly what a run with the same flags would be, and measures the same.
+// and extension stack. `run`, `restore`, `receive` and `measure` read them here, so a restore
+// is granted exactly what a run with the same flags would be, and measures the same.
 
 import { readFileSync } from 'node:fs';
 import { emptyManifest, withCliGrants, type Manifest, type NetworkGrants } from '../monitor/manifest/manifest.ts';
-import { parseEndpointPattern } from '../monitor/network/pattern.ts';
+import { parseEndpoint, parseEndpointPattern } from '../monitor/network/pattern.ts';
 import { ExtensionError, parseExtensionArg, type ExtensionRequest } from '../runtime/extensions.ts';
 import type { OptionTable } from './args.ts';
 
@@ -37,6 +37,8 @@ export interface Grants {
   manifest: Manifest;
   /** The extension stack, top first: the manifest's [[extensions]], then --ext. */
   extensions: ExtensionRequest[];
+  /** The manifest file's own grants, before the flags (run names its pre-opens by them). */
+  base: Manifest;
 }
 
 /** The effective manifest and extensions of these flags; a string is the one-line error. */
@@ -56,17 +58,8 @@ export async function grantsFromFlags(v: GrantValues): Promise<Grants | string> 
   }
   const granted = withCliGrants(base, { dirs: v.dir ?? [], env: v.env ?? [] }, { cwd: process.cwd(), hostEnv: process.env });
   if (!granted.ok) return granted.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
-  const network: NetworkGrants = { connect: [...base.network.connect], listen: [...base.network.listen] };
-  for (const [flag, list, into] of [
-    ['--listen', v.listen ?? [], network.listen],
-    ['--connect', v.connect ?? [], network.connect],
-  ] as const) {
-    for (const text of list) {
-      const p = parseEndpointPattern(text);
-      if (typeof p === 'string') return `${flag} ${text}: ${p}`;
-      into.push(p);
-    }
-  }
+  const network = networkFlagGrants(base.network, v.listen ?? [], v.connect ?? []);
+  if (typeof network === 'string') return network;
   let extensions: ExtensionRequest[];
   try {
     extensions = [...(base.extensions ?? []), ...(v.ext ?? []).map(parseExtensionArg)];
@@ -74,7 +67,27 @@ export async function grantsFromFlags(v: GrantValues): Promise<Grants | string> 
     if (e instanceof ExtensionError) return e.message;
     throw e;
   }
-  return { manifest: { ...granted.manifest, network }, extensions };
+  return { manifest: { ...granted.manifest, network }, extensions, base };
+}
+
+/** The manifest's network grants plus --listen and --connect; a string is the error message. */
+export function networkFlagGrants(base: NetworkGrants, listen: string[], connect: string[]): NetworkGrants | string {
+  const out: NetworkGrants = { connect: [...base.connect], listen: [...base.listen] };
+  for (const a of listen) {
+    // A concrete address to listen on (port 0: any free port; the program asks which).
+    const ep = parseEndpoint(a);
+    const pattern = parseEndpointPattern(a);
+    if (ep === null || typeof pattern === 'string' || !/^[\d.]+$|^\[.*\]$/.test(a.slice(0, a.lastIndexOf(':')))) {
+      return `--listen ${a}: expected ADDR:PORT with an IP address (127.0.0.1:8080, [::1]:8080)`;
+    }
+    out.listen.push(pattern);
+  }
+  for (const c of connect) {
+    const pattern = parseEndpointPattern(c);
+    if (typeof pattern === 'string') return `--connect ${c}: ${pattern}`;
+    out.connect.push(pattern);
+  }
+  return out;
 }
 
 /** The manifest as measured (measure.ts): the effective one, with the whole extension stack. */

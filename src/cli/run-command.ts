@@ -1,15 +1,12 @@
 // `drawbridge run`: flags spelled as wasmtime spells them.
 //   drawbridge run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--manifest FILE] [--] MODULE.wasm [ARGS...]
 
-import { readFileSync } from 'node:fs';
 import { AUTO_PREPARE_MAX_BYTES, PrepareError } from '../runtime/prepare.ts';
 import { MemoryLimitError } from '../runtime/quotas.ts';
 import { loadProgram, startOptions } from '../runtime/load.ts';
 import { serveControlSoon } from '../checkpoint/control.ts';
 import { writeSealedSnapshot } from '../checkpoint/snapshot-file.ts';
 import { measureWith } from '../checkpoint/measure.ts';
-import { emptyManifest, withCliGrants, type NetworkGrants } from '../monitor/manifest/manifest.ts';
-import { parseEndpoint, parseEndpointPattern } from '../monitor/network/pattern.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/index.ts';
 import { ModuleError } from '../runtime/module-cache.ts';
@@ -17,7 +14,8 @@ import { takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { GuestError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
-import { ExtensionError, ExtensionHalt, loadExtensions, parseExtensionArg, type ExtensionRequest, type ExtensionStack } from '../runtime/extensions.ts';
+import { ExtensionError, ExtensionHalt, loadExtensions, type ExtensionStack } from '../runtime/extensions.ts';
+import { grantsFromFlags, measuredManifest } from './grant-flags.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 
 /** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
@@ -118,36 +116,12 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     io.err(`drawbridge run: ${p}`);
     return 2;
   }
-  let base = emptyManifest();
-  if (p.manifest) {
-    let text: string;
-    try {
-      text = readFileSync(p.manifest, 'utf8');
-    } catch (e) {
-      io.err(`drawbridge run: cannot read manifest ${p.manifest}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-      return 2;
-    }
-    // Loaded only when a manifest is given: zod is a tenth of a second of start-up.
-    const { parseManifest } = await import('../monitor/manifest/parse.ts');
-    const m = parseManifest(text, p.manifest);
-    if (!m.ok) {
-      io.err(`drawbridge run: ${p.manifest}: ${m.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
-      return 2;
-    }
-    base = m.manifest;
-  }
-  const granted = withCliGrants(base, { dirs: p.dirs, env: p.env }, { cwd: process.cwd(), hostEnv: process.env });
-  if (!granted.ok) {
-    io.err(`drawbridge run: ${granted.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  const grants = await grantsFromFlags({ manifest: p.manifest, dir: p.dirs, env: p.env, listen: p.listen, connect: p.connect, ext: p.exts });
+  if (typeof grants === 'string') {
+    io.err(`drawbridge run: ${grants}`);
     return 2;
   }
-  const manifest = granted.manifest;
-  const net = networkCliGrants(manifest.network, p.listen, p.connect);
-  if (typeof net === 'string') {
-    io.err(`drawbridge run: ${net}`);
-    return 2;
-  }
-  manifest.network = net;
+  const { manifest, base, extensions: requests } = grants;
   // Pre-opens are named as the user typed the guest side, as wasmtime names them.
   const preopens = [
     ...base.mounts.filter((m) => !p.dirs.length || manifest.mounts.some((x) => x.guest === m.guest)).map((m) => ({ guestPath: m.guest, name: m.guest })),
@@ -165,7 +139,6 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
   }
   let stack: ExtensionStack | null = null;
   try {
-    const requests: ExtensionRequest[] = [...(manifest.extensions ?? []), ...p.exts.map(parseExtensionArg)];
     if (requests.length) stack = await loadExtensions(requests);
     // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
     // ones only if `drawbridge prepare` did it before (prepare.ts says why).
@@ -208,7 +181,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
         if (!checkpoint) return { ok: false, error: why! };
         const snapshot = await checkpoint(req.leaveRunning);
         // Sealed with the host key, bound to what it runs under (docs/snapshot.md, "Sealed snapshots").
-        const measurement = measureWith(program.sourceSha256, { ...manifest, extensions: requests.map((e) => ({ name: e.name, options: { ...e.options } })) });
+        const measurement = measureWith(program.sourceSha256, measuredManifest(manifest, requests));
         return { ok: true, bytes: writeSealedSnapshot(req.out, snapshot, { keyFile: req.key, encrypt: req.encrypt, measurement }) };
       });
     }
@@ -235,26 +208,6 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
   } finally {
     stack?.close();
   }
-}
-
-/** The manifest's network grants plus --listen and --connect; a string is the error message. */
-function networkCliGrants(base: NetworkGrants, listen: string[], connect: string[]): NetworkGrants | string {
-  const out: NetworkGrants = { connect: [...base.connect], listen: [...base.listen] };
-  for (const a of listen) {
-    // A concrete address to listen on (port 0: any free port; the program asks which).
-    const ep = parseEndpoint(a);
-    const pattern = parseEndpointPattern(a);
-    if (ep === null || typeof pattern === 'string' || !/^[\d.]+$|^\[.*\]$/.test(a.slice(0, a.lastIndexOf(':')))) {
-      return `--listen ${a}: expected ADDR:PORT with an IP address (127.0.0.1:8080, [::1]:8080)`;
-    }
-    out.listen.push(pattern);
-  }
-  for (const c of connect) {
-    const pattern = parseEndpointPattern(c);
-    if (typeof pattern === 'string') return `--connect ${c}: ${pattern}`;
-    out.connect.push(pattern);
-  }
-  return out;
 }
 
 function normalise(path: string): string {
