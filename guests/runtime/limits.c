@@ -3,6 +3,8 @@
 //   spin                 computes for ever without a system call (cpu_time must end it: 152)
 //   grow MIB             allocates and touches MIB MiB, one MiB at a time; prints how far it
 //                        got: "grew N MiB" (exit 0) or "out of memory after N MiB" (exit 3)
+//   wait-grow MIB        prints "waiting", reads a line from stdin (a checkpoint can take it
+//                        there), then grows as grow does
 //   parent CHILD ROLE..  spawns CHILD with ROLE... (stdout handed over), waits for it and
 //                        prints "child status N"
 #include <stdio.h>
@@ -14,6 +16,13 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "spin") == 0) {
     volatile unsigned long x = 1;
     for (;;) x = x * 6364136223846793005UL + 1442695040888963407UL;
+  }
+  if (argc > 2 && strcmp(argv[1], "wait-grow") == 0) {
+    char line[64];
+    printf("waiting\n");
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin)) return 5;
+    argv[1] = "grow";
   }
   if (argc > 2 && strcmp(argv[1], "grow") == 0) {
     long want = atol(argv[2]);
@@ -46,6 +55,6 @@ int main(int argc, char **argv) {
     printf("child status %d\n", r == 0 ? status : -r);
     return 0;
   }
-  fprintf(stderr, "usage: limits spin | grow MIB | parent CHILD ROLE...\n");
+  fprintf(stderr, "usage: limits spin | grow MIB | wait-grow MIB | parent CHILD ROLE...\n");
   return 2;
 }
