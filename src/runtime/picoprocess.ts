@@ -46,9 +46,9 @@ export function buildImports(
   governor: Governor | null = null,
 ): WebAssembly.Imports {
   // The governor (CPU time, stops) sees every import that may wait and the tick (quotas.ts).
-  const governed = (fn: (...a: any[]) => number | Promise<number>) => (governor ? governor.wrap(fn) : fn);
-  const suspending = (fn: (...a: any[]) => number | Promise<number>): WebAssembly.ImportValue =>
-    new WebAssembly.Suspending(governed(capturer ? capturer.wrap(fn) : fn)) as unknown as WebAssembly.ImportValue;
+  const governed = (fn: (...a: any[]) => number | Promise<number>, everyCall = false) => (governor ? governor.wrap(fn, everyCall) : fn);
+  const suspending = (fn: (...a: any[]) => number | Promise<number>, everyCall = false): WebAssembly.ImportValue =>
+    new WebAssembly.Suspending(governed(capturer ? capturer.wrap(fn) : fn, everyCall)) as unknown as WebAssembly.ImportValue;
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const imp of importsOf(module)) {
     const ns = (imports[imp.module] ??= {});
@@ -67,7 +67,7 @@ export function buildImports(
       ns[imp.name] = capturer ? suspending(capturer.fork) : () => 52;
     } else if (imp.module === TICK_MODULE && imp.name === TICK_NAME) {
       // The countdown of a prepared module: without a capturer it only re-arms itself.
-      ns[imp.name] = capturer ? suspending(capturer.tick) : (new WebAssembly.Suspending(governed(() => 0)) as unknown as WebAssembly.ImportValue);
+      ns[imp.name] = capturer ? suspending(capturer.tick, true) : (new WebAssembly.Suspending(governed(() => 0, true)) as unknown as WebAssembly.ImportValue);
     } else if (imp.module === 'drawbridge' && libos.drawbridgeCall(imp.name)) {
       const fn = libos.drawbridgeCall(imp.name)!;
       ns[imp.name] = DRAWBRIDGE_CALLS[imp.name]!.blocking ? suspending(fn) : fn;

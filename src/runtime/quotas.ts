@@ -37,6 +37,14 @@ export class QuotaStop extends Error {
 
 type Fn = (...args: any[]) => number | Promise<number>;
 
+/**
+ * Imports that return at once between two readings of the clock. Reading it on every call
+ * would cost a call as much as the call itself; a guest that computes long between calls is
+ * bounded elsewhere all the same: by its tick (checked on every call), by the watchdog thread
+ * (cpu-watchdog.ts), or by the pool's timer of its dedicated worker.
+ */
+const CHECK_EVERY = 64;
+
 /** CPU accounting and stop requests for one picoprocess. */
 export class Governor {
   /** Most CPU time (ms) the guest may use; Infinity: no limit. */
@@ -45,6 +53,8 @@ export class Governor {
   /** nowMs() when the guest last got control; -1 while it is suspended. */
   private mark = -1;
   private stop: QuotaStop | null = null;
+  /** Calls since the clock was last read (CHECK_EVERY). */
+  private calls = 0;
   /** Called once when the guest is stopped (CPU quota or kill), e.g. to kill its Picoprocess. */
   onStop: ((reason: QuotaStop) => void) | null = null;
   /**
@@ -105,22 +115,42 @@ export class Governor {
   }
 
   /**
-   * Wrap an import that may wait (and the tick, which yields): charged and checked on entry;
-   * while its promise is pending the guest is not charged; checked again when it resolves.
+   * Wrap an import that may wait (and the tick, which yields, with `everyCall`): charged and
+   * checked on entry (a stop at once, the CPU time every CHECK_EVERY calls, or on every call
+   * of the tick); while its promise is pending the guest is not charged; checked again when it
+   * resolves.
    */
-  wrap(fn: Fn): Fn {
-    return (...args: unknown[]) => {
-      this.check();
-      const r = fn(...args);
-      if (typeof r === 'number') return r;
-      this.paused();
-      return r.then((v) => {
-        this.resumed();
-        if (this.stop) throw this.stop;
-        return v;
-      });
-    };
+  wrap(fn: Fn, everyCall = false): Fn {
+    return governedImport(this, fn, everyCall);
   }
+
+  /** On entry of a wrapped import. */
+  entered(everyCall: boolean): void {
+    if (everyCall || this.stop !== null || ++this.calls >= CHECK_EVERY) {
+      this.calls = 0;
+      this.check();
+    }
+  }
+
+  /** A wrapped import that waits: not charged until it resolves, checked then. */
+  waiting(r: Promise<number>): Promise<number> {
+    this.paused();
+    return r.then((v) => {
+      this.resumed();
+      if (this.stop) throw this.stop;
+      return v;
+    });
+  }
+}
+
+/** `fn` under the governor g. `arguments`, not a rest parameter: no array on every call of a hot import. */
+function governedImport(g: Governor, fn: Fn, everyCall: boolean): Fn {
+  return function (this: unknown): number | Promise<number> {
+    g.entered(everyCall);
+    // eslint-disable-next-line prefer-rest-params
+    const r = fn.apply(this, arguments as unknown as unknown[]);
+    return typeof r === 'number' ? r : g.waiting(r);
+  };
 }
 
 /** The one line of a guest ended at its CPU time limit (here, by a watchdog, by a host service). */
