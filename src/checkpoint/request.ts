@@ -14,7 +14,7 @@ import type { Manifest } from '../monitor/manifest/manifest.ts';
 import type { SavedExtension, SnapshotMeta } from './snapshot.ts';
 
 /** The addresses (ADDR:PORT) of the sockets that were listening when the snapshot was taken. */
-function listeningAddresses(meta: SnapshotMeta): string[] {
+export function listeningAddresses(meta: SnapshotMeta): string[] {
   return (meta.libos?.fds ?? []).flatMap((f) => {
     const uri = f.socket?.listen;
     return typeof uri === 'string' ? [uri.slice(uri.indexOf(':') + 1)] : [];

@@ -145,6 +145,21 @@ export type Opened =
   /** Sealed with a key not given: `snapshot` is its body when not encrypted (usable only when trusted unsealed). */
   | { kind: 'foreign'; keyId: string; snapshot: Uint8Array | null };
 
+/** What a seal's header says, unchecked (for `drawbridge inspect`): null when the bytes are not a seal. */
+export function sealHeader(bytes: Uint8Array): { keyId: string; encrypted: boolean; created: string | null } | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 16 + MAC_LEN || buf.subarray(0, 8).toString('latin1') !== SEAL_MAGIC) return null;
+  const headerLen = buf.readUInt32LE(12);
+  if (headerLen > HEADER_MAX || 16 + headerLen > buf.length - MAC_LEN) return null;
+  try {
+    const h = JSON.parse(buf.subarray(16, 16 + headerLen).toString('utf8')) as { key_id?: unknown; encrypted?: unknown; created?: unknown };
+    if (typeof h.key_id !== 'string') return null;
+    return { keyId: h.key_id.slice(0, 16), encrypted: h.encrypted === true, created: typeof h.created === 'string' ? h.created.slice(0, 40) : null };
+  } catch {
+    return null;
+  }
+}
+
 /** Open a snapshot file: check its seal with any of `keys`. A SnapshotError says, in one line, when it was altered. */
 export function unseal(bytes: Uint8Array, keys: readonly HostKey[], name: string): Opened {
   const magic = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(8, bytes.length)).toString('latin1');

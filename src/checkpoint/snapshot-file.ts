@@ -40,7 +40,7 @@ export interface OpenedFile {
 }
 
 /** The keys to check seals with: those named, or this host's when it has one. */
-function keysFor(files: readonly string[] | undefined): HostKey[] {
+export function keysFor(files: readonly string[] | undefined): HostKey[] {
   if (files?.length) return files.map((f) => readKey(keyPath(f)));
   try {
     return [readKey(keyPath())];

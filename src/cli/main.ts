@@ -24,6 +24,7 @@ commands:
   key [--key FILE]       make (once) and show the host key that seals snapshots
   measure MODULE.wasm [--manifest F]
                          print the measurement of a module and manifest
+  inspect FILE [--json]  show what a snapshot holds and asks for, without running it
   prepare [--waits-only] MODULE.wasm
                          prepare a big module for checkpoints (small ones are prepared at first run)
   receive --listen ADDR:PORT [--token-file F] [--manifest F] [--dir HOST::GUEST]... [--once]
@@ -74,6 +75,8 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
       return (await import('./key-commands.ts')).keyCommand(rest, out);
     case 'measure':
       return (await import('./key-commands.ts')).measureCommand(rest, out);
+    case 'inspect':
+      return (await import('./inspect-command.ts')).inspectCommand(rest, out);
     case 'prepare':
       return (await import('./checkpoint-commands.ts')).prepareCommand(rest, out);
     case 'receive':
