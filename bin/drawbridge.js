@@ -59,9 +59,13 @@ try {
   const size = earlyPath === null ? 0 : statSync(earlyPath).size;
   if (size > EARLY_MIN_BYTES && !process.env.DRAWBRIDGE_WASM_TIERING && !mayBePrepared(size)) {
     const bytes = readFile(earlyPath);
-    const module = bytes.then((b) => WebAssembly.compile(b));
-    module.catch(() => {}); // reported, if it matters, by the run command
-    globalThis.__drawbridgeEarlyModule = { path: earlyPath, bytes, module };
+    // Compiled as a run under the default limits will run it (src/cli/early-compile.ts).
+    const compiler = join(root, 'dist', 'cli-bundle', 'early-compile.js');
+    const early = existsSync(compiler)
+      ? (await import(pathToFileURL(compiler).href)).earlyCompile(bytes)
+      : { module: bytes.then((b) => WebAssembly.compile(b)), memoryLimit: undefined };
+    early.module.catch(() => {}); // reported, if it matters, by the run command
+    globalThis.__drawbridgeEarlyModule = { path: earlyPath, bytes, module: early.module, memoryLimit: early.memoryLimit };
   }
 } catch {
   // no such file: the run command says so

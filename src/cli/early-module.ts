@@ -5,6 +5,8 @@ interface EarlyModule {
   path: string;
   bytes: Promise<Uint8Array>;
   module: Promise<WebAssembly.Module>;
+  /** The limits.memory written into the module before that compile (undefined: none). */
+  memoryLimit?: number;
 }
 
 declare global {

@@ -181,7 +181,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
         if (!checkpoint) return { ok: false, error: why! };
         const snapshot = await checkpoint(req.leaveRunning);
         // Sealed with the host key, bound to what it runs under (docs/snapshot.md, "Sealed snapshots").
-        const measurement = measureWith(program.sourceSha256, measuredManifest(manifest, requests));
+        const measurement = measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
         return { ok: true, bytes: writeSealedSnapshot(req.out, snapshot, { keyFile: req.key, encrypt: req.encrypt, measurement }) };
       });
     }

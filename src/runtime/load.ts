@@ -75,6 +75,8 @@ export type PreparePolicy = 'always' | 'auto' | 'never' | { never: string };
 export interface EarlyModule {
   bytes: Promise<Uint8Array>;
   module: Promise<WebAssembly.Module>;
+  /** The limits.memory written into the bytes before that compile (undefined: none). */
+  memoryLimit?: number;
 }
 
 export interface CompileOptions {
@@ -162,25 +164,33 @@ export function isPreemptible(image: ModuleImage): boolean {
 export async function compileImage(image: ModuleImage, options: CompileOptions = {}): Promise<CompiledImage> {
   const tierUp = image.prepared && options.mayTierUp === true && tierUpPrepared(image.bytes);
   const bytes = options.memoryLimit === undefined ? image.bytes : limitModuleMemory(image.bytes, options.memoryLimit, image.prepared ? CAPTURE_PAGES : 0);
-  // The early compile is of the bytes as read: usable when the limit changed nothing.
   const module =
-    options.early && !image.prepared && bytes === image.bytes
+    options.early && !image.prepared && earlyCompiled(options.early, image.bytes, bytes, options.memoryLimit)
       ? await adoptCompiled(options.early.module, image.name)
       : await compileModule(bytes, image.name, { cache: options.cache, baseline: tierUp || options.baseline === true });
   if (options.memoryLimit !== undefined) markMemoryBound(module, options.memoryLimit);
   return { image, module, tierUp };
 }
 
+/** Whether the early compile was of `bytes` (the image's bytes under `memoryLimit`). */
+function earlyCompiled(early: EarlyModule, original: Uint8Array, bytes: Uint8Array, memoryLimit: number | undefined): boolean {
+  if (early.memoryLimit === memoryLimit) return true;
+  // Different limits, the same bytes: when neither rewrite changed the module.
+  return bytes === original && (early.memoryLimit === undefined || limitModuleMemory(original, early.memoryLimit) === original);
+}
+
 /**
  * Load, prepare and compile: the path of a module that runs once (`drawbridge run`, runCommand).
- * `sourceSha256` is the SHA-256 of the module's bytes as given (what a measurement names).
+ * `sourceSha256()` is the SHA-256 of the module's bytes as given (what a measurement names),
+ * computed when first asked for: hashing a big module is a noticeable part of a short run.
  */
-export async function loadProgram(options: LoadOptions): Promise<CompiledImage & { why: string | null; capped: boolean; sourceSha256: string }> {
+export async function loadProgram(options: LoadOptions): Promise<CompiledImage & { why: string | null; capped: boolean; sourceSha256: () => string }> {
   const bytes = typeof options.source === 'string' ? await readModule(options.source, options.early) : options.source;
-  const sourceSha256 = sha256(bytes).toString('hex');
-  if (options.moduleSha256 && sourceSha256 !== options.moduleSha256) {
+  let hash: string | undefined;
+  const sourceSha256 = (): string => (hash ??= sha256(bytes).toString('hex'));
+  if (options.moduleSha256 && sourceSha256() !== options.moduleSha256) {
     throw new ModuleError(
-      `${options.name} has sha256 ${sourceSha256}; the manifest pins module_sha256 = ${options.moduleSha256}: run the module it names, or change the pin (drawbridge measure)`,
+      `${options.name} has sha256 ${sourceSha256()}; the manifest pins module_sha256 = ${options.moduleSha256}: run the module it names, or change the pin (drawbridge measure)`,
     );
   }
   const image = await prepareImage(bytes, options.name, options.prepare);
