@@ -140,6 +140,12 @@ export function parseCanonicalIp(text: string): IpAddress | null {
   return a && canonicalIp(a);
 }
 
+/** Whether text is a loopback address literal (127.0.0.0/8, ::1), whatever its spelling. */
+export function isLoopbackIp(text: string): boolean {
+  const a = parseCanonicalIp(text);
+  return a !== null && (a.family === 4 ? a.bytes[0] === 127 : ipValue(a.bytes) === 1n);
+}
+
 /**
  * The IPv4 address an IPv6 address leads to: the one it is a spelling of (sameIPv4), or the
  * one a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address carries; null for any other.

@@ -10,6 +10,7 @@
 // learnt the token still cannot pose as the receiver and be sent a program's memory.
 
 import { generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { isLoopbackIp } from '../abi/ip.ts';
 
 /** A DER element: tag, definite length, body. */
 function der(tag: number, body: Buffer): Buffer {
@@ -70,5 +71,5 @@ export function normalizePin(text: string): string | null {
 /** Whether a host name or address is this machine's loopback (where TLS is optional). */
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+  return h === 'localhost' || isLoopbackIp(h);
 }

@@ -17,6 +17,7 @@ import type { Limits } from '../monitor/manifest/manifest.ts';
 import { createApiServer } from './http-api.ts';
 import { Pool } from './pool/pool.ts';
 import { warmUpPool, type WarmUpResult } from './pool/warm-up.ts';
+import { isLoopbackIp } from '../abi/ip.ts';
 
 export interface Connection {
   url?: string;
@@ -59,7 +60,7 @@ export function parseLoopback(text: string): { host: string; port: number } | st
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
   if (!m || Number(m[2]) > 65535) return `${text}: expected ADDR:PORT (127.0.0.1:7070)`;
   const host = m[1]!.replace(/^\[(.*)\]$/, '$1');
-  if (!/^127\.\d+\.\d+\.\d+$/.test(host) && host !== '::1' && host !== 'localhost') {
+  if (host !== 'localhost' && !isLoopbackIp(host)) {
     return `${text}: the control API listens on loopback only (127.0.0.1, ::1) or a unix socket; the token is all that guards it`;
   }
   return { host, port: Number(m[2]) };

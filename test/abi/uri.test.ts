@@ -6,7 +6,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import fc from 'fast-check';
-import { isIp, ipValue, parseIp, parseIPv6 } from '../../src/abi/ip.ts';
+import { isIp, ipValue, isLoopbackIp, parseIp, parseIPv6 } from '../../src/abi/ip.ts';
 import { NETWORK_SCHEMES, SCHEMES, formatAddress, isResolvableName, parseSocketAddress, schemeOf, schemeSpec } from '../../src/abi/uri.ts';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
@@ -83,4 +83,9 @@ test('schemes: one table; every network scheme has a direction, nothing else has
   assert.equal(schemeOf(':x'), null);
   assert.equal(schemeSpec('toString'), undefined);
   assert.equal(schemeSpec('__proto__'), undefined);
+});
+
+test('loopback literals: 127.0.0.0/8 and ::1 in every spelling; nothing else, no names', () => {
+  for (const ok of ['127.0.0.1', '127.255.0.9', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::FFFF:7f00:1']) assert.ok(isLoopbackIp(ok), ok);
+  for (const bad of ['128.0.0.1', '127.999.0.1', '::', '::2', '10.0.0.1', 'localhost', '', '0.0.0.0', '::ffff:10.0.0.1']) assert.ok(!isLoopbackIp(bad), bad);
 });
