@@ -27,16 +27,23 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-/** A port free on 127.0.0.1 a moment ago (the guest's listener must not print it first: waits.c says why). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+/**
+ * A port free on 127.0.0.1 a moment ago (the guest's listener must not print it first: waits.c says why),
+ * taken below the kernel's ephemeral range. A port the kernel handed out for port 0 goes back to the pool
+ * when freed, and another test may still connect to the one it had (to see a refusal, or a server of its
+ * own just closed): this guest would then accept that client and leave ours to be reset.
+ */
+async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (ok) return port;
+  }
+  throw new Error('no free port in 20000-31999 on 127.0.0.1');
 }
 
 /** Run the guest in `mode` on 127.0.0.1:port; resolves once it printed "ready". */

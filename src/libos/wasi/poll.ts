@@ -150,9 +150,14 @@ export function pollCalls(os: WasiState) {
     return ready.length > 0 ? answer(ready, outPtr, neventsPtr) : wait(inPtr, outPtr, n, neventsPtr, subs);
   }
 
-  async function wait(inPtr: number, outPtr: number, n: number, neventsPtr: number, subs: Sub[]): Promise<number> {
-    for (;;) {
-      const monoNow = os.monotonicNow();
+  /**
+   * Wait until a round finds something ready. The first round may use the time the caller's round
+   * read (`firstNow`): then the deadline it found not yet due is waited for, not found passed by a
+   * later reading of the clock, so a wait is always a wait (and is recorded as one).
+   */
+  async function wait(inPtr: number, outPtr: number, n: number, neventsPtr: number, subs: Sub[], firstNow?: bigint): Promise<number> {
+    for (let now = firstNow; ; now = undefined) {
+      const monoNow = now ?? os.monotonicNow();
       const waits: Handle[] = [];
       const ready = round(subs, monoNow, waits);
       if (ready.length > 0) return answer(ready, outPtr, neventsPtr);
@@ -180,7 +185,7 @@ export function pollCalls(os: WasiState) {
       const subs = parse(inPtr, n, monoNow);
       if (typeof subs === 'number') return subs;
       const ready = round(subs, monoNow, []);
-      if (ready.length === 0) return wait(inPtr, outPtr, n, neventsPtr, subs);
+      if (ready.length === 0) return wait(inPtr, outPtr, n, neventsPtr, subs, monoNow);
       if (onlyClocks(ready) && os.spinDue()) return afterTurn(inPtr, outPtr, n, neventsPtr, subs);
       return answer(ready, outPtr, neventsPtr);
     },
