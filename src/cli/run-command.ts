@@ -189,6 +189,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // The guest's own output first, then ours.
     flushInheritedOutput();
     if (status.error) io.err(`drawbridge: ${p.module}: ${status.error}`);
+    if (status.backtrace) io.err(['wasm backtrace:', ...status.backtrace].join('\n'));
     return status.exitCode;
   } catch (e) {
     if (e instanceof ExtensionError) {

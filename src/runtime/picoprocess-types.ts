@@ -90,6 +90,8 @@ export interface ExitStatus {
   exitCode: number;
   /** A one-line message when the guest trapped or misused the ABI (already formatted). */
   error?: string;
+  /** A trap's Wasm frames, innermost first, one line each (runtime/traps.ts wasmBacktrace). */
+  backtrace?: string[];
   /** The picoprocess was captured and stopped (it continues from its snapshot). */
   checkpointed?: boolean;
 }

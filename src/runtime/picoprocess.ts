@@ -11,7 +11,7 @@ import { createWasiLibOs, GuestError, GuestFault, ProcExit, SYSCALLS, type Preop
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
-import { trapMessage } from './traps.ts';
+import { trapMessage, wasmBacktrace } from './traps.ts';
 import { ERROR_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { ExtensionHalt } from '../extensions/api.ts';
@@ -196,7 +196,12 @@ export function exitStatusOf(e: unknown): ExitStatus {
     return { exitCode: ERROR_EXIT_CODE, error: `pointer out of bounds: ${e.message}` };
   }
   const trap = trapMessage(e);
-  if (trap !== null) return { exitCode: TRAP_EXIT_CODE, error: `wasm trap: ${trap}` };
+  if (trap !== null) {
+    const backtrace = wasmBacktrace(e);
+    return backtrace.length > 0
+      ? { exitCode: TRAP_EXIT_CODE, error: `wasm trap: ${trap}`, backtrace }
+      : { exitCode: TRAP_EXIT_CODE, error: `wasm trap: ${trap}` };
+  }
   throw e;
 }
 
