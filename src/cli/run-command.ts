@@ -12,7 +12,7 @@ import { flushInheritedOutput } from '../host/node/index.ts';
 import { ModuleError } from '../runtime/module-cache.ts';
 import { takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
-import { GuestError } from '../libos/index.ts';
+import { GuestError, PreopenError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { ExtensionError, ExtensionHalt, loadExtensions, type ExtensionStack } from '../runtime/extensions.ts';
 import { grantsFromFlags, measuredManifest } from './grant-flags.ts';
@@ -201,7 +201,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       io.err(`drawbridge: ${p.module}: ${e.message}`);
       return e.exitCode;
     }
-    if (e instanceof ModuleError || e instanceof GuestError || e instanceof MemoryLimitError || e instanceof PrepareError) {
+    if (e instanceof ModuleError || e instanceof GuestError || e instanceof MemoryLimitError || e instanceof PrepareError || e instanceof PreopenError) {
       io.err(`drawbridge run: ${e instanceof MemoryLimitError ? `${p.module}: ` : ''}${e.message}`);
       return e instanceof GuestError ? 1 : 2;
     }

@@ -7,7 +7,7 @@
 // other picoprocesses; everything else is a plain import.
 
 import type { Picoprocess } from '../host/kernel/host.ts';
-import { createWasiLibOs, GuestError, GuestFault, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/index.ts';
+import { createWasiLibOs, GuestError, GuestFault, PreopenError, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/index.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
@@ -113,6 +113,7 @@ export async function instantiate(
     );
   } catch (e) {
     process.kill(ERROR_EXIT_CODE);
+    if (e instanceof PreopenError) throw new PreopenError(e.guestPath, e.errno, manifest.mounts.find((m) => m.guest === e.guestPath)?.host);
     throw e;
   }
   const capturer = options.capture ? new Capturer(libos, { ...options.capture, args: options.args, manifest }) : null;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { withPadding } from '../support/wasm-padding.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -171,5 +171,20 @@ test('run: output to a pipe comes out while the guest computes, not only when it
     assert.equal(child.exitCode, null, 'still computing');
   } finally {
     child.kill('SIGKILL');
+  }
+});
+
+test('run: a --dir whose host folder is missing or is a file is one line naming the host folder, status 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-dir-'));
+  try {
+    writeFileSync(join(dir, 'file'), 'x');
+    const missing = cli(['run', '--dir', `${join(dir, 'nope')}::/w`, 'examples/hello.wasm']);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.err, `drawbridge run: cannot pre-open /w: host folder ${join(dir, 'nope')}: no such folder\n`);
+    const file = cli(['run', '--dir', `${join(dir, 'file')}::/w`, 'examples/hello.wasm']);
+    assert.equal(file.code, 2);
+    assert.equal(file.err, `drawbridge run: cannot pre-open /w: host folder ${join(dir, 'file')}: not a folder\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
