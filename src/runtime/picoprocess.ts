@@ -101,7 +101,9 @@ export async function instantiate(
     launcher: options.launcher ?? createChildLauncher(options, startCommand),
     stdioStreams: options.stdioStreams,
   });
-  let dk = createMonitor(process.dk, policyFromManifest(manifest));
+  const policy = policyFromManifest(manifest);
+  if (options.onDenied) policy.onDenied = options.onDenied;
+  let dk = createMonitor(process.dk, policy);
   if (options.wrapDk) dk = options.wrapDk(dk);
   const env = Object.entries(manifest.env).map(([k, v]) => `${k}=${v}`);
   let libos: WasiLibOs;
