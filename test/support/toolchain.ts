@@ -2,7 +2,7 @@
 // one is missing: a test that needs a tool skips with that message instead of failing, or
 // hanging on a child that waits for a checkpoint that never comes.
 import { spawnSync } from 'node:child_process';
-import { test as nodeTest, describe as nodeDescribe } from 'node:test';
+import { before as nodeBefore, test as nodeTest, describe as nodeDescribe } from 'node:test';
 
 const found = new Map<string, boolean>();
 function works(cmd: string): boolean {
@@ -42,3 +42,7 @@ function skippedWhen<T extends (...a: any[]) => unknown>(base: T, why: string | 
 export const testNeedingBinaryen: TestFn = skippedWhen(nodeTest, binaryenMissing());
 /** node:test's `describe`, skipped likewise. */
 export const describeNeedingBinaryen: typeof nodeDescribe = skippedWhen(nodeDescribe, binaryenMissing());
+/** node:test's `before`, a no-op when Binaryen is missing (the tests it prepares for are skipped). */
+export function beforeNeedingBinaryen(fn: () => unknown): void {
+  nodeBefore(binaryenMissing() ? () => {} : fn);
+}
