@@ -1,0 +1,29 @@
+// Why a picoprocess of the daemon ended, in one line, for `drawbridge ps` and
+// GET /v1/processes/ID. The exit statuses the host gives are named as abi/exit-status.ts names
+// them (trap, killed, cpu exceeded...); a status below GUEST_EXIT_CODE_END without a message is
+// the guest's own choice (proc_exit, or _start returning: 0).
+
+import { EXIT_STATUSES, GUEST_EXIT_CODE_END } from '../abi/exit-status.ts';
+
+/** What the reason is made of: the end's status and message (ExitStatus), and whether it was a checkpoint. */
+export interface EndFacts {
+  exitCode: number;
+  error?: string | null;
+  checkpointed?: boolean;
+}
+
+/** One line: `exited 0`, `trap: integer divide by zero`, `killed`, `cpu time limit exceeded (...)`; null while it runs. */
+export function endReason(status: EndFacts | null): string | null {
+  if (!status) return null;
+  if (status.checkpointed) return 'checkpointed';
+  const { exitCode, error } = status;
+  const entry = EXIT_STATUSES.find((s) => s.code === exitCode);
+  // A status the guest chose itself: no host message comes with it.
+  if (!error && (exitCode < GUEST_EXIT_CODE_END || !entry)) return `exited ${exitCode}`;
+  const name = entry ? entry.name : `exited ${exitCode}`;
+  // `killed` says it all unless the message says more (the daemon shutting down).
+  if (!error || error === name) return name;
+  // The CPU quota's message names the limit already (quotas.ts cpuExceededMessage).
+  if (entry?.name === 'cpu exceeded' && /^CPU time limit exceeded/.test(error)) return error.replace(/^CPU/, 'cpu');
+  return `${name}: ${error.replace(/^wasm trap: /, '')}`;
+}
