@@ -22,7 +22,7 @@ import { CANNOT_EXECUTE_EXIT_CODE, KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../a
 import { decodeSnapshot, type Snapshot } from '../checkpoint/snapshot.ts';
 import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
 import { isPreemptible, snapshotImage, startOptions } from '../runtime/load.ts';
-import { endReason } from './end-reason.ts';
+import { endReason, noteMemoryFull } from './end-reason.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { StdinFeed } from './stdin-feed.ts';
 import { ModuleStore, type LoadedModule } from './modules.ts';
@@ -237,7 +237,11 @@ export class Supervisor {
     entry.state = 'running';
     running.done
       .then(
-        (status) => entry.finish(status),
+        (status) => {
+          const memory = running.instance.exports.memory;
+          const bytes = memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
+          entry.finish(noteMemoryFull(status, bytes, manifest.limits.memory));
+        },
         (e: unknown) => entry.finish({ exitCode: TRAP_EXIT_CODE, error: `host error: ${(e as Error).message}` }),
       )
       .then(() => this.ended(entry.id));

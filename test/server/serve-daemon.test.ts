@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../src/server/daemon.ts';
 import { call } from '../../src/server/client.ts';
-import { endReason } from '../../src/server/end-reason.ts';
+import { endReason, noteMemoryFull } from '../../src/server/end-reason.ts';
 import { warmUpDisplay } from '../../src/cli/warm-up-progress.ts';
 import { main } from '../../src/cli/main.ts';
 import type { ProcessInfo } from '../../src/server/supervisor.ts';
@@ -19,8 +19,8 @@ const IDLE = join(GUESTS, 'density', 'idle.wasm');
 const EXIT_CODE = join(GUESTS, 'runtime', 'exit_code.wasm');
 const TRAP = join(GUESTS, 'wasi', 'trap.wasm');
 const SPIN = join(GUESTS, 'checkpoint', 'spin.wasm');
-
-process.env.DRAWBRIDGE_CACHE ??= mkdtempSync(join(tmpdir(), 'drawbridge-serve-daemon-cache-'));
+/** guests/runtime/limits.c: `grow MIB` exits 3 when malloc fails. */
+const LIMITS = join(GUESTS, 'runtime', 'limits.wasm');
 
 const info = async (d: Daemon, id: number) => ((await call(d.connection, 'GET', `/v1/processes/${id}`)) as { process: ProcessInfo }).process;
 const spawn = async (d: Daemon, body: Record<string, unknown>) =>
@@ -150,13 +150,18 @@ test('GET /v1/processes/ID and ps say why a picoprocess ended: its status, kille
     const zero = await spawn(d, { module: EXIT_CODE, args: [] });
     const trap = await spawn(d, { module: TRAP });
     const spin = await spawn(d, { module: SPIN, args: ['1000', '100000000'], manifest: '[limits]\ncpu_time = "200ms"\n' });
-    for (const p of [three, zero, trap, spin]) await wait(d, p.id);
+    const full = await spawn(d, { module: LIMITS, args: ['grow', '200'], manifest: '[limits]\nmemory = "64MiB"\n' });
+    const fits = await spawn(d, { module: LIMITS, args: ['grow', '8'], manifest: '[limits]\nmemory = "64MiB"\n' });
+    for (const p of [three, zero, trap, spin, full, fits]) await wait(d, p.id);
     await call(d.connection, 'POST', `/v1/processes/${running.id}/kill`);
     assert.equal((await info(d, three.id)).reason, 'exited 3');
     assert.equal((await info(d, zero.id)).reason, 'exited 0');
     assert.equal((await info(d, trap.id)).reason, 'trap: wasm `unreachable` instruction executed');
     assert.match((await info(d, spin.id)).reason!, /^cpu time limit exceeded \(200 ms of the manifest's limits\.cpu_time\)$/);
     assert.equal((await info(d, running.id)).reason, 'killed');
+    // The memory limit ends nothing itself: the program's own failure is said with it.
+    assert.equal((await info(d, full.id)).reason, 'exited 3 (memory full: limits.memory 64MiB)');
+    assert.equal((await info(d, fits.id)).reason, 'exited 0');
 
     const file = join(mkdtempSync(join(tmpdir(), 'serve-reason-')), 'serve.json');
     writeFileSync(file, JSON.stringify(d.connection), { mode: 0o600 });
@@ -191,6 +196,12 @@ test('endReason follows the exit statuses of abi/exit-status.ts', () => {
     "cpu time limit exceeded (1 s of the manifest's limits.cpu_time)",
   );
   assert.equal(endReason({ exitCode: 0, checkpointed: true }), 'checkpointed');
+  assert.equal(
+    endReason(noteMemoryFull({ exitCode: 134, error: 'wasm trap: wasm `unreachable` instruction executed' }, 2 ** 20, 2 ** 20)),
+    'trap: wasm `unreachable` instruction executed (memory full: limits.memory 1MiB)',
+  );
+  assert.equal(endReason(noteMemoryFull({ exitCode: 137, error: 'killed' }, 2 ** 20, 2 ** 20)), 'killed');
+  assert.equal(endReason(noteMemoryFull({ exitCode: 3 }, 2 ** 20 - 65536, 2 ** 20)), 'exited 3');
 });
 
 test('warm-up progress: rewritten in place on a terminal at most every 100 ms and wiped; a start and an end line elsewhere', () => {
