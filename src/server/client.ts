@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { DAEMON_NAME, defaultConnectionFile, type Connection } from './connection-file.ts';
+import { DAEMON_NAME, defaultConnectionFile, pidAlive, type Connection } from './connection-file.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -115,7 +115,11 @@ export function call(c: Connection, method: string, path: string, options: CallO
         res.on('error', reject);
       },
     );
-    req.on('error', (e) => reject(new ApiError(0, `cannot reach the drawbridge daemon: ${e.message}`)));
+    req.on('error', (e) => {
+      // A connection file left by a daemon that is gone: say so rather than ECONNREFUSED alone.
+      const gone = c.pid !== undefined && !pidAlive(c.pid) ? ` (its pid ${c.pid} is not running: start one with drawbridge serve)` : '';
+      reject(new ApiError(0, `cannot reach the drawbridge daemon: ${e.message}${gone}`));
+    });
     req.end(payload);
   });
 }

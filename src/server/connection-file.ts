@@ -46,7 +46,8 @@ export function readConnectionFile(path: string): Connection | null {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, as another user's). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -62,6 +62,20 @@ test("a dead daemon's connection file is replaced; a daemon that lost its file d
   // The pid of a process that has ended.
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   writeFileSync(file, JSON.stringify({ url: 'http://127.0.0.1:1', token: 'old', pid: Number(dead.stdout) }));
+  // The client commands say why they cannot reach it.
+  const saved = process.env.DRAWBRIDGE_SERVE_FILE;
+  process.env.DRAWBRIDGE_SERVE_FILE = file;
+  const errs: string[] = [];
+  try {
+    assert.equal(await main(['ps'], { out: () => {}, err: (l) => void errs.push(l) }), 1);
+  } finally {
+    if (saved === undefined) delete process.env.DRAWBRIDGE_SERVE_FILE;
+    else process.env.DRAWBRIDGE_SERVE_FILE = saved;
+  }
+  assert.match(
+    errs.join('\n'),
+    new RegExp(`^drawbridge ps: cannot reach the drawbridge daemon: .*\\(its pid ${dead.stdout} is not running: start one with drawbridge serve\\)$`),
+  );
   const a = await startDaemon({ workers: 0, warmUp: 0, connectionFile: file });
   try {
     assert.equal(JSON.parse(readFileSync(file, 'utf8')).url, a.connection.url);
