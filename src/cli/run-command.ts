@@ -12,11 +12,12 @@ import { flushInheritedOutput } from '../host/node/index.ts';
 import { ModuleError } from '../runtime/module-cache.ts';
 import { takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
-import { GuestError } from '../libos/index.ts';
+import { GuestError, PreopenError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { ExtensionError, ExtensionHalt, loadExtensions, type ExtensionStack } from '../runtime/extensions.ts';
 import { grantsFromFlags, measuredManifest } from './grant-flags.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
+import type { DenialLog } from '../monitor/monitor.ts';
 
 /** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
 const RUN_OPTIONS = {
@@ -54,8 +55,17 @@ const RUN_OPTIONS = {
       '--ext remap:/etc=/tenant/etc   (see docs/extensions.md)',
     ].join('\n'),
   },
+  log: {
+    type: 'string',
+    multiple: true,
+    value: 'WHAT',
+    help: "print on stderr, as it happens: 'denials' (each call the monitor\nrefuses, with the rule that refused it; also DRAWBRIDGE_LOG=denials)",
+  },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } as const satisfies OptionTable;
+
+/** What --log (and DRAWBRIDGE_LOG, comma-separated) may name. */
+const LOG_TOPICS = ['denials'];
 
 export const RUN_USAGE = `usage: drawbridge run [OPTIONS] [--] MODULE.wasm [ARGS...]
 
@@ -91,6 +101,8 @@ interface ParsedRun {
   /** --listen ADDR:PORT (pre-opened listening sockets) and --connect patterns. */
   listen: string[];
   connect: string[];
+  /** --log topics and DRAWBRIDGE_LOG's. */
+  log: string[];
   module: string;
   args: string[];
 }
@@ -103,7 +115,10 @@ function parse(argv: string[]): ParsedRun | 'help' | string {
   const [module, ...args] = r.positionals;
   if (module === undefined) return 'missing MODULE.wasm (see drawbridge run --help)';
   const v = r.values;
-  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, module, args };
+  const log = [...v.log, ...(process.env.DRAWBRIDGE_LOG ?? '').split(',').filter(Boolean)];
+  const unknown = log.find((t) => !LOG_TOPICS.includes(t));
+  if (unknown !== undefined) return `--log ${unknown}: expected one of ${LOG_TOPICS.join(', ')} (also DRAWBRIDGE_LOG)`;
+  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, log, module, args };
 }
 
 export async function runCommandLine(argv: string[], io: CommandIo): Promise<number> {
@@ -173,6 +188,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       stdout: 'inherit',
       stderr: 'inherit',
       wrapDk: stack?.wrap,
+      onDenied: denialPrinter(p, io),
     });
     const checkpoint = running.checkpoint;
     if (checkpoint || why) {
@@ -189,6 +205,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // The guest's own output first, then ours.
     flushInheritedOutput();
     if (status.error) io.err(`drawbridge: ${p.module}: ${status.error}`);
+    if (status.backtrace) io.err(['wasm backtrace:', ...status.backtrace].join('\n'));
     return status.exitCode;
   } catch (e) {
     if (e instanceof ExtensionError) {
@@ -200,7 +217,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       io.err(`drawbridge: ${p.module}: ${e.message}`);
       return e.exitCode;
     }
-    if (e instanceof ModuleError || e instanceof GuestError || e instanceof MemoryLimitError || e instanceof PrepareError) {
+    if (e instanceof ModuleError || e instanceof GuestError || e instanceof MemoryLimitError || e instanceof PrepareError || e instanceof PreopenError) {
       io.err(`drawbridge run: ${e instanceof MemoryLimitError ? `${p.module}: ` : ''}${e.message}`);
       return e instanceof GuestError ? 1 : 2;
     }
@@ -213,4 +230,21 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
 function normalise(path: string): string {
   const parts = path.split('/').filter((x) => x && x !== '.');
   return '/' + parts.join('/');
+}
+
+/**
+ * What run says of the monitor's refusals: each one with --log denials; without it, only the
+ * first refusal of output past limits.bytes_written (the program would otherwise lose its output
+ * in silence, and may still exit 0).
+ */
+function denialPrinter(p: ParsedRun, io: CommandIo): DenialLog {
+  const all = p.log.includes('denials');
+  let quotaSaid = false;
+  return (d) => {
+    if (all) io.err(`drawbridge: denied ${d.call} ${d.subject}: ${d.rule}`);
+    else if (d.quota === 'bytes_written' && !quotaSaid) {
+      quotaSaid = true;
+      io.err(`drawbridge: ${p.module}: output refused: ${d.rule}`);
+    }
+  };
 }
