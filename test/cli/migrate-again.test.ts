@@ -2,7 +2,7 @@
 // receive A, then migrate A's program (by the pid of `drawbridge receive --once`) on to
 // receive B. Before, the received program had no control socket: the second `migrate` found
 // "no running drawbridge with pid ... that can be checkpointed".
-import { test } from 'node:test';
+import { testNeedingBinaryen as test } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
