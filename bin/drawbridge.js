@@ -20,7 +20,7 @@ if (major < REQUIRED) {
     process.exit(r.status ?? (r.signal ? 128 + 9 : 1));
   }
   process.stderr.write(
-    `drawbridge: needs Node.js >= ${REQUIRED} (this is ${process.versions.node}); run it through npm (npx drawbridge ...) after npm install, or install Node.js ${REQUIRED}.\n`,
+    `drawbridge: needs Node.js >= ${REQUIRED} (this is ${process.versions.node}); run ./drawbridge in the checkout after npm ci, or install Node.js ${REQUIRED}.\n`,
   );
   process.exit(1);
 }
