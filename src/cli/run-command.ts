@@ -22,7 +22,7 @@ import { translateWasmtimeFlags, withWasmtimeGrants } from './wasmtime-flags.ts'
 import { formatResults, invokePlan } from './invoke-values.ts';
 
 /** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
-const RUN_OPTIONS = {
+export const RUN_OPTIONS = {
   dir: {
     type: 'string',
     multiple: true,

@@ -42,11 +42,15 @@ const NETWORK_WAY = "drawbridge's network grants are --listen/--connect";
 const PREVIEW1_WAY = 'drawbridge runs WASI preview 1 modules (wasi_snapshot_preview1) only';
 const LIMITS_WAY = "drawbridge's limits are a manifest's [limits] (memory, handles, children, cpu_time, bytes_written; --manifest FILE)";
 const ENGINE_WAY = 'drawbridge runs modules on V8 with the Wasm features Node.js enables';
-const COMPILE_WAY = 'drawbridge compiles with V8 (DRAWBRIDGE_WASM_TIERING=baseline|optimize|tierup picks the tier; DRAWBRIDGE_CODE_CACHE=0 turns the code cache off)';
+const COMPILE_WAY =
+  'drawbridge compiles with V8 (DRAWBRIDGE_WASM_TIERING=baseline|optimize|tierup picks the tier; DRAWBRIDGE_CODE_CACHE=0 turns the code cache off)';
 
 /** wasmtime's -S keys, and drawbridge's way for those it does not take. */
 const WASI_REFUSED: Record<string, string> = {
-  ...keys('http http-outgoing-body-buffer-chunks http-outgoing-body-chunk-size max-http-fields-size tls udp allow-ip-name-lookup network-error-code', NETWORK_WAY),
+  ...keys(
+    'http http-outgoing-body-buffer-chunks http-outgoing-body-chunk-size max-http-fields-size tls udp allow-ip-name-lookup network-error-code',
+    NETWORK_WAY,
+  ),
   ...keys('nn nn-graph threads config config-var keyvalue keyvalue-in-memory-data p3 preview0 listenfd cli-exit-with-code', PREVIEW1_WAY),
   cwd: 'the program starts in / (mount a folder there with --dir HOST::/)',
   'max-resources': "a manifest's limits.handles (--manifest FILE)",
@@ -212,7 +216,7 @@ export function translateWasmtimeFlags(argv: readonly string[], own: OptionTable
       if (i + 1 >= argv.length) return { kind: 'error', message: `${flag} needs a value (as in wasmtime; see ${DOCS})` };
       value = argv[++i]!;
     }
-    const r = Object.hasOwn(GROUPS, flag) ? group(GROUPS[flag]!, value, st) : single(flag, value, st);
+    const r = Object.hasOwn(GROUPS, flag) ? group(GROUPS[flag]!, flag, value, st) : single(flag, value, st);
     if (r !== null) return r;
   }
   const { out } = st;
@@ -240,7 +244,7 @@ function single(flag: string, value: string, st: State): Translation | null {
 }
 
 /** One -S/-W/-O/-C/-D/-R value: comma-separated KEY[=VALUE]s, or `help`. */
-function group(g: 'S' | 'W' | 'O' | 'C' | 'D' | 'R', value: string, st: State): Translation | null {
+function group(g: 'S' | 'W' | 'O' | 'C' | 'D' | 'R', flag: string, value: string, st: State): Translation | null {
   const short = `-${g}`;
   if (value === 'help' || value === 'help-long') {
     if (g === 'S' || g === 'W') return { kind: 'help', text: HELP[g] };
@@ -250,8 +254,13 @@ function group(g: 'S' | 'W' | 'O' | 'C' | 'D' | 'R', value: string, st: State): 
     const eq = item.indexOf('=');
     const key = eq >= 0 ? item.slice(0, eq) : item;
     const v = eq >= 0 ? item.slice(eq + 1) : undefined;
-    const said = `${short} ${item}`;
-    const r = g === 'S' ? wasiKey(key, v, said, st) : g === 'W' ? wasmKey(key, v, said, st) : { kind: 'error' as const, message: `${said}: not supported; ${GROUP_WAY[g]}` };
+    const said = `${flag} ${item}`; // as typed: -S http, --wasi http
+    const r =
+      g === 'S'
+        ? wasiKey(key, v, said, st)
+        : g === 'W'
+          ? wasmKey(key, v, said, st)
+          : { kind: 'error' as const, message: `${said}: not supported; ${GROUP_WAY[g]}` };
     if (r !== null) return r;
   }
   return null;
@@ -366,7 +375,11 @@ export function withWasmtimeGrants(manifest: Manifest, run: WasmtimeRun): Manife
   if (run.memory !== undefined || run.cpuTimeMs !== undefined) {
     out = {
       ...out,
-      limits: { ...out.limits, ...(run.memory !== undefined ? { memory: run.memory } : {}), ...(run.cpuTimeMs !== undefined ? { cpuTimeMs: run.cpuTimeMs } : {}) },
+      limits: {
+        ...out.limits,
+        ...(run.memory !== undefined ? { memory: run.memory } : {}),
+        ...(run.cpuTimeMs !== undefined ? { cpuTimeMs: run.cpuTimeMs } : {}),
+      },
     };
   }
   if (run.inheritNetwork) {
