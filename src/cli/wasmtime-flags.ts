@@ -38,6 +38,7 @@ export type Translation = WasmtimeRun | { kind: 'help'; text: string } | { kind:
 export const FUEL_PER_MS = 1_000_000;
 
 const DOCS = 'docs/wasmtime.md';
+const INHERIT_NETWORK_WARNING = 'drawbridge: -S inherit-network: granted connecting to any host and port (*:*) and listening on any address and port (*:*)';
 const NETWORK_WAY = "drawbridge's network grants are --listen/--connect";
 const PREVIEW1_WAY = 'drawbridge runs WASI preview 1 modules (wasi_snapshot_preview1) only';
 const LIMITS_WAY = "drawbridge's limits are a manifest's [limits] (memory, handles, children, cpu_time, bytes_written; --manifest FILE)";
@@ -176,6 +177,8 @@ interface State {
   /** Translated flags, in order; the inherited environment goes first. */
   flags: string[];
   inheritEnv: boolean;
+  /** What the CPU bound in force says on stderr (the last of --fuel, -W fuel, -W timeout). */
+  cpuWarning?: string;
 }
 
 /**
@@ -220,6 +223,8 @@ export function translateWasmtimeFlags(argv: readonly string[], own: OptionTable
     if (r !== null) return r;
   }
   const { out } = st;
+  if (st.cpuWarning) out.warnings.push(st.cpuWarning);
+  if (out.inheritNetwork) out.warnings.push(INHERIT_NETWORK_WARNING);
   const env = st.inheritEnv ? Object.entries(hostEnv).flatMap(([k, v]) => (v === undefined ? [] : ['--env', `${k}=${v}`])) : [];
   out.argv = [...env, ...st.flags, ...argv.slice(i)];
   return out;
@@ -278,8 +283,6 @@ function wasiKey(key: string, v: string | undefined, said: string, st: State): T
       const b = bool(v, said);
       if (typeof b !== 'boolean') return b;
       st.out.inheritNetwork = b;
-      st.out.warnings = st.out.warnings.filter((w) => !w.includes('-S inherit-network'));
-      if (b) st.out.warnings.push(`drawbridge: -S inherit-network: granted connecting to any host and port (*:*) and listening on any address and port (*:*)`);
       return null;
     }
     case 'tcplisten':
@@ -314,10 +317,8 @@ function wasmKey(key: string, v: string | undefined, said: string, st: State): T
     case 'timeout': {
       const ms = duration(v);
       if (ms === null) return { kind: 'error', message: `${said}: expected a duration: N (seconds), Ns, Nms, Nus, Nns` };
-      cpuBound(st, ms);
-      st.out.warnings.push(
-        `drawbridge: ${said}: drawbridge bounds CPU time, not wall-clock time: limits.cpu_time = ${st.out.cpuTimeMs} ms; a program that waits is not ended, and one that computes past it ends with status 152, where wasmtime traps`,
-      );
+      st.out.cpuTimeMs = ms;
+      st.cpuWarning = `drawbridge: ${said}: drawbridge bounds CPU time, not wall-clock time: limits.cpu_time = ${ms} ms; a program that waits is not ended, and one that computes past it ends with status 152, where wasmtime traps`;
       return null;
     }
     case 'unknown-imports-trap': {
@@ -334,16 +335,10 @@ function wasmKey(key: string, v: string | undefined, said: string, st: State): T
 function fuel(said: string, v: string, st: State): Translation | null {
   const n = number(v, said);
   if (typeof n !== 'number') return n;
-  cpuBound(st, Math.max(1, Math.ceil(n / FUEL_PER_MS)));
-  st.out.warnings.push(
-    `drawbridge: ${said}: drawbridge bounds CPU time, not instructions: limits.cpu_time = ${st.out.cpuTimeMs} ms (1 unit of fuel = 1 ns); past it the program ends with status 152, where wasmtime traps`,
-  );
-  return null;
-}
-
-/** The last CPU bound given wins, as the last of wasmtime's does. */
-function cpuBound(st: State, ms: number): void {
+  const ms = Math.max(1, Math.ceil(n / FUEL_PER_MS));
   st.out.cpuTimeMs = ms;
+  st.cpuWarning = `drawbridge: ${said}: drawbridge bounds CPU time, not instructions: limits.cpu_time = ${ms} ms (1 unit of fuel = 1 ns); past it the program ends with status 152, where wasmtime traps`;
+  return null;
 }
 
 /** A wasmtime boolean: nothing, y, yes, true, n, no, false. */

@@ -137,6 +137,11 @@ describe('translateWasmtimeFlags', () => {
     assert.equal(ok(['-W', 'timeout=5', 'm.wasm']).cpuTimeMs, 5000);
     assert.equal(ok(['-W', 'timeout=250ms', 'm.wasm']).cpuTimeMs, 250);
     assert.equal(withWasmtimeGrants(emptyManifest(), timeout).limits.cpuTimeMs, 2000);
+    // The last bound wins, and only it is said.
+    const last = ok(['--fuel', '1', '-W', 'timeout=2s', 'm.wasm']);
+    assert.equal(last.cpuTimeMs, 2000);
+    assert.equal(last.warnings.length, 1);
+    assert.match(last.warnings[0]!, /-W timeout=2s/);
     assert.match(refusal(['-W', 'max-memory-size=lots', 'm.wasm']), /^-W max-memory-size=lots: expected a number/);
     assert.match(refusal(['--fuel', '-1', 'm.wasm']), /^--fuel -1: expected a number/);
   });
