@@ -62,11 +62,11 @@ test("run: the exit status is the guest's; a trap is one line and 134", () => {
 
 test('run: a trap prints its Wasm backtrace innermost first, with the names of the name section, as wasmtime does', () => {
   // Unprepared: the module runs as clang built it (-O0, nothing inlined), so every call is a frame.
-  const trap = cli(['run', 'build/guests/wasi/trap-named.wasm'], { env: { DRAWBRIDGE_CHECKPOINT: '0' } });
+  const trap = cli(['run', 'build/guests/runtime/trap-named.wasm'], { env: { DRAWBRIDGE_CHECKPOINT: '0' } });
   assert.equal(trap.code, 134);
   assert.equal(trap.out, 'before the trap\n');
   const lines = trap.err.trimEnd().split('\n');
-  assert.equal(lines[0], 'drawbridge: build/guests/wasi/trap-named.wasm: wasm trap: integer divide by zero');
+  assert.equal(lines[0], 'drawbridge: build/guests/runtime/trap-named.wasm: wasm trap: integer divide by zero');
   assert.equal(lines[1], 'wasm backtrace:');
   const frames = lines.slice(2).map((l) => /^ +(\d+): +0x[0-9a-f]+ - (.+)$/.exec(l));
   assert.ok(
