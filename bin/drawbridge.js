@@ -30,15 +30,21 @@ if (major < REQUIRED) {
 // reading and compiling it now, so that loading the CLI happens meanwhile; the run
 // command takes the result (src/cli/early-module.ts) when it runs that module unprepared.
 const EARLY_MIN_BYTES = 256 * 1024;
+// drawbridge's run options that take a value, then wasmtime's (src/cli/wasmtime-flags.ts).
 const VALUE_FLAGS = new Set(['--dir', '--env', '--listen', '--connect', '--manifest', '--ext', '--log']);
+const WASMTIME_VALUE_FLAGS = ['--tcplisten', '--argv0', '--invoke', '--fuel', '--wasi', '--wasm', '--optimize', '--codegen', '--debug', '--record'];
+for (const f of [...WASMTIME_VALUE_FLAGS, '-S', '-W', '-O', '-C', '-D', '-R']) VALUE_FLAGS.add(f);
+/** The module of `drawbridge run ... MODULE`, or of `drawbridge MODULE.wasm` / `drawbridge --dir . MODULE` (run, as in wasmtime). */
 function moduleOfRun(argv) {
-  if (argv[0] !== 'run') return null;
-  for (let i = 1; i < argv.length; i++) {
+  const first = argv[0] === 'run' ? 1 : argv[0]?.endsWith('.wasm') ? 0 : argv[0]?.startsWith('-') ? 0 : -1;
+  if (first < 0) return null;
+  for (let i = first; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') return argv[i + 1] ?? null;
     if (!a.startsWith('-') || a === '-') return a;
     if (VALUE_FLAGS.has(a)) i++;
-    else if (!a.includes('=')) return null; // --help or a bad flag: the CLI answers that
+    // --help or a bad flag: the CLI answers that (-Sinherit-env: a value attached, as --env=A=1)
+    else if (!a.includes('=') && !/^-[SWOCDR]./.test(a)) return null;
   }
   return null;
 }

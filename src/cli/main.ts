@@ -13,7 +13,8 @@ usage: drawbridge COMMAND [ARGS...]
 
 commands:
   run [--dir HOST[::GUEST]]... [--env NAME=VALUE]... [--manifest FILE] [--] MODULE.wasm [ARGS...]
-                         run a WASI command module (see drawbridge run --help)
+                         run a WASI command module (see drawbridge run --help); as in
+                         wasmtime, \`drawbridge MODULE.wasm ARGS...\` is \`run\` too
   abi [--json]           print the Drawbridge ABI table
   manifest check FILE    validate a manifest and summarise what it grants
   checkpoint PID -o FILE [--leave-running] [--encrypt]
@@ -106,6 +107,8 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
       out.out(`drawbridge ${VERSION}`);
       return 0;
     default:
+      // `drawbridge prog.wasm ARGS` and `drawbridge --dir . prog.wasm` are `run`, as in wasmtime.
+      if ((await import('./wasmtime-flags.ts')).isImplicitRun(command)) return (await import('./run-command.ts')).runCommandLine(argv, out);
       out.err(`drawbridge: unknown command "${command}"; try drawbridge --help`);
       return 2;
   }

@@ -18,9 +18,11 @@ import { ExtensionError, ExtensionHalt, loadExtensions, type ExtensionStack } fr
 import { grantsFromFlags, measuredManifest } from './grant-flags.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 import type { DenialLog } from '../monitor/monitor.ts';
+import { translateWasmtimeFlags, withWasmtimeGrants } from './wasmtime-flags.ts';
+import { formatResults, invokePlan } from './invoke-values.ts';
 
 /** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
-const RUN_OPTIONS = {
+export const RUN_OPTIONS = {
   dir: {
     type: 'string',
     multiple: true,
@@ -91,7 +93,9 @@ modules start in V8's baseline tier, as node:wasi does. Caches live in
 $DRAWBRIDGE_CACHE (default ~/.cache/drawbridge): prepared/ and code/. DRAWBRIDGE_CODE_CACHE=0
 turns the code cache off; DRAWBRIDGE_WASM_TIERING=baseline|optimize|tierup overrides the tiering.
 
-The exit status is the program's; a trap exits with 134.`;
+The exit status is the program's; a trap exits with 134.
+
+wasmtime's run flags work too (--tcplisten, --argv0, --invoke, --fuel, -S inherit-env, ...): docs/wasmtime.md.`;
 
 interface ParsedRun {
   dirs: string[];
@@ -122,7 +126,14 @@ function parse(argv: string[]): ParsedRun | 'help' | string {
 }
 
 export async function runCommandLine(argv: string[], io: CommandIo): Promise<number> {
-  const p = parse(argv);
+  // wasmtime's spellings first (wasmtime-flags.ts): into drawbridge's flags, or one line.
+  const w = translateWasmtimeFlags(argv, RUN_OPTIONS, process.env);
+  if (w.kind !== 'run') {
+    if (w.kind === 'help') io.out(w.text);
+    else io.err(`drawbridge run: ${w.message}`);
+    return w.kind === 'help' ? 0 : 2;
+  }
+  const p = parse(w.argv);
   if (p === 'help') {
     io.out(RUN_USAGE);
     return 0;
@@ -136,7 +147,9 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     io.err(`drawbridge run: ${grants}`);
     return 2;
   }
-  const { manifest, base, extensions: requests } = grants;
+  const { base, extensions: requests } = grants;
+  const manifest = withWasmtimeGrants(grants.manifest, w);
+  for (const line of w.warnings) io.err(line);
   // Pre-opens are named as the user typed the guest side, as wasmtime names them.
   const preopens = [
     ...base.mounts.filter((m) => !p.dirs.length || manifest.mounts.some((x) => x.guest === m.guest)).map((m) => ({ guestPath: m.guest, name: m.guest })),
@@ -177,10 +190,16 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // A preparation stopped at a cap is said at once: the user would otherwise learn it only
     // when a checkpoint is refused.
     if (program.capped) io.err(`drawbridge: ${why}`);
+    const invoke = w.invoke === undefined ? undefined : invokePlan(program.image.bytes, w.invoke, p.args);
+    if (typeof invoke === 'string') {
+      io.err(`drawbridge run: ${invoke}`);
+      return 2;
+    }
     const running = await startCommand({
       ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
       host: createNodeHost(),
-      args: manifest.args ?? [p.module, ...p.args],
+      args: manifest.args ?? [w.argv0 ?? p.module, ...p.args],
+      ...(invoke ? { invoke } : {}),
       manifest,
       preopens,
       listenSockets: p.listen.map((a) => `tcp.server:${a}`),
@@ -206,6 +225,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     flushInheritedOutput();
     if (status.error) io.err(`drawbridge: ${p.module}: ${status.error}`);
     if (status.backtrace) io.err(['wasm backtrace:', ...status.backtrace].join('\n'));
+    if (invoke && status.results) for (const line of formatResults(status.results, invoke.results)) io.out(line);
     return status.exitCode;
   } catch (e) {
     if (e instanceof ExtensionError) {

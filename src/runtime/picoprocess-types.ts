@@ -87,6 +87,12 @@ export interface PicoprocessOptions {
    * guest that loops without system calls never gives its thread back.
    */
   beforeRun?: () => void;
+  /**
+   * Call this export with these arguments instead of _start, after _initialize when the module
+   * has one (a reactor), as `wasmtime run --invoke` does; its results are the status's
+   * `results`. Such a run is not capturable.
+   */
+  invoke?: { name: string; args: readonly (number | bigint)[] };
 }
 
 export interface ExitStatus {
@@ -97,6 +103,8 @@ export interface ExitStatus {
   backtrace?: string[];
   /** The picoprocess was captured and stopped (it continues from its snapshot). */
   checkpointed?: boolean;
+  /** What the entry point returned (`invoke`): one value per result of its type. */
+  results?: unknown[];
 }
 
 export interface Running {

@@ -179,8 +179,9 @@ function restoreInto(snapshot: Snapshot, memory: WebAssembly.Memory, capturer: C
 /** Run `fn` (an export) to completion under JSPI and turn its end into an exit status. */
 export async function runExport(fn: (...a: any[]) => any, args: readonly unknown[] = []): Promise<ExitStatus> {
   try {
-    await WebAssembly.promising(fn)(...args);
-    return { exitCode: 0 };
+    const returned: unknown = await WebAssembly.promising(fn)(...args);
+    if (returned === undefined) return { exitCode: 0 };
+    return { exitCode: 0, results: Array.isArray(returned) ? returned : [returned] };
   } catch (e) {
     return exitStatusOf(e);
   }
@@ -227,6 +228,12 @@ export async function startCommand(given: PicoprocessOptions): Promise<Running> 
   const governor = given.governor ?? new Governor(given.manifest.limits.cpuTimeMs);
   const options: PicoprocessOptions = { ...given, module, governor };
   if (module !== given.module && given.optimize) options.optimize = optimizeUnderLimit(given);
+  const invoke = given.invoke;
+  if (invoke) {
+    // A call of one export runs once: no capture, no tier-up (they re-enter _start).
+    delete options.capture;
+    delete options.optimize;
+  }
   const unwatch =
     given.governor === undefined && isMainThread && !hasTicks(given)
       ? watchCpu(governor, `drawbridge: ${given.image?.name ?? given.args[0] ?? 'module'}: `)
@@ -247,16 +254,28 @@ export async function startCommand(given: PicoprocessOptions): Promise<Running> 
   }
   const { process, libos, instance: first, capturer, imports } = made;
   let instance = first;
-  let start = instance.exports._start;
+  let start = instance.exports[invoke?.name ?? '_start'];
   if (typeof start !== 'function') {
     unwatch?.();
     libos.close();
     process.kill(ERROR_EXIT_CODE);
-    throw new GuestError('the module has no _start export: it is not a WASI command (a reactor needs the library API)');
+    throw new GuestError(
+      invoke
+        ? `no func export named \`${invoke.name}\` found`
+        : 'the module has no _start export: it is not a WASI command (a reactor needs the library API, or run --invoke)',
+    );
   }
   // A stop (kill, CPU quota) also ends the waits of the picoprocess, so a waiting guest wakes.
   governor.onStop = (reason) => process.kill(reason.exitCode);
   const run = async (): Promise<ExitStatus> => {
+    if (invoke) {
+      governor.resumed();
+      const init = instance.exports._initialize;
+      let status: ExitStatus = typeof init === 'function' ? await runExport(init as (...a: any[]) => any) : { exitCode: 0 };
+      if (status.exitCode === 0 && !status.error) status = await runExport(start as (...a: any[]) => any, invoke.args);
+      governor.paused();
+      return status;
+    }
     for (;;) {
       governor.resumed();
       const status = await runExport(start as (...a: any[]) => any);
