@@ -21,6 +21,8 @@ import { decodeSnapshot, SnapshotError, type Snapshot } from '../checkpoint/snap
 import { compareRequest, missingGrantsMessage, stateForStack } from '../checkpoint/request.ts';
 import { KeyError, keyPath } from '../checkpoint/seal.ts';
 import { checkMeasurement, isSnapshotOrSealed, openSealedBytes, readSealedSnapshot, readSnapshotBytes } from '../checkpoint/snapshot-file.ts';
+import { decodeLogCheckpoint, isLogCheckpoint, requestOf } from '../checkpoint/log-checkpoint.ts';
+import { restoreLogCheckpoint } from './log-restore.ts';
 import { GRANT_OPTIONS, grantsFromFlags, measuredManifest, type Grants } from './grant-flags.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
@@ -54,6 +56,11 @@ const RESTORE_OPTIONS = {
     help: "accept snapshots sealed with the key in FILE (repeatable;\ndefault: this host's key, $DRAWBRIDGE_KEY or ~/.config/drawbridge/host.key)",
   },
   'trust-unsealed': { type: 'boolean', help: 'restore a file with no seal, or sealed by a key not given\n(not encrypted): only one whose source you trust' },
+  durable: {
+    type: 'string',
+    value: 'FILE',
+    help: 'a log checkpoint: where the restored program logs on (default: the\ncache folder, removed when it ends); docs/durable.md',
+  },
   'ignore-measurement': {
     type: 'boolean',
     help: 'restore a sealed snapshot under another manifest or flags than\nit ran with (a module_sha256 pin is still checked)',
@@ -84,6 +91,7 @@ interface RestoreArgs {
   keys: string[];
   trustUnsealed: boolean;
   ignoreMeasurement: boolean;
+  durable: string | undefined;
 }
 
 /** restore's FILE, the restorer's grants and the seal options; 'help', or a mistake's message. */
@@ -97,7 +105,14 @@ async function restoreArgs(argv: string[]): Promise<RestoreArgs | 'help' | strin
   if (!file) return 'missing FILE';
   const grants = await grantsFromFlags(a.values);
   if (typeof grants === 'string') return grants;
-  return { file, grants, keys: a.values.key, trustUnsealed: a.values['trust-unsealed'], ignoreMeasurement: a.values['ignore-measurement'] };
+  return {
+    file,
+    grants,
+    keys: a.values.key,
+    trustUnsealed: a.values['trust-unsealed'],
+    ignoreMeasurement: a.values['ignore-measurement'],
+    durable: a.values.durable,
+  };
 }
 
 export async function checkpointCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -155,8 +170,15 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
   try {
     const bytes = readSnapshotBytes(file);
     // What it is not (a bad magic, a truncation) is said before whether it is sealed.
-    if (!isSnapshotOrSealed(bytes)) decodeSnapshot(bytes, file);
+    if (!isSnapshotOrSealed(bytes) && !isLogCheckpoint(bytes)) decodeSnapshot(bytes, file);
     const opened = openSealedBytes(bytes, file, { keyFiles: p.keys, trustUnsealed: p.trustUnsealed });
+    if (isLogCheckpoint(opened.bytes)) {
+      const cp = decodeLogCheckpoint(opened.bytes, file);
+      const refused = missingGrantsMessage(compareRequest(requestOf(cp.meta), grants.manifest).missing);
+      if (refused) throw new SnapshotError(refused);
+      checkMeasurement(file, opened, measuredManifest(grants.manifest, grants.extensions), p.ignoreMeasurement);
+      return await restoreLogCheckpoint(cp, file, grants, io, p.durable);
+    }
     const snapshot = decodeSnapshot(opened.bytes, file, { lazyPages: true });
     // Missing grants first (what to add), then whether the grants are the ones it ran under.
     const refusal = missingGrantsMessage(compareRequest(snapshot.meta, grants.manifest).missing);

@@ -16,6 +16,10 @@ import { GuestError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { ExtensionError, ExtensionHalt, loadExtensions, type ExtensionStack } from '../runtime/extensions.ts';
 import { grantsFromFlags, measuredManifest } from './grant-flags.ts';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defaultDurablePath, setUpDurable, type DurableSetup } from '../checkpoint/durable-run.ts';
+import { checkpointStart, serveLogControl } from '../checkpoint/log-control.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 
 /** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
@@ -52,6 +56,17 @@ const RUN_OPTIONS = {
       '--ext trace:format=json,file=t.log,filter=streams',
       '--ext record:file=run.log   --ext replay:file=run.log',
       '--ext remap:/etc=/tenant/etc   (see docs/extensions.md)',
+    ].join('\n'),
+  },
+  durable: {
+    type: 'string',
+    value: 'FILE',
+    help: [
+      'log mode: append every answer the outside world gives the program to a',
+      'durable log (FILE; --durable alone: the cache folder, removed when the run',
+      'ends), so that `drawbridge checkpoint` works for any module, prepared or not,',
+      'and `drawbridge restore` replays it (docs/durable.md); as [continuity]',
+      'mode = "log" in a manifest',
     ].join('\n'),
   },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
@@ -91,19 +106,27 @@ interface ParsedRun {
   /** --listen ADDR:PORT (pre-opened listening sockets) and --connect patterns. */
   listen: string[];
   connect: string[];
+  /** --durable[=FILE]: '' for the default place; undefined when not given. */
+  durable: string | undefined;
   module: string;
   args: string[];
 }
 
 /** The run's options, module and the guest's arguments (every word after the module); 'help', or a mistake's message. */
 function parse(argv: string[]): ParsedRun | 'help' | string {
-  const r = parseCommandArgs(RUN_OPTIONS, argv, { stopAtPositional: true });
+  // --durable takes its FILE only after '=': alone, it is the default place.
+  const words = argv.slice();
+  for (let i = 0; i < words.length && words[i]!.startsWith('-') && words[i] !== '--'; i++) {
+    if (words[i] === '--durable') words[i] = '--durable=';
+    else if (RUN_OPTIONS[words[i]!.slice(2) as keyof typeof RUN_OPTIONS]?.type === 'string' && !words[i]!.includes('=')) i++;
+  }
+  const r = parseCommandArgs(RUN_OPTIONS, words, { stopAtPositional: true });
   if (r.kind === 'help') return 'help';
   if (r.kind === 'error') return r.reason === 'unknown option' ? `${r.message} (see drawbridge run --help)` : r.message;
   const [module, ...args] = r.positionals;
   if (module === undefined) return 'missing MODULE.wasm (see drawbridge run --help)';
   const v = r.values;
-  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, module, args };
+  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, durable: v.durable, module, args };
 }
 
 export async function runCommandLine(argv: string[], io: CommandIo): Promise<number> {
@@ -138,6 +161,10 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     else preopens.push(entry);
   }
   let stack: ExtensionStack | null = null;
+  // Log mode: the flag, or the manifest's [continuity] mode = "log" (docs/durable.md).
+  const logMode = p.durable !== undefined || manifest.continuity?.mode === 'log';
+  const durablePath = logMode ? p.durable || manifest.continuity?.log || defaultDurablePath(p.module) : null;
+  let durable: DurableSetup | null = null;
   try {
     if (requests.length) stack = await loadExtensions(requests);
     // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
@@ -152,9 +179,10 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       source: p.module,
       name: p.module,
       early: takeEarlyModule(p.module) ?? undefined,
-      prepare: process.env.DRAWBRIDGE_CHECKPOINT === '0' ? { never: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' } : 'auto',
+      // In log mode the log is the capture: the module runs as it is, unprepared.
+      prepare: logMode ? 'never' : process.env.DRAWBRIDGE_CHECKPOINT === '0' ? { never: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' } : 'auto',
       cache: false,
-      mayTierUp: stack === null,
+      mayTierUp: stack === null && !logMode,
       memoryLimit: manifest.limits.memory,
       moduleSha256: manifest.moduleSha256,
     });
@@ -162,27 +190,34 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // A preparation stopped at a cap is said at once: the user would otherwise learn it only
     // when a checkpoint is refused.
     if (program.capped) io.err(`drawbridge: ${why}`);
+    if (durablePath !== null) durable = setUpDurable(resolve(durablePath), program.sourceSha256());
+    const args = manifest.args ?? [p.module, ...p.args];
+    const listenSockets = p.listen.map((a) => `tcp.server:${a}`);
     const running = await startCommand({
       ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
       host: createNodeHost(),
-      args: manifest.args ?? [p.module, ...p.args],
+      args,
       manifest,
       preopens,
-      listenSockets: p.listen.map((a) => `tcp.server:${a}`),
+      listenSockets,
       stdin: 'inherit',
       stdout: 'inherit',
       stderr: 'inherit',
-      wrapDk: stack?.wrap,
+      wrapDk: durable ? durable.wrap(stack?.wrap) : stack?.wrap,
+      onMemory: durable?.memory.onMemory,
     });
     const checkpoint = running.checkpoint;
-    if (checkpoint || why) {
+    const measurement = () => measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
+    if (durable) {
+      const start = checkpointStart(program.image, args, manifest, preopens, listenSockets, requests);
+      serveLogControl(durable, start, program.image.bytes, running.process, measurement);
+    } else if (checkpoint || why) {
       // An unprepared module still answers `drawbridge checkpoint`, to say how to prepare it.
       serveControlSoon(async (req) => {
         if (!checkpoint) return { ok: false, error: why! };
         const snapshot = await checkpoint(req.leaveRunning);
         // Sealed with the host key, bound to what it runs under (docs/snapshot.md, "Sealed snapshots").
-        const measurement = measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
-        return { ok: true, bytes: writeSealedSnapshot(req.out, snapshot, { keyFile: req.key, encrypt: req.encrypt, measurement }) };
+        return { ok: true, bytes: writeSealedSnapshot(req.out, snapshot, { keyFile: req.key, encrypt: req.encrypt, measurement: measurement() }) };
       });
     }
     const status = await running.done;
@@ -207,6 +242,9 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     throw e;
   } finally {
     stack?.close();
+    durable?.file.close();
+    // A log in the default place is kept only while it may be needed: when this process dies.
+    if (durable && !p.durable && !manifest.continuity?.log) rmSync(durable.file.path, { force: true });
   }
 }
 

@@ -43,6 +43,8 @@ export interface PicoprocessOptions {
   stdioStreams?: readonly (unknown | null)[];
   /** Wrap the monitored Dk (extensions stack here). */
   wrapDk?: (dk: Dk) => Dk;
+  /** Told the guest's linear memory once it is instantiated (a durable log digests it at a checkpoint). */
+  onMemory?: (memory: WebAssembly.Memory) => void;
   /**
    * Functions for import modules other than WASI and drawbridge (e.g. an embedder's own API
    * for a reactor). They run in the host, outside the monitor: grant them with care.
