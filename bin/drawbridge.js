@@ -38,6 +38,8 @@ function moduleOfRun(argv) {
     if (a === '--') return argv[i + 1] ?? null;
     if (!a.startsWith('-') || a === '-') return a;
     if (VALUE_FLAGS.has(a)) i++;
+    else if (a === '--durable')
+      continue; // its FILE only after '='
     else if (!a.includes('=')) return null; // --help or a bad flag: the CLI answers that
   }
   return null;
