@@ -12,7 +12,7 @@ import { measureWith } from '../checkpoint/measure.ts';
 import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
 import { SnapshotError } from '../checkpoint/snapshot.ts';
 import { createNodeHost, flushInheritedOutput } from '../host/node/index.ts';
-import { loadExtensions } from '../runtime/extensions.ts';
+import { ExtensionHalt, loadExtensions } from '../runtime/extensions.ts';
 import { compileImage, startOptions } from '../runtime/load.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { measuredManifest, type Grants } from './grant-flags.ts';
@@ -35,19 +35,27 @@ export async function restoreLogCheckpoint(cp: LogCheckpoint, name: string, gran
   const path = resolve(durable || manifest.continuity?.log || defaultDurablePath(meta.module.name));
   const setup = setUpDurable(path, meta.module.sha256, { log: cp.log.subarray(0, log.validBytes), entries: log.entries, memorySha256: meta.memorySha256 });
   try {
-    const running = await startCommand({
-      ...startOptions(compiled),
-      host: createNodeHost(),
-      args: meta.args,
-      manifest,
-      preopens: meta.preopens,
-      listenSockets: meta.listenSockets,
-      stdin: 'inherit',
-      stdout: 'inherit',
-      stderr: 'inherit',
-      wrapDk: setup.wrap(stack?.wrap),
-      onMemory: setup.memory.onMemory,
-    });
+    let running;
+    try {
+      running = await startCommand({
+        ...startOptions(compiled),
+        host: createNodeHost(),
+        args: meta.args,
+        manifest,
+        preopens: meta.preopens,
+        listenSockets: meta.listenSockets,
+        stdin: 'inherit',
+        stdout: 'inherit',
+        stderr: 'inherit',
+        wrapDk: setup.wrap(stack?.wrap),
+        onMemory: setup.memory.onMemory,
+      });
+    } catch (e) {
+      // The log differs already in the calls the library OS makes as it starts.
+      if (!(e instanceof ExtensionHalt)) throw e;
+      io.err(`drawbridge: ${meta.module.name}: ${e.message}`);
+      return e.exitCode;
+    }
     const start = checkpointStart(compiled.image, meta.args, manifest, meta.preopens, meta.listenSockets, requests);
     serveLogControl(setup, start, cp.module, running.process, () => measureWith(meta.module.sha256, measuredManifest(grants.manifest, requests)));
     const status = await running.done;
