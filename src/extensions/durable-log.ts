@@ -57,8 +57,11 @@ const PRIMITIVE_INDEX = new Map(PRIMITIVES.map((s, i) => [s, i]));
 // Writing
 
 class Writer {
-  private buf = new Uint8Array(64);
+  private buf: Uint8Array;
   length = 0;
+  constructor(size = 64) {
+    this.buf = new Uint8Array(size);
+  }
   private need(n: number): void {
     if (this.length + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -103,6 +106,10 @@ class Writer {
   }
   done(): Uint8Array {
     return this.buf.slice(0, this.length);
+  }
+  /** The bytes written, without a copy (the writer is not used after). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
   }
 }
 
@@ -189,12 +196,19 @@ function fnv(bytes: Uint8Array, h = 0x811c9dc5): number {
  */
 export function argsDigest(specs: readonly ArgSpec[], args: readonly unknown[]): number {
   const w = new Writer();
+  let h = 0x811c9dc5;
   for (let i = 0; i < specs.length; i++) {
     const v = args[i];
     if (specs[i]!.type === 'bytes-out') writeValue(w, v instanceof Uint8Array ? v.length : null);
-    else writeValue(w, v);
+    else if (v instanceof Uint8Array) {
+      // Data given in: its length, then its bytes, hashed where they are (no copy).
+      writeValue(w, v.length);
+      h = fnv(w.done(), h);
+      w.length = 0;
+      h = fnv(v, h);
+    } else writeValue(w, v);
   }
-  return fnv(w.done());
+  return fnv(w.done(), h);
 }
 
 export function encodeHeader(h: DurableHeader): Uint8Array {
@@ -214,7 +228,7 @@ export function currentAbiMajor(): number {
 
 /** One entry, framed: what is appended to the log file. */
 export function encodeEntry(e: DurableEntry): Uint8Array {
-  const body = new Writer();
+  const body = new Writer((e.out?.length ?? 0) + 64);
   body.varint(e.seq);
   const index = PRIMITIVE_INDEX.get(e.spec);
   if (index === undefined) throw new DurableLogError(`${e.spec.name} is not a primitive of this ABI`);
@@ -224,12 +238,12 @@ export function encodeEntry(e: DurableEntry): Uint8Array {
   const out = e.out ?? new Uint8Array(0);
   body.varint(out.length);
   body.bytes(out);
-  const b = body.done();
-  const frame = new Writer();
+  const b = body.view();
+  const frame = new Writer(b.length + 9);
   frame.varint(b.length);
   frame.bytes(b);
   frame.u32(fnv(b));
-  return frame.done();
+  return frame.view();
 }
 
 // ---------------------------------------------------------------------------------------------

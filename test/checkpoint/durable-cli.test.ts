@@ -126,7 +126,7 @@ test('attacks on a log checkpoint: changed answers, a cut or garbage log, an alt
 
   // A sealed file with one byte changed: the seal says so.
   const raw = readFileSync(file);
-  raw[raw.length - 100] ^= 1;
+  raw[raw.length - 100] = raw[raw.length - 100]! ^ 1;
   writeFileSync(join(dir, 'flipped.ckpt'), raw);
   const flipped = cli(['restore', join(dir, 'flipped.ckpt')]);
   assert.equal(flipped.status, 1);
