@@ -59,8 +59,8 @@ function start(args: string[]): {
 }
 
 /** Run with --durable, feed two lines, checkpoint it while it waits for the third. */
-async function checkpointAtThirdLine(file: string, extra: string[] = []): Promise<string> {
-  const run = start(['run', '--durable', ...extra, GUEST, ROUNDS]);
+async function checkpointAtThirdLine(file: string, extra: string[] = [], guestArgs: string[] = []): Promise<string> {
+  const run = start(['run', '--durable', ...extra, GUEST, ROUNDS, ...guestArgs]);
   await run.until('ready\n');
   run.child.stdin.write('alpha\n');
   await run.until('line 1:');
@@ -181,6 +181,24 @@ test('a log checkpoint asks for the mounts it ran with; a restorer that does not
   const granted = cli(['restore', '--dir', `${data}::/data`, file], 'gamma\ndelta\n');
   assert.equal(granted.stderr, '');
   assert.equal(before + granted.stdout, whole.stdout);
+});
+
+test('files open across the checkpoint are reopened at their position; what was written before it is not written again', async () => {
+  const words = 'one\ntwo\nthree\nfour\nfive\n';
+  const ref = mkdtempSync(join(tmpdir(), 'db-durable-ref-'));
+  writeFileSync(join(ref, 'words.txt'), words);
+  const all = cli(['run', '--dir', `${ref}::/data`, GUEST, ROUNDS, '/data'], INPUT.map((l) => l + '\n').join(''));
+  assert.equal(all.stderr, '');
+  assert.match(all.stdout, /line 3: gamma word=three\n/);
+  const data = mkdtempSync(join(tmpdir(), 'db-durable-files-'));
+  writeFileSync(join(data, 'words.txt'), words);
+  const file = join(dir, 'files.ckpt');
+  const before = await checkpointAtThirdLine(file, ['--dir', `${data}::/data`], ['/data']);
+  assert.equal(readFileSync(join(data, 'seen.txt'), 'utf8'), '1 alpha\n2 beta\n');
+  const restored = cli(['restore', '--dir', `${data}::/data`, file], 'gamma\ndelta\n');
+  assert.equal(restored.stderr, '');
+  assert.equal(before + restored.stdout, all.stdout);
+  assert.equal(readFileSync(join(data, 'seen.txt'), 'utf8'), readFileSync(join(ref, 'seen.txt'), 'utf8'));
 });
 
 test('[continuity] mode = "log" in a manifest turns the log on; a bad mode is named', async () => {
