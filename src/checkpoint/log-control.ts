@@ -2,7 +2,6 @@
 // socket of control.ts answers with a log checkpoint (durable-run.ts), sealed with the host key
 // and bound to the measurement it runs under, as a snapshot is.
 
-import type { Picoprocess } from '../host/kernel/host.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import type { ExtensionRequest } from '../extensions/spec-text.ts';
 import { serveControlSoon } from './control.ts';
@@ -33,7 +32,13 @@ export function checkpointStart(
 }
 
 /** Answer `drawbridge checkpoint` with a log checkpoint; without --leave-running the program then ends (status 0). */
-export function serveLogControl(setup: DurableSetup, start: CheckpointStart, module: Uint8Array, process: Picoprocess, measurement: () => Measurement): void {
+export function serveLogControl(
+  setup: DurableSetup,
+  start: CheckpointStart,
+  module: Uint8Array,
+  process: { kill(code: number): void },
+  measurement: () => Measurement,
+): void {
   serveControlSoon(async (req) => {
     const cp = await takeLogCheckpoint(setup, start, module);
     let bytes: number;

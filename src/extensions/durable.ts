@@ -83,6 +83,9 @@ function belowInRestore(spec: PrimitiveSpec): boolean {
   return replayedBelow(spec) && spec.method !== 'debugStringPrint';
 }
 
+/** How long a checkpoint waits for a program that computes to reach a call that waits. */
+const BOUNDARY_WAIT_MS = 10_000;
+
 /** A handle number that no host gives out: a translated call on it fails as on any bad handle. */
 const NO_HANDLE = 0x3fffffff;
 
@@ -306,7 +309,18 @@ export function createDurable(lower: Dk, options: DurableOptions): DurableInstan
       if (lost !== null) return Promise.reject(new Error(`${lost}, which a restore from a log could not bring back`));
       if (inFlight.size > 1) return Promise.reject(new Error('more than one thread is in a call: a log checkpoint needs one'));
       if (inFlight.size === 1) return Promise.resolve(takeBoundary());
-      return new Promise((resolve) => waiting.push(resolve));
+      // Computing: taken at the start of its next waiting call, or refused if none comes soon.
+      return new Promise((resolve, reject) => {
+        const give = (b: LogBoundary) => {
+          clearTimeout(timer);
+          resolve(b);
+        };
+        const timer = setTimeout(() => {
+          waiting = waiting.filter((w) => w !== give);
+          reject(new Error(`it made no call that waits within ${BOUNDARY_WAIT_MS / 1000} s (a log checkpoint is taken at one): try again`));
+        }, BOUNDARY_WAIT_MS);
+        waiting.push(give);
+      });
     },
     stop() {
       stopping = true;
