@@ -120,7 +120,7 @@ export async function checkpointCommand(argv: string[], io: CommandIo): Promise<
   const p = checkpointArgs(argv);
   if (p === 'help') {
     io.out(
-      `${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.\nWith --host, ID is a picoprocess of a drawbridge serve daemon (drawbridge checkpoint --host --help).`,
+      `${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.\nA run in log mode (--durable) gives a log checkpoint instead: its log so far, the module\nand a digest of its memory (docs/durable.md).\nWith --host, ID is a picoprocess of a drawbridge serve daemon (drawbridge checkpoint --host --help).`,
     );
     return 0;
   }
@@ -150,7 +150,10 @@ extension named here gets the state the snapshot saved for the one of the same n
 The file must be sealed with this host's key (or one given with --key): an unsealed file, or
 one sealed elsewhere, is refused unless --trust-unsealed. A sealed snapshot is bound to the
 measurement it ran under (drawbridge measure): restored under another manifest or flags, it is
-refused unless --ignore-measurement. With --host, it continues in a drawbridge serve daemon
+refused unless --ignore-measurement. A log checkpoint (drawbridge run --durable) is
+restored by running its module again from the start, answered from its log (no output
+written again), its memory checked where it was taken, and live from there, logging on
+(docs/durable.md). With --host, it continues in a drawbridge serve daemon
 instead (drawbridge restore --host --help).
 
 ${optionsHelp(RESTORE_OPTIONS)}`;
