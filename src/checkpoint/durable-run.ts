@@ -103,7 +103,7 @@ export interface DurableSetup {
 export function setUpDurable(
   path: string,
   moduleSha256: string,
-  restore?: { log: Uint8Array; entries: readonly DurableEntry[]; memorySha256: string },
+  restore?: { log: Uint8Array; entries: Iterable<DurableEntry>; memorySha256: string },
 ): DurableSetup {
   const file = openDurableFile(path, restore ? restore.log : durableHeader(moduleSha256));
   const memory = memoryWatch();

@@ -13,7 +13,7 @@
 // its own grants; its SHA-256 is checked on reading.
 
 import { crc32, sha256 as sha256Digest } from '../host/node/lazy-builtins.ts';
-import { decodeLog, DurableLogError, type DecodedLog } from '../extensions/durable-log.ts';
+import { decodeLog, DurableLogError } from '../extensions/durable-log.ts';
 import { SnapshotError, type SnapshotMeta } from './snapshot.ts';
 
 export const LOG_CHECKPOINT_MAGIC = 'DRAWBLCP';
@@ -145,18 +145,22 @@ function checkMeta(m: LogCheckpointMeta, bad: (why: string) => SnapshotError): v
   if (!ok) throw bad('META lacks a field or has one of the wrong type');
 }
 
-/** The log a checkpoint carries, decoded; exactly META's calls, or a SnapshotError in one line. */
-export function checkpointLog(c: LogCheckpoint, name: string, moduleSha256: string): DecodedLog {
-  let log: DecodedLog;
+/**
+ * Check the log a checkpoint carries, every entry, without keeping them: exactly META's calls,
+ * for this module, or a SnapshotError in one line. The replay then reads them one at a time
+ * (entriesOf), so that the log costs no more memory than its bytes.
+ */
+export function checkpointLog(c: LogCheckpoint, name: string, moduleSha256: string): { count: number; validBytes: number } {
+  let log: ReturnType<typeof decodeLog>;
   try {
-    log = decodeLog(c.log, { maxEntries: c.meta.calls });
+    log = decodeLog(c.log, { maxEntries: c.meta.calls, keep: false });
   } catch (e) {
     if (e instanceof DurableLogError) throw new SnapshotError(`${name}: its log is damaged: ${e.message}`);
     throw e;
   }
   if (log.header.module !== moduleSha256) throw new SnapshotError(`${name}: its log belongs to another module (${log.header.module.slice(0, 16)}...)`);
-  if (log.entries.length !== c.meta.calls) throw new SnapshotError(`${name}: its log holds ${log.entries.length} calls, META says ${c.meta.calls}`);
-  return log;
+  if (log.count !== c.meta.calls) throw new SnapshotError(`${name}: its log holds ${log.count} calls, META says ${c.meta.calls}`);
+  return { count: log.count, validBytes: log.validBytes };
 }
 
 /** What compareRequest (request.ts) reads of a snapshot's META, from a log checkpoint's. */

@@ -9,6 +9,7 @@ import { setUpDurable, defaultDurablePath } from '../checkpoint/durable-run.ts';
 import { checkpointLog, requestOf, type LogCheckpoint } from '../checkpoint/log-checkpoint.ts';
 import { checkpointStart, serveLogControl } from '../checkpoint/log-control.ts';
 import { measureWith } from '../checkpoint/measure.ts';
+import { entriesOf } from '../extensions/durable-log.ts';
 import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
 import { SnapshotError } from '../checkpoint/snapshot.ts';
 import { createNodeHost, flushInheritedOutput } from '../host/node/index.ts';
@@ -33,7 +34,8 @@ export async function restoreLogCheckpoint(cp: LogCheckpoint, name: string, gran
   const requests = grants.extensions;
   const stack = requests.length ? await loadExtensions(requests) : null;
   const path = resolve(durable || manifest.continuity?.log || defaultDurablePath(meta.module.name));
-  const setup = setUpDurable(path, meta.module.sha256, { log: cp.log.subarray(0, log.validBytes), entries: log.entries, memorySha256: meta.memorySha256 });
+  const carried = cp.log.subarray(0, log.validBytes);
+  const setup = setUpDurable(path, meta.module.sha256, { log: carried, entries: entriesOf(carried), memorySha256: meta.memorySha256 });
   try {
     let running;
     try {

@@ -404,36 +404,54 @@ export function decodeHeader(bytes: Uint8Array): { header: DurableHeader; at: nu
 /**
  * Decode a whole log. Every mistake is a DurableLogError naming the entry; with `tolerateTail`
  * a damaged or torn tail ends the log there instead (a log file a crash cut short), and `tail`
- * says why. `maxEntries` bounds the work.
+ * says why. `maxEntries` bounds the work; `keep: false` checks every entry without keeping
+ * them (`entries` is then empty): what a restore does first, before it reads them again one
+ * at a time (entriesOf), so that a log never costs more memory than its own bytes.
  */
-export function decodeLog(bytes: Uint8Array, options: { tolerateTail?: boolean; maxEntries?: number } = {}): DecodedLog {
+export function decodeLog(bytes: Uint8Array, options: { tolerateTail?: boolean; maxEntries?: number; keep?: boolean } = {}): DecodedLog & { count: number } {
   const { header, at } = decodeHeader(bytes);
   const entries: DurableEntry[] = [];
   const maxEntries = options.maxEntries ?? Number.MAX_SAFE_INTEGER;
   let pos = at;
+  let count = 0;
   let tail: string | null = null;
   while (pos < bytes.length) {
-    const n = entries.length + 1;
     try {
-      if (entries.length >= maxEntries) throw new DurableLogError(`more than ${maxEntries} entries`);
-      const r = new Reader(bytes, bytes.length);
-      r.at = pos;
-      const len = r.varint();
-      if (len > MAX_ENTRY_BYTES) throw new DurableLogError(`an entry of ${len} bytes (at most ${MAX_ENTRY_BYTES})`);
-      const body = r.take(len);
-      if (r.u32() !== fnv(body)) throw new DurableLogError('its check does not match its bytes');
-      const end = r.at;
-      entries.push(decodeBody(body));
+      if (count >= maxEntries) throw new DurableLogError(`more than ${maxEntries} entries`);
+      const { entry, end } = entryAt(bytes, pos);
+      if (options.keep !== false) entries.push(entry);
+      count++;
       pos = end;
     } catch (e) {
       if (!(e instanceof DurableLogError)) throw e;
-      const why = `entry ${n} (byte ${pos}): ${e.message}`;
+      const why = `entry ${count + 1} (byte ${pos}): ${e.message}`;
       if (!options.tolerateTail) throw new DurableLogError(why);
       tail = why;
       break;
     }
   }
-  return { header, entries, validBytes: pos, tail };
+  return { header, entries, count, validBytes: pos, tail };
+}
+
+/** The entry framed at `pos`, and where the next one begins. */
+function entryAt(bytes: Uint8Array, pos: number): { entry: DurableEntry; end: number } {
+  const r = new Reader(bytes, bytes.length);
+  r.at = pos;
+  const len = r.varint();
+  if (len > MAX_ENTRY_BYTES) throw new DurableLogError(`an entry of ${len} bytes (at most ${MAX_ENTRY_BYTES})`);
+  const body = r.take(len);
+  if (r.u32() !== fnv(body)) throw new DurableLogError('its check does not match its bytes');
+  return { entry: decodeBody(body), end: r.at };
+}
+
+/** The entries of a log checked already (decodeLog), one at a time, up to `validBytes`. */
+export function* entriesOf(bytes: Uint8Array, validBytes = bytes.length): Generator<DurableEntry> {
+  let pos = decodeHeader(bytes).at;
+  while (pos < validBytes) {
+    const { entry, end } = entryAt(bytes, pos);
+    yield entry;
+    pos = end;
+  }
 }
 
 function decodeBody(body: Uint8Array): DurableEntry {

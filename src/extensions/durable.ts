@@ -39,7 +39,7 @@ export interface DurableOptions {
   /** The digest of the program's linear memory now (hex); the runtime computes it. */
   memoryDigest(): string;
   /** Run these entries again first (a restore), then go live. */
-  replay?: { entries: readonly DurableEntry[]; memoryDigest: string | null };
+  replay?: { entries: Iterable<DurableEntry>; memoryDigest: string | null };
   /** Bytes the sink holds before the first append (its header, the log copied from a checkpoint). */
   startBytes?: number;
 }
@@ -102,11 +102,12 @@ interface Note {
 
 export function createDurable(lower: Dk, options: DurableOptions): DurableInstance {
   const { sink } = options;
-  const entries = options.replay?.entries ?? [];
-  let next = 0;
-  let live = entries.length === 0;
+  /** The log's entries, read one at a time (a log may be large). */
+  const entries = options.replay ? options.replay.entries[Symbol.iterator]() : null;
+  let live = entries === null;
   let seq = 0;
-  let written = entries.length;
+  /** Entries in the log so far: the replayed ones count as the replay goes (they are in the file already). */
+  let written = 0;
   /** A checkpoint stopped it: the program ends at its next step. */
   let stopping = false;
   /** A divergence stopped it: every call after fails. */
@@ -229,10 +230,11 @@ export function createDurable(lower: Dk, options: DurableOptions): DurableInstan
       const note: Note = { seq: ++seq, digest: argsDigest(c.spec.args, c.args), args: c.args.slice(), replayed: false };
       c.note = note;
       if (!live) {
-        const e = entries[next];
-        if (e === undefined) goLive(c);
+        const got = entries!.next();
+        if (got.done) goLive(c);
         else {
-          next++;
+          const e = got.value;
+          written++;
           if (e.spec !== c.spec || e.args !== note.digest) {
             const what = e.spec !== c.spec ? `the log has ${e.spec.name}` : `the log has ${e.spec.name} with other arguments`;
             halt(`diverged at call ${note.seq}: ${what}, but the program called ${formatCall(c.spec, c.args)}`);

@@ -17,6 +17,7 @@ import { checkpointStart, serveLogControl } from '../../../src/checkpoint/log-co
 import { measureWith } from '../../../src/checkpoint/measure.ts';
 import { readSealedSnapshot } from '../../../src/checkpoint/snapshot-file.ts';
 import { sha256 } from '../../../src/checkpoint/snapshot.ts';
+import { entriesOf } from '../../../src/extensions/durable-log.ts';
 import { createNodeHost, flushInheritedOutput } from '../../../src/host/node/index.ts';
 import { emptyManifest, type Manifest } from '../../../src/monitor/manifest/manifest.ts';
 import { compileModule } from '../../../src/runtime/module-cache.ts';
@@ -35,7 +36,7 @@ else {
   const file = a!;
   const cp = decodeLogCheckpoint(readSealedSnapshot(file).bytes, file);
   const log = checkpointLog(cp, file, moduleSha);
-  setup = setUpDurable(b!, moduleSha, { log: cp.log, entries: log.entries, memorySha256: cp.meta.memorySha256 });
+  setup = setUpDurable(b!, moduleSha, { log: cp.log, entries: entriesOf(cp.log, log.validBytes), memorySha256: cp.meta.memorySha256 });
 }
 const module = await compileModule(bytes, 'ruby+stdlib.wasm');
 let code = 0;
