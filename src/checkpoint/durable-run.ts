@@ -75,9 +75,9 @@ export function openDurableFile(path: string, start: Uint8Array): DurableFile {
   };
 }
 
-/** The header of a new log for the module with this SHA-256. */
-export function durableHeader(moduleSha256: string): Uint8Array {
-  return encodeHeader({ abiMajor: currentAbiMajor(), module: moduleSha256 });
+/** The header of a new log for the module with this SHA-256, started as `start` says. */
+export function durableHeader(moduleSha256: string, start?: CheckpointStart): Uint8Array {
+  return encodeHeader({ abiMajor: currentAbiMajor(), module: moduleSha256, start: start ? JSON.stringify(start) : '' });
 }
 
 /** The guest's linear memory, once instantiated, and its SHA-256. */
@@ -103,9 +103,10 @@ export interface DurableSetup {
 export function setUpDurable(
   path: string,
   moduleSha256: string,
-  restore?: { log: Uint8Array; entries: Iterable<DurableEntry>; memorySha256: string },
+  start: CheckpointStart | undefined,
+  restore?: { log: Uint8Array; entries: Iterable<DurableEntry>; memorySha256: string | null },
 ): DurableSetup {
-  const file = openDurableFile(path, restore ? restore.log : durableHeader(moduleSha256));
+  const file = openDurableFile(path, restore ? restore.log : durableHeader(moduleSha256, start));
   const memory = memoryWatch();
   let layer: DurableInstance | null = null;
   return {

@@ -13,7 +13,7 @@
 // its own grants; its SHA-256 is checked on reading.
 
 import { crc32, sha256 as sha256Digest } from '../host/node/lazy-builtins.ts';
-import { decodeLog, DurableLogError } from '../extensions/durable-log.ts';
+import { currentAbiMajor, decodeHeader, decodeLog, DURABLE_MAGIC, DurableLogError } from '../extensions/durable-log.ts';
 import { SnapshotError, type SnapshotMeta } from './snapshot.ts';
 
 export const LOG_CHECKPOINT_MAGIC = 'DRAWBLCP';
@@ -39,7 +39,7 @@ export interface LogCheckpointMeta {
   extensions: string[];
   /** Entries of the log up to the checkpoint. */
   calls: number;
-  /** SHA-256 (hex) of linear memory at the start of call `calls + 1`. */
+  /** SHA-256 (hex) of linear memory at the start of call `calls + 1` ('' for a durable log restored after a crash: not checked). */
   memorySha256: string;
   memoryBytes: number;
 }
@@ -108,14 +108,13 @@ export function decodeLogCheckpoint(bytes: Uint8Array, name: string): LogCheckpo
   return { meta, module, log };
 }
 
-function checkMeta(m: LogCheckpointMeta, bad: (why: string) => SnapshotError): void {
+/** Whether `m` holds the fields of how a program started (CheckpointStart), each of its type. */
+function isStart(m: Partial<LogCheckpointMeta> | null): boolean {
   const isStr = (v: unknown) => typeof v === 'string';
   const strs = (v: unknown) => Array.isArray(v) && v.every(isStr);
-  const ok =
+  return (
     m !== null &&
     typeof m === 'object' &&
-    m.format === 'drawbridge-log-checkpoint' &&
-    m.mode === 'log' &&
     typeof m.module === 'object' &&
     m.module !== null &&
     typeof m.module.sha256 === 'string' &&
@@ -135,7 +134,15 @@ function checkMeta(m: LogCheckpointMeta, bad: (why: string) => SnapshotError): v
     m.network !== null &&
     strs(m.network.connect) &&
     strs(m.network.listen) &&
-    strs(m.extensions) &&
+    strs(m.extensions)
+  );
+}
+
+function checkMeta(m: LogCheckpointMeta, bad: (why: string) => SnapshotError): void {
+  const ok =
+    isStart(m) &&
+    m.format === 'drawbridge-log-checkpoint' &&
+    m.mode === 'log' &&
     Number.isSafeInteger(m.calls) &&
     m.calls >= 0 &&
     m.calls <= MAX_LOG_ENTRIES &&
@@ -143,6 +150,51 @@ function checkMeta(m: LogCheckpointMeta, bad: (why: string) => SnapshotError): v
     /^[0-9a-f]{64}$/.test(m.memorySha256) &&
     Number.isSafeInteger(m.memoryBytes);
   if (!ok) throw bad('META lacks a field or has one of the wrong type');
+}
+
+/**
+ * A durable log file alone (what `run --durable=FILE` left when its process died), read as a
+ * log checkpoint to restore after a crash: the start record of its header (how the program
+ * started, what it was granted: a request), the module given by the restorer (it must be the
+ * one the log names), every whole entry (a torn last one is left out), and no memory digest
+ * (none was taken: the replay goes live at the log's end unchecked). Nothing in it is sealed:
+ * the caller asks for --trust-unsealed.
+ */
+export function logFileCheckpoint(log: Uint8Array, module: Uint8Array, name: string): LogCheckpoint {
+  let header: ReturnType<typeof decodeHeader>['header'];
+  let checked: ReturnType<typeof decodeLog>;
+  try {
+    header = decodeHeader(log).header;
+    checked = decodeLog(log, { tolerateTail: true, keep: false, maxEntries: MAX_LOG_ENTRIES });
+  } catch (e) {
+    if (e instanceof DurableLogError) throw new SnapshotError(`${name}: ${e.message}`);
+    throw e;
+  }
+  let start: Partial<LogCheckpointMeta> | null = null;
+  try {
+    start = JSON.parse(header.start ?? '') as Partial<LogCheckpointMeta>;
+  } catch {
+    start = null;
+  }
+  if (!isStart(start)) throw new SnapshotError(`${name}: its header does not say how the program started (a log of an older run, or damaged)`);
+  const sha = sha256Digest(module).toString('hex');
+  if (sha !== header.module) throw new SnapshotError(`${name} is the log of module ${header.module}; the module given has sha256 ${sha}`);
+  const meta: LogCheckpointMeta = {
+    ...(start as LogCheckpointMeta),
+    format: 'drawbridge-log-checkpoint',
+    version: LOG_CHECKPOINT_VERSION,
+    mode: 'log',
+    created: '',
+    module: { ...start!.module!, sha256: sha, size: module.length },
+    calls: checked.count,
+    memorySha256: '',
+    memoryBytes: 0,
+  };
+  return { meta, module, log: log.subarray(0, checked.validBytes) };
+}
+
+export function isDurableLog(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1') === DURABLE_MAGIC;
 }
 
 /**
@@ -158,6 +210,8 @@ export function checkpointLog(c: LogCheckpoint, name: string, moduleSha256: stri
     if (e instanceof DurableLogError) throw new SnapshotError(`${name}: its log is damaged: ${e.message}`);
     throw e;
   }
+  if (log.header.abiMajor !== currentAbiMajor())
+    throw new SnapshotError(`${name}: its log was written under ABI ${log.header.abiMajor}; this host has ABI ${currentAbiMajor()}`);
   if (log.header.module !== moduleSha256) throw new SnapshotError(`${name}: its log belongs to another module (${log.header.module.slice(0, 16)}...)`);
   if (log.count !== c.meta.calls) throw new SnapshotError(`${name}: its log holds ${log.count} calls, META says ${c.meta.calls}`);
   return { count: log.count, validBytes: log.validBytes };

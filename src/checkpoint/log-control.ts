@@ -8,11 +8,10 @@ import { serveControlSoon } from './control.ts';
 import { takeLogCheckpoint, type CheckpointStart, type DurableSetup } from './durable-run.ts';
 import type { Measurement } from './measure.ts';
 import { writeSealedSnapshot } from './snapshot-file.ts';
-import { sha256 } from './snapshot.ts';
 
 /** What a log checkpoint records of how the program started and what it was granted. */
 export function checkpointStart(
-  image: { name: string; bytes: Uint8Array },
+  module: { sha256: string; size: number; name: string },
   args: readonly string[],
   manifest: Manifest,
   preopens: readonly { guestPath: string; name: string }[],
@@ -20,7 +19,7 @@ export function checkpointStart(
   extensions: readonly ExtensionRequest[],
 ): CheckpointStart {
   return {
-    module: { sha256: sha256(image.bytes), size: image.bytes.length, name: image.name },
+    module: { sha256: module.sha256, size: module.size, name: module.name },
     args: [...args],
     env: { ...manifest.env },
     preopens: preopens.map((p) => ({ guestPath: p.guestPath, name: p.name })),

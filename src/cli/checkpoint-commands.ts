@@ -21,7 +21,7 @@ import { decodeSnapshot, SnapshotError, type Snapshot } from '../checkpoint/snap
 import { compareRequest, missingGrantsMessage, stateForStack } from '../checkpoint/request.ts';
 import { KeyError, keyPath } from '../checkpoint/seal.ts';
 import { checkMeasurement, isSnapshotOrSealed, openSealedBytes, readSealedSnapshot, readSnapshotBytes } from '../checkpoint/snapshot-file.ts';
-import { decodeLogCheckpoint, isLogCheckpoint, requestOf } from '../checkpoint/log-checkpoint.ts';
+import { decodeLogCheckpoint, isDurableLog, isLogCheckpoint, logFileCheckpoint, requestOf } from '../checkpoint/log-checkpoint.ts';
 import { restoreLogCheckpoint } from './log-restore.ts';
 import { GRANT_OPTIONS, grantsFromFlags, measuredManifest, type Grants } from './grant-flags.ts';
 import type { CommandIo } from './manifest-command.ts';
@@ -61,6 +61,11 @@ const RESTORE_OPTIONS = {
     value: 'FILE',
     help: 'a log checkpoint: where the restored program logs on (default: the\ncache folder, removed when it ends); docs/durable.md',
   },
+  module: {
+    type: 'string',
+    value: 'FILE',
+    help: 'restoring a durable log left by a run that died (with --trust-unsealed):\nthe module it ran, which the log names by SHA-256',
+  },
   'ignore-measurement': {
     type: 'boolean',
     help: 'restore a sealed snapshot under another manifest or flags than\nit ran with (a module_sha256 pin is still checked)',
@@ -92,6 +97,7 @@ interface RestoreArgs {
   trustUnsealed: boolean;
   ignoreMeasurement: boolean;
   durable: string | undefined;
+  module: string | undefined;
 }
 
 /** restore's FILE, the restorer's grants and the seal options; 'help', or a mistake's message. */
@@ -112,6 +118,7 @@ async function restoreArgs(argv: string[]): Promise<RestoreArgs | 'help' | strin
     trustUnsealed: a.values['trust-unsealed'],
     ignoreMeasurement: a.values['ignore-measurement'],
     durable: a.values.durable,
+    module: a.values.module,
   };
 }
 
@@ -172,6 +179,8 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
   const { file, grants } = p;
   try {
     const bytes = readSnapshotBytes(file);
+    // A durable log left by a run that died (docs/durable.md, "After a crash").
+    if (isDurableLog(bytes)) return await restoreDurableLog(bytes, file, p, io);
     // What it is not (a bad magic, a truncation) is said before whether it is sealed.
     if (!isSnapshotOrSealed(bytes) && !isLogCheckpoint(bytes)) decodeSnapshot(bytes, file);
     const opened = openSealedBytes(bytes, file, { keyFiles: p.keys, trustUnsealed: p.trustUnsealed });
@@ -201,6 +210,21 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
     }
     throw e;
   }
+}
+
+/** Restore from a durable log alone, after a crash: unsealed, so only with --trust-unsealed; the module from --module. */
+async function restoreDurableLog(bytes: Uint8Array, file: string, p: RestoreArgs, io: CommandIo): Promise<number> {
+  if (!p.trustUnsealed) {
+    throw new SnapshotError(
+      `${file} is a durable log, which is not sealed: anyone who can write it could have written it; restore it only if you trust it, with --trust-unsealed`,
+    );
+  }
+  if (!p.module) throw new SnapshotError(`${file} is a durable log, which does not carry its module: give --module FILE`);
+  const cp = logFileCheckpoint(bytes, await readModuleFile(p.module), file);
+  const refused = missingGrantsMessage(compareRequest(requestOf(cp.meta), p.grants.manifest).missing);
+  if (refused) throw new SnapshotError(refused);
+  checkMeasurement(file, { bytes, measurement: null, sealed: false }, measuredManifest(p.grants.manifest, p.grants.extensions), p.ignoreMeasurement);
+  return restoreLogCheckpoint(cp, file, p.grants, io, p.durable);
 }
 
 /**

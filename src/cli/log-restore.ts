@@ -35,7 +35,7 @@ export async function restoreLogCheckpoint(cp: LogCheckpoint, name: string, gran
   const stack = requests.length ? await loadExtensions(requests) : null;
   const path = resolve(durable || manifest.continuity?.log || defaultDurablePath(meta.module.name));
   const carried = cp.log.subarray(0, log.validBytes);
-  const setup = setUpDurable(path, meta.module.sha256, { log: carried, entries: entriesOf(carried), memorySha256: meta.memorySha256 });
+  const setup = setUpDurable(path, meta.module.sha256, undefined, { log: carried, entries: entriesOf(carried), memorySha256: meta.memorySha256 || null });
   try {
     let running;
     try {
@@ -58,7 +58,7 @@ export async function restoreLogCheckpoint(cp: LogCheckpoint, name: string, gran
       io.err(`drawbridge: ${meta.module.name}: ${e.message}`);
       return e.exitCode;
     }
-    const start = checkpointStart(compiled.image, meta.args, manifest, meta.preopens, meta.listenSockets, requests);
+    const start = checkpointStart(meta.module, meta.args, manifest, meta.preopens, meta.listenSockets, requests);
     serveLogControl(setup, start, cp.module, running.process, () => measureWith(meta.module.sha256, measuredManifest(grants.manifest, requests)));
     const status = await running.done;
     flushInheritedOutput();

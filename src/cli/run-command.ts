@@ -190,9 +190,11 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // A preparation stopped at a cap is said at once: the user would otherwise learn it only
     // when a checkpoint is refused.
     if (program.capped) io.err(`drawbridge: ${why}`);
-    if (durablePath !== null) durable = setUpDurable(resolve(durablePath), program.sourceSha256());
     const args = manifest.args ?? [p.module, ...p.args];
     const listenSockets = p.listen.map((a) => `tcp.server:${a}`);
+    const image = { sha256: program.sourceSha256(), size: program.image.bytes.length, name: program.image.name };
+    const start = checkpointStart(image, args, manifest, preopens, listenSockets, requests);
+    if (durablePath !== null) durable = setUpDurable(resolve(durablePath), program.sourceSha256(), start);
     const running = await startCommand({
       ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
       host: createNodeHost(),
@@ -209,7 +211,6 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     const checkpoint = running.checkpoint;
     const measurement = () => measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
     if (durable) {
-      const start = checkpointStart(program.image, args, manifest, preopens, listenSockets, requests);
       serveLogControl(durable, start, program.image.bytes, running.process, measurement);
     } else if (checkpoint || why) {
       // An unprepared module still answers `drawbridge checkpoint`, to say how to prepare it.

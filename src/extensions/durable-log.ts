@@ -2,6 +2,8 @@
 // `drawbridge run --durable` writes and a log checkpoint carries (docs/durable.md).
 //
 //   header:  "DRAWBDLG" | u8 version | varint ABI major | varint length | module SHA-256 as UTF-8
+//            | varint length | how the program started, as UTF-8 JSON (what a restore from the
+//            log alone, after a crash, starts it with; empty when not known)
 //   entry:   varint body length | body | u32 FNV-1a of the body (little-endian)
 //   body:    varint call number | u8 primitive (its index in PRIMITIVES) | u32 digest of the
 //            arguments | result (a tagged value) | varint length | the bytes the call wrote
@@ -26,6 +28,8 @@ export const DURABLE_VERSION = 1;
 export const MAX_ENTRY_BYTES = 64 * 1024 * 1024 + 4096;
 const MAX_DEPTH = 8;
 const MAX_HEADER_TEXT = 256;
+/** The most the header's start record may be. */
+const MAX_START_TEXT = 64 * 1024;
 
 export class DurableLogError extends Error {
   constructor(message: string) {
@@ -49,6 +53,8 @@ export interface DurableHeader {
   abiMajor: number;
   /** The SHA-256 of the module the log belongs to ('' when not known). */
   module: string;
+  /** How the program started (JSON; the runtime's to read), '' when not known. */
+  start?: string;
 }
 
 const PRIMITIVE_INDEX = new Map(PRIMITIVES.map((s, i) => [s, i]));
@@ -219,6 +225,10 @@ export function encodeHeader(h: DurableHeader): Uint8Array {
   const m = utf8.encode(h.module.slice(0, MAX_HEADER_TEXT));
   w.varint(m.length);
   w.bytes(m);
+  const start = utf8.encode(h.start ?? '');
+  if (start.length > MAX_START_TEXT) throw new DurableLogError(`a start record of ${start.length} bytes (at most ${MAX_START_TEXT})`);
+  w.varint(start.length);
+  w.bytes(start);
   return w.done();
 }
 
@@ -394,7 +404,10 @@ export function decodeHeader(bytes: Uint8Array): { header: DurableHeader; at: nu
     const n = r.varint();
     if (n > MAX_HEADER_TEXT) throw new DurableLogError('a header too long');
     const module = r.text(n);
-    return { header: { abiMajor, module }, at: r.at };
+    const k = r.varint();
+    if (k > MAX_START_TEXT) throw new DurableLogError('a start record too long');
+    const start = r.text(k);
+    return { header: { abiMajor, module, start }, at: r.at };
   } catch (e) {
     if (e instanceof DurableLogError && /version/.test(e.message)) throw e;
     throw new DurableLogError(`its header is damaged (${(e as Error).message})`);

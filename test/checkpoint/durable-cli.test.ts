@@ -201,6 +201,28 @@ test('files open across the checkpoint are reopened at their position; what was 
   assert.equal(readFileSync(join(data, 'seen.txt'), 'utf8'), readFileSync(join(ref, 'seen.txt'), 'utf8'));
 });
 
+test('after a crash: the durable log alone restores the program (with --trust-unsealed and its module), nothing printed twice', async () => {
+  const log = join(dir, 'crash.dlog');
+  const run = start(['run', `--durable=${log}`, GUEST, ROUNDS]);
+  await run.until('ready\n');
+  run.child.stdin.write('alpha\n');
+  await run.until('line 1:');
+  run.child.stdin.write('beta\n');
+  await run.until('line 2:');
+  run.child.kill('SIGKILL');
+  await run.closed;
+  const unsealed = cli(['restore', log], 'gamma\n');
+  assert.equal(unsealed.status, 1);
+  assert.match(unsealed.stderr, /^drawbridge restore: .*crash\.dlog is a durable log, which is not sealed: .*--trust-unsealed\n$/);
+  const other = cli(['restore', '--trust-unsealed', '--module', 'build/guests/durable/filemix.wasm', log], 'gamma\n');
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /^drawbridge restore: .*crash\.dlog is the log of module [0-9a-f]{64}; the module given has sha256 [0-9a-f]{64}\n$/);
+  const restored = cli(['restore', '--trust-unsealed', '--module', GUEST, log], 'gamma\ndelta\n');
+  assert.equal(restored.stderr, '');
+  assert.equal(restored.status, whole.status);
+  assert.equal(run.out() + restored.stdout, whole.stdout);
+});
+
 test('[continuity] mode = "log" in a manifest turns the log on; a bad mode is named', async () => {
   const log = join(dir, 'manifest.dlog');
   const manifest = join(dir, 'log.toml');

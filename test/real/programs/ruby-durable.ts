@@ -31,12 +31,12 @@ const moduleSha = sha256(bytes);
 const manifest: Manifest = { ...emptyManifest(), mounts: [{ host: dir!, guest: '/w', mode: 'rw' }] };
 
 let setup: DurableSetup;
-if (mode === 'run') setup = setUpDurable(a!, moduleSha);
+if (mode === 'run') setup = setUpDurable(a!, moduleSha, undefined);
 else {
   const file = a!;
   const cp = decodeLogCheckpoint(readSealedSnapshot(file).bytes, file);
   const log = checkpointLog(cp, file, moduleSha);
-  setup = setUpDurable(b!, moduleSha, { log: cp.log, entries: entriesOf(cp.log, log.validBytes), memorySha256: cp.meta.memorySha256 });
+  setup = setUpDurable(b!, moduleSha, undefined, { log: cp.log, entries: entriesOf(cp.log, log.validBytes), memorySha256: cp.meta.memorySha256 });
 }
 const module = await compileModule(bytes, 'ruby+stdlib.wasm');
 let code = 0;
@@ -52,7 +52,7 @@ try {
     wrapDk: setup.wrap(),
     onMemory: setup.memory.onMemory,
   });
-  const start = checkpointStart({ name: 'ruby+stdlib.wasm', bytes }, ['ruby'], manifest, [], [], []);
+  const start = checkpointStart({ name: 'ruby+stdlib.wasm', size: bytes.length, sha256: moduleSha }, ['ruby'], manifest, [], [], []);
   serveLogControl(setup, start, bytes, { kill: (c) => reactor.close(c) }, () => measureWith(moduleSha, manifest));
   await rubyInit(reactor, ARGV);
 } catch (e) {
