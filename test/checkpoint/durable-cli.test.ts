@@ -201,6 +201,41 @@ test('files open across the checkpoint are reopened at their position; what was 
   assert.equal(readFileSync(join(data, 'seen.txt'), 'utf8'), readFileSync(join(ref, 'seen.txt'), 'utf8'));
 });
 
+test('--leave-running --encrypt: the run goes on to its end; the checkpoint restores the same rest', async () => {
+  const file = join(dir, 'leave.ckpt');
+  const run = start(['run', '--durable', GUEST, ROUNDS]);
+  await run.until('ready\n');
+  run.child.stdin.write('alpha\nbeta\n');
+  await run.until('line 2:');
+  const ck = cli(['checkpoint', String(run.child.pid), '-o', file, '--leave-running', '--encrypt']);
+  assert.equal(ck.status, 0, ck.stderr);
+  assert.match(ck.stdout, /; it goes on running\n$/);
+  const before = run.out();
+  run.child.stdin.end('gamma\ndelta\n');
+  assert.equal(await run.closed, whole.status);
+  assert.equal(run.out(), whole.stdout);
+  const restored = cli(['restore', file], 'gamma\ndelta\n');
+  assert.equal(restored.stderr, '');
+  assert.equal(before + restored.stdout, whole.stdout);
+});
+
+test('a checkpoint asked for while the program computes is taken at its next wait', async () => {
+  const file = join(dir, 'computing.ckpt');
+  // Ten times the rounds: the checkpoint arrives while it computes its first line.
+  const run = start(['run', '--durable', GUEST, String(Number(ROUNDS) * 10)]);
+  await run.until('ready\n');
+  run.child.stdin.write('alpha\n');
+  const ck = cli(['checkpoint', String(run.child.pid), '-o', file]);
+  assert.equal(ck.status, 0, ck.stderr);
+  assert.equal(await run.closed, 0);
+  // It finished the line it computed, and stopped in the wait for the next one.
+  assert.match(run.out(), /^ready\nline 1: alpha state=[0-9a-f]{16}\n$/);
+  const all = cli(['run', GUEST, String(Number(ROUNDS) * 10)], 'alpha\nbeta\n');
+  const restored = cli(['restore', file], 'beta\n');
+  assert.equal(restored.stderr, '');
+  assert.equal(run.out() + restored.stdout, all.stdout);
+});
+
 test('after a crash: the durable log alone restores the program (with --trust-unsealed and its module), nothing printed twice', async () => {
   const log = join(dir, 'crash.dlog');
   const run = start(['run', `--durable=${log}`, GUEST, ROUNDS]);
