@@ -88,6 +88,11 @@ test("run --durable, checkpoint while it waits for its 3rd line, restore in a ne
   assert.match(shown.stdout, /^module: +build\/guests\/durable\/lines\.wasm \(sha256 [0-9a-f]{64}, \d+ bytes\)$/m);
   assert.match(shown.stdout, /^seal: +sealed with this host's key/m);
   assert.match(shown.stdout, /^log: +\d+ calls, \d+ bytes$/m);
+  const j = JSON.parse(cli(['inspect', '--json', file]).stdout) as { mode: string; snapshot: null; log: { calls: number; memory: { sha256: string } } };
+  assert.equal(j.mode, 'log');
+  assert.equal(j.snapshot, null);
+  assert.ok(j.log.calls > 10);
+  assert.match(j.log.memory.sha256, /^[0-9a-f]{64}$/);
 
   const restored = cli(['restore', file], 'gamma\ndelta\n');
   assert.equal(restored.stderr, '');
