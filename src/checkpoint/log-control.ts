@@ -39,6 +39,13 @@ export function serveLogControl(
   measurement: () => Measurement,
 ): void {
   serveControlSoon(async (req) => {
+    if (req.snapshotOnly) {
+      return {
+        ok: false,
+        error:
+          'it runs in log mode, which drawbridge migrate does not carry yet: drawbridge checkpoint it, copy the file, and drawbridge restore it there (docs/durable.md)',
+      };
+    }
     const cp = await takeLogCheckpoint(setup, start, module);
     let bytes: number;
     try {

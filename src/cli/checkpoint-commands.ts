@@ -464,7 +464,7 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
   }
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-migrate-'));
   const file = join(dir, 'snapshot');
-  const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false, key: keyPath() });
+  const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false, key: keyPath(), snapshotOnly: true });
   if (!r.ok) {
     link.close();
     rmSync(dir, { recursive: true, force: true });

@@ -241,6 +241,32 @@ test('a checkpoint asked for while the program computes is taken at its next wai
   assert.equal(run.out() + restored.stdout, all.stdout);
 });
 
+test('drawbridge migrate of a run in log mode is refused in one line before it stops: the run goes on', async () => {
+  const tokenFile = join(mkdtempSync(join(tmpdir(), 'db-durable-tok-')), 'token');
+  const target = spawn(process.execPath, [BIN, 'receive', '--listen', '127.0.0.1:0', '--token-file', tokenFile], { env });
+  try {
+    let told = '';
+    target.stdout.setEncoding('utf8');
+    const port = await new Promise<number>((resolve) =>
+      target.stdout.on('data', (d: string) => {
+        told += d;
+        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(told);
+        if (m) resolve(Number(m[1]));
+      }),
+    );
+    const run = start(['run', '--durable', GUEST, ROUNDS]);
+    await run.until('ready\n');
+    const m = cli(['migrate', String(run.child.pid), '--to', `127.0.0.1:${port}`, '--token-file', tokenFile]);
+    assert.equal(m.status, 1);
+    assert.match(m.stderr, /^drawbridge migrate: it runs in log mode, which drawbridge migrate does not carry yet: .*\n$/);
+    run.child.stdin.end('alpha\nbeta\ngamma\ndelta\n');
+    assert.equal(await run.closed, whole.status);
+    assert.equal(run.out(), whole.stdout);
+  } finally {
+    target.kill();
+  }
+});
+
 test('after a crash: the durable log alone restores the program (with --trust-unsealed and its module), nothing printed twice', async () => {
   const log = join(dir, 'crash.dlog');
   const run = start(['run', `--durable=${log}`, GUEST, ROUNDS]);
