@@ -229,6 +229,8 @@ test('a checkpoint asked for while the program computes is taken at its next wai
   // Ten times the rounds: the checkpoint arrives while it computes its first line.
   const run = start(['run', '--durable', GUEST, String(Number(ROUNDS) * 10)]);
   await run.until('ready\n');
+  // Its control socket opens while it waits (the event loop does not run while it computes).
+  await new Promise((r) => setTimeout(r, 300));
   run.child.stdin.write('alpha\n');
   const ck = cli(['checkpoint', String(run.child.pid), '-o', file]);
   assert.equal(ck.status, 0, ck.stderr);
