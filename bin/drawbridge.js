@@ -20,7 +20,7 @@ if (major < REQUIRED) {
     process.exit(r.status ?? (r.signal ? 128 + 9 : 1));
   }
   process.stderr.write(
-    `drawbridge: needs Node.js >= ${REQUIRED} (this is ${process.versions.node}); run it through npm (npx drawbridge ...) after npm install, or install Node.js ${REQUIRED}.\n`,
+    `drawbridge: needs Node.js >= ${REQUIRED} (this is ${process.versions.node}); run ./drawbridge in the checkout after npm ci, or install Node.js ${REQUIRED}.\n`,
   );
   process.exit(1);
 }
@@ -30,7 +30,7 @@ if (major < REQUIRED) {
 // reading and compiling it now, so that loading the CLI happens meanwhile; the run
 // command takes the result (src/cli/early-module.ts) when it runs that module unprepared.
 const EARLY_MIN_BYTES = 256 * 1024;
-const VALUE_FLAGS = new Set(['--dir', '--env', '--listen', '--connect', '--manifest', '--ext']);
+const VALUE_FLAGS = new Set(['--dir', '--env', '--listen', '--connect', '--manifest', '--ext', '--log']);
 function moduleOfRun(argv) {
   if (argv[0] !== 'run') return null;
   for (let i = 1; i < argv.length; i++) {

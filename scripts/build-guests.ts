@@ -50,7 +50,9 @@ function compile(src: string, out: string): Promise<{ ok: boolean; log: string }
   mkdirSync(dirname(out), { recursive: true });
   // A source may ask for extra flags on a line `// clang-flags: ...` (e.g. -mexec-model=reactor).
   const extra = /^\/\/ clang-flags: (.*)$/m.exec(readFileSync(src, 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
-  const args = ['--target=wasm32-wasi', '-O2', `-I${INCLUDE}`, '-Wl,--strip-all', ...extra, src, '-o', out, '-lm'];
+  // Names are stripped unless the source asks for another strip (-Wl,--strip-debug keeps the name section).
+  const strip = extra.some((f) => f.startsWith('-Wl,--strip-')) ? [] : ['-Wl,--strip-all'];
+  const args = ['--target=wasm32-wasi', '-O2', `-I${INCLUDE}`, ...strip, ...extra, src, '-o', out, '-lm'];
   return new Promise((resolve) => {
     const child = spawn('clang', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';

@@ -11,6 +11,7 @@ import { lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeOnExit } from './control-cleanup.ts';
 
 export interface ControlRequest {
   op: 'checkpoint';
@@ -87,12 +88,13 @@ export function serveControl(handler: (req: ControlRequest) => Promise<ControlRe
     });
     socket.on('error', () => {});
   });
+  // Before the socket exists: a signal that comes as soon as it does finds the cleanup in place.
+  removeOnExit(path);
   server.listen(path);
   server.on('error', () => {
     // No control socket (e.g. an unwritable runtime folder): the program runs, uncapturable.
   });
   server.unref();
-  process.on('exit', () => rmSync(path, { force: true }));
   return server;
 }
 

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { serveControlOfContinued } from '../checkpoint/migrate-control.ts';
 import { connectMigration, PageStore, receiveMigrations, type MigrationLink } from '../checkpoint/migrate.ts';
 import { receiverToken, senderToken, TOKEN_ENV } from '../checkpoint/migrate-auth.ts';
 import { isLoopbackHost, normalizePin, selfSignedIdentity } from '../checkpoint/migrate-tls.ts';
@@ -261,6 +262,8 @@ async function runSnapshot(snapshot: Snapshot, name: string, grants: Grants, io:
         }
       : undefined,
   });
+  // Checkpointable and migratable again, by this process's pid (migrate-control.ts).
+  serveControlOfContinued(running, meta.module.name, (line) => io.err(`drawbridge: ${line}`));
   const status = await running.done.finally(() => stack?.close());
   flushInheritedOutput();
   if (status.error) io.err(`drawbridge: ${meta.module.name}: ${status.error}`);

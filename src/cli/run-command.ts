@@ -12,7 +12,7 @@ import { flushInheritedOutput } from '../host/node/index.ts';
 import { ModuleError } from '../runtime/module-cache.ts';
 import { takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
-import { GuestError } from '../libos/index.ts';
+import { GuestError, PreopenError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { ExtensionError, ExtensionHalt, loadExtensions, type ExtensionStack } from '../runtime/extensions.ts';
 import { grantsFromFlags, measuredManifest } from './grant-flags.ts';
@@ -21,6 +21,7 @@ import { resolve } from 'node:path';
 import { defaultDurablePath, setUpDurable, type DurableSetup } from '../checkpoint/durable-run.ts';
 import { checkpointStart, serveLogControl } from '../checkpoint/log-control.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
+import type { DenialLog } from '../monitor/monitor.ts';
 
 /** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
 const RUN_OPTIONS = {
@@ -69,8 +70,17 @@ const RUN_OPTIONS = {
       'mode = "log" in a manifest',
     ].join('\n'),
   },
+  log: {
+    type: 'string',
+    multiple: true,
+    value: 'WHAT',
+    help: "print on stderr, as it happens: 'denials' (each call the monitor\nrefuses, with the rule that refused it; also DRAWBRIDGE_LOG=denials)",
+  },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } as const satisfies OptionTable;
+
+/** What --log (and DRAWBRIDGE_LOG, comma-separated) may name. */
+const LOG_TOPICS = ['denials'];
 
 export const RUN_USAGE = `usage: drawbridge run [OPTIONS] [--] MODULE.wasm [ARGS...]
 
@@ -108,6 +118,8 @@ interface ParsedRun {
   connect: string[];
   /** --durable[=FILE]: '' for the default place; undefined when not given. */
   durable: string | undefined;
+  /** --log topics and DRAWBRIDGE_LOG's. */
+  log: string[];
   module: string;
   args: string[];
 }
@@ -126,7 +138,10 @@ function parse(argv: string[]): ParsedRun | 'help' | string {
   const [module, ...args] = r.positionals;
   if (module === undefined) return 'missing MODULE.wasm (see drawbridge run --help)';
   const v = r.values;
-  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, durable: v.durable, module, args };
+  const log = [...v.log, ...(process.env.DRAWBRIDGE_LOG ?? '').split(',').filter(Boolean)];
+  const unknown = log.find((t) => !LOG_TOPICS.includes(t));
+  if (unknown !== undefined) return `--log ${unknown}: expected one of ${LOG_TOPICS.join(', ')} (also DRAWBRIDGE_LOG)`;
+  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, log, durable: v.durable, module, args };
 }
 
 export async function runCommandLine(argv: string[], io: CommandIo): Promise<number> {
@@ -207,6 +222,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       stderr: 'inherit',
       wrapDk: durable ? durable.wrap(stack?.wrap) : stack?.wrap,
       onMemory: durable?.memory.onMemory,
+      onDenied: denialPrinter(p, io),
     });
     const checkpoint = running.checkpoint;
     const measurement = () => measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
@@ -225,6 +241,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // The guest's own output first, then ours.
     flushInheritedOutput();
     if (status.error) io.err(`drawbridge: ${p.module}: ${status.error}`);
+    if (status.backtrace) io.err(['wasm backtrace:', ...status.backtrace].join('\n'));
     return status.exitCode;
   } catch (e) {
     if (e instanceof ExtensionError) {
@@ -236,7 +253,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       io.err(`drawbridge: ${p.module}: ${e.message}`);
       return e.exitCode;
     }
-    if (e instanceof ModuleError || e instanceof GuestError || e instanceof MemoryLimitError || e instanceof PrepareError) {
+    if (e instanceof ModuleError || e instanceof GuestError || e instanceof MemoryLimitError || e instanceof PrepareError || e instanceof PreopenError) {
       io.err(`drawbridge run: ${e instanceof MemoryLimitError ? `${p.module}: ` : ''}${e.message}`);
       return e instanceof GuestError ? 1 : 2;
     }
@@ -252,4 +269,21 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
 function normalise(path: string): string {
   const parts = path.split('/').filter((x) => x && x !== '.');
   return '/' + parts.join('/');
+}
+
+/**
+ * What run says of the monitor's refusals: each one with --log denials; without it, only the
+ * first refusal of output past limits.bytes_written (the program would otherwise lose its output
+ * in silence, and may still exit 0).
+ */
+function denialPrinter(p: ParsedRun, io: CommandIo): DenialLog {
+  const all = p.log.includes('denials');
+  let quotaSaid = false;
+  return (d) => {
+    if (all) io.err(`drawbridge: denied ${d.call} ${d.subject}: ${d.rule}`);
+    else if (d.quota === 'bytes_written' && !quotaSaid) {
+      quotaSaid = true;
+      io.err(`drawbridge: ${p.module}: output refused: ${d.rule}`);
+    }
+  };
 }

@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { startDaemon } from '../server/daemon.ts';
 import { WARM_UP_STARTS } from '../server/pool/warm-up.ts';
 import { ApiError, call, connectionFor, findConnection } from '../server/client.ts';
+import { DAEMON_NAME, defaultConnectionFile } from '../server/connection-file.ts';
+import { warmUpDisplay } from './warm-up-progress.ts';
 import { writeSealedSnapshot, readSealedSnapshot } from '../checkpoint/snapshot-file.ts';
 import type { ProcessInfo } from '../server/supervisor.ts';
 import type { CommandIo } from './manifest-command.ts';
@@ -19,7 +21,17 @@ const WARM_UP_MAX = 100_000;
 const SERVE_OPTIONS = {
   listen: { type: 'string', value: 'ADDR:PORT' },
   socket: { type: 'string', value: 'PATH' },
-  'connection-file': { type: 'string', value: 'FILE' },
+  'connection-file': {
+    type: 'string',
+    value: 'FILE',
+    help: 'where to write the address and token (default ~/.cache/drawbridge/serve.json,\nor $DRAWBRIDGE_SERVE_FILE). Refused while a live daemon holds it.',
+  },
+  name: {
+    type: 'string',
+    value: 'NAME',
+    help: 'run beside other daemons: its connection file is serve-NAME.json; the client\ncommands reach it with DRAWBRIDGE_DAEMON=NAME (checkpoint/restore: --host NAME).',
+  },
+  quiet: { type: 'boolean', short: 'q', help: 'no request log (one line per request on stderr) and no warm-up progress.' },
   workers: {
     type: 'string',
     value: 'N',
@@ -56,8 +68,9 @@ const SPAWN_OPTIONS = {
   follow: { type: 'boolean', short: 'f' },
   help: HELP,
 } as const satisfies OptionTable;
-const PS_OPTIONS = { json: { type: 'boolean' } } as const satisfies OptionTable;
-const LOGS_OPTIONS = { stderr: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' } } as const satisfies OptionTable;
+const PS_OPTIONS = { json: { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
+const KILL_OPTIONS = { help: HELP } as const satisfies OptionTable;
+const LOGS_OPTIONS = { stderr: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' }, help: HELP } as const satisfies OptionTable;
 /** --worker K: a worker thread of the daemon, by number. */
 const WORKER = { type: 'string', value: 'K', needs: 'a number: --worker K' } as const;
 const MOVE_OPTIONS = { worker: WORKER, help: HELP } as const satisfies OptionTable;
@@ -74,23 +87,30 @@ const DAEMON_RESTORE_OPTIONS = {
 } as const satisfies OptionTable;
 const isId = (a: string) => /^\d+$/.test(a);
 
-export const SERVE_USAGE = `usage: drawbridge serve [--listen ADDR:PORT | --socket PATH] [--connection-file FILE] [--workers N]
-                       [--warm-up N] [--no-prepare]
+export const SERVE_USAGE = `usage: drawbridge serve [--listen ADDR:PORT | --socket PATH] [--connection-file FILE | --name NAME]
+                       [--workers N] [--warm-up N] [--no-prepare] [--quiet]
 
 Runs a long-lived host: picoprocesses are started, listed, stopped, moved, checkpointed and
 restored through an HTTP+JSON control API on a loopback address (default 127.0.0.1, any free
 port) or a unix socket, guarded by a bearer token (DRAWBRIDGE_TOKEN, or a random one). The
 address and token go into a connection file (0600; default ~/.cache/drawbridge/serve.json)
-where drawbridge ps/spawn/kill/logs/move find them. Stops on SIGINT or SIGTERM, killing what runs.
+where drawbridge ps/spawn/kill/logs/move find them; one daemon per file. Logs one line per
+request on stderr (time, method, path, status, duration; never the token) unless --quiet.
+Stops on SIGINT or SIGTERM, killing what runs.
 
 ${optionsHelp(SERVE_OPTIONS)}`;
 
 export const SPAWN_USAGE = `usage: drawbridge spawn [--manifest FILE] [--dir HOST[::GUEST]]... [--env NAME=VALUE]...
                         [--stdin TEXT] [--close-stdin] [--follow] [--] MODULE.wasm [ARGS...]
-Starts a picoprocess in the daemon and prints its id; --follow then prints its stdout until it
-ends and exits with its status.`;
+Starts a picoprocess in the daemon and prints its id; --follow prints the id on stderr, then its
+stdout until it ends, and exits with its status. --env NAME passes this shell's value of NAME.
+The daemon: DRAWBRIDGE_DAEMON=NAME (serve --name), else the default connection file.`;
 
 const PS_USAGE = 'usage: drawbridge ps [--json]';
+const PS_HELP = `${PS_USAGE}
+Lists the daemon's picoprocesses, running and recently ended: id, state, exit status, why it
+ended (exited N, killed, trap: ..., cpu time limit exceeded, ...), worker thread, CPU time,
+memory, output bytes, command. --json: the API's records (GET /v1/processes).`;
 export const MOVE_USAGE = `usage: drawbridge move ID [--worker K]
 Moves a running picoprocess of the daemon to its worker thread K (default: the least loaded
 other one): a checkpoint there, a restore here, same id, its output going on. drawbridge ps
@@ -101,7 +121,12 @@ const HOST_HELP = `WHERE names the daemon: its connection file (*.json), a unix 
 ADDR:PORT; left out, the daemon that drawbridge ps finds. The token comes from DRAWBRIDGE_TOKEN
 or the connection file.`;
 const KILL_USAGE = 'usage: drawbridge kill ID...';
+const KILL_HELP = `${KILL_USAGE}
+Stops picoprocesses of the daemon (status 137) and prints each one's id, state and status.`;
 const LOGS_USAGE = 'usage: drawbridge logs [--stderr] [--follow] ID';
+const LOGS_HELP = `${LOGS_USAGE}
+Prints what picoprocess ID wrote to stdout (--stderr: stderr) that the daemon still holds (the
+last 64 KiB); --follow (-f) goes on until it ends.`;
 
 function fail(io: CommandIo, command: string, e: unknown): number {
   if (e instanceof ApiError) {
@@ -115,6 +140,7 @@ interface ServeArgs {
   listen: string | undefined;
   socket: string | undefined;
   connectionFile: string | undefined;
+  quiet: boolean;
   prepare: boolean;
   workers: number | undefined;
   warmUp: number | undefined;
@@ -130,7 +156,10 @@ function serveArgs(argv: string[]): ServeArgs | 'help' | string {
   if (workers === null) return `--workers needs ${SERVE_OPTIONS.workers.needs}`;
   const warmUp = v['warm-up'] === undefined ? undefined : wholeNumber(v['warm-up'], WARM_UP_MAX);
   if (warmUp === null) return `--warm-up needs ${SERVE_OPTIONS['warm-up'].needs}`;
-  return { listen: v.listen, socket: v.socket, connectionFile: v['connection-file'], prepare: !v['no-prepare'], workers, warmUp };
+  if (v.name !== undefined && v['connection-file'] !== undefined) return '--name and --connection-file name the same file: give one';
+  if (v.name !== undefined && !DAEMON_NAME.test(v.name)) return `--name ${v.name}: letters, digits, '.', '_' and '-' (at most 64)`;
+  const connectionFile = v.name !== undefined ? defaultConnectionFile(v.name) : v['connection-file'];
+  return { listen: v.listen, socket: v.socket, connectionFile, quiet: v.quiet, prepare: !v['no-prepare'], workers, warmUp };
 }
 
 export async function serveCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -143,14 +172,26 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
     io.err(`drawbridge serve: ${p}\n${SERVE_USAGE}`);
     return 2;
   }
-  const { listen, socket, connectionFile, prepare, workers, warmUp } = p;
+  const { listen, socket, connectionFile, prepare, workers, warmUp, quiet } = p;
+  const display = quiet ? undefined : warmUpDisplay(process.stderr);
   let daemon;
   try {
-    daemon = await startDaemon({ listen, socket: socket && resolve(socket), connectionFile, prepare, workers, warmUp });
+    daemon = await startDaemon({
+      listen,
+      socket: socket && resolve(socket),
+      connectionFile,
+      prepare,
+      workers,
+      warmUp,
+      warmUpProgress: display,
+      log: quiet ? undefined : (line) => io.err(line),
+    });
   } catch (e) {
+    display?.finish({ starts: 0, ms: 0, skipped: 'the daemon did not start' });
     io.err(`drawbridge serve: ${(e as Error).message}`);
     return 1;
   }
+  display?.finish(daemon.warmUp);
   const threads = daemon.pool.workers().length;
   const w = daemon.warmUp;
   const warmed = w.starts > 0 ? `warmed up by ${w.starts} starts in ${w.ms} ms` : `no warm-up: ${w.skipped}`;
@@ -167,8 +208,12 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
 
 export async function psCommand(argv: string[], io: CommandIo): Promise<number> {
   const a = parseCommandArgs(PS_OPTIONS, argv);
+  if (a.kind === 'help') {
+    io.out(PS_HELP);
+    return 0;
+  }
   if (a.kind !== 'ok' || a.positionals.length) {
-    io.err(PS_USAGE);
+    io.err(`drawbridge ps: ${a.kind === 'ok' ? `unexpected argument ${a.positionals[0]}` : a.message}\n${PS_USAGE}`);
     return 2;
   }
   try {
@@ -177,13 +222,14 @@ export async function psCommand(argv: string[], io: CommandIo): Promise<number> 
       io.out(JSON.stringify(processes, null, 2));
       return 0;
     }
-    const rows = [['ID', 'STATE', 'EXIT', 'WORKER', 'CPU(ms)', 'MEM(KiB)', 'OUT(B)', 'COMMAND']];
+    const rows = [['ID', 'STATE', 'EXIT', 'REASON', 'WORKER', 'CPU(ms)', 'MEM(KiB)', 'OUT(B)', 'COMMAND']];
     for (const p of processes) {
       const worker = p.worker === undefined ? '-' : String(p.worker);
       rows.push([
         String(p.id),
         p.state,
         p.exitCode === null ? '-' : String(p.exitCode),
+        p.reason ?? '-',
         worker,
         p.cpuMs.toFixed(1),
         String(p.memoryBytes / 1024),
@@ -211,6 +257,12 @@ export async function spawnCommand(argv: string[], io: CommandIo): Promise<numbe
     return 2;
   }
   const v = a.values;
+  // --env NAME takes this shell's value; unset, it is refused as run refuses it (not sent empty).
+  const unset = v.env.find((e) => !e.includes('=') && process.env[e] === undefined);
+  if (unset !== undefined) {
+    io.err(`drawbridge spawn: --env ${unset}: expected NAME=VALUE, and "${unset}" is not set here`);
+    return 2;
+  }
   const body: Record<string, unknown> = {
     // The daemon resolves nothing relative to its own directory: send absolute host paths.
     dirs: v.dir.map((d) => {
@@ -220,7 +272,7 @@ export async function spawnCommand(argv: string[], io: CommandIo): Promise<numbe
     env: Object.fromEntries(
       v.env.map((e) => {
         const eq = e.indexOf('=');
-        return eq < 0 ? [e, process.env[e] ?? ''] : [e.slice(0, eq), e.slice(eq + 1)];
+        return eq < 0 ? [e, process.env[e]!] : [e.slice(0, eq), e.slice(eq + 1)];
       }),
     ),
   };
@@ -245,8 +297,12 @@ export async function spawnCommand(argv: string[], io: CommandIo): Promise<numbe
   try {
     const c = findConnection();
     const { process: p } = (await call(c, 'POST', '/v1/processes', { body })) as { process: ProcessInfo };
-    io.out(String(p.id));
-    if (!follow) return 0;
+    if (!follow) {
+      io.out(String(p.id));
+      return 0;
+    }
+    // Its output alone goes to stdout; the id, for a later kill or logs, to stderr.
+    io.err(`drawbridge spawn: id ${p.id}`);
     await call(c, 'GET', `/v1/processes/${p.id}/stdout?follow=1`, { onData: (chunk) => void process.stdout.write(chunk) });
     const { process: end } = (await call(c, 'GET', `/v1/processes/${p.id}/wait`)) as { process: ProcessInfo };
     if (end.error) io.err(`drawbridge: ${p.args[0]}: ${end.error}`);
@@ -257,9 +313,15 @@ export async function spawnCommand(argv: string[], io: CommandIo): Promise<numbe
 }
 
 export async function killCommand(argv: string[], io: CommandIo): Promise<number> {
-  const a = parseCommandArgs({}, argv);
+  const a = parseCommandArgs(KILL_OPTIONS, argv);
+  if (a.kind === 'help') {
+    io.out(KILL_HELP);
+    return 0;
+  }
   if (a.kind !== 'ok' || a.positionals.length === 0 || !a.positionals.every(isId)) {
-    io.err(KILL_USAGE);
+    io.err(
+      `drawbridge kill: ${a.kind !== 'ok' ? a.message : a.positionals.length ? `not an id: ${a.positionals.find((x) => !isId(x))}` : 'missing ID'}\n${KILL_USAGE}`,
+    );
     return 2;
   }
   let status = 0;
@@ -276,8 +338,14 @@ export async function killCommand(argv: string[], io: CommandIo): Promise<number
 
 export async function logsCommand(argv: string[], io: CommandIo): Promise<number> {
   const a = parseCommandArgs(LOGS_OPTIONS, argv);
+  if (a.kind === 'help') {
+    io.out(LOGS_HELP);
+    return 0;
+  }
   if (a.kind !== 'ok' || a.positionals.length !== 1 || !isId(a.positionals[0]!)) {
-    io.err(LOGS_USAGE);
+    io.err(
+      `drawbridge logs: ${a.kind !== 'ok' ? a.message : a.positionals.length ? `expected one ID, got ${a.positionals.join(' ')}` : 'missing ID'}\n${LOGS_USAGE}`,
+    );
     return 2;
   }
   const which = a.values.stderr ? 'stderr' : 'stdout';

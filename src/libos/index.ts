@@ -100,6 +100,6 @@ export { SYSCALLS } from './wasi/table.ts';
 export type { SyscallFn } from './syscall.ts';
 export type { WasiOptions, Preopen } from './core/state.ts';
 export type { SavedLibOs } from './core/save.ts';
-export { ProcExit, GuestError } from './core/throws.ts';
+export { ProcExit, GuestError, PreopenError } from './core/throws.ts';
 export { INTERRUPTED_CALL } from './core/wait.ts';
 export { GuestFault } from './core/memory.ts';

@@ -18,12 +18,14 @@ import { DkError } from '../abi/errors.ts';
 import { PRIMITIVES } from '../abi/spec.ts';
 import { checkArgs } from './args.ts';
 import { CHECKED } from './checks.ts';
+import { isRefusal, refused } from './denials.ts';
 import type { MonitorPolicy } from './policy.ts';
 import { SecurityMonitor, type MonitorUsage } from './state.ts';
 
 export type { MonitorPolicy, MountGrant } from './policy.ts';
 export { policyFromManifest } from './policy.ts';
 export type { MonitorUsage } from './state.ts';
+export type { Denial, DenialLog } from './policy.ts';
 
 type AnyFn = (...args: any[]) => unknown;
 
@@ -53,7 +55,7 @@ function buildMonitoredDk(): void {
       const m = this.monitor;
       const bad = checkArgs(spec, args);
       if (bad !== 0) return spec.blocking ? Promise.resolve(bad) : bad;
-      if (createsHandle && m.handles.size >= m.policy.limits.handles) return DkError.QUOTA_EXCEEDED;
+      if (createsHandle && m.handles.size >= m.policy.limits.handles) return refused(m, spec, args, DkError.QUOTA_EXCEEDED);
       m.nextInfo = null;
       let result: unknown;
       try {
@@ -61,7 +63,11 @@ function buildMonitoredDk(): void {
       } catch (e) {
         return m.hostThrew(e);
       }
-      if (spec.blocking) return (result as Promise<unknown>).catch((e: unknown) => m.hostThrew(e));
+      if (spec.blocking) {
+        const settled = (result as Promise<unknown>).catch((e: unknown) => m.hostThrew(e));
+        return m.policy.onDenied ? settled.then((r) => (isRefusal(r) ? refused(m, spec, args, r) : r)) : settled;
+      }
+      if (isRefusal(result) && m.policy.onDenied) return refused(m, spec, args, result);
       if (createsHandle && typeof result === 'number' && result > 0) {
         m.handles.set(result, m.nextInfo ?? { mount: null, isMountRoot: false, refs: 1 });
       }
@@ -83,6 +89,7 @@ function buildMonitoredDk(): void {
   };
   for (const method of ['streamRead', 'streamWrite'] as const) {
     const slow = generic[method];
+    const spec = PRIMITIVES.find((p) => p.method === method)!;
     const impl = CHECKED[method]! as AnyFn;
     proto[method] = function (this: MonitoredDk, h: number, offset: number, buffer: Uint8Array): unknown {
       if (!(
@@ -93,11 +100,13 @@ function buildMonitoredDk(): void {
       )) {
         return slow.call(this, h, offset, buffer);
       }
+      let r: unknown;
       try {
-        return impl.call(this.monitor, h, offset, buffer);
+        r = impl.call(this.monitor, h, offset, buffer);
       } catch (e) {
         return this.monitor.hostThrew(e);
       }
+      return isRefusal(r) && this.monitor.policy.onDenied ? refused(this.monitor, spec, [h, offset, buffer], r) : r;
     };
   }
 }

@@ -10,6 +10,20 @@ export interface MountGrant {
   readOnly: boolean;
 }
 
+export interface Denial {
+  /** The primitive, e.g. DkStreamOpen. */
+  call: string;
+  /** What it named: a URI, or `handle N`. */
+  subject: string;
+  /** The grant or limit that refused it, in the manifest's words. */
+  rule: string;
+  /** The limit that refused it, when a quota did (`bytes_written`, `memory`, `children`, `handles`). */
+  quota?: 'bytes_written' | 'memory' | 'children' | 'handles';
+}
+
+/** Told of each refusal (monitor/denials.ts explains it). */
+export type DenialLog = (d: Denial) => void;
+
 export interface MonitorLimits {
   memory: number;
   handles: number;
@@ -25,6 +39,8 @@ export interface MonitorPolicy {
   limits: MonitorLimits;
   /** Guest path -> SHA-256 (hex) of the files whose reads are checked (trusted-files.ts); absent or empty: none. */
   trustedFiles?: ReadonlyMap<string, string>;
+  /** Told of each call the monitor refused (denials.ts); absent: refusals are only answered. */
+  onDenied?: DenialLog;
 }
 
 export function policyFromManifest(m: Manifest): MonitorPolicy {

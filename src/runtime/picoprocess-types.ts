@@ -6,6 +6,7 @@ import type { Dk } from '../abi/dk.ts';
 import type { Host, OutputSink, Picoprocess, ProcessLauncher, StdinSource } from '../host/kernel/host.ts';
 import type { Preopen, WasiLibOs } from '../libos/index.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
+import type { DenialLog } from '../monitor/monitor.ts';
 import type { SavedExtension, Snapshot } from '../checkpoint/snapshot.ts';
 import type { Governor } from './quotas.ts';
 
@@ -45,6 +46,8 @@ export interface PicoprocessOptions {
   wrapDk?: (dk: Dk) => Dk;
   /** Told the guest's linear memory once it is instantiated (a durable log digests it at a checkpoint). */
   onMemory?: (memory: WebAssembly.Memory) => void;
+  /** Told of each call the security monitor refused, with the rule that refused it (`run --log denials`). */
+  onDenied?: DenialLog;
   /**
    * Functions for import modules other than WASI and drawbridge (e.g. an embedder's own API
    * for a reactor). They run in the host, outside the monitor: grant them with care.
@@ -92,6 +95,8 @@ export interface ExitStatus {
   exitCode: number;
   /** A one-line message when the guest trapped or misused the ABI (already formatted). */
   error?: string;
+  /** A trap's Wasm frames, innermost first, one line each (runtime/traps.ts wasmBacktrace). */
+  backtrace?: string[];
   /** The picoprocess was captured and stopped (it continues from its snapshot). */
   checkpointed?: boolean;
 }

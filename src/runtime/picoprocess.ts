@@ -7,11 +7,11 @@
 // other picoprocesses; everything else is a plain import.
 
 import type { Picoprocess } from '../host/kernel/host.ts';
-import { createWasiLibOs, GuestError, GuestFault, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/index.ts';
+import { createWasiLibOs, GuestError, GuestFault, PreopenError, ProcExit, SYSCALLS, type Preopen, type WasiLibOs } from '../libos/index.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { createMonitor } from '../monitor/monitor.ts';
 import { policyFromManifest } from '../monitor/policy.ts';
-import { trapMessage } from './traps.ts';
+import { trapMessage, wasmBacktrace } from './traps.ts';
 import { ERROR_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { ExtensionHalt } from '../extensions/api.ts';
@@ -101,7 +101,9 @@ export async function instantiate(
     launcher: options.launcher ?? createChildLauncher(options, startCommand),
     stdioStreams: options.stdioStreams,
   });
-  let dk = createMonitor(process.dk, policyFromManifest(manifest));
+  const policy = policyFromManifest(manifest);
+  if (options.onDenied) policy.onDenied = options.onDenied;
+  let dk = createMonitor(process.dk, policy);
   if (options.wrapDk) dk = options.wrapDk(dk);
   const env = Object.entries(manifest.env).map(([k, v]) => `${k}=${v}`);
   let libos: WasiLibOs;
@@ -113,6 +115,7 @@ export async function instantiate(
     );
   } catch (e) {
     process.kill(ERROR_EXIT_CODE);
+    if (e instanceof PreopenError) throw new PreopenError(e.guestPath, e.errno, manifest.mounts.find((m) => m.guest === e.guestPath)?.host);
     throw e;
   }
   const capturer = options.capture ? new Capturer(libos, { ...options.capture, args: options.args, manifest }) : null;
@@ -197,7 +200,12 @@ export function exitStatusOf(e: unknown): ExitStatus {
     return { exitCode: ERROR_EXIT_CODE, error: `pointer out of bounds: ${e.message}` };
   }
   const trap = trapMessage(e);
-  if (trap !== null) return { exitCode: TRAP_EXIT_CODE, error: `wasm trap: ${trap}` };
+  if (trap !== null) {
+    const backtrace = wasmBacktrace(e);
+    return backtrace.length > 0
+      ? { exitCode: TRAP_EXIT_CODE, error: `wasm trap: ${trap}`, backtrace }
+      : { exitCode: TRAP_EXIT_CODE, error: `wasm trap: ${trap}` };
+  }
   throw e;
 }
 

@@ -1,4 +1,5 @@
-// Turns what a guest's run threw into wasmtime's wording: one line naming the trap kind.
+// Turns what a guest's run threw into wasmtime's wording: one line naming the trap kind, and
+// the Wasm frames of its backtrace with the names of the module's name section.
 // A trap exits with status 134 (128 + SIGABRT), as wasmtime does on Unix (TRAP_EXIT_CODE, abi/exit-status.ts).
 
 const KINDS: [RegExp, string][] = [
@@ -23,4 +24,24 @@ export function trapMessage(err: unknown): string | null {
     return text;
   }
   return null;
+}
+
+/** A frame of V8's stack text that runs Wasm code: `at NAME (wasm://wasm/HASH:wasm-function[I]:0xOFF)`, NAME absent without a name section. */
+const WASM_FRAME = /^\s*at (?:(.+?) \()?wasm:\/\/wasm\/[^:]*:wasm-function\[(\d+)\]:(0x[0-9a-f]+)\)?\s*$/;
+
+/**
+ * The Wasm frames of a trap, innermost first, as wasmtime prints them: `  0:  0x206 - divide`,
+ * the offset in the module's bytes and the function's name (`<wasm function 7>` without one).
+ * Empty when the error carries no Wasm frame. V8 keeps at most Error.stackTraceLimit frames.
+ */
+export function wasmBacktrace(err: unknown): string[] {
+  const stack = err instanceof Error && typeof err.stack === 'string' ? err.stack : '';
+  const frames: string[] = [];
+  for (const line of stack.split('\n')) {
+    const m = WASM_FRAME.exec(line);
+    if (!m) continue;
+    const name = m[1] ?? `<wasm function ${m[2]}>`;
+    frames.push(`${String(frames.length).padStart(4)}: ${m[3]!.padStart(8)} - ${name}`);
+  }
+  return frames;
 }

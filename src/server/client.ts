@@ -1,10 +1,10 @@
 // The client side of the control API, for `drawbridge ps/spawn/kill/logs` and the tests.
 // Finds the daemon through DRAWBRIDGE_URL / DRAWBRIDGE_SOCKET + DRAWBRIDGE_TOKEN, or the
-// connection file the daemon wrote (daemon.ts).
+// connection file the daemon wrote (connection-file.ts; DRAWBRIDGE_DAEMON=NAME picks a named one).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { defaultConnectionFile, type Connection } from './daemon.ts';
+import { DAEMON_NAME, defaultConnectionFile, pidAlive, type Connection } from './connection-file.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -14,11 +14,21 @@ export class ApiError extends Error {
   }
 }
 
-export function findConnection(file = defaultConnectionFile()): Connection {
+/** The connection file the client commands use: DRAWBRIDGE_DAEMON's, else the default (a bad name is one line). */
+function clientConnectionFile(): string {
+  try {
+    return defaultConnectionFile();
+  } catch (e) {
+    throw new ApiError(0, `DRAWBRIDGE_DAEMON=${(e as Error).message}`);
+  }
+}
+
+export function findConnection(file?: string): Connection {
   const token = process.env.DRAWBRIDGE_TOKEN;
-  if (token && (process.env.DRAWBRIDGE_URL || process.env.DRAWBRIDGE_SOCKET)) {
+  if (file === undefined && token && (process.env.DRAWBRIDGE_URL || process.env.DRAWBRIDGE_SOCKET)) {
     return { url: process.env.DRAWBRIDGE_URL, socket: process.env.DRAWBRIDGE_SOCKET, token };
   }
+  file ??= clientConnectionFile();
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -31,13 +41,18 @@ export function findConnection(file = defaultConnectionFile()): Connection {
 }
 
 /**
- * The daemon that `--host WHERE` names: a connection file (*.json), a unix socket (unix:PATH,
- * or a path), or a URL / ADDR:PORT; without WHERE, the one findConnection() finds. The token
+ * The daemon that `--host WHERE` names: a connection file (*.json), a daemon's name (serve
+ * --name), a unix socket (unix:PATH, or a path), or a URL / ADDR:PORT; without WHERE, the one findConnection() finds. The token
  * of an address comes from DRAWBRIDGE_TOKEN, or else from the default connection file.
  */
 export function connectionFor(where?: string): Connection {
   if (where === undefined) return findConnection();
   if (where.endsWith('.json')) return findConnection(where);
+  // A name a daemon was started with (serve --name NAME), when it has a connection file.
+  if (DAEMON_NAME.test(where) && !/:\d+$/.test(where)) {
+    const named = defaultConnectionFile(where);
+    if (existsSync(named)) return findConnection(named);
+  }
   let token = process.env.DRAWBRIDGE_TOKEN;
   if (!token) {
     try {
@@ -100,7 +115,11 @@ export function call(c: Connection, method: string, path: string, options: CallO
         res.on('error', reject);
       },
     );
-    req.on('error', (e) => reject(new ApiError(0, `cannot reach the drawbridge daemon: ${e.message}`)));
+    req.on('error', (e) => {
+      // A connection file left by a daemon that is gone: say so rather than ECONNREFUSED alone.
+      const gone = c.pid !== undefined && !pidAlive(c.pid) ? ` (its pid ${c.pid} is not running: start one with drawbridge serve)` : '';
+      reject(new ApiError(0, `cannot reach the drawbridge daemon: ${e.message}${gone}`));
+    });
     req.end(payload);
   });
 }

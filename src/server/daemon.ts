@@ -4,27 +4,31 @@
 //
 // Where to find it: the daemon writes a small connection file (0600: it holds the token):
 // { "url" | "socket", "token", "pid" }, by default at $DRAWBRIDGE_SERVE_FILE or
-// ~/.cache/drawbridge/serve.json; `drawbridge ps/spawn/kill/logs` read it (client.ts).
-// The token is random (32 bytes) unless DRAWBRIDGE_TOKEN gives one.
+// ~/.cache/drawbridge/serve.json (serve-NAME.json for a named one); `drawbridge
+// ps/spawn/kill/logs` read it (client.ts). One file per daemon (connection-file.ts): a second
+// daemon refuses a file whose daemon is alive. The token is random (32 bytes) unless
+// DRAWBRIDGE_TOKEN gives one.
 
 import { newToken } from './token.ts';
-import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import type { Limits } from '../monitor/manifest/manifest.ts';
 import { createApiServer } from './http-api.ts';
 import { Pool } from './pool/pool.ts';
-import { warmUpPool, type WarmUpResult } from './pool/warm-up.ts';
+import { warmUpPool, warmUpModuleBytes, type WarmUpProgress, type WarmUpResult } from './pool/warm-up.ts';
 import { isLoopbackIp } from '../abi/ip.ts';
+import {
+  answers,
+  claimConnectionFile,
+  daemonRunningMessage,
+  defaultConnectionFile,
+  liveDaemonAt,
+  releaseConnectionFile,
+  type Connection,
+} from './connection-file.ts';
 
-export interface Connection {
-  url?: string;
-  socket?: string;
-  token: string;
-  pid?: number;
-}
+export { defaultConnectionFile, type Connection };
 
 export interface DaemonOptions {
   /** ADDR:PORT on a loopback address (port 0: any free port). Default 127.0.0.1:0 unless socket. */
@@ -40,6 +44,10 @@ export interface DaemonOptions {
   workers?: number;
   /** Starts of a built-in guest before listening (warm-up.ts; default WARM_UP_STARTS with worker threads); 0: none. */
   warmUp?: number;
+  /** Told how the warm-up goes (serve shows it). */
+  warmUpProgress?: WarmUpProgress;
+  /** One line per HTTP request (method, path, status, time); none without it. */
+  log?: (line: string) => void;
 }
 
 export interface Daemon {
@@ -49,10 +57,6 @@ export interface Daemon {
   /** What warming the start path did before the daemon listened. */
   warmUp: WarmUpResult;
   close(): Promise<void>;
-}
-
-export function defaultConnectionFile(): string {
-  return process.env.DRAWBRIDGE_SERVE_FILE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'drawbridge', 'serve.json');
 }
 
 /** host:port on a loopback address, or an error message. */
@@ -71,25 +75,30 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   // A refused address is refused before any worker starts.
   const at = options.socket ? null : parseLoopback(options.listen ?? '127.0.0.1:0');
   if (typeof at === 'string') throw new Error(at);
+  const file = options.connectionFile === undefined ? defaultConnectionFile() : options.connectionFile;
+  // Said before the warm-up, so a second daemon refuses at once (claimed again, atomically, below).
+  const other = file ? await liveDaemonAt(file) : null;
+  if (file && other) throw new Error(daemonRunningMessage(file, other));
   const pool = new Pool({ limits: options.limits, prepare: options.prepare, workers: options.workers });
   let warmUp: WarmUpResult;
   try {
     await pool.ready();
-    warmUp = await warmUpPool(pool, options.warmUp);
+    warmUp = await warmUpPool(pool, options.warmUp, warmUpModuleBytes(), options.warmUpProgress);
   } catch (e) {
     await pool.shutdown();
     throw e;
   }
-  const server = createApiServer({ pool, token, warmUp });
+  const server = createApiServer({ pool, token, warmUp, log: options.log });
   const connection: Connection = { token, pid: process.pid };
   try {
     await listen(server, options, connection);
+    if (file) await claimConnectionFile(file, connection);
   } catch (e) {
     await pool.shutdown();
+    server.closeAllConnections();
+    server.close();
     throw e;
   }
-  const file = options.connectionFile === undefined ? defaultConnectionFile() : options.connectionFile;
-  if (file) writeConnectionFile(file, connection);
   return {
     connection,
     pool,
@@ -99,13 +108,15 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       await pool.shutdown();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (file) rmSync(file, { force: true });
+      if (file) releaseConnectionFile(file, connection);
     },
   };
 }
 
 async function listen(server: Server, options: DaemonOptions, connection: Connection): Promise<void> {
   if (options.socket) {
+    // A socket file left by a daemon that died is replaced; a live one's is not taken over.
+    if (await answers({ socket: options.socket, token: '' })) throw new Error(`something already listens on unix:${options.socket}`);
     rmSync(options.socket, { force: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -123,11 +134,4 @@ async function listen(server: Server, options: DaemonOptions, connection: Connec
     const addr = server.address() as AddressInfo;
     connection.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   }
-}
-
-function writeConnectionFile(path: string, c: Connection): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(c) + '\n', { mode: 0o600 });
-  renameSync(tmp, path);
 }

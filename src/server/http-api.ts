@@ -124,6 +124,21 @@ export interface ApiOptions {
   token: string;
   /** What the daemon's warm-up did (warm-up.ts), for /v1/health. */
   warmUp?: WarmUpResult;
+  /** One line per request once it is answered (requestLine); none without it. */
+  log?: (line: string) => void;
+}
+
+/**
+ * The request log's line: when, method, path (with its query: offsets, worker numbers; the
+ * token travels only in a header, never logged), status, time to the end of the answer (a
+ * followed stream: until it closed).
+ */
+export function requestLine(req: IncomingMessage, res: ServerResponse, startedMs: number, endedMs: number): string {
+  const status = res.writableFinished ? res.statusCode : `${res.headersSent ? res.statusCode : '-'} (cut off)`;
+  // Bounded: a client may send a long path; control characters would forge lines.
+  const target = (req.url ?? '/').slice(0, 200).replace(/[\x00-\x1f\x7f]/g, '?');
+  const ms = endedMs - startedMs;
+  return `${new Date().toISOString()} ${req.method ?? '-'} ${target} ${status} ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
 }
 
 export function createApiServer(options: ApiOptions): Server {
@@ -266,7 +281,12 @@ export function createApiServer(options: ApiOptions): Server {
     throw new HttpError(404, 'no such route');
   };
 
+  const { log } = options;
   return createServer((req, res) => {
+    if (log) {
+      const t0 = performance.now();
+      res.once('close', () => log(requestLine(req, res, t0, performance.now())));
+    }
     if (!authorized(req)) {
       req.resume();
       return send(res, 401, { error: 'missing or wrong bearer token' });

@@ -22,6 +22,7 @@ import { CANNOT_EXECUTE_EXIT_CODE, KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../a
 import { decodeSnapshot, type Snapshot } from '../checkpoint/snapshot.ts';
 import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
 import { isPreemptible, snapshotImage, startOptions } from '../runtime/load.ts';
+import { endReason, noteMemoryFull } from './end-reason.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { StdinFeed } from './stdin-feed.ts';
 import { ModuleStore, type LoadedModule } from './modules.ts';
@@ -36,6 +37,8 @@ export interface ProcessInfo {
   state: ProcessState;
   exitCode: number | null;
   error: string | null;
+  /** Why it ended, in one line (end-reason.ts): `exited 0`, `killed`, `trap: ...`, `cpu_time limit: ...`; null while it runs. */
+  reason: string | null;
   startedAt: string;
   endedAt: string | null;
   cpuMs: number;
@@ -133,6 +136,7 @@ export class Entry {
       state: this.state,
       exitCode: this.status?.exitCode ?? null,
       error: this.status?.error ?? null,
+      reason: endReason(this.status),
       startedAt: this.startedAt.toISOString(),
       endedAt: this.endedAt?.toISOString() ?? null,
       cpuMs: Math.round(this.governor.cpuMs * 1000) / 1000,
@@ -233,7 +237,11 @@ export class Supervisor {
     entry.state = 'running';
     running.done
       .then(
-        (status) => entry.finish(status),
+        (status) => {
+          const memory = running.instance.exports.memory;
+          const bytes = memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
+          entry.finish(noteMemoryFull(status, bytes, manifest.limits.memory));
+        },
         (e: unknown) => entry.finish({ exitCode: TRAP_EXIT_CODE, error: `host error: ${(e as Error).message}` }),
       )
       .then(() => this.ended(entry.id));

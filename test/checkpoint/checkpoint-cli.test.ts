@@ -1,6 +1,7 @@
 // checkpoint and restore from the command line, as a user would: a `drawbridge run` in the
 // background, `drawbridge checkpoint PID -o FILE`, then `drawbridge restore FILE`.
 import { test } from 'node:test';
+import { testNeedingBinaryen } from '../support/toolchain.ts';
 import { withPadding } from '../support/wasm-padding.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ const BIN = 'bin/drawbridge.js';
 process.env.DRAWBRIDGE_KEY = join(mkdtempSync(join(tmpdir(), 'db-cli-key-')), 'host.key');
 const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 
-test('checkpoint a running program by its pid, restore it elsewhere: same output, files and status', async () => {
+testNeedingBinaryen('checkpoint a running program by its pid, restore it elsewhere: same output, files and status', async () => {
   const ref = mkdtempSync(join(tmpdir(), 'db-cli-ref-'));
   const whole = cli(['run', '--dir', `${ref}::/data`, 'build/guests/checkpoint/counter.wasm', '100', '20']);
   assert.equal(whole.status, 328350 % 7, whole.stderr); // the sum of the squares below 100, mod 7
@@ -62,7 +63,7 @@ test('checkpoint and restore mistakes get one clear line', () => {
   }
 });
 
-test('a module too big to prepare at first run: checkpoint says how; after drawbridge prepare it works', async () => {
+testNeedingBinaryen('a module too big to prepare at first run: checkpoint says how; after drawbridge prepare it works', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-big-'));
   // counter.wasm with a 1.2 MiB custom section: over the automatic preparation limit.
   const big = join(dir, 'big.wasm');
@@ -91,7 +92,7 @@ test('a module too big to prepare at first run: checkpoint says how; after drawb
   assert.equal(await new Promise((r) => second.child.on('close', r)), 0);
 });
 
-test('drawbridge prepare --waits-only: two steps, no tick counter; the program is then checkpointed while it waits', async () => {
+testNeedingBinaryen('drawbridge prepare --waits-only: two steps, no tick counter; the program is then checkpointed while it waits', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-waits-'));
   const big = join(dir, 'big.wasm');
   writeFileSync(big, withPadding(readFileSync('build/guests/checkpoint/counter.wasm'), 300 * 1024));
@@ -121,7 +122,7 @@ test('drawbridge prepare --waits-only: two steps, no tick counter; the program i
   assert.match(restored.stdout, /step 199 hash/);
 });
 
-test('a program waiting to read a pipe is checkpointed and continues reading from the restored stdin', async () => {
+testNeedingBinaryen('a program waiting to read a pipe is checkpointed and continues reading from the restored stdin', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-pipe-'));
   const snap = join(dir, 'echo.snap');
   const child = spawn(process.execPath, [BIN, 'run', 'build/guests/runtime/echo_upper.wasm']);
@@ -142,7 +143,7 @@ test('a program waiting to read a pipe is checkpointed and continues reading fro
   assert.equal(restored.stderr, '12 bytes\n');
 });
 
-test('extension state joins the snapshot: a restored trace goes on numbering where it stopped', async () => {
+testNeedingBinaryen('extension state joins the snapshot: a restored trace goes on numbering where it stopped', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-ext-'));
   const trace = join(dir, 'trace.log');
   const snap = join(dir, 'c.snap');
@@ -173,7 +174,7 @@ test('extension state joins the snapshot: a restored trace goes on numbering whe
   assert.ok(first > 5 && first <= lastSeq + 1, `restored trace starts at ${first}, the source's ended at ${lastSeq}`);
 });
 
-test('a listening socket follows a checkpoint: the restored server listens again at its address', async () => {
+testNeedingBinaryen('a listening socket follows a checkpoint: the restored server listens again at its address', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-listen-'));
   const snap = join(dir, 'server.snap');
   const server = spawn(process.execPath, [BIN, 'run', '--listen', '127.0.0.1:0', 'build/guests/net/http_server.wasm']);

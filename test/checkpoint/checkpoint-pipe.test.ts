@@ -1,7 +1,7 @@
 // Pipes in checkpoints: a pipe whose open ends are all the picoprocess's own follows it with
 // its buffered bytes (guests/checkpoint/pipe_keep.c); one shared with a live child is refused
 // with a reason naming the descriptor.
-import { test } from 'node:test';
+import { testNeedingBinaryen as test } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

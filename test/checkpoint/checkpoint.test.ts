@@ -1,6 +1,6 @@
 // Checkpoint and restore: a picoprocess captured while it waits continues from its snapshot
 // with the output, files and exit status of an uninterrupted run.
-import { test } from 'node:test';
+import { testNeedingBinaryen as test } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

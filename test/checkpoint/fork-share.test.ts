@@ -3,6 +3,7 @@
 // file status flags: O_APPEND, O_NONBLOCK), and a pipe made before fork is one pipe whose write
 // ends in both processes count for end of file.
 import { test } from 'node:test';
+import { testNeedingBinaryen } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,7 +50,7 @@ const EXPECTED =
   'parent: child exited 7; its pipe reads 0 (end of file)\n' +
   "parent: file 'head:abcXYZ', position 11\n";
 
-test('after fork: one file position for both, appends interleave, a pipe is shared and ends when both close it', async () => {
+testNeedingBinaryen('after fork: one file position for both, appends interleave, a pipe is shared and ends when both close it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-fork-share-'));
   const r = await run(createNodeHost(), dir);
   assert.equal(r.status.exitCode, 0, r.err + (r.status.error ?? ''));
@@ -59,7 +60,7 @@ test('after fork: one file position for both, appends interleave, a pipe is shar
   assert.equal(readFileSync(join(dir, 'append.log'), 'utf8'), 'child 1\nparent 1\nchild 2\nparent 2\n');
 });
 
-test("after fork the file status flags are the open description's: O_APPEND set by the child holds for the parent", async () => {
+testNeedingBinaryen("after fork the file status flags are the open description's: O_APPEND set by the child holds for the parent", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-fork-flags-'));
   const r = await run(createNodeHost(), dir, FLAGS_GUEST, ['fork_flags', 'append']);
   assert.equal(r.status.exitCode, 0, r.err + (r.status.error ?? ''));
@@ -76,7 +77,7 @@ test("after fork the file status flags are the open description's: O_APPEND set 
   assert.equal(readFileSync(join(dir, 'flags.txt'), 'utf8'), 'X123456789childparent');
 });
 
-test("after fork O_NONBLOCK set by the parent on a pipe read end is the child's too, and cleared by the child, the parent's", async () => {
+testNeedingBinaryen("after fork O_NONBLOCK set by the parent on a pipe read end is the child's too, and cleared by the child, the parent's", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-fork-flags-'));
   const r = await run(createNodeHost(), dir, FLAGS_GUEST, ['fork_flags', 'nonblock']);
   assert.equal(r.status.exitCode, 0, r.err + (r.status.error ?? ''));

@@ -1,6 +1,6 @@
 // fork for guests (drawbridge.fork), built on the snapshot machinery: the child continues
 // from the call with a copy of memory and descriptors; the parent waits for it like any child.
-import { test } from 'node:test';
+import { testNeedingBinaryen as test } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

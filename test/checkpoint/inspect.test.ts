@@ -1,7 +1,7 @@
 // drawbridge inspect: what a snapshot holds and asks for, read without running it, for a file
 // sealed with this host's key, one sealed and encrypted with another, one not sealed, and one
 // that is not a snapshot at all.
-import { test, before } from 'node:test';
+import { testNeedingBinaryen as test, beforeNeedingBinaryen as before } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,8 @@
 // a push without the token (from this process, and from a guest granted only a loopback
 // connect), a wrong token, an endless first line, a migration to a port where nothing
 // listens (the program must go on running), and a wrong certificate pin.
-import { test, before, after } from 'node:test';
+import { after } from 'node:test';
+import { testNeedingBinaryen as test, beforeNeedingBinaryen as before } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -3,7 +3,7 @@
 // (virtual) link rather than loopback. The program keeps bytes in its own pipes across the
 // move (guests/checkpoint/pipe_keep.c). Needs CAP_NET_ADMIN (root) and iproute2; without them
 // the test is skipped with the reason, never passed silently.
-import { test } from 'node:test';
+import { testNeedingBinaryen as test } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

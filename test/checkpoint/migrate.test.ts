@@ -1,6 +1,7 @@
 // Migration between hosts on loopback: `drawbridge receive` on the target, `drawbridge
 // migrate PID --to` on the source; a second migration sends only what the target lacks.
 import { test } from 'node:test';
+import { testNeedingBinaryen } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ async function runAndMigrate(dir: string, args: string[], port: number, tokenFil
   return { before: out.text(), migrate: m.stdout };
 }
 
-test('migrate a running picoprocess to another host; a second one sends only what differs', async () => {
+testNeedingBinaryen('migrate a running picoprocess to another host; a second one sends only what differs', async () => {
   const tokenFile = join(mkdtempSync(join(tmpdir(), 'db-mig-tok-')), 'token');
   // The target grants its own folder for /data: a migrated snapshot names none.
   const dir = mkdtempSync(join(tmpdir(), 'db-mig-'));

@@ -2,7 +2,7 @@
 // manifest and restored (or received) under `memory = "64MiB"` cannot grow past 64 MiB there
 // (issue: restore and receive ignored [limits]). guests/runtime/limits.c `wait-grow` waits for
 // a line of stdin, where the checkpoint takes it, then grows.
-import { test } from 'node:test';
+import { testNeedingBinaryen as test } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';

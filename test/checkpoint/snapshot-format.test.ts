@@ -3,6 +3,7 @@
 // changed anywhere) is refused with a SnapshotError, never another exception, and a damaged
 // page is refused before the program runs, also when the page check is left to the restore.
 import { test } from 'node:test';
+import { testNeedingBinaryen } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -168,7 +169,7 @@ test('another format version is refused by number, this one named', () => {
   }
 });
 
-test('drawbridge restore of a file with a damaged page: one clear line, and the program never ran', async () => {
+testNeedingBinaryen('drawbridge restore of a file with a damaged page: one clear line, and the program never ran', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-snapfmt-'));
   const prepared = await prepareModule(readFileSync('build/guests/checkpoint/counter.wasm'));
   const module = await compileModule(prepared);

@@ -4,7 +4,7 @@
 // carry a module other than the one its hash names. Sealing (docs/snapshot.md, "Sealed
 // snapshots"): an unsealed or foreign-sealed file is refused unless --trust-unsealed; a sealed
 // one is bound to the measurement (module and manifest) it ran under.
-import { test } from 'node:test';
+import { testNeedingBinaryen as test } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { withPadding } from '../support/wasm-padding.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -54,8 +54,33 @@ test("run: the exit status is the guest's; a trap is one line and 134", () => {
   assert.equal(exit.out, 'out\n');
   const trap = cli(['run', 'build/guests/wasi/trap.wasm']);
   assert.equal(trap.code, 134);
-  const lines = trap.err.trim().split('\n');
-  assert.match(lines[lines.length - 1]!, /^drawbridge: build\/guests\/wasi\/trap\.wasm: wasm trap: /);
+  assert.match(
+    trap.err,
+    /^drawbridge: build\/guests\/wasi\/trap\.wasm: wasm trap: wasm `unreachable` instruction executed\nwasm backtrace:\n( +\d+: +0x[0-9a-f]+ - .+\n)+$/m,
+  );
+});
+
+test('run: a trap prints its Wasm backtrace innermost first, with the names of the name section, as wasmtime does', () => {
+  // Unprepared: the module runs as clang built it (-O0, nothing inlined), so every call is a frame.
+  const trap = cli(['run', 'build/guests/runtime/trap-named.wasm'], { env: { DRAWBRIDGE_CHECKPOINT: '0' } });
+  assert.equal(trap.code, 134);
+  assert.equal(trap.out, 'before the trap\n');
+  const lines = trap.err.trimEnd().split('\n');
+  assert.equal(lines[0], 'drawbridge: build/guests/runtime/trap-named.wasm: wasm trap: integer divide by zero');
+  assert.equal(lines[1], 'wasm backtrace:');
+  const frames = lines.slice(2).map((l) => /^ +(\d+): +0x[0-9a-f]+ - (.+)$/.exec(l));
+  assert.ok(
+    frames.every((f) => f !== null),
+    trap.err,
+  );
+  assert.deepEqual(
+    frames.map((f) => Number(f![1])),
+    frames.map((_, i) => i),
+  );
+  assert.deepEqual(
+    frames.slice(0, 4).map((f) => f![2]),
+    ['divide', 'compute_ratio', '__original_main', '_start'],
+  );
 });
 
 /** `head` followed by zeros up to 2 MiB. */
@@ -146,5 +171,20 @@ test('run: output to a pipe comes out while the guest computes, not only when it
     assert.equal(child.exitCode, null, 'still computing');
   } finally {
     child.kill('SIGKILL');
+  }
+});
+
+test('run: a --dir whose host folder is missing or is a file is one line naming the host folder, status 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-dir-'));
+  try {
+    writeFileSync(join(dir, 'file'), 'x');
+    const missing = cli(['run', '--dir', `${join(dir, 'nope')}::/w`, 'examples/hello.wasm']);
+    assert.equal(missing.code, 2);
+    assert.equal(missing.err, `drawbridge run: cannot pre-open /w: host folder ${join(dir, 'nope')}: no such folder\n`);
+    const file = cli(['run', '--dir', `${join(dir, 'file')}::/w`, 'examples/hello.wasm']);
+    assert.equal(file.code, 2);
+    assert.equal(file.err, `drawbridge run: cannot pre-open /w: host folder ${join(dir, 'file')}: not a folder\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

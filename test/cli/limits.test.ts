@@ -3,6 +3,7 @@
 // that made preparation run without bound (2^32-1 locals, 1000 nested loops, 200 000 nested
 // blocks): each is answered with one line, within the preparation caps.
 import { test } from 'node:test';
+import { testNeedingBinaryen } from '../support/toolchain.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -61,7 +62,7 @@ test('run: a module declaring 2^32-1 locals is refused in one line, before any r
   assert.match(r.err, /^drawbridge run: .*locals\.wasm: invalid WebAssembly module: .*\n$/);
 });
 
-test('run: 1000 nested loops (slow to prepare) run unprepared past the time cap, with one line saying it cannot be checkpointed', () => {
+testNeedingBinaryen('run: 1000 nested loops (slow to prepare) run unprepared past the time cap, with one line saying it cannot be checkpointed', () => {
   const r = run([file('loops.wasm', nestedLoopsModule(1000))], { DRAWBRIDGE_PREPARE_TIMEOUT: '2s' });
   assert.equal(r.status, 0, r.err);
   assert.match(r.err, /^drawbridge: .*loops\.wasm cannot be checkpointed: preparing took longer than 2 s \(DRAWBRIDGE_PREPARE_TIMEOUT\)\n$/);

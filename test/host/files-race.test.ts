@@ -14,6 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clangMissing } from '../support/toolchain.ts';
 import { Worker } from 'node:worker_threads';
 import { Access, Create, type Dk } from '../../src/abi/dk.ts';
 import { isDkError } from '../../src/abi/errors.ts';
@@ -104,11 +105,6 @@ function assertNothingOutside(tree: Tree, t: Tally): void {
   assert.equal(readFileSync(join(tree.outside, 'f'), 'utf8'), SECRET);
   // The loop did reach the file through /data/D (the race was run, not refused throughout).
   assert.ok(t.insideReads > 0, `no read through /data/D succeeded: ${JSON.stringify(t)}`);
-}
-
-function clangMissing(): string | false {
-  const probe = spawnSync('clang', ['--version'], { stdio: 'ignore' });
-  return probe.error === undefined && probe.status === 0 ? false : 'needs clang (Debian package clang) to build the native swapper';
 }
 
 describe('path races (node host)', () => {

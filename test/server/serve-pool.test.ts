@@ -70,7 +70,7 @@ test('a counting picoprocess moves between worker threads and its output goes on
     assert.equal(back.code, 0, back.err.join('\n'));
     assert.deepEqual(back.out, [`moved ${p.id} to worker ${first}`]);
     const ps = await cli(d, file, ['ps']);
-    assert.match(ps.out.join('\n'), new RegExp(`^${p.id}\\s+running\\s+-\\s+${first}\\s`, 'm'));
+    assert.match(ps.out.join('\n'), new RegExp(`^${p.id}\\s+running\\s+-\\s+-\\s+${first}\\s`, 'm'));
     const atBack = lines(await text(d, p.id)).length;
     await until(async () => lines(await text(d, p.id)).length >= atBack + 10, 'ten more lines after moving back');
 

@@ -13,6 +13,7 @@ import { normalizeGuestRoot } from './paths.ts';
 import { refreshShared, reopenLibOs, saveForFork, saveLibOs, type SavedLibOs } from './save.ts';
 import type { SocketInfo } from './socket.ts';
 import { WaitState } from './wait.ts';
+import { PreopenError } from './throws.ts';
 
 export interface Preopen {
   /** The guest path the directory is mounted at, e.g. "/" or "/data". */
@@ -143,7 +144,7 @@ export class WasiState extends WaitState {
   private openPreopen(p: Preopen): void {
     const path = normalizeGuestRoot(p.guestPath);
     const h = this.dk.streamOpen('dir:' + path, Access.READ, 0, OpenOption.DIRECTORY);
-    if (isDkError(h)) throw new Error(`cannot pre-open ${path}: ${errnoName(errnoOf(h))}`);
+    if (isDkError(h)) throw new PreopenError(path, errnoName(errnoOf(h)));
     this.fds.add({
       kind: 'directory',
       handle: h,

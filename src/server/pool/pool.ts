@@ -143,16 +143,17 @@ export class Pool {
    * forget them: the first picoprocess after is id 1 again (warm-up.ts says why). Only before
    * anything else has started. Returns how many ran: none when the module is not preemptible
    * (each would get a worker thread of its own). A start that fails ends it: the error is
-   * thrown once the others have ended and been forgotten.
+   * thrown once the others have ended and been forgotten. `onProgress` hears how many have ended, after each end.
    */
-  async warmUp(module: LoadedModule, starts: number): Promise<number> {
+  async warmUp(module: LoadedModule, starts: number, onProgress?: (ended: number) => void): Promise<number> {
     if (this.table.used) throw new Error('warmUp: picoprocesses have been started already');
     if (this.threads.ownThread(module.preemptible)) return 0;
     let failed: unknown = null;
+    let ended = 0;
     for (let left = starts; left > 0 && failed === null; left -= WARM_UP_BATCH) {
       const batch = await Promise.allSettled(Array.from({ length: Math.min(WARM_UP_BATCH, left) }, () => this.spawn({ module, closeStdin: true })));
       for (const r of batch) if (r.status === 'rejected') failed ??= r.reason;
-      await Promise.all(batch.map((r) => (r.status === 'fulfilled' ? this.wait(r.value.id) : null)));
+      await Promise.all(batch.map((r) => (r.status === 'fulfilled' ? this.wait(r.value.id).then(() => onProgress?.(++ended)) : null)));
     }
     this.table.clear();
     if (failed !== null) throw failed;

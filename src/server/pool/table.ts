@@ -5,6 +5,7 @@
 
 import type { Manifest } from '../../monitor/manifest/manifest.ts';
 import type { ExitStatus } from '../../runtime/picoprocess-types.ts';
+import { endReason } from '../end-reason.ts';
 import { OutputRing } from '../output-ring.ts';
 import { SupervisorError, type ProcessInfo, type ProcessState } from '../supervisor.ts';
 import type { StartedValue } from './protocol.ts';
@@ -57,6 +58,7 @@ export class Proc {
       state: this.state,
       exitCode: this.status?.exitCode ?? null,
       error: this.status?.error ?? null,
+      reason: endReason(this.status),
       startedAt: this.startedAt.toISOString(),
       endedAt: this.endedAt?.toISOString() ?? null,
       cpuMs: Math.round((this.cpuBefore + this.cpuMs) * 1000) / 1000,

@@ -74,6 +74,12 @@ export function warmUpModuleBytes(): Uint8Array {
   ]);
 }
 
+/** Who watches a warm-up: told the count once it begins (not when it is skipped), then each end. */
+export interface WarmUpProgress {
+  start(total: number): void;
+  ended(count: number): void;
+}
+
 export interface WarmUpResult {
   /** Picoprocesses started and ended (0: skipped, `skipped` says why). */
   starts: number;
@@ -88,7 +94,7 @@ export interface WarmUpResult {
  * gains nothing (a warmed main-thread pool started the density guest no faster: README,
  * "Density").
  */
-export async function warmUpPool(pool: Pool, starts?: number, guest: Uint8Array = warmUpModuleBytes()): Promise<WarmUpResult> {
+export async function warmUpPool(pool: Pool, starts?: number, guest: Uint8Array = warmUpModuleBytes(), progress?: WarmUpProgress): Promise<WarmUpResult> {
   const t0 = performance.now();
   if (starts === undefined && pool.onMainThread) return { starts: 0, ms: 0, skipped: 'none by default with --workers 0' };
   starts ??= WARM_UP_STARTS;
@@ -96,7 +102,9 @@ export async function warmUpPool(pool: Pool, starts?: number, guest: Uint8Array 
   if (starts === 0) return { starts: 0, ms: 0, skipped: 'asked for none' };
   let done: number;
   try {
-    done = await pool.warmUp(await pool.load(guest, 'warm-up'), starts);
+    const module = await pool.load(guest, 'warm-up');
+    progress?.start(starts);
+    done = await pool.warmUp(module, starts, progress?.ended);
   } catch (e) {
     // A host that cannot start this guest will say so about the tenants' own: start anyway.
     return { starts: 0, ms: Math.round(performance.now() - t0), skipped: `failed: ${(e as Error).message}` };
