@@ -43,6 +43,8 @@ function moduleOfRun(argv) {
     if (a === '--') return argv[i + 1] ?? null;
     if (!a.startsWith('-') || a === '-') return a;
     if (VALUE_FLAGS.has(a)) i++;
+    else if (a === '--durable')
+      continue; // its FILE only after '='
     // --help or a bad flag: the CLI answers that (-Sinherit-env: a value attached, as --env=A=1)
     else if (!a.includes('=') && !/^-[SWOCDR]./.test(a)) return null;
   }

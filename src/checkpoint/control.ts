@@ -22,6 +22,8 @@ export interface ControlRequest {
   key?: string;
   /** Encrypt it (AES-256-GCM). */
   encrypt?: boolean;
+  /** Only a memory snapshot will do (migrate): a picoprocess in log mode refuses, and goes on. */
+  snapshotOnly?: boolean;
 }
 export type ControlResponse = { ok: true; bytes: number } | { ok: false; error: string };
 

@@ -22,6 +22,8 @@ import { decodeSnapshot, SnapshotError, type Snapshot } from '../checkpoint/snap
 import { compareRequest, missingGrantsMessage, stateForStack } from '../checkpoint/request.ts';
 import { KeyError, keyPath } from '../checkpoint/seal.ts';
 import { checkMeasurement, isSnapshotOrSealed, openSealedBytes, readSealedSnapshot, readSnapshotBytes } from '../checkpoint/snapshot-file.ts';
+import { decodeLogCheckpoint, isDurableLog, isLogCheckpoint, logFileCheckpoint, requestOf } from '../checkpoint/log-checkpoint.ts';
+import { restoreLogCheckpoint } from './log-restore.ts';
 import { GRANT_OPTIONS, grantsFromFlags, measuredManifest, type Grants } from './grant-flags.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
@@ -55,6 +57,16 @@ const RESTORE_OPTIONS = {
     help: "accept snapshots sealed with the key in FILE (repeatable;\ndefault: this host's key, $DRAWBRIDGE_KEY or ~/.config/drawbridge/host.key)",
   },
   'trust-unsealed': { type: 'boolean', help: 'restore a file with no seal, or sealed by a key not given\n(not encrypted): only one whose source you trust' },
+  durable: {
+    type: 'string',
+    value: 'FILE',
+    help: 'a log checkpoint: where the restored program logs on (default: the\ncache folder, removed when it ends); docs/durable.md',
+  },
+  module: {
+    type: 'string',
+    value: 'FILE',
+    help: 'restoring a durable log left by a run that died (with --trust-unsealed):\nthe module it ran, which the log names by SHA-256',
+  },
   'ignore-measurement': {
     type: 'boolean',
     help: 'restore a sealed snapshot under another manifest or flags than\nit ran with (a module_sha256 pin is still checked)',
@@ -85,6 +97,8 @@ interface RestoreArgs {
   keys: string[];
   trustUnsealed: boolean;
   ignoreMeasurement: boolean;
+  durable: string | undefined;
+  module: string | undefined;
 }
 
 /** restore's FILE, the restorer's grants and the seal options; 'help', or a mistake's message. */
@@ -98,7 +112,15 @@ async function restoreArgs(argv: string[]): Promise<RestoreArgs | 'help' | strin
   if (!file) return 'missing FILE';
   const grants = await grantsFromFlags(a.values);
   if (typeof grants === 'string') return grants;
-  return { file, grants, keys: a.values.key, trustUnsealed: a.values['trust-unsealed'], ignoreMeasurement: a.values['ignore-measurement'] };
+  return {
+    file,
+    grants,
+    keys: a.values.key,
+    trustUnsealed: a.values['trust-unsealed'],
+    ignoreMeasurement: a.values['ignore-measurement'],
+    durable: a.values.durable,
+    module: a.values.module,
+  };
 }
 
 export async function checkpointCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -106,7 +128,7 @@ export async function checkpointCommand(argv: string[], io: CommandIo): Promise<
   const p = checkpointArgs(argv);
   if (p === 'help') {
     io.out(
-      `${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.\nWith --host, ID is a picoprocess of a drawbridge serve daemon (drawbridge checkpoint --host --help).`,
+      `${CHECKPOINT_USAGE}\n\nWrites a snapshot of the picoprocess that \`drawbridge run\` with process id PID runs,\nthen stops it (with --leave-running, it goes on). Restore it with drawbridge restore.\nA run in log mode (--durable) gives a log checkpoint instead: its log so far, the module\nand a digest of its memory (docs/durable.md).\nWith --host, ID is a picoprocess of a drawbridge serve daemon (drawbridge checkpoint --host --help).`,
     );
     return 0;
   }
@@ -136,7 +158,10 @@ extension named here gets the state the snapshot saved for the one of the same n
 The file must be sealed with this host's key (or one given with --key): an unsealed file, or
 one sealed elsewhere, is refused unless --trust-unsealed. A sealed snapshot is bound to the
 measurement it ran under (drawbridge measure): restored under another manifest or flags, it is
-refused unless --ignore-measurement. With --host, it continues in a drawbridge serve daemon
+refused unless --ignore-measurement. A log checkpoint (drawbridge run --durable) is
+restored by running its module again from the start, answered from its log (no output
+written again), its memory checked where it was taken, and live from there, logging on
+(docs/durable.md). With --host, it continues in a drawbridge serve daemon
 instead (drawbridge restore --host --help).
 
 ${optionsHelp(RESTORE_OPTIONS)}`;
@@ -155,9 +180,18 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
   const { file, grants } = p;
   try {
     const bytes = readSnapshotBytes(file);
+    // A durable log left by a run that died (docs/durable.md, "After a crash").
+    if (isDurableLog(bytes)) return await restoreDurableLog(bytes, file, p, io);
     // What it is not (a bad magic, a truncation) is said before whether it is sealed.
-    if (!isSnapshotOrSealed(bytes)) decodeSnapshot(bytes, file);
+    if (!isSnapshotOrSealed(bytes) && !isLogCheckpoint(bytes)) decodeSnapshot(bytes, file);
     const opened = openSealedBytes(bytes, file, { keyFiles: p.keys, trustUnsealed: p.trustUnsealed });
+    if (isLogCheckpoint(opened.bytes)) {
+      const cp = decodeLogCheckpoint(opened.bytes, file);
+      const refused = missingGrantsMessage(compareRequest(requestOf(cp.meta), grants.manifest).missing);
+      if (refused) throw new SnapshotError(refused);
+      checkMeasurement(file, opened, measuredManifest(grants.manifest, grants.extensions), p.ignoreMeasurement);
+      return await restoreLogCheckpoint(cp, file, grants, io, p.durable);
+    }
     const snapshot = decodeSnapshot(opened.bytes, file, { lazyPages: true });
     // Missing grants first (what to add), then whether the grants are the ones it ran under.
     const refusal = missingGrantsMessage(compareRequest(snapshot.meta, grants.manifest).missing);
@@ -177,6 +211,21 @@ export async function restoreCommand(argv: string[], io: CommandIo): Promise<num
     }
     throw e;
   }
+}
+
+/** Restore from a durable log alone, after a crash: unsealed, so only with --trust-unsealed; the module from --module. */
+async function restoreDurableLog(bytes: Uint8Array, file: string, p: RestoreArgs, io: CommandIo): Promise<number> {
+  if (!p.trustUnsealed) {
+    throw new SnapshotError(
+      `${file} is a durable log, which is not sealed: anyone who can write it could have written it; restore it only if you trust it, with --trust-unsealed`,
+    );
+  }
+  if (!p.module) throw new SnapshotError(`${file} is a durable log, which does not carry its module: give --module FILE`);
+  const cp = logFileCheckpoint(bytes, await readModuleFile(p.module), file);
+  const refused = missingGrantsMessage(compareRequest(requestOf(cp.meta), p.grants.manifest).missing);
+  if (refused) throw new SnapshotError(refused);
+  checkMeasurement(file, { bytes, measurement: null, sealed: false }, measuredManifest(p.grants.manifest, p.grants.extensions), p.ignoreMeasurement);
+  return restoreLogCheckpoint(cp, file, p.grants, io, p.durable);
 }
 
 /**
@@ -418,7 +467,7 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
   }
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-migrate-'));
   const file = join(dir, 'snapshot');
-  const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false, key: keyPath() });
+  const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false, key: keyPath(), snapshotOnly: true });
   if (!r.ok) {
     link.close();
     rmSync(dir, { recursive: true, force: true });

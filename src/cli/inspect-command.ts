@@ -8,6 +8,7 @@ import { keysFor, readSnapshotBytes } from '../checkpoint/snapshot-file.ts';
 import { KeyError, sealHeader, unseal } from '../checkpoint/seal.ts';
 import { listeningAddresses } from '../checkpoint/request.ts';
 import type { Measurement } from '../checkpoint/measure.ts';
+import { decodeLogCheckpoint, isLogCheckpoint, type LogCheckpointMeta } from '../checkpoint/log-checkpoint.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 import type { CommandIo } from './manifest-command.ts';
 
@@ -20,7 +21,8 @@ const INSPECT_OPTIONS = {
 export const INSPECT_USAGE = 'usage: drawbridge inspect FILE [--key FILE]... [--json]';
 const INSPECT_HELP = `${INSPECT_USAGE}
 
-Shows what a snapshot file holds without running it: its seal (sealed with this host's key or
+Shows what a snapshot or log checkpoint holds without running it (its mode: a memory
+snapshot, or a durable log with the calls it holds): its seal (sealed with this host's key or
 another's, intact, encrypted), the module it runs (name, SHA-256, size), its memory, arguments,
 the names of its environment variables, and what it asks whoever restores it to grant (mounts,
 network, listening sockets, extensions). A snapshot grants nothing itself (docs/snapshot.md,
@@ -31,6 +33,8 @@ ${optionsHelp(INSPECT_OPTIONS)}`;
 export interface Inspection {
   file: string;
   bytes: number;
+  /** What captures it: a memory snapshot, or a durable log (docs/durable.md); null when its contents cannot be read. */
+  mode: 'snapshot' | 'log' | null;
   seal: {
     state: 'this host' | 'key given' | 'another key' | 'none';
     keyId: string | null;
@@ -45,6 +49,17 @@ export interface Inspection {
     args: string[];
     envNames: string[];
     requests: { mounts: { guest: string; mode: string }[]; connect: string[]; listen: string[]; listening: string[]; extensions: string[] };
+  };
+  log: null | {
+    created: string;
+    module: LogCheckpointMeta['module'];
+    /** Calls the log holds up to the checkpoint, and its size. */
+    calls: number;
+    logBytes: number;
+    memory: { bytes: number; sha256: string };
+    args: string[];
+    envNames: string[];
+    requests: { mounts: { guest: string; mode: string }[]; connect: string[]; listen: string[]; extensions: string[] };
   };
 }
 
@@ -61,11 +76,33 @@ export function inspectFile(file: string, keyFiles: readonly string[]): Inspecti
     measurement: opened.kind === 'sealed' ? opened.measurement : null,
   };
   const plain = opened.snapshot;
-  if (plain === null) return { file, bytes: raw.length, seal, snapshot: null };
+  if (plain === null) return { file, bytes: raw.length, mode: null, seal, snapshot: null, log: null };
+  if (isLogCheckpoint(plain)) {
+    const { meta, log } = decodeLogCheckpoint(plain, file);
+    return {
+      file,
+      bytes: raw.length,
+      mode: 'log',
+      seal,
+      snapshot: null,
+      log: {
+        created: meta.created,
+        module: meta.module,
+        calls: meta.calls,
+        logBytes: log.length,
+        memory: { bytes: meta.memoryBytes, sha256: meta.memorySha256 },
+        args: meta.args,
+        envNames: Object.keys(meta.env).sort(),
+        requests: { mounts: meta.mounts, connect: meta.network.connect, listen: meta.network.listen, extensions: meta.extensions },
+      },
+    };
+  }
   const { meta } = decodeSnapshot(plain, file, { lazyPages: true });
   return {
     file,
     bytes: raw.length,
+    mode: 'snapshot',
+    log: null,
     seal,
     snapshot: {
       created: meta.created,
@@ -94,11 +131,30 @@ function text(i: Inspection): string {
         : `sealed with another key (id ${s.keyId}), not checked${s.encrypted ? ', encrypted: its contents need that key (--key FILE)' : ''}`;
   const lines = [`${i.file}: ${i.bytes} bytes`, `seal:        ${sealLine}`];
   if (s.measurement) lines.push(`measurement: ${s.measurement.digest} (module ${s.measurement.module_sha256}, manifest ${s.measurement.manifest_sha256})`);
+  const g = i.log;
+  const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : 'none');
+  if (g) {
+    const r = g.requests;
+    lines.push(
+      `mode:        log (restore replays ${g.calls} calls from the module's start; docs/durable.md)`,
+      `module:      ${g.module.name} (sha256 ${g.module.sha256}, ${g.module.size} bytes)`,
+      `taken:       ${g.created}`,
+      `log:         ${g.calls} calls, ${g.logBytes} bytes`,
+      `memory:      ${g.memory.bytes} bytes at the checkpoint, sha256 ${g.memory.sha256}`,
+      `args:        ${JSON.stringify(g.args)}`,
+      `env:         ${list(g.envNames)}`,
+      'asks for (a restorer grants it, or refuses):',
+      `  mounts:      ${list(r.mounts.map((m) => `${m.guest} (${m.mode})`))}`,
+      `  connect:     ${list(r.connect)}`,
+      `  listen:      ${list(r.listen)}`,
+      `  extensions:  ${list(r.extensions)}`,
+    );
+  }
   const p = i.snapshot;
   if (p) {
     const r = p.requests;
-    const list = (xs: readonly string[]) => (xs.length ? xs.join(', ') : 'none');
     lines.push(
+      `mode:        snapshot`,
       `module:      ${p.module.name} (sha256 ${p.module.sha256}, ${p.module.size} bytes)`,
       `taken:       ${p.created}`,
       `memory:      ${p.memory.pages} pages (${p.memory.bytes} bytes), ${p.memory.nonZeroPages} not zero`,

@@ -16,6 +16,10 @@ import { GuestError, PreopenError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { ExtensionError, ExtensionHalt, loadExtensions, type ExtensionStack } from '../runtime/extensions.ts';
 import { grantsFromFlags, measuredManifest } from './grant-flags.ts';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defaultDurablePath, setUpDurable, type DurableSetup } from '../checkpoint/durable-run.ts';
+import { checkpointStart, serveLogControl } from '../checkpoint/log-control.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 import type { DenialLog } from '../monitor/monitor.ts';
 import { translateWasmtimeFlags, withWasmtimeGrants } from './wasmtime-flags.ts';
@@ -55,6 +59,17 @@ export const RUN_OPTIONS = {
       '--ext trace:format=json,file=t.log,filter=streams',
       '--ext record:file=run.log   --ext replay:file=run.log',
       '--ext remap:/etc=/tenant/etc   (see docs/extensions.md)',
+    ].join('\n'),
+  },
+  durable: {
+    type: 'string',
+    value: 'FILE',
+    help: [
+      'log mode: append every answer the outside world gives the program to a',
+      'durable log (FILE; --durable alone: the cache folder, removed when the run',
+      'ends), so that `drawbridge checkpoint` works for any module, prepared or not,',
+      'and `drawbridge restore` replays it (docs/durable.md); as [continuity]',
+      'mode = "log" in a manifest',
     ].join('\n'),
   },
   log: {
@@ -105,6 +120,8 @@ interface ParsedRun {
   /** --listen ADDR:PORT (pre-opened listening sockets) and --connect patterns. */
   listen: string[];
   connect: string[];
+  /** --durable[=FILE]: '' for the default place; undefined when not given. */
+  durable: string | undefined;
   /** --log topics and DRAWBRIDGE_LOG's. */
   log: string[];
   module: string;
@@ -113,7 +130,13 @@ interface ParsedRun {
 
 /** The run's options, module and the guest's arguments (every word after the module); 'help', or a mistake's message. */
 function parse(argv: string[]): ParsedRun | 'help' | string {
-  const r = parseCommandArgs(RUN_OPTIONS, argv, { stopAtPositional: true });
+  // --durable takes its FILE only after '=': alone, it is the default place.
+  const words = argv.slice();
+  for (let i = 0; i < words.length && words[i]!.startsWith('-') && words[i] !== '--'; i++) {
+    if (words[i] === '--durable') words[i] = '--durable=';
+    else if (RUN_OPTIONS[words[i]!.slice(2) as keyof typeof RUN_OPTIONS]?.type === 'string' && !words[i]!.includes('=')) i++;
+  }
+  const r = parseCommandArgs(RUN_OPTIONS, words, { stopAtPositional: true });
   if (r.kind === 'help') return 'help';
   if (r.kind === 'error') return r.reason === 'unknown option' ? `${r.message} (see drawbridge run --help)` : r.message;
   const [module, ...args] = r.positionals;
@@ -122,7 +145,7 @@ function parse(argv: string[]): ParsedRun | 'help' | string {
   const log = [...v.log, ...(process.env.DRAWBRIDGE_LOG ?? '').split(',').filter(Boolean)];
   const unknown = log.find((t) => !LOG_TOPICS.includes(t));
   if (unknown !== undefined) return `--log ${unknown}: expected one of ${LOG_TOPICS.join(', ')} (also DRAWBRIDGE_LOG)`;
-  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, log, module, args };
+  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, log, durable: v.durable, module, args };
 }
 
 export async function runCommandLine(argv: string[], io: CommandIo): Promise<number> {
@@ -166,6 +189,10 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     else preopens.push(entry);
   }
   let stack: ExtensionStack | null = null;
+  // Log mode: the flag, or the manifest's [continuity] mode = "log" (docs/durable.md).
+  const logMode = p.durable !== undefined || manifest.continuity?.mode === 'log';
+  const durablePath = logMode ? p.durable || manifest.continuity?.log || defaultDurablePath(p.module) : null;
+  let durable: DurableSetup | null = null;
   try {
     if (requests.length) stack = await loadExtensions(requests);
     // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
@@ -180,9 +207,10 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       source: p.module,
       name: p.module,
       early: takeEarlyModule(p.module) ?? undefined,
-      prepare: process.env.DRAWBRIDGE_CHECKPOINT === '0' ? { never: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' } : 'auto',
+      // In log mode the log is the capture: the module runs as it is, unprepared.
+      prepare: logMode ? 'never' : process.env.DRAWBRIDGE_CHECKPOINT === '0' ? { never: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' } : 'auto',
       cache: false,
-      mayTierUp: stack === null,
+      mayTierUp: stack === null && !logMode,
       memoryLimit: manifest.limits.memory,
       moduleSha256: manifest.moduleSha256,
     });
@@ -195,29 +223,37 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       io.err(`drawbridge run: ${invoke}`);
       return 2;
     }
+    const args = manifest.args ?? [w.argv0 ?? p.module, ...p.args];
+    const listenSockets = p.listen.map((a) => `tcp.server:${a}`);
+    const image = { sha256: program.sourceSha256(), size: program.image.bytes.length, name: program.image.name };
+    const start = checkpointStart(image, args, manifest, preopens, listenSockets, requests);
+    if (durablePath !== null) durable = setUpDurable(resolve(durablePath), program.sourceSha256(), start);
     const running = await startCommand({
       ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
       host: createNodeHost(),
-      args: manifest.args ?? [w.argv0 ?? p.module, ...p.args],
+      args,
       ...(invoke ? { invoke } : {}),
       manifest,
       preopens,
-      listenSockets: p.listen.map((a) => `tcp.server:${a}`),
+      listenSockets,
       stdin: 'inherit',
       stdout: 'inherit',
       stderr: 'inherit',
-      wrapDk: stack?.wrap,
+      wrapDk: durable ? durable.wrap(stack?.wrap) : stack?.wrap,
+      onMemory: durable?.memory.onMemory,
       onDenied: denialPrinter(p, io),
     });
     const checkpoint = running.checkpoint;
-    if (checkpoint || why) {
+    const measurement = () => measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
+    if (durable) {
+      serveLogControl(durable, start, program.image.bytes, running.process, measurement);
+    } else if (checkpoint || why) {
       // An unprepared module still answers `drawbridge checkpoint`, to say how to prepare it.
       serveControlSoon(async (req) => {
         if (!checkpoint) return { ok: false, error: why! };
         const snapshot = await checkpoint(req.leaveRunning);
         // Sealed with the host key, bound to what it runs under (docs/snapshot.md, "Sealed snapshots").
-        const measurement = measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
-        return { ok: true, bytes: writeSealedSnapshot(req.out, snapshot, { keyFile: req.key, encrypt: req.encrypt, measurement }) };
+        return { ok: true, bytes: writeSealedSnapshot(req.out, snapshot, { keyFile: req.key, encrypt: req.encrypt, measurement: measurement() }) };
       });
     }
     const status = await running.done;
@@ -244,6 +280,9 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     throw e;
   } finally {
     stack?.close();
+    durable?.file.close();
+    // A log in the default place is kept only while it may be needed: when this process dies.
+    if (durable && !p.durable && !manifest.continuity?.log) rmSync(durable.file.path, { force: true });
   }
 }
 

@@ -66,10 +66,13 @@ export function checkOptions(name: string, options: ExtensionOptions, known: Rea
  */
 export class ExtensionHalt extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = HALTED_EXIT_CODE) {
+  /** The run ended because a checkpoint stopped it (durable.ts): not an error, nothing to say. */
+  readonly checkpointed: boolean;
+  constructor(message: string, exitCode = HALTED_EXIT_CODE, checkpointed = false) {
     super(message);
     this.name = 'ExtensionHalt';
     this.exitCode = exitCode;
+    this.checkpointed = checkpointed;
   }
 }
 

@@ -44,6 +44,8 @@ export interface PicoprocessOptions {
   stdioStreams?: readonly (unknown | null)[];
   /** Wrap the monitored Dk (extensions stack here). */
   wrapDk?: (dk: Dk) => Dk;
+  /** Told the guest's linear memory once it is instantiated (a durable log digests it at a checkpoint). */
+  onMemory?: (memory: WebAssembly.Memory) => void;
   /** Told of each call the security monitor refused, with the rule that refused it (`run --log denials`). */
   onDenied?: DenialLog;
   /**

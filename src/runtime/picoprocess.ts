@@ -136,6 +136,7 @@ export async function instantiate(
   }
   libos.attachMemory(memory);
   process.attachMemory(memory);
+  options.onMemory?.(memory);
   if (capturer) {
     capturer.bind(instance, memory);
     try {
@@ -192,7 +193,7 @@ export function exitStatusOf(e: unknown): ExitStatus {
   // The CPU quota ran out, or the picoprocess was killed from outside (quotas.ts).
   if (e instanceof QuotaStop) return { exitCode: e.exitCode, error: e.message };
   // An extension ended the run on purpose (replay divergence): its message and status.
-  if (e instanceof ExtensionHalt) return { exitCode: e.exitCode, error: e.message };
+  if (e instanceof ExtensionHalt) return e.checkpointed ? { exitCode: e.exitCode, checkpointed: true } : { exitCode: e.exitCode, error: e.message };
   // Misuse of the WASI ABI (bad pointers, bad enum values) ends the program with an error and
   // status 1, as in wasmtime; a trap of the Wasm code itself is 134.
   if (e instanceof GuestError || e instanceof GuestFault) return { exitCode: ERROR_EXIT_CODE, error: e.message };

@@ -54,6 +54,17 @@ export interface Manifest {
   moduleSha256?: string | null;
   /** Guest paths of files whose bytes must have these SHA-256s (lowercase hex) when read (trusted-files.ts). */
   trustedFiles?: Record<string, string>;
+  /**
+   * How a checkpoint captures it ([continuity], docs/durable.md): "log" runs it with a durable
+   * log (the host file `log`, or the default place). Grants nothing, so it is not measured.
+   */
+  continuity?: Continuity;
+}
+
+export interface Continuity {
+  mode: 'log' | 'snapshot';
+  /** The durable log's host path; null: the default place. */
+  log: string | null;
 }
 
 /** One extension as [[extensions]] names it (docs/extensions.md). */

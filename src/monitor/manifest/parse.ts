@@ -148,6 +148,15 @@ const trustedFilesSchema = z
     return out;
   });
 
+// [continuity] mode = "log" (log = "FILE"): how a checkpoint captures it (docs/durable.md).
+const continuitySchema = z.strictObject(
+  {
+    mode: z.enum(['log', 'snapshot'], { error: 'expected "log" or "snapshot"' }),
+    log: noNul('a file path').pipe(z.string().min(1, 'must not be empty')).optional(),
+  },
+  { error: 'expected a table { mode = "log" | "snapshot", log = "FILE" }' },
+);
+
 const manifestSchema = z.strictObject(
   {
     mounts: mountsSchema.optional(),
@@ -158,6 +167,7 @@ const manifestSchema = z.strictObject(
     extensions: extensionsSchema.optional(),
     module_sha256: sha256Hex.optional(),
     trusted_files: trustedFilesSchema.optional(),
+    continuity: continuitySchema.optional(),
   },
   { error: 'expected a table' },
 );
@@ -215,6 +225,7 @@ export function buildManifest(input: unknown): ManifestResult {
   m.extensions = v.extensions ? v.extensions.map((x) => ({ name: x.name, options: { ...(x.options ?? {}) } })) : null;
   m.moduleSha256 = v.module_sha256 ?? null;
   m.trustedFiles = { ...(v.trusted_files ?? {}) };
+  if (v.continuity) m.continuity = { mode: v.continuity.mode, log: v.continuity.log ?? null };
   return { ok: true, manifest: m };
 }
 
