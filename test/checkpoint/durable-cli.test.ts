@@ -269,6 +269,16 @@ test('drawbridge migrate of a run in log mode is refused in one line before it s
   }
 });
 
+/** Until the durable log (its last entry possibly torn) satisfies `ok`; bounded. */
+async function logHolds(log: string, ok: (entries: ReturnType<typeof decodeLog>['entries']) => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (ok(decodeLog(readFileSync(log), { tolerateTail: true, keep: true }).entries)) return;
+    assert.ok(Date.now() < deadline, 'the durable log never held what the test waits for');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 test('after a crash: the durable log alone restores the program (with --trust-unsealed and its module), nothing printed twice', async () => {
   const log = join(dir, 'crash.dlog');
   const run = start(['run', `--durable=${log}`, GUEST, ROUNDS]);
@@ -277,6 +287,9 @@ test('after a crash: the durable log alone restores the program (with --trust-un
   await run.until('line 1:');
   run.child.stdin.write('beta\n');
   await run.until('line 2:');
+  // The write is logged when it returns: killed between the two, a restore writes it again (at
+  // least once, docs/durable.md). The crash comes once the log holds all three writes.
+  await logHolds(log, (entries) => entries.filter((e) => e.spec.name === 'DkStreamWrite').length >= 3);
   run.child.kill('SIGKILL');
   await run.closed;
   const unsealed = cli(['restore', log], 'gamma\n');
