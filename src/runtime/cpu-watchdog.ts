@@ -20,9 +20,11 @@ const { workerData } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
 const count = new Float64Array(workerData.shared);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-setInterval(() => {
+// Once: the signal may take a poll or more to end a loaded process, and the line is said once.
+const timer = setInterval(() => {
   const mark = count[1];
   if (mark < 0 || count[0] + (now() - mark) <= workerData.limitMs) return;
+  clearInterval(timer);
   try { writeSync(2, workerData.line); } catch {}
   process.kill(process.pid, 'SIGXCPU');
 }, workerData.pollMs);
