@@ -43,6 +43,7 @@ commands:
   move ID [--worker K]   move a picoprocess of the daemon to another worker thread
   checkpoint --host [WHERE] ID -o FILE, restore --host [WHERE] FILE
                          the same for a picoprocess of the daemon (restore prints its new id)
+  completion bash|zsh    print a shell completion script (source <(drawbridge completion bash))
   help, --help           this help
   --version              print the version`;
 
@@ -55,9 +56,7 @@ const io: CommandIo = {
 export async function main(argv: string[], out: CommandIo = io): Promise<number> {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 24) {
-    out.err(
-      `drawbridge: needs Node.js >= 24 (this is ${process.versions.node}); run it through npm (npx drawbridge ...) after npm install, or install Node.js 24.`,
-    );
+    out.err(`drawbridge: needs Node.js >= 24 (this is ${process.versions.node}); run ./drawbridge in the checkout after npm ci, or install Node.js 24.`);
     return 1;
   }
   const [command, ...rest] = argv;
@@ -96,6 +95,8 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
       return (await import('./serve-commands.ts')).logsCommand(rest, out);
     case 'move':
       return (await import('./serve-commands.ts')).moveCommand(rest, out);
+    case 'completion':
+      return (await import('./completion-command.ts')).completionCommand(rest, out, main);
     case undefined:
     case 'help':
     case '--help':
