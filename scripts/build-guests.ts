@@ -15,7 +15,8 @@ const GUESTS = join(ROOT, 'guests');
 const INCLUDE = join(GUESTS, 'include');
 const OUT = join(ROOT, 'build', 'guests');
 const PARALLEL = 2;
-const INSTALL_HINT = 'clang for wasm32-wasi is missing: run `apt-get install -y clang lld wasi-libc libclang-rt-dev-wasm32` (or `bash .ci/run`)';
+const INSTALL_HINT =
+  'clang for wasm32-wasi is missing: run `apt-get install -y clang lld wasi-libc libclang-rt-dev-wasm32` (the checkpoint tests also need binaryen, the network tests curl and wrk; `bash .ci/run` installs them all)';
 
 function walk(dir: string, ext: string): string[] {
   let entries;

@@ -9,6 +9,7 @@ import { GRANT_OPTIONS, grantsFromFlags, measuredManifest } from './grant-flags.
 import type { CommandIo } from './manifest-command.ts';
 
 const HELP = { type: 'boolean', short: 'h', help: 'show this help' } as const;
+const JSON_OPTION = { type: 'boolean', help: 'print one JSON object' } as const;
 const KEY_OPTIONS = {
   key: {
     type: 'string',
@@ -16,10 +17,11 @@ const KEY_OPTIONS = {
     needs: 'a file: --key FILE',
     help: 'the key file (default: $DRAWBRIDGE_KEY, else\n$XDG_CONFIG_HOME/drawbridge/host.key or ~/.config/drawbridge/host.key)',
   },
+  json: JSON_OPTION,
   help: HELP,
 } as const satisfies OptionTable;
 
-export const KEY_USAGE = 'usage: drawbridge key [--key FILE]';
+export const KEY_USAGE = 'usage: drawbridge key [--key FILE] [--json]';
 const KEY_HELP = `${KEY_USAGE}
 
 Makes this host's key, once (32 random bytes, a file of mode 0600), and shows where it is and
@@ -44,7 +46,7 @@ export async function keyCommand(argv: string[], io: CommandIo): Promise<number>
   }
   try {
     const { key, made } = ensureKey(keyPath(a.values.key));
-    io.out(`${made ? 'made' : 'host key'} ${key.path} (id ${key.id})`);
+    io.out(a.values.json ? JSON.stringify({ path: key.path, id: key.id, made }) : `${made ? 'made' : 'host key'} ${key.path} (id ${key.id})`);
     return 0;
   } catch (e) {
     if (!(e instanceof KeyError)) throw e;
@@ -53,9 +55,9 @@ export async function keyCommand(argv: string[], io: CommandIo): Promise<number>
   }
 }
 
-const MEASURE_OPTIONS = { ...GRANT_OPTIONS, help: HELP } as const satisfies OptionTable;
+const MEASURE_OPTIONS = { ...GRANT_OPTIONS, json: JSON_OPTION, help: HELP } as const satisfies OptionTable;
 export const MEASURE_USAGE =
-  'usage: drawbridge measure MODULE.wasm [--manifest F] [--dir HOST::GUEST]... [--env NAME=VALUE]... [--listen A:P]... [--connect H:P]... [--ext NAME]...';
+  'usage: drawbridge measure MODULE.wasm [--manifest F] [--dir HOST::GUEST]... [--env NAME=VALUE]... [--listen A:P]... [--connect H:P]... [--ext NAME]... [--json]';
 const MEASURE_HELP = `${MEASURE_USAGE}
 
 Prints the measurement of a launch: the SHA-256 of the module file, of the canonical manifest
@@ -91,7 +93,11 @@ export async function measureCommand(argv: string[], io: CommandIo): Promise<num
   }
   try {
     const m = measure(await readModuleFile(a.positionals[0]!), measuredManifest(grants.manifest, grants.extensions));
-    io.out(`module_sha256 ${m.module_sha256}\nmanifest_sha256 ${m.manifest_sha256}\nmeasurement ${m.digest}`);
+    io.out(
+      a.values.json
+        ? JSON.stringify({ module_sha256: m.module_sha256, manifest_sha256: m.manifest_sha256, measurement: m.digest })
+        : `module_sha256 ${m.module_sha256}\nmanifest_sha256 ${m.manifest_sha256}\nmeasurement ${m.digest}`,
+    );
     return 0;
   } catch (e) {
     if (!(e instanceof ModuleError)) throw e;

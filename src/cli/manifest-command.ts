@@ -17,11 +17,15 @@ const defaultIo: CommandIo = {
   err: (line) => process.stderr.write(line + '\n'),
 };
 
-const USAGE = 'usage: drawbridge manifest check FILE';
+const USAGE = `usage: drawbridge manifest check [--json] FILE
+
+Validates a manifest and says what it grants, or lists every error as FILE: FIELD: MESSAGE.
+--json prints one object: {"file", "ok": true, "manifest"} with the manifest as drawbridge reads
+it (defaults filled in), or {"file", "ok": false, "errors": [{"path", "message"}]}.`;
 
 /** argv: the words after `drawbridge manifest`, e.g. ["check", "app.toml"]. */
 export function manifestCheckCommand(argv: string[], io: CommandIo = defaultIo): number {
-  const a = parseCommandArgs({ help: { type: 'boolean', short: 'h' } }, argv);
+  const a = parseCommandArgs({ json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, argv);
   if (a.kind === 'help') {
     io.out(USAGE);
     return 0;
@@ -48,6 +52,10 @@ export function manifestCheckCommand(argv: string[], io: CommandIo = defaultIo):
     return 1;
   }
   const result = parseManifest(text, file);
+  if (a.values.json) {
+    io.out(JSON.stringify(result.ok ? { file, ok: true, manifest: result.manifest } : { file, ok: false, errors: result.errors }));
+    return result.ok ? 0 : 1;
+  }
   if (result.ok) {
     io.out(`${file}: ok`);
     io.out(`  ${summariseManifest(result.manifest)}`);

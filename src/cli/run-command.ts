@@ -224,6 +224,9 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       return 2;
     }
     const args = manifest.args ?? [w.argv0 ?? p.module, ...p.args];
+    // The manifest's args are the whole command line the program sees: say so when others were typed.
+    if (manifest.args && p.args.length > 0)
+      io.err(`drawbridge: the manifest's args replace the ${p.args.length} argument(s) after ${p.module}, which are not passed`);
     const listenSockets = p.listen.map((a) => `tcp.server:${a}`);
     const image = { sha256: program.sourceSha256(), size: program.image.bytes.length, name: program.image.name };
     const start = checkpointStart(image, args, manifest, preopens, listenSockets, requests);

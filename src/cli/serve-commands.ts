@@ -69,7 +69,7 @@ const SPAWN_OPTIONS = {
   help: HELP,
 } as const satisfies OptionTable;
 const PS_OPTIONS = { json: { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
-const KILL_OPTIONS = { help: HELP } as const satisfies OptionTable;
+const KILL_OPTIONS = { json: { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
 const LOGS_OPTIONS = { stderr: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' }, help: HELP } as const satisfies OptionTable;
 /** --worker K: a worker thread of the daemon, by number. */
 const WORKER = { type: 'string', value: 'K', needs: 'a number: --worker K' } as const;
@@ -120,9 +120,10 @@ export const DAEMON_RESTORE_USAGE = 'usage: drawbridge restore --host [WHERE] FI
 const HOST_HELP = `WHERE names the daemon: its connection file (*.json), a unix socket (unix:PATH or a path), or
 ADDR:PORT; left out, the daemon that drawbridge ps finds. The token comes from DRAWBRIDGE_TOKEN
 or the connection file.`;
-const KILL_USAGE = 'usage: drawbridge kill ID...';
+const KILL_USAGE = 'usage: drawbridge kill [--json] ID...';
 const KILL_HELP = `${KILL_USAGE}
-Stops picoprocesses of the daemon (status 137) and prints each one's id, state and status.`;
+Stops picoprocesses of the daemon (status 137) and prints each one's id, state and status
+(--json: each one's record, as GET /v1/processes/ID gives it, one JSON object per line).`;
 const LOGS_USAGE = 'usage: drawbridge logs [--stderr] [--follow] ID';
 const LOGS_HELP = `${LOGS_USAGE}
 Prints what picoprocess ID wrote to stdout (--stderr: stderr) that the daemon still holds (the
@@ -328,7 +329,7 @@ export async function killCommand(argv: string[], io: CommandIo): Promise<number
   for (const id of a.positionals) {
     try {
       const { process: p } = (await call(findConnection(), 'POST', `/v1/processes/${id}/kill`)) as { process: ProcessInfo };
-      io.out(`${p.id} ${p.state} ${p.exitCode}`);
+      io.out(a.values.json ? JSON.stringify(p) : `${p.id} ${p.state} ${p.exitCode}`);
     } catch (e) {
       status = fail(io, 'kill', e);
     }

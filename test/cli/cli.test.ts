@@ -188,3 +188,38 @@ test('run: a --dir whose host folder is missing or is a file is one line naming 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("run: a manifest's args replace the command line's, and run says so in one line", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-args-'));
+  try {
+    writeFileSync(join(dir, 'm.toml'), 'args = ["hello", "from-manifest"]\n');
+    const r = cli(['run', '--manifest', join(dir, 'm.toml'), 'examples/hello.wasm', 'typed']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^Hello, from-manifest, from a drawbridge picoprocess!\n/);
+    assert.equal(r.err, "drawbridge: the manifest's args replace the 1 argument(s) after examples/hello.wasm, which are not passed\n");
+    const quiet = cli(['run', '--manifest', join(dir, 'm.toml'), 'examples/hello.wasm']);
+    assert.equal(quiet.err, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--json on the commands that print a record: measure, key, manifest check', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-json-'));
+  try {
+    const m = JSON.parse(cli(['measure', 'examples/hello.wasm', '--json']).out) as Record<string, string>;
+    assert.deepEqual(Object.keys(m), ['module_sha256', 'manifest_sha256', 'measurement']);
+    assert.match(m.module_sha256!, /^[0-9a-f]{64}$/);
+    const k = JSON.parse(cli(['key', '--json', '--key', join(dir, 'k')]).out) as { path: string; id: string; made: boolean };
+    assert.deepEqual([k.path, k.made], [join(dir, 'k'), true]);
+    writeFileSync(join(dir, 'bad.toml'), '[limits]\nbogus = 1\n');
+    const bad = cli(['manifest', 'check', '--json', join(dir, 'bad.toml')]);
+    assert.equal(bad.code, 1);
+    assert.deepEqual(JSON.parse(bad.out), { file: join(dir, 'bad.toml'), ok: false, errors: [{ path: 'limits.bogus', message: 'unknown key' }] });
+    writeFileSync(join(dir, 'ok.toml'), '[limits]\nmemory = "64MiB"\n');
+    const ok = JSON.parse(cli(['manifest', 'check', '--json', join(dir, 'ok.toml')]).out) as { ok: boolean; manifest: { limits: { memory: number } } };
+    assert.deepEqual([ok.ok, ok.manifest.limits.memory], [true, 64 * 2 ** 20]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

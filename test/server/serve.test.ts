@@ -104,6 +104,11 @@ test('CLI: spawn, ps, logs, kill against a daemon on a unix socket', async () =>
     await until(async () => d.pool.get(id).stdoutBytes > 0, 'output');
     assert.equal(await main(['kill', String(id)], io), 0);
     assert.equal(lines.pop(), `${id} exited 137`);
+    assert.equal(await main(['spawn', '--stdin', 'hi\n', IDLE], io), 0, errs.join('\n'));
+    const second = Number(lines.pop());
+    assert.equal(await main(['kill', '--json', String(second)], io), 0);
+    const record = JSON.parse(lines.pop()!) as { id: number; state: string; exitCode: number };
+    assert.deepEqual([record.id, record.state, record.exitCode], [second, 'exited', 137]);
     assert.equal(await main(['kill', '12345'], io), 1);
     assert.match(errs.pop()!, /no picoprocess 12345/);
     assert.equal(await main(['spawn', join(dir, 'missing.wasm')], io), 1);
