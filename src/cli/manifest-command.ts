@@ -17,7 +17,8 @@ const defaultIo: CommandIo = {
   err: (line) => process.stderr.write(line + '\n'),
 };
 
-const USAGE = `usage: drawbridge manifest check [--json] FILE
+const USAGE = 'usage: drawbridge manifest check [--json] FILE';
+const HELP = `${USAGE}
 
 Validates a manifest and says what it grants, or lists every error as FILE: FIELD: MESSAGE.
 --json prints one object: {"file", "ok": true, "manifest"} with the manifest as drawbridge reads
@@ -27,7 +28,7 @@ it (defaults filled in), or {"file", "ok": false, "errors": [{"path", "message"}
 export function manifestCheckCommand(argv: string[], io: CommandIo = defaultIo): number {
   const a = parseCommandArgs({ json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, argv);
   if (a.kind === 'help') {
-    io.out(USAGE);
+    io.out(HELP);
     return 0;
   }
   if (a.kind === 'error' || a.positionals.length !== 2 || a.positionals[0] !== 'check') {

@@ -271,7 +271,7 @@ describe('manifest check command', () => {
     for (const argv of [[], ['check'], ['lint', 'x'], ['check', 'a', 'b'], ['check', '--verbose']]) {
       const r = run(argv);
       assert.equal(r.code, 2, JSON.stringify(argv));
-      assert.deepEqual(r.err, ['usage: drawbridge manifest check FILE']);
+      assert.deepEqual(r.err, ['usage: drawbridge manifest check [--json] FILE']);
     }
     assert.equal(run(['--help']).code, 0);
   });
