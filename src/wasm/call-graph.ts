@@ -167,7 +167,8 @@ function build(bytes: Uint8Array): CallGraph {
             indirectSignatures.push(s);
           }
         } else if (op === 0xd2) refer(u32At(bytes, at + 1));
-        else if (op === 0x26) open = true; // table.set
+        else if (op === 0x26)
+          open = true; // table.set
         else if (op === 0xfc) {
           const sub = u32At(bytes, at + 1);
           if (sub === 15 || sub === 17) open = true; // table.grow, table.fill

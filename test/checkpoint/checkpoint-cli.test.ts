@@ -102,7 +102,7 @@ test('drawbridge prepare --waits-only: two steps, no tick counter; the program i
   const prep = spawnSync(process.execPath, [BIN, 'prepare', '--waits-only', big], { encoding: 'utf8', env });
   assert.equal(prep.status, 0, prep.stderr);
   assert.match(prep.stdout, /^prepared .*big\.wasm \(waits only\): \d+ -> \d+ bytes .*\.waits\.wasm\n$/);
-  assert.match(prep.stderr, /step 1\/2: indirect calls[^]*step 2\/2: asyncify/);
+  assert.match(prep.stderr, /step 1\/3: call graph[^]*step 2\/3: asyncify[^]*step 3\/3: merging/);
   assert.doesNotMatch(prep.stderr, /marking loops|tick counter/);
   const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, big, '200', '20'], { env });
   let out = '';
