@@ -186,6 +186,8 @@ export interface PrepareOptions {
   onProgress?: (phase: string, seconds: number, step: number, steps: number) => void;
   /** Bounds on the tools run (default: prepareCaps(null), the environment's caps only). */
   caps?: PrepareCaps | null;
+  /** Waits-only: most code bytes one wasm-opt run instruments (default CHUNK_CODE_BYTES; tests make it small). */
+  chunkCodeBytes?: number;
 }
 
 /** The steps of a preparation, as onProgress names them. */
@@ -317,7 +319,7 @@ async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string
   // Commas, not lines: Binaryen 108 splits a response file at commas only.
   writeFileSync(list, names.join(','));
   overDeadline(progress);
-  const chunks = chunksOf(bytes, graph.imported, instrument);
+  const chunks = chunksOf(bytes, graph.imported, instrument, progress.options.chunkCodeBytes ?? CHUNK_CODE_BYTES);
   const outputs: ToolOutput[] = [];
   for (const [k, take] of chunks.entries()) {
     const input = join(work, `chunk${k}.wasm`);
@@ -346,7 +348,7 @@ async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string
 const MAX_CALL_GRAPH_CODE_BYTES = 512 * 2 ** 20;
 
 /** The functions to instrument, split into chunks of about CHUNK_CODE_BYTES of code: one marks array per chunk. */
-function chunksOf(bytes: Uint8Array, imported: number, instrument: Uint8Array): Uint8Array[] {
+function chunksOf(bytes: Uint8Array, imported: number, instrument: Uint8Array, most: number): Uint8Array[] {
   const code = sections(bytes).find((s) => s.id === 10);
   const out: Uint8Array[] = [];
   if (!code) return out;
@@ -358,7 +360,7 @@ function chunksOf(bytes: Uint8Array, imported: number, instrument: Uint8Array): 
     r.pos += body;
     const f = imported + i;
     if (!instrument[f]) continue;
-    if (current === null || size + body > CHUNK_CODE_BYTES) {
+    if (current === null || size + body > most) {
       current = new Uint8Array(instrument.length);
       out.push(current);
       size = 0;
