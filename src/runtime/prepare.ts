@@ -7,7 +7,7 @@
 // only up to AUTO_PREPARE_MAX_BYTES; bigger ones are prepared once with `drawbridge prepare`.
 
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSCALLS } from '../libos/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
@@ -320,18 +320,37 @@ async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string
   writeFileSync(list, names.join(','));
   overDeadline(progress);
   const chunks = chunksOf(bytes, graph.imported, instrument, progress.options.chunkCodeBytes ?? CHUNK_CODE_BYTES);
-  const outputs: ToolOutput[] = [];
-  for (const [k, take] of chunks.entries()) {
-    const input = join(work, `chunk${k}.wasm`);
-    const output = join(work, `chunk${k}.out.wasm`);
-    writeFileSync(input, skeleton(bytes, take));
-    const args = [input, '-o', output, ...FEATURES, '--asyncify', `--pass-arg=asyncify-imports@${imports.join(',')}`, `--pass-arg=asyncify-onlylist@@${list}`];
-    await run(wasmOpt, args, progress, 'asyncify', chunks.length > 1 ? `part ${k + 1} of ${chunks.length}` : undefined);
-    overDeadline(progress);
-    outputs.push({ bytes: readFileSync(output), take });
-    rmSync(input);
-    rmSync(output);
-  }
+  // Two wasm-opt runs at a time where there are two cores: one function far bigger than the
+  // others keeps one thread of a run busy long after the rest of its chunk is done.
+  const outputs: ToolOutput[] = new Array(chunks.length);
+  let next = 0;
+  let done = 0;
+  const detail = () => (chunks.length > 1 ? `${done} of ${chunks.length} parts done` : undefined);
+  const worker = async () => {
+    for (let k = next++; k < chunks.length; k = next++) {
+      const take = chunks[k]!;
+      const input = join(work, `chunk${k}.wasm`);
+      const output = join(work, `chunk${k}.out.wasm`);
+      writeFileSync(input, skeleton(bytes, take));
+      const args = [
+        input,
+        '-o',
+        output,
+        ...FEATURES,
+        '--asyncify',
+        `--pass-arg=asyncify-imports@${imports.join(',')}`,
+        `--pass-arg=asyncify-onlylist@@${list}`,
+      ];
+      await run(wasmOpt, args, progress, 'asyncify', detail);
+      overDeadline(progress);
+      outputs[k] = { bytes: readFileSync(output), take };
+      rmSync(input);
+      rmSync(output);
+      done++;
+    }
+  };
+  const workers = Math.max(1, Math.min(PARALLEL_RUNS, availableParallelism(), chunks.length));
+  await Promise.all(Array.from({ length: workers }, worker));
   step(progress, 'merging');
   let merged: Uint8Array;
   try {
@@ -343,6 +362,9 @@ async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string
   const prepared = addControlExport(merged) ?? exportMutableGlobals(merged);
   return concat([prepared, customSection(WAITS_ONLY_SECTION)]);
 }
+
+/** How many wasm-opt runs a waits-only preparation makes at once (at most one per core). */
+const PARALLEL_RUNS = 2;
 
 /** Most code bytes the call graph reads in one preparation. */
 const MAX_CALL_GRAPH_CODE_BYTES = 512 * 2 ** 20;
@@ -434,11 +456,12 @@ function withinCaps(bytes: Uint8Array, p: Progress): Uint8Array {
   return bytes;
 }
 
-function step(p: Progress, name: Step, seconds = 0, detail?: string): void {
-  p.options.onProgress?.(detail ? `${name}, ${detail}` : name, seconds, p.steps.indexOf(name) + 1, p.steps.length);
+function step(p: Progress, name: Step, seconds = 0, detail?: () => string | undefined): void {
+  const more = detail?.();
+  p.options.onProgress?.(more ? `${name}, ${more}` : name, seconds, p.steps.indexOf(name) + 1, p.steps.length);
 }
 
-function run(cmd: string, args: string[], progress: Progress, name: Step, detail?: string): Promise<void> {
+function run(cmd: string, args: string[], progress: Progress, name: Step, detail?: () => string | undefined): Promise<void> {
   step(progress, name, 0, detail);
   const caps = progress.caps;
   // Under a memory cap, wasm-opt runs with its address space limited (prlimit, else the
