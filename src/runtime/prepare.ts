@@ -326,8 +326,9 @@ async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string
   let next = 0;
   let done = 0;
   const detail = () => (chunks.length > 1 ? `${done} of ${chunks.length} parts done` : undefined);
+  let failed = false;
   const worker = async () => {
-    for (let k = next++; k < chunks.length; k = next++) {
+    for (let k = next++; k < chunks.length && !failed; k = next++) {
       const take = chunks[k]!;
       const input = join(work, `chunk${k}.wasm`);
       const output = join(work, `chunk${k}.out.wasm`);
@@ -350,7 +351,18 @@ async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string
     }
   };
   const workers = Math.max(1, Math.min(PARALLEL_RUNS, availableParallelism(), chunks.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  // A failed run stops the other worker after its current run (none is left running when the
+  // work folder is removed); the first failure is the one reported.
+  const results = await Promise.allSettled(
+    Array.from({ length: workers }, () =>
+      worker().catch((e: unknown) => {
+        failed = true;
+        throw e;
+      }),
+    ),
+  );
+  const failure = results.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
   step(progress, 'merging');
   let merged: Uint8Array;
   try {

@@ -6,7 +6,7 @@
 // checkpoints and restores one through the CLI).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Reader, concat, leb, nameBytes, section, sections } from '../../src/wasm/binary.ts';
@@ -14,6 +14,7 @@ import { callGraph, reaching } from '../../src/wasm/call-graph.ts';
 import {
   captureImports,
   isWaitsOnly,
+  PrepareCapError,
   prepareModule,
   preparedPath,
   WAITS_ONLY_STEPS,
@@ -117,4 +118,12 @@ test('the waits-only module computes what the original computes', async () => {
 test('drawbridge prepare picks waits-only past the automatic size', () => {
   assert.equal(waitsOnlyByDefault(new Uint8Array(AUTO_PREPARE_MAX_BYTES)), false);
   assert.equal(waitsOnlyByDefault(new Uint8Array(AUTO_PREPARE_MAX_BYTES + 1)), true);
+});
+
+test('a waits-only preparation past its time cap stops with a PrepareCapError, and caches nothing', async () => {
+  await withCache(async () => {
+    const capped = counter;
+    await assert.rejects(prepareModule(capped, { waitsOnly: true, chunkCodeBytes: 64, caps: { timeoutMs: 1, memoryBytes: Infinity } }), PrepareCapError);
+    assert.equal(existsSync(preparedPath(capped, true)), false);
+  });
 });
