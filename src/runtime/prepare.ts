@@ -333,11 +333,15 @@ async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string
       const input = join(work, `chunk${k}.wasm`);
       const output = join(work, `chunk${k}.out.wasm`);
       writeFileSync(input, skeleton(bytes, take));
+      // --optimize-level sets the level of Asyncify's own clean-up of the functions it
+      // instruments, and adds no pass: without it Asyncify keeps every local of the flattened
+      // code, and finding which are live at each call takes far longer on a big function.
       const args = [
         input,
         '-o',
         output,
         ...FEATURES,
+        '--optimize-level=1',
         '--asyncify',
         `--pass-arg=asyncify-imports@${imports.join(',')}`,
         `--pass-arg=asyncify-onlylist@@${list}`,
