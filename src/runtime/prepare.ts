@@ -284,9 +284,10 @@ function save(prepared: Uint8Array, target: string): Uint8Array {
 }
 
 /**
- * Most bytes of function bodies one wasm-opt run instruments in a waits-only preparation:
- * the functions to instrument are split into runs of about this much code, which bounds
- * wasm-opt's memory (it grows with the code it holds) whatever the module's size.
+ * Most code one wasm-opt run instruments in a waits-only preparation, in bytes of small
+ * functions (instrumentCost): the functions to instrument are split into runs of about this
+ * much, which bounds wasm-opt's memory (it grows with the code it holds) whatever the
+ * module's size.
  */
 const CHUNK_CODE_BYTES = 8 * 2 ** 20;
 
@@ -385,26 +386,37 @@ const PARALLEL_RUNS = 2;
 /** Most code bytes the call graph reads in one preparation. */
 const MAX_CALL_GRAPH_CODE_BYTES = 512 * 2 ** 20;
 
-/** The functions to instrument, split into chunks of about CHUNK_CODE_BYTES of code: one marks array per chunk. */
+/**
+ * What instrumenting a function costs, in bytes of code of a small function: Asyncify's work
+ * grows faster than a function's size (liveness over the flattened code), so a big function
+ * counts for more than its bytes and chunks of equal cost keep the two runs busy alike.
+ */
+function instrumentCost(bodyBytes: number): number {
+  return bodyBytes + (bodyBytes * bodyBytes) / BIG_FUNCTION_BYTES;
+}
+const BIG_FUNCTION_BYTES = 16 * 1024;
+
+/** The functions to instrument, split into chunks of about `most` of instrumentCost: one marks array per chunk. */
 function chunksOf(bytes: Uint8Array, imported: number, instrument: Uint8Array, most: number): Uint8Array[] {
   const code = sections(bytes).find((s) => s.id === 10);
   const out: Uint8Array[] = [];
   if (!code) return out;
   const r = new Reader(bytes, code.payload);
   let current: Uint8Array | null = null;
-  let size = 0;
+  let cost = 0;
   for (let n = r.u32(), i = 0; i < n; i++) {
     const body = r.u32();
     r.pos += body;
     const f = imported + i;
     if (!instrument[f]) continue;
-    if (current === null || size + body > most) {
+    const c = instrumentCost(body);
+    if (current === null || cost + c > most) {
       current = new Uint8Array(instrument.length);
       out.push(current);
-      size = 0;
+      cost = 0;
     }
     current[f] = 1;
-    size += body;
+    cost += c;
   }
   return out;
 }
