@@ -176,7 +176,8 @@ export interface PrepareOptions {
    * program is captured at its next one), no preemption. Asyncify then instruments only the
    * functions that can reach a call that waits, which makes a big module preparable where the
    * full preparation runs out of memory (docs/snapshot.md, "Preparing big modules").
-   * Undefined: use whichever the cache holds (the full preparation first), else make the full one.
+   * Undefined: use whichever the cache holds (the full preparation first), else make the full
+   * one up to AUTO_PREPARE_MAX_BYTES and the waits-only one past it (waitsOnlyByDefault).
    */
   waitsOnly?: boolean;
   /**
@@ -211,7 +212,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
   if (cached !== null) return readFileSync(cached);
   const caps = options.caps === undefined ? prepareCaps(null) : options.caps;
   const deadline = caps ? Date.now() + caps.timeoutMs : Infinity;
-  const waitsOnly = options.waitsOnly === true;
+  const waitsOnly = options.waitsOnly ?? waitsOnlyByDefault(bytes);
   const target = preparedPath(bytes, waitsOnly);
   const steps: readonly Step[] = waitsOnly ? WAITS_ONLY_STEPS : PREPARE_STEPS;
   const progress: Progress = { options, steps, caps, deadline };

@@ -22,6 +22,7 @@ import {
   AUTO_PREPARE_MAX_BYTES,
 } from '../../src/runtime/prepare.ts';
 import { runCommand } from '../../src/runtime/run.ts';
+import { withPadding } from '../support/wasm-padding.ts';
 
 process.env.DRAWBRIDGE_CACHE = mkdtempSync(join(tmpdir(), 'db-prepare-waits-'));
 
@@ -115,9 +116,11 @@ test('the waits-only module computes what the original computes', async () => {
   assert.match(new TextDecoder().decode(waits.stdout), /done sum/);
 });
 
-test('drawbridge prepare picks waits-only past the automatic size', () => {
+test('past the automatic size a preparation is waits-only unless told otherwise', async () => {
   assert.equal(waitsOnlyByDefault(new Uint8Array(AUTO_PREPARE_MAX_BYTES)), false);
   assert.equal(waitsOnlyByDefault(new Uint8Array(AUTO_PREPARE_MAX_BYTES + 1)), true);
+  const big = withPadding(counter, AUTO_PREPARE_MAX_BYTES);
+  assert.ok(isWaitsOnly(await prepareModule(big)));
 });
 
 test('a waits-only preparation past its time cap stops with a PrepareCapError, and caches nothing', async () => {
