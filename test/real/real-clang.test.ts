@@ -191,7 +191,7 @@ test(
     // for its source, restored in a new process that gets the source on its stdin.
     rmSync(object, { force: true });
     const mounts = dirs.flatMap((d) => ['--dir', `${d.host}::${d.guest}`]);
-    const run = spawn(process.execPath, ['bin/drawbridge.js', 'run', ...mounts, llvmModulePath, ...cc1], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const run = spawn(process.execPath, ['bin/drawbridge.js', 'run', ...mounts, '--', llvmModulePath, ...cc1], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const snap = join(work, 'cc1.snap');
     const ck = spawnSync(process.execPath, ['bin/drawbridge.js', 'checkpoint', String(run.pid), '-o', snap], { encoding: 'utf8', env });
     assert.equal(ck.status, 0, ck.stderr);
