@@ -193,8 +193,16 @@ test(
     const mounts = dirs.flatMap((d) => ['--dir', `${d.host}::${d.guest}`]);
     const run = spawn(process.execPath, ['bin/drawbridge.js', 'run', ...mounts, '--', llvmModulePath, ...cc1], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const snap = join(work, 'cc1.snap');
-    const ck = spawnSync(process.execPath, ['bin/drawbridge.js', 'checkpoint', String(run.pid), '-o', snap], { encoding: 'utf8', env });
-    assert.equal(ck.status, 0, ck.stderr);
+    let runErr = '';
+    run.stderr.on('data', (d: Buffer) => (runErr += d.toString()));
+    // The run reads and compiles the 140 MB prepared module before it listens for checkpoints.
+    const checkpoint = () => spawnSync(process.execPath, ['bin/drawbridge.js', 'checkpoint', String(run.pid), '-o', snap], { encoding: 'utf8', env });
+    let ck = checkpoint();
+    for (let tries = 0; ck.status !== 0 && /\.sock/.test(ck.stderr) && run.exitCode === null && tries < 60; tries++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      ck = checkpoint();
+    }
+    assert.equal(ck.status, 0, `${ck.stderr}\nrun: ${runErr}`);
     assert.equal(await new Promise((r) => run.on('close', r)), 0);
     assert.equal(existsSync(object), false, 'nothing written before the checkpoint');
     const restored = spawnSync(process.execPath, ['bin/drawbridge.js', 'restore', ...mounts, snap], { input: source, encoding: 'utf8', env });
