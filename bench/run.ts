@@ -17,8 +17,9 @@ import { netHttp } from './net-http.ts';
 import { density } from './density.ts';
 import { checkpoint } from './checkpoint.ts';
 import { prepared } from './prepared.ts';
+import { prepareBig } from './prepare-big.ts';
 
-const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls, netHttp, density, checkpoint, prepared];
+const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls, netHttp, density, checkpoint, prepared, prepareBig];
 
 function usage(): string {
   return `usage: node bench/run.ts [--reps N] [NAME...]\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}${b.byDefault ? '' : ' (only when named)'}`).join('\n')}`;

@@ -17,7 +17,7 @@ import { ExtensionError, loadExtensions } from '../runtime/extensions.ts';
 import { ModuleError, readModuleFile } from '../runtime/module-cache.ts';
 import { compileImage, snapshotImage, startOptions } from '../runtime/load.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
-import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath } from '../runtime/prepare.ts';
+import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath, waitsOnlyByDefault } from '../runtime/prepare.ts';
 import { decodeSnapshot, SnapshotError, type Snapshot } from '../checkpoint/snapshot.ts';
 import { compareRequest, missingGrantsMessage, stateForStack } from '../checkpoint/request.ts';
 import { KeyError, keyPath } from '../checkpoint/seal.ts';
@@ -494,8 +494,13 @@ const PREPARE_OPTIONS = {
       'leave out the tick counter: the program can be checkpointed only while it',
       'waits in a call (a computing one is captured at its next call), and a host',
       'service cannot preempt it (it gets a worker thread of its own). Much cheaper',
-      'to prepare for big modules (docs/snapshot.md, "Costs").',
+      'to prepare for big modules (docs/snapshot.md, "Preparing big modules"): the',
+      `default past ${AUTO_PREPARE_MAX_BYTES / 1024} KiB.`,
     ].join('\n'),
+  },
+  full: {
+    type: 'boolean',
+    help: `with the tick counter even past ${AUTO_PREPARE_MAX_BYTES / 1024} KiB (minutes and gigabytes on a big module).`,
   },
   help: HELP,
 } as const satisfies OptionTable;
@@ -519,10 +524,20 @@ export async function prepareCommand(argv: string[], io: CommandIo): Promise<num
     io.err(`${a.kind === 'error' ? `drawbridge prepare: ${a.message}\n` : ''}${PREPARE_HELP}`);
     return 2;
   }
-  const waitsOnly = a.values['waits-only'];
+  if (a.values['waits-only'] && a.values.full) {
+    io.err(`drawbridge prepare: --waits-only and --full exclude each other\n${PREPARE_HELP}`);
+    return 2;
+  }
   const path = a.positionals[0]!;
   try {
     const bytes = await readModuleFile(path);
+    // A big module is prepared waits-only unless told otherwise: the full preparation of one
+    // takes minutes to hours and gigabytes (docs/snapshot.md, "Preparing big modules").
+    const waitsOnly = a.values['waits-only'] === true || (a.values.full !== true && waitsOnlyByDefault(bytes));
+    if (waitsOnly && !a.values['waits-only'])
+      io.err(
+        `drawbridge prepare: ${path} is over ${AUTO_PREPARE_MAX_BYTES / 1024} KiB: preparing it waits-only (captured while it waits in a call, not preempted; --full for the tick counter)`,
+      );
     const started = Date.now();
     const tty = process.stderr.isTTY;
     const prepared = await prepareModule(bytes, {

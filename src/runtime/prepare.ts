@@ -7,13 +7,15 @@
 // only up to AUTO_PREPARE_MAX_BYTES; bigger ones are prepared once with `drawbridge prepare`.
 
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSCALLS } from '../libos/index.ts';
 import { DRAWBRIDGE_CALLS } from '../libos/drawbridge/index.ts';
 import { customSection, customSectionNames, exportMutableGlobals, exportNames } from '../wasm/sections.ts';
 import { addControlExport, ASYNCIFY_EXPORTS, CONTROL_EXPORT } from '../wasm/control.ts';
-import { concat, sections } from '../wasm/binary.ts';
+import { Reader, concat, sections } from '../wasm/binary.ts';
+import { callGraph, reaching } from '../wasm/call-graph.ts';
+import { merge, skeleton, skeletonName, type ToolOutput } from '../wasm/subset.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 import { devirtualizeUnwinding } from '../wasm/indirect.ts';
@@ -30,7 +32,7 @@ export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
  * Bumped when the preparation changes, so that old cache entries are not reused (what each
  * version changed: docs/snapshot.md, "The prepared-module cache").
  */
-const PREPARE_VERSION = 10;
+const PREPARE_VERSION = 11;
 
 /**
  * Modules up to this size are optimized with -O3 after Asyncify, bigger ones with -O2. -O3
@@ -174,7 +176,8 @@ export interface PrepareOptions {
    * program is captured at its next one), no preemption. Asyncify then instruments only the
    * functions that can reach a call that waits, which makes a big module preparable where the
    * full preparation runs out of memory (docs/snapshot.md, "Preparing big modules").
-   * Undefined: use whichever the cache holds (the full preparation first), else make the full one.
+   * Undefined: use whichever the cache holds (the full preparation first), else make the full
+   * one up to AUTO_PREPARE_MAX_BYTES and the waits-only one past it (waitsOnlyByDefault).
    */
   waitsOnly?: boolean;
   /**
@@ -184,12 +187,21 @@ export interface PrepareOptions {
   onProgress?: (phase: string, seconds: number, step: number, steps: number) => void;
   /** Bounds on the tools run (default: prepareCaps(null), the environment's caps only). */
   caps?: PrepareCaps | null;
+  /** Waits-only: most code bytes one wasm-opt run instruments (default CHUNK_CODE_BYTES; tests make it small). */
+  chunkCodeBytes?: number;
 }
 
-/** The steps of a preparation, as onProgress names them (waitsOnly: the last two). */
+/** The steps of a preparation, as onProgress names them. */
 export const PREPARE_STEPS = ['marking loops', 'tick counter', 'indirect calls', 'asyncify'] as const;
+/** The steps of a waits-only preparation. */
+export const WAITS_ONLY_STEPS = ['call graph', 'asyncify', 'merging'] as const;
 
-type Step = (typeof PREPARE_STEPS)[number];
+type Step = (typeof PREPARE_STEPS)[number] | (typeof WAITS_ONLY_STEPS)[number];
+
+/** Whether `drawbridge prepare` without a flag prepares this module waits-only: past the automatic size. */
+export function waitsOnlyByDefault(bytes: Uint8Array): boolean {
+  return bytes.length > AUTO_PREPARE_MAX_BYTES;
+}
 
 /** The prepared module for `bytes`, from the cache or made now. */
 export async function prepareModule(bytes: Uint8Array, options: PrepareOptions = {}): Promise<Uint8Array> {
@@ -200,9 +212,9 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
   if (cached !== null) return readFileSync(cached);
   const caps = options.caps === undefined ? prepareCaps(null) : options.caps;
   const deadline = caps ? Date.now() + caps.timeoutMs : Infinity;
-  const waitsOnly = options.waitsOnly === true;
+  const waitsOnly = options.waitsOnly ?? waitsOnlyByDefault(bytes);
   const target = preparedPath(bytes, waitsOnly);
-  const steps: readonly Step[] = waitsOnly ? PREPARE_STEPS.slice(2) : PREPARE_STEPS;
+  const steps: readonly Step[] = waitsOnly ? WAITS_ONLY_STEPS : PREPARE_STEPS;
   const progress: Progress = { options, steps, caps, deadline };
   if (exportNames(bytes).includes('asyncify_start_unwind')) {
     // Ruby's ruby.wasm, for one, is built with Asyncify for its own fibers; a second Asyncify
@@ -212,6 +224,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
   const wasmOpt = findWasmOpt();
   const work = mkdtempSync(join(tmpdir(), 'drawbridge-prepare-'));
   try {
+    if (waitsOnly) return save(await prepareWaitsOnly(bytes, wasmOpt, work, progress), target);
     const input = join(work, 'in.wasm');
     const marked = join(work, 'marked.wasm');
     const output = join(work, 'out.wasm');
@@ -256,16 +269,157 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     // One control export instead of Asyncify's, the countdown's and one per mutable global
     // (wasm/control.ts: V8 makes a JS object for each export at every instantiation).
     const optimized = readFileSync(output);
-    let prepared = addControlExport(optimized) ?? exportMutableGlobals(optimized);
-    if (waitsOnly) prepared = concat([prepared, customSection(WAITS_ONLY_SECTION)]);
-    mkdirSync(cacheDir(), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    writeFileSync(tmp, prepared);
-    renameSync(tmp, target);
-    return prepared;
+    return save(addControlExport(optimized) ?? exportMutableGlobals(optimized), target);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Write a prepared module into the cache (atomically: a reader never sees half of one). */
+function save(prepared: Uint8Array, target: string): Uint8Array {
+  mkdirSync(cacheDir(), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  writeFileSync(tmp, prepared);
+  renameSync(tmp, target);
+  return prepared;
+}
+
+/**
+ * Most code one wasm-opt run instruments in a waits-only preparation, in bytes of small
+ * functions (instrumentCost): the functions to instrument are split into runs of about this
+ * much, which bounds wasm-opt's memory (it grows with the code it holds) whatever the
+ * module's size.
+ */
+const CHUNK_CODE_BYTES = 8 * 2 ** 20;
+
+/**
+ * Waits-only: Asyncify on the functions that can reach an import that may wait, and on no
+ * other (wasm/call-graph.ts finds them), without the tick counter, the devirtualizer or an
+ * optimizing pass. wasm-opt sees only skeletons of the module (wasm/subset.ts): the bodies of
+ * one chunk of those functions, the others `unreachable`, every function named f<index>; the
+ * instrumented bodies are then put back into the original, whose other bodies, names and
+ * custom sections stay as they were.
+ */
+async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string, progress: Progress): Promise<Uint8Array> {
+  step(progress, 'call graph');
+  const code = sections(bytes).find((s) => s.id === 10);
+  if (code && code.end - code.payload > MAX_CALL_GRAPH_CODE_BYTES)
+    throw new PrepareCapError(`its code is over ${MAX_CALL_GRAPH_CODE_BYTES / 2 ** 20} MiB, more than the call graph takes on`);
+  const imports = captureImports();
+  let graph;
+  try {
+    graph = callGraph(bytes);
+  } catch (e) {
+    throw new PrepareError((e as Error).message);
+  }
+  const instrument = reaching(graph, new Set(imports));
+  for (let f = 0; f < graph.imported; f++) instrument[f] = 0;
+  const list = join(work, 'onlylist.txt');
+  const names: string[] = [];
+  for (let f = graph.imported; f < graph.total; f++) if (instrument[f]) names.push(skeletonName(f));
+  if (names.length === 0) throw new PrepareError('no function of the module can reach a call that waits: there is nothing to capture');
+  // Commas, not lines: Binaryen 108 splits a response file at commas only.
+  writeFileSync(list, names.join(','));
+  overDeadline(progress);
+  const chunks = chunksOf(bytes, graph.imported, instrument, progress.options.chunkCodeBytes ?? CHUNK_CODE_BYTES);
+  // Two wasm-opt runs at a time where there are two cores: one function far bigger than the
+  // others keeps one thread of a run busy long after the rest of its chunk is done.
+  const outputs: ToolOutput[] = new Array(chunks.length);
+  let next = 0;
+  let done = 0;
+  const detail = () => (chunks.length > 1 ? `${done} of ${chunks.length} parts done` : undefined);
+  let failed = false;
+  const worker = async () => {
+    for (let k = next++; k < chunks.length && !failed; k = next++) {
+      const take = chunks[k]!;
+      const input = join(work, `chunk${k}.wasm`);
+      const output = join(work, `chunk${k}.out.wasm`);
+      writeFileSync(input, skeleton(bytes, take));
+      // --optimize-level sets the level of Asyncify's own clean-up of the functions it
+      // instruments, and adds no pass: without it Asyncify keeps every local of the flattened
+      // code, and finding which are live at each call takes far longer on a big function.
+      const args = [
+        input,
+        '-o',
+        output,
+        ...FEATURES,
+        '--optimize-level=1',
+        '--asyncify',
+        `--pass-arg=asyncify-imports@${imports.join(',')}`,
+        `--pass-arg=asyncify-onlylist@@${list}`,
+      ];
+      await run(wasmOpt, args, progress, 'asyncify', detail);
+      overDeadline(progress);
+      outputs[k] = { bytes: readFileSync(output), take };
+      rmSync(input);
+      rmSync(output);
+      done++;
+    }
+  };
+  const workers = Math.max(1, Math.min(PARALLEL_RUNS, availableParallelism(), chunks.length));
+  // A failed run stops the other worker after its current run (none is left running when the
+  // work folder is removed); the first failure is the one reported.
+  const results = await Promise.allSettled(
+    Array.from({ length: workers }, () =>
+      worker().catch((e: unknown) => {
+        failed = true;
+        throw e;
+      }),
+    ),
+  );
+  const failure = results.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  step(progress, 'merging');
+  let merged: Uint8Array;
+  try {
+    merged = merge(bytes, outputs);
+  } catch (e) {
+    throw new PrepareError(`the instrumented functions could not be put back: ${(e as Error).message}`);
+  }
+  if (!WebAssembly.validate(merged as Uint8Array<ArrayBuffer>)) throw new PrepareError('the instrumented module is not valid (a bug: please report it)');
+  const prepared = addControlExport(merged) ?? exportMutableGlobals(merged);
+  return concat([prepared, customSection(WAITS_ONLY_SECTION)]);
+}
+
+/** How many wasm-opt runs a waits-only preparation makes at once (at most one per core). */
+const PARALLEL_RUNS = 2;
+
+/** Most code bytes the call graph reads in one preparation. */
+const MAX_CALL_GRAPH_CODE_BYTES = 512 * 2 ** 20;
+
+/**
+ * What instrumenting a function costs, in bytes of code of a small function: Asyncify's work
+ * grows faster than a function's size (liveness over the flattened code), so a big function
+ * counts for more than its bytes and chunks of equal cost keep the two runs busy alike.
+ */
+function instrumentCost(bodyBytes: number): number {
+  return bodyBytes + (bodyBytes * bodyBytes) / BIG_FUNCTION_BYTES;
+}
+const BIG_FUNCTION_BYTES = 16 * 1024;
+
+/** The functions to instrument, split into chunks of about `most` of instrumentCost: one marks array per chunk. */
+function chunksOf(bytes: Uint8Array, imported: number, instrument: Uint8Array, most: number): Uint8Array[] {
+  const code = sections(bytes).find((s) => s.id === 10);
+  const out: Uint8Array[] = [];
+  if (!code) return out;
+  const r = new Reader(bytes, code.payload);
+  let current: Uint8Array | null = null;
+  let cost = 0;
+  for (let n = r.u32(), i = 0; i < n; i++) {
+    const body = r.u32();
+    r.pos += body;
+    const f = imported + i;
+    if (!instrument[f]) continue;
+    const c = instrumentCost(body);
+    if (current === null || cost + c > most) {
+      current = new Uint8Array(instrument.length);
+      out.push(current);
+      cost = 0;
+    }
+    current[f] = 1;
+    cost += c;
+  }
+  return out;
 }
 
 /** Features a C or Rust toolchain commonly emits; the optimizer may use them too. */
@@ -331,12 +485,13 @@ function withinCaps(bytes: Uint8Array, p: Progress): Uint8Array {
   return bytes;
 }
 
-function step(p: Progress, name: Step, seconds = 0): void {
-  p.options.onProgress?.(name, seconds, p.steps.indexOf(name) + 1, p.steps.length);
+function step(p: Progress, name: Step, seconds = 0, detail?: () => string | undefined): void {
+  const more = detail?.();
+  p.options.onProgress?.(more ? `${name}, ${more}` : name, seconds, p.steps.indexOf(name) + 1, p.steps.length);
 }
 
-function run(cmd: string, args: string[], progress: Progress, name: Step): Promise<void> {
-  step(progress, name);
+function run(cmd: string, args: string[], progress: Progress, name: Step, detail?: () => string | undefined): Promise<void> {
+  step(progress, name, 0, detail);
   const caps = progress.caps;
   // Under a memory cap, wasm-opt runs with its address space limited (prlimit, else the
   // shell's ulimit -v); it is its own process group, killed whole past the deadline.
@@ -355,7 +510,7 @@ function run(cmd: string, args: string[], progress: Progress, name: Step): Promi
       err = (err + d.toString()).slice(-4096);
     });
     const started = Date.now();
-    const timer = setInterval(() => step(progress, name, Math.round((Date.now() - started) / 1000)), 1000);
+    const timer = setInterval(() => step(progress, name, Math.round((Date.now() - started) / 1000), detail), 1000);
     let timedOut = false;
     const left = progress.deadline - Date.now();
     const killer = Number.isFinite(left)

@@ -80,11 +80,16 @@ testNeedingBinaryen('a module too big to prepare at first run: checkpoint says h
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /big\.wasm is not prepared for checkpoints .*run `drawbridge prepare .*big\.wasm`, then start it again/);
   first.child.kill();
+  // Past the automatic size, prepare picks waits-only and says so.
   const prep = spawnSync(process.execPath, [BIN, 'prepare', big], { encoding: 'utf8', env });
   assert.equal(prep.status, 0, prep.stderr);
-  assert.match(prep.stdout, /^prepared .*big\.wasm: \d+ -> \d+ bytes/);
-  // Progress by steps on stderr (a bar on a terminal, a line per step here).
-  assert.match(prep.stderr, /\[-{20}\] step 1\/4: marking loops[^]*step 2\/4: tick counter[^]*step 3\/4: indirect calls[^]*step 4\/4: asyncify/);
+  assert.match(prep.stdout, /^prepared .*big\.wasm \(waits only\): \d+ -> \d+ bytes/);
+  assert.match(prep.stderr, /big\.wasm is over 256 KiB: preparing it waits-only/);
+  // --full: the tick counter all the same. Progress by steps on stderr (a bar on a terminal, a line per step here).
+  const full = spawnSync(process.execPath, [BIN, 'prepare', '--full', big], { encoding: 'utf8', env });
+  assert.equal(full.status, 0, full.stderr);
+  assert.match(full.stdout, /^prepared .*big\.wasm: \d+ -> \d+ bytes/);
+  assert.match(full.stderr, /\[-{20}\] step 1\/4: marking loops[^]*step 2\/4: tick counter[^]*step 3\/4: indirect calls[^]*step 4\/4: asyncify/);
   const second = start();
   await second.ready;
   const ck = spawnSync(process.execPath, [BIN, 'checkpoint', String(second.child.pid), '-o', join(dir, 'b.snap')], { encoding: 'utf8', env });
@@ -92,7 +97,7 @@ testNeedingBinaryen('a module too big to prepare at first run: checkpoint says h
   assert.equal(await new Promise((r) => second.child.on('close', r)), 0);
 });
 
-testNeedingBinaryen('drawbridge prepare --waits-only: two steps, no tick counter; the program is then checkpointed while it waits', async () => {
+testNeedingBinaryen('drawbridge prepare --waits-only: three steps, no tick counter; the program is then checkpointed while it waits', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-waits-'));
   const big = join(dir, 'big.wasm');
   writeFileSync(big, withPadding(readFileSync('build/guests/checkpoint/counter.wasm'), 300 * 1024));
@@ -103,7 +108,7 @@ testNeedingBinaryen('drawbridge prepare --waits-only: two steps, no tick counter
   const prep = spawnSync(process.execPath, [BIN, 'prepare', '--waits-only', big], { encoding: 'utf8', env });
   assert.equal(prep.status, 0, prep.stderr);
   assert.match(prep.stdout, /^prepared .*big\.wasm \(waits only\): \d+ -> \d+ bytes .*\.waits\.wasm\n$/);
-  assert.match(prep.stderr, /step 1\/2: indirect calls[^]*step 2\/2: asyncify/);
+  assert.match(prep.stderr, /step 1\/3: call graph[^]*step 2\/3: asyncify[^]*step 3\/3: merging/);
   assert.doesNotMatch(prep.stderr, /marking loops|tick counter/);
   const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, big, '200', '20'], { env });
   let out = '';

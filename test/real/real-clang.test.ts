@@ -5,12 +5,15 @@
 // argv[0], the /usr and /tmp mounts are in test/real/programs/yowasp-clang.ts.
 
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCommand, type RunResult } from '../../src/runtime/run.ts';
-import { LLVM_ARGV0, llvmModule, parseJobs, yowaspUsrDir } from './programs/yowasp-clang.ts';
+import { LLVM_ARGV0, llvmModule, llvmModulePath, parseJobs, yowaspUsrDir } from './programs/yowasp-clang.ts';
+import { isWaitsOnly, mayBePrepared, prepareModule } from '../../src/runtime/prepare.ts';
+import { binaryenMissing } from '../support/toolchain.ts';
 
 const HEADER = `#define GREETING "compiled inside drawbridge"\nint triple(int x);\n`;
 
@@ -155,3 +158,66 @@ test('clang from @yowasp/clang compiles and links C inside drawbridge, one picop
     assert.equal(parseJobs(text(r.stderr)), null);
   });
 });
+
+// Waits-only preparation of the 75 MB module (docs/snapshot.md, "Preparing big modules"). It
+// goes into the user's cache of prepared modules, so only the first run of this test pays for
+// it (the time it took is in the docs); the timeout leaves room for that first run.
+const PREPARE_CLANG_MS = 40 * 60_000;
+
+/**
+ * Runs where the prepared clang is in the cache, or when asked: preparing it takes about 25
+ * minutes on two cores (docs/snapshot.md), too long for every run of the suite.
+ */
+function clangPreparation(): string | false {
+  if (binaryenMissing()) return binaryenMissing();
+  if (process.env.DRAWBRIDGE_TEST_PREPARE_BIG === '1' || mayBePrepared(llvmModule())) return false;
+  return `the prepared clang is not cached, and preparing it takes about 25 minutes: run \`./drawbridge prepare ${llvmModulePath}\` once, or set DRAWBRIDGE_TEST_PREPARE_BIG=1`;
+}
+
+test(
+  'clang prepared waits-only writes the same object file, and is checkpointed and restored while it reads its source from stdin',
+  { timeout: PREPARE_CLANG_MS, skip: clangPreparation() },
+  async () => {
+    const env = { ...process.env, DRAWBRIDGE_KEY: join(mkdtempSync(join(tmpdir(), 'db-clang-key-')), 'host.key') };
+    const prepared = await prepareModule(llvmModule(), { waitsOnly: true });
+    assert.ok(isWaitsOnly(prepared));
+    // The source on stdin: cc1 reads it before anything else, so a checkpoint finds it waiting there.
+    const source = new TextEncoder().encode(HEADER + PROGRAM.replace('#include "greet.h"\n', ''));
+    const listed = await llvm(['clang', '-###', '-O2', '-c', '-x', 'c', '-', '-o', '/work/stdin.o']);
+    assert.equal(listed.exitCode, 0, explain(listed));
+    const [cc1] = parseJobs(text(listed.stderr)) ?? [];
+    assert.ok(cc1, text(listed.stderr));
+    const object = join(work, 'stdin.o');
+    const compile = async (module: Uint8Array) => {
+      rmSync(object, { force: true });
+      const r = await runCommand({ module, args: [LLVM_ARGV0, ...cc1], dirs, stdin: source, capture: true });
+      assert.equal(r.exitCode, 0, explain(r));
+      return readFileSync(object);
+    };
+    const plain = await compile(llvmModule());
+    assert.deepEqual([...plain.subarray(0, 4)], [0x00, 0x61, 0x73, 0x6d]);
+    assert.ok((await compile(prepared)).equals(plain), 'the prepared module writes the same object file');
+
+    // Through the CLI, which finds the prepared module in the cache: checkpointed while cc1 waits
+    // for its source, restored in a new process that gets the source on its stdin.
+    rmSync(object, { force: true });
+    const mounts = dirs.flatMap((d) => ['--dir', `${d.host}::${d.guest}`]);
+    const run = spawn(process.execPath, ['bin/drawbridge.js', 'run', ...mounts, '--', llvmModulePath, ...cc1], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const snap = join(work, 'cc1.snap');
+    let runErr = '';
+    run.stderr.on('data', (d: Buffer) => (runErr += d.toString()));
+    // The run reads and compiles the 140 MB prepared module before it listens for checkpoints.
+    const checkpoint = () => spawnSync(process.execPath, ['bin/drawbridge.js', 'checkpoint', String(run.pid), '-o', snap], { encoding: 'utf8', env });
+    let ck = checkpoint();
+    for (let tries = 0; ck.status !== 0 && /\.sock/.test(ck.stderr) && run.exitCode === null && tries < 60; tries++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      ck = checkpoint();
+    }
+    assert.equal(ck.status, 0, `${ck.stderr}\nrun: ${runErr}`);
+    assert.equal(await new Promise((r) => run.on('close', r)), 0);
+    assert.equal(existsSync(object), false, 'nothing written before the checkpoint');
+    const restored = spawnSync(process.execPath, ['bin/drawbridge.js', 'restore', ...mounts, snap], { input: source, encoding: 'utf8', env });
+    assert.equal(restored.status, 0, restored.stderr);
+    assert.ok(readFileSync(object).equals(plain), 'the restored cc1 writes the same object file');
+  },
+);
