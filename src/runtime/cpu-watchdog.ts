@@ -15,9 +15,11 @@ import { cpuExceededMessage, type Governor } from './quotas.ts';
 const POLL_MS = 50;
 const GRACE_MS = 100;
 
+// process.getBuiltinModule, not require: the worker inherits the process's flags, and under
+// --input-type=module (node -e with ESM) its eval code is a module, where require is undefined.
 const WATCHDOG = `
-const { workerData } = require('node:worker_threads');
-const { writeSync } = require('node:fs');
+const { workerData } = process.getBuiltinModule('node:worker_threads');
+const { writeSync } = process.getBuiltinModule('node:fs');
 const count = new Float64Array(workerData.shared);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 // Once: the signal may take a poll or more to end a loaded process, and the line is said once.
@@ -42,6 +44,8 @@ export function watchCpu(governor: Governor, prefix: string): () => void {
     stdout: false,
     stderr: false,
   });
+  // A watchdog that fails must not take the program down with it (an unhandled 'error' would).
+  worker.on('error', (e) => process.emitWarning(`drawbridge: the CPU watchdog failed (${e.message}); limits.cpu_time holds only at waiting calls`));
   worker.unref();
   return () => void worker.terminate();
 }

@@ -56,6 +56,15 @@ test('run: an unprepared spinner (checkpoints off) is ended at its cpu_time too'
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
 });
 
+test('run: the CPU watchdog of an unprepared spinner works in a process started with --input-type=module (its worker inherits the flag)', () => {
+  const cli = `const { main } = await import(${JSON.stringify(join(process.cwd(), 'src/cli/main.ts'))}); process.exit(await main(process.argv.slice(1)));`;
+  const args = ['--input-type=module', '-e', cli, 'run', '--manifest', manifest('cpu_time = "1s"'), file('spin.wasm', spinModule())];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, DRAWBRIDGE_CHECKPOINT: '0' }, timeout: 60_000 });
+  // Ended by SIGXCPU, which a shell reports as 152.
+  assert.equal(r.signal, 'SIGXCPU', `status ${r.status}: ${r.stderr}`);
+  assert.match(r.stderr, /^drawbridge: .*CPU time limit exceeded \(1 s of the manifest's limits\.cpu_time\)\n$/);
+});
+
 test('run: a module declaring 2^32-1 locals is refused in one line, before any rewrite', () => {
   const r = run([file('locals.wasm', manyLocalsModule())]);
   assert.equal(r.status, 2);

@@ -101,7 +101,12 @@ async function roundTrip(mode: string, prepared: boolean): Promise<void> {
   const port = await freePort();
   const run = await start(mode, port, prepared);
   try {
-    assert.equal(await talk(port, `hello ${mode}`), `ok hello ${mode}\n`, run.output());
+    const answer = await talk(port, `hello ${mode}`).catch(async (e: Error) => {
+      // What the guest said, and how it ended, is what explains a failed talk.
+      const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('still running'), 2000))]);
+      throw new Error(`${e.message}; the guest (${String(code)}) printed: ${JSON.stringify(run.output())}`);
+    });
+    assert.equal(answer, `ok hello ${mode}\n`, run.output());
     assert.equal(await run.exited, 0, run.output());
     assert.match(run.output(), new RegExp(`got hello ${mode}\\n`));
   } finally {
