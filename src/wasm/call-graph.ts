@@ -12,8 +12,8 @@
 // `table.grow` or `table.fill`), every exported and every imported function too. That is
 // conservative: a function it says cannot reach the imports cannot.
 //
-// One pass over the code with typed arrays, no object per instruction or per call: a 75 MB
-// module is read in seconds.
+// One pass over the code with typed arrays, no object per instruction or per call, so that its
+// time and memory grow with the code alone (docs/snapshot.md, "Preparing big modules").
 
 import { Reader, definedFuncTypes, funcTypes, importEntries, sections, type Section } from './binary.ts';
 import { skipInstruction } from './instructions.ts';
