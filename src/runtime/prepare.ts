@@ -15,6 +15,7 @@ import { customSection, customSectionNames, exportMutableGlobals, exportNames } 
 import { addControlExport, ASYNCIFY_EXPORTS, CONTROL_EXPORT } from '../wasm/control.ts';
 import { Reader, concat, sections } from '../wasm/binary.ts';
 import { callGraph, reaching } from '../wasm/call-graph.ts';
+import { AsyncifyUnsupported, instrumentWaits } from '../wasm/asyncify.ts';
 import { merge, skeleton, skeletonName, type ToolOutput } from '../wasm/subset.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
@@ -32,7 +33,7 @@ export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
  * Bumped when the preparation changes, so that old cache entries are not reused (what each
  * version changed: docs/snapshot.md, "The prepared-module cache").
  */
-const PREPARE_VERSION = 11;
+const PREPARE_VERSION = 12;
 
 /**
  * Modules up to this size are optimized with -O3 after Asyncify, bigger ones with -O2. -O3
@@ -221,10 +222,10 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     // pass fails (after many minutes on a big module), so say so at once.
     throw new PrepareError('the module already uses Asyncify for its own purposes; drawbridge cannot prepare it for checkpoints');
   }
-  const wasmOpt = findWasmOpt();
   const work = mkdtempSync(join(tmpdir(), 'drawbridge-prepare-'));
   try {
-    if (waitsOnly) return save(await prepareWaitsOnly(bytes, wasmOpt, work, progress), target);
+    if (waitsOnly) return save(await prepareWaitsOnly(bytes, work, progress), target);
+    const wasmOpt = findWasmOpt();
     const input = join(work, 'in.wasm');
     const marked = join(work, 'marked.wasm');
     const output = join(work, 'out.wasm');
@@ -300,7 +301,7 @@ const CHUNK_CODE_BYTES = 8 * 2 ** 20;
  * instrumented bodies are then put back into the original, whose other bodies, names and
  * custom sections stay as they were.
  */
-async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string, progress: Progress): Promise<Uint8Array> {
+async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progress): Promise<Uint8Array> {
   step(progress, 'call graph');
   const code = sections(bytes).find((s) => s.id === 10);
   if (code && code.end - code.payload > MAX_CALL_GRAPH_CODE_BYTES)
@@ -312,6 +313,20 @@ async function prepareWaitsOnly(bytes: Uint8Array, wasmOpt: string, work: string
   } catch (e) {
     throw new PrepareError((e as Error).message);
   }
+  // drawbridge's own instrumentation first (linear in the code: seconds where wasm-opt takes
+  // minutes); Binaryen for the modules it does not take.
+  try {
+    step(progress, 'asyncify');
+    const own = instrumentWaits(bytes, new Set(imports), graph);
+    overDeadline(progress);
+    step(progress, 'merging');
+    if (!WebAssembly.validate(own.bytes as Uint8Array<ArrayBuffer>)) throw new PrepareError('the instrumented module is not valid (a bug: please report it)');
+    const prepared = addControlExport(own.bytes) ?? exportMutableGlobals(own.bytes);
+    return concat([prepared, customSection(WAITS_ONLY_SECTION)]);
+  } catch (e) {
+    if (!(e instanceof AsyncifyUnsupported)) throw e;
+  }
+  const wasmOpt = findWasmOpt();
   const instrument = reaching(graph, new Set(imports));
   for (let f = 0; f < graph.imported; f++) instrument[f] = 0;
   const list = join(work, 'onlylist.txt');
