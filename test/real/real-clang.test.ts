@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCommand, type RunResult } from '../../src/runtime/run.ts';
 import { LLVM_ARGV0, llvmModule, llvmModulePath, parseJobs, yowaspUsrDir } from './programs/yowasp-clang.ts';
-import { isWaitsOnly, mayBePrepared, prepareModule } from '../../src/runtime/prepare.ts';
-import { binaryenMissing } from '../support/toolchain.ts';
+import { isWaitsOnly, prepareModule } from '../../src/runtime/prepare.ts';
 
 const HEADER = `#define GREETING "compiled inside drawbridge"\nint triple(int x);\n`;
 
