@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { runCommand } from '../../src/runtime/run.ts';
 import { commandFromReactor, CommandFromReactorError } from '../../src/wasm/command-from-reactor.ts';
 import { MODULE_HEADER, concat, leb, nameBytes, section } from '../../src/wasm/binary.ts';
+import fc from 'fast-check';
 
 const ENTRY = 'show-args: func(args: list<string>) -> ()';
 const guest = (name: string) => readFileSync(join(import.meta.dirname, '..', '..', 'build/guests/runtime', `${name}.wasm`));
@@ -136,4 +137,21 @@ test('function references in constant expressions, element segments and code are
   );
   assert.equal(((exports.g as WebAssembly.Global).value as () => number)(), 9);
   (exports._start as () => void)(); // no arguments: f(list, 0)
+});
+
+test('a damaged module is answered with an Error or a module, never anything else, and never a hang', () => {
+  const reactor = guest('list_reactor');
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(reactor.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), fc.nat(64), (flips, cut) => {
+      // Some bytes changed, and up to 64 cut off its end (the code, the name section).
+      const bytes = Uint8Array.from(reactor.subarray(0, reactor.length - cut));
+      for (const [at, b] of flips) if (at < bytes.length) bytes[at] = b;
+      try {
+        assert.ok(commandFromReactor(bytes, ENTRY) instanceof Uint8Array);
+      } catch (e) {
+        assert.ok(e instanceof Error, String(e));
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
