@@ -15,6 +15,7 @@ export const COMMANDS = [
   'measure',
   'inspect',
   'prepare',
+  'command-from-reactor',
   'receive',
   'migrate',
   'serve',

@@ -28,6 +28,8 @@ commands:
   inspect FILE [--json]  show what a snapshot holds and asks for, without running it
   prepare [--waits-only] MODULE.wasm
                          prepare a big module for checkpoints (small ones are prepared at first run)
+  command-from-reactor MODULE.wasm --entry EXPORT -o OUT.wasm
+                         make a reactor (Ruby's ruby.wasm) a command that run starts, log mode included
   receive --listen ADDR:PORT [--token-file F] [--manifest F] [--dir HOST::GUEST]... [--once]
                          run picoprocesses migrated here (a token, TLS beyond loopback; under these grants)
   migrate PID --to ADDR:PORT [--token-file F] [--pin SHA256]
@@ -79,6 +81,8 @@ export async function main(argv: string[], out: CommandIo = io): Promise<number>
       return (await import('./inspect-command.ts')).inspectCommand(rest, out);
     case 'prepare':
       return (await import('./checkpoint-commands.ts')).prepareCommand(rest, out);
+    case 'command-from-reactor':
+      return (await import('./command-from-reactor-command.ts')).commandFromReactorCommand(rest, out);
     case 'receive':
       return (await import('./checkpoint-commands.ts')).receiveCommand(rest, out);
     case 'migrate':
