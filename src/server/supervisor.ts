@@ -310,13 +310,17 @@ export class Supervisor {
     running.done
       .then(
         (status) => {
+          // Its log goes before its end is told: whoever waits for the end finds it gone.
+          dropLog();
           const memory = running.instance.exports.memory;
           const bytes = memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
           entry.finish(noteMemoryFull(status, bytes, manifest.limits.memory));
         },
-        (e: unknown) => entry.finish({ exitCode: TRAP_EXIT_CODE, error: `host error: ${(e as Error).message}` }),
+        (e: unknown) => {
+          dropLog();
+          entry.finish({ exitCode: TRAP_EXIT_CODE, error: `host error: ${(e as Error).message}` });
+        },
       )
-      .finally(dropLog)
       .then(() => this.ended(entry.id));
     return entry;
   }

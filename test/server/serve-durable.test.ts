@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../src/server/daemon.ts';
@@ -16,7 +16,7 @@ import { main } from '../../src/cli/main.ts';
 import { decodeLogCheckpoint, encodeLogCheckpoint } from '../../src/checkpoint/log-checkpoint.ts';
 import { readSealedSnapshot } from '../../src/checkpoint/snapshot-file.ts';
 import { decodeHeader, decodeLog, encodeEntry } from '../../src/extensions/durable-log.ts';
-import type { ProcessInfo } from '../../src/server/supervisor.ts';
+import { Supervisor, type ProcessInfo } from '../../src/server/supervisor.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const LINES = join(ROOT, 'build', 'guests', 'durable', 'lines.wasm');
@@ -291,4 +291,25 @@ test('attacks: a log checkpoint that asks for a mount and a network grant the da
   assert.equal(ended.exitCode, 125);
   assert.match(ended.reason!, /^halted: restore: /);
   assert.equal(ended.stdoutBytes, 0);
+});
+
+test('a lone Supervisor (the library the workers run) does the same: spawn in log mode, a log checkpoint, a restore by replay', async () => {
+  const logs = mkdtempSync(join(dir, 'lone-'));
+  const sv = new Supervisor({ keepEnded: 10, logFolder: logs });
+  const module = await sv.load(readFileSync(LINES), LINES);
+  const e = await sv.spawn({ module, args: [ROUNDS], durable: {} });
+  assert.equal(e.info().capture, 'log');
+  const out = () => Buffer.from(e.stdout.read(0).bytes).toString();
+  e.stdin.feed(Buffer.from('alpha\nbeta\n'));
+  await until(() => out().includes('line 2:'), 'two lines');
+  assert.equal(readdirSync(logs).length, 1);
+  const ck = await sv.checkpoint(e.id, false);
+  assert.equal((await e.done).checkpointed, true);
+  const r = await sv.restore(ck);
+  assert.equal(r.info().capture, 'log');
+  r.stdin.feed(Buffer.from('gamma\ndelta\n'));
+  r.stdin.close();
+  assert.equal((await r.done).exitCode, whole.exitCode);
+  assert.equal(out() + Buffer.from(r.stdout.read(0).bytes).toString(), whole.stdout);
+  assert.deepEqual(readdirSync(logs), []);
 });
