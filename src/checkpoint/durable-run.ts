@@ -104,7 +104,7 @@ export function setUpDurable(
   path: string,
   moduleSha256: string,
   start: CheckpointStart | undefined,
-  restore?: { log: Uint8Array; entries: Iterable<DurableEntry>; memorySha256: string | null },
+  restore?: { log: Uint8Array; entries: Iterable<DurableEntry>; memorySha256: string | null; onLive?: () => void },
 ): DurableSetup {
   const file = openDurableFile(path, restore ? restore.log : durableHeader(moduleSha256, start));
   const memory = memoryWatch();
@@ -119,6 +119,7 @@ export function setUpDurable(
         memoryDigest: memory.digest,
         startBytes: file.size,
         replay: restore ? { entries: restore.entries, memoryDigest: restore.memorySha256 } : undefined,
+        onLive: restore?.onLive,
       });
       return layer.dk;
     },
@@ -128,16 +129,19 @@ export function setUpDurable(
 /** What a log checkpoint records besides the log (the program's start, the grants it asks for). */
 export type CheckpointStart = Omit<LogCheckpointMeta, 'format' | 'version' | 'mode' | 'created' | 'calls' | 'memorySha256' | 'memoryBytes'>;
 
+/** A log checkpoint's parts but its module: what a worker thread of `drawbridge serve` hands to the thread that holds the module. */
+export interface LogCapture {
+  meta: LogCheckpointMeta;
+  /** The log up to the boundary (its header included). */
+  log: Uint8Array;
+}
+
 /**
- * Take a log checkpoint of a running picoprocess: wait for its call boundary, then the log up
- * to it, the memory digest there and the module, as one file's bytes (to be sealed). `stop`
- * is called when the program is to end (it is woken from its wait, and ends).
+ * Capture a running picoprocess in log mode: wait for its call boundary, then the log up to
+ * it and the memory digest there. `stop` is called when the program is to end (it is woken
+ * from its wait, and ends), `resume` when it goes on.
  */
-export async function takeLogCheckpoint(
-  setup: DurableSetup,
-  start: CheckpointStart,
-  module: Uint8Array,
-): Promise<{ bytes: Uint8Array; stop: () => void; resume: () => void }> {
+export async function captureLog(setup: DurableSetup, start: CheckpointStart): Promise<LogCapture & { stop: () => void; resume: () => void }> {
   const layer = setup.layer();
   if (!layer) throw new Error('it has not started yet');
   const b = await layer.boundary();
@@ -151,6 +155,19 @@ export async function takeLogCheckpoint(
     memorySha256: b.memoryDigest,
     memoryBytes: setup.memory.bytes(),
   };
-  const bytes = encodeLogCheckpoint({ meta, module, log: setup.file.read(b.logBytes) });
-  return { bytes, stop: () => layer.stop(), resume: () => layer.resume() };
+  return { meta, log: setup.file.read(b.logBytes), stop: () => layer.stop(), resume: () => layer.resume() };
+}
+
+/**
+ * Take a log checkpoint of a running picoprocess: wait for its call boundary, then the log up
+ * to it, the memory digest there and the module, as one file's bytes (to be sealed). `stop`
+ * is called when the program is to end (it is woken from its wait, and ends).
+ */
+export async function takeLogCheckpoint(
+  setup: DurableSetup,
+  start: CheckpointStart,
+  module: Uint8Array,
+): Promise<{ bytes: Uint8Array; stop: () => void; resume: () => void }> {
+  const c = await captureLog(setup, start);
+  return { bytes: encodeLogCheckpoint({ meta: c.meta, module, log: c.log }), stop: c.stop, resume: c.resume };
 }

@@ -66,6 +66,7 @@ const SPAWN_OPTIONS = {
   stdin: { type: 'string', value: 'TEXT' },
   'close-stdin': { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
+  durable: { type: 'boolean' },
   help: HELP,
 } as const satisfies OptionTable;
 const PS_OPTIONS = { json: { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
@@ -101,20 +102,25 @@ Stops on SIGINT or SIGTERM, killing what runs.
 ${optionsHelp(SERVE_OPTIONS)}`;
 
 export const SPAWN_USAGE = `usage: drawbridge spawn [--manifest FILE] [--dir HOST[::GUEST]]... [--env NAME=VALUE]...
-                        [--stdin TEXT] [--close-stdin] [--follow] [--] MODULE.wasm [ARGS...]
+                        [--stdin TEXT] [--close-stdin] [--follow] [--durable] [--] MODULE.wasm [ARGS...]
 Starts a picoprocess in the daemon and prints its id; --follow prints the id on stderr, then its
 stdout until it ends, and exits with its status. --env NAME passes this shell's value of NAME.
+--durable runs it in log mode, as a manifest's [continuity] mode = "log" does: every answer the
+outside world gives it goes to a durable log in the daemon's folder (removed when it ends), which
+is its checkpoint (and move), prepared or not (docs/durable.md).
 The daemon: DRAWBRIDGE_DAEMON=NAME (serve --name), else the default connection file.`;
 
 const PS_USAGE = 'usage: drawbridge ps [--json]';
 const PS_HELP = `${PS_USAGE}
 Lists the daemon's picoprocesses, running and recently ended: id, state, exit status, why it
-ended (exited N, killed, trap: ..., cpu time limit exceeded, ...), worker thread, CPU time,
-memory, output bytes, command. --json: the API's records (GET /v1/processes).`;
+ended (exited N, killed, trap: ..., cpu time limit exceeded, ...), worker thread, how a
+checkpoint captures it (CAPTURE: snapshot, log, or - when it cannot be), CPU time, memory,
+output bytes, command. --json: the API's records (GET /v1/processes).`;
 export const MOVE_USAGE = `usage: drawbridge move ID [--worker K]
 Moves a running picoprocess of the daemon to its worker thread K (default: the least loaded
-other one): a checkpoint there, a restore here, same id, its output going on. drawbridge ps
-shows where each one runs.`;
+other one): a checkpoint there, a restore here, same id, its output going on. One in log mode
+(spawn --durable) moves by its log: replayed there, nothing printed again, then live.
+drawbridge ps shows where each one runs.`;
 export const DAEMON_CHECKPOINT_USAGE = 'usage: drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]';
 export const DAEMON_RESTORE_USAGE = 'usage: drawbridge restore --host [WHERE] FILE [--worker K] [--key FILE]... [--trust-unsealed]';
 const HOST_HELP = `WHERE names the daemon: its connection file (*.json), a unix socket (unix:PATH or a path), or
@@ -223,7 +229,7 @@ export async function psCommand(argv: string[], io: CommandIo): Promise<number> 
       io.out(JSON.stringify(processes, null, 2));
       return 0;
     }
-    const rows = [['ID', 'STATE', 'EXIT', 'REASON', 'WORKER', 'CPU(ms)', 'MEM(KiB)', 'OUT(B)', 'COMMAND']];
+    const rows = [['ID', 'STATE', 'EXIT', 'REASON', 'WORKER', 'CAPTURE', 'CPU(ms)', 'MEM(KiB)', 'OUT(B)', 'COMMAND']];
     for (const p of processes) {
       const worker = p.worker === undefined ? '-' : String(p.worker);
       rows.push([
@@ -232,6 +238,7 @@ export async function psCommand(argv: string[], io: CommandIo): Promise<number> 
         p.exitCode === null ? '-' : String(p.exitCode),
         p.reason ?? '-',
         worker,
+        p.capture ?? '-',
         p.cpuMs.toFixed(1),
         String(p.memoryBytes / 1024),
         String(p.stdoutBytes),
@@ -279,6 +286,7 @@ export async function spawnCommand(argv: string[], io: CommandIo): Promise<numbe
   };
   if (v.stdin !== undefined) body.stdin = v.stdin;
   if (v['close-stdin']) body.closeStdin = true;
+  if (v.durable) body.durable = true;
   if (v.manifest !== undefined) {
     try {
       body.manifest = readFileSync(v.manifest, 'utf8');
@@ -442,7 +450,7 @@ export async function daemonCheckpointCommand(argv: string[], io: CommandIo): Pr
   const p = daemonCheckpointArgs(h?.rest ?? argv);
   if (p === 'help') {
     io.out(
-      `${DAEMON_CHECKPOINT_USAGE}\n\nWrites a snapshot of picoprocess ID of a drawbridge serve daemon to FILE; it then stops\n(state checkpointed), or with --leave-running goes on. ${HOST_HELP}`,
+      `${DAEMON_CHECKPOINT_USAGE}\n\nWrites a checkpoint of picoprocess ID of a drawbridge serve daemon to FILE, sealed with this\nhost's key: a snapshot, or a log checkpoint when it runs in log mode (drawbridge ps, CAPTURE).\nIt then stops (state checkpointed), or with --leave-running goes on. ${HOST_HELP}`,
     );
     return 0;
   }
@@ -470,7 +478,9 @@ export async function daemonRestoreCommand(argv: string[], io: CommandIo): Promi
   if (p === 'help') {
     io.out(
       `${DAEMON_RESTORE_USAGE}\n\nContinues a snapshot as a new picoprocess of a drawbridge serve daemon (on its worker K,\nor the least loaded) and prints its id. It runs with the daemon's default grants (none): a snapshot that asks for a
-mount or a network grant is refused, naming it. The file must be sealed with this host's key
+mount or a network grant is refused, naming it. A log checkpoint is replayed (nothing printed
+again) and goes on in log mode; the id is printed once it has gone live, and a replay that
+differs from the log is refused in one line. The file must be sealed with this host's key
 (or one given with --key), unless --trust-unsealed. ${HOST_HELP}`,
     );
     return 0;

@@ -40,6 +40,8 @@ export interface DurableOptions {
   memoryDigest(): string;
   /** Run these entries again first (a restore), then go live. */
   replay?: { entries: Iterable<DurableEntry>; memoryDigest: string | null };
+  /** Told once a replay has gone live (its memory checked, its handles back), before the first live call goes below. */
+  onLive?: () => void;
   /** Bytes the sink holds before the first append (its header, the log copied from a checkpoint). */
   startBytes?: number;
 }
@@ -216,6 +218,7 @@ export function createDurable(lower: Dk, options: DurableOptions): DurableInstan
     }
     live = true;
     translate = true;
+    options.onLive?.();
   }
 
   function takeBoundary(): LogBoundary {

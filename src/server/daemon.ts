@@ -42,6 +42,8 @@ export interface DaemonOptions {
   prepare?: boolean;
   /** Worker threads (default: one per core); 0: everything on the main thread. */
   workers?: number;
+  /** Where picoprocesses in log mode keep their logs (default $DRAWBRIDGE_CACHE/durable). */
+  logFolder?: string;
   /** Starts of a built-in guest before listening (warm-up.ts; default WARM_UP_STARTS with worker threads); 0: none. */
   warmUp?: number;
   /** Told how the warm-up goes (serve shows it). */
@@ -79,7 +81,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   // Said before the warm-up, so a second daemon refuses at once (claimed again, atomically, below).
   const other = file ? await liveDaemonAt(file) : null;
   if (file && other) throw new Error(daemonRunningMessage(file, other));
-  const pool = new Pool({ limits: options.limits, prepare: options.prepare, workers: options.workers });
+  const pool = new Pool({ limits: options.limits, prepare: options.prepare, workers: options.workers, logFolder: options.logFolder });
   let warmUp: WarmUpResult;
   try {
     await pool.ready();

@@ -43,6 +43,8 @@ export interface SpawnBody {
   closeStdin?: boolean;
   /** Start this many alike (a batch; default 1): the answer lists them all. */
   count?: number;
+  /** Log mode (docs/durable.md): a durable log in the daemon's folder is its capture; as the manifest's [continuity] mode = "log". */
+  durable?: boolean;
 }
 
 class HttpError extends Error {
@@ -177,6 +179,7 @@ export function createApiServer(options: ApiOptions): Server {
     const count = body.count ?? 1;
     if (!Number.isSafeInteger(count) || count < 1 || count > BATCH_LIMIT) throw new HttpError(400, `count must be 1 to ${BATCH_LIMIT}`);
     const manifest = manifestOf(body);
+    if (body.durable !== undefined && typeof body.durable !== 'boolean') throw new HttpError(400, 'durable must be true or false');
     let bytes: Uint8Array;
     try {
       bytes = await readFile(body.module);
@@ -188,7 +191,7 @@ export function createApiServer(options: ApiOptions): Server {
     const args = stringArray(body.args, 'args');
     // A batch is started all at once: the workers start theirs in parallel.
     const started = await Promise.allSettled(
-      Array.from({ length: count }, () => pool.spawn({ module, args, manifest, stdin, closeStdin: body.closeStdin === true })),
+      Array.from({ length: count }, () => pool.spawn({ module, args, manifest, stdin, closeStdin: body.closeStdin === true, durable: body.durable })),
     );
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) {

@@ -16,6 +16,12 @@ export interface LoadedModule extends ModuleImage {
    */
   preemptible: boolean;
   compiled: Map<number, Promise<WebAssembly.Module>>;
+  /**
+   * The module's bytes as given (whose SHA-256 is `hash`), when they are known here: what a
+   * log checkpoint carries (a replay may run it prepared or not). A pool's main thread keeps
+   * them; its workers do not get them.
+   */
+  source?: Uint8Array;
   /** A preparation cap stopped its preparation: why it cannot be checkpointed (the spawn answer says it). */
   capped?: string;
 }
@@ -41,6 +47,7 @@ export class ModuleStore {
         prepared: image.prepared,
         preemptible: isPreemptible(image),
         compiled: new Map(),
+        source: bytes,
         ...(image.capped && image.why ? { capped: image.why } : {}),
       }));
       p.catch(() => this.modules.delete(hash));

@@ -11,8 +11,12 @@
 // - preemption and capture when its module could be prepared (Asyncify + ticks, prepare.ts):
 //   modules up to AUTO_PREPARE_MAX_BYTES are prepared at first load (cached on disk by
 //   content hash); an unprepared module runs too, but can be neither checkpointed nor
-//   preempted, only charged and stopped at its imports that wait.
+//   preempted, only charged and stopped at its imports that wait;
+// - in log mode (SpawnRequest.durable, or its manifest's [continuity] mode = "log";
+//   docs/durable.md), a durable log of every answer the outside world gives it: its checkpoint
+//   is that log (a log checkpoint), prepared or not, and a restore replays it (log-mode.ts).
 
+import { rmSync } from 'node:fs';
 import type { Host } from '../host/kernel/host.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../monitor/manifest/manifest.ts';
@@ -20,15 +24,23 @@ import { startCommand, type ExitStatus, type Running } from '../runtime/picoproc
 import { Governor } from '../runtime/quotas.ts';
 import { CANNOT_EXECUTE_EXIT_CODE, KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import { decodeSnapshot, type Snapshot } from '../checkpoint/snapshot.ts';
+import { captureLog, setUpDurable, type CheckpointStart, type DurableSetup, type LogCapture } from '../checkpoint/durable-run.ts';
+import { encodeLogCheckpoint, isLogCheckpoint } from '../checkpoint/log-checkpoint.ts';
+import { entriesOf } from '../extensions/durable-log.ts';
+import { ExtensionHalt } from '../runtime/extensions.ts';
 import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
 import { isPreemptible, snapshotImage, startOptions } from '../runtime/load.ts';
 import { endReason, noteMemoryFull } from './end-reason.ts';
 import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { StdinFeed } from './stdin-feed.ts';
 import { ModuleStore, type LoadedModule } from './modules.ts';
+import { defaultLogFolder, openLogCheckpoint, placementLogPath, spawnStart } from './log-mode.ts';
 import { tuneV8ForManyMemories } from './pool/v8-tuning.ts';
 
 export type ProcessState = 'starting' | 'running' | 'exited' | 'checkpointed';
+
+/** How a picoprocess is checkpointed: a memory snapshot (its module is prepared), its durable log (log mode), or not at all. */
+export type CaptureMode = 'snapshot' | 'log' | null;
 
 export interface ProcessInfo {
   id: number;
@@ -46,8 +58,10 @@ export interface ProcessInfo {
   memoryBytes: number;
   stdoutBytes: number;
   stderrBytes: number;
-  /** Can be checkpointed and is preempted (its module is prepared). */
+  /** Can be checkpointed (and moved): its module is prepared, or it runs in log mode. */
   capturable: boolean;
+  /** What its checkpoint is: 'snapshot' (prepared), 'log' (log mode), null (neither). */
+  capture: CaptureMode;
   limits: Limits;
   /** The worker it runs on (a pool's; absent in a lone Supervisor). */
   worker?: number;
@@ -70,6 +84,23 @@ export interface SpawnRequest {
   compiled?: WebAssembly.Module;
   /** Called once it is ready, just before the guest first runs (PicoprocessOptions.beforeRun). */
   onRun?: (entry: Entry) => void;
+  /** Run it in log mode (docs/durable.md); a manifest's [continuity] mode = "log" asks for it too. */
+  durable?: DurableSpawn;
+  /** A replay (durable.replay) has gone live: its memory checked, its handles back. */
+  onLive?: (entry: Entry) => void;
+}
+
+/** A picoprocess in log mode: where its log goes, how it started, and the log to replay first (a restore, a move). */
+export interface DurableSpawn {
+  /** The log file (made 0600; removed when the picoprocess ends). Default: a new one in the supervisor's log folder. */
+  path?: string;
+  /**
+   * How it starts, as its log checkpoints record it; its argv, pre-opens and listening sockets
+   * are the ones it starts with. Default: spawnStart of the module (its bytes as given must be known).
+   */
+  start?: CheckpointStart;
+  /** Answer it from this log first (every entry up to a checkpoint), check its memory there, then go live. */
+  replay?: { log: Uint8Array; memorySha256: string | null };
 }
 
 export interface SupervisorOptions {
@@ -81,11 +112,18 @@ export interface SupervisorOptions {
   prepare?: boolean;
   /** Forget ended picoprocesses beyond this many (oldest first). */
   keepEnded?: number;
+  /** Where log-mode picoprocesses keep their logs when a spawn names no file (default $DRAWBRIDGE_CACHE/durable). */
+  logFolder?: string;
   /**
    * Hand every output chunk here as well (a pool worker forwards it to the main thread, which
    * keeps the rings; with it, the rings here only count bytes). The chunk is only valid during the call.
    */
   onOutput?: (entry: Entry, which: 'stdout' | 'stderr', bytes: Uint8Array) => void;
+}
+
+/** Why picoprocess `id` cannot be checkpointed. */
+export function notCapturable(id: number): string {
+  return `picoprocess ${id} cannot be checkpointed: its module is not prepared (drawbridge prepare), and it does not run in log mode (spawn --durable)`;
 }
 
 export class SupervisorError extends Error {
@@ -111,6 +149,8 @@ export class Entry {
   state: ProcessState = 'starting';
   status: ExitStatus | null = null;
   running: Running | null = null;
+  /** Log mode: its durable log and how it started. */
+  durable: { setup: DurableSetup; start: CheckpointStart } | null = null;
   /** Settles with the exit status once the picoprocess ends (or fails to start). */
   readonly done: Promise<ExitStatus>;
   resolveDone!: (s: ExitStatus) => void;
@@ -143,9 +183,14 @@ export class Entry {
       memoryBytes: this.state === 'running' && memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0,
       stdoutBytes: this.stdout.total,
       stderrBytes: this.stderr.total,
-      capturable: this.module.prepared,
+      capturable: this.capture !== null,
+      capture: this.capture,
       limits: { ...this.manifest.limits },
     };
+  }
+
+  get capture(): CaptureMode {
+    return this.durable ? 'log' : this.module.prepared ? 'snapshot' : null;
   }
 
   finish(status: ExitStatus): void {
@@ -170,6 +215,9 @@ export class Supervisor {
   private readonly modules: ModuleStore;
   private nextId = 1;
   private readonly endedOrder: number[] = [];
+  private readonly logFolder: string;
+  /** Log files made here, for names that no other placement uses. */
+  private logs = 0;
 
   constructor(options: SupervisorOptions = {}) {
     this.host = options.host ?? createNodeHost();
@@ -178,6 +226,7 @@ export class Supervisor {
     this.modules = new ModuleStore(options.prepare ?? true);
     this.keepEnded = options.keepEnded ?? 1000;
     this.onOutput = options.onOutput;
+    this.logFolder = options.logFolder ?? defaultLogFolder();
     if (this.onOutput) this.capacity = 0;
     tuneV8ForManyMemories();
   }
@@ -203,23 +252,42 @@ export class Supervisor {
     if (this.entries.has(id)) throw new SupervisorError(409, `picoprocess ${id} exists already`);
     this.nextId = Math.max(this.nextId, id + 1);
     const manifest = given.pipeNamespace !== undefined ? given : { ...given, pipeNamespace: `picoprocess-${id}` };
-    const args = req.restore ? req.restore.meta.args : (manifest.args ?? [req.module.name, ...(req.args ?? [])]);
     if (req.restore && !req.module.prepared) throw new SupervisorError(400, 'a snapshot needs its prepared module');
+    const asked = req.durable ?? (!req.restore && manifest.continuity?.mode === 'log' ? {} : undefined);
+    const start = asked ? (asked.start ?? this.startOf(req.module, manifest.args ?? [req.module.name, ...(req.args ?? [])], manifest)) : null;
+    const args = start ? start.args : req.restore ? req.restore.meta.args : (manifest.args ?? [req.module.name, ...(req.args ?? [])]);
     const entry = new Entry(id, req.module, [...args], manifest, this.capacity);
     const module = req.compiled ?? (await this.modules.compiled(req.module, manifest.limits.memory));
     if (req.stdin instanceof Uint8Array) {
       entry.stdin.feed(req.stdin);
       entry.stdin.close();
     }
+    let durable: DurableSetup | null = null;
+    const dropLog = () => {
+      durable?.file.close();
+      if (durable) rmSync(durable.file.path, { force: true });
+    };
     let running: Running;
     // Listed while it starts: a start function runs inside the start, after the answer (onRun).
     this.entries.set(entry.id, entry);
     try {
+      if (asked && start) {
+        const replay = asked.replay;
+        durable = setUpDurable(
+          asked.path ?? placementLogPath(this.logFolder, id, ++this.logs),
+          start.module.sha256,
+          start,
+          replay && { log: replay.log, entries: entriesOf(replay.log), memorySha256: replay.memorySha256, onLive: req.onLive && (() => req.onLive!(entry)) },
+        );
+        entry.durable = { setup: durable, start };
+      }
       running = await startCommand({
         ...startOptions({ image: req.module, module, tierUp: false }, { restore: req.restore }),
         host: this.host,
         args,
         manifest,
+        // A log replays only if the program starts as it started.
+        ...(start ? { preopens: start.preopens, listenSockets: start.listenSockets } : {}),
         stdioStreams: [entry.stdin],
         stdout: this.sink(entry, 'stdout'),
         stderr: this.sink(entry, 'stderr'),
@@ -227,10 +295,14 @@ export class Supervisor {
         // Its neighbours share this thread: a child that cannot be preempted is refused.
         sharedThread: true,
         beforeRun: req.onRun && (() => req.onRun!(entry)),
+        ...(durable ? { wrapDk: durable.wrap(), onMemory: durable.memory.onMemory } : {}),
       });
     } catch (e) {
       this.entries.delete(entry.id);
+      dropLog();
       entry.finish({ exitCode: CANNOT_EXECUTE_EXIT_CODE, error: (e as Error).message });
+      // A replay that differs already in the calls the library OS makes as it starts.
+      if (e instanceof ExtensionHalt) throw new SupervisorError(400, e.message);
       throw e;
     }
     entry.running = running;
@@ -238,14 +310,26 @@ export class Supervisor {
     running.done
       .then(
         (status) => {
+          // Its log goes before its end is told: whoever waits for the end finds it gone.
+          dropLog();
           const memory = running.instance.exports.memory;
           const bytes = memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
           entry.finish(noteMemoryFull(status, bytes, manifest.limits.memory));
         },
-        (e: unknown) => entry.finish({ exitCode: TRAP_EXIT_CODE, error: `host error: ${(e as Error).message}` }),
+        (e: unknown) => {
+          dropLog();
+          entry.finish({ exitCode: TRAP_EXIT_CODE, error: `host error: ${(e as Error).message}` });
+        },
       )
       .then(() => this.ended(entry.id));
     return entry;
+  }
+
+  /** How a log-mode picoprocess of `module` starts, for its checkpoints: its bytes as given must be known here. */
+  private startOf(module: LoadedModule, args: readonly string[], manifest: Manifest): CheckpointStart {
+    const source = module.source ?? (module.prepared ? null : module.bytes);
+    if (!source) throw new SupervisorError(500, `${module.name}: its bytes as given are not known here, so a log checkpoint could not carry them`);
+    return spawnStart({ hash: module.hash, name: module.name, source }, args, manifest);
   }
 
   private sink(entry: Entry, which: 'stdout' | 'stderr'): (b: Uint8Array) => void {
@@ -259,11 +343,19 @@ export class Supervisor {
   }
 
   /**
-   * Continue a snapshot (plain snapshot bytes) as a new picoprocess (with `id`: that one), under
-   * `manifest` (default: this supervisor's, which grants nothing) and nothing else: what the
-   * snapshot records is a request, refused when it asks for a grant not given (request.ts).
+   * Continue a snapshot or a log checkpoint (plain bytes) as a new picoprocess (with `id`: that
+   * one), under `manifest` (default: this supervisor's, which grants nothing) and nothing else:
+   * what the file records is a request, refused when it asks for a grant not given (request.ts).
+   * A log checkpoint is replayed (docs/durable.md) and goes on in log mode.
    */
   async restore(bytes: Uint8Array, manifest?: Manifest, id?: number, onRun?: (entry: Entry) => void): Promise<Entry> {
+    if (isLogCheckpoint(bytes)) {
+      const opened = openLogCheckpoint(bytes, 'the checkpoint', manifest ?? this.defaultManifest());
+      const meta = opened.checkpoint.meta;
+      const module = await this.load(opened.checkpoint.module, meta.module.name);
+      const replay = { log: opened.log, memorySha256: opened.memorySha256 };
+      return this.spawn({ module, manifest: opened.manifest, stdin: 'open', id, onRun, durable: { start: opened.start, replay } });
+    }
     const snapshot = decodeSnapshot(bytes, 'snapshot');
     if (!snapshot.module) throw new SupervisorError(400, 'the snapshot does not carry its module');
     const { missing, manifest: m } = compareRequest(snapshot.meta, manifest ?? this.defaultManifest());
@@ -311,13 +403,48 @@ export class Supervisor {
     return bytes.length;
   }
 
-  /** A snapshot; without leaveRunning the picoprocess stops (state 'checkpointed'). */
+  /**
+   * Its checkpoint, as its capture mode says: a snapshot, or a log checkpoint (log mode; its
+   * module's bytes as given must be known here). Without leaveRunning the picoprocess stops
+   * (state 'checkpointed').
+   */
   async checkpoint(id: number, leaveRunning: boolean): Promise<Uint8Array> {
     const e = this.get(id);
+    if (e.durable) {
+      const source = e.module.source ?? (e.module.prepared ? null : e.module.bytes);
+      if (!source) throw new SupervisorError(500, `${e.name}: its bytes as given are not known here`);
+      const c = await this.captureLog(id, leaveRunning);
+      return encodeLogCheckpoint({ meta: c.meta, module: source, log: c.log });
+    }
     if (e.status) throw new SupervisorError(409, `picoprocess ${id} has ended`);
     const take = e.running?.checkpoint;
-    if (!take) throw new SupervisorError(409, `picoprocess ${id} cannot be checkpointed: its module is not prepared (drawbridge prepare)`);
+    if (!take) throw new SupervisorError(409, notCapturable(id));
     return take(leaveRunning);
+  }
+
+  /**
+   * The log checkpoint of a picoprocess in log mode, but its module (a pool's worker does not
+   * hold the module's bytes as given; the main thread adds them). Taken at its call boundary:
+   * the call it waits in, or the start of its next one. Without leaveRunning it then stops.
+   */
+  async captureLog(id: number, leaveRunning: boolean): Promise<LogCapture> {
+    const e = this.get(id);
+    if (e.status) throw new SupervisorError(409, `picoprocess ${id} has ended`);
+    if (!e.durable || !e.running) throw new SupervisorError(409, `picoprocess ${id} does not run in log mode`);
+    let c: Awaited<ReturnType<typeof captureLog>>;
+    try {
+      c = await captureLog(e.durable.setup, e.durable.start);
+    } catch (err) {
+      // Replaying still, holding a child process, computing too long: said in one line.
+      throw new SupervisorError(409, `picoprocess ${id} cannot be checkpointed now: ${(err as Error).message}`);
+    }
+    if (leaveRunning) c.resume();
+    else {
+      c.stop();
+      // Wakes its wait: it ends there, at its boundary (state 'checkpointed'), and prints nothing more.
+      e.running.process.kill(0);
+    }
+    return { meta: c.meta, log: c.log };
   }
 
   /** Kill every running picoprocess and wait for them to end. */

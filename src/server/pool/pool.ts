@@ -10,17 +10,26 @@
 //
 // Moving (move()): a checkpoint on the old worker (the picoprocess stops there), its unread
 // stdin taken along, and a restore under the same id on the new one.
+//
+// Log mode (docs/durable.md; log-mode.ts): a picoprocess spawned with `durable` or whose
+// manifest says [continuity] mode = "log" runs with a durable log, prepared or not (a
+// prepared module is still preempted; an unprepared one gets a worker thread of its own). Its
+// checkpoint is a log checkpoint: the worker gives the log, this thread adds the module's
+// bytes as given. A move or a restore of one replays the log on the new worker, then goes
+// live; both answer once it has.
 
 import { availableParallelism } from 'node:os';
 import { decodeSnapshot } from '../../checkpoint/snapshot.ts';
+import { encodeLogCheckpoint, isLogCheckpoint } from '../../checkpoint/log-checkpoint.ts';
 import { isPreemptible, snapshotImage } from '../../runtime/load.ts';
 import { DEFAULT_LIMITS, emptyManifest, type Limits, type Manifest } from '../../monitor/manifest/manifest.ts';
 import { CPU_EXCEEDED_EXIT_CODE, KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../../abi/exit-status.ts';
 import { cpuExceededMessage } from '../../runtime/quotas.ts';
 import { ModuleStore, type LoadedModule } from '../modules.ts';
 import { DEFAULT_OUTPUT_CAPACITY, type OutputRing } from '../output-ring.ts';
-import { SupervisorError, type ProcessInfo } from '../supervisor.ts';
-import type { CheckpointValue, LiveInfo, StartedValue, ToScheduler } from './protocol.ts';
+import { notCapturable, SupervisorError, type ProcessInfo } from '../supervisor.ts';
+import { defaultLogFolder, openLogCheckpoint, placementLogPath, spawnStart, wantsLog } from '../log-mode.ts';
+import type { CheckpointValue, DurableStart, LiveInfo, StartedValue, ToScheduler } from './protocol.ts';
 import { ProcessTable, type Proc } from './table.ts';
 import { tuneV8ForPoolWorkers } from './v8-tuning.ts';
 import { Workers, type Pushed, type Slot, type WorkerInfo } from './workers.ts';
@@ -40,6 +49,8 @@ export interface PoolOptions {
   outputCapacity?: number;
   /** Forget ended picoprocesses beyond this many (oldest first). */
   keepEnded?: number;
+  /** Where picoprocesses in log mode keep their logs (default $DRAWBRIDGE_CACHE/durable). */
+  logFolder?: string;
 }
 
 export interface PoolSpawn {
@@ -50,6 +61,8 @@ export interface PoolSpawn {
   stdin?: Uint8Array;
   /** End of input after `stdin`. */
   closeStdin?: boolean;
+  /** Run it in log mode (as its manifest's [continuity] mode = "log" does). */
+  durable?: boolean;
 }
 
 /** How long list() waits for a worker's figures (a dedicated worker in a loop never answers). */
@@ -63,6 +76,7 @@ export class Pool {
   private readonly store: ModuleStore;
   private readonly threads: Workers;
   private readonly table: ProcessTable;
+  private readonly logFolder: string;
   private nextGen = 1;
 
   constructor(options: PoolOptions = {}) {
@@ -71,6 +85,7 @@ export class Pool {
     this.table = new ProcessTable(options.keepEnded ?? 1000, options.outputCapacity ?? DEFAULT_OUTPUT_CAPACITY);
     const prepare = options.prepare ?? true;
     this.store = new ModuleStore(prepare);
+    this.logFolder = options.logFolder ?? defaultLogFolder();
     const n = options.workers ?? availableParallelism();
     if (!Number.isSafeInteger(n) || n < 0) throw new Error(`workers: ${n}: expected 0 or more`);
     this.threads = new Workers(n, { limits: this.limits, prepare }, { pushed: (slot, m) => this.pushed(slot, m), lost: (slot, e) => this.lost(slot, e) });
@@ -105,24 +120,16 @@ export class Pool {
   async spawn(req: PoolSpawn): Promise<ProcessInfo> {
     const given = req.manifest ?? this.defaultManifest();
     const compiled = await this.store.compiled(req.module, given.limits.memory);
-    const key = `${req.module.hash}:${given.limits.memory}`;
     const slot = this.threads.ownThread(req.module.preemptible) ? this.threads.dedicatedSlot() : this.threads.leastLoaded();
     const gen = this.nextGen++;
     const args = given.args ?? [req.module.name, ...(req.args ?? [])];
     const p = this.table.add(req.module.name, [...args], given, slot, gen);
-    if (!slot.modules.has(key)) {
-      slot.modules.add(key);
-      slot.link.post({
-        op: 'module',
-        key,
-        name: req.module.name,
-        hash: req.module.hash,
-        bytes: req.module.bytes,
-        prepared: req.module.prepared,
-        preemptible: req.module.preemptible,
-        compiled,
-        memoryLimit: given.limits.memory,
-      });
+    const key = this.sendModule(slot, req.module, compiled, given.limits.memory);
+    let durable: DurableStart | null = null;
+    if (wantsLog(req.durable, given)) {
+      const source = req.module.source ?? req.module.bytes;
+      durable = { path: placementLogPath(this.logFolder, p.id, gen), start: spawnStart({ ...req.module, source }, args, given) };
+      p.durable = { module: req.module, source, start: durable.start, path: durable.path };
     }
     await this.place(p, slot, {
       op: 'spawn',
@@ -134,8 +141,29 @@ export class Pool {
       manifest: given,
       stdin: req.stdin ?? null,
       closeStdin: req.closeStdin === true,
+      durable,
     });
     return p.info();
+  }
+
+  /** Hand `slot` the module compiled at this memory limit, once; its key there. */
+  private sendModule(slot: Slot, module: LoadedModule, compiled: WebAssembly.Module, memoryLimit: number): string {
+    const key = `${module.hash}:${memoryLimit}`;
+    if (!slot.modules.has(key)) {
+      slot.modules.add(key);
+      slot.link.post({
+        op: 'module',
+        key,
+        name: module.name,
+        hash: module.hash,
+        bytes: module.bytes,
+        prepared: module.prepared,
+        preemptible: module.preemptible,
+        compiled,
+        memoryLimit,
+      });
+    }
+    return key;
   }
 
   /**
@@ -160,8 +188,9 @@ export class Pool {
     return starts;
   }
 
-  /** Continue a snapshot as a new picoprocess (on the least-loaded worker, or `worker`). */
+  /** Continue a snapshot or a log checkpoint as a new picoprocess (on the least-loaded worker, or `worker`). */
   async restore(snapshot: Uint8Array, worker?: number): Promise<ProcessInfo> {
+    if (isLogCheckpoint(snapshot)) return this.restoreLog(snapshot, worker);
     // A module prepared without the tick counter cannot be preempted: a worker of its own.
     const decoded = decodeSnapshot(snapshot, 'snapshot', { lazyPages: true });
     const own = decoded.module !== null && this.threads.ownThread(isPreemptible(snapshotImage(decoded.module, decoded.meta)));
@@ -174,6 +203,38 @@ export class Pool {
     const gen = this.nextGen++;
     const p = this.table.add('snapshot', [], this.defaultManifest(), slot, gen);
     await this.place(p, slot, { op: 'restore', req: 0, id: p.id, gen, snapshot, manifest: null, stdin: [], closeStdin: false });
+    return p.info();
+  }
+
+  /**
+   * Replay a log checkpoint as a new picoprocess, under the daemon's default grants (a request
+   * for more is refused, naming it): its module prepared as a spawn's would be, so it is
+   * preempted when it can be. Answered once it has gone live; a replay that differs from the
+   * log (diverged, its memory not the checkpoint's) is refused with its line.
+   */
+  private async restoreLog(bytes: Uint8Array, worker?: number): Promise<ProcessInfo> {
+    const opened = openLogCheckpoint(bytes, 'the checkpoint', this.defaultManifest());
+    const meta = opened.checkpoint.meta;
+    const module = await this.load(opened.checkpoint.module, meta.module.name);
+    const manifest = opened.manifest;
+    const compiled = await this.store.compiled(module, manifest.limits.memory);
+    const own = this.threads.ownThread(module.preemptible);
+    if (own && worker !== undefined)
+      throw new SupervisorError(409, `this module cannot be preempted (it is not prepared): it gets a worker thread of its own, not worker ${worker}`);
+    const slot = own ? this.threads.dedicatedSlot() : worker === undefined ? this.threads.leastLoaded() : this.threads.poolSlot(worker);
+    const gen = this.nextGen++;
+    const p = this.table.add(meta.module.name, [...meta.args], manifest, slot, gen);
+    const key = this.sendModule(slot, module, compiled, manifest.limits.memory);
+    const durable: DurableStart = {
+      path: placementLogPath(this.logFolder, p.id, gen),
+      start: opened.start,
+      replay: { log: opened.log, memorySha256: opened.memorySha256 },
+    };
+    p.durable = { module, source: opened.checkpoint.module, start: durable.start, path: durable.path };
+    const live = p.untilLive(gen);
+    await this.place(p, slot, { op: 'spawn', req: 0, id: p.id, gen, key, args: [], manifest, stdin: null, closeStdin: false, durable });
+    if (!(await live))
+      throw new SupervisorError(400, `${meta.module.name}: ${p.status?.error ?? `it ended (status ${p.status?.exitCode}) before its replay went live`}`);
     return p.info();
   }
 
@@ -278,10 +339,12 @@ export class Pool {
   /** A snapshot; without leaveRunning the picoprocess stops (state 'checkpointed'). */
   async checkpoint(id: number, leaveRunning: boolean): Promise<Uint8Array> {
     const p = this.table.live(id);
-    if (!p.capturable) throw new SupervisorError(409, `picoprocess ${id} cannot be checkpointed: its module is not prepared (drawbridge prepare)`);
+    if (!p.capturable) throw new SupervisorError(409, notCapturable(id));
     if (p.moving) throw new SupervisorError(409, `picoprocess ${id} is moving`);
+    const durable = p.durable;
     const v = (await this.threads.request(p.slot, { op: 'checkpoint', req: 0, id, leaveRunning, forMove: false })) as CheckpointValue;
-    return v.snapshot;
+    if (v.log && durable) return encodeLogCheckpoint({ meta: v.log.meta, module: durable.source, log: v.log.log });
+    return v.snapshot!;
   }
 
   /**
@@ -290,11 +353,12 @@ export class Pool {
    */
   async move(id: number, to?: number): Promise<ProcessInfo> {
     const p = this.table.live(id);
-    if (!p.capturable) throw new SupervisorError(409, `picoprocess ${id} cannot move: its module is not prepared (drawbridge prepare)`);
+    if (!p.capturable)
+      throw new SupervisorError(409, `picoprocess ${id} cannot move: its module is not prepared (drawbridge prepare), and it does not run in log mode`);
     if (p.slot.dedicated)
       throw new SupervisorError(
         409,
-        `picoprocess ${id} cannot move: it cannot be preempted (prepared with --waits-only), so it keeps a worker thread of its own`,
+        `picoprocess ${id} cannot move: it cannot be preempted (${p.capture === 'log' ? 'its module is not prepared' : 'prepared with --waits-only'}), so it keeps a worker thread of its own`,
       );
     if (p.moving) throw new SupervisorError(409, `picoprocess ${id} is moving already`);
     const from = p.slot;
@@ -317,21 +381,39 @@ export class Pool {
     from.live--;
     let placed: Slot | null = null;
     let error: Error | null = null;
+    const durable = p.durable;
+    const live = durable ? p.untilLive(p.gen) : null;
+    if (durable) durable.path = placementLogPath(this.logFolder, id, p.gen);
     for (const slot of [target, from]) {
       // Placed before it runs there: an end that comes before the answer is counted on it.
       p.slot = slot;
       slot.live++;
       try {
-        const msg: ToScheduler = {
-          op: 'restore',
-          req: 0,
-          id,
-          gen: p.gen,
-          snapshot: cp.snapshot,
-          manifest: p.manifest,
-          stdin: cp.stdin ?? [],
-          closeStdin: cp.stdinClosed === true,
-        };
+        const msg: ToScheduler =
+          durable && cp.log
+            ? {
+                // Log mode: its log replayed there (nothing written again), then live.
+                op: 'spawn',
+                req: 0,
+                id,
+                gen: p.gen,
+                key: this.sendModule(slot, durable.module, await this.store.compiled(durable.module, p.manifest.limits.memory), p.manifest.limits.memory),
+                args: [],
+                manifest: p.manifest,
+                stdin: cp.stdin?.length ? Buffer.concat(cp.stdin) : null,
+                closeStdin: cp.stdinClosed === true,
+                durable: { path: durable.path, start: durable.start, replay: { log: cp.log.log, memorySha256: cp.log.meta.memorySha256 } },
+              }
+            : {
+                op: 'restore',
+                req: 0,
+                id,
+                gen: p.gen,
+                snapshot: cp.snapshot!,
+                manifest: p.manifest,
+                stdin: cp.stdin ?? [],
+                closeStdin: cp.stdinClosed === true,
+              };
         this.table.started(p, (await this.threads.request(slot, msg)) as StartedValue);
         placed = slot;
         break;
@@ -345,6 +427,12 @@ export class Pool {
       p.slot.live++; // finish() counts it off its slot
       this.table.finish(p, { exitCode: TRAP_EXIT_CODE, error: `host error: lost while moving: ${error?.message}` });
       throw new SupervisorError(500, `picoprocess ${id} could not be restored after its checkpoint: ${error?.message}`);
+    }
+    if (live && !(await live)) {
+      throw new SupervisorError(
+        500,
+        `picoprocess ${id} ended while its log replayed on worker ${placed.index}: ${p.status?.error ?? `status ${p.status?.exitCode}`}`,
+      );
     }
     if (placed !== target)
       throw new SupervisorError(
@@ -372,6 +460,10 @@ export class Pool {
     if (!p) return;
     if (m.op === 'out') {
       (m.fd === 1 ? p.stdout : p.stderr).append(m.bytes);
+      return;
+    }
+    if (m.op === 'live') {
+      p.wentLive(m.gen);
       return;
     }
     // op 'exit'

@@ -9,6 +9,8 @@
 
 import type { Manifest } from '../../monitor/manifest/manifest.ts';
 import type { ExitStatus } from '../../runtime/picoprocess.ts';
+import type { CheckpointStart, LogCapture } from '../../checkpoint/durable-run.ts';
+import type { CaptureMode } from '../supervisor.ts';
 
 /** What the scheduler knows of one picoprocess; the pool adds the rest of ProcessInfo. */
 export interface LiveInfo {
@@ -30,7 +32,19 @@ export type ToScheduler =
       /** The limits.memory `compiled` was compiled under. */
       memoryLimit: number;
     }
-  | { op: 'spawn'; req: number; id: number; gen: number; key: string; args: string[]; manifest: Manifest; stdin: Uint8Array | null; closeStdin: boolean }
+  | {
+      op: 'spawn';
+      req: number;
+      id: number;
+      gen: number;
+      key: string;
+      args: string[];
+      manifest: Manifest;
+      stdin: Uint8Array | null;
+      closeStdin: boolean;
+      /** Log mode: its log file, how it started, and (a restore or a move) the log to replay first. */
+      durable: DurableStart | null;
+    }
   | { op: 'restore'; req: number; id: number; gen: number; snapshot: Uint8Array; manifest: Manifest | null; stdin: Uint8Array[]; closeStdin: boolean }
   | { op: 'stdin'; req: number; id: number; bytes: Uint8Array; close: boolean }
   | { op: 'kill'; id: number }
@@ -47,11 +61,21 @@ export type FromScheduler =
   | Reply
   | { op: 'out'; id: number; fd: 1 | 2; bytes: Uint8Array }
   | { op: 'exit'; id: number; gen: number; status: ExitStatus; cpuMs: number }
+  /** A replay (DurableStart.replay) has gone live. */
+  | { op: 'live'; id: number; gen: number }
   | { op: 'batch'; messages: FromScheduler[] };
 
-/** The checkpoint reply's value. */
+/** A log-mode start (SpawnRequest.durable, with its path chosen by the pool). */
+export interface DurableStart {
+  path: string;
+  start: CheckpointStart;
+  replay?: { log: Uint8Array; memorySha256: string | null };
+}
+
+/** The checkpoint reply's value: a snapshot, or (log mode) a log checkpoint but its module, which the pool adds. */
 export interface CheckpointValue {
-  snapshot: Uint8Array;
+  snapshot: Uint8Array | null;
+  log: LogCapture | null;
   /** forMove: stdin the guest had not read, and whether stdin was closed. */
   stdin?: Uint8Array[];
   stdinClosed?: boolean;
@@ -60,6 +84,7 @@ export interface CheckpointValue {
 /** The spawn and restore replies' value. */
 export interface StartedValue {
   capturable: boolean;
+  capture: CaptureMode;
   /** argv, as the scheduler resolved it (a restore's come from its snapshot). */
   args: string[];
   name: string;

@@ -73,6 +73,9 @@ export class Scheduler {
               if (m.stdin && !m.closeStdin) entry.stdin.feed(m.stdin);
               onRun(entry);
             },
+            // Log mode is the pool's choice (with the log's path): none here unless it is asked for.
+            durable: m.durable ?? undefined,
+            onLive: () => this.post({ op: 'live', id: m.id, gen: m.gen }),
           }),
         );
       }
@@ -90,8 +93,10 @@ export class Scheduler {
         return this.answer(m.req, async () => {
           const entry = this.sv.get(m.id);
           const stdinClosed = entry.stdin.isClosed;
-          const snapshot = await this.sv.checkpoint(m.id, m.leaveRunning);
-          const value: CheckpointValue = { snapshot };
+          // Log mode: the log and its META go back; the pool, which holds the module's bytes as given, adds them.
+          const value: CheckpointValue = entry.durable
+            ? { snapshot: null, log: await this.sv.captureLog(m.id, m.leaveRunning) }
+            : { snapshot: await this.sv.checkpoint(m.id, m.leaveRunning), log: null };
           if (m.forMove) {
             value.stdin = entry.stdin.takeUnread();
             value.stdinClosed = stdinClosed;
@@ -127,7 +132,8 @@ export class Scheduler {
       this.gens.delete(entry.id);
       this.post({ op: 'exit', id: entry.id, gen, status, cpuMs: entry.governor.cpuMs });
     });
-    return { capturable: entry.module.prepared, args: entry.args, name: entry.name, manifest: withManifest ? entry.manifest : undefined };
+    const capture = entry.capture;
+    return { capturable: capture !== null, capture, args: entry.args, name: entry.name, manifest: withManifest ? entry.manifest : undefined };
   }
 
   private output(entry: Entry, which: 'stdout' | 'stderr', bytes: Uint8Array): void {

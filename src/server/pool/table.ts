@@ -3,11 +3,13 @@
 // its output and its offsets; its manifest; the figures its workers gave), their states, their
 // end, and the record of ended ones (the newest keepEnded, oldest forgotten first).
 
+import { rmSync } from 'node:fs';
 import type { Manifest } from '../../monitor/manifest/manifest.ts';
+import type { CheckpointStart } from '../../checkpoint/durable-run.ts';
 import type { ExitStatus } from '../../runtime/picoprocess-types.ts';
 import { endReason } from '../end-reason.ts';
 import { OutputRing } from '../output-ring.ts';
-import { SupervisorError, type ProcessInfo, type ProcessState } from '../supervisor.ts';
+import { SupervisorError, type CaptureMode, type LoadedModule, type ProcessInfo, type ProcessState } from '../supervisor.ts';
 import type { StartedValue } from './protocol.ts';
 import type { Slot } from './workers.ts';
 
@@ -18,6 +20,14 @@ export class Proc {
   args: string[];
   manifest: Manifest;
   capturable: boolean;
+  capture: CaptureMode = null;
+  /**
+   * Log mode: its module (with its bytes as given, which its log checkpoints carry), how it
+   * started, and the log file of its current placement (removed when it ends).
+   */
+  durable: { module: LoadedModule; source: Uint8Array; start: CheckpointStart; path: string } | null = null;
+  /** A replay of placement `gen` going live: told once (the scheduler's 'live'). */
+  private liveWaiter: { gen: number; resolve: () => void } | null = null;
   readonly stdout: OutputRing;
   readonly stderr: OutputRing;
   readonly startedAt = new Date();
@@ -66,9 +76,22 @@ export class Proc {
       stdoutBytes: this.stdout.total,
       stderrBytes: this.stderr.total,
       capturable: this.capturable,
+      capture: this.capture,
       limits: { ...this.manifest.limits },
       worker: this.slot.index,
     };
+  }
+
+  /** Resolves once the replay of placement `gen` has gone live (true), or it has ended before (false). */
+  untilLive(gen: number): Promise<boolean> {
+    return Promise.race([new Promise<boolean>((resolve) => (this.liveWaiter = { gen, resolve: () => resolve(true) })), this.done.then(() => false)]);
+  }
+
+  /** The scheduler says placement `gen` went live. */
+  wentLive(gen: number): void {
+    if (this.liveWaiter?.gen !== gen) return;
+    this.liveWaiter.resolve();
+    this.liveWaiter = null;
   }
 }
 
@@ -146,6 +169,7 @@ export class ProcessTable {
   /** It ran after it was placed: what its scheduler said of it. */
   started(p: Proc, v: StartedValue): void {
     p.capturable = v.capturable;
+    p.capture = v.capture;
     p.args = v.args;
     p.name = v.name;
     if (v.manifest) p.manifest = v.manifest;
@@ -159,6 +183,8 @@ export class ProcessTable {
     p.state = status.checkpointed ? 'checkpointed' : 'exited';
     p.endedAt = new Date();
     p.slot.live--;
+    // Its worker removes its log as it ends; one whose thread was ended (a kill) cannot.
+    if (p.durable) rmSync(p.durable.path, { force: true });
     p.stdout.end();
     p.stderr.end();
     p.resolveDone();

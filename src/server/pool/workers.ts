@@ -17,8 +17,8 @@ import { Scheduler } from './scheduler.ts';
 import { SupervisorError } from '../supervisor.ts';
 import { batching, type FromScheduler, type ToScheduler } from './protocol.ts';
 
-/** What a scheduler pushes without being asked: output and ends. */
-export type Pushed = Extract<FromScheduler, { op: 'out' | 'exit' }>;
+/** What a scheduler pushes without being asked: output, ends, and replays gone live. */
+export type Pushed = Extract<FromScheduler, { op: 'out' | 'exit' | 'live' }>;
 
 export interface WorkerEvents {
   /** Output or an end that a scheduler pushed. */
