@@ -119,8 +119,9 @@ output bytes, command. --json: the API's records (GET /v1/processes).`;
 export const MOVE_USAGE = `usage: drawbridge move ID [--worker K]
 Moves a running picoprocess of the daemon to its worker thread K (default: the least loaded
 other one): a checkpoint there, a restore here, same id, its output going on. One in log mode
-(spawn --durable) moves by its log: replayed there, nothing printed again, then live.
-drawbridge ps shows where each one runs.`;
+(spawn --durable) moves by its log: replayed there, nothing printed again, then live; one
+whose module is not prepared (a worker thread of its own) moves to a new thread of its own,
+without --worker. drawbridge ps shows where each one runs.`;
 export const DAEMON_CHECKPOINT_USAGE = 'usage: drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]';
 export const DAEMON_RESTORE_USAGE = 'usage: drawbridge restore --host [WHERE] FILE [--worker K] [--key FILE]... [--trust-unsealed]';
 const HOST_HELP = `WHERE names the daemon: its connection file (*.json), a unix socket (unix:PATH or a path), or

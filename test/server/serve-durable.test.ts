@@ -17,6 +17,7 @@ import { decodeLogCheckpoint, encodeLogCheckpoint } from '../../src/checkpoint/l
 import { readSealedSnapshot } from '../../src/checkpoint/snapshot-file.ts';
 import { decodeHeader, decodeLog, encodeEntry } from '../../src/extensions/durable-log.ts';
 import { Supervisor, type ProcessInfo } from '../../src/server/supervisor.ts';
+import type { WorkerInfo } from '../../src/server/pool/pool.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const LINES = join(ROOT, 'build', 'guests', 'durable', 'lines.wasm');
@@ -214,7 +215,7 @@ test('checkpoint --leave-running of a log-mode picoprocess: it goes on; a second
   assert.equal((await stdout(a, id)) + (await stdout(a, rid)), whole.stdout);
 });
 
-test('serve --no-prepare: log mode still checkpoints an unprepared module (a worker thread of its own, which it does not leave); its checkpoint restores in a daemon that prepares', async () => {
+test('serve --no-prepare: log mode still checkpoints an unprepared module (a worker thread of its own; a move gives it a new one); its checkpoint restores in a daemon that prepares', async () => {
   const plain = await cli(b, ['spawn', '--stdin', 'x\n', LINES, ROUNDS]);
   assert.equal((await info(b, Number(plain.out))).capture, null);
   const refused = await cli(b, ['checkpoint', '--host', plain.out.trim(), '-o', join(dir, 'never.ckpt')]);
@@ -230,7 +231,24 @@ test('serve --no-prepare: log mode still checkpoints an unprepared module (a wor
   assert.match(ps.out, new RegExp(`^${plain.out.trim()}\\s+\\S+\\s+\\S+\\s+.*\\s+-\\s+\\d`, 'm'));
   const move = await cli(b, ['move', String(id), '--worker', '0']);
   assert.equal(move.code, 1);
-  assert.match(move.err, /cannot move: it cannot be preempted \(its module is not prepared\), so it keeps a worker thread of its own\n$/);
+  assert.match(
+    move.err,
+    /cannot move to worker 0: it cannot be preempted \(its module is not prepared\), so it moves to a worker thread of its own \(move without --worker\)\n$/,
+  );
+  // Moved by its log to a new worker thread of its own; the old one ends.
+  const moved = await cli(b, ['move', String(id)]);
+  assert.equal(moved.code, 0, moved.err);
+  const q = await info(b, id);
+  assert.ok(q.worker! >= 2 && q.worker !== p.worker, `a new worker of its own: ${p.worker} -> ${q.worker}`);
+  assert.equal(q.capture, 'log');
+  assert.equal(moved.out, `moved ${id} to worker ${q.worker}\n`);
+  // Its old and new threads (the plain one above keeps its own).
+  const own = async () =>
+    ((await call(b.d.connection, 'GET', '/v1/workers')) as { workers: WorkerInfo[] }).workers.filter((w) => w.index === p.worker || w.index === q.worker);
+  const deadline = Date.now() + 10_000;
+  let threads = await own();
+  while (threads.length !== 1 && Date.now() < deadline) threads = await new Promise((r) => setTimeout(r, 5)).then(own);
+  assert.deepEqual(threads, [{ index: q.worker, dedicated: true, processes: 1 }], 'the old worker thread ends');
 
   const before = await stdout(b, id);
   const ck = join(dir, 'unprepared.ckpt');

@@ -349,20 +349,29 @@ export class Pool {
 
   /**
    * Move a running picoprocess to pool worker `to` (default: the least loaded other one):
-   * checkpoint there, restore here, same id; its output goes on in the same rings.
+   * checkpoint there, restore here, same id; its output goes on in the same rings. One in log
+   * mode whose module cannot be preempted (a worker thread of its own) moves to a new worker
+   * thread of its own: its log replayed there; the old thread ends with the old placement.
    */
   async move(id: number, to?: number): Promise<ProcessInfo> {
     const p = this.table.live(id);
     if (!p.capturable)
       throw new SupervisorError(409, `picoprocess ${id} cannot move: its module is not prepared (drawbridge prepare), and it does not run in log mode`);
-    if (p.slot.dedicated)
+    // A snapshot of a --waits-only module is taken only while it waits: it stays where it is.
+    if (p.slot.dedicated && p.capture !== 'log')
       throw new SupervisorError(
         409,
-        `picoprocess ${id} cannot move: it cannot be preempted (${p.capture === 'log' ? 'its module is not prepared' : 'prepared with --waits-only'}), so it keeps a worker thread of its own`,
+        `picoprocess ${id} cannot move: it cannot be preempted (prepared with --waits-only), so it keeps a worker thread of its own`,
+      );
+    if (p.slot.dedicated && to !== undefined)
+      throw new SupervisorError(
+        409,
+        `picoprocess ${id} cannot move to worker ${to}: it cannot be preempted (its module is not prepared), so it moves to a worker thread of its own (move without --worker)`,
       );
     if (p.moving) throw new SupervisorError(409, `picoprocess ${id} is moving already`);
     const from = p.slot;
-    const target = to === undefined ? this.threads.leastLoaded(from) : this.threads.poolSlot(to);
+    const own = from.dedicated;
+    const target = own ? null : to === undefined ? this.threads.leastLoaded(from) : this.threads.poolSlot(to);
     if (target === from) throw new SupervisorError(409, `picoprocess ${id} is on worker ${from.index} already`);
     p.moving = true;
     p.staleGen = p.gen;
@@ -384,7 +393,17 @@ export class Pool {
     const durable = p.durable;
     const live = durable ? p.untilLive(p.gen) : null;
     if (durable) durable.path = placementLogPath(this.logFolder, id, p.gen);
-    for (const slot of [target, from]) {
+    // Where it goes, and where it goes back to if that fails: the old pool worker, or (a worker
+    // of its own, which ends with the old placement: pushed()) another new one.
+    const places = own ? [() => this.threads.dedicatedSlot(), () => this.threads.dedicatedSlot()] : [() => target!, () => from];
+    let wanted: Slot | null = null;
+    let busyBefore: number | null = null;
+    for (const next of places) {
+      // Ended meanwhile (a kill ends a worker of its own at once, move or not).
+      if (p.status) break;
+      const slot = next();
+      wanted ??= slot;
+      busyBefore = slot.dedicated ? slot.link.busyMs() : null;
       // Placed before it runs there: an end that comes before the answer is counted on it.
       p.slot = slot;
       slot.live++;
@@ -419,25 +438,29 @@ export class Pool {
         break;
       } catch (e) {
         slot.live--;
+        if (slot.dedicated) this.threads.retire(slot);
         error ??= e as Error;
       }
     }
     p.moving = false;
     if (!placed) {
-      p.slot.live++; // finish() counts it off its slot
-      this.table.finish(p, { exitCode: TRAP_EXIT_CODE, error: `host error: lost while moving: ${error?.message}` });
-      throw new SupervisorError(500, `picoprocess ${id} could not be restored after its checkpoint: ${error?.message}`);
+      if (!p.status) {
+        p.slot.live++; // finish() counts it off its slot
+        this.table.finish(p, { exitCode: TRAP_EXIT_CODE, error: `host error: lost while moving: ${error?.message}` });
+      }
+      throw new SupervisorError(500, `picoprocess ${id} could not be restored after its checkpoint: ${error?.message ?? p.status?.error}`);
     }
+    if (busyBefore !== null) this.watchDedicated(p, placed, busyBefore);
     if (live && !(await live)) {
       throw new SupervisorError(
         500,
         `picoprocess ${id} ended while its log replayed on worker ${placed.index}: ${p.status?.error ?? `status ${p.status?.exitCode}`}`,
       );
     }
-    if (placed !== target)
+    if (placed !== wanted)
       throw new SupervisorError(
         500,
-        `picoprocess ${id} could not be restored on worker ${target.index} (${error?.message}); it goes on on worker ${from.index}`,
+        `picoprocess ${id} could not be restored on worker ${wanted!.index} (${error?.message}); it goes on on worker ${placed.index}`,
       );
     return p.info();
   }
@@ -477,6 +500,8 @@ export class Pool {
       p.cpuBefore += m.cpuMs;
       p.cpuMs = 0;
       if (!m.status.checkpointed) p.staleExit = m.status;
+      // A worker of its own ends with the placement it ran (once it has answered the checkpoint).
+      if (slot.dedicated) this.threads.retireOnceAnswered(slot);
     }
   }
 
