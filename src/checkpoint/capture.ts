@@ -237,6 +237,14 @@ export class Capturer {
     this.rewinding = true;
   }
 
+  /** The program ended: a checkpoint asked for and not taken is refused (it would wait forever). */
+  ended<T>(status: T): T {
+    const pending = this.pending;
+    this.pending = null;
+    pending?.reject(new CaptureError('the program ended before it could be checkpointed'));
+    return status;
+  }
+
   /**
    * The entry point returned. 'finished': the program ended. 'continue': it was captured and
    * goes on (call the entry point again). 'stop': it was captured and stops here.

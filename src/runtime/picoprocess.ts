@@ -281,10 +281,11 @@ export async function startCommand(given: PicoprocessOptions): Promise<Running> 
       governor.resumed();
       const status = await runExport(start as (...a: any[]) => any);
       governor.paused();
-      if (!capturer || status.exitCode !== 0 || status.error) return status;
+      if (!capturer) return status;
+      if (status.exitCode !== 0 || status.error) return capturer.ended(status);
       // The entry point also returns when a capture unwound the stack.
       const next = capturer.afterReturn();
-      if (next === 'finished') return status;
+      if (next === 'finished') return capturer.ended(status);
       if (next === 'stop') return { exitCode: 0, checkpointed: true };
       if (typeof next === 'object') {
         instance = moveTo(optimized!, imports, next.swap, libos, process, capturer);

@@ -188,6 +188,12 @@ export interface PrepareOptions {
   onProgress?: (phase: string, seconds: number, step: number, steps: number) => void;
   /** Bounds on the tools run (default: prepareCaps(null), the environment's caps only). */
   caps?: PrepareCaps | null;
+  /**
+   * Waits-only: who instruments. drawbridge's own Asyncify (the default) hands a module it does
+   * not take to wasm-opt; 'wasm-opt' asks for Binaryen's at once, and neither reads nor fills the
+   * cache (the two make different modules under one cache name).
+   */
+  instrumenter?: 'drawbridge' | 'wasm-opt';
   /** Waits-only: most code bytes one wasm-opt run instruments (default CHUNK_CODE_BYTES; tests make it small). */
   chunkCodeBytes?: number;
 }
@@ -209,7 +215,8 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
   // V8 validates first: no tool runs on bytes that are not a valid module (a few bytes can
   // declare 2^32-1 locals, which a rewriter would allocate).
   checkPreparable(bytes);
-  const cached = cachedPrepared(bytes, options.waitsOnly);
+  const byWasmOpt = options.instrumenter === 'wasm-opt';
+  const cached = byWasmOpt ? null : cachedPrepared(bytes, options.waitsOnly);
   if (cached !== null) return readFileSync(cached);
   const caps = options.caps === undefined ? prepareCaps(null) : options.caps;
   const deadline = caps ? Date.now() + caps.timeoutMs : Infinity;
@@ -224,7 +231,10 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
   }
   const work = mkdtempSync(join(tmpdir(), 'drawbridge-prepare-'));
   try {
-    if (waitsOnly) return save(await prepareWaitsOnly(bytes, work, progress), target);
+    if (waitsOnly) {
+      const prepared = await prepareWaitsOnly(bytes, work, progress);
+      return byWasmOpt ? prepared : save(prepared, target);
+    }
     const wasmOpt = findWasmOpt();
     const input = join(work, 'in.wasm');
     const marked = join(work, 'marked.wasm');
@@ -315,17 +325,18 @@ async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progr
   }
   // drawbridge's own instrumentation first (linear in the code: seconds where wasm-opt takes
   // minutes); Binaryen for the modules it does not take.
-  try {
-    step(progress, 'asyncify');
-    const own = instrumentWaits(bytes, new Set(imports), graph);
-    overDeadline(progress);
-    step(progress, 'merging');
-    if (!WebAssembly.validate(own.bytes as Uint8Array<ArrayBuffer>)) throw new PrepareError('the instrumented module is not valid (a bug: please report it)');
-    const prepared = addControlExport(own.bytes) ?? exportMutableGlobals(own.bytes);
-    return concat([prepared, customSection(WAITS_ONLY_SECTION)]);
-  } catch (e) {
-    if (!(e instanceof AsyncifyUnsupported)) throw e;
-  }
+  if (progress.options.instrumenter !== 'wasm-opt')
+    try {
+      step(progress, 'asyncify');
+      const own = instrumentWaits(bytes, new Set(imports), graph);
+      overDeadline(progress);
+      step(progress, 'merging');
+      if (!WebAssembly.validate(own.bytes as Uint8Array<ArrayBuffer>)) throw new PrepareError('the instrumented module is not valid (a bug: please report it)');
+      const prepared = addControlExport(own.bytes) ?? exportMutableGlobals(own.bytes);
+      return concat([prepared, customSection(WAITS_ONLY_SECTION)]);
+    } catch (e) {
+      if (!(e instanceof AsyncifyUnsupported)) throw e;
+    }
   const wasmOpt = findWasmOpt();
   const instrument = reaching(graph, new Set(imports));
   for (let f = 0; f < graph.imported; f++) instrument[f] = 0;
