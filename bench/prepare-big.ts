@@ -46,6 +46,22 @@ int main(int argc, char **argv) {
 }
 `;
 
+/**
+ * A C file that keeps cc1 -O2 busy for seconds (300 functions, each a loop over a switch):
+ * there the code V8 compiles weighs less against the code it runs.
+ */
+function longSource(): string {
+  const fns: string[] = [];
+  const calls: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    fns.push(
+      `static int f${i}(int *a, int n) { int s = ${i}; for (int k = 0; k < n; k++) { switch ((a[k] + k) % 5) { case 0: s += a[k] * ${(i % 7) + 1}; break; case 1: s ^= a[k] << ${i % 5}; break; case 2: s -= k; break; case 3: if (s > ${i}) s /= 2; else s *= 3; break; default: s += strlen("x${i}"); } } return s; }`,
+    );
+    calls.push(` t += f${i}(a, 64);`);
+  }
+  return `#include <stdio.h>\n#include <string.h>\n#include <stdlib.h>\n${fns.join('\n')}\nint main(void) { int a[64]; for (int i = 0; i < 64; i++) a[i] = rand(); long t = 0;\n${calls.join('\n')}\n printf("%ld\\n", t); return 0; }\n`;
+}
+
 export const prepareBig: Benchmark = {
   name: 'prepare-big',
   description: 'waits-only preparation of @yowasp/yosys and @yowasp/clang (time, peak memory); clang prepared vs not',
@@ -92,7 +108,10 @@ export const prepareBig: Benchmark = {
         ['module', 'MiB', 'wall s', 'peak MiB', 'size after', 'wall/bar', 'peak/bar'],
         rows,
       );
-      if (existsSync(CLANG_WASM)) await clangRuns(ctx, cache);
+      if (existsSync(CLANG_WASM)) {
+        await clangRuns(ctx, cache, 'a 20-line C file', SOURCE);
+        await clangRuns(ctx, cache, 'a 300-function C file', longSource());
+      }
     } finally {
       if (given === undefined) rmSync(cache, { recursive: true, force: true });
     }
@@ -143,12 +162,12 @@ function treeRss(root: number): number {
   return total;
 }
 
-/** cc1 compiling SOURCE, the module as it is against prepared (waits-only, from `cache`): run times and the object files. */
-async function clangRuns(ctx: BenchContext, cache: string): Promise<void> {
+/** cc1 compiling `source`, the module as it is against prepared (waits-only, from `cache`): run times and the object files. */
+async function clangRuns(ctx: BenchContext, cache: string, what: string, source: string): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'drawbridge-bench-clang-work-'));
   const tmp = mkdtempSync(join(tmpdir(), 'drawbridge-bench-clang-tmp-'));
   try {
-    writeFileSync(join(work, 'main.c'), SOURCE);
+    writeFileSync(join(work, 'main.c'), source);
     const dirs = [
       { host: yowaspUsrDir(), guest: '/usr' },
       { host: work, guest: '/work' },
@@ -183,7 +202,7 @@ async function clangRuns(ctx: BenchContext, cache: string): Promise<void> {
     }
     const [p, q] = [median(t.plain), median(t.prepared)];
     printTable(
-      `clang -cc1 -O2 of a C file, 75 MB module (ms, median of ${ctx.reps} alternating rounds, each a fresh process)`,
+      `clang -cc1 -O2 of ${what}, 75 MB module (ms, median of ${ctx.reps} alternating rounds, each a fresh process)`,
       ['', 'unprepared', 'prepared waits-only', 'prepared/unprepared'],
       [
         ['run', fixed(p, 0), fixed(q, 0), ratio(q / p)],

@@ -306,10 +306,11 @@ const CHUNK_CODE_BYTES = 8 * 2 ** 20;
 /**
  * Waits-only: Asyncify on the functions that can reach an import that may wait, and on no
  * other (wasm/call-graph.ts finds them), without the tick counter, the devirtualizer or an
- * optimizing pass. wasm-opt sees only skeletons of the module (wasm/subset.ts): the bodies of
- * one chunk of those functions, the others `unreachable`, every function named f<index>; the
- * instrumented bodies are then put back into the original, whose other bodies, names and
- * custom sections stay as they were.
+ * optimizing pass. drawbridge's own instrumentation (wasm/asyncify.ts) does it in one pass;
+ * a module it does not take goes to wasm-opt, which sees only skeletons of the module
+ * (wasm/subset.ts): the bodies of one chunk of those functions, the others `unreachable`,
+ * every function named f<index>; the instrumented bodies are then put back into the original,
+ * whose other bodies, names and custom sections stay as they were.
  */
 async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progress): Promise<Uint8Array> {
   step(progress, 'call graph');
