@@ -23,6 +23,14 @@
 //   branch to the function's unwind path, which pushes every local (and idx) onto the buffer
 //   and returns zeros. At entry, `state == 2` pops them back.
 // - Spill slots are reused by every level that does not need what an enclosing one holds.
+// - Guards on every run and call would slow the program down whether it is ever captured or
+//   not, so each function gets two versions with one frame layout. The *fast* one, in the
+//   function's place, has the spills and the unwind after each site but no guards; the
+//   *rewind* one, appended after the module's functions, has all of the above. A fast version
+//   that can be entered from outside (exported or referenced) calls its rewind version when
+//   entered while rewinding; a rewind version's direct site calls the callee's rewind version
+//   while rewinding and its fast one after, so a restored program runs only the frames it was
+//   captured in as rewind code.
 //
 // What it does not take (AsyncifyUnsupported; the caller then uses Binaryen): in a function
 // to instrument, references, SIMD, atomics, exceptions, tail calls, a special construct with
