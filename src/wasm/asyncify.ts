@@ -40,6 +40,7 @@
 import { callGraph, reaching, type CallGraph } from './call-graph.ts';
 import { Reader, concat, importEntries, leb, nameBytes, section, sections, sleb, type Section } from './binary.ts';
 import { skipInstruction } from './instructions.ts';
+import { rebuild } from './add-imports.ts';
 import { F32, F64, I32, I64, fixedEffect, prefixedEffect, sizeOf } from './operand-types.ts';
 
 export class AsyncifyUnsupported extends Error {}
@@ -66,9 +67,6 @@ export interface Instrumented {
   instrumented: number;
   defined: number;
 }
-
-/** The order sections must come in, by id (custom sections aside). */
-const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
 
 /**
  * `bytes` (a valid module) with the functions that can reach one of `targets` (imports named
@@ -154,8 +152,10 @@ export function instrumentWaits(bytes: Uint8Array, targets: ReadonlySet<string>,
       }
       const type = types[funcType[f]!]!;
       try {
-        const fast = instrumentFunction(bytes, start, r.pos, type, ctx, { fast: true, redirectTo: enterable[f] ? rewindIndex[f]! : null });
-        const rewind = instrumentFunction(bytes, start, r.pos, type, ctx, { fast: false, rewindOf });
+        const { locals, first } = localTypes(bytes, start, type.params);
+        const body: Body = { start, first, end: r.pos, locals, specials: analyze(bytes, first, r.pos, type, locals, ctx) };
+        const fast = instrumentFunction(bytes, body, type, ctx, { fast: true, redirectTo: enterable[f] ? rewindIndex[f]! : null });
+        const rewind = instrumentFunction(bytes, body, type, ctx, { fast: false, rewindOf });
         bodies.push(Uint8Array.from(leb(fast.length)), fast);
         rewinds.push(Uint8Array.from(leb(rewind.length)), rewind);
       } catch (e) {
@@ -217,18 +217,7 @@ export function instrumentWaits(bytes: Uint8Array, targets: ReadonlySet<string>,
   );
   replaced.set(10, section(10, concat([Uint8Array.from(leb(defined + instrumented + newBodies.length)), ...bodies])));
 
-  // The sections in their order, those the module lacked where they belong.
-  const out: Uint8Array[] = [bytes.subarray(0, 8)];
-  const missing = [...replaced.keys()].filter((id) => !find(id));
-  const rank = (id: number): number => ORDER.indexOf(id);
-  for (const s of secs) {
-    if (s.id !== 0) {
-      while (missing.length > 0 && rank(missing[0]!) < rank(s.id)) out.push(replaced.get(missing.shift()!)!);
-    }
-    out.push(replaced.get(s.id) ?? bytes.subarray(s.start, s.end));
-  }
-  for (const id of missing) out.push(replaced.get(id)!);
-  return { bytes: concat(out), instrumented, defined };
+  return { bytes: rebuild(bytes, replaced), instrumented, defined };
 }
 
 /** The functions the export section exports. */
@@ -574,6 +563,15 @@ interface Level {
   reserved: Map<number, number>;
 }
 
+/** A body to instrument, read once for both versions: where it starts, its locals, its specials (pass 1). */
+interface Body {
+  start: number;
+  first: number;
+  end: number;
+  locals: number[];
+  specials: Map<number, Special>;
+}
+
 /**
  * Which version of an instrumented function to make. The fast one runs the original code and
  * can unwind; the rewind one can also be rewound into, and is what a fast one that can be entered
@@ -582,9 +580,8 @@ interface Level {
 type Version = { fast: true; redirectTo: number | null } | { fast: false; rewindOf: (f: number) => number };
 
 /** Pass 2: a version of the instrumented body (locals and code) of the function whose body is bytes[start, end). */
-function instrumentFunction(bytes: Uint8Array, start: number, end: number, type: FnType, ctx: ModuleContext, version: Version): Uint8Array {
-  const { locals, first } = localTypes(bytes, start, type.params);
-  const specials = analyze(bytes, first, end, type, locals, ctx);
+function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: ModuleContext, version: Version): Uint8Array {
+  const { start, first, end, locals, specials } = fn;
   const { stateGlobal: S } = ctx;
 
   // New locals, allocated as the code needs them. Spill slots are numbered per type; the

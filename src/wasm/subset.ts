@@ -16,12 +16,10 @@
 
 import { Reader, concat, definedFuncTypes, funcTypes, importEntries, leb, nameBytes, section, sections, sleb, type Section } from './binary.ts';
 import { skipInstruction } from './instructions.ts';
+import { sectionRank } from './add-imports.ts';
 
 /** The body of a function left out: no locals, `unreachable`, `end`. */
 const STUB = Uint8Array.from([0x03, 0x00, 0x00, 0x0b]);
-
-/** The order sections must come in, by id (custom sections aside). */
-const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
 
 export class SubsetError extends Error {}
 
@@ -267,7 +265,7 @@ function rebuild(bytes: Uint8Array, secs: Section[], replaced: Map<number, Uint8
     // Sections the original lacks, whose place comes before `id`.
     for (const [rid, content] of replaced) {
       if (placed.has(rid) || content.length === 0) continue;
-      if (ORDER.indexOf(rid) < ORDER.indexOf(id)) {
+      if (sectionRank(rid) < sectionRank(id)) {
         out.push(content);
         placed.add(rid);
       }

@@ -11,26 +11,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RUBY_INIT, rubyModulePath } from './programs/ruby-reactor.ts';
+import { LINES_SCRIPT, RUBY_INIT, rubyModulePath } from './programs/ruby-reactor.ts';
 
 const BIN = 'bin/drawbridge.js';
 const dir = mkdtempSync(join(tmpdir(), 'db-ruby-durable-'));
 // Checkpoints are sealed with a host key, and logs go to the cache: this file's own, not the user's.
 const env = { ...process.env, DRAWBRIDGE_KEY: join(dir, 'host.key'), DRAWBRIDGE_CACHE: join(dir, 'cache') };
 const cli = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', input });
-
-const SCRIPT = `$stdout.sync = true
-seen = []
-total = 0
-puts "ready"
-while (line = $stdin.gets)
-  line = line.chomp
-  seen << line
-  total += line.sum
-  puts "#{seen.size}: #{line} seen=#{seen.join(",")} total=#{total}"
-end
-puts "bye after #{seen.size}"
-`;
 
 test(
   'Ruby made a command, in log mode: checkpointed while it waits for its 3rd line, restored in a new process, answers the 4th with its state intact',
@@ -42,7 +29,7 @@ test(
     assert.equal(made.status, 0, made.stderr);
     const work = join(dir, 'w');
     mkdirSync(work);
-    writeFileSync(join(work, 'script.rb'), SCRIPT);
+    writeFileSync(join(work, 'script.rb'), LINES_SCRIPT);
     // ruby-init runs the file of -r while it reads its options, and never the -e program (which
     // keeps Ruby from reading a program from stdin).
     const rubyArgs = [ruby, '-EUTF-8', '-r/w/script.rb', '-e_=0'];

@@ -16,19 +16,7 @@ import { main } from '../../src/cli/main.ts';
 import type { WorkerInfo } from '../../src/server/pool/pool.ts';
 import type { ProcessInfo } from '../../src/server/supervisor.ts';
 import { rubyCommand } from './programs/ruby-command.ts';
-
-const SCRIPT = `$stdout.sync = true
-seen = []
-total = 0
-puts "ready"
-while (line = $stdin.gets)
-  line = line.chomp
-  seen << line
-  total += line.sum
-  puts "#{seen.size}: #{line} seen=#{seen.join(",")} total=#{total}"
-end
-puts "bye after #{seen.size}"
-`;
+import { LINES_SCRIPT } from './programs/ruby-reactor.ts';
 
 /** How long any one wait may take: Ruby starts, and replays, in seconds. */
 const WAIT_MS = 60_000;
@@ -44,7 +32,7 @@ test(
     const ruby = rubyCommand();
     const work = join(dir, 'w');
     mkdirSync(work);
-    writeFileSync(join(work, 'script.rb'), SCRIPT);
+    writeFileSync(join(work, 'script.rb'), LINES_SCRIPT);
     const logs = join(dir, 'logs');
     const file = join(dir, 'serve.json');
     const d = await startDaemon({ workers: 2, warmUp: 0, socket: join(dir, 'api.sock'), connectionFile: file, logFolder: logs });

@@ -29,6 +29,20 @@ const distDir = dirname(dirname(fileURLToPath(import.meta.resolve('@ruby/3.4-was
 /** The build with the standard library packed in by wasi-vfs. */
 export const rubyModulePath = join(distDir, 'ruby+stdlib.wasm');
 
+/** A script that reads lines from stdin and keeps state: what the log-mode Ruby tests checkpoint, restore and move. */
+export const LINES_SCRIPT = `$stdout.sync = true
+seen = []
+total = 0
+puts "ready"
+while (line = $stdin.gets)
+  line = line.chomp
+  seen << line
+  total += line.sum
+  puts "#{seen.size}: #{line} seen=#{seen.join(",")} total=#{total}"
+end
+puts "bye after #{seen.size}"
+`;
+
 export const RUBY_INIT = 'ruby-init: func(args: list<string>) -> ()';
 
 function realloc(reactor: Reactor): (ptr: number, oldSize: number, align: number, size: number) => number {
