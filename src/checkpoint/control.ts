@@ -22,10 +22,9 @@ export interface ControlRequest {
   key?: string;
   /** Encrypt it (AES-256-GCM). */
   encrypt?: boolean;
-  /** Only a memory snapshot will do (migrate): a picoprocess in log mode refuses, and goes on. */
-  snapshotOnly?: boolean;
 }
 export type ControlResponse = { ok: true; bytes: number } | { ok: false; error: string };
+export type ControlHandler = (req: ControlRequest) => Promise<ControlResponse>;
 
 export function controlDir(): string {
   const base = process.env.XDG_RUNTIME_DIR ?? tmpdir();
@@ -53,7 +52,7 @@ export function controlDirProblem(dir: string): string | null {
 }
 
 /** The control socket of this process; null (after one line on stderr) when its folder cannot be trusted. */
-export function serveControl(handler: (req: ControlRequest) => Promise<ControlResponse>): Server | null {
+export function serveControl(handler: ControlHandler): Server | null {
   const dir = controlDir();
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -106,7 +105,7 @@ export function serveControl(handler: (req: ControlRequest) => Promise<ControlRe
 export const CONTROL_DELAY_MS = 25;
 const CONTROL_WAIT_MS = 2000;
 
-export function serveControlSoon(handler: (req: ControlRequest) => Promise<ControlResponse>): void {
+export function serveControlSoon(handler: ControlHandler): void {
   setTimeout(() => serveControl(handler), CONTROL_DELAY_MS).unref();
 }
 

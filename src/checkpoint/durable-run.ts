@@ -13,9 +13,13 @@ import { cacheRoot } from '../runtime/cache-root.ts';
 import { encodeLogCheckpoint, type LogCheckpointMeta } from './log-checkpoint.ts';
 import { SnapshotError } from './snapshot.ts';
 
-/** Where `--durable` without a FILE puts the log: the cache folder, by module name and process id. */
+/** Default logs made by this process so far: a receive runs several programs at once, each with its own. */
+let defaultLogs = 0;
+
+/** Where `--durable` without a FILE puts the log: the cache folder, by module name and process id (and a count after the first). */
 export function defaultDurablePath(moduleName: string): string {
-  return join(cacheRoot(), 'durable', `${basename(moduleName).replace(/[^A-Za-z0-9._-]/g, '_')}-${process.pid}.dlog`);
+  const n = defaultLogs++;
+  return join(cacheRoot(), 'durable', `${basename(moduleName).replace(/[^A-Za-z0-9._-]/g, '_')}-${process.pid}${n ? `-${n}` : ''}.dlog`);
 }
 
 /** The log file: appended to with one write per entry, each on disk (in the page cache) before the program sees its answer. */

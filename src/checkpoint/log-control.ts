@@ -4,7 +4,7 @@
 
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import type { ExtensionRequest } from '../extensions/spec-text.ts';
-import { serveControlSoon } from './control.ts';
+import type { ControlHandler } from './control.ts';
 import { takeLogCheckpoint, type CheckpointStart, type DurableSetup } from './durable-run.ts';
 import type { Measurement } from './measure.ts';
 import { writeSealedSnapshot } from './snapshot-file.ts';
@@ -30,22 +30,15 @@ export function checkpointStart(
   };
 }
 
-/** Answer `drawbridge checkpoint` with a log checkpoint; without --leave-running the program then ends (status 0). */
-export function serveLogControl(
+/** What answers `drawbridge checkpoint` with a log checkpoint; without --leave-running the program then ends (status 0). */
+export function logControlHandler(
   setup: DurableSetup,
   start: CheckpointStart,
   module: Uint8Array,
   process: { kill(code: number): void },
   measurement: () => Measurement,
-): void {
-  serveControlSoon(async (req) => {
-    if (req.snapshotOnly) {
-      return {
-        ok: false,
-        error:
-          'it runs in log mode, which drawbridge migrate does not carry yet: drawbridge checkpoint it, copy the file, and drawbridge restore it there (docs/durable.md)',
-      };
-    }
+): ControlHandler {
+  return async (req) => {
     const cp = await takeLogCheckpoint(setup, start, module);
     let bytes: number;
     try {
@@ -61,5 +54,5 @@ export function serveLogControl(
       process.kill(0);
     }
     return { ok: true, bytes };
-  });
+  };
 }

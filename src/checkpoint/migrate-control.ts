@@ -1,5 +1,5 @@
-// The control socket of a program that continues here from a snapshot (`drawbridge receive`,
-// `drawbridge restore`), so that `drawbridge checkpoint PID` and `drawbridge migrate PID` reach
+// The control socket of a program that continues here from a snapshot or a log checkpoint
+// (`drawbridge receive`, `drawbridge restore`), so that `drawbridge checkpoint PID` and `drawbridge migrate PID` reach
 // it as they reach a `drawbridge run`: a migrated program can be migrated again. Without it, the
 // receiving process had no socket, and a second migrate found no program to checkpoint.
 //
@@ -11,34 +11,44 @@
 
 import type { Server } from 'node:net';
 import type { Running } from '../runtime/picoprocess-types.ts';
-import { CONTROL_DELAY_MS, serveControl } from './control.ts';
+import { CONTROL_DELAY_MS, serveControl, type ControlHandler } from './control.ts';
 import { writeSealedSnapshot } from './snapshot-file.ts';
 
-/** The program that answers this process's control socket, while it runs. */
-let holder: Running | null = null;
+/** Whether a program answers this process's control socket now. */
+let held = false;
 
 /** Answer `drawbridge checkpoint/migrate PID` for `running` while it runs (a line to `say` when another program holds the socket). */
 export function serveControlOfContinued(running: Running, name: string, say: (line: string) => void): void {
   const checkpoint = running.checkpoint;
   if (!checkpoint) return;
-  if (holder !== null) {
+  serveControlWhile(
+    async (req) => {
+      const snapshot = await checkpoint(req.leaveRunning);
+      return { ok: true, bytes: writeSealedSnapshot(req.out, snapshot, { keyFile: req.key, encrypt: req.encrypt }) };
+    },
+    running.done,
+    name,
+    say,
+  );
+}
+
+/** Answer this process's control socket with `handler` until `done` (one program at a time: `say` tells another that it is not reachable). */
+export function serveControlWhile(handler: ControlHandler, done: Promise<unknown>, name: string, say: (line: string) => void): void {
+  if (held) {
     say(`${name}: not reachable by drawbridge checkpoint/migrate ${process.pid}: another program of this process answers it (receive --once: one per process)`);
     return;
   }
-  holder = running;
+  held = true;
   let server: Server | null = null;
   // Opened after a moment, as run's is: a program over by then never needed it.
   const timer = setTimeout(() => {
-    server = serveControl(async (req) => {
-      const snapshot = await checkpoint(req.leaveRunning);
-      return { ok: true, bytes: writeSealedSnapshot(req.out, snapshot, { keyFile: req.key, encrypt: req.encrypt }) };
-    });
+    server = serveControl(handler);
   }, CONTROL_DELAY_MS);
   timer.unref();
-  void running.done.finally(() => {
+  void done.finally(() => {
     clearTimeout(timer);
     // Closing a listening unix socket removes its file: the next program may take the name.
     server?.close();
-    holder = null;
+    held = false;
   });
 }

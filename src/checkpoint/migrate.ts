@@ -21,12 +21,15 @@
 //   source -> target  {"module":BYTES,"pages":COUNT} then the module bytes, then COUNT times
 //                     (u32 page index, 65536 bytes)
 //   target -> source  {"ok":true} once it holds a complete, verified snapshot (or {"ok":false,"error"})
+// A picoprocess in log mode sends its log checkpoint instead of a snapshot's offer (migrate-log.ts).
 
 import { createServer as createTcpServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as connectTls, type TLSSocket } from 'node:tls';
 import { tokenMatcher } from '../server/token.ts';
 import { FrameReader, MigrationError, line } from './migrate-wire.ts';
 import { normalizePin } from './migrate-tls.ts';
+import type { LogCheckpoint } from './log-checkpoint.ts';
+import { receiveLogOffer, sendLogCheckpoint, type LogMigrationStats } from './migrate-log.ts';
 import { PAGE_SIZE, decodeSnapshot, sha256, type Snapshot, type SnapshotMeta } from './snapshot.ts';
 
 export { MigrationError } from './migrate-wire.ts';
@@ -48,6 +51,8 @@ export interface MigrationLimits {
   /** The offer line (the snapshot's metadata and one hash per page). */
   offerLine: number;
   moduleBytes: number;
+  /** A log checkpoint's log (log mode). */
+  logBytes: number;
   /** Pages an offer may list (65536: the most a 32-bit memory has). */
   pages: number;
   /** Bytes the peer may send on the connection in all. */
@@ -66,6 +71,7 @@ export const MIGRATION_LIMITS: MigrationLimits = {
   helloLine: 4096,
   offerLine: 64 * MiB,
   moduleBytes: 512 * MiB,
+  logBytes: 1024 * MiB,
   pages: 65536,
   totalBytes: 4096 * MiB + 512 * MiB + 64 * MiB,
   helloMs: 10_000,
@@ -120,6 +126,8 @@ export interface ReceiveOptions {
   log: (line: string) => void;
   /** Each complete snapshot. */
   onSnapshot: (s: Snapshot, stats: MigrationStats) => void;
+  /** Each complete log checkpoint (a picoprocess in log mode); without it, one is refused. */
+  onLogCheckpoint?: (c: LogCheckpoint, stats: LogMigrationStats) => void;
 }
 
 /** A refusal before the token was accepted (logged as "refused"). */
@@ -154,6 +162,13 @@ export function receiveMigrations(options: ReceiveOptions): Promise<Server> {
       r.idleMs = limits.offerMs;
       const offer = await r.json<{ op?: unknown; meta?: SnapshotMeta; pageHashes?: unknown }>(limits.offerLine, 'the offer');
       r.idleMs = limits.idleMs;
+      if (offer.op === 'offer-log') {
+        if (!options.onLogCheckpoint) throw new MigrationError('this receiver does not take programs in log mode');
+        const got = await receiveLogOffer(r, socket, offer, store, limits);
+        socket.end(line({ ok: true }));
+        options.onLogCheckpoint(got.checkpoint, got.stats);
+        return;
+      }
       const meta = offer.meta;
       if (offer.op !== 'offer' || meta?.format !== 'drawbridge-snapshot') throw new MigrationError('not a drawbridge migration');
       const mod = meta.module;
@@ -236,6 +251,8 @@ export interface MigrationTarget {
 /** A connection to a target that accepted the token: send one snapshot, or close it. */
 export interface MigrationLink {
   send(snapshotBytes: Uint8Array): Promise<MigrationStats>;
+  /** Send a log checkpoint (a picoprocess in log mode) instead. */
+  sendLog(checkpointBytes: Uint8Array): Promise<LogMigrationStats>;
   close(): void;
 }
 
@@ -272,7 +289,7 @@ export async function connectMigration(target: MigrationTarget): Promise<Migrati
     });
     if (hello.ok !== true) throw new MigrationError(`${host}:${port} refused the migration: ${String(hello.error)}`);
     clearTimeout(timer);
-    return { send: (bytes) => sendSnapshot(socket, r, bytes), close: () => socket.destroy() };
+    return { send: (bytes) => sendSnapshot(socket, r, bytes), sendLog: (bytes) => sendLogCheckpoint(socket, r, bytes), close: () => socket.destroy() };
   } catch (e) {
     clearTimeout(timer);
     socket.destroy();

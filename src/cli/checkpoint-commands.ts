@@ -353,7 +353,7 @@ function migrateArgs(argv: string[]): { pid: number; to: { host: string; port: n
 const RECEIVE_HELP = `${RECEIVE_USAGE}
 
 Waits for picoprocesses sent by drawbridge migrate and runs each one here, as restore
-would. Only a sender that presents the token is heard; it is checked before any byte of
+would (one in log mode is replayed from its log, then goes live). Only a sender that presents the token is heard; it is checked before any byte of
 a snapshot is read, and every offer is bounded (line length, module size, page count,
 total bytes, a timeout for each read). Pages it already holds (from earlier migrations)
 are not sent again.
@@ -369,7 +369,8 @@ const MIGRATE_HELP = `${MIGRATE_USAGE}
 Sends the picoprocess of \`drawbridge run\` PID to a drawbridge receive at ADDR:PORT (only
 what that host does not already hold) and stops it here. It connects, checks the pinned
 certificate and is accepted with the token first, and only then checkpoints: a target
-that is down or refuses leaves the program running here.
+that is down or refuses leaves the program running here. A run in log mode (--durable)
+is sent as its log, which the receiver replays (docs/durable.md).
 
 ${optionsHelp(MIGRATE_OPTIONS)}`;
 
@@ -395,6 +396,15 @@ export async function receiveCommand(argv: string[], io: CommandIo): Promise<num
   const store = new PageStore();
   let finish: (code: number) => void = () => {};
   const finished = new Promise<number>((r) => (finish = r));
+  const settle = (program: Promise<number>): void => {
+    program.then(
+      (code) => (once ? finish(code) : undefined),
+      (e: unknown) => {
+        io.err(`drawbridge receive: ${(e as Error).message}`);
+        if (once) finish(1);
+      },
+    );
+  };
   let server: Awaited<ReturnType<typeof receiveMigrations>>;
   try {
     server = await receiveMigrations({
@@ -409,13 +419,14 @@ export async function receiveCommand(argv: string[], io: CommandIo): Promise<num
           `drawbridge receive: ${snapshot.meta.module.name}: received ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ''}`,
         );
         if (once) server.close();
-        runSnapshot(snapshot, snapshot.meta.module.name, grants, io).then(
-          (code) => (once ? finish(code) : undefined),
-          (e: unknown) => {
-            io.err(`drawbridge receive: ${(e as Error).message}`);
-            if (once) finish(1);
-          },
-        );
+        settle(runSnapshot(snapshot, snapshot.meta.module.name, grants, io));
+      },
+      onLogCheckpoint: (checkpoint, stats) => {
+        const name = checkpoint.meta.module.name;
+        io.err(`drawbridge receive: ${name}: received its log (${stats.calls} calls, ${stats.logBytes} bytes)${stats.moduleSent ? ' and the module' : ''}`);
+        if (once) server.close();
+        // Replayed here under this receiver's grants, then live; checkpointable and migratable again.
+        settle(restoreLogCheckpoint(checkpoint, name, grants, io));
       },
     });
   } catch (e) {
@@ -467,7 +478,7 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
   }
   const dir = mkdtempSync(join(tmpdir(), 'drawbridge-migrate-'));
   const file = join(dir, 'snapshot');
-  const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false, key: keyPath(), snapshotOnly: true });
+  const r = await sendControl(pid, { op: 'checkpoint', out: file, leaveRunning: false, key: keyPath() });
   if (!r.ok) {
     link.close();
     rmSync(dir, { recursive: true, force: true });
@@ -475,7 +486,16 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
     return 1;
   }
   try {
-    const stats = await link.send(readSealedSnapshot(file).bytes);
+    const bytes = readSealedSnapshot(file).bytes;
+    if (isLogCheckpoint(bytes)) {
+      const stats = await link.sendLog(bytes);
+      rmSync(dir, { recursive: true, force: true });
+      io.out(
+        `migrated ${pid} to ${to.host}:${to.port} in log mode: sent its log (${stats.calls} calls, ${stats.logBytes} bytes)${stats.moduleSent ? ' and the module' : ', not the module'}`,
+      );
+      return 0;
+    }
+    const stats = await link.send(bytes);
     rmSync(dir, { recursive: true, force: true });
     io.out(
       `migrated ${pid} to ${to.host}:${to.port}: sent ${stats.sentPages} of ${stats.totalPages} pages${stats.moduleSent ? ' and the module' : ', not the module'}`,

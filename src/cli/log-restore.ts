@@ -7,7 +7,8 @@
 import { resolve } from 'node:path';
 import { setUpDurable, defaultDurablePath } from '../checkpoint/durable-run.ts';
 import { checkpointLog, requestOf, type LogCheckpoint } from '../checkpoint/log-checkpoint.ts';
-import { checkpointStart, serveLogControl } from '../checkpoint/log-control.ts';
+import { checkpointStart, logControlHandler } from '../checkpoint/log-control.ts';
+import { serveControlWhile } from '../checkpoint/migrate-control.ts';
 import { measureWith } from '../checkpoint/measure.ts';
 import { entriesOf } from '../extensions/durable-log.ts';
 import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
@@ -59,7 +60,11 @@ export async function restoreLogCheckpoint(cp: LogCheckpoint, name: string, gran
       return e.exitCode;
     }
     const start = checkpointStart(meta.module, meta.args, manifest, meta.preopens, meta.listenSockets, requests);
-    serveLogControl(setup, start, cp.module, running.process, () => measureWith(meta.module.sha256, measuredManifest(grants.manifest, requests)));
+    const measurement = () => measureWith(meta.module.sha256, measuredManifest(grants.manifest, requests));
+    // Checkpointable and migratable again, by this process's pid (one program at a time in a receive).
+    serveControlWhile(logControlHandler(setup, start, cp.module, running.process, measurement), running.done, meta.module.name, (line) =>
+      io.err(`drawbridge: ${line}`),
+    );
     const status = await running.done;
     flushInheritedOutput();
     if (status.error) io.err(`drawbridge: ${meta.module.name}: ${status.error}`);

@@ -19,7 +19,7 @@ import { grantsFromFlags, measuredManifest } from './grant-flags.ts';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defaultDurablePath, setUpDurable, type DurableSetup } from '../checkpoint/durable-run.ts';
-import { checkpointStart, serveLogControl } from '../checkpoint/log-control.ts';
+import { checkpointStart, logControlHandler } from '../checkpoint/log-control.ts';
 import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 import type { DenialLog } from '../monitor/monitor.ts';
 import { translateWasmtimeFlags, withWasmtimeGrants } from './wasmtime-flags.ts';
@@ -249,7 +249,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     const checkpoint = running.checkpoint;
     const measurement = () => measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
     if (durable) {
-      serveLogControl(durable, start, program.image.bytes, running.process, measurement);
+      serveControlSoon(logControlHandler(durable, start, program.image.bytes, running.process, measurement));
     } else if (checkpoint || why) {
       // An unprepared module still answers `drawbridge checkpoint`, to say how to prepare it.
       serveControlSoon(async (req) => {

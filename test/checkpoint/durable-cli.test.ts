@@ -243,29 +243,44 @@ test('a checkpoint asked for while the program computes is taken at its next wai
   assert.equal(run.out() + restored.stdout, all.stdout);
 });
 
-test('drawbridge migrate of a run in log mode is refused in one line before it stops: the run goes on', async () => {
+/** A `drawbridge receive --once` on a free loopback port, its stdin a pipe this test writes. */
+async function receiver(tokenFile: string) {
+  const r = start(['receive', '--once', '--listen', '127.0.0.1:0', '--token-file', tokenFile]);
+  await r.until('listening on');
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(r.out())![1]);
+  /** What the program printed there (after receive's own lines). */
+  const program = () => r.out().replace(/^(token .*\n)?listening on .*\n/, '');
+  return { ...r, port, program };
+}
+
+test("drawbridge migrate of a run in log mode, then on again: each receive replays the log and goes on; the output is an uninterrupted run's", async () => {
   const tokenFile = join(mkdtempSync(join(tmpdir(), 'db-durable-tok-')), 'token');
-  const target = spawn(process.execPath, [BIN, 'receive', '--listen', '127.0.0.1:0', '--token-file', tokenFile], { env });
+  const a = await receiver(tokenFile);
+  const b = await receiver(tokenFile);
   try {
-    let told = '';
-    target.stdout.setEncoding('utf8');
-    const port = await new Promise<number>((resolve) =>
-      target.stdout.on('data', (d: string) => {
-        told += d;
-        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(told);
-        if (m) resolve(Number(m[1]));
-      }),
-    );
     const run = start(['run', '--durable', GUEST, ROUNDS]);
     await run.until('ready\n');
-    const m = cli(['migrate', String(run.child.pid), '--to', `127.0.0.1:${port}`, '--token-file', tokenFile]);
-    assert.equal(m.status, 1);
-    assert.match(m.stderr, /^drawbridge migrate: it runs in log mode, which drawbridge migrate does not carry yet: .*\n$/);
-    run.child.stdin.end('alpha\nbeta\ngamma\ndelta\n');
-    assert.equal(await run.closed, whole.status);
-    assert.equal(run.out(), whole.stdout);
+    run.child.stdin.write('alpha\n');
+    await run.until('line 1:');
+    run.child.stdin.write('beta\n');
+    await run.until('line 2:');
+    const first = cli(['migrate', String(run.child.pid), '--to', `127.0.0.1:${a.port}`, '--token-file', tokenFile]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /^migrated \d+ to 127\.0\.0\.1:\d+ in log mode: sent its log \(\d+ calls, \d+ bytes\) and the module\n$/);
+    assert.equal(await run.closed, 0);
+    // The next line goes to the host it runs on now; then on to the third host, by the pid of receive A.
+    a.child.stdin.write('gamma\n');
+    await a.until('line 3:');
+    const second = cli(['migrate', String(a.child.pid), '--to', `127.0.0.1:${b.port}`, '--token-file', tokenFile]);
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stdout, / in log mode: sent its log /);
+    assert.equal(await a.closed, 0);
+    b.child.stdin.end('delta\n');
+    assert.equal(await b.closed, whole.status);
+    assert.equal(run.out() + a.program() + b.program(), whole.stdout);
   } finally {
-    target.kill();
+    a.child.kill();
+    b.child.kill();
   }
 });
 
