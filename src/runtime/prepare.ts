@@ -15,12 +15,12 @@ import { customSection, customSectionNames, exportMutableGlobals, exportNames } 
 import { addControlExport, ASYNCIFY_EXPORTS, CONTROL_EXPORT } from '../wasm/control.ts';
 import { Reader, concat, sections } from '../wasm/binary.ts';
 import { callGraph, reaching } from '../wasm/call-graph.ts';
-import { AsyncifyUnsupported, instrumentWaits } from '../wasm/asyncify.ts';
 import { merge, skeleton, skeletonName, type ToolOutput } from '../wasm/subset.ts';
 import { insertTicks, TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 import { devirtualizeUnwinding } from '../wasm/indirect.ts';
 import { cacheRoot } from './cache-root.ts';
+import { instrumentInWorker } from './asyncify-thread.ts';
 
 /**
  * Modules up to this size are prepared automatically at first run, which waits for it in
@@ -318,26 +318,34 @@ async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progr
   if (code && code.end - code.payload > MAX_CALL_GRAPH_CODE_BYTES)
     throw new PrepareCapError(`its code is over ${MAX_CALL_GRAPH_CODE_BYTES / 2 ** 20} MiB, more than the call graph takes on`);
   const imports = captureImports();
+  // drawbridge's own instrumentation first (linear in the code: seconds where wasm-opt takes
+  // minutes), in a worker thread under the caps; Binaryen for the modules it does not take.
+  if (progress.options.instrumenter !== 'wasm-opt') {
+    step(progress, 'asyncify');
+    const caps = progress.caps;
+    const own = await instrumentInWorker(bytes, imports, { deadline: progress.deadline, memoryBytes: caps?.memoryBytes ?? Infinity });
+    switch (own.kind) {
+      case 'done':
+        step(progress, 'merging');
+        return concat([own.bytes, customSection(WAITS_ONLY_SECTION)]);
+      case 'over-time':
+        throw new PrepareCapError(`preparing took longer than ${caps!.timeoutMs / 1000} s (DRAWBRIDGE_PREPARE_TIMEOUT)`);
+      case 'over-memory':
+        throw new PrepareCapError(`instrumenting needed more than ${Math.round(caps!.memoryBytes / 2 ** 20)} MiB of memory (DRAWBRIDGE_PREPARE_MEMORY)`);
+      case 'invalid':
+        throw new PrepareError('the instrumented module is not valid (a bug: please report it)');
+      case 'error':
+        throw new PrepareError(own.message);
+      case 'unsupported':
+        break;
+    }
+  }
   let graph;
   try {
     graph = callGraph(bytes);
   } catch (e) {
     throw new PrepareError((e as Error).message);
   }
-  // drawbridge's own instrumentation first (linear in the code: seconds where wasm-opt takes
-  // minutes); Binaryen for the modules it does not take.
-  if (progress.options.instrumenter !== 'wasm-opt')
-    try {
-      step(progress, 'asyncify');
-      const own = instrumentWaits(bytes, new Set(imports), graph);
-      overDeadline(progress);
-      step(progress, 'merging');
-      if (!WebAssembly.validate(own.bytes as Uint8Array<ArrayBuffer>)) throw new PrepareError('the instrumented module is not valid (a bug: please report it)');
-      const prepared = addControlExport(own.bytes) ?? exportMutableGlobals(own.bytes);
-      return concat([prepared, customSection(WAITS_ONLY_SECTION)]);
-    } catch (e) {
-      if (!(e instanceof AsyncifyUnsupported)) throw e;
-    }
   const wasmOpt = findWasmOpt();
   const instrument = reaching(graph, new Set(imports));
   for (let f = 0; f < graph.imported; f++) instrument[f] = 0;

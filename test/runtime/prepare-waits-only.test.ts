@@ -135,3 +135,37 @@ test('a waits-only preparation past its time cap stops with a PrepareCapError, a
     assert.equal(existsSync(preparedPath(capped, true)), false);
   });
 });
+
+// drawbridge's own Asyncify runs in a worker thread (src/runtime/asyncify-thread.ts) under the
+// same caps as wasm-opt's process: Yosys (30 MB, from npm) needs several hundred MiB and seconds.
+const YOSYS = 'node_modules/@yowasp/yosys/gen/yosys.core.wasm';
+
+test("drawbridge's own instrumentation past its memory cap stops with a PrepareCapError, and caches nothing", async () => {
+  await withCache(async () => {
+    const yosys = readFileSync(YOSYS);
+    await assert.rejects(
+      prepareModule(yosys, { waitsOnly: true, caps: { timeoutMs: Infinity, memoryBytes: 128 * 2 ** 20 } }),
+      (e: Error) => e instanceof PrepareCapError && /^instrumenting needed more than 128 MiB of memory \(DRAWBRIDGE_PREPARE_MEMORY\)$/.test(e.message),
+    );
+    assert.equal(existsSync(preparedPath(yosys, true)), false);
+  });
+});
+
+test("drawbridge's own instrumentation past its time cap stops, and the caller's event loop ran all along", async () => {
+  await withCache(async () => {
+    const yosys = readFileSync(YOSYS);
+    let ticks = 0;
+    const tick = setInterval(() => ticks++, 10);
+    try {
+      await assert.rejects(
+        prepareModule(yosys, { waitsOnly: true, caps: { timeoutMs: 1000, memoryBytes: Infinity } }),
+        (e: Error) => e instanceof PrepareCapError && /took longer than 1 s \(DRAWBRIDGE_PREPARE_TIMEOUT\)/.test(e.message),
+      );
+    } finally {
+      clearInterval(tick);
+    }
+    // In the caller's thread the instrumentation would have held the loop for the whole second.
+    assert.ok(ticks >= 10, `the event loop ran ${ticks} times in a second of instrumenting`);
+    assert.equal(existsSync(preparedPath(yosys, true)), false);
+  });
+});
