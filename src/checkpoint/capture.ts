@@ -57,6 +57,13 @@ export interface CaptureSource {
   manifest: Manifest;
   /** The extensions' state at capture time (it joins the snapshot). */
   extensions?: () => SavedExtension[];
+  /**
+   * `moduleBytes` is a module without its rewind versions (prepare.ts cachedRunModule): this
+   * reads the whole one, which snapshots carry. Read before an unwind starts (a program unwound
+   * that cannot be rewound would be lost), and the program goes on after a capture by moving
+   * onto an instance of the whole module (afterReturn's swap `to: 'whole'`).
+   */
+  whole?: () => Uint8Array;
 }
 
 type Fn = (...args: any[]) => number | Promise<number>;
@@ -69,6 +76,10 @@ export class Capturer {
   private readonly source: CaptureSource;
   private readonly globals: { index: number; type: string }[];
   private pending: Pending | null = null;
+  /** The whole module, once read (CaptureSource.whole); while null and `whole` is given, the instance cannot be rewound. */
+  private wholeBytes: Uint8Array | null = null;
+  /** The instance is of a module without rewind versions. */
+  private runOnly: boolean;
   /** The next import call is the one the rewind re-enters. */
   rewinding = false;
   dataAddr = 0;
@@ -77,6 +88,7 @@ export class Capturer {
   constructor(libos: WasiLibOs, source: CaptureSource) {
     this.libos = libos;
     this.source = source;
+    this.runOnly = source.whole !== undefined;
     // Parsed once per module: a host starting thousands of picoprocesses of one module.
     let globals = globalsOf.get(source.moduleBytes);
     if (!globals) globalsOf.set(source.moduleBytes, (globals = mutableGlobals(source.moduleBytes)));
@@ -114,10 +126,10 @@ export class Capturer {
         this.rewinding = false;
         this.libos.state.clearInterrupt();
       }
-      if (this.pending) return this.startUnwind();
+      if (this.pending && this.canRewind()) return this.startUnwind();
       const r = fn(...args);
       if (typeof r === 'number') return r;
-      return r.then((v) => (v === INTERRUPTED_CALL ? (this.pending ? this.startUnwind() : EINTR) : v));
+      return r.then((v) => (v === INTERRUPTED_CALL ? (this.pending && this.canRewind() ? this.startUnwind() : EINTR) : v));
     };
   }
 
@@ -191,6 +203,10 @@ export class Capturer {
         this.forkResult = -ERRNO_NOTSUP;
       },
     };
+    if (!this.canRewind()) {
+      this.forkResult = null;
+      return ERRNO_NOTSUP;
+    }
     return this.startUnwind();
   };
 
@@ -213,6 +229,43 @@ export class Capturer {
       this.pending = { leaveRunning, resolve, reject };
       this.libos.state.interrupt();
     });
+  }
+
+  /**
+   * Whether an unwind may start: the whole module is at hand where this instance has no rewind
+   * versions (read now, once). If it cannot be read, the pending capture is refused and the
+   * call goes on as if none had been asked for.
+   */
+  private canRewind(): boolean {
+    if (!this.source.whole || this.wholeBytes) return true;
+    try {
+      this.wholeBytes = this.source.whole();
+      return true;
+    } catch (e) {
+      const pending = this.pending;
+      this.pending = null;
+      this.libos.state.clearInterrupt();
+      pending?.reject(new CaptureError(`cannot checkpoint: ${(e as Error).message}`));
+      return false;
+    }
+  }
+
+  /** The module snapshots carry: the whole one. */
+  private snapshotModule(): Uint8Array {
+    return this.wholeBytes ?? this.source.moduleBytes;
+  }
+
+  /**
+   * After a capture, the program goes on: rewound in this instance, or, where this one has no
+   * rewind versions, moved onto an instance of the whole module (the run loop compiles it).
+   */
+  private goOn(): 'continue' | { swap: Snapshot; to: 'whole' } {
+    if (!this.runOnly) {
+      this.startRewind(this.dataAddr, this.dataSize);
+      return 'continue';
+    }
+    this.runOnly = false;
+    return { swap: snapshotInProcess(this.meta(true), new Uint8Array(this.memory!.buffer), this.snapshotModule()), to: 'whole' };
   }
 
   private startUnwind(): number {
@@ -249,20 +302,19 @@ export class Capturer {
    * The entry point returned. 'finished': the program ended. 'continue': it was captured and
    * goes on (call the entry point again). 'stop': it was captured and stops here.
    */
-  afterReturn(): 'finished' | 'continue' | 'stop' | { swap: Snapshot } {
+  afterReturn(): 'finished' | 'continue' | 'stop' | { swap: Snapshot; to?: 'whole' } {
     if (this.call('asyncify_get_state') !== ASYNCIFY_UNWINDING) return 'finished';
     this.call('asyncify_stop_unwind');
     const pending = this.pending!;
     this.pending = null;
     if (pending.swap) {
       try {
-        const snapshot = snapshotInProcess(this.meta(true), new Uint8Array(this.memory!.buffer), this.source.moduleBytes);
+        const snapshot = snapshotInProcess(this.meta(true), new Uint8Array(this.memory!.buffer), this.snapshotModule());
         pending.resolve(new Uint8Array(0));
         return { swap: snapshot };
       } catch (e) {
         pending.reject(e instanceof Error ? e : new Error(String(e)));
-        this.startRewind(this.dataAddr, this.dataSize);
-        return 'continue';
+        return this.goOn();
       }
     }
     if (pending.inProcess) {
@@ -270,23 +322,21 @@ export class Capturer {
         const shared = this.libos.state.saveForFork();
         if (typeof shared === 'string') throw new CaptureError(`cannot fork: ${shared}`);
         const meta = this.meta(false, shared.saved);
-        pending.inProcess(snapshotInProcess(meta, new Uint8Array(this.memory!.buffer), this.source.moduleBytes), shared.handles);
+        pending.inProcess(snapshotInProcess(meta, new Uint8Array(this.memory!.buffer), this.snapshotModule()), shared.handles);
       } catch (e) {
         pending.reject(e instanceof Error ? e : new Error(String(e)));
       }
-      this.startRewind(this.dataAddr, this.dataSize);
-      return 'continue';
+      return this.goOn();
     }
     let bytes: Uint8Array | null = null;
     try {
-      bytes = encodeSnapshot(this.meta(), this.memory!, this.source.moduleBytes);
+      bytes = encodeSnapshot(this.meta(), this.memory!, this.snapshotModule());
     } catch (e) {
       pending.reject(e instanceof Error ? e : new Error(String(e)));
     }
     if (bytes === null || pending.leaveRunning) {
-      this.startRewind(this.dataAddr, this.dataSize);
       if (bytes) pending.resolve(bytes);
-      return 'continue';
+      return this.goOn();
     }
     pending.resolve(bytes);
     return 'stop';
@@ -312,7 +362,7 @@ export class Capturer {
       format: 'drawbridge-snapshot',
       version: SNAPSHOT_VERSION,
       created: new Date().toISOString(),
-      module: { sha256: (this.moduleHash ??= sha256(this.source.moduleBytes)), size: this.source.moduleBytes.length, name: this.source.moduleName },
+      module: { sha256: (this.moduleHash ??= sha256(this.snapshotModule())), size: this.snapshotModule().length, name: this.source.moduleName },
       args: [...this.source.args],
       libos: saved,
       globals,

@@ -4,7 +4,7 @@
 // (time, memory) hold for it as they hold for wasm-opt's process.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { AsyncifyUnsupported, instrumentWaits } from '../wasm/asyncify.ts';
+import { AsyncifyUnsupported, instrumentWaits, withoutRewindVersions } from '../wasm/asyncify.ts';
 import { callGraph } from '../wasm/call-graph.ts';
 import { addControlExport } from '../wasm/control.ts';
 import { exportMutableGlobals } from '../wasm/sections.ts';
@@ -17,7 +17,8 @@ export interface AsyncifyJob {
 
 /** What it answers, once. */
 export type AsyncifyAnswer =
-  | { kind: 'done'; bytes: Uint8Array }
+  /** The prepared module, and the same without its rewind versions (asyncify.ts withoutRewindVersions). */
+  | { kind: 'done'; bytes: Uint8Array; run: Uint8Array }
   /** The module uses what the instrumenter does not take: wasm-opt's turn. */
   | { kind: 'unsupported'; message: string }
   | { kind: 'invalid' }
@@ -27,7 +28,8 @@ function answer(job: AsyncifyJob): AsyncifyAnswer {
   try {
     const own = instrumentWaits(job.bytes, new Set(job.imports), callGraph(job.bytes));
     if (!WebAssembly.validate(own.bytes as Uint8Array<ArrayBuffer>)) return { kind: 'invalid' };
-    return { kind: 'done', bytes: addControlExport(own.bytes) ?? exportMutableGlobals(own.bytes) };
+    const bytes = addControlExport(own.bytes) ?? exportMutableGlobals(own.bytes);
+    return { kind: 'done', bytes, run: withoutRewindVersions(bytes, own) };
   } catch (e) {
     if (e instanceof AsyncifyUnsupported) return { kind: 'unsupported', message: e.message };
     return { kind: 'error', message: (e as Error).message };
@@ -35,4 +37,4 @@ function answer(job: AsyncifyJob): AsyncifyAnswer {
 }
 
 const result = answer(workerData as AsyncifyJob);
-parentPort!.postMessage(result, result.kind === 'done' ? [result.bytes.buffer as ArrayBuffer] : []);
+parentPort!.postMessage(result, result.kind === 'done' ? [result.bytes.buffer as ArrayBuffer, result.run.buffer as ArrayBuffer] : []);

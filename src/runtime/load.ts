@@ -19,6 +19,7 @@ import {
   hasStartFunction,
   isWaitsOnly,
   mayBePrepared,
+  cachedRunModule,
   PrepareCapError,
   PrepareError,
   PrepareInvalidError,
@@ -120,13 +121,22 @@ export function snapshotImage(module: Uint8Array, meta: SnapshotMeta): ModuleIma
 // --- prepare ---------------------------------------------------------------------------------
 
 /** The module prepared as `policy` says (capturable), or as it is, with why not. Bytes that are not a valid module: a one-line ModuleError. */
-export async function prepareImage(bytes: Uint8Array, name: string, policy: PreparePolicy): Promise<LoadedImage> {
+export async function prepareImage(bytes: Uint8Array, name: string, policy: PreparePolicy, options: { runOnly?: boolean } = {}): Promise<LoadedImage> {
   const as = (why: string | null, capped = false): LoadedImage => ({ name, bytes, prepared: false, why, ...(capped ? { capped } : {}) });
   if (policy === 'never') return as(null);
   if (typeof policy === 'object') return as(policy.never);
   const caps = { caps: prepareCaps() };
+  // runOnly: a waits-only preparation runs without its rewind versions, the whole module read
+  // only if a rewind comes (a process that holds the image itself; not one sent to a thread).
+  const prepared = async (): Promise<LoadedImage> => {
+    const whole = await prepareModule(bytes, caps);
+    const run = options.runOnly ? cachedRunModule(bytes) : null;
+    return run ? { name, bytes: run.run, whole: run.whole, prepared: true, why: null } : { name, bytes: whole, prepared: true, why: null };
+  };
   try {
-    if (policy === 'always') return { name, bytes: await prepareModule(bytes, caps), prepared: true, why: null };
+    const cached = options.runOnly ? cachedRunModule(bytes) : null;
+    if (cached) return { name, bytes: cached.run, whole: cached.whole, prepared: true, why: null };
+    if (policy === 'always') return await prepared();
     // A big module is not prepared here (minutes), but one `drawbridge prepare` made is used.
     if (bytes.length > AUTO_PREPARE_MAX_BYTES && !mayBePrepared(bytes)) {
       if (hasStartFunction(bytes)) return as(`${name} cannot be checkpointed: it has a start function (run at instantiation, where no capture can happen)`);
@@ -134,7 +144,7 @@ export async function prepareImage(bytes: Uint8Array, name: string, policy: Prep
         `${name} is not prepared for checkpoints (modules over ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are not prepared at first run): run \`drawbridge prepare ${name}\`, then start it again`,
       );
     }
-    return { name, bytes: await prepareModule(bytes, caps), prepared: true, why: null };
+    return await prepared();
   } catch (e) {
     if (e instanceof PrepareInvalidError) throw await invalidModule(bytes, name);
     // It runs, but cannot be checkpointed.
@@ -162,7 +172,8 @@ export function isPreemptible(image: ModuleImage): boolean {
 
 /** Compile an image (see CompileOptions). */
 export async function compileImage(image: ModuleImage, options: CompileOptions = {}): Promise<CompiledImage> {
-  const tierUp = image.prepared && options.mayTierUp === true && tierUpPrepared(image.bytes);
+  // A module without its rewind versions cannot be moved by a rewind onto a tiered-up one.
+  const tierUp = image.prepared && !image.whole && options.mayTierUp === true && tierUpPrepared(image.bytes);
   const bytes = options.memoryLimit === undefined ? image.bytes : limitModuleMemory(image.bytes, options.memoryLimit, image.prepared ? CAPTURE_PAGES : 0);
   const module =
     options.early && !image.prepared && earlyCompiled(options.early, image.bytes, bytes, options.memoryLimit)
@@ -193,7 +204,7 @@ export async function loadProgram(options: LoadOptions): Promise<CompiledImage &
       `${options.name} has sha256 ${sourceSha256()}; the manifest pins module_sha256 = ${options.moduleSha256}: run the module it names, or change the pin (drawbridge measure)`,
     );
   }
-  const image = await prepareImage(bytes, options.name, options.prepare);
+  const image = await prepareImage(bytes, options.name, options.prepare, { runOnly: true });
   return { ...(await compileImage(image, options)), why: image.why, capped: image.capped === true, sourceSha256 };
 }
 
@@ -248,10 +259,12 @@ export function startOptions(
 ): Pick<PicoprocessOptions, 'module' | 'image' | 'capture' | 'optimize' | 'restore' | 'forkChild'> {
   const { image, module, tierUp } = compiled;
   const options: Pick<PicoprocessOptions, 'module' | 'image' | 'capture' | 'optimize' | 'restore' | 'forkChild'> = { module, image };
-  if (image.prepared)
+  if (image.prepared) {
     options.capture = from.extensions
       ? { moduleBytes: image.bytes, moduleName: image.name, extensions: from.extensions }
       : { moduleBytes: image.bytes, moduleName: image.name };
+    if (image.whole) options.capture.whole = image.whole;
+  }
   if (tierUp) options.optimize = () => module;
   if (from.restore) options.restore = from.restore;
   if (from.forkChild) options.forkChild = true;

@@ -16,6 +16,11 @@ export interface ModuleImage {
   /** What runs and goes into snapshots: the prepared bytes, or the original ones. */
   bytes: Uint8Array;
   prepared: boolean;
+  /**
+   * `bytes` is a waits-only module without its rewind versions (prepare.ts cachedRunModule):
+   * this reads the whole one, which its snapshots carry and a rewind runs on.
+   */
+  whole?: () => Uint8Array;
 }
 
 export interface PicoprocessOptions {
@@ -57,7 +62,13 @@ export interface PicoprocessOptions {
    * Make the picoprocess capturable: `module` must be prepared (prepare.ts) from these bytes,
    * which go into its snapshots.
    */
-  capture?: { moduleBytes: Uint8Array; moduleName: string; extensions?: () => SavedExtension[] };
+  capture?: {
+    moduleBytes: Uint8Array;
+    moduleName: string;
+    extensions?: () => SavedExtension[];
+    /** `moduleBytes` cannot be rewound (ModuleImage.whole): the whole module, for snapshots and for going on after one. */
+    whole?: () => Uint8Array;
+  };
   /** Continue a snapshot instead of starting afresh (needs `capture`). */
   restore?: Snapshot;
   /** The restored snapshot is a fork child: its pending drawbridge.fork returns 0. */

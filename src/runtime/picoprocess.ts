@@ -20,7 +20,7 @@ import { Capturer } from '../checkpoint/capture.ts';
 import { TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { restoreMemory, type Snapshot } from '../checkpoint/snapshot.ts';
 import { Governor, QuotaStop } from './quotas.ts';
-import { isPreemptible, moduleUnderLimit, optimizeUnderLimit } from './load.ts';
+import { compileImage, isPreemptible, moduleUnderLimit, optimizeUnderLimit } from './load.ts';
 import { watchCpu } from './cpu-watchdog.ts';
 import { hasStartFunction } from './prepare.ts';
 import { isMainThread } from 'node:worker_threads';
@@ -288,10 +288,27 @@ export async function startCommand(given: PicoprocessOptions): Promise<Running> 
       if (next === 'finished') return capturer.ended(status);
       if (next === 'stop') return { exitCode: 0, checkpointed: true };
       if (typeof next === 'object') {
-        instance = moveTo(optimized!, imports, next.swap, libos, process, capturer);
+        let target: WebAssembly.Module;
+        try {
+          target = next.to === 'whole' ? await wholeModule() : optimized!;
+        } catch (e) {
+          // Unwound, and nothing to rewind into: the program cannot go on.
+          return capturer.ended({ exitCode: ERROR_EXIT_CODE, error: `cannot go on after the checkpoint: ${(e as Error).message}` });
+        }
+        instance = moveTo(target, imports, next.swap, libos, process, capturer);
         start = instance.exports._start;
       }
     }
+  };
+  // A module without its rewind versions goes on after a capture on the whole module, compiled
+  // then (under the same memory limit), once.
+  let whole: Promise<WebAssembly.Module> | null = null;
+  const wholeModule = (): Promise<WebAssembly.Module> => {
+    const capture = options.capture!;
+    whole ??= compileImage({ name: capture.moduleName, bytes: capture.whole!(), prepared: true }, { memoryLimit: options.manifest.limits.memory }).then(
+      (c) => c.module,
+    );
+    return whole;
   };
   // Tier-up: a program still running after its first slice (its tick or a wait let the event
   // loop run) is moved onto the TurboFan instance; a short program never pays that compile.

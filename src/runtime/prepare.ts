@@ -33,7 +33,7 @@ export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
  * Bumped when the preparation changes, so that old cache entries are not reused (what each
  * version changed: docs/snapshot.md, "The prepared-module cache").
  */
-const PREPARE_VERSION = 12;
+const PREPARE_VERSION = 13;
 
 /**
  * Modules up to this size are optimized with -O3 after Asyncify, bigger ones with -O2. -O3
@@ -97,6 +97,48 @@ function cachedPrepared(bytes: Uint8Array, waitsOnly: boolean | undefined): stri
  * worker of its own, as an unprepared module).
  */
 const WAITS_ONLY_SECTION = 'drawbridge.waits-only';
+
+/**
+ * The custom section that marks a waits-only module made without its rewind versions
+ * (wasm/asyncify.ts withoutRewindVersions): it runs and unwinds as the whole one does, but
+ * cannot be rewound, so a rewind moves the program onto the whole one and no snapshot carries it.
+ */
+const RUN_ONLY_SECTION = 'drawbridge.run-only';
+
+/** Whether a prepared module is one without its rewind versions (cachedRunModule). */
+export function isRunOnly(prepared: Uint8Array): boolean {
+  return customSectionNames(prepared).includes(RUN_ONLY_SECTION);
+}
+
+/** Where the module without rewind versions sits beside the whole one's cache entry. */
+function runOnlyPath(whole: string): string {
+  return whole.replace(/\.wasm$/, '.run.wasm');
+}
+
+/**
+ * The cached waits-only preparation of `bytes` to run: the module without its rewind versions
+ * (a third of the whole one's size for clang, and all that V8 compiles in a run), and a reader
+ * of the whole one, which a rewind needs. Null when the cache holds a preparation with the tick
+ * counter (run as it is) or no such pair.
+ */
+export function cachedRunModule(bytes: Uint8Array): { run: Uint8Array; whole: () => Uint8Array } | null {
+  if (existsSync(preparedPath(bytes))) return null;
+  const whole = preparedPath(bytes, true);
+  const run = runOnlyPath(whole);
+  if (!existsSync(run) || !existsSync(whole)) return null;
+  return {
+    run: readFileSync(run),
+    whole: () => {
+      try {
+        return readFileSync(whole);
+      } catch (e) {
+        throw new PrepareError(
+          `the prepared module ${whole} is gone from the cache (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): run drawbridge prepare again`,
+        );
+      }
+    },
+  };
+}
 
 /** Whether a prepared module was prepared without the tick counter (`drawbridge prepare --waits-only`). */
 export function isWaitsOnly(prepared: Uint8Array): boolean {
@@ -212,12 +254,14 @@ export function waitsOnlyByDefault(bytes: Uint8Array): boolean {
 
 /** The prepared module for `bytes`, from the cache or made now. */
 export async function prepareModule(bytes: Uint8Array, options: PrepareOptions = {}): Promise<Uint8Array> {
+  const byWasmOpt = options.instrumenter === 'wasm-opt';
+  // A cache entry is named by the SHA-256 of bytes that were valid when it was made: they need
+  // no second validation (a third of a big module's start-up).
+  const cached = byWasmOpt ? null : cachedPrepared(bytes, options.waitsOnly);
+  if (cached !== null) return readFileSync(cached);
   // V8 validates first: no tool runs on bytes that are not a valid module (a few bytes can
   // declare 2^32-1 locals, which a rewriter would allocate).
   checkPreparable(bytes);
-  const byWasmOpt = options.instrumenter === 'wasm-opt';
-  const cached = byWasmOpt ? null : cachedPrepared(bytes, options.waitsOnly);
-  if (cached !== null) return readFileSync(cached);
   const caps = options.caps === undefined ? prepareCaps(null) : options.caps;
   const deadline = caps ? Date.now() + caps.timeoutMs : Infinity;
   const waitsOnly = options.waitsOnly ?? waitsOnlyByDefault(bytes);
@@ -232,8 +276,11 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
   const work = mkdtempSync(join(tmpdir(), 'drawbridge-prepare-'));
   try {
     if (waitsOnly) {
-      const prepared = await prepareWaitsOnly(bytes, work, progress);
-      return byWasmOpt ? prepared : save(prepared, target);
+      const { prepared, run } = await prepareWaitsOnly(bytes, work, progress);
+      if (byWasmOpt) return prepared;
+      // The module to run first: an entry for the whole one means both are there.
+      if (run) save(run, runOnlyPath(target));
+      return save(prepared, target);
     }
     const wasmOpt = findWasmOpt();
     const input = join(work, 'in.wasm');
@@ -312,7 +359,7 @@ const CHUNK_CODE_BYTES = 8 * 2 ** 20;
  * every function named f<index>; the instrumented bodies are then put back into the original,
  * whose other bodies, names and custom sections stay as they were.
  */
-async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progress): Promise<Uint8Array> {
+async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progress): Promise<{ prepared: Uint8Array; run?: Uint8Array }> {
   step(progress, 'call graph');
   const code = sections(bytes).find((s) => s.id === 10);
   if (code && code.end - code.payload > MAX_CALL_GRAPH_CODE_BYTES)
@@ -327,7 +374,10 @@ async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progr
     switch (own.kind) {
       case 'done':
         step(progress, 'merging');
-        return concat([own.bytes, customSection(WAITS_ONLY_SECTION)]);
+        return {
+          prepared: concat([own.bytes, customSection(WAITS_ONLY_SECTION)]),
+          run: concat([own.run, customSection(WAITS_ONLY_SECTION), customSection(RUN_ONLY_SECTION)]),
+        };
       case 'over-time':
         throw new PrepareCapError(`preparing took longer than ${caps!.timeoutMs / 1000} s (DRAWBRIDGE_PREPARE_TIMEOUT)`);
       case 'over-memory':
@@ -413,7 +463,7 @@ async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progr
   }
   if (!WebAssembly.validate(merged as Uint8Array<ArrayBuffer>)) throw new PrepareError('the instrumented module is not valid (a bug: please report it)');
   const prepared = addControlExport(merged) ?? exportMutableGlobals(merged);
-  return concat([prepared, customSection(WAITS_ONLY_SECTION)]);
+  return { prepared: concat([prepared, customSection(WAITS_ONLY_SECTION)]) };
 }
 
 /** How many wasm-opt runs a waits-only preparation makes at once (at most one per core). */

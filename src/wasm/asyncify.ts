@@ -122,7 +122,20 @@ export function instrumentWaits(bytes: Uint8Array, targets: ReadonlySet<string>,
   const unwindingKeys = new Set<string>();
   for (let f = 0; f < graph.total; f++) if (marked[f] && graph.referenced[f]) unwindingKeys.add(types[funcType[f]!]!.key);
 
-  const ctx: ModuleContext = { types, funcType, globalTypes, marked, unwindingKeys, stateGlobal, dataGlobal };
+  // Savers: one function per frame layout (the types of the locals a frame holds), called by
+  // the unwind path of every version with that layout. They run only when a program is
+  // captured, so V8 never compiles them in a run that is not; the unwind path in each function
+  // shrinks to its locals pushed as arguments.
+  const savers = new Map<string, { index: number; types: readonly number[] }>();
+  let saverBase = -1;
+  const saverFor = (ts: readonly number[]): number | null => {
+    if (ts.length > MAX_SAVER_PARAMS) return null;
+    const key = String.fromCharCode(...ts);
+    let saver = savers.get(key);
+    if (!saver) savers.set(key, (saver = { index: saverBase + savers.size, types: ts }));
+    return saver.index;
+  };
+  const ctx: ModuleContext = { types, funcType, globalTypes, marked, unwindingKeys, stateGlobal, dataGlobal, imported, saverFor };
 
   // Each instrumented function gets a rewind version, appended after the module's functions in
   // the order of the originals; the five Asyncify functions come after them.
@@ -130,6 +143,8 @@ export function instrumentWaits(bytes: Uint8Array, targets: ReadonlySet<string>,
   const rewindIndex = new Int32Array(funcType.length).fill(-1);
   let instrumented = 0;
   for (let f = imported; f < funcType.length; f++) if (marked[f]) rewindIndex[f] = funcType.length + instrumented++;
+  // After the rewind versions come the five Asyncify functions, then the savers.
+  saverBase = funcType.length + instrumented + ASYNCIFY_FUNCTIONS.length;
   const enterable = new Uint8Array(funcType.length);
   for (let f = 0; f < graph.total; f++) if (graph.referenced[f]) enterable[f] = 1;
   for (const f of exportedFunctions(bytes, find(7))) enterable[f] = 1;
@@ -184,24 +199,24 @@ export function instrumentWaits(bytes: Uint8Array, targets: ReadonlySet<string>,
   ].map((b) => [0x00, ...b, 0x0b]);
   for (const b of newBodies) bodies.push(Uint8Array.from([...leb(b.length), ...b]));
   const firstNew = funcType.length + instrumented;
+  const saverTypes: Uint8Array[] = [];
+  const saverFuncTypes: number[] = [];
+  for (const { types: ts } of savers.values()) {
+    saverFuncTypes.push(typeCount + newTypes.length + saverTypes.length);
+    saverTypes.push(Uint8Array.from([0x60, ...leb(ts.length), ...ts, 0]));
+    const body = saverBody(ts, dataGlobal);
+    bodies.push(Uint8Array.from(leb(body.length)), body);
+  }
 
   const replaced = new Map<number, Uint8Array>();
-  replaced.set(
-    1,
-    vectorWith(
-      bytes,
-      find(1),
-      1,
-      newTypes.map((t) => Uint8Array.from(t)),
-    ),
-  );
+  replaced.set(1, vectorWith(bytes, find(1), 1, [...newTypes.map((t) => Uint8Array.from(t)), ...saverTypes]));
   replaced.set(
     3,
     vectorWith(
       bytes,
       funcSec,
       3,
-      [...rewindTypes, ...newFuncTypes].map((t) => Uint8Array.from(leb(t))),
+      [...rewindTypes, ...newFuncTypes, ...saverFuncTypes].map((t) => Uint8Array.from(leb(t))),
     ),
   );
   const mutI32 = Uint8Array.from([I32, 0x01, 0x41, 0x00, 0x0b]);
@@ -215,9 +230,37 @@ export function instrumentWaits(bytes: Uint8Array, targets: ReadonlySet<string>,
       ASYNCIFY_FUNCTIONS.map((name, k) => Uint8Array.from([...nameBytes(name), 0x00, ...leb(firstNew + k)])),
     ),
   );
-  replaced.set(10, section(10, concat([Uint8Array.from(leb(defined + instrumented + newBodies.length)), ...bodies])));
+  replaced.set(10, section(10, concat([Uint8Array.from(leb(defined + instrumented + newBodies.length + savers.size)), ...bodies])));
 
   return { bytes: rebuild(bytes, replaced), instrumented, defined };
+}
+
+/**
+ * The module to run when no rewind is expected: `prepared` (instrumentWaits' output, `counts`
+ * its figures) with every rewind version's body replaced by `unreachable`. It unwinds as the
+ * whole module does, and the same frames; a rewind (a restore, or going on after a checkpoint)
+ * needs the whole one. Its fast versions are all that V8 validates and compiles in a run.
+ */
+export function withoutRewindVersions(prepared: Uint8Array, counts: Pick<Instrumented, 'defined' | 'instrumented'>): Uint8Array {
+  const code = sections(prepared).find((s) => s.id === 10);
+  if (!code) return prepared;
+  const r = new Reader(prepared, code.payload);
+  const n = r.u32();
+  const parts: Uint8Array[] = [Uint8Array.from(leb(n))];
+  const stub = Uint8Array.from([3, 0x00, 0x00, 0x0b]); // size 3: no locals, unreachable, end
+  let runStart = r.pos;
+  for (let i = 0; i < n; i++) {
+    const at = r.pos;
+    const size = r.u32();
+    r.pos += size;
+    if (i >= counts.defined && i < counts.defined + counts.instrumented) {
+      parts.push(prepared.subarray(runStart, at), stub);
+      runStart = r.pos;
+    }
+  }
+  parts.push(prepared.subarray(runStart, r.pos));
+  const replaced = new Map<number, Uint8Array>([[10, section(10, concat(parts))]]);
+  return rebuild(prepared, replaced);
 }
 
 /** The functions the export section exports. */
@@ -266,6 +309,10 @@ interface ModuleContext {
   unwindingKeys: Set<string>;
   stateGlobal: number;
   dataGlobal: number;
+  /** How many functions are imported (a direct callee below it is an import). */
+  imported: number;
+  /** The function that pushes a frame of these local types (savers), or null: the unwind path pushes it itself. */
+  saverFor: (types: readonly number[]) => number | null;
 }
 
 const i32c = (n: number): number[] => [0x41, ...sleb(n)];
@@ -670,6 +717,19 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
     }
     return into;
   };
+  /**
+   * Before a site or a special construct in the fast version: into their slots the values below
+   * it (`below` of `into`), and of the rest all ('all': an import's arguments, made again on a
+   * rewind; an if's condition, which picks the branch), the last ('last': an indirect call's
+   * table index) or none (the arguments of a call to an instrumented function, which restores
+   * its own locals). The stack stays as it was.
+   */
+  const fastKeeps = (into: readonly number[], below: number, rest: 'all' | 'last' | 'none'): void => {
+    if (below > 0 || (rest === 'all' && into.length > 1)) {
+      set(into);
+      get(into);
+    } else if (into.length > below && rest !== 'none') out.bytes([0x22, ...leb(into[into.length - 1]!)]); // local.tee
+  };
   const target = (d: number): Label => {
     const l = labels[labels.length - 1 - d];
     if (!l) throw new AsyncifyUnsupported('a branch to a label that does not exist');
@@ -685,7 +745,8 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
     if (raw === 0 && (op === 0x05 || op === 0x0b)) {
       // The end of a level: its results into their slots (the function's: slots to return from).
       if (levels.length === 1 && op === 0x0b) level.results = temp(type.results);
-      if (level.guardOpen || level.pending.length > 0 || level.results.length > 0) {
+      // The fast version leaves a level's results on the stack, as the original does.
+      if (!version.fast && (level.guardOpen || level.pending.length > 0 || level.results.length > 0)) {
         openGuard(level);
         set(level.results);
         closeGuard(level);
@@ -697,7 +758,7 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
         continue;
       }
       if (levels.length === 1) {
-        get(level.results);
+        if (!version.fast) get(level.results);
         out.bytes([0x0f, 0x0b]); // return; end of the unwind block
         break;
       }
@@ -707,13 +768,15 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
       levels.pop();
       reserve(level.reserved, -1);
       const parent = levels[levels.length - 1]!;
-      parent.pending = [...level.keptBelow, ...level.results];
+      if (!version.fast) parent.pending = [...level.keptBelow, ...level.results];
       continue;
     }
     const special = raw === 0 ? specials.get(pos) : undefined;
     if (special) {
       const below = special.stack.length - special.consumed;
-      const into = spill(level, special.stack);
+      // Both versions take the same slots (one frame layout); the fast one writes only those
+      // the rewind one reads on its way back to a site (fastKeeps).
+      const into = version.fast ? temp(special.stack) : spill(level, special.stack);
       const kept = into.slice(0, below);
       const taken = into.slice(below);
       if (op === 0x10 || op === 0x11) {
@@ -722,12 +785,13 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
         if (op === 0x11) r.u32();
         const outputs = temp(special.results, countsOf(special.stack.slice(0, below)));
         if (version.fast) {
-          // args; call; if (state == 1) { idx = K; unwind }; results
-          get(taken);
+          // [slots]; call; if (state) { idx = K; unwind }. After a call in a fast version the
+          // state is 0 or 1 (a rewind runs in rewind versions), and the results stay on the stack.
+          const callee = op === 0x10 ? new Reader(bytes, pos + 1).u32() : -1;
+          fastKeeps(into, below, op === 0x10 && callee < ctx.imported ? 'all' : op === 0x11 ? 'last' : 'none');
           out.bytes(bytes.subarray(pos, r.pos));
-          out.bytes([...gget(S), ...i32c(1), 0x46, 0x04, 0x40]);
-          out.bytes([...i32c(special.site), 0x21, ...leb(idx), 0x0c, ...leb(depth - UNWIND), 0x0b]);
-          set(outputs);
+          out.bytes([...gget(S), 0x04, 0x40, ...i32c(special.site), 0x21, ...leb(idx), 0x0c, ...leb(depth - UNWIND), 0x0b]);
+          continue;
         } else {
           // if (state != 2 || idx == K) { args; idx = K; call; if (state == 1) unwind; results }
           // The results go where the arguments were: an unwind leaves before they are set. A
@@ -750,10 +814,14 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
         level.pending = [...kept, ...outputs];
         continue;
       }
-      // A special construct: void, its results through slots kept for it with what was below it.
+      // A special construct: void, its results through slots kept for it with what was below it
+      // (in the fast version: as it is, what was below it and an if's condition also in slots).
       r.pos++;
       blockType(r, ctx.types);
-      if (op === 0x04) get(taken);
+      if (version.fast) {
+        fastKeeps(into, below, 'all');
+        out.bytes(bytes.subarray(pos, r.pos));
+      } else if (op === 0x04) get(taken);
       const keptCounts = countsOf(special.stack.slice(0, below));
       const results = temp(special.results, keptCounts);
       const hold = new Map(keptCounts);
@@ -762,7 +830,7 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
       for (const t of new Set([...takenCounts.keys(), ...resultCounts.keys()]))
         hold.set(t, (hold.get(t) ?? 0) + Math.max(takenCounts.get(t) ?? 0, resultCounts.get(t) ?? 0));
       reserve(hold, 1);
-      out.bytes([op, 0x40]);
+      if (!version.fast) out.bytes([op, 0x40]);
       depth++;
       labels.push({ at: depth - 1, branchInto: op !== 0x03 && results.length > 0 ? results : null });
       levels.push({ guardOpen: false, pending: [], results, keptBelow: kept, reserved: hold });
@@ -792,14 +860,17 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
         break;
       case 0x0c: {
         const l = target(r.u32());
-        if (l.branchInto) set(l.branchInto);
+        if (l.branchInto && !version.fast) set(l.branchInto);
         out.bytes([0x0c, ...leb(rel(l))]);
         break;
       }
       case 0x0d: {
         const l = target(r.u32());
         if (l.branchInto) {
+          // Taken in the fast version too, which does not use it: one frame layout.
           if (branchCond < 0) branchCond = fresh(I32);
+        }
+        if (l.branchInto && !version.fast) {
           out.bytes([0x21, ...leb(branchCond)]);
           set(l.branchInto);
           get(l.branchInto);
@@ -863,13 +934,40 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
   }
   body.bytes(out.view());
   // The unwind path: push the frame (or trap where the buffer is full), return zeros.
-  body.bytes([...gget(D), ...load(I32, 0), 0x21, ...leb(frameAt)]);
-  body.bytes([0x20, ...leb(frameAt), ...i32c(size), 0x6a, ...gget(D), ...load(I32, 4), 0x4b, 0x04, 0x40, 0x00, 0x0b]);
-  for (const s of saved) body.bytes([0x20, ...leb(frameAt), 0x20, ...leb(s.local), ...store(s.type, s.offset)]);
-  body.bytes([...gget(D), 0x20, ...leb(frameAt), ...i32c(size), 0x6a, ...store(I32, 0)]);
+  const saver = ctx.saverFor(saved.map((x) => x.type));
+  if (saver !== null) {
+    for (const s of saved) body.bytes([0x20, ...leb(s.local)]);
+    body.bytes([0x10, ...leb(saver)]);
+  } else {
+    body.bytes([...gget(D), ...load(I32, 0), 0x21, ...leb(frameAt)]);
+    body.bytes([0x20, ...leb(frameAt), ...i32c(size), 0x6a, ...gget(D), ...load(I32, 4), 0x4b, 0x04, 0x40, 0x00, 0x0b]);
+    for (const s of saved) body.bytes([0x20, ...leb(frameAt), 0x20, ...leb(s.local), ...store(s.type, s.offset)]);
+    body.bytes([...gget(D), 0x20, ...leb(frameAt), ...i32c(size), 0x6a, ...store(I32, 0)]);
+  }
   for (const t of type.results) body.bytes(zero(t));
   body.byte(0x0b);
   return body.view().slice();
+}
+
+/** Most locals a frame may have for a saver to push it (V8 takes at most 1000 parameters). */
+const MAX_SAVER_PARAMS = 1000;
+
+/** A saver's body: its parameters (a frame's locals, in order) pushed onto the Asyncify buffer, or a trap where it is full. */
+function saverBody(ts: readonly number[], D: number): Uint8Array {
+  const frameAt = ts.length;
+  let size = 0;
+  const offsets = ts.map((t) => {
+    const at = size;
+    size += sizeOf(t);
+    return at;
+  });
+  const b = new Out();
+  b.bytes([1, 1, I32]); // one local: the frame's address
+  b.bytes([...gget(D), ...load(I32, 0), 0x21, ...leb(frameAt)]);
+  b.bytes([0x20, ...leb(frameAt), ...i32c(size), 0x6a, ...gget(D), ...load(I32, 4), 0x4b, 0x04, 0x40, 0x00, 0x0b]);
+  ts.forEach((t, k) => b.bytes([0x20, ...leb(frameAt), 0x20, ...leb(k), ...store(t, offsets[k]!)]));
+  b.bytes([...gget(D), 0x20, ...leb(frameAt), ...i32c(size), 0x6a, ...store(I32, 0), 0x0b]);
+  return b.view().slice();
 }
 
 function zero(t: number): number[] {

@@ -5,9 +5,13 @@ import { testNeedingBinaryen } from '../support/toolchain.ts';
 import { withPadding } from '../support/wasm-padding.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isRunOnly } from '../../src/runtime/prepare.ts';
+import { decodeSnapshot } from '../../src/checkpoint/snapshot.ts';
+import { readSealedSnapshot } from '../../src/checkpoint/snapshot-file.ts';
+import { collect } from '../support/child-output.ts';
 
 const BIN = 'bin/drawbridge.js';
 // Snapshots are sealed with a host key (docs/snapshot.md): this file's own, not the user's.
@@ -126,6 +130,57 @@ testNeedingBinaryen('drawbridge prepare --waits-only: three steps, no tick count
   const restored = spawnSync(process.execPath, [BIN, 'restore', '--dir', `${dir}::/data`, snap], { encoding: 'utf8', env });
   assert.match(restored.stdout, /step 199 hash/);
 });
+
+testNeedingBinaryen(
+  'a waits-only module runs without its rewind versions: checkpointed with --leave-running it goes on (on the whole module), its snapshot carries the whole one; with the whole one gone, a checkpoint is refused and it runs on',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'db-cli-runonly-'));
+    const big = join(dir, 'big.wasm');
+    writeFileSync(big, withPadding(readFileSync('build/guests/checkpoint/counter.wasm'), 300 * 1024));
+    const cache = join(dir, 'cache');
+    const env = { ...process.env, DRAWBRIDGE_CACHE: cache };
+    const prep = spawnSync(process.execPath, [BIN, 'prepare', '--waits-only', big], { encoding: 'utf8', env });
+    assert.equal(prep.status, 0, prep.stderr);
+    const entries = readdirSync(join(cache, 'prepared'));
+    const whole = entries.find((f) => f.endsWith('.waits.wasm'))!;
+    const run = entries.find((f) => f.endsWith('.waits.run.wasm'))!;
+    assert.ok(whole && run, `the cache holds both modules: ${entries.join(' ')}`);
+    assert.ok(isRunOnly(readFileSync(join(cache, 'prepared', run))) && !isRunOnly(readFileSync(join(cache, 'prepared', whole))));
+    const uninterrupted = spawnSync(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, big, '40', '10'], { encoding: 'utf8', env });
+    assert.equal(uninterrupted.stderr, '');
+
+    const started = (n: string) => {
+      const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, big, n, '10'], { env });
+      const out = collect(child, 'stdout');
+      const err = collect(child, 'stderr');
+      return { child, out, err, closed: new Promise<number | null>((r) => child.on('close', r)) };
+    };
+    const a = started('40');
+    await a.out.waitFor(/step 3 /);
+    const snap = join(dir, 'left.snap');
+    const ck = spawnSync(process.execPath, [BIN, 'checkpoint', String(a.child.pid), '-o', snap, '--leave-running'], { encoding: 'utf8', env });
+    assert.equal(ck.status, 0, ck.stderr);
+    assert.equal(await a.closed, uninterrupted.status, a.err.text());
+    assert.equal(a.out.text(), uninterrupted.stdout, 'it went on after the checkpoint as if none had been taken');
+    const snapshot = decodeSnapshot(readSealedSnapshot(snap).bytes);
+    assert.deepEqual(Buffer.from(snapshot.module!), readFileSync(join(cache, 'prepared', whole)));
+    const restored = spawnSync(process.execPath, [BIN, 'restore', '--dir', `${dir}::/data`, snap], { encoding: 'utf8', env });
+    assert.equal(restored.status, uninterrupted.status, restored.stderr);
+    assert.match(restored.stdout, /step 39 hash/);
+
+    const b = started('40');
+    await b.out.waitFor(/step 3 /);
+    rmSync(join(cache, 'prepared', whole));
+    const refused = spawnSync(process.execPath, [BIN, 'checkpoint', String(b.child.pid), '-o', join(dir, 'no.snap')], { encoding: 'utf8', env });
+    assert.equal(refused.status, 1);
+    assert.match(
+      refused.stderr,
+      /^drawbridge checkpoint: cannot checkpoint: the prepared module .* is gone from the cache .*: run drawbridge prepare again\n$/,
+    );
+    assert.equal(await b.closed, uninterrupted.status, b.err.text());
+    assert.equal(b.out.text(), uninterrupted.stdout);
+  },
+);
 
 testNeedingBinaryen('a program waiting to read a pipe is checkpointed and continues reading from the restored stdin', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-pipe-'));

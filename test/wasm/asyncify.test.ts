@@ -8,6 +8,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { AsyncifyUnsupported, instrumentWaits } from '../../src/wasm/asyncify.ts';
+import { Reader, sections } from '../../src/wasm/binary.ts';
+import { callGraph, functionsReaching } from '../../src/wasm/call-graph.ts';
 import { captureImports, isPrepared, prepareModule } from '../../src/runtime/prepare.ts';
 import { compileModule } from '../../src/runtime/module-cache.ts';
 import { startCommand, type ExitStatus } from '../../src/runtime/picoprocess.ts';
@@ -98,6 +100,47 @@ test('every guest of the suite instruments into a valid module', () => {
     }
   }
   assert.ok(checked > 20);
+});
+
+/** Each body's local declarations (the bytes before its first instruction), in the order of the code section. */
+function localDeclarations(bytes: Uint8Array): string[] {
+  const code = sections(bytes).find((x) => x.id === 10)!;
+  const r = new Reader(bytes, code.payload);
+  const out: string[] = [];
+  for (let n = r.u32(); n > 0; n--) {
+    const size = r.u32();
+    const end = r.pos + size;
+    const start = r.pos;
+    for (let g = r.u32(); g > 0; g--) {
+      r.u32();
+      r.byte();
+    }
+    out.push(Buffer.from(bytes.subarray(start, r.pos)).toString('hex'));
+    r.pos = end;
+  }
+  return out;
+}
+
+test('one frame layout: each fast version declares the locals its rewind version declares, in every guest', () => {
+  // A capture unwinds fast versions and a restore rewinds into rewind versions: the frame one
+  // pushes is the frame the other pops, local by local.
+  const root = 'build/guests';
+  let compared = 0;
+  for (const dir of readdirSync(root)) {
+    for (const name of readdirSync(join(root, dir)).filter((n) => n.endsWith('.wasm'))) {
+      const bytes = new Uint8Array(readFileSync(join(root, dir, name)));
+      const out = instrumentWaits(bytes, TARGETS);
+      const marked = functionsReaching(bytes, TARGETS);
+      const imported = callGraph(bytes).imported;
+      const decls = localDeclarations(out.bytes);
+      assert.equal(marked.length, out.instrumented);
+      marked.forEach((f, k) => {
+        assert.equal(decls[f - imported], decls[out.defined + k], `${dir}/${name}: function ${f}`);
+        compared++;
+      });
+    }
+  }
+  assert.ok(compared > 100);
 });
 
 test('a damaged module that is still valid instruments into a valid module, or is refused in one line', () => {
