@@ -26,6 +26,8 @@ export interface SpawnOptions {
   stdout?: 'pipe' | 'ignore';
   /** Extra Node flags for the child (before the script). */
   nodeFlags?: string[];
+  /** Set in the child's environment, over the parent's. */
+  env?: Record<string, string>;
 }
 
 const PEER_FLAGS = ['--single-threaded-gc'];
@@ -35,7 +37,7 @@ export function runProcess(file: string, args: string[], options: SpawnOptions =
     const t = performance.now();
     const stdio: ('pipe' | 'ignore')[] = ['ignore', options.stdout ?? 'pipe', 'pipe'];
     if (withResult) stdio.push('pipe');
-    const child = spawn(file, args, { stdio, cwd: ROOT });
+    const child = spawn(file, args, { stdio, cwd: ROOT, env: options.env ? { ...process.env, ...options.env } : process.env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const res: Buffer[] = [];

@@ -25,12 +25,22 @@
 // - Spill slots are reused by every level that does not need what an enclosing one holds.
 // - Guards on every run and call would slow the program down whether it is ever captured or
 //   not, so each function gets two versions with one frame layout. The *fast* one, in the
-//   function's place, has the spills and the unwind after each site but no guards; the
-//   *rewind* one, appended after the module's functions, has all of the above. A fast version
-//   that can be entered from outside (exported or referenced) calls its rewind version when
-//   entered while rewinding; a rewind version's direct site calls the callee's rewind version
-//   while rewinding and its fast one after, so a restored program runs only the frames it was
-//   captured in as rewind code.
+//   function's place, is the original code with `idx = K` before each site and a branch to
+//   the unwind path after it while `state` is set (after a call in a fast version the state is
+//   0 or 1: a rewind runs in rewind versions). It leaves the operand stack as the original does and writes only the slots the
+//   rewind version reads on its way back to a site: what lies below a call, an import's
+//   arguments (the call is made again), an indirect call's table index, an if's condition
+//   and what lies below a construct holding a site. The *rewind* one, appended after the
+//   module's functions, has all of the above. A fast version that can be entered from outside
+//   (exported or referenced) calls its rewind version when entered while rewinding; a rewind
+//   version's direct site calls the callee's rewind version while rewinding and its fast one
+//   after, so a restored program runs only the frames it was captured in as rewind code.
+// - The unwind path of a version pushes its locals as the arguments of a *saver*, one function
+//   per frame layout (the types of its locals), which writes them to the buffer: V8 compiles a
+//   saver only when a capture runs it, and the path in each function is two bytes a local.
+// - withoutRewindVersions gives the module a run needs until a rewind: the same, each rewind
+//   version's body `unreachable` (runtime/prepare.ts caches both; a rewind moves the program
+//   onto the whole module, checkpoint/capture.ts).
 //
 // What it does not take (AsyncifyUnsupported; the caller then uses Binaryen): in a function
 // to instrument, references, SIMD, atomics, exceptions, tail calls, a special construct with
@@ -785,12 +795,14 @@ function instrumentFunction(bytes: Uint8Array, fn: Body, type: FnType, ctx: Modu
         if (op === 0x11) r.u32();
         const outputs = temp(special.results, countsOf(special.stack.slice(0, below)));
         if (version.fast) {
-          // [slots]; call; if (state) { idx = K; unwind }. After a call in a fast version the
-          // state is 0 or 1 (a rewind runs in rewind versions), and the results stay on the stack.
+          // [slots]; idx = K; call; br_if (state) $unwind. After a call in a fast version the
+          // state is 0 or 1 (a rewind runs in rewind versions); the results stay on the stack
+          // (a branch taken drops them). One branch and no block a site: less for V8 to compile.
           const callee = op === 0x10 ? new Reader(bytes, pos + 1).u32() : -1;
           fastKeeps(into, below, op === 0x10 && callee < ctx.imported ? 'all' : op === 0x11 ? 'last' : 'none');
+          out.bytes([...i32c(special.site), 0x21, ...leb(idx)]);
           out.bytes(bytes.subarray(pos, r.pos));
-          out.bytes([...gget(S), 0x04, 0x40, ...i32c(special.site), 0x21, ...leb(idx), 0x0c, ...leb(depth - UNWIND), 0x0b]);
+          out.bytes([...gget(S), 0x0d, ...leb(depth - 1 - UNWIND)]);
           continue;
         } else {
           // if (state != 2 || idx == K) { args; idx = K; call; if (state == 1) unwind; results }
