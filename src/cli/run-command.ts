@@ -228,9 +228,19 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     if (manifest.args && p.args.length > 0)
       io.err(`drawbridge: the manifest's args replace the ${p.args.length} argument(s) after ${p.module}, which are not passed`);
     const listenSockets = p.listen.map((a) => `tcp.server:${a}`);
-    const image = { sha256: program.sourceSha256(), size: program.image.bytes.length, name: program.image.name };
-    const start = checkpointStart(image, args, manifest, preopens, listenSockets, requests);
-    if (durablePath !== null) durable = setUpDurable(resolve(durablePath), program.sourceSha256(), start);
+    // Log mode only: hashing a big module is a noticeable part of a short run.
+    const start =
+      durablePath === null
+        ? null
+        : checkpointStart(
+            { sha256: program.sourceSha256(), size: program.image.bytes.length, name: program.image.name },
+            args,
+            manifest,
+            preopens,
+            listenSockets,
+            requests,
+          );
+    if (durablePath !== null) durable = setUpDurable(resolve(durablePath), program.sourceSha256(), start!);
     const running = await startCommand({
       ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
       host: createNodeHost(),
@@ -249,7 +259,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     const checkpoint = running.checkpoint;
     const measurement = () => measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
     if (durable) {
-      serveControlSoon(logControlHandler(durable, start, program.image.bytes, running.process, measurement));
+      serveControlSoon(logControlHandler(durable, start!, program.image.bytes, running.process, measurement));
     } else if (checkpoint || why) {
       // An unprepared module still answers `drawbridge checkpoint`, to say how to prepare it.
       serveControlSoon(async (req) => {
