@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startDaemon } from '../server/daemon.ts';
+import { parseLabels, type ClusterOptions } from '../server/cluster/cluster.ts';
+import { hostname } from 'node:os';
 import { WARM_UP_STARTS } from '../server/pool/warm-up.ts';
 import { ApiError, call, connectionFor, findConnection } from '../server/client.ts';
 import { DAEMON_NAME, defaultConnectionFile } from '../server/connection-file.ts';
@@ -57,6 +59,18 @@ const SERVE_OPTIONS = {
     type: 'boolean',
     help: 'run modules as they are, unprepared: no checkpoint, no move, no preemption\n(with worker threads, each picoprocess then gets one of its own).',
   },
+  cluster: {
+    type: 'string',
+    value: 'nats://HOST:PORT',
+    help: [
+      'join the cluster of hosts that share this NATS server (JetStream on):',
+      'spawns go to the least loaded live host, ps --cluster lists them all, and',
+      'kill/logs/checkpoint reach the host that runs the picoprocess (docs/cluster.md).',
+      "Its name is --name (default: this machine's); credentials: DRAWBRIDGE_NATS_USER",
+      'and DRAWBRIDGE_NATS_PASSWORD.',
+    ].join('\n'),
+  },
+  labels: { type: 'string', value: 'K=V,...', help: "this host's labels in the cluster, which a spawn's labels must match." },
   help: HELP,
 } as const satisfies OptionTable;
 const SPAWN_OPTIONS = {
@@ -67,9 +81,10 @@ const SPAWN_OPTIONS = {
   'close-stdin': { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
   durable: { type: 'boolean' },
+  labels: { type: 'string', value: 'K=V,...' },
   help: HELP,
 } as const satisfies OptionTable;
-const PS_OPTIONS = { json: { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
+const PS_OPTIONS = { json: { type: 'boolean' }, cluster: { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
 const KILL_OPTIONS = { json: { type: 'boolean' }, help: HELP } as const satisfies OptionTable;
 const LOGS_OPTIONS = { stderr: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' }, help: HELP } as const satisfies OptionTable;
 /** --worker K: a worker thread of the daemon, by number. */
@@ -102,20 +117,22 @@ Stops on SIGINT or SIGTERM, killing what runs.
 ${optionsHelp(SERVE_OPTIONS)}`;
 
 export const SPAWN_USAGE = `usage: drawbridge spawn [--manifest FILE] [--dir HOST[::GUEST]]... [--env NAME=VALUE]...
-                        [--stdin TEXT] [--close-stdin] [--follow] [--durable] [--] MODULE.wasm [ARGS...]
+                        [--stdin TEXT] [--close-stdin] [--follow] [--durable] [--labels K=V,...] [--] MODULE.wasm [ARGS...]
 Starts a picoprocess in the daemon and prints its id; --follow prints the id on stderr, then its
 stdout until it ends, and exits with its status. --env NAME passes this shell's value of NAME.
 --durable runs it in log mode, as a manifest's [continuity] mode = "log" does: every answer the
 outside world gives it goes to a durable log in the daemon's folder (removed when it ends), which
-is its checkpoint (and move), prepared or not (docs/durable.md).
+is its checkpoint (and move), prepared or not (docs/durable.md). In a cluster, --labels puts it on
+a live host with those labels (docs/cluster.md).
 The daemon: DRAWBRIDGE_DAEMON=NAME (serve --name), else the default connection file.`;
 
-const PS_USAGE = 'usage: drawbridge ps [--json]';
+const PS_USAGE = 'usage: drawbridge ps [--cluster] [--json]';
 const PS_HELP = `${PS_USAGE}
 Lists the daemon's picoprocesses, running and recently ended: id, state, exit status, why it
 ended (exited N, killed, trap: ..., cpu time limit exceeded, ...), worker thread, how a
 checkpoint captures it (CAPTURE: snapshot, log, or - when it cannot be), CPU time, memory,
-output bytes, command. --json: the API's records (GET /v1/processes).`;
+output bytes, command. --cluster: those of every live host of its cluster, with their HOST
+(docs/cluster.md). --json: the API's records (GET /v1/processes).`;
 export const MOVE_USAGE = `usage: drawbridge move ID [--worker K]
 Moves a running picoprocess of the daemon to its worker thread K (default: the least loaded
 other one): a checkpoint there, a restore here, same id, its output going on. One in log mode
@@ -152,6 +169,7 @@ interface ServeArgs {
   prepare: boolean;
   workers: number | undefined;
   warmUp: number | undefined;
+  cluster: ClusterOptions | undefined;
 }
 
 /** serve's options; 'help', or a mistake's message. */
@@ -167,7 +185,20 @@ function serveArgs(argv: string[]): ServeArgs | 'help' | string {
   if (v.name !== undefined && v['connection-file'] !== undefined) return '--name and --connection-file name the same file: give one';
   if (v.name !== undefined && !DAEMON_NAME.test(v.name)) return `--name ${v.name}: letters, digits, '.', '_' and '-' (at most 64)`;
   const connectionFile = v.name !== undefined ? defaultConnectionFile(v.name) : v['connection-file'];
-  return { listen: v.listen, socket: v.socket, connectionFile, quiet: v.quiet, prepare: !v['no-prepare'], workers, warmUp };
+  if (v.labels !== undefined && v.cluster === undefined) return '--labels names this host in a cluster: give --cluster nats://HOST:PORT';
+  let cluster: ClusterOptions | undefined;
+  if (v.cluster !== undefined) {
+    if (!/^(nats|tls):\/\/[^\s]+$/.test(v.cluster)) return `--cluster ${v.cluster}: expected nats://HOST:PORT`;
+    const labels = parseLabels(v.labels ?? '');
+    if (typeof labels === 'string') return `--labels ${labels}`;
+    const name =
+      v.name ??
+      hostname()
+        .split('.')[0]!
+        .replace(/[^A-Za-z0-9_-]/g, '-');
+    cluster = { url: v.cluster, name, labels, user: process.env.DRAWBRIDGE_NATS_USER, pass: process.env.DRAWBRIDGE_NATS_PASSWORD };
+  }
+  return { listen: v.listen, socket: v.socket, connectionFile, quiet: v.quiet, prepare: !v['no-prepare'], workers, warmUp, cluster };
 }
 
 export async function serveCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -180,7 +211,7 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
     io.err(`drawbridge serve: ${p}\n${SERVE_USAGE}`);
     return 2;
   }
-  const { listen, socket, connectionFile, prepare, workers, warmUp, quiet } = p;
+  const { listen, socket, connectionFile, prepare, workers, warmUp, quiet, cluster } = p;
   const display = quiet ? undefined : warmUpDisplay(process.stderr);
   let daemon;
   try {
@@ -193,6 +224,7 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
       warmUp,
       warmUpProgress: display,
       log: quiet ? undefined : (line) => io.err(line),
+      cluster,
     });
   } catch (e) {
     display?.finish({ starts: 0, ms: 0, skipped: 'the daemon did not start' });
@@ -206,6 +238,7 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   io.out(
     `drawbridge serve: listening on ${daemon.connection.url ?? `unix:${daemon.connection.socket}`} (pid ${process.pid}, ${workers === 0 ? 'no worker threads' : `${threads} worker thread${threads === 1 ? '' : 's'}`}; ${warmed})`,
   );
+  if (daemon.cluster) io.out(`drawbridge serve: host ${daemon.cluster.name} of the cluster at ${cluster!.url} (ids from ${daemon.cluster.firstId})`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
@@ -225,15 +258,24 @@ export async function psCommand(argv: string[], io: CommandIo): Promise<number> 
     return 2;
   }
   try {
-    const { processes } = (await call(findConnection(), 'GET', '/v1/processes')) as { processes: ProcessInfo[] };
+    const all = a.values.cluster === true;
+    const { processes } = (await call(findConnection(), 'GET', all ? '/v1/processes?cluster=1' : '/v1/processes')) as {
+      processes: (ProcessInfo & { host?: string; unreachable?: string })[];
+    };
     if (a.values.json) {
       io.out(JSON.stringify(processes, null, 2));
       return 0;
     }
-    const rows = [['ID', 'STATE', 'EXIT', 'REASON', 'WORKER', 'CAPTURE', 'CPU(ms)', 'MEM(KiB)', 'OUT(B)', 'COMMAND']];
+    const rows = [[...(all ? ['HOST'] : []), 'ID', 'STATE', 'EXIT', 'REASON', 'WORKER', 'CAPTURE', 'CPU(ms)', 'MEM(KiB)', 'OUT(B)', 'COMMAND']];
     for (const p of processes) {
+      if (p.unreachable !== undefined) {
+        // A host that did not answer.
+        io.err(`drawbridge ps: host ${p.host}: ${p.unreachable}`);
+        continue;
+      }
       const worker = p.worker === undefined ? '-' : String(p.worker);
       rows.push([
+        ...(all ? [p.host ?? '-'] : []),
         String(p.id),
         p.state,
         p.exitCode === null ? '-' : String(p.exitCode),
@@ -288,6 +330,14 @@ export async function spawnCommand(argv: string[], io: CommandIo): Promise<numbe
   if (v.stdin !== undefined) body.stdin = v.stdin;
   if (v['close-stdin']) body.closeStdin = true;
   if (v.durable) body.durable = true;
+  if (v.labels !== undefined) {
+    const labels = parseLabels(v.labels);
+    if (typeof labels === 'string') {
+      io.err(`drawbridge spawn: --labels ${labels}`);
+      return 2;
+    }
+    body.labels = labels;
+  }
   if (v.manifest !== undefined) {
     try {
       body.manifest = readFileSync(v.manifest, 'utf8');

@@ -18,6 +18,8 @@ import { createApiServer } from './http-api.ts';
 import { Pool } from './pool/pool.ts';
 import { warmUpPool, warmUpModuleBytes, type WarmUpProgress, type WarmUpResult } from './pool/warm-up.ts';
 import { isLoopbackIp } from '../abi/ip.ts';
+import { ClusterMember, type ClusterOptions } from './cluster/cluster.ts';
+import { localRequest } from './cluster/local-api.ts';
 import {
   answers,
   claimConnectionFile,
@@ -50,11 +52,15 @@ export interface DaemonOptions {
   warmUpProgress?: WarmUpProgress;
   /** One line per HTTP request (method, path, status, time); none without it. */
   log?: (line: string) => void;
+  /** Join a cluster of hosts through NATS (docs/cluster.md). */
+  cluster?: ClusterOptions;
 }
 
 export interface Daemon {
   connection: Connection;
   pool: Pool;
+  /** Its place in a cluster, when it joined one. */
+  cluster: ClusterMember | null;
   server: Server;
   /** What warming the start path did before the daemon listened. */
   warmUp: WarmUpResult;
@@ -81,22 +87,41 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   // Said before the warm-up, so a second daemon refuses at once (claimed again, atomically, below).
   const other = file ? await liveDaemonAt(file) : null;
   if (file && other) throw new Error(daemonRunningMessage(file, other));
-  const pool = new Pool({ limits: options.limits, prepare: options.prepare, workers: options.workers, logFolder: options.logFolder });
+  // A host of a cluster takes its slot first: its picoprocesses' ids come from that slot's range.
+  const cluster = options.cluster ? await ClusterMember.join(options.cluster) : null;
+  const pool = new Pool({
+    limits: options.limits,
+    prepare: options.prepare,
+    workers: options.workers,
+    logFolder: options.logFolder,
+    firstId: cluster?.firstId,
+  });
   let warmUp: WarmUpResult;
   try {
     await pool.ready();
     warmUp = await warmUpPool(pool, options.warmUp, warmUpModuleBytes(), options.warmUpProgress);
   } catch (e) {
     await pool.shutdown();
+    await cluster?.leave();
     throw e;
   }
-  const server = createApiServer({ pool, token, warmUp, log: options.log });
+  let joined: ClusterMember | null = null;
+  const server = createApiServer({ pool, token, warmUp, log: options.log, cluster: () => joined });
   const connection: Connection = { token, pid: process.pid };
   try {
     await listen(server, options, connection);
     if (file) await claimConnectionFile(file, connection);
+    // Heard by the others once it answers on its own API.
+    if (cluster) {
+      await cluster.start(
+        () => pool.size,
+        (r) => localRequest(connection, r),
+      );
+      joined = cluster;
+    }
   } catch (e) {
     await pool.shutdown();
+    await cluster?.leave();
     server.closeAllConnections();
     server.close();
     throw e;
@@ -104,9 +129,11 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   return {
     connection,
     pool,
+    cluster,
     server,
     warmUp,
     async close() {
+      await cluster?.leave();
       await pool.shutdown();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -21,6 +21,7 @@ import { GuestError } from '../libos/index.ts';
 import type { WarmUpResult } from './pool/warm-up.ts';
 import type { Pool } from './pool/pool.ts';
 import { SupervisorError, type ProcessInfo } from './supervisor.ts';
+import type { ClusterMember, ForwardedAnswer } from './cluster/cluster.ts';
 
 const JSON_LIMIT = 1024 * 1024;
 const STDIN_LIMIT = 1024 * 1024;
@@ -45,6 +46,10 @@ export interface SpawnBody {
   count?: number;
   /** Log mode (docs/durable.md): a durable log in the daemon's folder is its capture; as the manifest's [continuity] mode = "log". */
   durable?: boolean;
+  /** In a cluster (docs/cluster.md): run it on this host. */
+  host?: string;
+  /** In a cluster: run it on a live host whose labels hold all of these (the least loaded). */
+  labels?: Record<string, string>;
 }
 
 class HttpError extends Error {
@@ -85,8 +90,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   });
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const text = new TextDecoder().decode(await readBody(req, JSON_LIMIT));
+function parseJson(bytes: Uint8Array): Record<string, unknown> {
+  const text = new TextDecoder().decode(bytes);
   if (text.trim() === '') return {};
   let v: unknown;
   try {
@@ -107,6 +112,76 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** An answer another host gave, passed on as it came. */
+function relay(res: ServerResponse, a: ForwardedAnswer): void {
+  const body = Buffer.from(a.body, 'base64');
+  res.writeHead(a.status, { ...a.headers, 'content-length': body.length });
+  res.end(body);
+}
+
+/** Infos with the host they run on, in a cluster. */
+function withHost(infos: ProcessInfo[], cluster: ClusterMember | null): (ProcessInfo & { host?: string })[] {
+  return cluster ? infos.map((i) => ({ ...i, host: cluster.name })) : infos;
+}
+
+/** How often the output of a picoprocess on another host is asked for while it is followed. */
+const FOLLOW_POLL_MS = 100;
+
+/**
+ * Follow the output of a picoprocess another host runs: its owner is asked for what came after
+ * the last byte sent, every FOLLOW_POLL_MS while nothing new comes, until the picoprocess has
+ * ended (then once more, for what it wrote last) or the client has gone.
+ */
+async function followRemote(res: ServerResponse, cluster: ClusterMember, owner: string, id: number, which: 'stdout' | 'stderr', from: number): Promise<void> {
+  let offset = from;
+  let gone = false;
+  res.on('close', () => (gone = true));
+  const read = async (): Promise<number | ForwardedAnswer> => {
+    const a = await cluster.forward(owner, { method: 'GET', path: `/v1/processes/${id}/${which}?from=${offset}` });
+    if (a.status !== 200) return a;
+    const bytes = Buffer.from(a.body, 'base64');
+    if (!res.headersSent)
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'x-drawbridge-from': a.headers['x-drawbridge-from'] ?? String(offset),
+        'x-drawbridge-dropped': a.headers['x-drawbridge-dropped'] ?? '0',
+      });
+    offset = Number(a.headers['x-drawbridge-from'] ?? offset) + bytes.length;
+    if (bytes.length > 0) res.write(bytes);
+    return bytes.length;
+  };
+  while (!gone) {
+    const got = await read();
+    if (typeof got !== 'number') {
+      if (!res.headersSent) return relay(res, got);
+      break;
+    }
+    if (got > 0) continue;
+    const a = await cluster.forward(owner, { method: 'GET', path: `/v1/processes/${id}` });
+    const state = a.status === 200 ? (JSON.parse(Buffer.from(a.body, 'base64').toString('utf8')) as { process?: ProcessInfo }).process?.state : undefined;
+    if (state !== 'starting' && state !== 'running') {
+      await read();
+      break;
+    }
+    await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+  }
+  res.end();
+}
+
+/** Every live host's picoprocesses, with their host; a host that does not answer is named in its place ({ host, unreachable }). */
+async function clusterList(cluster: ClusterMember): Promise<unknown[]> {
+  const hosts = await cluster.liveHosts();
+  const lists = await Promise.all(
+    hosts.map(async (h) => {
+      const a = await cluster.forward(h.name, { method: 'GET', path: '/v1/processes' });
+      const parsed = JSON.parse(Buffer.from(a.body, 'base64').toString('utf8')) as { processes?: unknown[]; error?: string };
+      if (a.status !== 200 || !Array.isArray(parsed.processes)) return [{ host: h.name, unreachable: parsed.error ?? `status ${a.status}` }];
+      return parsed.processes;
+    }),
+  );
+  return lists.flat();
+}
+
 /** ?worker=K: a pool worker's index; absent: the pool chooses. */
 function workerParam(url: URL): number | undefined {
   const w = url.searchParams.get('worker');
@@ -124,6 +199,8 @@ function stringArray(v: unknown, what: string): string[] {
 export interface ApiOptions {
   pool: Pool;
   token: string;
+  /** This host's place in a cluster (docs/cluster.md), once it has joined. */
+  cluster?: () => ClusterMember | null;
   /** What the daemon's warm-up did (warm-up.ts), for /v1/health. */
   warmUp?: WarmUpResult;
   /** One line per request once it is answered (requestLine); none without it. */
@@ -241,13 +318,46 @@ export function createApiServer(options: ApiOptions): Server {
       const info = await pool.restore(await readBody(req, SNAPSHOT_LIMIT), workerParam(url));
       return send(res, 201, { process: info });
     }
+    const cluster = options.cluster?.() ?? null;
+    if (parts.length === 2 && parts[1] === 'hosts' && method === 'GET') {
+      if (!cluster) throw new HttpError(404, 'this daemon is not in a cluster (drawbridge serve --cluster nats://HOST:PORT)');
+      return send(res, 200, { hosts: await cluster.liveHosts() });
+    }
     if (parts[1] !== 'processes') throw new HttpError(404, 'no such route');
     if (parts.length === 2) {
-      if (method === 'GET') return send(res, 200, { processes: await pool.list() });
+      if (method === 'GET') {
+        if (url.searchParams.get('cluster') !== '1') return send(res, 200, { processes: withHost(await pool.list(), cluster) });
+        if (!cluster) throw new HttpError(400, 'cluster=1: this daemon is not in a cluster');
+        return send(res, 200, { processes: await clusterList(cluster) });
+      }
       if (method === 'POST') {
-        const body = (await readJson(req)) as unknown as SpawnBody;
+        const text = await readBody(req, JSON_LIMIT);
+        const body = parseJson(text) as unknown as SpawnBody;
+        if (body.host !== undefined || body.labels !== undefined) {
+          if (!cluster) throw new HttpError(400, 'host and labels place a picoprocess in a cluster; this daemon is not in one');
+          if (body.host !== undefined && typeof body.host !== 'string') throw new HttpError(400, 'host must be a host name');
+          if (
+            body.labels !== undefined &&
+            (typeof body.labels !== 'object' || body.labels === null || Object.values(body.labels).some((v) => typeof v !== 'string'))
+          )
+            throw new HttpError(400, 'labels must be an object of strings');
+        }
+        if (cluster) {
+          // Placed on the least loaded live host (or the one named): another host runs the same route.
+          const target = body.host ?? (await cluster.place(body.labels))?.name;
+          if (!target) throw new HttpError(503, `no live host of the cluster has the labels ${JSON.stringify(body.labels ?? {})}`);
+          if (target !== cluster.name) {
+            const placed = { ...body, host: target };
+            return relay(
+              res,
+              await cluster.forward(target, { method: 'POST', path: '/v1/processes', body: Buffer.from(JSON.stringify(placed)).toString('base64') }),
+            );
+          }
+        }
         const { infos, warning } = await spawn(body);
-        const answer: Record<string, unknown> = body.count === undefined ? { process: infos[0] } : { process: infos[0], processes: infos };
+        if (cluster) await cluster.own(infos.map((i) => i.id));
+        const shown = withHost(infos, cluster);
+        const answer: Record<string, unknown> = body.count === undefined ? { process: shown[0] } : { process: shown[0], processes: shown };
         // The module runs, but a preparation cap stopped its preparation: it cannot be checkpointed.
         if (warning) answer.warning = warning;
         return send(res, 201, answer);
@@ -256,12 +366,30 @@ export function createApiServer(options: ApiOptions): Server {
     }
     const id = Number(parts[2]);
     if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(404, `no picoprocess ${parts[2]}`);
+    if (cluster && !pool.has(id)) {
+      // Another host's picoprocess: the same request, made there.
+      const owner = await cluster.ownerOf(id);
+      if (owner && owner !== cluster.name) {
+        const action = parts[3];
+        if (parts.length === 4 && (action === 'stdout' || action === 'stderr') && url.searchParams.get('follow') === '1') {
+          const from = Number(url.searchParams.get('from') ?? 0);
+          if (!Number.isSafeInteger(from) || from < 0) throw new HttpError(400, 'from must be a byte offset');
+          return followRemote(res, cluster, owner, id, action, from);
+        }
+        const body = method === 'GET' || method === 'DELETE' ? null : await readBody(req, STDIN_LIMIT);
+        return relay(
+          res,
+          await cluster.forward(owner, { method, path: url.pathname + url.search, body: body?.length ? Buffer.from(body).toString('base64') : '' }),
+        );
+      }
+    }
     pool.get(id); // 404 for an unknown id, whatever the route
     const action = parts[3];
     if (parts.length === 3) {
       if (method === 'GET') return send(res, 200, { process: await pool.fresh(id) });
       if (method === 'DELETE') {
         pool.remove(id);
+        if (cluster) await cluster.disown(id);
         return send(res, 200, { removed: id });
       }
     } else if (parts.length === 4) {

@@ -51,6 +51,8 @@ export interface PoolOptions {
   keepEnded?: number;
   /** Where picoprocesses in log mode keep their logs (default $DRAWBRIDGE_CACHE/durable). */
   logFolder?: string;
+  /** The first id (default 1): a host of a cluster gives ids from a range of its own. */
+  firstId?: number;
 }
 
 export interface PoolSpawn {
@@ -82,7 +84,7 @@ export class Pool {
   constructor(options: PoolOptions = {}) {
     tuneV8ForPoolWorkers();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.table = new ProcessTable(options.keepEnded ?? 1000, options.outputCapacity ?? DEFAULT_OUTPUT_CAPACITY);
+    this.table = new ProcessTable(options.keepEnded ?? 1000, options.outputCapacity ?? DEFAULT_OUTPUT_CAPACITY, options.firstId ?? 1);
     const prepare = options.prepare ?? true;
     this.store = new ModuleStore(prepare);
     this.logFolder = options.logFolder ?? defaultLogFolder();
@@ -270,6 +272,11 @@ export class Pool {
       this.threads.retire(slot);
     }, DEDICATED_WATCH_MS);
     timer.unref();
+  }
+
+  /** Whether this pool knows picoprocess `id`. */
+  has(id: number): boolean {
+    return this.table.find(id) !== undefined;
   }
 
   get(id: number): ProcessInfo {

@@ -98,18 +98,22 @@ export class Proc {
 export class ProcessTable {
   private readonly procs = new Map<number, Proc>();
   private readonly endedOrder: number[] = [];
-  private nextId = 1;
+  private nextId: number;
+  private readonly firstId: number;
   private readonly keepEnded: number;
   private readonly capacity: number;
 
-  constructor(keepEnded: number, outputCapacity: number) {
+  /** firstId: the first id given (a host of a cluster has a range of its own). */
+  constructor(keepEnded: number, outputCapacity: number, firstId = 1) {
     this.keepEnded = keepEnded;
     this.capacity = outputCapacity;
+    this.firstId = firstId;
+    this.nextId = firstId;
   }
 
   /** Whether any picoprocess has been given an id yet. */
   get used(): boolean {
-    return this.nextId !== 1;
+    return this.nextId !== this.firstId;
   }
 
   get size(): number {
@@ -159,11 +163,11 @@ export class ProcessTable {
     this.procs.delete(id);
   }
 
-  /** Forget every entry: the next id is 1 again. */
+  /** Forget every entry: the next id is the first again. */
   clear(): void {
     this.procs.clear();
     this.endedOrder.length = 0;
-    this.nextId = 1;
+    this.nextId = this.firstId;
   }
 
   /** It ran after it was placed: what its scheduler said of it. */
