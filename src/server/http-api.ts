@@ -112,6 +112,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** The answer to a spawn started here. */
+function sendSpawned(res: ServerResponse, body: SpawnBody, started: { infos: ProcessInfo[]; warning?: string }, cluster: ClusterMember | null): void {
+  const shown = withHost(started.infos, cluster);
+  const answer: Record<string, unknown> = body.count === undefined ? { process: shown[0] } : { process: shown[0], processes: shown };
+  // The module runs, but a preparation cap stopped its preparation: it cannot be checkpointed.
+  if (started.warning) answer.warning = started.warning;
+  send(res, 201, answer);
+}
+
 /** An answer another host gave, passed on as it came. */
 function relay(res: ServerResponse, a: ForwardedAnswer): void {
   const body = Buffer.from(a.body, 'base64');
@@ -344,23 +353,23 @@ export function createApiServer(options: ApiOptions): Server {
         }
         if (cluster) {
           // Placed on the least loaded live host (or the one named): another host runs the same route.
+          const chosen = body.host === undefined;
           const target = body.host ?? (await cluster.place(body.labels))?.name;
           if (!target) throw new HttpError(503, `no live host of the cluster has the labels ${JSON.stringify(body.labels ?? {})}`);
-          if (target !== cluster.name) {
-            const placed = { ...body, host: target };
-            return relay(
-              res,
-              await cluster.forward(target, { method: 'POST', path: '/v1/processes', body: Buffer.from(JSON.stringify(placed)).toString('base64') }),
-            );
+          try {
+            if (target !== cluster.name) {
+              const placed = { ...body, host: target };
+              const body64 = Buffer.from(JSON.stringify(placed)).toString('base64');
+              return relay(res, await cluster.forward(target, { method: 'POST', path: '/v1/processes', body: body64 }));
+            }
+            const local = await spawn(body);
+            await cluster.own(local.infos.map((i) => i.id));
+            return sendSpawned(res, body, local, cluster);
+          } finally {
+            if (chosen) cluster.placed(target);
           }
         }
-        const { infos, warning } = await spawn(body);
-        if (cluster) await cluster.own(infos.map((i) => i.id));
-        const shown = withHost(infos, cluster);
-        const answer: Record<string, unknown> = body.count === undefined ? { process: shown[0] } : { process: shown[0], processes: shown };
-        // The module runs, but a preparation cap stopped its preparation: it cannot be checkpointed.
-        if (warning) answer.warning = warning;
-        return send(res, 201, answer);
+        return sendSpawned(res, body, await spawn(body), null);
       }
       throw new HttpError(405, `${method} is not allowed here`);
     }

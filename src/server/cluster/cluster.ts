@@ -231,21 +231,29 @@ export class ClusterMember {
    */
   async place(labels: Record<string, string> = {}): Promise<HostRecord | null> {
     const fits = (await this.liveHosts()).filter((h) => Object.entries(labels).every(([k, v]) => h.labels[k] === v));
-    // A record is up to a heartbeat old: what this host placed since counts too, so that spawns
-    // in quick succession spread instead of all going to the host that looked least loaded.
-    const load = (h: HostRecord) => h.processes + (this.placed.get(h.name) ?? []).filter((t) => t >= h.at).length;
+    // A record is up to a heartbeat old: what this host placed that the record cannot count yet
+    // (still starting, or started after the record was written) counts too, so that spawns in
+    // quick succession spread instead of all going to the host that looked least loaded.
+    const load = (h: HostRecord) => h.processes + (this.placements.get(h.name) ?? []).filter((t) => t >= h.at).length;
     fits.sort((a, b) => load(a) - load(b) || a.name.localeCompare(b.name));
     const chosen = fits[0] ?? null;
     if (chosen) {
-      const times = (this.placed.get(chosen.name) ?? []).filter((t) => t >= chosen.at);
-      times.push(Date.now());
-      this.placed.set(chosen.name, times);
+      const pending = (this.placements.get(chosen.name) ?? []).filter((t) => t >= chosen.at);
+      pending.push(Infinity);
+      this.placements.set(chosen.name, pending);
     }
     return chosen;
   }
 
-  /** When this host placed picoprocesses on each host (kept until that host's record is newer). */
-  private readonly placed = new Map<string, number[]>();
+  /** The placement on `name` that place() chose is answered (started or refused): counted from now until a newer record. */
+  placed(name: string): void {
+    const pending = this.placements.get(name);
+    const k = pending?.indexOf(Infinity) ?? -1;
+    if (k >= 0) pending![k] = Date.now();
+  }
+
+  /** Placements this host made, by host: when each was answered (Infinity: not yet). */
+  private readonly placements = new Map<string, number[]>();
 
   /** Record that this host runs these ids. */
   async own(ids: readonly number[]): Promise<void> {

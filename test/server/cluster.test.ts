@@ -1,0 +1,216 @@
+// Hosts of `drawbridge serve` joined through a real nats-server with JetStream (docs/cluster.md,
+// src/server/cluster/): three daemons as separate processes, driven with the CLI client as a
+// user would. Placement spreads spawns; `ps --cluster` lists every host's picoprocesses; kill,
+// logs (followed too) and checkpoint reach the owner from another host, a snapshot bigger than
+// one NATS message included; a host killed with SIGKILL drops out of the cluster within its
+// records' lifetime. Then a peer's hostile requests: answered, and the host runs on.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import type { HostRecord } from '../../src/server/cluster/cluster.ts';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { collect } from '../support/child-output.ts';
+import { HOST_TTL_MS } from '../../src/server/cluster/cluster.ts';
+import { readSealedSnapshot } from '../../src/checkpoint/snapshot-file.ts';
+import { decodeSnapshot } from '../../src/checkpoint/snapshot.ts';
+
+const BIN = 'bin/drawbridge.js';
+const COUNTER = 'build/guests/checkpoint/counter.wasm';
+const hasNats = spawnSync('nats-server', ['--version']).status === 0;
+const clusterTest = hasNats
+  ? test
+  : (name: string, _fn: () => Promise<void>) => test(name, { skip: 'needs nats-server (Debian package nats-server)' }, () => {});
+
+const dir = mkdtempSync(join(tmpdir(), 'db-cluster-'));
+// The daemons' connection files (serve-NAME.json) go under this file's own XDG_CACHE_HOME.
+const env = { ...process.env, DRAWBRIDGE_CACHE: join(dir, 'cache'), DRAWBRIDGE_KEY: join(dir, 'host.key'), XDG_CACHE_HOME: join(dir, 'xdg') };
+// Snapshots are sealed with the daemons' host key: this file reads them with it.
+process.env.DRAWBRIDGE_KEY = env.DRAWBRIDGE_KEY;
+let nats: ChildProcess | null = null;
+let url = '';
+const hosts = new Map<string, { p: ChildProcess; err: ReturnType<typeof collect> }>();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startHost(name: string, labels?: string): Promise<void> {
+  const p = spawn(
+    process.execPath,
+    [BIN, 'serve', '--name', name, '--cluster', url, ...(labels ? ['--labels', labels] : []), '--workers', '1', '--warm-up', '0', '-q'],
+    { env },
+  );
+  const out = collect(p, 'stdout');
+  const err = collect(p, 'stderr');
+  hosts.set(name, { p, err });
+  await out.waitFor(new RegExp(`host ${name} of the cluster`));
+}
+
+/** The CLI against host `name`. */
+function cli(name: string, args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...env, DRAWBRIDGE_DAEMON: name } });
+}
+
+async function until<T>(what: string, f: () => T | null | undefined, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== null && v !== undefined) return v;
+    assert.ok(Date.now() < deadline, `never: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+before(async () => {
+  if (!hasNats) return;
+  const port = await freePort();
+  url = `nats://127.0.0.1:${port}`;
+  nats = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'js')], { stdio: 'ignore' });
+  await until('nats-server listens', () => (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0 ? true : null));
+  await Promise.all([startHost('c1', 'zone=east'), startHost('c2', 'zone=west'), startHost('c3', 'zone=west')]);
+});
+
+after(() => {
+  for (const h of hosts.values()) h.p.kill('SIGKILL');
+  nats?.kill();
+});
+
+/** The ids `spawn` printed. */
+function spawned(name: string, args: string[]): number {
+  const r = cli(name, ['spawn', ...args]);
+  assert.equal(r.status, 0, r.stderr);
+  return Number(r.stdout.trim());
+}
+
+/** Which host runs each picoprocess, as ps --cluster says. */
+function hostsOf(): Map<number, string> {
+  const ps = cli('c1', ['ps', '--cluster', '--json']);
+  assert.equal(ps.status, 0, ps.stderr);
+  return new Map((JSON.parse(ps.stdout) as { id: number; host: string }[]).map((p) => [p.id, p.host]));
+}
+
+function hostOf(id: number): string {
+  const h = hostsOf().get(id);
+  assert.ok(h, `ps --cluster lists ${id}`);
+  return h;
+}
+
+clusterTest('spawns through one host spread over the three; ps --cluster on another lists them all with their host', async () => {
+  const ids = Array.from({ length: 6 }, () => spawned('c1', [COUNTER, '100000', '50']));
+  const where = hostsOf();
+  const per = new Map<string, number>();
+  for (const id of ids) per.set(where.get(id)!, (per.get(where.get(id)!) ?? 0) + 1);
+  assert.deepEqual([...per.entries()].sort(), [
+    ['c1', 2],
+    ['c2', 2],
+    ['c3', 2],
+  ]);
+  // Each host gives ids from a range of its own: one id, one picoprocess in the whole cluster.
+  const ranges = new Map<string, Set<number>>();
+  for (const id of ids) ranges.set(where.get(id)!, (ranges.get(where.get(id)!) ?? new Set()).add(Math.floor(id / 1e9)));
+  assert.equal(new Set([...ranges.values()].map((r) => [...r].join())).size, 3);
+  const ps = cli('c2', ['ps', '--cluster', '--json']);
+  assert.equal(ps.status, 0, ps.stderr);
+  const listed = JSON.parse(ps.stdout) as { id: number; host: string; state: string }[];
+  for (const id of ids) assert.ok(listed.some((x) => x.id === id && x.host === where.get(id)));
+  const table = cli('c3', ['ps', '--cluster']);
+  assert.match(table.stdout, /^HOST {2}ID /);
+  for (const id of ids) cli('c1', ['kill', String(id)]);
+});
+
+clusterTest('labels place a spawn on a host that has them; none that has them is one line', async () => {
+  for (let k = 0; k < 3; k++) assert.equal(hostOf(spawned('c2', ['--labels', 'zone=east', '--close-stdin', COUNTER, '3', '1'])), 'c1');
+  const west = spawned('c1', ['--labels', 'zone=west', '--close-stdin', COUNTER, '3', '1']);
+  assert.match(hostOf(west), /^c[23]$/);
+  const none = cli('c1', ['spawn', '--labels', 'zone=north', COUNTER]);
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /^drawbridge spawn: no live host of the cluster has the labels \{"zone":"north"\}\n$/);
+});
+
+clusterTest('kill, logs, logs --follow and checkpoint of a picoprocess reach its owner from another host', async () => {
+  // Wherever it was placed, it is reached from a host that does not run it.
+  const short = spawned('c3', ['--close-stdin', COUNTER, '20', '5']);
+  const from = hostOf(short) === 'c1' ? 'c2' : 'c1';
+  const followed = cli(from, ['logs', '--follow', String(short)]);
+  assert.equal(followed.status, 0, followed.stderr);
+  assert.match(followed.stdout, /^step 0 hash [0-9a-f]{16}\n(step \d+ hash [0-9a-f]{16}\n){19}done sum 2470\n$/);
+  const plain = cli(from, ['logs', String(short)]);
+  assert.equal(plain.stdout, followed.stdout);
+
+  const long = spawned('c3', [COUNTER, '100000', '50']);
+  const other = hostOf(long) === 'c1' ? 'c2' : 'c1';
+  await until('it printed a few steps', () => (/step 3 /.test(cli(other, ['logs', String(long)]).stdout) ? true : null));
+  const snap = join(dir, 'remote.snap');
+  const ck = cli(other, ['checkpoint', '--host', other, String(long), '-o', snap, '--leave-running']);
+  assert.equal(ck.status, 0, ck.stderr);
+  // A counter's snapshot carries its module and half a megabyte of ballast: more than one NATS message.
+  assert.ok(statSync(snap).size > 700 * 1024);
+  assert.equal(decodeSnapshot(readSealedSnapshot(snap).bytes).meta.module.name.endsWith('counter.wasm'), true);
+  const killed = cli(other, ['kill', String(long)]);
+  assert.equal(killed.status, 0, killed.stderr);
+  assert.match(killed.stdout, new RegExp(`^${long} (killed|exited)`));
+  const ps = JSON.parse(cli(other, ['ps', '--cluster', '--json']).stdout) as { id: number; state: string }[];
+  assert.equal(ps.find((p) => p.id === long)?.state, 'exited');
+});
+
+clusterTest("a peer's hostile requests over NATS are answered with an error, and the host runs on", async () => {
+  const nc: NatsConnection = await connect({ servers: url });
+  try {
+    const ask = async (payload: string) =>
+      JSON.parse((await nc.request('drawbridge.host.c2', payload, { timeout: 5000 })).string()) as { status: number; body: string };
+    assert.equal((await ask('not json')).status, 400);
+    assert.equal((await ask(JSON.stringify({ method: 'GET', path: '/etc/passwd' }))).status, 400);
+    const forged = await ask(JSON.stringify({ method: 'POST', path: '/v1/processes', object: 'f'.repeat(32) }));
+    assert.equal(forged.status, 502);
+    assert.match(Buffer.from(forged.body, 'base64').toString(), /not in the transfer store/);
+    const notName = await ask(JSON.stringify({ method: 'POST', path: '/v1/processes', object: '../x' }));
+    assert.equal(notName.status, 502);
+    // A request for a route the daemon refuses is its own answer, whole.
+    const refused = await ask(JSON.stringify({ method: 'POST', path: '/v1/processes', body: Buffer.from('{"module":"relative.wasm"}').toString('base64') }));
+    assert.equal(refused.status, 400);
+  } finally {
+    await nc.close();
+  }
+  const ps = cli('c2', ['ps', '--cluster']);
+  assert.equal(ps.status, 0, ps.stderr);
+});
+
+/** The live hosts, as host `name`'s API lists them (GET /v1/hosts). */
+async function liveHosts(name: string): Promise<string[]> {
+  const c = JSON.parse(readFileSync(join(env.XDG_CACHE_HOME, 'drawbridge', `serve-${name}.json`), 'utf8')) as { url: string; token: string };
+  const r = await fetch(`${c.url}/v1/hosts`, { headers: { authorization: `Bearer ${c.token}` } });
+  assert.equal(r.status, 200);
+  return ((await r.json()) as { hosts: HostRecord[] }).hosts.map((h) => h.name);
+}
+
+clusterTest('a host killed with SIGKILL drops out of the cluster within the lifetime of its record', async () => {
+  assert.deepEqual(await liveHosts('c1'), ['c1', 'c2', 'c3']);
+  hosts.get('c3')!.p.kill('SIGKILL');
+  const t0 = Date.now();
+  let left = false;
+  while (!left) {
+    left = !(await liveHosts('c1')).includes('c3');
+    assert.ok(Date.now() - t0 < HOST_TTL_MS + 10_000, 'c3 is still listed');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Spawns go only to the live hosts, and ps --cluster lists theirs.
+  const ids = Array.from({ length: 4 }, () => spawned('c1', ['--close-stdin', COUNTER, '3', '1']));
+  assert.ok(
+    ids.every((id) => hostOf(id) !== 'c3'),
+    ids.join(' '),
+  );
+  const ps = cli('c2', ['ps', '--cluster']);
+  assert.equal(ps.status, 0, ps.stderr);
+  assert.doesNotMatch(ps.stdout, /^c3 /m);
+});
