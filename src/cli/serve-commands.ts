@@ -89,7 +89,7 @@ const KILL_OPTIONS = { json: { type: 'boolean' }, help: HELP } as const satisfie
 const LOGS_OPTIONS = { stderr: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' }, help: HELP } as const satisfies OptionTable;
 /** --worker K: a worker thread of the daemon, by number. */
 const WORKER = { type: 'string', value: 'K', needs: 'a number: --worker K' } as const;
-const MOVE_OPTIONS = { worker: WORKER, help: HELP } as const satisfies OptionTable;
+const MOVE_OPTIONS = { worker: WORKER, host: { type: 'string', value: 'NAME' }, help: HELP } as const satisfies OptionTable;
 const DAEMON_CHECKPOINT_OPTIONS = {
   output: { type: 'string', short: 'o', value: 'FILE' },
   'leave-running': { type: 'boolean' },
@@ -133,12 +133,13 @@ ended (exited N, killed, trap: ..., cpu time limit exceeded, ...), worker thread
 checkpoint captures it (CAPTURE: snapshot, log, or - when it cannot be), CPU time, memory,
 output bytes, command. --cluster: those of every live host of its cluster, with their HOST
 (docs/cluster.md). --json: the API's records (GET /v1/processes).`;
-export const MOVE_USAGE = `usage: drawbridge move ID [--worker K]
+export const MOVE_USAGE = `usage: drawbridge move ID [--worker K | --host NAME]
 Moves a running picoprocess of the daemon to its worker thread K (default: the least loaded
 other one): a checkpoint there, a restore here, same id, its output going on. One in log mode
 (spawn --durable) moves by its log: replayed there, nothing printed again, then live; one
 whose module is not prepared (a worker thread of its own) moves to a new thread of its own,
-without --worker. drawbridge ps shows where each one runs.`;
+without --worker. drawbridge ps shows where each one runs. In a cluster, --host moves it to
+another host (docs/cluster.md): same id, its output so far carried with it.`;
 export const DAEMON_CHECKPOINT_USAGE = 'usage: drawbridge checkpoint --host [WHERE] ID -o FILE [--leave-running]';
 export const DAEMON_RESTORE_USAGE = 'usage: drawbridge restore --host [WHERE] FILE [--worker K] [--key FILE]... [--trust-unsealed]';
 const HOST_HELP = `WHERE names the daemon: its connection file (*.json), a unix socket (unix:PATH or a path), or
@@ -420,15 +421,16 @@ export async function logsCommand(argv: string[], io: CommandIo): Promise<number
 }
 
 /** move's ID and --worker K; 'help', or a mistake's message. */
-function moveArgs(argv: string[]): { id: string; worker: string | null } | 'help' | string {
+function moveArgs(argv: string[]): { id: string; worker: string | null; host: string | null } | 'help' | string {
   const a = parseCommandArgs(MOVE_OPTIONS, argv);
   if (a.kind !== 'ok') return a.kind === 'help' ? 'help' : a.message;
   const unexpected = a.positionals.find((x, i) => i > 0 || !isId(x));
   if (unexpected !== undefined) return `unexpected argument ${unexpected}`;
-  const { worker } = a.values;
+  const { worker, host } = a.values;
   if (worker !== undefined && !isId(worker)) return `--worker needs ${WORKER.needs}`;
+  if (worker !== undefined && host !== undefined) return '--worker moves within this host, --host to another: give one';
   const [id] = a.positionals;
-  return id === undefined ? 'missing ID' : { id, worker: worker ?? null };
+  return id === undefined ? 'missing ID' : { id, worker: worker ?? null, host: host ?? null };
 }
 
 export async function moveCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -441,12 +443,13 @@ export async function moveCommand(argv: string[], io: CommandIo): Promise<number
     io.err(`drawbridge move: ${p}\n${MOVE_USAGE}`);
     return 2;
   }
-  const { id, worker } = p;
+  const { id, worker, host } = p;
+  const query = host !== null ? `?host=${encodeURIComponent(host)}` : worker === null ? '' : `?worker=${worker}`;
   try {
-    const { process: p } = (await call(findConnection(), 'POST', `/v1/processes/${id}/move${worker === null ? '' : `?worker=${worker}`}`)) as {
-      process: ProcessInfo;
+    const { process: p } = (await call(findConnection(), 'POST', `/v1/processes/${id}/move${query}`)) as {
+      process: ProcessInfo & { host?: string };
     };
-    io.out(`moved ${p.id} to worker ${p.worker}`);
+    io.out(host !== null ? `moved ${p.id} to host ${p.host}` : `moved ${p.id} to worker ${p.worker}`);
     return 0;
   } catch (e) {
     return fail(io, 'move', e);

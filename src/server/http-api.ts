@@ -133,6 +133,51 @@ function withHost(infos: ProcessInfo[], cluster: ClusterMember | null): (Process
   return cluster ? infos.map((i) => ({ ...i, host: cluster.name })) : infos;
 }
 
+/** Most output of each stream a move between hosts carries (what the rings hold is less). */
+const OUTPUT_CARRIED = 64 * 1024 * 1024;
+
+/**
+ * Move picoprocess `id` to host `to` of the cluster: checkpointed here (it stops), restored
+ * there with the same id and its output so far (the same offsets), its owner record then
+ * theirs. Refused there: it goes on here, and the error says so.
+ */
+async function moveToHost(pool: Pool, cluster: ClusterMember, id: number, to: string): Promise<ProcessInfo> {
+  if (to === cluster.name) throw new HttpError(409, `picoprocess ${id} is on ${to} already`);
+  if (!(await cluster.liveHosts()).some((h) => h.name === to)) throw new HttpError(404, `no live host ${to} in the cluster`);
+  const checkpoint = await pool.checkpoint(id, false);
+  const out = pool.output(id, 'stdout').read(0);
+  const err = pool.output(id, 'stderr').read(0);
+  const query = `id=${id}&stdout_from=${out.from}&stdout_len=${out.bytes.length}&stderr_from=${err.from}&stderr_len=${err.bytes.length}`;
+  const body = Buffer.concat([out.bytes, err.bytes, checkpoint]).toString('base64');
+  const a = await cluster.forward(to, { method: 'POST', path: `/v1/arrive?${query}`, body });
+  pool.remove(id);
+  const answer = JSON.parse(Buffer.from(a.body, 'base64').toString('utf8')) as { process?: ProcessInfo; error?: string };
+  if (a.status === 201 && answer.process) return answer.process;
+  await pool.restore(checkpoint, undefined, { id, stdout: out, stderr: err });
+  throw new HttpError(a.status >= 500 ? 502 : 409, `host ${to} did not take picoprocess ${id} (${answer.error ?? `status ${a.status}`}); it goes on here`);
+}
+
+/** A move's body (moveToHost): stdout, stderr, then the checkpoint, split by the lengths its query gives. */
+function arrivalOf(
+  url: URL,
+  body: Uint8Array,
+): { id: number; stdout: { from: number; bytes: Uint8Array }; stderr: { from: number; bytes: Uint8Array }; checkpoint: Uint8Array } {
+  const n = (k: string): number => {
+    const v = Number(url.searchParams.get(k));
+    if (!Number.isSafeInteger(v) || v < 0) throw new HttpError(400, `${k} must be a whole number`);
+    return v;
+  };
+  const id = n('id');
+  const [outLen, errLen] = [n('stdout_len'), n('stderr_len')];
+  if (id <= 0 || outLen > OUTPUT_CARRIED || errLen > OUTPUT_CARRIED || outLen + errLen > body.length) throw new HttpError(400, 'the move does not add up');
+  return {
+    id,
+    stdout: { from: n('stdout_from'), bytes: body.subarray(0, outLen) },
+    stderr: { from: n('stderr_from'), bytes: body.subarray(outLen, outLen + errLen) },
+    checkpoint: body.subarray(outLen + errLen),
+  };
+}
+
 /** How often the output of a picoprocess on another host is asked for while it is followed. */
 const FOLLOW_POLL_MS = 100;
 
@@ -317,17 +362,26 @@ export function createApiServer(options: ApiOptions): Server {
     const parts = url.pathname.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
     if (parts[0] !== 'v1') throw new HttpError(404, 'no such route (the API lives under /v1)');
+    const cluster = options.cluster?.() ?? null;
     if (parts.length === 2 && parts[1] === 'health' && method === 'GET') {
       return send(res, 200, { ok: true, processes: pool.size, pid: process.pid, workers: pool.workerCount, warmUp: options.warmUp ?? null });
     }
     if (parts.length === 2 && parts[1] === 'workers' && method === 'GET') {
       return send(res, 200, { workers: pool.workers() });
     }
+    if (parts.length === 2 && parts[1] === 'arrive' && method === 'POST') {
+      // A picoprocess another host of the cluster moves here (moveToHost): same id, its output so far.
+      if (!cluster) throw new HttpError(404, 'this daemon is not in a cluster');
+      const body = await readBody(req, SNAPSHOT_LIMIT + 2 * OUTPUT_CARRIED);
+      const arrival = arrivalOf(url, body);
+      const info = await pool.restore(arrival.checkpoint, undefined, arrival);
+      await cluster.own([info.id]);
+      return send(res, 201, { process: withHost([info], cluster)[0] });
+    }
     if (parts.length === 2 && parts[1] === 'restore' && method === 'POST') {
       const info = await pool.restore(await readBody(req, SNAPSHOT_LIMIT), workerParam(url));
       return send(res, 201, { process: info });
     }
-    const cluster = options.cluster?.() ?? null;
     if (parts.length === 2 && parts[1] === 'hosts' && method === 'GET') {
       if (!cluster) throw new HttpError(404, 'this daemon is not in a cluster (drawbridge serve --cluster nats://HOST:PORT)');
       return send(res, 200, { hosts: await cluster.liveHosts() });
@@ -409,6 +463,10 @@ export function createApiServer(options: ApiOptions): Server {
         const bytes = await readBody(req, STDIN_LIMIT);
         const accepted = await pool.feedStdin(id, bytes, url.searchParams.get('close') === '1');
         return send(res, 200, { accepted });
+      }
+      if (action === 'move' && method === 'POST' && url.searchParams.has('host')) {
+        if (!cluster) throw new HttpError(400, 'host: this daemon is not in a cluster');
+        return send(res, 200, { process: await moveToHost(pool, cluster, id, url.searchParams.get('host') ?? '') });
       }
       if (action === 'move' && method === 'POST') return send(res, 200, { process: await pool.move(id, workerParam(url)) });
       if (action === 'checkpoint' && method === 'POST') {

@@ -31,6 +31,12 @@ export class OutputRing {
     return this.total - this.held;
   }
 
+  /** Start where another ring (of a picoprocess that moved here) was: its bytes held from offset `from`. */
+  seed(from: number, bytes: Uint8Array): void {
+    this.total = from;
+    this.append(bytes);
+  }
+
   append(bytes: Uint8Array): void {
     if (this.ended || bytes.length === 0) return;
     if (this.capacity === 0) {

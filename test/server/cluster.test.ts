@@ -164,6 +164,27 @@ clusterTest('kill, logs, logs --follow and checkpoint of a picoprocess reach its
   assert.equal(ps.find((p) => p.id === long)?.state, 'exited');
 });
 
+clusterTest('move --host: checkpointed on its host, restored on another with the same id; its output goes on where it was', async () => {
+  const whole = spawnSync(process.execPath, [BIN, 'run', COUNTER, '40', '20'], { encoding: 'utf8', env });
+  const id = spawned('c1', ['--close-stdin', COUNTER, '40', '20']);
+  const from = hostOf(id);
+  const to = from === 'c1' ? 'c2' : 'c1';
+  const via = ['c1', 'c2', 'c3'].find((h) => h !== from && h !== to)!;
+  await until('it printed a few steps', () => (/step 3 /.test(cli(from, ['logs', String(id)]).stdout) ? true : null));
+  // Asked of the third host: the request reaches the owner, which moves it.
+  const moved = cli(via, ['move', String(id), '--host', to]);
+  assert.equal(moved.status, 0, moved.stderr);
+  assert.equal(moved.stdout, `moved ${id} to host ${to}\n`);
+  assert.equal(hostOf(id), to);
+  const followed = cli(from, ['logs', '--follow', String(id)]);
+  assert.equal(followed.stdout, whole.stdout, 'one output, as if it had not moved');
+  const info = JSON.parse(cli(to, ['ps', '--json']).stdout) as { id: number; exitCode: number }[];
+  assert.equal(info.find((p) => p.id === id)?.exitCode, whole.status);
+  const again = cli(via, ['move', String(id), '--host', 'nowhere']);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /picoprocess \d+ has ended|no live host nowhere/);
+});
+
 clusterTest("a peer's hostile requests over NATS are answered with an error, and the host runs on", async () => {
   const nc: NatsConnection = await connect({ servers: url });
   try {

@@ -55,6 +55,19 @@ export interface PoolOptions {
   firstId?: number;
 }
 
+/** A picoprocess that moved here from another host of a cluster: its id, and its output so far. */
+export interface Arrival {
+  id: number;
+  stdout: { from: number; bytes: Uint8Array };
+  stderr: { from: number; bytes: Uint8Array };
+}
+
+/** Its output goes on where it was: the same offsets, what the other host's rings held. */
+function arrive(p: Proc, from: Arrival): void {
+  p.stdout.seed(from.stdout.from, from.stdout.bytes);
+  p.stderr.seed(from.stderr.from, from.stderr.bytes);
+}
+
 export interface PoolSpawn {
   module: LoadedModule;
   /** argv after argv[0]. */
@@ -191,8 +204,8 @@ export class Pool {
   }
 
   /** Continue a snapshot or a log checkpoint as a new picoprocess (on the least-loaded worker, or `worker`). */
-  async restore(snapshot: Uint8Array, worker?: number): Promise<ProcessInfo> {
-    if (isLogCheckpoint(snapshot)) return this.restoreLog(snapshot, worker);
+  async restore(snapshot: Uint8Array, worker?: number, from?: Arrival): Promise<ProcessInfo> {
+    if (isLogCheckpoint(snapshot)) return this.restoreLog(snapshot, worker, from);
     // A module prepared without the tick counter cannot be preempted: a worker of its own.
     const decoded = decodeSnapshot(snapshot, 'snapshot', { lazyPages: true });
     const own = decoded.module !== null && this.threads.ownThread(isPreemptible(snapshotImage(decoded.module, decoded.meta)));
@@ -203,7 +216,8 @@ export class Pool {
       );
     const slot = own ? this.threads.dedicatedSlot() : worker === undefined ? this.threads.leastLoaded() : this.threads.poolSlot(worker);
     const gen = this.nextGen++;
-    const p = this.table.add('snapshot', [], this.defaultManifest(), slot, gen);
+    const p = this.table.add('snapshot', [], this.defaultManifest(), slot, gen, from?.id);
+    if (from) arrive(p, from);
     await this.place(p, slot, { op: 'restore', req: 0, id: p.id, gen, snapshot, manifest: null, stdin: [], closeStdin: false });
     return p.info();
   }
@@ -214,7 +228,7 @@ export class Pool {
    * preempted when it can be. Answered once it has gone live; a replay that differs from the
    * log (diverged, its memory not the checkpoint's) is refused with its line.
    */
-  private async restoreLog(bytes: Uint8Array, worker?: number): Promise<ProcessInfo> {
+  private async restoreLog(bytes: Uint8Array, worker?: number, from?: Arrival): Promise<ProcessInfo> {
     const opened = openLogCheckpoint(bytes, 'the checkpoint', this.defaultManifest());
     const meta = opened.checkpoint.meta;
     const module = await this.load(opened.checkpoint.module, meta.module.name);
@@ -225,7 +239,8 @@ export class Pool {
       throw new SupervisorError(409, `this module cannot be preempted (it is not prepared): it gets a worker thread of its own, not worker ${worker}`);
     const slot = own ? this.threads.dedicatedSlot() : worker === undefined ? this.threads.leastLoaded() : this.threads.poolSlot(worker);
     const gen = this.nextGen++;
-    const p = this.table.add(meta.module.name, [...meta.args], manifest, slot, gen);
+    const p = this.table.add(meta.module.name, [...meta.args], manifest, slot, gen, from?.id);
+    if (from) arrive(p, from);
     const key = this.sendModule(slot, module, compiled, manifest.limits.memory);
     const durable: DurableStart = {
       path: placementLogPath(this.logFolder, p.id, gen),

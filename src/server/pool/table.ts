@@ -120,9 +120,10 @@ export class ProcessTable {
     return this.procs.size;
   }
 
-  /** A new entry with the next id, placed on `slot` (counted there). */
-  add(name: string, args: string[], manifest: Manifest, slot: Slot, gen: number): Proc {
-    const p = new Proc(this.nextId++, name, args, manifest, slot, gen, this.capacity);
+  /** A new entry with the next id (or `id`: one that came from another host of a cluster), placed on `slot` (counted there). */
+  add(name: string, args: string[], manifest: Manifest, slot: Slot, gen: number, id?: number): Proc {
+    if (id !== undefined && this.procs.has(id)) throw new SupervisorError(409, `picoprocess ${id} exists already`);
+    const p = new Proc(id ?? this.nextId++, name, args, manifest, slot, gen, this.capacity);
     this.procs.set(p.id, p);
     slot.live++;
     return p;
