@@ -27,6 +27,8 @@ export const HOST_TTL_MS = 3000;
 export const SLOT_IDS = 1_000_000_000;
 /** Most slots tried when joining. */
 const MAX_SLOTS = 1000;
+/** How long a reading of the live hosts serves (a quarter of a heartbeat). */
+const HOSTS_FRESH_MS = 250;
 /** The longest a request to another host waits for its answer. */
 export const REQUEST_MS = 10_000;
 /** Most bytes a body carried between hosts may have (a snapshot: the control API's own bound). */
@@ -207,8 +209,19 @@ export class ClusterMember {
     await this.slots.put(String(this.slot), this.name);
   }
 
-  /** The live hosts, by name. */
-  async liveHosts(): Promise<HostRecord[]> {
+  /** The live hosts, by name: read at most every HOSTS_FRESH_MS (a spawn places by them). */
+  liveHosts(): Promise<HostRecord[]> {
+    const now = Date.now();
+    if (this.hostsRead && now - this.hostsRead.at < HOSTS_FRESH_MS) return this.hostsRead.hosts;
+    const hosts = this.readHosts();
+    this.hostsRead = { at: now, hosts };
+    hosts.catch(() => (this.hostsRead = null));
+    return hosts;
+  }
+
+  private hostsRead: { at: number; hosts: Promise<HostRecord[]> } | null = null;
+
+  private async readHosts(): Promise<HostRecord[]> {
     const out: HostRecord[] = [];
     const keys = await this.hosts.keys();
     const names: string[] = [];
