@@ -20,6 +20,7 @@ import { warmUpPool, warmUpModuleBytes, type WarmUpProgress, type WarmUpResult }
 import { isLoopbackIp } from '../abi/ip.ts';
 import { ClusterMember, type ClusterOptions } from './cluster/cluster.ts';
 import { localRequest } from './cluster/local-api.ts';
+import { Failover } from './cluster/failover.ts';
 import {
   answers,
   claimConnectionFile,
@@ -106,7 +107,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     throw e;
   }
   let joined: ClusterMember | null = null;
-  const server = createApiServer({ pool, token, warmUp, log: options.log, cluster: () => joined });
+  let failover: Failover | null = null;
+  const server = createApiServer({ pool, token, warmUp, log: options.log, cluster: () => joined, failover: () => failover });
   const connection: Connection = { token, pid: process.pid };
   try {
     await listen(server, options, connection);
@@ -117,6 +119,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         () => pool.size,
         (r) => localRequest(connection, r),
       );
+      failover = await Failover.open(cluster.nats, cluster, pool);
+      failover.start();
       joined = cluster;
     }
   } catch (e) {
@@ -133,6 +137,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     server,
     warmUp,
     async close() {
+      failover?.stop();
       await cluster?.leave();
       await pool.shutdown();
       server.closeAllConnections();

@@ -22,6 +22,7 @@ import type { WarmUpResult } from './pool/warm-up.ts';
 import type { Pool } from './pool/pool.ts';
 import { SupervisorError, type ProcessInfo } from './supervisor.ts';
 import type { ClusterMember, ForwardedAnswer } from './cluster/cluster.ts';
+import type { Failover } from './cluster/failover.ts';
 
 const JSON_LIMIT = 1024 * 1024;
 const STDIN_LIMIT = 1024 * 1024;
@@ -141,19 +142,23 @@ const OUTPUT_CARRIED = 64 * 1024 * 1024;
  * there with the same id and its output so far (the same offsets), its owner record then
  * theirs. Refused there: it goes on here, and the error says so.
  */
-async function moveToHost(pool: Pool, cluster: ClusterMember, id: number, to: string): Promise<ProcessInfo> {
+async function moveToHost(pool: Pool, cluster: ClusterMember, failover: Failover | null, id: number, to: string): Promise<ProcessInfo> {
   if (to === cluster.name) throw new HttpError(409, `picoprocess ${id} is on ${to} already`);
   if (!(await cluster.liveHosts()).some((h) => h.name === to)) throw new HttpError(404, `no live host ${to} in the cluster`);
+  const durable = failover?.isDurable(id) === true;
+  // Stored no more from here (its record stays: the target keeps it from now on).
+  if (durable) await failover!.untrack(id, true);
   const checkpoint = await pool.checkpoint(id, false);
   const out = pool.output(id, 'stdout').read(0);
   const err = pool.output(id, 'stderr').read(0);
-  const query = `id=${id}&stdout_from=${out.from}&stdout_len=${out.bytes.length}&stderr_from=${err.from}&stderr_len=${err.bytes.length}`;
+  const query = `id=${id}&stdout_from=${out.from}&stdout_len=${out.bytes.length}&stderr_from=${err.from}&stderr_len=${err.bytes.length}${durable ? '&durable=1' : ''}`;
   const body = Buffer.concat([out.bytes, err.bytes, checkpoint]).toString('base64');
   const a = await cluster.forward(to, { method: 'POST', path: `/v1/arrive?${query}`, body });
   pool.remove(id);
   const answer = JSON.parse(Buffer.from(a.body, 'base64').toString('utf8')) as { process?: ProcessInfo; error?: string };
   if (a.status === 201 && answer.process) return answer.process;
   await pool.restore(checkpoint, undefined, { id, stdout: out, stderr: err });
+  if (durable) await failover!.track(id);
   throw new HttpError(a.status >= 500 ? 502 : 409, `host ${to} did not take picoprocess ${id} (${answer.error ?? `status ${a.status}`}); it goes on here`);
 }
 
@@ -200,19 +205,29 @@ async function followRemote(res: ServerResponse, cluster: ClusterMember, owner: 
         'x-drawbridge-from': a.headers['x-drawbridge-from'] ?? String(offset),
         'x-drawbridge-dropped': a.headers['x-drawbridge-dropped'] ?? '0',
       });
-    offset = Number(a.headers['x-drawbridge-from'] ?? offset) + bytes.length;
-    if (bytes.length > 0) res.write(bytes);
-    return bytes.length;
+    // The owner's ring starts where the offsets say (after a failover: where its snapshot was).
+    const at = Number(a.headers['x-drawbridge-from'] ?? offset);
+    const fresh = bytes.subarray(Math.max(0, offset - at));
+    offset = Math.max(offset, at + bytes.length);
+    if (fresh.length > 0) res.write(fresh);
+    return fresh.length;
   };
   while (!gone) {
     const got = await read();
     if (typeof got !== 'number') {
+      // Its owner is gone: a durable one is continued by another host (failover.ts); follow it there.
+      const next = got.status >= 502 ? await newOwner(cluster, id, owner) : null;
+      if (next) {
+        owner = next;
+        continue;
+      }
       if (!res.headersSent) return relay(res, got);
       break;
     }
     if (got > 0) continue;
     const a = await cluster.forward(owner, { method: 'GET', path: `/v1/processes/${id}` });
     const state = a.status === 200 ? (JSON.parse(Buffer.from(a.body, 'base64').toString('utf8')) as { process?: ProcessInfo }).process?.state : undefined;
+    if (a.status >= 502) continue; // read() finds out whether it moved
     if (state !== 'starting' && state !== 'running') {
       await read();
       break;
@@ -220,6 +235,20 @@ async function followRemote(res: ServerResponse, cluster: ClusterMember, owner: 
     await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
   }
   res.end();
+}
+
+/** How long a follow waits for another host to take over a picoprocess whose owner is gone. */
+const TAKEOVER_WAIT_MS = 20_000;
+
+/** The host that runs `id` once it is no longer `was` (a failover), or null after TAKEOVER_WAIT_MS. */
+async function newOwner(cluster: ClusterMember, id: number, was: string): Promise<string | null> {
+  const deadline = Date.now() + TAKEOVER_WAIT_MS;
+  while (Date.now() < deadline) {
+    const owner = await cluster.ownerOf(id).catch(() => null);
+    if (owner && owner !== was) return owner;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return null;
 }
 
 /** Every live host's picoprocesses, with their host; a host that does not answer is named in its place ({ host, unreachable }). */
@@ -255,6 +284,8 @@ export interface ApiOptions {
   token: string;
   /** This host's place in a cluster (docs/cluster.md), once it has joined. */
   cluster?: () => ClusterMember | null;
+  /** Its durable picoprocesses (cluster/failover.ts), once it has joined. */
+  failover?: () => Failover | null;
   /** What the daemon's warm-up did (warm-up.ts), for /v1/health. */
   warmUp?: WarmUpResult;
   /** One line per request once it is answered (requestLine); none without it. */
@@ -306,6 +337,7 @@ export function createApiServer(options: ApiOptions): Server {
   };
 
   const spawn = async (body: SpawnBody): Promise<{ infos: ProcessInfo[]; warning?: string }> => {
+    const failover = options.failover?.() ?? null;
     if (typeof body.module !== 'string' || !isAbsolute(body.module)) throw new HttpError(400, 'module must be an absolute path on the daemon machine');
     const count = body.count ?? 1;
     if (!Number.isSafeInteger(count) || count < 1 || count > BATCH_LIMIT) throw new HttpError(400, `count must be 1 to ${BATCH_LIMIT}`);
@@ -320,9 +352,13 @@ export function createApiServer(options: ApiOptions): Server {
     const module = await pool.load(bytes, body.module);
     const stdin = typeof body.stdin === 'string' ? new TextEncoder().encode(body.stdin) : undefined;
     const args = stringArray(body.args, 'args');
+    // In a cluster a durable picoprocess of a prepared module is kept by its snapshots, which
+    // another host continues if this one dies (failover.ts); one not prepared runs in log mode.
+    const bySnapshots = failover !== null && body.durable === true && module.prepared;
+    const durable = bySnapshots ? false : body.durable;
     // A batch is started all at once: the workers start theirs in parallel.
     const started = await Promise.allSettled(
-      Array.from({ length: count }, () => pool.spawn({ module, args, manifest, stdin, closeStdin: body.closeStdin === true, durable: body.durable })),
+      Array.from({ length: count }, () => pool.spawn({ module, args, manifest, stdin, closeStdin: body.closeStdin === true, durable })),
     );
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) {
@@ -331,6 +367,9 @@ export function createApiServer(options: ApiOptions): Server {
       throw failed.reason;
     }
     const infos = started.map((r) => (r as PromiseFulfilledResult<ProcessInfo>).value);
+    if (bySnapshots) for (const i of infos) await failover.track(i.id);
+    if (failover !== null && body.durable === true && !bySnapshots)
+      return { infos, warning: `${body.module} is not prepared: it runs in log mode, which a failover does not continue yet (docs/cluster.md)` };
     return module.capped ? { infos, warning: module.capped } : { infos };
   };
 
@@ -376,6 +415,7 @@ export function createApiServer(options: ApiOptions): Server {
       const arrival = arrivalOf(url, body);
       const info = await pool.restore(arrival.checkpoint, undefined, arrival);
       await cluster.own([info.id]);
+      if (url.searchParams.get('durable') === '1') await options.failover?.()?.track(info.id);
       return send(res, 201, { process: withHost([info], cluster)[0] });
     }
     if (parts.length === 2 && parts[1] === 'restore' && method === 'POST') {
@@ -453,6 +493,7 @@ export function createApiServer(options: ApiOptions): Server {
       if (method === 'DELETE') {
         pool.remove(id);
         if (cluster) await cluster.disown(id);
+        await options.failover?.()?.untrack(id);
         return send(res, 200, { removed: id });
       }
     } else if (parts.length === 4) {
@@ -466,7 +507,7 @@ export function createApiServer(options: ApiOptions): Server {
       }
       if (action === 'move' && method === 'POST' && url.searchParams.has('host')) {
         if (!cluster) throw new HttpError(400, 'host: this daemon is not in a cluster');
-        return send(res, 200, { process: await moveToHost(pool, cluster, id, url.searchParams.get('host') ?? '') });
+        return send(res, 200, { process: await moveToHost(pool, cluster, options.failover?.() ?? null, id, url.searchParams.get('host') ?? '') });
       }
       if (action === 'move' && method === 'POST') return send(res, 200, { process: await pool.move(id, workerParam(url)) });
       if (action === 'checkpoint' && method === 'POST') {

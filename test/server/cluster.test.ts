@@ -235,3 +235,21 @@ clusterTest('a host killed with SIGKILL drops out of the cluster within the life
   assert.equal(ps.status, 0, ps.stderr);
   assert.doesNotMatch(ps.stdout, /^c3 /m);
 });
+
+clusterTest('a durable picoprocess whose host is killed with SIGKILL goes on on another host; a client following its output sees every byte once', async () => {
+  const whole = spawnSync(process.execPath, [BIN, 'run', COUNTER, '60', '50'], { encoding: 'utf8', env });
+  // c1 is the only host with zone=east; asked of c2, followed through c2.
+  const id = spawned('c2', ['--durable', '--labels', 'zone=east', '--close-stdin', COUNTER, '60', '50']);
+  assert.equal(hostOf(id), 'c1');
+  const follower = spawn(process.execPath, [BIN, 'logs', '--follow', String(id)], { env: { ...env, DRAWBRIDGE_DAEMON: 'c2' } });
+  const followed = collect(follower, 'stdout');
+  const ended = new Promise<number | null>((r) => follower.on('close', r));
+  await followed.waitFor(/step 8 /);
+  hosts.get('c1')!.p.kill('SIGKILL');
+  assert.equal(await ended, 0);
+  assert.equal(followed.text(), whole.stdout, 'every byte once, across the failover');
+  const ps = JSON.parse(cli('c2', ['ps', '--cluster', '--json']).stdout) as { id: number; host: string; exitCode: number }[];
+  const p = ps.find((x) => x.id === id);
+  assert.equal(p?.host, 'c2');
+  assert.equal(p?.exitCode, whole.status);
+});

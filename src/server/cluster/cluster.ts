@@ -158,6 +158,11 @@ export class ClusterMember {
     }
   }
 
+  /** The connection to NATS (failover.ts keeps its own buckets on it). */
+  get nats(): NatsConnection {
+    return this.nc;
+  }
+
   /** The first id this host gives. */
   get firstId(): number {
     return this.slot * SLOT_IDS + 1;

@@ -1,0 +1,159 @@
+// Durable picoprocesses of a cluster (docs/cluster.md, "Durable picoprocesses"): their owner
+// keeps their restorable state in JetStream, and when it stops heartbeating another host
+// continues them.
+//
+// - Every DURABLE_EVERY_MS the owner checkpoints each of its durable picoprocesses (leaving it
+//   running) and stores the snapshot with what its output rings hold in the object store
+//   `drawbridge-durable` (one object per picoprocess, replaced each time), and the offsets of
+//   that output in the KV bucket of the same name.
+// - Every host looks, each heartbeat, for durable picoprocesses whose owner is no longer live.
+//   One claims each (a KV create: one winner), restores it from its latest snapshot with the
+//   same id and its output rings at the stored offsets, and becomes its owner.
+// - Output is numbered by its byte offset (the rings' offsets, what `logs --from` reads): the
+//   program goes on from the snapshot, so what it printed between the snapshot and the crash
+//   it prints again at the same offsets, and a client that reads on from the offset it had
+//   sees each byte once. Its other effects in that time happen again (docs/cluster.md says so).
+
+import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Pool } from '../pool/pool.ts';
+import type { ClusterMember } from './cluster.ts';
+
+/** How often a durable picoprocess's state is stored. */
+export const DURABLE_EVERY_MS = 1000;
+/** Most bytes one stored state may have (its snapshot and output). */
+const STATE_LIMIT = 1024 ** 3;
+
+/** What the KV bucket says of a durable picoprocess. */
+interface DurableRecord {
+  owner: string;
+  /** Output offsets of the rings stored with the snapshot, and their lengths. */
+  stdout: { from: number; length: number };
+  stderr: { from: number; length: number };
+  at: number;
+}
+
+export class Failover {
+  private readonly member: ClusterMember;
+  private readonly pool: Pool;
+  private readonly records: KV;
+  private readonly states: ObjectStore;
+  private readonly claims: KV;
+  /** The durable picoprocesses this host runs. */
+  private readonly mine = new Set<number>();
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+
+  private constructor(member: ClusterMember, pool: Pool, records: KV, states: ObjectStore, claims: KV) {
+    this.member = member;
+    this.pool = pool;
+    this.records = records;
+    this.states = states;
+    this.claims = claims;
+  }
+
+  static async open(nc: NatsConnection, member: ClusterMember, pool: Pool): Promise<Failover> {
+    const kvm = new Kvm(nc);
+    const records = await kvm.create('drawbridge-durable', { history: 1 });
+    const claims = await kvm.create('drawbridge-claims', { history: 1, ttl: 60_000 });
+    const states = await new Objm(nc).create('drawbridge-durable');
+    return new Failover(member, pool, records, states, claims);
+  }
+
+  /** Keep `id` (running here) durable: its state stored from now on. */
+  async track(id: number): Promise<void> {
+    this.mine.add(id);
+    await this.store(id);
+  }
+
+  /** It ended, was removed, or moved away: no longer kept (a move keeps it on the new host). */
+  async untrack(id: number, keepRecord = false): Promise<void> {
+    this.mine.delete(id);
+    if (keepRecord) return;
+    await this.records.delete(String(id)).catch(() => {});
+    await this.states.delete(String(id)).catch(() => {});
+  }
+
+  isDurable(id: number): boolean {
+    return this.mine.has(id);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.round(), DURABLE_EVERY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Store what this host's durable picoprocesses are; continue those whose owner died. */
+  private async round(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (const id of [...this.mine]) await this.store(id).catch(() => {});
+      await this.takeOver().catch(() => {});
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async store(id: number): Promise<void> {
+    const info = this.pool.has(id) ? this.pool.get(id) : null;
+    if (!info || info.state !== 'running') {
+      // Ended here: nothing to continue.
+      if (!info || info.state === 'exited') await this.untrack(id);
+      return;
+    }
+    const snapshot = await this.pool.checkpoint(id, true);
+    const out = this.pool.output(id, 'stdout').read(0);
+    const err = this.pool.output(id, 'stderr').read(0);
+    const state = Buffer.concat([out.bytes, err.bytes, snapshot]);
+    if (state.length > STATE_LIMIT) return;
+    await this.states.putBlob({ name: String(id) }, state);
+    const record: DurableRecord = {
+      owner: this.member.name,
+      stdout: { from: out.from, length: out.bytes.length },
+      stderr: { from: err.from, length: err.bytes.length },
+      at: Date.now(),
+    };
+    await this.records.put(String(id), JSON.stringify(record));
+  }
+
+  /** Durable picoprocesses whose owner is not live: claimed (one host each) and continued here. */
+  private async takeOver(): Promise<void> {
+    const live = new Set((await this.member.liveHosts()).map((h) => h.name));
+    if (!live.has(this.member.name)) return;
+    const keys = await this.records.keys();
+    const ids: string[] = [];
+    for await (const k of keys) ids.push(k);
+    for (const key of ids) {
+      const e = await this.records.get(key);
+      if (!e || e.operation !== 'PUT' || e.length === 0) continue;
+      const record = e.json<DurableRecord>();
+      if (live.has(record.owner)) continue;
+      const id = Number(key);
+      if (!Number.isSafeInteger(id) || id <= 0) continue;
+      try {
+        // One winner per owner's death and picoprocess: the claim names both.
+        await this.claims.create(`${key}.${record.at}`, this.member.name);
+      } catch {
+        continue;
+      }
+      const state = await this.states.getBlob(key);
+      if (!state || state.length < record.stdout.length + record.stderr.length) continue;
+      const outEnd = record.stdout.length;
+      const errEnd = outEnd + record.stderr.length;
+      await this.pool.restore(state.subarray(errEnd), undefined, {
+        id,
+        stdout: { from: record.stdout.from, bytes: state.subarray(0, outEnd) },
+        stderr: { from: record.stderr.from, bytes: state.subarray(outEnd, errEnd) },
+      });
+      await this.member.own([id]);
+      this.mine.add(id);
+      await this.store(id).catch(() => {});
+    }
+  }
+}
