@@ -32,6 +32,13 @@ const env = { ...process.env, DRAWBRIDGE_CACHE: join(dir, 'cache'), DRAWBRIDGE_K
 process.env.DRAWBRIDGE_KEY = env.DRAWBRIDGE_KEY;
 let nats: ChildProcess | null = null;
 let url = '';
+let natsPort = 0;
+
+/** nats-server with JetStream on natsPort, its store in this file's folder (kept across restarts). */
+async function startNats(): Promise<void> {
+  nats = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', join(dir, 'js')], { stdio: 'ignore' });
+  await until('nats-server listens', () => (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${natsPort}`]).status === 0 ? true : null));
+}
 const hosts = new Map<string, { p: ChildProcess; err: ReturnType<typeof collect> }>();
 
 function freePort(): Promise<number> {
@@ -74,10 +81,9 @@ async function until<T>(what: string, f: () => T | null | undefined, ms = 20_000
 
 before(async () => {
   if (!hasNats) return;
-  const port = await freePort();
-  url = `nats://127.0.0.1:${port}`;
-  nats = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'js')], { stdio: 'ignore' });
-  await until('nats-server listens', () => (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0 ? true : null));
+  natsPort = await freePort();
+  url = `nats://127.0.0.1:${natsPort}`;
+  await startNats();
   await Promise.all([startHost('c1', 'zone=east'), startHost('c2', 'zone=west'), startHost('c3', 'zone=west')]);
 });
 
@@ -234,6 +240,39 @@ clusterTest('a host killed with SIGKILL drops out of the cluster within the life
   const ps = cli('c2', ['ps', '--cluster']);
   assert.equal(ps.status, 0, ps.stderr);
   assert.doesNotMatch(ps.stdout, /^c3 /m);
+});
+
+clusterTest('a NATS restart in the middle: the durable picoprocess runs on where it was, once, and the cluster comes back', async () => {
+  const whole = spawnSync(process.execPath, [BIN, 'run', COUNTER, '80', '50'], { encoding: 'utf8', env });
+  const id = spawned('c2', ['--durable', '--labels', 'zone=east', '--close-stdin', COUNTER, '80', '50']);
+  assert.equal(hostOf(id), 'c1');
+  await until('it printed a few steps', () => (/step 5 /.test(cli('c1', ['logs', String(id)]).stdout) ? true : null));
+  const stopped = new Promise((r) => nats!.on('exit', r));
+  nats!.kill();
+  await stopped;
+  // Away longer than a record lives: when it is back, every host's record has lapsed.
+  await new Promise((r) => setTimeout(r, HOST_TTL_MS + 2000));
+  await startNats();
+  // Once every host heartbeats again, and long enough for a takeover to have happened if one were
+  // wrongly made: one copy, on c1, with the whole output.
+  const done = await until(
+    'it ended, listed once',
+    () => {
+      const r = cli('c2', ['ps', '--cluster', '--json']);
+      if (r.status !== 0) return null;
+      const copies = (JSON.parse(r.stdout) as { id: number; host: string; state: string }[]).filter((x) => x.id === id);
+      return copies.length >= 1 && copies.every((c) => c.state === 'exited') ? copies : null;
+    },
+    30_000,
+  );
+  await new Promise((r) => setTimeout(r, 6000));
+  const after = (JSON.parse(cli('c2', ['ps', '--cluster', '--json']).stdout) as { id: number; host: string }[]).filter((x) => x.id === id);
+  assert.deepEqual(
+    after.map((c) => c.host),
+    ['c1'],
+  );
+  assert.equal(done.length, 1);
+  assert.equal(cli('c2', ['logs', String(id)]).stdout, whole.stdout);
 });
 
 clusterTest('a durable picoprocess whose host is killed with SIGKILL goes on on another host; a client following its output sees every byte once', async () => {

@@ -210,8 +210,25 @@ export class ClusterMember {
 
   private async beat(): Promise<void> {
     const record: HostRecord = { name: this.name, labels: this.labels, processes: this.load(), slot: this.slot, at: Date.now() };
-    await this.hosts.put(this.name, JSON.stringify(record));
-    await this.slots.put(String(this.slot), this.name);
+    try {
+      await this.hosts.put(this.name, JSON.stringify(record));
+      await this.slots.put(String(this.slot), this.name);
+    } catch (e) {
+      this.lastMissedBeat = Date.now();
+      throw e;
+    }
+  }
+
+  /** When a heartbeat last failed (NATS unreachable): every record may have lapsed meanwhile. */
+  private lastMissedBeat = Date.now();
+
+  /**
+   * Whether this host has heartbeaten without a miss long enough for every live host's record
+   * to be there again: before that, a host missing from the list may only be one whose record
+   * lapsed while NATS was away (failover.ts waits for this).
+   */
+  get steady(): boolean {
+    return Date.now() - this.lastMissedBeat > HOST_TTL_MS + 2 * HEARTBEAT_MS;
   }
 
   /** The live hosts, by name: read at most every HOSTS_FRESH_MS (a spawn places by them). */

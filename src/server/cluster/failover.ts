@@ -107,6 +107,13 @@ export class Failover {
       if (!info || info.state === 'exited') await this.untrack(id);
       return;
     }
+    // Another host continues it (this one was taken for dead): this copy stops, so that one runs.
+    const kept = await this.records.get(String(id));
+    if (kept && kept.operation === 'PUT' && kept.length > 0 && kept.json<DurableRecord>().owner !== this.member.name) {
+      this.mine.delete(id);
+      await this.pool.kill(id).catch(() => {});
+      return;
+    }
     const snapshot = await this.pool.checkpoint(id, true);
     const out = this.pool.output(id, 'stdout').read(0);
     const err = this.pool.output(id, 'stderr').read(0);
@@ -122,10 +129,21 @@ export class Failover {
     await this.records.put(String(id), JSON.stringify(record));
   }
 
-  /** Durable picoprocesses whose owner is not live: claimed (one host each) and continued here. */
+  /** Owners seen missing, with how many rounds in a row. */
+  private readonly missing = new Map<string, number>();
+
+  /**
+   * Durable picoprocesses whose owner is not live: claimed (one host each) and continued here.
+   * Only while this host is steady (no heartbeat missed lately: after NATS comes back, every
+   * record may have lapsed) and for an owner missing two rounds in a row.
+   */
   private async takeOver(): Promise<void> {
     const live = new Set((await this.member.liveHosts()).map((h) => h.name));
-    if (!live.has(this.member.name)) return;
+    if (!live.has(this.member.name) || !this.member.steady) {
+      this.missing.clear();
+      return;
+    }
+    const seen = new Set<string>();
     const keys = await this.records.keys();
     const ids: string[] = [];
     for await (const k of keys) ids.push(k);
@@ -134,6 +152,11 @@ export class Failover {
       if (!e || e.operation !== 'PUT' || e.length === 0) continue;
       const record = e.json<DurableRecord>();
       if (live.has(record.owner)) continue;
+      if (!seen.has(record.owner)) {
+        seen.add(record.owner);
+        this.missing.set(record.owner, (this.missing.get(record.owner) ?? 0) + 1);
+      }
+      if (this.missing.get(record.owner)! < 2) continue;
       const id = Number(key);
       if (!Number.isSafeInteger(id) || id <= 0) continue;
       try {
@@ -152,8 +175,11 @@ export class Failover {
         stderr: { from: record.stderr.from, bytes: state.subarray(outEnd, errEnd) },
       });
       await this.member.own([id]);
+      // The record names this host before anything else stores it.
+      await this.records.put(key, JSON.stringify({ ...record, owner: this.member.name, at: Date.now() }));
       this.mine.add(id);
       await this.store(id).catch(() => {});
     }
+    for (const owner of [...this.missing.keys()]) if (!seen.has(owner)) this.missing.delete(owner);
   }
 }
