@@ -5,7 +5,9 @@
 // - spawns per second through the cluster with 1, 2 and 3 hosts, against one daemon without a
 //   cluster, each picoprocess a guest that exits at once (placement, the owner record, and for
 //   a picoprocess placed elsewhere the request carried there and back);
-// - a move of a running picoprocess between two hosts against one between two workers of a host.
+// - a move of a running picoprocess between two hosts against one between two workers of a host;
+// - a failover: the time from a host's SIGKILL to the next output of its durable picoprocess,
+//   read through another host.
 // Needs nats-server (Debian package nats-server).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -50,8 +52,8 @@ async function startNats(): Promise<{ url: string; stop: () => void }> {
 }
 
 /** A `drawbridge serve` (in the cluster at `url` if given); resolves with its API's address and token. */
-async function startHost(name: string, url: string | null, workers = 1): Promise<{ api: string; token: string; p: ChildProcess }> {
-  const args = [BIN, 'serve', '--name', name, '--workers', String(workers), '-q', ...(url ? ['--cluster', url] : [])];
+async function startHost(name: string, url: string | null, workers = 1, labels?: string): Promise<{ api: string; token: string; p: ChildProcess }> {
+  const args = [BIN, 'serve', '--name', name, '--workers', String(workers), '-q', ...(url ? ['--cluster', url] : []), ...(labels ? ['--labels', labels] : [])];
   const p = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(p);
   let out = '';
@@ -125,6 +127,49 @@ try {
   console.log(`\nmove of a running picoprocess (counter: its module and half a megabyte of ballast), median of 5\n`);
   console.log(
     `| | ms |\n|---|---|\n| between two workers of one host | ${w.toFixed(1)} |\n| between two hosts (same machine) | ${h.toFixed(1)} |\n| ratio | ${(h / w).toFixed(2)}x |`,
+  );
+
+  // Failover: a durable picoprocess on host fa, followed through fb's API from its offset; fa
+  // is killed with SIGKILL; the time until the follower gets its next new byte.
+  const nats2 = await startNats();
+  const fa = await startHost('fa', nats2.url, 1, 'zone=a');
+  const fb = await startHost('fb', nats2.url);
+  // A new host takes over only once steady (no heartbeat missed in its first seconds).
+  await new Promise((r) => setTimeout(r, 6000));
+  const { process: d } = await api(fb, 'POST', '/v1/processes', {
+    module: COUNTER,
+    args: ['100000', '20'],
+    durable: true,
+    labels: { zone: 'a' },
+    closeStdin: true,
+  });
+  let offset = 0;
+  const readOn = async (): Promise<number> => {
+    const r = await fetch(`${fb.api}/v1/processes/${d.id}/stdout?from=${offset}`, { headers: { authorization: `Bearer ${fb.token}` } });
+    if (!r.ok) return 0;
+    const bytes = new Uint8Array(await r.arrayBuffer());
+    const at = Number(r.headers.get('x-drawbridge-from') ?? offset);
+    const fresh = Math.max(0, at + bytes.length - offset);
+    offset = Math.max(offset, at + bytes.length);
+    return fresh;
+  };
+  while (offset < 2000) {
+    await readOn();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const killedAt = performance.now();
+  fa.p.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 50));
+  await readOn();
+  let waited = 0;
+  while ((await readOn()) === 0) {
+    await new Promise((r) => setTimeout(r, 20));
+    waited = performance.now() - killedAt;
+    if (waited > 60_000) throw new Error('no output continued within 60 s');
+  }
+  waited = performance.now() - killedAt;
+  console.log(
+    `\nfailover: a durable picoprocess's next output, read through another host, ${(waited / 1000).toFixed(2)} s after its host was killed with SIGKILL`,
   );
 } finally {
   for (const c of children) c.kill('SIGKILL');
