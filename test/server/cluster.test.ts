@@ -171,8 +171,8 @@ clusterTest('kill, logs, logs --follow and checkpoint of a picoprocess reach its
 });
 
 clusterTest('move --host: checkpointed on its host, restored on another with the same id; its output goes on where it was', async () => {
-  const whole = spawnSync(process.execPath, [BIN, 'run', COUNTER, '40', '20'], { encoding: 'utf8', env });
-  const id = spawned('c1', ['--close-stdin', COUNTER, '40', '20']);
+  const whole = spawnSync(process.execPath, [BIN, 'run', COUNTER, '150', '30'], { encoding: 'utf8', env });
+  const id = spawned('c1', ['--close-stdin', COUNTER, '150', '30']);
   const from = hostOf(id);
   const to = from === 'c1' ? 'c2' : 'c1';
   const via = ['c1', 'c2', 'c3'].find((h) => h !== from && h !== to)!;

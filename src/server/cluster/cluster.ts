@@ -110,7 +110,9 @@ export class ClusterMember {
     name: string,
     labels: Record<string, string>,
     slot: number,
+    firstId: number,
   ) {
+    this.firstId = firstId;
     this.nc = nc;
     const { hosts, slots, owners } = stores;
     this.transfer = stores.transfer;
@@ -151,7 +153,14 @@ export class ClusterMember {
         }
       }
       if (slot === 0) throw new ClusterError(`no free host slot among ${MAX_SLOTS}`);
-      return new ClusterMember(nc, { hosts, slots, owners, transfer }, options.name, options.labels ?? {}, slot);
+      // A slot whose host died may be taken again while picoprocesses of its range live on
+      // elsewhere (failover.ts): this host's ids start after every id of the range still owned.
+      let first = slot * SLOT_IDS + 1;
+      for await (const k of await owners.keys()) {
+        const id = Number(k);
+        if (Number.isSafeInteger(id) && id >= first && id < (slot + 1) * SLOT_IDS) first = id + 1;
+      }
+      return new ClusterMember(nc, { hosts, slots, owners, transfer }, options.name, options.labels ?? {}, slot, first);
     } catch (e) {
       await nc.close();
       throw e instanceof ClusterError ? e : new ClusterError(`cannot join the cluster at ${options.url}: ${(e as Error).message}`);
@@ -163,10 +172,8 @@ export class ClusterMember {
     return this.nc;
   }
 
-  /** The first id this host gives. */
-  get firstId(): number {
-    return this.slot * SLOT_IDS + 1;
-  }
+  /** The first id this host gives: in its slot's range, after those of the range still owned. */
+  readonly firstId: number;
 
   /**
    * Start heartbeating (`load`: how many picoprocesses it holds) and answering requests from
