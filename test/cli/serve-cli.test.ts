@@ -78,7 +78,7 @@ test('serve --quiet: no request log and no warm-up lines', async () => {
 
 test('ps, kill and logs --help exit 0; their mistakes say what was wrong and exit 2', () => {
   for (const [cmd, re] of [
-    ['ps', /^usage: drawbridge ps \[--json\]\n.*why it\nended/s],
+    ['ps', /^usage: drawbridge ps \[--cluster\] \[--json\]\n.*why it\nended/s],
     ['kill', /^usage: drawbridge kill \[--json\] ID\.\.\.\nStops/],
     ['logs', /^usage: drawbridge logs \[--stderr\] \[--follow\] ID\n/],
   ] as const) {
