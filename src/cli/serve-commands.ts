@@ -357,7 +357,9 @@ export async function spawnCommand(argv: string[], io: CommandIo): Promise<numbe
   body.args = args;
   try {
     const c = findConnection();
-    const { process: p } = (await call(c, 'POST', '/v1/processes', { body })) as { process: ProcessInfo };
+    const { process: p, warning } = (await call(c, 'POST', '/v1/processes', { body })) as { process: ProcessInfo; warning?: string };
+    // It runs, but not quite as asked (its manifest's args won, it cannot be checkpointed, ...).
+    if (warning) io.err(`drawbridge spawn: ${warning}`);
     if (!follow) {
       io.out(String(p.id));
       return 0;

@@ -368,9 +368,14 @@ export function createApiServer(options: ApiOptions): Server {
     }
     const infos = started.map((r) => (r as PromiseFulfilledResult<ProcessInfo>).value);
     if (bySnapshots) for (const i of infos) await failover.track(i.id);
+    const warnings: string[] = [];
+    // The manifest's args are the whole command line the program sees (as `drawbridge run` says too).
+    if (manifest.args && args.length > 0) warnings.push(`the manifest's args replace the ${args.length} argument(s) given, which are not passed`);
     if (failover !== null && body.durable === true && !bySnapshots)
-      return { infos, warning: `${body.module} is not prepared: it runs in log mode, which a failover does not continue yet (docs/cluster.md)` };
-    return module.capped ? { infos, warning: module.capped } : { infos };
+      warnings.push(`${body.module} is not prepared: it runs in log mode, which a failover does not continue yet (docs/cluster.md)`);
+    // The module runs, but a preparation cap stopped its preparation: it cannot be checkpointed.
+    if (module.capped) warnings.push(module.capped);
+    return warnings.length ? { infos, warning: warnings.join('; ') } : { infos };
   };
 
   const stream = (req: IncomingMessage, res: ServerResponse, id: number, which: 'stdout' | 'stderr', url: URL): void => {

@@ -118,3 +118,23 @@ test('CLI: spawn, ps, logs, kill against a daemon on a unix socket', async () =>
     await d.close();
   }
 });
+
+test('a spawn whose manifest has args runs with them and says the args it was given are not passed, as run says', async () => {
+  const d = await startDaemon({ connectionFile: null, workers: 0, warmUp: 0 });
+  const c = d.connection;
+  try {
+    const module = join(import.meta.dirname, '..', '..', 'build', 'guests', 'cli', 'argv_env.wasm');
+    const answer = (await call(c, 'POST', '/v1/processes', {
+      body: { module, args: ['typed', 'words'], manifest: 'args = ["prog", "from-manifest"]\n', closeStdin: true },
+    })) as { process: ProcessInfo; warning?: string };
+    assert.equal(answer.warning, "the manifest's args replace the 2 argument(s) given, which are not passed");
+    await call(c, 'GET', `/v1/processes/${answer.process.id}/wait`);
+    const out = Buffer.from((await call(c, 'GET', `/v1/processes/${answer.process.id}/stdout`)) as Uint8Array).toString();
+    assert.match(out, /^argv\[0\]=prog\nargv\[1\]=from-manifest\n/);
+    // Without typed args there is nothing to say.
+    const quiet = (await call(c, 'POST', '/v1/processes', { body: { module, manifest: 'args = ["prog"]\n', closeStdin: true } })) as { warning?: string };
+    assert.equal(quiet.warning, undefined);
+  } finally {
+    await d.close();
+  }
+});
