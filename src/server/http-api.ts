@@ -352,10 +352,11 @@ export function createApiServer(options: ApiOptions): Server {
     const module = await pool.load(bytes, body.module);
     const stdin = typeof body.stdin === 'string' ? new TextEncoder().encode(body.stdin) : undefined;
     const args = stringArray(body.args, 'args');
-    // In a cluster a durable picoprocess of a prepared module is kept by its snapshots, which
-    // another host continues if this one dies (failover.ts); one not prepared runs in log mode.
-    const bySnapshots = failover !== null && body.durable === true && module.prepared;
-    const durable = bySnapshots ? false : body.durable;
+    // In a cluster a durable picoprocess is kept by its checkpoints, which another host
+    // continues if this one dies (failover.ts): snapshots of a prepared module; a module not
+    // prepared runs in log mode, and its log checkpoints are kept.
+    const kept = failover !== null && body.durable === true;
+    const durable = kept && module.prepared ? false : body.durable;
     // A batch is started all at once: the workers start theirs in parallel.
     const started = await Promise.allSettled(
       Array.from({ length: count }, () => pool.spawn({ module, args, manifest, stdin, closeStdin: body.closeStdin === true, durable })),
@@ -367,12 +368,10 @@ export function createApiServer(options: ApiOptions): Server {
       throw failed.reason;
     }
     const infos = started.map((r) => (r as PromiseFulfilledResult<ProcessInfo>).value);
-    if (bySnapshots) for (const i of infos) await failover.track(i.id);
+    if (kept) for (const i of infos) await failover.track(i.id);
     const warnings: string[] = [];
     // The manifest's args are the whole command line the program sees (as `drawbridge run` says too).
     if (manifest.args && args.length > 0) warnings.push(`the manifest's args replace the ${args.length} argument(s) given, which are not passed`);
-    if (failover !== null && body.durable === true && !bySnapshots)
-      warnings.push(`${body.module} is not prepared: it runs in log mode, which a failover does not continue yet (docs/cluster.md)`);
     // The module runs, but a preparation cap stopped its preparation: it cannot be checkpointed.
     if (module.capped) warnings.push(module.capped);
     return warnings.length ? { infos, warning: warnings.join('; ') } : { infos };

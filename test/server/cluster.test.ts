@@ -7,7 +7,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { withPadding } from '../support/wasm-padding.ts';
 import type { HostRecord } from '../../src/server/cluster/cluster.ts';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -273,6 +274,28 @@ clusterTest('a NATS restart in the middle: the durable picoprocess runs on where
   );
   assert.equal(done.length, 1);
   assert.equal(cli('c2', ['logs', String(id)]).stdout, whole.stdout);
+});
+
+clusterTest('a durable picoprocess in log mode (its module not prepared) whose host is killed goes on on another host by replay; its output once', async () => {
+  // Past the automatic size, a module is not prepared at first spawn: it runs in log mode.
+  const big = join(dir, 'big-counter.wasm');
+  writeFileSync(big, withPadding(readFileSync(COUNTER), 300 * 1024));
+  const whole = spawnSync(process.execPath, [BIN, 'run', big, '60', '50'], { encoding: 'utf8', env });
+  const id = spawned('c2', ['--durable', '--labels', 'zone=east', '--close-stdin', big, '60', '50']);
+  const listed = (JSON.parse(cli('c2', ['ps', '--cluster', '--json']).stdout) as { id: number; host: string; capture: string }[]).find((x) => x.id === id);
+  assert.deepEqual([listed?.host, listed?.capture], ['c1', 'log']);
+  const follower = spawn(process.execPath, [BIN, 'logs', '--follow', String(id)], { env: { ...env, DRAWBRIDGE_DAEMON: 'c2' } });
+  const followed = collect(follower, 'stdout');
+  const ended = new Promise<number | null>((r) => follower.on('close', r));
+  await followed.waitFor(/step 8 /);
+  hosts.get('c1')!.p.kill('SIGKILL');
+  assert.equal(await ended, 0);
+  assert.equal(followed.text(), whole.stdout, 'every byte once, across the failover');
+  const p = (JSON.parse(cli('c2', ['ps', '--cluster', '--json']).stdout) as { id: number; host: string; exitCode: number }[]).find((x) => x.id === id);
+  assert.equal(p?.host, 'c2');
+  assert.equal(p?.exitCode, whole.status);
+  // c1 is gone: the next test brings it back.
+  await startHost('c1', 'zone=east');
 });
 
 clusterTest('a durable picoprocess whose host is killed with SIGKILL goes on on another host; a client following its output sees every byte once', async () => {
