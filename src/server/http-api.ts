@@ -355,8 +355,8 @@ export function createApiServer(options: ApiOptions): Server {
     // In a cluster a durable picoprocess is kept by its checkpoints, which another host
     // continues if this one dies (failover.ts): snapshots of a prepared module; a module not
     // prepared runs in log mode, and its log checkpoints are kept.
-    const kept = failover !== null && body.durable === true;
-    const durable = kept && module.prepared ? false : body.durable;
+    const kept = failover !== null && (body.durable === true || (body.durable === undefined && manifest.continuity?.durable === true));
+    const durable = kept ? !module.prepared : body.durable;
     // A batch is started all at once: the workers start theirs in parallel.
     const started = await Promise.allSettled(
       Array.from({ length: count }, () => pool.spawn({ module, args, manifest, stdin, closeStdin: body.closeStdin === true, durable })),
@@ -452,8 +452,10 @@ export function createApiServer(options: ApiOptions): Server {
         if (cluster) {
           // Placed on the least loaded live host (or the one named): another host runs the same route.
           const chosen = body.host === undefined;
-          const target = body.host ?? (await cluster.place(body.labels))?.name;
-          if (!target) throw new HttpError(503, `no live host of the cluster has the labels ${JSON.stringify(body.labels ?? {})}`);
+          // The spawn's labels, else its manifest's [placement] labels.
+          const labels = body.labels ?? (chosen ? manifestOf(body).placement?.labels : undefined);
+          const target = body.host ?? (await cluster.place(labels))?.name;
+          if (!target) throw new HttpError(503, `no live host of the cluster has the labels ${JSON.stringify(labels ?? {})}`);
           try {
             if (target !== cluster.name) {
               const placed = { ...body, host: target };

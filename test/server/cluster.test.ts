@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
 import { collect } from '../support/child-output.ts';
 import { HOST_TTL_MS } from '../../src/server/cluster/cluster.ts';
 import { readSealedSnapshot } from '../../src/checkpoint/snapshot-file.ts';
@@ -70,10 +71,10 @@ function cli(name: string, args: string[]) {
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...env, DRAWBRIDGE_DAEMON: name } });
 }
 
-async function until<T>(what: string, f: () => T | null | undefined, ms = 20_000): Promise<T> {
+async function until<T>(what: string, f: () => T | null | undefined | Promise<T | null | undefined>, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v !== null && v !== undefined) return v;
     assert.ok(Date.now() < deadline, `never: ${what}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -143,6 +144,29 @@ clusterTest('labels place a spawn on a host that has them; none that has them is
   const none = cli('c1', ['spawn', '--labels', 'zone=north', COUNTER]);
   assert.equal(none.status, 1);
   assert.match(none.stderr, /^drawbridge spawn: no live host of the cluster has the labels \{"zone":"north"\}\n$/);
+});
+
+clusterTest("a manifest's [placement] labels place it, and its [continuity] durable = true keeps it in JetStream", async () => {
+  const manifest = join(dir, 'placed.toml');
+  writeFileSync(manifest, '[placement]\nlabels = { zone = "east" }\n\n[continuity]\ndurable = true\n');
+  const id = spawned('c2', ['--manifest', manifest, COUNTER, '100000', '50']);
+  assert.equal(hostOf(id), 'c1');
+  const nc: NatsConnection = await connect({ servers: url });
+  try {
+    const kv = await new Kvm(nc).open('drawbridge-durable');
+    const record = await until('its state is stored', async () => {
+      const e = await kv.get(String(id));
+      return e && e.length > 0 ? (e.json() as { owner: string; stdout: { from: number } }) : null;
+    });
+    assert.equal(record.owner, 'c1');
+  } finally {
+    await nc.close();
+  }
+  writeFileSync(join(dir, 'bad.toml'), '[placement]\nlabels = { "zo ne" = "east" }\n');
+  const refused = cli('c2', ['spawn', '--manifest', join(dir, 'bad.toml'), COUNTER]);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /placement\.labels.*a label name is letters, digits/);
+  cli('c2', ['kill', String(id)]);
 });
 
 clusterTest('kill, logs, logs --follow and checkpoint of a picoprocess reach its owner from another host', async () => {

@@ -59,12 +59,16 @@ export interface Manifest {
    * log (the host file `log`, or the default place). Grants nothing, so it is not measured.
    */
   continuity?: Continuity;
+  /** Where it runs in a cluster of hosts ([placement], docs/cluster.md): a host whose labels hold these. Grants nothing. */
+  placement?: { labels: Record<string, string> };
 }
 
 export interface Continuity {
   mode: 'log' | 'snapshot';
   /** The durable log's host path; null: the default place. */
   log: string | null;
+  /** In a cluster: its restorable state is kept in JetStream, and another host continues it if its host dies (docs/cluster.md). */
+  durable?: boolean;
 }
 
 /** One extension as [[extensions]] names it (docs/extensions.md). */

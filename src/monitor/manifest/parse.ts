@@ -151,10 +151,30 @@ const trustedFilesSchema = z
 // [continuity] mode = "log" (log = "FILE"): how a checkpoint captures it (docs/durable.md).
 const continuitySchema = z.strictObject(
   {
-    mode: z.enum(['log', 'snapshot'], { error: 'expected "log" or "snapshot"' }),
+    mode: z.enum(['log', 'snapshot'], { error: 'expected "log" or "snapshot"' }).optional(),
     log: noNul('a file path').pipe(z.string().min(1, 'must not be empty')).optional(),
+    durable: z.boolean({ error: 'expected true or false' }).optional(),
   },
-  { error: 'expected a table { mode = "log" | "snapshot", log = "FILE" }' },
+  { error: 'expected a table { mode = "log" | "snapshot", log = "FILE", durable = true | false }' },
+);
+
+// [placement] labels = { zone = "east" }: in a cluster, a host whose labels hold these (docs/cluster.md).
+const placementSchema = z.strictObject(
+  {
+    labels: z.record(
+      z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a label name is letters, digits, _ . - (at most 64)'),
+      z.string().regex(/^[A-Za-z0-9_.:-]{0,128}$/, 'a label value is letters, digits, _ . : - (at most 128)'),
+      {
+        error: (issue) =>
+          issue.code === 'invalid_type'
+            ? 'expected a table of strings'
+            : issue.code === 'invalid_key'
+              ? 'a label name is letters, digits, _ . - (at most 64)'
+              : undefined,
+      },
+    ),
+  },
+  { error: 'expected a table { labels = { NAME = "VALUE", ... } }' },
 );
 
 const manifestSchema = z.strictObject(
@@ -168,6 +188,7 @@ const manifestSchema = z.strictObject(
     module_sha256: sha256Hex.optional(),
     trusted_files: trustedFilesSchema.optional(),
     continuity: continuitySchema.optional(),
+    placement: placementSchema.optional(),
   },
   { error: 'expected a table' },
 );
@@ -225,7 +246,11 @@ export function buildManifest(input: unknown): ManifestResult {
   m.extensions = v.extensions ? v.extensions.map((x) => ({ name: x.name, options: { ...(x.options ?? {}) } })) : null;
   m.moduleSha256 = v.module_sha256 ?? null;
   m.trustedFiles = { ...(v.trusted_files ?? {}) };
-  if (v.continuity) m.continuity = { mode: v.continuity.mode, log: v.continuity.log ?? null };
+  if (v.continuity) {
+    m.continuity = { mode: v.continuity.mode ?? 'snapshot', log: v.continuity.log ?? null };
+    if (v.continuity.durable !== undefined) m.continuity.durable = v.continuity.durable;
+  }
+  if (v.placement) m.placement = { labels: { ...v.placement.labels } };
   return { ok: true, manifest: m };
 }
 
