@@ -71,6 +71,11 @@ const SERVE_OPTIONS = {
     ].join('\n'),
   },
   labels: { type: 'string', value: 'K=V,...', help: "this host's labels in the cluster, which a spawn's labels must match." },
+  'cluster-key': {
+    type: 'string',
+    value: 'FILE',
+    help: 'a host key file every host of the cluster has (or $DRAWBRIDGE_CLUSTER_KEY): the\ncheckpoints hosts hand each other are sealed with it, others refused.',
+  },
   help: HELP,
 } as const satisfies OptionTable;
 const SPAWN_OPTIONS = {
@@ -187,6 +192,8 @@ function serveArgs(argv: string[]): ServeArgs | 'help' | string {
   if (v.name !== undefined && !DAEMON_NAME.test(v.name)) return `--name ${v.name}: letters, digits, '.', '_' and '-' (at most 64)`;
   const connectionFile = v.name !== undefined ? defaultConnectionFile(v.name) : v['connection-file'];
   if (v.labels !== undefined && v.cluster === undefined) return '--labels names this host in a cluster: give --cluster nats://HOST:PORT';
+  if (v['cluster-key'] !== undefined && v.cluster === undefined)
+    return '--cluster-key seals what hosts of a cluster hand each other: give --cluster nats://HOST:PORT';
   let cluster: ClusterOptions | undefined;
   if (v.cluster !== undefined) {
     if (!/^(nats|tls):\/\/[^\s]+$/.test(v.cluster)) return `--cluster ${v.cluster}: expected nats://HOST:PORT`;
@@ -197,7 +204,15 @@ function serveArgs(argv: string[]): ServeArgs | 'help' | string {
       hostname()
         .split('.')[0]!
         .replace(/[^A-Za-z0-9_-]/g, '-');
-    cluster = { url: v.cluster, name, labels, user: process.env.DRAWBRIDGE_NATS_USER, pass: process.env.DRAWBRIDGE_NATS_PASSWORD };
+    const keyFile = v['cluster-key'] ?? process.env.DRAWBRIDGE_CLUSTER_KEY;
+    cluster = {
+      url: v.cluster,
+      name,
+      labels,
+      user: process.env.DRAWBRIDGE_NATS_USER,
+      pass: process.env.DRAWBRIDGE_NATS_PASSWORD,
+      keyFile: keyFile && resolve(keyFile),
+    };
   }
   return { listen: v.listen, socket: v.socket, connectionFile, quiet: v.quiet, prepare: !v['no-prepare'], workers, warmUp, cluster };
 }

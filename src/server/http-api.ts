@@ -152,7 +152,7 @@ async function moveToHost(pool: Pool, cluster: ClusterMember, failover: Failover
   const out = pool.output(id, 'stdout').read(0);
   const err = pool.output(id, 'stderr').read(0);
   const query = `id=${id}&stdout_from=${out.from}&stdout_len=${out.bytes.length}&stderr_from=${err.from}&stderr_len=${err.bytes.length}${durable ? '&durable=1' : ''}`;
-  const body = Buffer.concat([out.bytes, err.bytes, checkpoint]).toString('base64');
+  const body = Buffer.concat([out.bytes, err.bytes, cluster.sealForPeers(checkpoint)]).toString('base64');
   const a = await cluster.forward(to, { method: 'POST', path: `/v1/arrive?${query}`, body });
   pool.remove(id);
   const answer = JSON.parse(Buffer.from(a.body, 'base64').toString('utf8')) as { process?: ProcessInfo; error?: string };
@@ -417,7 +417,7 @@ export function createApiServer(options: ApiOptions): Server {
       if (!cluster) throw new HttpError(404, 'this daemon is not in a cluster');
       const body = await readBody(req, SNAPSHOT_LIMIT + 2 * OUTPUT_CARRIED);
       const arrival = arrivalOf(url, body);
-      const info = await pool.restore(arrival.checkpoint, undefined, arrival);
+      const info = await pool.restore(cluster.openFromPeer(arrival.checkpoint, `picoprocess ${arrival.id}'s checkpoint`), undefined, arrival);
       await cluster.own([info.id]);
       if (url.searchParams.get('durable') === '1') await options.failover?.()?.track(info.id);
       return send(res, 201, { process: withHost([info], cluster)[0] });

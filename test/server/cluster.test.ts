@@ -19,6 +19,7 @@ import { collect } from '../support/child-output.ts';
 import { HOST_TTL_MS } from '../../src/server/cluster/cluster.ts';
 import { readSealedSnapshot } from '../../src/checkpoint/snapshot-file.ts';
 import { decodeSnapshot } from '../../src/checkpoint/snapshot.ts';
+import { ensureKey } from '../../src/checkpoint/seal.ts';
 
 const BIN = 'bin/drawbridge.js';
 const COUNTER = 'build/guests/checkpoint/counter.wasm';
@@ -32,6 +33,8 @@ const dir = mkdtempSync(join(tmpdir(), 'db-cluster-'));
 const env = { ...process.env, DRAWBRIDGE_CACHE: join(dir, 'cache'), DRAWBRIDGE_KEY: join(dir, 'host.key'), XDG_CACHE_HOME: join(dir, 'xdg') };
 // Snapshots are sealed with the daemons' host key: this file reads them with it.
 process.env.DRAWBRIDGE_KEY = env.DRAWBRIDGE_KEY;
+const CLUSTER_KEY = join(dir, 'cluster.key');
+ensureKey(CLUSTER_KEY);
 let nats: ChildProcess | null = null;
 let url = '';
 let natsPort = 0;
@@ -55,9 +58,25 @@ function freePort(): Promise<number> {
 }
 
 async function startHost(name: string, labels?: string): Promise<void> {
+  // Every host has the cluster's key: what they hand each other is sealed with it.
   const p = spawn(
     process.execPath,
-    [BIN, 'serve', '--name', name, '--cluster', url, ...(labels ? ['--labels', labels] : []), '--workers', '1', '--warm-up', '0', '-q'],
+    [
+      BIN,
+      'serve',
+      '--name',
+      name,
+      '--cluster',
+      url,
+      '--cluster-key',
+      CLUSTER_KEY,
+      ...(labels ? ['--labels', labels] : []),
+      '--workers',
+      '1',
+      '--warm-up',
+      '0',
+      '-q',
+    ],
     { env },
   );
   const out = collect(p, 'stdout');
@@ -228,6 +247,16 @@ clusterTest("a peer's hostile requests over NATS are answered with an error, and
     assert.match(Buffer.from(forged.body, 'base64').toString(), /not in the transfer store/);
     const notName = await ask(JSON.stringify({ method: 'POST', path: '/v1/processes', object: '../x' }));
     assert.equal(notName.status, 502);
+    // A checkpoint handed over unsealed (not with the cluster's key) is refused, whatever it holds.
+    const arrive = await ask(
+      JSON.stringify({
+        method: 'POST',
+        path: '/v1/arrive?id=42&stdout_from=0&stdout_len=0&stderr_from=0&stderr_len=0',
+        body: Buffer.from('DRAWBSNP'.padEnd(200, 'x')).toString('base64'),
+      }),
+    );
+    assert.equal(arrive.status, 400);
+    assert.match(Buffer.from(arrive.body, 'base64').toString(), /is not sealed with the cluster's key/);
     // A request for a route the daemon refuses is its own answer, whole.
     const refused = await ask(JSON.stringify({ method: 'POST', path: '/v1/processes', body: Buffer.from('{"module":"relative.wasm"}').toString('base64') }));
     assert.equal(refused.status, 400);

@@ -19,6 +19,8 @@ import { connect, type NatsConnection, type Subscription } from '@nats-io/transp
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { randomBytes } from 'node:crypto';
+import { KeyError, readKey, seal, unseal, type HostKey } from '../../checkpoint/seal.ts';
+import { SnapshotError } from '../../checkpoint/snapshot.ts';
 
 /** How often a host renews its record, and how long a record lives without renewal. */
 export const HEARTBEAT_MS = 1000;
@@ -73,6 +75,12 @@ export interface ClusterOptions {
   /** NATS credentials. */
   user?: string;
   pass?: string;
+  /**
+   * A host key file every host of the cluster has (seal.ts): the checkpoints hosts hand each
+   * other (a move, a durable picoprocess's stored state) are sealed with it, and one not sealed
+   * with it is refused. Without it they travel unsealed.
+   */
+  keyFile?: string;
 }
 
 export class ClusterError extends Error {}
@@ -111,8 +119,10 @@ export class ClusterMember {
     labels: Record<string, string>,
     slot: number,
     firstId: number,
+    key: HostKey | null,
   ) {
     this.firstId = firstId;
+    this.key = key;
     this.nc = nc;
     const { hosts, slots, owners } = stores;
     this.transfer = stores.transfer;
@@ -127,6 +137,13 @@ export class ClusterMember {
   /** Connect, refuse a name another live host has, and claim a slot of ids. */
   static async join(options: ClusterOptions): Promise<ClusterMember> {
     if (!NAME.test(options.name)) throw new ClusterError(`--name ${options.name}: letters, digits, _ and - only (at most 64)`);
+    let key: HostKey | null = null;
+    try {
+      key = options.keyFile ? readKey(options.keyFile) : null;
+    } catch (e) {
+      if (e instanceof KeyError) throw new ClusterError(`--cluster-key: ${e.message}`);
+      throw e;
+    }
     let nc: NatsConnection;
     try {
       nc = await connect({ servers: options.url.split(','), user: options.user, pass: options.pass, name: `drawbridge ${options.name}`, timeout: 5000 });
@@ -160,11 +177,29 @@ export class ClusterMember {
         const id = Number(k);
         if (Number.isSafeInteger(id) && id >= first && id < (slot + 1) * SLOT_IDS) first = id + 1;
       }
-      return new ClusterMember(nc, { hosts, slots, owners, transfer }, options.name, options.labels ?? {}, slot, first);
+      return new ClusterMember(nc, { hosts, slots, owners, transfer }, options.name, options.labels ?? {}, slot, first, key);
     } catch (e) {
       await nc.close();
       throw e instanceof ClusterError ? e : new ClusterError(`cannot join the cluster at ${options.url}: ${(e as Error).message}`);
     }
+  }
+
+  /** The cluster's key (ClusterOptions.keyFile), or null. */
+  private readonly key: HostKey | null;
+
+  /** A checkpoint to hand another host: sealed with the cluster's key when there is one. */
+  sealForPeers(checkpoint: Uint8Array): Uint8Array {
+    return this.key ? seal(checkpoint, this.key) : checkpoint;
+  }
+
+  /** A checkpoint another host handed over: with a cluster key, only one sealed with it (a SnapshotError says why not). */
+  openFromPeer(bytes: Uint8Array, what: string): Uint8Array {
+    const opened = unseal(bytes, this.key ? [this.key] : [], what);
+    if (opened.kind === 'sealed' && this.key) return opened.snapshot;
+    if (opened.kind === 'unsealed' && !this.key) return opened.snapshot;
+    throw new SnapshotError(
+      this.key ? `${what} is not sealed with the cluster's key (--cluster-key)` : `${what} is sealed, and this host has no cluster key (--cluster-key)`,
+    );
   }
 
   /** The connection to NATS (failover.ts keeps its own buckets on it). */

@@ -117,7 +117,7 @@ export class Failover {
     const snapshot = await this.pool.checkpoint(id, true);
     const out = this.pool.output(id, 'stdout').read(0);
     const err = this.pool.output(id, 'stderr').read(0);
-    const state = Buffer.concat([out.bytes, err.bytes, snapshot]);
+    const state = Buffer.concat([out.bytes, err.bytes, this.member.sealForPeers(snapshot)]);
     if (state.length > STATE_LIMIT) return;
     await this.states.putBlob({ name: String(id) }, state);
     const record: DurableRecord = {
@@ -169,7 +169,7 @@ export class Failover {
       if (!state || state.length < record.stdout.length + record.stderr.length) continue;
       const outEnd = record.stdout.length;
       const errEnd = outEnd + record.stderr.length;
-      await this.pool.restore(state.subarray(errEnd), undefined, {
+      await this.pool.restore(this.member.openFromPeer(state.subarray(errEnd), `picoprocess ${id}'s stored state`), undefined, {
         id,
         stdout: { from: record.stdout.from, bytes: state.subarray(0, outEnd) },
         stderr: { from: record.stderr.from, bytes: state.subarray(outEnd, errEnd) },
