@@ -368,3 +368,25 @@ clusterTest('a durable picoprocess whose host is killed with SIGKILL goes on on 
   assert.equal(p?.host, 'c2');
   assert.equal(p?.exitCode, whole.status);
 });
+
+clusterTest('a NATS server with a user and password: a host without them is refused in one line; with them it joins', async () => {
+  const port = await freePort();
+  const authed = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '--user', 'hosts', '--pass', 's3cret-pass', '-sd', join(dir, 'js-auth')], {
+    stdio: 'ignore',
+  });
+  try {
+    await until('nats-server listens', () => (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0 ? true : null));
+    const args = [BIN, 'serve', '--name', 'auth1', '--cluster', `nats://127.0.0.1:${port}`, '--workers', '0', '--warm-up', '0', '-q'];
+    const refused = spawnSync(process.execPath, args, { encoding: 'utf8', env, timeout: 30_000 });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^drawbridge serve: cannot reach the cluster at nats:\/\/127\.0\.0\.1:\d+: .*(Authorization|AUTHORIZATION)/);
+    const joined = spawn(process.execPath, args, { env: { ...env, DRAWBRIDGE_NATS_USER: 'hosts', DRAWBRIDGE_NATS_PASSWORD: 's3cret-pass' } });
+    try {
+      await collect(joined, 'stdout').waitFor(/host auth1 of the cluster/);
+    } finally {
+      joined.kill();
+    }
+  } finally {
+    authed.kill();
+  }
+});
