@@ -30,7 +30,7 @@ import { extGuest } from '../support/ext-support.ts';
 const header = encodeHeader({ abiMajor: currentAbiMajor(), module: 'ab'.repeat(32) });
 const concat = (parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 
-/** Values as the ABI gives them: numbers, bigints, strings, bytes, records, arrays. */
+/** Values as the ABI gives them: numbers, bigints, strings, bytes, records, arrays; nested at most as deep as a log takes (MAX_DEPTH, 8). */
 const value = fc.letrec((tie) => ({
   leaf: fc.oneof(
     fc.constant(null),
@@ -43,7 +43,8 @@ const value = fc.letrec((tie) => ({
     fc.uint8Array({ maxLength: 64 }),
   ),
   node: fc.oneof(
-    { depthSize: 'small' },
+    // Past this depth only leaves: the encoder refuses a deeper value (DurableLogError).
+    { depthSize: 'small', maxDepth: 6 },
     tie('leaf'),
     fc.array(tie('node'), { maxLength: 4 }),
     fc.dictionary(fc.string({ maxLength: 8 }), tie('node'), { maxKeys: 4 }),
