@@ -117,7 +117,7 @@ function runOnlyPath(whole: string): string {
 
 /**
  * The cached waits-only preparation of `bytes` to run: the module without its rewind versions
- * (a third of the whole one's size for clang, and all that V8 compiles in a run), and a reader
+ * (all that V8 reads and compiles in a run), and a reader
  * of the whole one, which a rewind needs. Null when the cache holds a preparation with the tick
  * counter (run as it is) or no such pair.
  */
@@ -256,7 +256,7 @@ export function waitsOnlyByDefault(bytes: Uint8Array): boolean {
 export async function prepareModule(bytes: Uint8Array, options: PrepareOptions = {}): Promise<Uint8Array> {
   const byWasmOpt = options.instrumenter === 'wasm-opt';
   // A cache entry is named by the SHA-256 of bytes that were valid when it was made: they need
-  // no second validation (a third of a big module's start-up).
+  // no second validation (validating a big module is much of its start-up).
   const cached = byWasmOpt ? null : cachedPrepared(bytes, options.waitsOnly);
   if (cached !== null) return readFileSync(cached);
   // V8 validates first: no tool runs on bytes that are not a valid module (a few bytes can
