@@ -51,6 +51,8 @@ export interface ProcessInfo {
   error: string | null;
   /** Why it ended, in one line (end-reason.ts): `exited 0`, `killed`, `trap: ...`, `cpu_time limit: ...`; null while it runs. */
   reason: string | null;
+  /** A trap's Wasm backtrace, innermost frame first, as `drawbridge run` prints it; absent otherwise. */
+  backtrace?: string[];
   startedAt: string;
   endedAt: string | null;
   cpuMs: number;
@@ -177,6 +179,7 @@ export class Entry {
       exitCode: this.status?.exitCode ?? null,
       error: this.status?.error ?? null,
       reason: endReason(this.status),
+      ...(this.status?.backtrace ? { backtrace: [...this.status.backtrace] } : {}),
       startedAt: this.startedAt.toISOString(),
       endedAt: this.endedAt?.toISOString() ?? null,
       cpuMs: Math.round(this.governor.cpuMs * 1000) / 1000,

@@ -138,3 +138,23 @@ test('a spawn whose manifest has args runs with them and says the args it was gi
     await d.close();
   }
 });
+
+test("a picoprocess that traps: its record has the trap's Wasm backtrace, as drawbridge run prints it", async () => {
+  const d = await startDaemon({ connectionFile: null, workers: 1, warmUp: 0 });
+  const c = d.connection;
+  try {
+    const module = join(import.meta.dirname, '..', '..', 'build', 'guests', 'wasi', 'trap.wasm');
+    const { process: p } = (await call(c, 'POST', '/v1/processes', { body: { module, closeStdin: true } })) as { process: ProcessInfo };
+    const { process: end } = (await call(c, 'GET', `/v1/processes/${p.id}/wait`)) as { process: ProcessInfo };
+    assert.equal(end.exitCode, 134);
+    assert.match(end.reason ?? '', /^trap: /);
+    assert.ok(Array.isArray(end.backtrace) && end.backtrace.length > 0, JSON.stringify(end));
+    assert.match(end.backtrace[0]!, /^ *0: +0x[0-9a-f]+ - </);
+    // A program that ends well has none.
+    const ok = (await call(c, 'POST', '/v1/processes', { body: { module: IDLE, closeStdin: true } })) as { process: ProcessInfo };
+    const okEnd = (await call(c, 'GET', `/v1/processes/${ok.process.id}/wait`)) as { process: ProcessInfo };
+    assert.equal(okEnd.process.backtrace, undefined);
+  } finally {
+    await d.close();
+  }
+});

@@ -69,6 +69,7 @@ export class Proc {
       exitCode: this.status?.exitCode ?? null,
       error: this.status?.error ?? null,
       reason: endReason(this.status),
+      ...(this.status?.backtrace ? { backtrace: [...this.status.backtrace] } : {}),
       startedAt: this.startedAt.toISOString(),
       endedAt: this.endedAt?.toISOString() ?? null,
       cpuMs: Math.round((this.cpuBefore + this.cpuMs) * 1000) / 1000,
