@@ -74,15 +74,17 @@ export interface CallOptions {
   onData?: (chunk: Uint8Array) => void;
 }
 
+/** Where node:http reaches a daemon: its unix socket, or its loopback host and port. */
+export function requestTarget(c: Connection): { socketPath: string } | { host: string; port: number } {
+  if (c.socket) return { socketPath: c.socket };
+  const u = new URL(c.url!);
+  return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) };
+}
+
 /** One API call; resolves with the parsed JSON (or the raw bytes for octet-stream answers). */
 export function call(c: Connection, method: string, path: string, options: CallOptions = {}): Promise<any> {
   const payload = options.raw ?? (options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body)));
-  const target = c.socket
-    ? { socketPath: c.socket }
-    : (() => {
-        const u = new URL(c.url!);
-        return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) };
-      })();
+  const target = requestTarget(c);
   return new Promise((resolve, reject) => {
     const req = request(
       {

@@ -252,10 +252,11 @@ async function newOwner(cluster: ClusterMember, id: number, was: string): Promis
 }
 
 /** Every live host's picoprocesses, with their host; a host that does not answer is named in its place ({ host, unreachable }). */
-async function clusterList(cluster: ClusterMember): Promise<unknown[]> {
+async function clusterList(cluster: ClusterMember, local: () => Promise<unknown[]>): Promise<unknown[]> {
   const hosts = await cluster.liveHosts();
   const lists = await Promise.all(
     hosts.map(async (h) => {
+      if (h.name === cluster.name) return local();
       const a = await cluster.forward(h.name, { method: 'GET', path: '/v1/processes' });
       const parsed = JSON.parse(Buffer.from(a.body, 'base64').toString('utf8')) as { processes?: unknown[]; error?: string };
       if (a.status !== 200 || !Array.isArray(parsed.processes)) return [{ host: h.name, unreachable: parsed.error ?? `status ${a.status}` }];
@@ -336,12 +337,13 @@ export function createApiServer(options: ApiOptions): Server {
     return r.manifest;
   };
 
-  const spawn = async (body: SpawnBody): Promise<{ infos: ProcessInfo[]; warning?: string }> => {
+  /** Start what `body` asks for here (`given`: its manifest, when the caller has read it already). */
+  const spawn = async (body: SpawnBody, given?: Manifest): Promise<{ infos: ProcessInfo[]; warning?: string }> => {
     const failover = options.failover?.() ?? null;
     if (typeof body.module !== 'string' || !isAbsolute(body.module)) throw new HttpError(400, 'module must be an absolute path on the daemon machine');
     const count = body.count ?? 1;
     if (!Number.isSafeInteger(count) || count < 1 || count > BATCH_LIMIT) throw new HttpError(400, `count must be 1 to ${BATCH_LIMIT}`);
-    const manifest = manifestOf(body);
+    const manifest = given ?? manifestOf(body);
     if (body.durable !== undefined && typeof body.durable !== 'boolean') throw new HttpError(400, 'durable must be true or false');
     let bytes: Uint8Array;
     try {
@@ -435,7 +437,7 @@ export function createApiServer(options: ApiOptions): Server {
       if (method === 'GET') {
         if (url.searchParams.get('cluster') !== '1') return send(res, 200, { processes: withHost(await pool.list(), cluster) });
         if (!cluster) throw new HttpError(400, 'cluster=1: this daemon is not in a cluster');
-        return send(res, 200, { processes: await clusterList(cluster) });
+        return send(res, 200, { processes: await clusterList(cluster, async () => withHost(await pool.list(), cluster)) });
       }
       if (method === 'POST') {
         const text = await readBody(req, JSON_LIMIT);
@@ -453,7 +455,8 @@ export function createApiServer(options: ApiOptions): Server {
           // Placed on the least loaded live host (or the one named): another host runs the same route.
           const chosen = body.host === undefined;
           // The spawn's labels, else its manifest's [placement] labels.
-          const labels = body.labels ?? (chosen ? manifestOf(body).placement?.labels : undefined);
+          const manifest = chosen && body.labels === undefined ? manifestOf(body) : undefined;
+          const labels = body.labels ?? manifest?.placement?.labels;
           const target = body.host ?? (await cluster.place(labels))?.name;
           if (!target) throw new HttpError(503, `no live host of the cluster has the labels ${JSON.stringify(labels ?? {})}`);
           try {
@@ -462,7 +465,7 @@ export function createApiServer(options: ApiOptions): Server {
               const body64 = Buffer.from(JSON.stringify(placed)).toString('base64');
               return relay(res, await cluster.forward(target, { method: 'POST', path: '/v1/processes', body: body64 }));
             }
-            const local = await spawn(body);
+            const local = await spawn(body, manifest);
             await cluster.own(local.infos.map((i) => i.id));
             return sendSpawned(res, body, local, cluster);
           } finally {

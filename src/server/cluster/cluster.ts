@@ -16,7 +16,7 @@
 // nkeys, TLS) is the access control of a cluster; docs/cluster.md says how to set it.
 
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { randomBytes } from 'node:crypto';
 import { KeyError, readKey, seal, unseal, type HostKey } from '../../checkpoint/seal.ts';
@@ -84,6 +84,23 @@ export interface ClusterOptions {
 }
 
 export class ClusterError extends Error {}
+
+/** A KV entry that holds a value (not a delete or purge marker, nor an empty put). */
+export function present(e: KvEntry | null): e is KvEntry {
+  return e !== null && e.operation === 'PUT' && e.length > 0;
+}
+
+/** Every key of `kv` with a value, and the value's entry (keys listed first, then read one by one). */
+export async function presentEntries(kv: KV): Promise<KvEntry[]> {
+  const keys: string[] = [];
+  for await (const k of await kv.keys()) keys.push(k);
+  const out: KvEntry[] = [];
+  for (const k of keys) {
+    const e = await kv.get(k);
+    if (present(e)) out.push(e);
+  }
+  return out;
+}
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -156,8 +173,7 @@ export class ClusterMember {
       const slots = await kvm.create('drawbridge-slots', { ttl: HOST_TTL_MS, history: 1 });
       const owners = await kvm.create('drawbridge-procs', { history: 1 });
       const transfer = await new Objm(nc).create('drawbridge-transfer', { ttl: TRANSFER_TTL_NS });
-      const other = await hosts.get(options.name);
-      if (other && other.operation === 'PUT' && other.length > 0) {
+      if (present(await hosts.get(options.name))) {
         throw new ClusterError(`another live host is named ${options.name} in this cluster: give --name another name`);
       }
       let slot = 0;
@@ -287,12 +303,7 @@ export class ClusterMember {
 
   private async readHosts(): Promise<HostRecord[]> {
     const out: HostRecord[] = [];
-    const keys = await this.hosts.keys();
-    const names: string[] = [];
-    for await (const k of keys) names.push(k);
-    for (const k of names) {
-      const e = await this.hosts.get(k);
-      if (!e || e.operation !== 'PUT' || e.length === 0) continue;
+    for (const e of await presentEntries(this.hosts)) {
       try {
         out.push(e.json<HostRecord>());
       } catch {
@@ -345,7 +356,7 @@ export class ClusterMember {
   /** The host that runs `id`, or null. */
   async ownerOf(id: number): Promise<string | null> {
     const e = await this.owners.get(String(id));
-    return e && e.operation === 'PUT' && e.length > 0 ? e.string() : null;
+    return present(e) ? e.string() : null;
   }
 
   /** Make `req` on host `name`'s own API. */

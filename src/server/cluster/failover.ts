@@ -18,7 +18,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from '../pool/pool.ts';
-import type { ClusterMember } from './cluster.ts';
+import { present, presentEntries, type ClusterMember } from './cluster.ts';
 
 /** How often a durable picoprocess's state is stored. */
 export const DURABLE_EVERY_MS = 1000;
@@ -109,7 +109,7 @@ export class Failover {
     }
     // Another host continues it (this one was taken for dead): this copy stops, so that one runs.
     const kept = await this.records.get(String(id));
-    if (kept && kept.operation === 'PUT' && kept.length > 0 && kept.json<DurableRecord>().owner !== this.member.name) {
+    if (present(kept) && kept.json<DurableRecord>().owner !== this.member.name) {
       this.mine.delete(id);
       await this.pool.kill(id).catch(() => {});
       return;
@@ -144,12 +144,8 @@ export class Failover {
       return;
     }
     const seen = new Set<string>();
-    const keys = await this.records.keys();
-    const ids: string[] = [];
-    for await (const k of keys) ids.push(k);
-    for (const key of ids) {
-      const e = await this.records.get(key);
-      if (!e || e.operation !== 'PUT' || e.length === 0) continue;
+    for (const e of await presentEntries(this.records)) {
+      const key = e.key;
       const record = e.json<DurableRecord>();
       if (live.has(record.owner)) continue;
       if (!seen.has(record.owner)) {

@@ -4,6 +4,7 @@
 
 import { request } from 'node:http';
 import type { Connection } from '../connection-file.ts';
+import { requestTarget } from '../client.ts';
 import type { ForwardedAnswer, ForwardedRequest } from './cluster.ts';
 
 /** Headers of an answer worth carrying back (the others are the transport's). */
@@ -11,12 +12,7 @@ const KEPT = ['content-type', 'x-drawbridge-from', 'x-drawbridge-dropped'];
 
 export function localRequest(connection: Connection, req: ForwardedRequest): Promise<ForwardedAnswer> {
   const body = req.body ? Buffer.from(req.body, 'base64') : null;
-  const target = connection.socket
-    ? { socketPath: connection.socket }
-    : (() => {
-        const u = new URL(connection.url!);
-        return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) };
-      })();
+  const target = requestTarget(connection);
   return new Promise((resolve, reject) => {
     const r = request(
       {
