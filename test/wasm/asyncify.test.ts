@@ -88,16 +88,26 @@ test('captured after every line and restored each time in a new instance, the ou
   assert.equal(printed, whole.out);
 });
 
-test('every guest of the suite instruments into a valid module', () => {
+/** Every guest of the suite, instrumented once for the tests that read them all. */
+let guests: { name: string; bytes: Uint8Array; out: ReturnType<typeof instrumentWaits> }[] | null = null;
+function instrumentedGuests(): NonNullable<typeof guests> {
+  if (guests) return guests;
   const root = 'build/guests';
-  let checked = 0;
+  guests = [];
   for (const dir of readdirSync(root)) {
     for (const name of readdirSync(join(root, dir)).filter((n) => n.endsWith('.wasm'))) {
       const bytes = new Uint8Array(readFileSync(join(root, dir, name)));
-      const out = instrumentWaits(bytes, TARGETS);
-      assert.ok(WebAssembly.validate(out.bytes as Uint8Array<ArrayBuffer>), `${dir}/${name}`);
-      checked++;
+      guests.push({ name: `${dir}/${name}`, bytes, out: instrumentWaits(bytes, TARGETS) });
     }
+  }
+  return guests;
+}
+
+test('every guest of the suite instruments into a valid module', () => {
+  let checked = 0;
+  for (const { name, out } of instrumentedGuests()) {
+    assert.ok(WebAssembly.validate(out.bytes as Uint8Array<ArrayBuffer>), name);
+    checked++;
   }
   assert.ok(checked > 20);
 });
@@ -124,21 +134,16 @@ function localDeclarations(bytes: Uint8Array): string[] {
 test('one frame layout: each fast version declares the locals its rewind version declares, in every guest', () => {
   // A capture unwinds fast versions and a restore rewinds into rewind versions: the frame one
   // pushes is the frame the other pops, local by local.
-  const root = 'build/guests';
   let compared = 0;
-  for (const dir of readdirSync(root)) {
-    for (const name of readdirSync(join(root, dir)).filter((n) => n.endsWith('.wasm'))) {
-      const bytes = new Uint8Array(readFileSync(join(root, dir, name)));
-      const out = instrumentWaits(bytes, TARGETS);
-      const marked = functionsReaching(bytes, TARGETS);
-      const imported = callGraph(bytes).imported;
-      const decls = localDeclarations(out.bytes);
-      assert.equal(marked.length, out.instrumented);
-      marked.forEach((f, k) => {
-        assert.equal(decls[f - imported], decls[out.defined + k], `${dir}/${name}: function ${f}`);
-        compared++;
-      });
-    }
+  for (const { name, bytes, out } of instrumentedGuests()) {
+    const marked = functionsReaching(bytes, TARGETS);
+    const imported = callGraph(bytes).imported;
+    const decls = localDeclarations(out.bytes);
+    assert.equal(marked.length, out.instrumented);
+    marked.forEach((f, k) => {
+      assert.equal(decls[f - imported], decls[out.defined + k], `${name}: function ${f}`);
+      compared++;
+    });
   }
   assert.ok(compared > 100);
 });
