@@ -329,6 +329,40 @@ clusterTest('a NATS restart in the middle: the durable picoprocess runs on where
   assert.equal(cli('c2', ['logs', String(id)]).stdout, whole.stdout);
 });
 
+clusterTest(
+  "a host taken for dead while it still runs (stopped with SIGSTOP past its record's life) stops its copy once it finds its durable picoprocess continued elsewhere",
+  async () => {
+    const whole = spawnSync(process.execPath, [BIN, 'run', COUNTER, '120', '50'], { encoding: 'utf8', env });
+    const id = spawned('c2', ['--durable', '--labels', 'zone=east', '--close-stdin', COUNTER, '120', '50']);
+    assert.equal(hostOf(id), 'c1');
+    await until('it printed a few steps', () => (/step 5 /.test(cli('c1', ['logs', String(id)]).stdout) ? true : null));
+    const c1 = hosts.get('c1')!.p;
+    c1.kill('SIGSTOP');
+    try {
+      await until('c2 continues it', () => (cli('c2', ['ps', '--json']).stdout.includes(`"id": ${id}`) ? true : null), 30_000);
+    } finally {
+      c1.kill('SIGCONT');
+    }
+    // Both hosts list it for a moment; c1, heartbeating again, finds c2 its owner and kills its copy.
+    const copies = await until(
+      'one copy runs, on c2',
+      () => {
+        const r = cli('c2', ['ps', '--cluster', '--json']);
+        if (r.status !== 0) return null;
+        const all = (JSON.parse(r.stdout) as { id: number; host: string; state: string; reason: string | null }[]).filter((x) => x.id === id);
+        const c1copy = all.find((x) => x.host === 'c1');
+        return c1copy && c1copy.state !== 'running' ? all : null;
+      },
+      30_000,
+    );
+    assert.equal(copies.find((x) => x.host === 'c1')?.reason, 'killed');
+    const end = JSON.parse(cli('c2', ['ps', '--json']).stdout) as { id: number }[];
+    assert.ok(end.some((x) => x.id === id));
+    await until('it ended on c2', () => (/done sum/.test(cli('c2', ['logs', String(id)]).stdout) ? true : null), 30_000);
+    assert.equal(cli('c2', ['logs', String(id)]).stdout.slice(-200), whole.stdout.slice(-200));
+  },
+);
+
 /**
  * A durable picoprocess of `module` placed on c1 (the only host with zone=east), asked of and
  * followed through c2; c1 is killed with SIGKILL once it has printed a few steps. The follower
