@@ -413,7 +413,10 @@ clusterTest('a NATS server with a user and password: a host without them is refu
     const args = [BIN, 'serve', '--name', 'auth1', '--cluster', `nats://127.0.0.1:${port}`, '--workers', '0', '--warm-up', '0', '-q'];
     const refused = spawnSync(process.execPath, args, { encoding: 'utf8', env, timeout: 30_000 });
     assert.equal(refused.status, 1);
-    assert.match(refused.stderr, /^drawbridge serve: cannot reach the cluster at nats:\/\/127\.0\.0\.1:\d+: .*(Authorization|AUTHORIZATION)/);
+    assert.match(
+      refused.stderr,
+      /^drawbridge serve: cannot reach the cluster at nats:\/\/127\.0\.0\.1:\d+: .*(Authorization|AUTHORIZATION).*: give the cluster's NATS user and password in DRAWBRIDGE_NATS_USER and DRAWBRIDGE_NATS_PASSWORD\n$/,
+    );
     const joined = spawn(process.execPath, args, { env: { ...env, DRAWBRIDGE_NATS_USER: 'hosts', DRAWBRIDGE_NATS_PASSWORD: 's3cret-pass' } });
     try {
       await collect(joined, 'stdout').waitFor(/host auth1 of the cluster/);

@@ -165,7 +165,11 @@ export class ClusterMember {
     try {
       nc = await connect({ servers: options.url.split(','), user: options.user, pass: options.pass, name: `drawbridge ${options.name}`, timeout: 5000 });
     } catch (e) {
-      throw new ClusterError(`cannot reach the cluster at ${options.url}: ${(e as Error).message}`);
+      const message = (e as Error).message;
+      const hint = /authori[sz]ation/i.test(message)
+        ? "give the cluster's NATS user and password in DRAWBRIDGE_NATS_USER and DRAWBRIDGE_NATS_PASSWORD"
+        : 'is nats-server running there (with JetStream: -js)?';
+      throw new ClusterError(`cannot reach the cluster at ${options.url}: ${message}: ${hint}`);
     }
     try {
       const kvm = new Kvm(nc);
@@ -196,7 +200,9 @@ export class ClusterMember {
       return new ClusterMember(nc, { hosts, slots, owners, transfer }, options.name, options.labels ?? {}, slot, first, key);
     } catch (e) {
       await nc.close();
-      throw e instanceof ClusterError ? e : new ClusterError(`cannot join the cluster at ${options.url}: ${(e as Error).message}`);
+      throw e instanceof ClusterError
+        ? e
+        : new ClusterError(`cannot join the cluster at ${options.url}: ${(e as Error).message} (its nats-server needs JetStream: -js)`);
     }
   }
 
