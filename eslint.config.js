@@ -52,8 +52,10 @@ const LAYERS = {
   server: ['*'],
   cli: ['*'],
   types: [],
+  // Pages served to a browser (the web console, the frame-buffer view): they reach the host over HTTP only.
+  web: [],
 };
-const FOLDERS = ['abi', 'wasm', 'libos', 'extensions', 'monitor', 'host/kernel', 'host/memory', 'host/node', 'runtime', 'checkpoint', 'server', 'cli'];
+const FOLDERS = ['abi', 'web', 'wasm', 'libos', 'extensions', 'monitor', 'host/kernel', 'host/memory', 'host/node', 'runtime', 'checkpoint', 'server', 'cli'];
 const zones = [];
 for (const [layer, allowed] of Object.entries(LAYERS)) {
   if (allowed.includes('*')) continue;
@@ -102,7 +104,7 @@ export default tseslint.config(
   },
   // The layers that see only the Dk ABI (or only bytes): no Node modules at all.
   {
-    files: ['src/abi/**', 'src/libos/**', 'src/extensions/**', 'src/wasm/**'],
+    files: ['src/abi/**', 'src/libos/**', 'src/extensions/**', 'src/wasm/**', 'src/web/**'],
     rules: { 'no-restricted-imports': ['error', nodeNames(NODE_ALL, 'This layer sees only the Dk ABI (or bytes): no Node modules (docs/architecture.md).')] },
   },
   // The monitor may hash and resolve names, but does no I/O of its own.
