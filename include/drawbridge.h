@@ -7,5 +7,6 @@
 
 #include "drawbridge/process.h"
 #include "drawbridge/net.h"
+#include "drawbridge/fb.h"
 
 #endif /* DRAWBRIDGE_H */

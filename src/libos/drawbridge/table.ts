@@ -1,10 +1,11 @@
-// The `drawbridge` import module: what WASI preview 1 lacks (sockets, child processes, fork),
-// offered to guests beside wasi_snapshot_preview1 and declared for C in include/drawbridge.h.
+// The `drawbridge` import module: what WASI preview 1 lacks (sockets, child processes, fork, a
+// frame buffer and input events), offered to guests beside wasi_snapshot_preview1 and declared
+// for C in include/drawbridge.h.
 // One entry per function: its family file and whether it may wait (imported as a JSPI
 // Suspending function). Families register here as they land.
 
 export interface DrawbridgeEntry {
-  family: 'net' | 'process';
+  family: 'net' | 'process' | 'fb';
   blocking: boolean;
 }
 
@@ -24,4 +25,9 @@ export const DRAWBRIDGE_CALLS: Record<string, DrawbridgeEntry> = {
   getaddrinfo: { family: 'net', blocking: true },
   getsockname: { family: 'net', blocking: true },
   getpeername: { family: 'net', blocking: false },
+  // fb.ts: a frame buffer in the guest's memory and the display's input events (include/drawbridge/fb.h)
+  fb_export: { family: 'fb', blocking: false },
+  fb_update: { family: 'fb', blocking: false },
+  input_read: { family: 'fb', blocking: true }, // never waits, but a spinning guest gives the loop a turn
+  input_wait: { family: 'fb', blocking: true },
 };
