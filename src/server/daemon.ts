@@ -15,6 +15,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Limits } from '../monitor/manifest/manifest.ts';
 import { createApiServer } from './http-api.ts';
+import type { SessionTable } from './console/sessions.ts';
+import type { EventsOptions } from './console/events.ts';
 import { Pool } from './pool/pool.ts';
 import { warmUpPool, warmUpModuleBytes, type WarmUpProgress, type WarmUpResult } from './pool/warm-up.ts';
 import { isLoopbackIp } from '../abi/ip.ts';
@@ -55,6 +57,10 @@ export interface DaemonOptions {
   log?: (line: string) => void;
   /** Join a cluster of hosts through NATS (docs/cluster.md). */
   cluster?: ClusterOptions;
+  /** The web console's sessions (tests give a table with their own clock and bounds). */
+  sessions?: SessionTable;
+  /** The web console's event stream: its intervals and bounds. */
+  events?: EventsOptions;
 }
 
 export interface Daemon {
@@ -108,7 +114,16 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   }
   let joined: ClusterMember | null = null;
   let failover: Failover | null = null;
-  const server = createApiServer({ pool, token, warmUp, log: options.log, cluster: () => joined, failover: () => failover });
+  const server = createApiServer({
+    pool,
+    token,
+    warmUp,
+    log: options.log,
+    cluster: () => joined,
+    failover: () => failover,
+    sessions: options.sessions,
+    events: options.events,
+  });
   const connection: Connection = { token, pid: process.pid };
   try {
     await listen(server, options, connection);

@@ -1,6 +1,7 @@
 // The control API of `drawbridge serve`: HTTP/1.1 + JSON over loopback TCP or a unix socket,
 // every request authenticated with `Authorization: Bearer TOKEN` (docs/serve.md lists the
-// routes). The token is the whole of the access control: whoever holds it may run programs
+// routes), or with the session cookie of the web console served at `/` (console/: its files,
+// its login, the CSRF rules, its event stream). The token is the whole of the access control: whoever holds it may run programs
 // with any grant on this host, as the user the daemon runs as. So the daemon listens only on
 // loopback addresses or a unix socket (made 0600), and compares tokens in constant time.
 //
@@ -9,6 +10,10 @@
 // JSON { "error": "one line" } with a status code that says whose fault it was.
 
 import { tokenMatcher } from './token.ts';
+import { Access } from './console/access.ts';
+import { EventHub, type EventsOptions } from './console/events.ts';
+import { SessionTable } from './console/sessions.ts';
+import { serveConsoleFile } from './console/static-files.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -291,6 +296,10 @@ export interface ApiOptions {
   warmUp?: WarmUpResult;
   /** One line per request once it is answered (requestLine); none without it. */
   log?: (line: string) => void;
+  /** The web console's sessions (default: a table with the defaults of sessions.ts). */
+  sessions?: SessionTable;
+  /** The web console's event stream (GET /v1/events). */
+  events?: EventsOptions;
 }
 
 /**
@@ -308,12 +317,8 @@ export function requestLine(req: IncomingMessage, res: ServerResponse, startedMs
 
 export function createApiServer(options: ApiOptions): Server {
   const { pool } = options;
-  const tokenMatches = tokenMatcher(options.token);
-  const authorized = (req: IncomingMessage): boolean => {
-    const h = req.headers.authorization ?? '';
-    const m = /^Bearer (.+)$/.exec(h);
-    return m !== null && tokenMatches(m[1]!);
-  };
+  const access = new Access(tokenMatcher(options.token), options.sessions ?? new SessionTable());
+  const events = new EventHub(pool, () => options.cluster?.() ?? null, options.events);
 
   const manifestOf = (body: SpawnBody): Manifest => {
     let manifest = pool.defaultManifest();
@@ -411,6 +416,7 @@ export function createApiServer(options: ApiOptions): Server {
     if (parts.length === 2 && parts[1] === 'health' && method === 'GET') {
       return send(res, 200, { ok: true, processes: pool.size, pid: process.pid, workers: pool.workerCount, warmUp: options.warmUp ?? null });
     }
+    if (parts.length === 2 && parts[1] === 'events' && method === 'GET') return events.subscribe(req, res);
     if (parts.length === 2 && parts[1] === 'workers' && method === 'GET') {
       return send(res, 200, { workers: pool.workers() });
     }
@@ -530,14 +536,18 @@ export function createApiServer(options: ApiOptions): Server {
   };
 
   const { log } = options;
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     if (log) {
       const t0 = performance.now();
       res.once('close', () => log(requestLine(req, res, t0, performance.now())));
     }
-    if (!authorized(req)) {
+    // The console's page and its login need no credential of their own.
+    const pathname = new URL(req.url ?? '/', 'http://drawbridge').pathname;
+    if (serveConsoleFile(req, res, pathname) || access.handle(req, res, pathname)) return;
+    const verdict = access.judge(req);
+    if (!verdict.ok) {
       req.resume();
-      return send(res, 401, { error: 'missing or wrong bearer token' });
+      return send(res, verdict.status, { error: verdict.error });
     }
     route(req, res).catch((e: unknown) => {
       const status =
@@ -551,4 +561,6 @@ export function createApiServer(options: ApiOptions): Server {
       else send(res, status, { error: message });
     });
   });
+  server.on('close', () => events.close());
+  return server;
 }

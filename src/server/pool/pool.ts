@@ -314,6 +314,14 @@ export class Pool {
     return this.table.size;
   }
 
+  /** Call `f` whenever a picoprocess is added, starts, ends or is forgotten (one watcher: the console's events); returns the unwatch. */
+  watch(f: () => void): () => void {
+    this.table.onChange = f;
+    return () => {
+      if (this.table.onChange === f) this.table.onChange = null;
+    };
+  }
+
   workers(): WorkerInfo[] {
     return this.threads.info();
   }

@@ -103,6 +103,8 @@ export class ProcessTable {
   private readonly firstId: number;
   private readonly keepEnded: number;
   private readonly capacity: number;
+  /** Told of every change to the table (an entry added, started, ended, forgotten): the console's event stream. */
+  onChange: (() => void) | null = null;
 
   /** firstId: the first id given (a host of a cluster has a range of its own). */
   constructor(keepEnded: number, outputCapacity: number, firstId = 1) {
@@ -127,6 +129,7 @@ export class ProcessTable {
     const p = new Proc(id ?? this.nextId++, name, args, manifest, slot, gen, this.capacity);
     this.procs.set(p.id, p);
     slot.live++;
+    this.onChange?.();
     return p;
   }
 
@@ -134,6 +137,7 @@ export class ProcessTable {
   drop(p: Proc): void {
     this.procs.delete(p.id);
     p.slot.live--;
+    this.onChange?.();
   }
 
   /** The entry, if it is still known. */
@@ -163,6 +167,7 @@ export class ProcessTable {
     const p = this.get(id);
     if (!p.status) throw new SupervisorError(409, `picoprocess ${id} is still running; kill it first`);
     this.procs.delete(id);
+    this.onChange?.();
   }
 
   /** Forget every entry: the next id is the first again. */
@@ -170,6 +175,7 @@ export class ProcessTable {
     this.procs.clear();
     this.endedOrder.length = 0;
     this.nextId = this.firstId;
+    this.onChange?.();
   }
 
   /** It ran after it was placed: what its scheduler said of it. */
@@ -180,6 +186,7 @@ export class ProcessTable {
     p.name = v.name;
     if (v.manifest) p.manifest = v.manifest;
     if (!p.status) p.state = 'running';
+    this.onChange?.();
   }
 
   /** Its end (once): counted off its slot, its output ended, remembered among the ended. */
@@ -196,5 +203,6 @@ export class ProcessTable {
     p.resolveDone();
     this.endedOrder.push(p.id);
     while (this.endedOrder.length > this.keepEnded) this.procs.delete(this.endedOrder.shift()!);
+    this.onChange?.();
   }
 }
