@@ -1,12 +1,7 @@
-// The snapshot file format (docs/snapshot.md): portable, versioned, self-describing.
-//
-//   "DRAWBSNP" | u32 version | u32 section count | sections... | u32 CRC-32 of all before it
-//   but the page contents (each page carries its own checksum, which this covers)
-//   section:   u32 type | u64 length | bytes
-//     1 META    UTF-8 JSON: module hash, libos state, globals, memory layout
-//     2 MODULE  the prepared module's bytes (optional: a restore may find it by hash)
-//     3 MEMORY  the non-zero 64 KiB pages: u32 page index, u32 checksum of the page (page-sum.ts),
-//               the page
+// The snapshot file format on Node (docs/snapshot.md): portable, versioned, self-describing.
+// The layout, its encoder and decoder are snapshot-format.ts (no Node, shared with the browser
+// host); this file gives them Node's CRC-32 and memcmp, checks the module's SHA-256, and reads
+// and writes snapshot files.
 //
 // Everything is little-endian and free of host pointers, so a snapshot taken on one machine
 // restores on any other. Written atomically (temporary file, fsync, rename); on load, a bad
@@ -28,64 +23,22 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32, sha256 as sha256Digest } from '../host/node/lazy-builtins.ts';
-import type { SavedLibOs } from '../libos/index.ts';
-import { pageSumOf, pageSummer } from './page-sum.ts';
+import {
+  decodeSnapshotWith,
+  encodeSnapshotWith,
+  moduleHashMismatch,
+  PAGE_SIZE,
+  restoreMemoryWith,
+  SnapshotError,
+  snapshotInProcessWith,
+  type DecodeOptions,
+  type FormatPrimitives,
+  type Snapshot,
+  type SnapshotMeta,
+} from './snapshot-format.ts';
 
-export const SNAPSHOT_MAGIC = 'DRAWBSNP';
-export const SNAPSHOT_VERSION = 4;
-export const PAGE_SIZE = 65536;
-
-const T_META = 1;
-const T_MODULE = 2;
-const T_MEMORY = 3;
-/** Per page in MEMORY: u32 index, u32 page sum. */
-const PAGE_HEADER = 8;
-const TRAILER = 4;
-
-export interface SnapshotMeta {
-  format: 'drawbridge-snapshot';
-  version: number;
-  created: string;
-  module: { sha256: string; size: number; name: string };
-  args: string[];
-  libos: SavedLibOs;
-  /** Mutable globals by index: value as a decimal string (i64 included) or a number. */
-  globals: { index: number; type: string; value: string }[];
-  /** Size in 64 KiB pages and how many of them are not zero (those the snapshot holds). */
-  memory: { pages: number; nonZeroPages: number };
-  asyncify: { dataAddr: number; dataSize: number };
-  /** The grants it ran with (mounts as guest paths and modes; hosts are given again at restore). */
-  mounts: { guest: string; mode: 'ro' | 'rw'; host?: string }[];
-  env: Record<string, string>;
-  /** Its network grants, as the manifest wrote them (a listening socket listens again). */
-  network?: { connect: string[]; listen: string[] };
-  /** The extensions it ran under (stack order, nearest the program first) and their state. */
-  extensions?: SavedExtension[];
-}
-
-export interface SavedExtension {
-  name: string;
-  options: Record<string, string>;
-  state: unknown;
-}
-
-export interface Snapshot {
-  meta: SnapshotMeta;
-  module: Uint8Array | null;
-  /** The non-zero pages by index (views into the snapshot's bytes). */
-  pages: Map<number, Uint8Array>;
-  /** The size of those pages: PAGE_SIZE when absent (files, migration); 4 KiB in process. */
-  pageSize?: number;
-  /**
-   * Pages not checked yet (decodeSnapshot with `lazyPages`): the page sum each must have, and
-   * the snapshot's name for messages. restoreMemory checks each page just after it copies it
-   * into the instance's memory (the SIMD page sum, while the page is in cache: the check costs
-   * almost nothing), checkPages all at once. Absent: every page has been checked.
-   */
-  unchecked?: { sums: Map<number, number>; name: string };
-}
-
-export class SnapshotError extends Error {}
+export { checkPages, PAGE_SIZE, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotError } from './snapshot-format.ts';
+export type { DecodeOptions, SavedExtension, Snapshot, SnapshotMeta } from './snapshot-format.ts';
 
 export function sha256(bytes: Uint8Array): string {
   return sha256Digest(bytes).toString('hex');
@@ -106,6 +59,21 @@ export function nonZeroPages(mem: Uint8Array, pageSize = PAGE_SIZE): number[] {
   return out;
 }
 
+/** Node's primitives of the format: zlib's CRC-32, Buffer's memcmp, unzeroed buffers. */
+const NODE: FormatPrimitives = {
+  crc32,
+  nonZeroPages,
+  zeroTest: (mem) => {
+    const buf = Buffer.from(mem.buffer, mem.byteOffset, mem.byteLength);
+    return (at, size) => buf.compare(ZERO_PAGE, 0, size, at, at + size) === 0;
+  },
+  alloc: (size) => {
+    const b = Buffer.allocUnsafeSlow(size);
+    // A plain Uint8Array: Buffer's slice() shares memory, which a caller would not expect.
+    return new Uint8Array(b.buffer, b.byteOffset, b.length);
+  },
+};
+
 /**
  * The page size of snapshots that stay in the process: the host's (4 KiB), not the format's
  * 64 KiB. A fork copies only what the program touched, twice (into the snapshot, into the
@@ -120,193 +88,30 @@ const IN_PROCESS_PAGE_SIZE = 4096;
  * disk.
  */
 export function snapshotInProcess(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8Array, module: Uint8Array): Snapshot {
-  const size = IN_PROCESS_PAGE_SIZE;
-  const nonZero = nonZeroPages(memory, size);
-  const copy = new Uint8Array(nonZero.length * size);
-  const pages = new Map<number, Uint8Array>();
-  nonZero.forEach((p, i) => {
-    const page = copy.subarray(i * size, (i + 1) * size);
-    page.set(memory.subarray(p * size, (p + 1) * size));
-    pages.set(p, page);
-  });
-  return { meta: { ...meta, memory: { pages: memory.length / PAGE_SIZE, nonZeroPages: pages.size } }, module, pages, pageSize: size };
+  return snapshotInProcessWith(NODE, meta, memory, module, IN_PROCESS_PAGE_SIZE);
 }
 
-/** A buffer of `size` bytes, not zeroed first: the caller writes every byte of it. */
-function uninitialized(size: number): Uint8Array {
-  const b = Buffer.allocUnsafeSlow(size);
-  // A plain Uint8Array: Buffer's slice() shares memory, which a caller would not expect.
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
-}
-
-/**
- * Encode a snapshot; `memory` is the whole linear memory, of which only non-zero pages are
- * kept. One pass over memory: each non-zero page is copied into the file image and its CRC
- * taken from the copy, still in cache. The trailer covers everything but the page contents.
- */
+/** Encode a snapshot (snapshot-format.ts); `memory` is the whole linear memory, of which only non-zero pages are kept. */
 export function encodeSnapshot(meta: Omit<SnapshotMeta, 'memory'>, source: WebAssembly.Memory | Uint8Array, module: Uint8Array | null): Uint8Array {
-  // From a Wasm memory, each page's sum is taken where it is, by the SIMD module.
-  const memory = source instanceof Uint8Array ? source : new Uint8Array(source.buffer);
-  const sumAt = source instanceof Uint8Array ? null : pageSummer(source);
-  const nonZero = nonZeroPages(memory);
-  const fullMeta: SnapshotMeta = { ...meta, memory: { pages: memory.length / PAGE_SIZE, nonZeroPages: nonZero.length } };
-  const metaBytes = new TextEncoder().encode(JSON.stringify(fullMeta));
-  const sectionCount = module ? 3 : 2;
-  const memLen = nonZero.length * (PAGE_HEADER + PAGE_SIZE);
-  const total = 16 + 12 + metaBytes.length + (module ? 12 + module.length : 0) + 12 + memLen + TRAILER;
-  const out = uninitialized(total);
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  out.set(new TextEncoder().encode(SNAPSHOT_MAGIC), 0);
-  dv.setUint32(8, SNAPSHOT_VERSION, true);
-  dv.setUint32(12, sectionCount, true);
-  let at = 16;
-  const header = (type: number, len: number) => {
-    dv.setUint32(at, type, true);
-    dv.setBigUint64(at + 4, BigInt(len), true);
-    at += 12;
-  };
-  header(T_META, metaBytes.length);
-  out.set(metaBytes, at);
-  at += metaBytes.length;
-  if (module) {
-    header(T_MODULE, module.length);
-    out.set(module, at);
-    at += module.length;
-  }
-  header(T_MEMORY, memLen);
-  let sum = crc32(out.subarray(0, at));
-  for (const p of nonZero) {
-    const page = out.subarray(at + PAGE_HEADER, at + PAGE_HEADER + PAGE_SIZE);
-    page.set(memory.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE));
-    dv.setUint32(at, p, true);
-    dv.setUint32(at + 4, sumAt ? sumAt(p * PAGE_SIZE, PAGE_SIZE) : pageSumOf(page), true);
-    sum = crc32(out.subarray(at, at + PAGE_HEADER), sum);
-    at += PAGE_HEADER + PAGE_SIZE;
-  }
-  dv.setUint32(at, sum, true);
-  return out;
+  return encodeSnapshotWith(NODE, meta, source, module);
 }
 
-export interface DecodeOptions {
-  /**
-   * Leave the page checksums to restoreMemory (or checkPages), which checks each page as it
-   * writes it: still before the program runs, but after the instance and its descriptors are
-   * made. Everything else (header, META, the page table) is checked here as always.
-   */
-  lazyPages?: boolean;
-}
-
-const pageMismatch = (name: string, page: number) => new SnapshotError(`${name}: checksum mismatch in page ${page}: the file is corrupted`);
-
+/** Decode and check a snapshot, the module's SHA-256 included; a SnapshotError says what is wrong. */
 export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot', options: DecodeOptions = {}): Snapshot {
-  const fail = (why: string): never => {
-    throw new SnapshotError(`${name}: ${why}`);
-  };
-  if (bytes.length < 16 + TRAILER) fail('too short to be a drawbridge snapshot (truncated?)');
-  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== SNAPSHOT_MAGIC) fail('not a drawbridge snapshot (bad magic)');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = dv.getUint32(8, true);
-  if (version !== SNAPSHOT_VERSION) fail(`snapshot format version ${version}; this drawbridge reads version ${SNAPSHOT_VERSION}`);
-  const bodyEnd = bytes.length - TRAILER;
-  const corrupted = 'checksum mismatch: the file is truncated or corrupted';
-  // The trailer covers every byte but the page contents (each page has its own CRC, which
-  // the trailer covers); compute it while walking the sections, and check it before META is
-  // believed.
-  let sum = 0;
-  let summedUpTo = 0;
-  const count = dv.getUint32(12, true);
-  let at = 16;
-  let metaBytes: Uint8Array | null = null;
-  let module: Uint8Array | null = null;
-  let memorySection: Uint8Array | null = null;
-  for (let i = 0; i < count; i++) {
-    if (at + 12 > bodyEnd) fail('truncated section header');
-    const type = dv.getUint32(at, true);
-    const len = Number(dv.getBigUint64(at + 4, true));
-    at += 12;
-    if (len > bodyEnd - at) fail('truncated section');
-    const data = bytes.subarray(at, at + len);
-    if (type === T_MEMORY) {
-      if (len % (PAGE_HEADER + PAGE_SIZE) !== 0) fail(corrupted);
-      memorySection = data;
-      sum = crc32(bytes.subarray(summedUpTo, at), sum);
-      for (let off = 0; off < len; off += PAGE_HEADER + PAGE_SIZE) sum = crc32(data.subarray(off, off + PAGE_HEADER), sum);
-      summedUpTo = at + len;
-    } else if (type === T_META) metaBytes = data;
-    else if (type === T_MODULE) module = data;
-    at += len;
+  const snapshot = decodeSnapshotWith(NODE, bytes, name, options);
+  if (snapshot.module) {
+    const wrong = moduleHashMismatch(snapshot, sha256(snapshot.module), name);
+    if (wrong) throw wrong;
   }
-  sum = crc32(bytes.subarray(summedUpTo, bodyEnd), sum);
-  if (at !== bodyEnd || sum !== dv.getUint32(bodyEnd, true)) fail(corrupted);
-  let meta: SnapshotMeta | null = null;
-  try {
-    meta = metaBytes && (JSON.parse(new TextDecoder().decode(metaBytes)) as SnapshotMeta);
-  } catch {
-    fail(corrupted);
-  }
-  if (!meta || meta.format !== 'drawbridge-snapshot' || typeof meta.memory?.pages !== 'number') return fail('no metadata section');
-  if (!memorySection) return fail('no memory section');
-  const pages = new Map<number, Uint8Array>();
-  const sums = new Map<number, number>();
-  const mv = new DataView(memorySection.buffer, memorySection.byteOffset, memorySection.byteLength);
-  for (let off = 0; off < memorySection.length; off += PAGE_HEADER + PAGE_SIZE) {
-    const page = mv.getUint32(off, true);
-    if (page >= meta.memory.pages) fail(`page ${page} outside memory`);
-    const data = memorySection.subarray(off + PAGE_HEADER, off + PAGE_HEADER + PAGE_SIZE);
-    const sum = mv.getUint32(off + 4, true);
-    if (options.lazyPages) sums.set(page, sum);
-    else if (pageSumOf(data) !== sum) throw pageMismatch(name, page);
-    pages.set(page, data);
-  }
-  if (pages.size !== meta.memory.nonZeroPages) fail('pages are missing');
-  if (module) {
-    const actual = sha256(module);
-    if (actual !== meta.module?.sha256)
-      fail(`the module carried has sha256 ${actual}, not the ${String(meta.module?.sha256)} its metadata names: the file was altered`);
-  }
-  return options.lazyPages ? { meta, module, pages, unchecked: { sums, name } } : { meta, module, pages };
-}
-
-/** Check every page a lazy decode left unchecked (a SnapshotError names the first bad one). */
-export function checkPages(snapshot: Snapshot): void {
-  const u = snapshot.unchecked;
-  if (!u) return;
-  for (const [index, page] of snapshot.pages) if (pageSumOf(page) !== u.sums.get(index)) throw pageMismatch(u.name, index);
-  snapshot.unchecked = undefined;
+  return snapshot;
 }
 
 /**
- * Put a snapshot's memory into `memory` (a fresh instance's): grown to the snapshot's size,
- * each saved page copied in, and checked there if a lazy decode left it unchecked (a
- * SnapshotError then; the instance must not run). Pages grown just now are zero already; of
- * the instance's own pages (its data segments), those the snapshot does not hold are zeroed.
- * Touching no other page keeps a restore (and a fork) from faulting in memory it does not use.
+ * Put a snapshot's memory into `memory` (a fresh instance's), checking each page a lazy decode
+ * left unchecked (snapshot-format.ts restoreMemoryWith).
  */
 export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): void {
-  const pages = snapshot.meta.memory.pages;
-  const have = memory.buffer.byteLength / PAGE_SIZE;
-  if (have < pages) memory.grow(pages - have);
-  const view = new Uint8Array(memory.buffer);
-  const size = snapshot.pageSize ?? PAGE_SIZE;
-  // Only the pages the instance wrote (its data segments) need zeroing; reading the others
-  // leaves them untouched, where a fill would fault every one of them in.
-  const buf = Buffer.from(view.buffer);
-  for (let p = 0, at = 0; p < (have * PAGE_SIZE) / size; p++, at += size) {
-    if (!snapshot.pages.has(p) && buf.compare(ZERO_PAGE, 0, size, at, at + size) !== 0) view.fill(0, at, at + size);
-  }
-  const u = snapshot.unchecked;
-  if (u) {
-    // Each page is checked where it lands, by the SIMD sum over the instance's memory: the
-    // instance never runs if one is bad (its memory is then thrown away with it).
-    const sumAt = pageSummer(memory);
-    for (const [index, page] of snapshot.pages) {
-      view.set(page, index * size);
-      if (sumAt(index * size, size) !== u.sums.get(index)) throw pageMismatch(u.name, index);
-    }
-    snapshot.unchecked = undefined;
-  } else {
-    for (const [index, page] of snapshot.pages) view.set(page, index * size);
-  }
+  restoreMemoryWith(NODE, snapshot, memory);
 }
 
 /**
