@@ -31,7 +31,7 @@ if (major < REQUIRED) {
 // command takes the result (src/cli/early-module.ts) when it runs that module unprepared.
 const EARLY_MIN_BYTES = 256 * 1024;
 // drawbridge's run options that take a value, then wasmtime's (src/cli/wasmtime-flags.ts).
-const VALUE_FLAGS = new Set(['--dir', '--env', '--listen', '--connect', '--manifest', '--ext', '--log']);
+const VALUE_FLAGS = new Set(['--dir', '--env', '--listen', '--connect', '--manifest', '--ext', '--log', '--fb']);
 const WASMTIME_VALUE_FLAGS = ['--tcplisten', '--argv0', '--invoke', '--fuel', '--wasi', '--wasm', '--optimize', '--codegen', '--debug', '--record'];
 for (const f of [...WASMTIME_VALUE_FLAGS, '-S', '-W', '-O', '-C', '-D', '-R']) VALUE_FLAGS.add(f);
 /** The module of `drawbridge run ... MODULE`, or of `drawbridge MODULE.wasm` / `drawbridge --dir . MODULE` (run, as in wasmtime). */

@@ -24,6 +24,7 @@ import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 import type { DenialLog } from '../monitor/monitor.ts';
 import { translateWasmtimeFlags, withWasmtimeGrants } from './wasmtime-flags.ts';
 import { formatResults, invokePlan } from './invoke-values.ts';
+import { FrameBufferViewError, parseListenAddress, startFrameBufferView, type RunView } from '../server/fb/run-view.ts';
 
 /** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
 export const RUN_OPTIONS = {
@@ -70,6 +71,16 @@ export const RUN_OPTIONS = {
       'ends), so that `drawbridge checkpoint` works for any module, prepared or not,',
       'and `drawbridge restore` replays it (docs/durable.md); as [continuity]',
       'mode = "log" in a manifest',
+    ].join('\n'),
+  },
+  fb: {
+    type: 'string',
+    value: 'ADDR:PORT',
+    help: [
+      "serve the program's frame buffer on a web page at ADDR:PORT, live, with",
+      'mouse and keyboard sent back (include/drawbridge/fb.h); listens on that',
+      'address only (127.0.0.1:8080: this machine), and the URL printed on',
+      'stderr carries a token that the page needs',
     ].join('\n'),
   },
   log: {
@@ -124,6 +135,8 @@ interface ParsedRun {
   durable: string | undefined;
   /** --log topics and DRAWBRIDGE_LOG's. */
   log: string[];
+  /** --fb ADDR:PORT: where to serve the frame buffer. */
+  fb: { host: string; port: number } | null;
   module: string;
   args: string[];
 }
@@ -145,7 +158,9 @@ function parse(argv: string[]): ParsedRun | 'help' | string {
   const log = [...v.log, ...(process.env.DRAWBRIDGE_LOG ?? '').split(',').filter(Boolean)];
   const unknown = log.find((t) => !LOG_TOPICS.includes(t));
   if (unknown !== undefined) return `--log ${unknown}: expected one of ${LOG_TOPICS.join(', ')} (also DRAWBRIDGE_LOG)`;
-  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, log, durable: v.durable, module, args };
+  const fb = v.fb === undefined ? null : parseListenAddress(v.fb);
+  if (typeof fb === 'string') return fb;
+  return { dirs: v.dir, env: v.env, manifest: v.manifest, exts: v.ext, listen: v.listen, connect: v.connect, log, durable: v.durable, fb, module, args };
 }
 
 export async function runCommandLine(argv: string[], io: CommandIo): Promise<number> {
@@ -193,6 +208,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
   const logMode = p.durable !== undefined || manifest.continuity?.mode === 'log';
   const durablePath = logMode ? p.durable || manifest.continuity?.log || defaultDurablePath(p.module) : null;
   let durable: DurableSetup | null = null;
+  let view: RunView | null = null;
   try {
     if (requests.length) stack = await loadExtensions(requests);
     // Capturable when prepared (Asyncify): small modules are prepared at first run, bigger
@@ -241,9 +257,14 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
             requests,
           );
     if (durablePath !== null) durable = setUpDurable(resolve(durablePath), program.sourceSha256(), start!);
+    const host = createNodeHost();
+    if (p.fb) {
+      view = await startFrameBufferView(p.fb, p.module, host);
+      io.err(`drawbridge: ${p.module}'s frame buffer: ${view.url}`);
+    }
     const running = await startCommand({
       ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
-      host: createNodeHost(),
+      host,
       args,
       ...(invoke ? { invoke } : {}),
       manifest,
@@ -256,6 +277,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       onMemory: durable?.memory.onMemory,
       onDenied: denialPrinter(p, io),
     });
+    view?.follow(running.process.id);
     const checkpoint = running.checkpoint;
     const measurement = () => measureWith(program.sourceSha256(), measuredManifest(manifest, requests));
     if (durable) {
@@ -286,12 +308,17 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       io.err(`drawbridge: ${p.module}: ${e.message}`);
       return e.exitCode;
     }
+    if (e instanceof FrameBufferViewError) {
+      io.err(`drawbridge run: ${e.message}`);
+      return 2;
+    }
     if (e instanceof ModuleError || e instanceof GuestError || e instanceof MemoryLimitError || e instanceof PrepareError || e instanceof PreopenError) {
       io.err(`drawbridge run: ${e instanceof MemoryLimitError ? `${p.module}: ` : ''}${e.message}`);
       return e instanceof GuestError ? 1 : 2;
     }
     throw e;
   } finally {
+    await view?.close();
     stack?.close();
     durable?.file.close();
     // A log in the default place is kept only while it may be needed: when this process dies.
