@@ -54,8 +54,28 @@ const LAYERS = {
   types: [],
   // Pages served to a browser (the web console, the frame-buffer view): they reach the host over HTTP only.
   web: [],
+  // drawbridge in the browser (scripts/build-browser.ts): the layers below the runtime and the
+  // Node-free files of checkpoint/ (BROWSER_CHECKPOINT).
+  browser: ['wasm', 'libos', 'extensions', 'monitor', 'host/kernel', 'host/memory', 'checkpoint'],
 };
-const FOLDERS = ['abi', 'web', 'wasm', 'libos', 'extensions', 'monitor', 'host/kernel', 'host/memory', 'host/node', 'runtime', 'checkpoint', 'server', 'cli'];
+// The files of checkpoint/ that use no Node, which the browser build may import.
+const BROWSER_CHECKPOINT = ['./snapshot-format.ts', './capture-core.ts', './request.ts', './page-sum.ts'];
+const FOLDERS = [
+  'abi',
+  'web',
+  'browser',
+  'wasm',
+  'libos',
+  'extensions',
+  'monitor',
+  'host/kernel',
+  'host/memory',
+  'host/node',
+  'runtime',
+  'checkpoint',
+  'server',
+  'cli',
+];
 const zones = [];
 for (const [layer, allowed] of Object.entries(LAYERS)) {
   if (allowed.includes('*')) continue;
@@ -69,6 +89,12 @@ for (const [layer, allowed] of Object.entries(LAYERS)) {
     });
   }
 }
+zones.push({
+  target: './src/browser',
+  from: './src/checkpoint',
+  except: BROWSER_CHECKPOINT,
+  message: `src/browser may import of src/checkpoint only its Node-free files: ${BROWSER_CHECKPOINT.join(', ')} (eslint.config.js)`,
+});
 // The upper layers reach a host only through its index.ts (and the kernel's shared types).
 for (const upper of ['runtime', 'checkpoint', 'server', 'cli']) {
   for (const host of ['host/node', 'host/memory']) {
@@ -104,7 +130,7 @@ export default tseslint.config(
   },
   // The layers that see only the Dk ABI (or only bytes): no Node modules at all.
   {
-    files: ['src/abi/**', 'src/libos/**', 'src/extensions/**', 'src/wasm/**', 'src/web/**'],
+    files: ['src/abi/**', 'src/libos/**', 'src/extensions/**', 'src/wasm/**', 'src/web/**', 'src/browser/**'],
     rules: { 'no-restricted-imports': ['error', nodeNames(NODE_ALL, 'This layer sees only the Dk ABI (or bytes): no Node modules (docs/architecture.md).')] },
   },
   // The monitor may hash and resolve names, but does no I/O of its own.

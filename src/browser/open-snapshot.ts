@@ -1,0 +1,43 @@
+// A snapshot handed to the page, opened for a restore: decoded and checked as Node checks it
+// (snapshot-format.ts: magic, version, checksums, pages; the module's SHA-256 by WebCrypto),
+// and what it asks for compared with what the page grants (checkpoint/request.ts). The page
+// holds no host key, so it cannot check a seal: it restores plain snapshot files only when told
+// it trusts their source (trustUnsealed), as `drawbridge restore --trust-unsealed` does.
+
+import { decodeSnapshotWith, moduleHashMismatch, SnapshotError, SNAPSHOT_MAGIC, type Snapshot } from '../checkpoint/snapshot-format.ts';
+import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
+import type { Manifest } from '../monitor/manifest/manifest.ts';
+import { BROWSER_FORMAT } from './format-primitives.ts';
+import { sha256Hex } from './capture-platform.ts';
+
+const SEAL_MAGIC = 'DRAWBSEL';
+
+export interface OpenedSnapshot {
+  snapshot: Snapshot;
+  /** The module it carries, and that module's SHA-256. */
+  module: Uint8Array;
+  sha256: string;
+  /** The manifest to run it under: the page's, with its listening sockets' concrete addresses. */
+  manifest: Manifest;
+}
+
+/** Open `bytes` (named `name` in messages) to run under `granted`; a SnapshotError says, in one line, why not. */
+export async function openSnapshot(bytes: Uint8Array, name: string, granted: Manifest, trustUnsealed: boolean): Promise<OpenedSnapshot> {
+  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
+  if (magic === SEAL_MAGIC)
+    throw new SnapshotError(
+      `${name} is sealed with a host key, which the browser host does not hold: give the page a plain snapshot (drawbridge serve's checkpoint download, or one taken in a page)`,
+    );
+  if (magic === SNAPSHOT_MAGIC && !trustUnsealed)
+    throw new SnapshotError(`${name} is not sealed: anyone could have written it; restore it only if you trust its source, with trustUnsealed: true`);
+  const snapshot = decodeSnapshotWith(BROWSER_FORMAT, bytes, name, { lazyPages: true });
+  const module = snapshot.module;
+  if (!module) throw new SnapshotError(`${name} carries no module: the browser host restores only snapshots with their module`);
+  const sha256 = await sha256Hex(module);
+  const wrong = moduleHashMismatch(snapshot, sha256, name);
+  if (wrong) throw wrong;
+  const request = compareRequest(snapshot.meta, granted);
+  const missing = missingGrantsMessage(request.missing);
+  if (missing) throw new SnapshotError(`${name}: ${missing}`);
+  return { snapshot, module, sha256, manifest: request.manifest };
+}

@@ -1,0 +1,307 @@
+// The browser host (src/browser/, docs/browser.md) in a real Chromium: the bundle of
+// scripts/build-browser.ts, served by a static HTTP server on 127.0.0.1, runs a C guest with the
+// output, files and exit status Node gives it; a snapshot taken on Node restores in the page and
+// one taken in the page restores under `drawbridge restore` (one format); a snapshot asking for a
+// mount the page does not grant is refused in one line. And, without a browser: the bundle takes
+// no Node module, and the build fails on one.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+// The page's module, typed by its declarations (the page imports it by URL).
+import type * as Api from '../../src/browser/drawbridge.d.ts';
+import { bundleForBrowser } from '../../scripts/build-browser.ts';
+import { chromiumMissing, launchChromium } from '../support/browser.ts';
+import { binaryenMissing } from '../support/toolchain.ts';
+import { prepareModule } from '../../src/runtime/prepare.ts';
+import { compileModule } from '../../src/runtime/module-cache.ts';
+import { startCommand } from '../../src/runtime/picoprocess.ts';
+import { createNodeHost } from '../../src/host/node/index.ts';
+import { emptyManifest } from '../../src/monitor/manifest/manifest.ts';
+import { StdinFeed } from '../../src/server/stdin-feed.ts';
+
+const BIN = 'bin/drawbridge.js';
+const GUEST = readFileSync('build/guests/browser/lines.wasm');
+const missing = chromiumMissing() || binaryenMissing();
+const browserTest = (name: string, fn: () => Promise<void>) => (missing ? test(name, { skip: missing }, () => {}) : test(name, fn));
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json' };
+
+/** A static server of the files of `dir` by name (no folders, no other path), on 127.0.0.1. */
+async function serve(dir: string): Promise<{ server: Server; base: string }> {
+  const server = createServer((req, res) => {
+    const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
+    if (!/^[\w.-]+$/.test(name)) return void res.writeHead(404).end();
+    let body: Buffer;
+    try {
+      body = readFileSync(join(dir, name));
+    } catch {
+      return void res.writeHead(404).end();
+    }
+    res.writeHead(200, { 'content-type': TYPES[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return { server, base: `http://127.0.0.1:${address.port}` };
+}
+
+interface Site {
+  dir: string;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/** The bundle, the guest (as built and prepared) and an empty page, opened in Chromium. */
+async function site(): Promise<Site> {
+  const dir = mkdtempSync(join(tmpdir(), 'db-browser-'));
+  await bundleForBrowser('src/browser/index.ts', dir, 'drawbridge');
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>drawbridge test</title>');
+  writeFileSync(join(dir, 'lines.wasm'), GUEST);
+  writeFileSync(join(dir, 'lines.prepared.wasm'), await prepareModule(GUEST));
+  const { server, base } = await serve(dir);
+  const browser = await launchChromium();
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/index.html`);
+  return {
+    dir,
+    page,
+    async close() {
+      await browser.close();
+      server.close();
+      assert.deepEqual(errors, [], 'the page threw');
+    },
+  };
+}
+
+/** The guest run to its end on Node with `stdin`: its output (the reference the page must match). */
+async function onNode(args: string[], stdin: string, dir: string): Promise<{ out: string; code: number }> {
+  const module = await compileModule(GUEST);
+  let out = '';
+  const running = await startCommand({
+    host: createNodeHost(),
+    module,
+    args: ['lines.wasm', ...args],
+    manifest: { ...emptyManifest(), env: { GREETING: 'hi' }, mounts: [{ host: dir, guest: '/data', mode: 'rw' }] },
+    stdin: new TextEncoder().encode(stdin),
+    stdout: (b) => (out += new TextDecoder().decode(b)),
+  });
+  const { exitCode } = await running.done;
+  return { out, code: exitCode };
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+test('the browser bundle imports no Node module, and a Node module sneaking in fails its build', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-browser-bundle-'));
+  await bundleForBrowser('src/browser/index.ts', dir, 'drawbridge');
+  const js = readFileSync(join(dir, 'drawbridge.js'), 'utf8');
+  assert.doesNotMatch(js, /\bfrom\s*["'](node:)?(fs|path|os|crypto|zlib|module|worker_threads|child_process|async_hooks|net|util|events)["']/);
+  assert.doesNotMatch(js, /["']node:[a-z_/]+["']/);
+  assert.doesNotMatch(js, /\brequire\(/);
+  assert.match(js, /WebAssembly\.Suspending/);
+  const probe = join(dir, 'probe.ts');
+  writeFileSync(probe, "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n");
+  await assert.rejects(bundleForBrowser(probe, dir, 'probe'), /probe\.ts imports node:fs, a Node module: the browser build takes none/);
+  writeFileSync(probe, "import { join } from 'path';\nexport const x = join;\n");
+  await assert.rejects(bundleForBrowser(probe, dir, 'probe'), /probe\.ts imports path, a Node module/);
+});
+
+browserTest('the page runs a C guest: arguments, environment, files, stdin (a string or a callback), as Node runs it', async () => {
+  const s = await site();
+  try {
+    const nodeDir = mkdtempSync(join(tmpdir(), 'db-browser-ref-'));
+    const reference = await onNode(['a b', 'c'], 'one\ntwo\n', nodeDir);
+    assert.match(
+      reference.out,
+      /^argv\[0\]=lines\.wasm\nargv\[1\]=a b\nargv\[2\]=c\ngreeting=hi\nfiles=yes\nready\n1: one hash=[0-9a-f]{16}\n2: two hash=[0-9a-f]{16}\nbye after 2 lines\n$/,
+    );
+    const fromString = await s.page.evaluate(async () => {
+      const d = (await import(String('/drawbridge.js'))) as typeof Api;
+      let out = '';
+      const r = await d.run({
+        module: '/lines.wasm',
+        args: ['a b', 'c'],
+        env: { GREETING: 'hi' },
+        mounts: ['/data'],
+        files: { data: { 'old.txt': 'kept' } },
+        stdin: 'one\ntwo\n',
+        stdout: (t: string) => (out += t),
+      });
+      const data = r.files.data as Record<string, Uint8Array>;
+      return { out, code: r.exitCode, seen: new TextDecoder().decode(data['seen.txt']), old: new TextDecoder().decode(data['old.txt']) };
+    });
+    assert.equal(fromString.out, reference.out);
+    assert.equal(fromString.code, reference.code);
+    assert.equal(fromString.seen, readFileSync(join(nodeDir, 'seen.txt'), 'utf8'));
+    assert.equal(fromString.old, 'kept');
+    // A callback asked each time the guest wants input; without the mount, /data is not there.
+    const fromCallback = await s.page.evaluate(async () => {
+      const d = (await import(String('/drawbridge.js'))) as typeof Api;
+      const lines = ['one\n', 'two\n'];
+      let out = '';
+      const r = await d.run({
+        module: '/lines.wasm',
+        args: ['a b', 'c'],
+        env: { GREETING: 'hi' },
+        files: { data: {} },
+        stdin: async () => lines.shift() ?? null,
+        stdout: (t: string) => (out += t),
+      });
+      return { out, code: r.exitCode };
+    });
+    assert.equal(fromCallback.out, reference.out.replace('files=yes', 'files=no'));
+    assert.equal(fromCallback.code, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+/** The prepared guest started on Node, fed "one", checkpointed while it waits for its next line. */
+async function nodeSnapshot(dir: string): Promise<Uint8Array> {
+  const prepared = await prepareModule(GUEST);
+  const module = await compileModule(prepared);
+  const feed = new StdinFeed();
+  let out = '';
+  let answered: () => void = () => {};
+  const firstLine = new Promise<void>((resolve) => (answered = resolve));
+  const running = await startCommand({
+    host: createNodeHost(),
+    module,
+    args: ['lines.wasm', 'x'],
+    manifest: { ...emptyManifest(), mounts: [{ host: dir, guest: '/data', mode: 'rw' }] },
+    capture: { moduleBytes: prepared, moduleName: 'lines.wasm' },
+    stdioStreams: [feed],
+    stdout: (b) => {
+      out += new TextDecoder().decode(b);
+      if (out.includes('1: one')) answered();
+    },
+  });
+  feed.feed(new TextEncoder().encode('one\n'));
+  await firstLine;
+  const snapshot = await running.checkpoint!(false);
+  assert.equal((await running.done).checkpointed, true);
+  return snapshot;
+}
+
+browserTest('a snapshot taken on Node restores in the page: the next line is answered with its count, hash and file offset intact', async () => {
+  const s = await site();
+  try {
+    const nodeDir = mkdtempSync(join(tmpdir(), 'db-browser-node-'));
+    const snapshot = await nodeSnapshot(nodeDir);
+    const reference = await onNode(['x'], 'one\ntwo\n', mkdtempSync(join(tmpdir(), 'db-browser-ref-')));
+    const restored = await s.page.evaluate(
+      async ({ snap, seen }) => {
+        const d = (await import(String('/drawbridge.js'))) as typeof Api;
+        const bytes = Uint8Array.from(atob(snap), (c) => c.charCodeAt(0));
+        let out = '';
+        const r = await d.restore({
+          snapshot: bytes,
+          trustUnsealed: true,
+          mounts: ['/data'],
+          files: { data: { 'seen.txt': seen } },
+          stdin: 'two\n',
+          stdout: (t: string) => (out += t),
+        });
+        const status = await r.done;
+        const data = r.files().data as Record<string, Uint8Array>;
+        return { out, code: status.exitCode, seen: new TextDecoder().decode(data['seen.txt']) };
+      },
+      { snap: b64(snapshot), seen: readFileSync(join(nodeDir, 'seen.txt'), 'utf8') },
+    );
+    // What it prints after the restore is what an uninterrupted run prints after its first line.
+    assert.equal(restored.out, reference.out.slice(reference.out.indexOf('2: two')));
+    assert.equal(restored.code, 0);
+    assert.equal(restored.seen, '1 one\n2 two\n');
+  } finally {
+    await s.close();
+  }
+});
+
+browserTest('a snapshot asking for a mount the page does not grant is refused in one line, and an unsealed one without trustUnsealed', async () => {
+  const s = await site();
+  try {
+    const snapshot = await nodeSnapshot(mkdtempSync(join(tmpdir(), 'db-browser-node-')));
+    const refusals = await s.page.evaluate(async (snap) => {
+      const d = (await import(String('/drawbridge.js'))) as typeof Api;
+      const bytes = Uint8Array.from(atob(snap), (c) => c.charCodeAt(0));
+      const why = (p: Promise<unknown>) =>
+        p.then(
+          () => 'restored',
+          (e: Error) => `${e.name}|${e.message}`,
+        );
+      return {
+        noMount: await why(d.restore({ snapshot: bytes, trustUnsealed: true, files: { data: {} } })),
+        readOnly: await why(d.restore({ snapshot: bytes, trustUnsealed: true, mounts: [{ guest: '/data', mode: 'ro' }], files: { data: {} } })),
+        untrusted: await why(d.restore({ snapshot: bytes, mounts: ['/data'], files: { data: {} } })),
+      };
+    }, b64(snapshot));
+    assert.equal(refusals.noMount, 'Error|snapshot: the snapshot asks for mount /data (rw), not granted: give --dir HOST::/data or a manifest');
+    assert.match(refusals.readOnly, /^Error\|snapshot: the snapshot asks for mount \/data \(rw\), granted read-only/);
+    assert.equal(
+      refusals.untrusted,
+      'Error|snapshot is not sealed: anyone could have written it; restore it only if you trust its source, with trustUnsealed: true',
+    );
+  } finally {
+    await s.close();
+  }
+});
+
+browserTest('a snapshot taken in the page restores under drawbridge restore and continues', async () => {
+  const s = await site();
+  try {
+    const taken = await s.page.evaluate(async () => {
+      const d = (await import(String('/drawbridge.js'))) as typeof Api;
+      let out = '';
+      let answered: () => void = () => {};
+      const first = new Promise<void>((resolve) => (answered = resolve));
+      const r = await d.start({
+        module: '/lines.prepared.wasm',
+        name: 'lines.wasm',
+        args: ['x'],
+        mounts: ['/data'],
+        files: { data: {} },
+        stdout: (t: string) => {
+          out += t;
+          if (out.includes('1: one')) answered();
+        },
+      });
+      r.writeStdin('one\n');
+      await first;
+      const snap = await r.checkpoint();
+      const status = await r.done;
+      const data = r.files().data as Record<string, Uint8Array>;
+      let bin = '';
+      for (const b of snap) bin += String.fromCharCode(b);
+      return { out, capturable: r.capturable, checkpointed: status.checkpointed, snap: btoa(bin), seen: new TextDecoder().decode(data['seen.txt']) };
+    });
+    assert.equal(taken.capturable, true);
+    assert.equal(taken.checkpointed, true);
+    assert.match(taken.out, /\nready\n1: one hash=[0-9a-f]{16}\n$/);
+    const dir = mkdtempSync(join(tmpdir(), 'db-browser-to-node-'));
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'seen.txt'), taken.seen);
+    const file = join(dir, 'page.snap');
+    writeFileSync(file, Buffer.from(taken.snap, 'base64'));
+    const child = spawn(process.execPath, [BIN, 'restore', '--trust-unsealed', '--dir', `${join(dir, 'data')}::/data`, file], {
+      env: { ...process.env, DRAWBRIDGE_KEY: join(dir, 'host.key') },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdin.end('two\n');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, err);
+    const reference = await onNode(['x'], 'one\ntwo\n', mkdtempSync(join(tmpdir(), 'db-browser-ref-')));
+    assert.equal(out, reference.out.slice(reference.out.indexOf('2: two')));
+    assert.equal(readFileSync(join(dir, 'data', 'seen.txt'), 'utf8'), '1 one\n2 two\n');
+  } finally {
+    await s.close();
+  }
+});
