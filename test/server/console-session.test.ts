@@ -7,7 +7,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../src/server/daemon.ts';
+import type { IncomingMessage } from 'node:http';
 import { SessionTable } from '../../src/server/console/sessions.ts';
+import { clearedCookieLine, sessionCookieLine } from '../../src/server/console/cookie.ts';
 import { fromPage, http, logIn, originOf, type Answer } from './console-http.ts';
 
 const IDLE = join(import.meta.dirname, '..', '..', 'build', 'guests', 'density', 'idle.wasm');
@@ -178,4 +180,12 @@ test('login with a wrong token says nothing more, and login attempts are rate li
   // Once the window has passed, the right token works again.
   now += 30_001;
   assert.equal((await logIn(c, TOKEN)).answer.status, 204);
+});
+
+test('the cookie is Secure when the request came over TLS (a TLS front), and so is its clearing', () => {
+  const overTls = { headers: {}, socket: { encrypted: true } } as unknown as IncomingMessage;
+  const plain = { headers: {}, socket: {} } as unknown as IncomingMessage;
+  assert.match(sessionCookieLine(overTls, 'id', 60_000), /^drawbridge_session=id; HttpOnly; SameSite=Strict; Path=\/; Max-Age=60; Secure$/);
+  assert.match(clearedCookieLine(overTls), /; Secure$/);
+  assert.doesNotMatch(sessionCookieLine(plain, 'id', 60_000), /Secure/);
 });

@@ -1,0 +1,154 @@
+// The web console of `drawbridge serve` in a real browser (Debian's Chromium): log in (a wrong
+// token first), spawn a guest from the form, see its stdout and stderr arrive in the terminal,
+// answer it through the stdin line, kill it; checkpoint a prepared guest (the snapshot is
+// downloaded), upload the snapshot back (restore), talk to the restored one, move it to the
+// other worker thread and talk to it there. No page may
+// break the Content-Security-Policy on the way (Chromium reports each violation on the console).
+//
+// DRAWBRIDGE_SCREENSHOTS=1 writes docs/images/console.png (the process table and a console).
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startDaemon } from '../../src/server/daemon.ts';
+import { call } from '../../src/server/client.ts';
+import { launchChromium, testNeedingChromium } from '../support/browser.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const GREETER = join(ROOT, 'build', 'guests', 'console', 'greeter.wasm');
+const IDLE = join(ROOT, 'build', 'guests', 'density', 'idle.wasm');
+const TOKEN = 'console-browser-token';
+
+/** The page's document, as the functions run in the page see it (this project's Node code has no DOM types). */
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
+
+/** What the terminal shows (its rows' text). */
+async function terminalText(page: Page): Promise<string> {
+  return (await page.locator('#terminal .xterm-rows').textContent()) ?? '';
+}
+
+async function untilTerminalHas(page: Page, text: string): Promise<void> {
+  await page.waitForFunction((t) => (document.querySelector('#terminal .xterm-rows')?.textContent ?? '').includes(t), text, { timeout: 20_000 });
+}
+
+/** The table's row of picoprocess `id` once its state cell reads `state`. */
+async function untilRowState(page: Page, id: number, state: string): Promise<void> {
+  await page.waitForFunction(([i, s]) => document.querySelector(`#process-table tr[data-id="${i}"] .state`)?.textContent === s, [id, state] as const, {
+    timeout: 20_000,
+  });
+}
+
+/** The id of the picoprocess the console shows. */
+async function shownId(page: Page): Promise<number> {
+  const title = (await page.locator('#panel h2').textContent()) ?? '';
+  return Number(title.split(' ')[0]);
+}
+
+testNeedingChromium('the web console: log in, spawn, output, stdin, kill, checkpoint download, restore upload, move', async () => {
+  const d = await startDaemon({ connectionFile: null, token: TOKEN, workers: 2, warmUp: 0 });
+  const browser = await launchChromium();
+  const violations: string[] = [];
+  try {
+    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 820 } });
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text());
+    });
+    page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
+    await page.goto(d.connection.url!);
+
+    // A wrong token says so, and no more; the right one opens the console.
+    await page.fill('#token', 'not-the-token');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('.login .error')?.textContent === 'Wrong token.');
+    await page.fill('#token', TOKEN);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#spawn-form');
+
+    // Spawn the greeter from the form: its output arrives in the terminal, stderr too.
+    await page.fill('#spawn-module', GREETER);
+    await page.click('#spawn-form button[type=submit]');
+    await page.waitForSelector('#panel:not(.hidden)');
+    const greeter = await shownId(page);
+    assert.ok(greeter > 0);
+    await untilRowState(page, greeter, 'running');
+    await untilTerminalHas(page, 'greeter: ready');
+    await untilTerminalHas(page, 'greeter: waiting for a line');
+
+    // A line typed into the stdin field reaches it; its answer comes back.
+    await page.fill('#stdin-line', 'hello console');
+    await page.press('#stdin-line', 'Enter');
+    await untilTerminalHas(page, 'HELLO, HELLO CONSOLE');
+
+    // Neighbours for the table; selecting a row opens its console, following its output from the start.
+    for (const line of ['one\n', 'two\n']) await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, stdin: line } });
+    await page.waitForFunction(() => document.querySelectorAll('#process-table tbody tr').length === 3);
+    await page.click(`#process-table tr[data-id="${greeter + 1}"]`);
+    await untilTerminalHas(page, 'echo: one');
+    await page.click(`#process-table tr[data-id="${greeter}"]`);
+    await untilTerminalHas(page, 'HELLO, HELLO CONSOLE');
+    // The sparklines have figures once a few stats events have come.
+    await page.waitForFunction(() => /%/.test(document.querySelector(`#process-table tbody tr .num:nth-child(4)`)?.textContent ?? ''));
+    if (process.env.DRAWBRIDGE_SCREENSHOTS === '1') {
+      await page.waitForTimeout(4000); // a few seconds of sparkline for the picture
+      mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
+      await page.screenshot({ path: join(ROOT, 'docs', 'images', 'console.png') });
+    }
+
+    // Kill: the table and the console say so.
+    await page.click('#kill');
+    await untilRowState(page, greeter, 'killed');
+    assert.equal(await page.locator('#panel .state').textContent(), 'killed');
+    assert.ok(await page.locator('#stdin-line').isDisabled());
+
+    // Checkpoint a prepared guest: the snapshot is downloaded, and it stops.
+    await page.click(`#process-table tr[data-id="${greeter + 1}"]`);
+    await untilTerminalHas(page, 'echo: one');
+    await page.fill('#stdin-line', 'before');
+    await page.press('#stdin-line', 'Enter');
+    await untilTerminalHas(page, 'echo: before');
+    const downloading = page.waitForEvent('download');
+    await page.click('#checkpoint');
+    const download = await downloading;
+    assert.equal(download.suggestedFilename(), `picoprocess-${greeter + 1}.snap`);
+    const saved = join(mkdtempSync(join(tmpdir(), 'drawbridge-console-')), 'one.snap');
+    await download.saveAs(saved);
+    const snapshot = readFileSync(saved);
+    assert.ok(snapshot.length > 1000);
+    await untilRowState(page, greeter + 1, 'checkpointed');
+
+    // Upload it back: a new picoprocess, listed and running, that goes on answering.
+    await page.setInputFiles('#restore-file', saved);
+    await page.waitForFunction((old) => (document.querySelector('#panel h2')?.textContent ?? '').split(' ')[0] !== String(old), greeter + 1);
+    const restored = await shownId(page);
+    assert.ok(restored > greeter + 2, `a new id: ${restored}`);
+    assert.match((await page.locator('#notice').textContent()) ?? '', new RegExp(`restored one\\.snap as picoprocess ${restored}`));
+    await untilRowState(page, restored, 'running');
+    await page.fill('#stdin-line', 'after');
+    await page.press('#stdin-line', 'Enter');
+    await untilTerminalHas(page, 'echo: after');
+    assert.ok(!(await terminalText(page)).includes('echo: before'), 'a restored picoprocess starts a new output');
+
+    // Move it to the other worker thread: same id, its output going on.
+    const worker = (await call(d.connection, 'GET', `/v1/processes/${restored}`)).process.worker as number;
+    await page.click('#move');
+    await page.waitForFunction((w) => (document.querySelector('#notice')?.textContent ?? '').endsWith(`moved to worker ${w}`), 1 - worker);
+    await page.fill('#stdin-line', 'moved');
+    await page.press('#stdin-line', 'Enter');
+    await untilTerminalHas(page, 'echo: moved');
+
+    // Log out: the page asks for the token again, and the cookie no longer opens the API.
+    await page.click('#logout');
+    await page.waitForSelector('#token');
+    const status = await page.evaluate(async () => (await fetch('/v1/processes')).status);
+    assert.equal(status, 401);
+    assert.deepEqual(violations, []);
+  } finally {
+    await browser.close();
+    await d.close();
+  }
+});
