@@ -5,6 +5,7 @@ import { DK_ABI_VERSION } from './dk.ts';
 import { DkError } from './errors.ts';
 import { PRIMITIVES, UPCALLS, type ArgSpec } from './spec.ts';
 import { EXIT_STATUSES, GUEST_EXIT_CODE_END } from './exit-status.ts';
+import { FB_MODULE_CALLS, INPUT_EVENT_TYPES, InputKey } from './fb-module.ts';
 
 const args = (list: readonly ArgSpec[]): string => list.map((a) => `${a.name}: ${a.type}`).join(', ');
 
@@ -43,5 +44,37 @@ export function abiMarkdown(): string {
     '|---|---|---|',
   );
   for (const s of EXIT_STATUSES) lines.push(`| ${s.code} | ${s.name} | ${s.meaning} |`);
+  lines.push(...fbSection());
   return lines.join('\n') + '\n';
+}
+
+/** The frame buffer and input events as a guest reaches them (fb-module.ts). */
+function fbSection(): string[] {
+  const lines = [
+    '',
+    '## Frame buffer and input, for guests',
+    '',
+    'Functions of the `drawbridge` import module (src/libos/drawbridge/fb.ts; for C, include/drawbridge/fb.h).',
+    "The pixels live in the guest's own memory; each returns a WASI errno. A pointer or size outside",
+    'memory is a guest fault (the program traps), as for every other call. The embedder receives the',
+    'updates (KernelHost.onFrameBufferUpdate) and injects input (KernelHost.injectInput): `drawbridge run',
+    '--fb ADDR:PORT` shows them on a web page.',
+    '',
+    '| function | arguments | result | blocking | what it does |',
+    '|---|---|---|---|---|',
+  ];
+  for (const c of FB_MODULE_CALLS) lines.push(`| \`${c.name}\` | ${c.args} | errno | ${c.blocking ? 'yes' : 'no'} | ${c.doc} |`);
+  lines.push(
+    '',
+    '### Input events',
+    '',
+    "Each 16 bytes, little-endian: type u32, code u32, value i32, time ms u32 (the host's monotonic clock, wrapping).",
+    '',
+  );
+  lines.push('| type | name | code | value |', '|---|---|---|---|');
+  for (const t of INPUT_EVENT_TYPES) lines.push(`| ${t.type} | ${t.name} | ${t.code} | ${t.value} |`);
+  lines.push('', '| key | code |', '|---|---|');
+  for (const [name, code] of Object.entries(InputKey)) lines.push(`| ${name} | ${code < 0x100 ? code : '0x' + code.toString(16).toUpperCase()} |`);
+  lines.push('| F2 to F12 | 0xE022 to 0xE02C |');
+  return lines;
 }
