@@ -7,6 +7,8 @@
 //             came; print each one in the order read
 //   spin      export, then call input_read in a loop until an event comes
 //   timeout   input_wait with 30 ms and nothing coming: 0 events, after at least 30 ms
+//   resume    export a frame, wait for one event (a checkpoint is taken there), then change a
+//             rectangle: a restored program's update sends its whole frame
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -104,6 +106,19 @@ int main(int argc, char **argv) {
     int r = drawbridge_input_wait(ev, 1, 30, &n);
     long long waited = now_ms() - t0;
     printf("timeout: %s, %d events, waited at least 30 ms: %s\n", errname(r), n, waited >= 30 ? "yes" : "no");
+    return 0;
+  }
+  if (!strcmp(role, "resume")) {
+    for (int y = 0; y < 6; y++)
+      for (int x = 0; x < 8; x++) px[y][x] = DRAWBRIDGE_RGB(x, y, 3);
+    printf("export: %s\n", errname(drawbridge_fb_export(&px[0][0], 8, 6)));
+    drawbridge_input_event ev[1];
+    int n = 0;
+    int r = drawbridge_input_wait(ev, 1, -1, &n);
+    printf("after the wait: %s, %d event of type %u\n", errname(r), n, n > 0 ? ev[0].type : 0);
+    for (int y = 2; y < 4; y++)
+      for (int x = 1; x < 4; x++) px[y][x] = DRAWBRIDGE_RGB(250, 250, 4);
+    printf("update: %s\n", errname(drawbridge_fb_update(&px[0][0], 8, 6, 1, 2, 3, 2)));
     return 0;
   }
   printf("unknown role %s\n", role);
