@@ -5,6 +5,8 @@
 // from a new random field, q quits. Each generation sends only the rectangle that changed.
 // Built with: clang --target=wasm32-wasi -O2 examples/life.c -o examples/life.wasm
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "../include/drawbridge/fb.h"
 
@@ -16,6 +18,15 @@
 #define GENERATION_MS 80
 
 static uint32_t px[H][W];
+
+/* Send a changed rectangle; a refusal ends the program with a line that says why. */
+static void send(int x, int y, int w, int h) {
+  int r = drawbridge_fb_update(&px[0][0], W, H, x, y, w, h);
+  if (r != 0) {
+    fprintf(stderr, "life: cannot update the frame buffer: %s\n", strerror(r));
+    exit(1);
+  }
+}
 static uint8_t cells[ROWS][COLS], next[ROWS][COLS];
 static const uint32_t DEAD = DRAWBRIDGE_RGB(16, 18, 32);
 static const uint32_t ALIVE = DRAWBRIDGE_RGB(90, 220, 120);
@@ -39,7 +50,7 @@ static void fill_random(void) {
     for (int x = 0; x < W; x++) px[y][x] = DRAWBRIDGE_RGB(0, 0, 0); // the grid lines
   for (int r = 0; r < ROWS; r++)
     for (int c = 0; c < COLS; c++) paint_cell(c, r);
-  drawbridge_fb_update(&px[0][0], W, H, 0, 0, W, H);
+  send(0, 0, W, H);
 }
 
 /* One generation; sends the bounding box of the cells that changed. */
@@ -66,11 +77,15 @@ static void step(void) {
     }
   }
   if (maxc >= 0)
-    drawbridge_fb_update(&px[0][0], W, H, minc * CELL, minr * CELL, (maxc - minc + 1) * CELL, (maxr - minr + 1) * CELL);
+    send(minc * CELL, minr * CELL, (maxc - minc + 1) * CELL, (maxr - minr + 1) * CELL);
 }
 
 int main(void) {
-  if (drawbridge_fb_export(&px[0][0], W, H) != 0) return 1;
+  int r = drawbridge_fb_export(&px[0][0], W, H);
+  if (r != 0) {
+    fprintf(stderr, "life: cannot export a frame buffer: %s\n", strerror(r));
+    return 1;
+  }
   fill_random();
   int paused = 0, px_x = 0, px_y = 0;
   for (;;) {
@@ -86,7 +101,7 @@ int main(void) {
         if (c >= 0 && c < COLS && r >= 0 && r < ROWS) {
           cells[r][c] = 1;
           paint_cell(c, r);
-          drawbridge_fb_update(&px[0][0], W, H, c * CELL, r * CELL, CELL, CELL);
+          send(c * CELL, r * CELL, CELL, CELL);
         }
       } else if (ev[i].type == DRAWBRIDGE_EV_KEY && ev[i].value == 1) {
         if (ev[i].code == ' ') paused = !paused;

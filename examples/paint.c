@@ -5,7 +5,9 @@
 // the top, or press 1 to 8, to change colour; c clears the page; q quits.
 // Built with: clang --target=wasm32-wasi -O2 examples/paint.c -o examples/paint.wasm
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "../include/drawbridge/fb.h"
 
 #define W 320
@@ -14,6 +16,15 @@
 #define BRUSH 2 /* pixels on each side of the pointer */
 
 static uint32_t px[H][W];
+
+/* Send a changed rectangle; a refusal ends the program with a line that says why. */
+static void send(int x, int y, int w, int h) {
+  int r = drawbridge_fb_update(&px[0][0], W, H, x, y, w, h);
+  if (r != 0) {
+    fprintf(stderr, "paint: cannot update the frame buffer: %s\n", strerror(r));
+    exit(1);
+  }
+}
 static const uint32_t PAPER = DRAWBRIDGE_RGB(255, 255, 255);
 static const uint32_t COLOURS[8] = {
     DRAWBRIDGE_RGB(0, 0, 0),     DRAWBRIDGE_RGB(220, 30, 30), DRAWBRIDGE_RGB(30, 160, 40),  DRAWBRIDGE_RGB(30, 60, 220),
@@ -26,7 +37,7 @@ static void update(int x0, int y0, int x1, int y1) {
   if (y0 < 0) y0 = 0;
   if (x1 > W) x1 = W;
   if (y1 > H) y1 = H;
-  if (x0 < x1 && y0 < y1) drawbridge_fb_update(&px[0][0], W, H, x0, y0, x1 - x0, y1 - y0);
+  if (x0 < x1 && y0 < y1) send(x0, y0, x1 - x0, y1 - y0);
 }
 
 static void draw_palette(void) {
@@ -73,7 +84,11 @@ static void choose(int i) {
 }
 
 int main(void) {
-  if (drawbridge_fb_export(&px[0][0], W, H) != 0) return 1;
+  int r = drawbridge_fb_export(&px[0][0], W, H);
+  if (r != 0) {
+    fprintf(stderr, "paint: cannot export a frame buffer: %s\n", strerror(r));
+    return 1;
+  }
   draw_palette();
   clear();
   int x = 0, y = 0, down = 0;
