@@ -18,6 +18,9 @@ export function manifestOf(grants: Grants): Manifest {
     base = r.manifest;
   }
   const dirs = (grants.dirs ?? []).map((d) => (typeof d === 'string' ? d : `${d.host}::${d.guest ?? d.host}`));
+  const names = Object.keys(grants.env ?? {});
+  const bad = names.find((k) => k === '' || k.includes('='));
+  if (bad !== undefined) throw new DrawbridgeError('grants', `env: bad variable name "${bad}" (a name is not empty and has no "=")`);
   const env = Object.entries(grants.env ?? {}).map(([k, v]) => `${k}=${v}`);
   const granted = withCliGrants(base, { dirs, env }, { cwd: process.cwd(), hostEnv: {} });
   if (!granted.ok) throw new DrawbridgeError('grants', granted.errors.map((e) => `${e.path.replace(/^--/, '')}: ${e.message}`).join('; '));
