@@ -73,6 +73,7 @@ export function attachFrameBuffer(canvas: HTMLCanvasElement, options: FrameBuffe
       status(res.status === 401 ? 'refused: the URL needs its #token=...' : `refused: ${res.status} ${await res.text()}`);
       return;
     }
+    status("waiting for the program's first frame");
     const decoder = new RectStreamDecoder();
     const reader = res.body.getReader();
     for (;;) {
