@@ -89,6 +89,12 @@ test('run --fb: the token is needed, cross-origin requests are refused, the firs
     assert.deepEqual(pixel(first, 100, 100), [255, 255, 255, 255]);
     assert.deepEqual(pixel(first, 10, 10), [0, 0, 0, 255]);
 
+    // At most 8 views at once: a ninth is refused until one closes.
+    const more = await Promise.all(Array.from({ length: 7 }, () => openStream(run)));
+    const ninth = await send(run, 'GET', '/fb/stream', bearer(run));
+    assert.deepEqual(ninth, { status: 503, body: 'at most 8 views at once: close one\n' });
+    for (const m of more) m.close();
+
     // Malformed input is refused whole: unknown types, motion outside the frame, too many events.
     assert.equal((await input(run, [{ type: 9, code: 0, value: 0 }])).status, 400);
     assert.equal((await input(run, [{ type: EventType.MOTION, code: 320, value: 10 }])).status, 400);

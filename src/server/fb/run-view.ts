@@ -58,6 +58,9 @@ const PAGE = (title: string) => `<!doctype html>
 </html>
 `;
 
+/** Frame streams open at once (each may hold a frame's worth of pixels while it sends). */
+export const MAX_STREAMS = 8;
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
@@ -99,9 +102,10 @@ export async function startRunView(
     if (!sameOrigin(req)) return answer(res, 403, 'cross-origin requests are refused');
     if (!hasToken(req, token)) return answer(res, 401, 'the token printed with the URL is needed (Authorization: Bearer TOKEN)');
     if (path === '/fb/stream' && req.method === 'GET') {
-      while (pid === null) await new Promise<void>((r) => waiting.add(r));
+      if (streams.size >= MAX_STREAMS) return answer(res, 503, `at most ${MAX_STREAMS} views at once: close one`);
       streams.add(res);
       res.on('close', () => streams.delete(res));
+      while (pid === null) await new Promise<void>((r) => waiting.add(r));
       return streamFrames(res, hub.viewer(pid));
     }
     if (path === '/fb/input' && req.method === 'POST') {
