@@ -2,7 +2,7 @@
 // to watch in a browser.
 //   ./drawbridge run --fb 127.0.0.1:8080 examples/life.wasm
 // then open the URL it prints. Click a cell to bring it to life; space pauses, r starts again
-// from a new random field, q quits. Each generation sends only the rectangle that changed.
+// from a new random field, q quits. Each generation sends only the cells that changed.
 // Built with: clang --target=wasm32-wasi -O2 examples/life.c -o examples/life.wasm
 #include <stdint.h>
 #include <stdio.h>
@@ -53,9 +53,8 @@ static void fill_random(void) {
   send(0, 0, W, H);
 }
 
-/* One generation; sends the bounding box of the cells that changed. */
+/* One generation; sends each cell that changed (the host merges them as its viewers need). */
 static void step(void) {
-  int minc = COLS, minr = ROWS, maxc = -1, maxr = -1;
   for (int r = 0; r < ROWS; r++) {
     for (int c = 0; c < COLS; c++) {
       int n = 0;
@@ -70,14 +69,9 @@ static void step(void) {
       if (next[r][c] == cells[r][c]) continue;
       cells[r][c] = next[r][c];
       paint_cell(c, r);
-      if (c < minc) minc = c;
-      if (c > maxc) maxc = c;
-      if (r < minr) minr = r;
-      if (r > maxr) maxr = r;
+      send(c * CELL, r * CELL, CELL - 1, CELL - 1);
     }
   }
-  if (maxc >= 0)
-    send(minc * CELL, minr * CELL, (maxc - minc + 1) * CELL, (maxr - minr + 1) * CELL);
 }
 
 int main(void) {
