@@ -89,7 +89,7 @@ export async function startRunView(
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'cache-control': 'no-store',
-        'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        'content-security-policy': "default-src 'self'; frame-ancestors 'none'",
         'x-content-type-options': 'nosniff',
       });
       return void res.end(PAGE(escapeHtml(`drawbridge: ${name}`)));
