@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
 import { encodeInputEvents, EventType, RectStreamDecoder, type RectMessage, type WireInputEvent } from '../../src/web/fb/wire.ts';
 import { startFbRun, type FbRun } from '../support/fb-run.ts';
+import { parseListenAddress } from '../../src/server/fb/run-view.ts';
 
 interface Reply {
   status: number;
@@ -134,4 +135,12 @@ test('run --fb with an address that is not ADDR:PORT says so in one line', async
   const r = spawnSync(process.execPath, ['bin/drawbridge.js', 'run', '--fb', 'localhost', 'examples/paint.wasm'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.equal(r.stderr, 'drawbridge run: --fb localhost: expected ADDR:PORT, e.g. 127.0.0.1:8080 ([ADDR]:PORT for IPv6)\n');
+});
+
+test('--fb takes ADDR:PORT, IPv6 in brackets, and nothing else', () => {
+  assert.deepEqual(parseListenAddress('127.0.0.1:8080'), { host: '127.0.0.1', port: 8080 });
+  assert.deepEqual(parseListenAddress('[::1]:0'), { host: '::1', port: 0 });
+  for (const bad of ['localhost', ':80', '127.0.0.1:', '127.0.0.1:70000', '::1:80', '[::1]', '127.0.0.1:80:80']) {
+    assert.equal(parseListenAddress(bad), `--fb ${bad}: expected ADDR:PORT, e.g. 127.0.0.1:8080 ([ADDR]:PORT for IPv6)`, bad);
+  }
 });
