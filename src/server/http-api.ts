@@ -12,6 +12,7 @@
 import { tokenMatcher } from './token.ts';
 import { Access } from './console/access.ts';
 import { EventHub, type EventsOptions } from './console/events.ts';
+import { FrameRoutes } from './console/frame-routes.ts';
 import { SessionTable } from './console/sessions.ts';
 import { serveConsoleFile } from './console/static-files.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -319,6 +320,7 @@ export function createApiServer(options: ApiOptions): Server {
   const { pool } = options;
   const access = new Access(tokenMatcher(options.token), options.sessions ?? new SessionTable());
   const events = new EventHub(pool, () => options.cluster?.() ?? null, options.events);
+  const frames = new FrameRoutes(pool);
 
   const manifestOf = (body: SpawnBody): Manifest => {
     let manifest = pool.defaultManifest();
@@ -489,6 +491,7 @@ export function createApiServer(options: ApiOptions): Server {
       const owner = await cluster.ownerOf(id);
       if (owner && owner !== cluster.name) {
         const action = parts[3];
+        if (action === 'fb') throw new HttpError(409, `picoprocess ${id} runs on host ${owner}: its frame buffer is shown by that host's console`);
         if (parts.length === 4 && (action === 'stdout' || action === 'stderr') && url.searchParams.get('follow') === '1') {
           const from = Number(url.searchParams.get('from') ?? 0);
           if (!Number.isSafeInteger(from) || from < 0) throw new HttpError(400, 'from must be a byte offset');
@@ -503,6 +506,8 @@ export function createApiServer(options: ApiOptions): Server {
     }
     pool.get(id); // 404 for an unknown id, whatever the route
     const action = parts[3];
+    const frameRoute = action === 'fb' ? frames.handle(req, res, id, parts.slice(4), method) : null;
+    if (frameRoute) return frameRoute;
     if (parts.length === 3) {
       if (method === 'GET') return send(res, 200, { process: await pool.fresh(id) });
       if (method === 'DELETE') {

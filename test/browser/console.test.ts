@@ -19,11 +19,18 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const GREETER = join(ROOT, 'build', 'guests', 'console', 'greeter.wasm');
 const IDLE = join(ROOT, 'build', 'guests', 'density', 'idle.wasm');
 const TOKEN = 'console-browser-token';
+const PAINT = join(ROOT, 'examples', 'paint.wasm');
+const LIFE = join(ROOT, 'examples', 'life.wasm');
 
 /** The page's document, as the functions run in the page see it (this project's Node code has no DOM types). */
 declare const document: {
   querySelector(selector: string): { textContent: string | null } | null;
   querySelectorAll(selector: string): { length: number };
+  getElementById(id: string): {
+    width: number;
+    height: number;
+    getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+  } | null;
 };
 
 /** What the terminal shows (its rows' text). */
@@ -146,6 +153,78 @@ testNeedingChromium('the web console: log in, spawn, output, stdin, kill, checkp
     await page.waitForSelector('#token');
     const status = await page.evaluate(async () => (await fetch('/v1/processes')).status);
     assert.equal(status, 401);
+    assert.deepEqual(violations, []);
+  } finally {
+    await browser.close();
+    await d.close();
+  }
+});
+
+/** The RGBA pixels the frame-buffer canvas of the console holds now (what it drew), as one string per pixel. */
+async function canvasPixels(page: Page): Promise<{ width: number; height: number; pixels: string[] }> {
+  return page.evaluate(() => {
+    const c = document.getElementById('frame-canvas')!;
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const pixels: string[] = [];
+    for (let i = 0; i < data.length; i += 4) pixels.push(`${data[i]},${data[i + 1]},${data[i + 2]}`);
+    return { width: c.width, height: c.height, pixels };
+  });
+}
+
+testNeedingChromium("the web console shows a picoprocess's frame buffer on a canvas, and a mouse drag on it is drawn by the guest", async () => {
+  const d = await startDaemon({ connectionFile: null, token: TOKEN, workers: 1, warmUp: 0 });
+  const browser = await launchChromium();
+  const violations: string[] = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text());
+    });
+    page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
+    await page.goto(d.connection.url!);
+    await page.fill('#token', TOKEN);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#spawn-form');
+
+    // The Game of Life: its frames arrive on the canvas and go on changing.
+    const life = ((await call(d.connection, 'POST', '/v1/processes', { body: { module: LIFE } })) as { process: { id: number } }).process.id;
+    await page.waitForSelector(`#process-table tr[data-id="${life}"]`);
+    await page.click(`#process-table tr[data-id="${life}"]`);
+    await page.waitForSelector('#frame:not(.hidden)', { timeout: 20_000 });
+    const first = await canvasPixels(page);
+    assert.deepEqual([first.width, first.height], [320, 240]);
+    assert.ok(new Set(first.pixels).size >= 2, 'live cells and dead ones');
+    const changed = async () => (await canvasPixels(page)).pixels.some((p, i) => p !== first.pixels[i]);
+    while (!(await changed())) await page.waitForTimeout(50);
+    if (process.env.DRAWBRIDGE_SCREENSHOTS === '1') await page.screenshot({ path: join(ROOT, 'docs', 'images', 'console-fb.png') });
+    await call(d.connection, 'POST', `/v1/processes/${life}/kill`);
+    await untilRowState(page, life, 'killed');
+
+    // Paint: a drag across its page, made with the mouse on the canvas, is drawn in black.
+    const paint = ((await call(d.connection, 'POST', '/v1/processes', { body: { module: PAINT } })) as { process: { id: number } }).process.id;
+    await page.waitForSelector(`#process-table tr[data-id="${paint}"]`);
+    await page.click(`#process-table tr[data-id="${paint}"]`);
+    await page.waitForSelector('#frame:not(.hidden)', { timeout: 20_000 });
+    const at = (x: number, y: number, p: { width: number; pixels: string[] }) => p.pixels[y * p.width + x];
+    while (at(160, 120, await canvasPixels(page)) !== '255,255,255') await page.waitForTimeout(50);
+    const box = (await page.locator('#frame-canvas').boundingBox())!;
+    // The canvas shows the 320x240 frame at twice its size.
+    const screen = (x: number, y: number) => [box.x + (x * box.width) / 320 + 1, box.y + (y * box.height) / 240 + 1] as const;
+    await page.mouse.move(...screen(100, 150));
+    await page.mouse.down();
+    for (let x = 110; x <= 200; x += 10) await page.mouse.move(...screen(x, 150));
+    await page.mouse.up();
+    await page.waitForFunction(
+      () => {
+        const c = document.getElementById('frame-canvas')!;
+        const d = c.getContext('2d')!.getImageData(150, 150, 1, 1).data;
+        return d[0] === 0 && d[1] === 0 && d[2] === 0;
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+    const after = await canvasPixels(page);
+    assert.equal(at(150, 200, after), '255,255,255', 'nothing drawn off the path');
     assert.deepEqual(violations, []);
   } finally {
     await browser.close();

@@ -30,7 +30,9 @@ export class Access {
   /** Whether the request may use the /v1 routes, and by which credential. */
   judge(req: IncomingMessage): Verdict {
     const header = req.headers.authorization;
-    if (header !== undefined) {
+    // "Bearer" with no token is what a console page sends that holds the cookie, not the token
+    // (src/web/fb-canvas.ts always sends the header): it is judged by the cookie.
+    if (header !== undefined && header.trim() !== 'Bearer') {
       const m = /^Bearer (.+)$/.exec(header);
       return m !== null && this.tokenMatches(m[1]!) ? { ok: true, by: 'token' } : { ok: false, status: 401, error: 'missing or wrong bearer token' };
     }

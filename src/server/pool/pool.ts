@@ -33,6 +33,9 @@ import type { CheckpointValue, DurableStart, LiveInfo, StartedValue, ToScheduler
 import { ProcessTable, type Proc } from './table.ts';
 import { tuneV8ForPoolWorkers } from './v8-tuning.ts';
 import { Workers, type Pushed, type Slot, type WorkerInfo } from './workers.ts';
+import { FrameMirror } from './frame-mirror.ts';
+import type { FrameViewer } from '../fb/frames.ts';
+import type { InputEvent } from '../../host/kernel/kernel.ts';
 
 export type { WorkerInfo };
 
@@ -93,6 +96,8 @@ export class Pool {
   private readonly table: ProcessTable;
   private readonly logFolder: string;
   private nextGen = 1;
+  /** The frame buffers of its picoprocesses, as their workers send them. */
+  private readonly frames = new FrameMirror();
 
   constructor(options: PoolOptions = {}) {
     tuneV8ForPoolWorkers();
@@ -314,6 +319,28 @@ export class Pool {
     return this.table.size;
   }
 
+  /** A viewer of picoprocess `id`'s frame buffer (the console's): the whole frame once it has one, then what changes. */
+  frameViewer(id: number): FrameViewer {
+    const p = this.table.live(id);
+    const viewer = this.frames.viewer(id);
+    // Its stream ends with it, frame buffer or not.
+    void p.done.then(() => this.frames.forget(id));
+    return viewer;
+  }
+
+  /** The size of picoprocess `id`'s frame buffer, or null before it shows one. */
+  frameSize(id: number): { width: number; height: number } | null {
+    return this.frames.size(id);
+  }
+
+  /** Queue an input event for picoprocess `id` (DkInputEventRead): 0, or -1 once it has ended. */
+  injectInput(id: number, event: InputEvent): number {
+    const p = this.table.find(id);
+    if (!p || p.status) return -1;
+    p.slot.link.post({ op: 'input', id, event });
+    return 0;
+  }
+
   /** Call `f` whenever a picoprocess is added, starts, ends or is forgotten (one watcher: the console's events); returns the unwatch. */
   watch(f: () => void): () => void {
     this.table.onChange = f;
@@ -517,6 +544,14 @@ export class Pool {
     }
     if (m.op === 'live') {
       p.wentLive(m.gen);
+      return;
+    }
+    if (m.op === 'fb') {
+      // From where it runs now (not a placement it is moving away from), while it runs.
+      if (p.slot !== slot || p.status) return;
+      const had = this.frames.has(m.id);
+      this.frames.apply(m);
+      if (!had && this.frames.has(m.id)) void p.done.then(() => this.frames.forget(m.id));
       return;
     }
     // op 'exit'

@@ -11,6 +11,8 @@ import type { Manifest } from '../../monitor/manifest/manifest.ts';
 import type { ExitStatus } from '../../runtime/picoprocess.ts';
 import type { CheckpointStart, LogCapture } from '../../checkpoint/durable-run.ts';
 import type { CaptureMode } from '../supervisor.ts';
+import type { InputEvent } from '../../host/kernel/kernel.ts';
+import type { FrameMessage } from './frame-forward.ts';
 
 /** What the scheduler knows of one picoprocess; the pool adds the rest of ProcessInfo. */
 export interface LiveInfo {
@@ -51,6 +53,8 @@ export type ToScheduler =
   /** forMove: the picoprocess stops, and its unread stdin comes back with the snapshot. */
   | { op: 'checkpoint'; req: number; id: number; leaveRunning: boolean; forMove: boolean }
   | { op: 'info'; req: number }
+  /** An input event for the picoprocess's DkInputEventRead (the console's frame-buffer view). */
+  | { op: 'input'; id: number; event: InputEvent }
   | { op: 'shutdown'; req: number }
   /** Several messages posted in one turn of the event loop, in order (one wake-up of the thread, not many). */
   | { op: 'batch'; messages: ToScheduler[] };
@@ -63,6 +67,8 @@ export type FromScheduler =
   | { op: 'exit'; id: number; gen: number; status: ExitStatus; cpuMs: number }
   /** A replay (DurableStart.replay) has gone live. */
   | { op: 'live'; id: number; gen: number }
+  /** A rectangle of its frame buffer (frame-forward.ts). */
+  | FrameMessage
   | { op: 'batch'; messages: FromScheduler[] };
 
 /** A log-mode start (SpawnRequest.durable, with its path chosen by the pool). */

@@ -10,6 +10,8 @@ import { markMemoryBound } from '../../runtime/load.ts';
 import { SnapshotError } from '../../checkpoint/snapshot.ts';
 import { Supervisor, SupervisorError, type Entry, type LoadedModule, type SupervisorOptions } from '../supervisor.ts';
 import type { CheckpointValue, FromScheduler, LiveInfo, StartedValue, ToScheduler } from './protocol.ts';
+import type { KernelHost } from '../../host/kernel/kernel.ts';
+import { FrameForwarder } from './frame-forward.ts';
 
 /** start() answered already. */
 const NO_ANSWER = Symbol('answered');
@@ -27,11 +29,41 @@ export class Scheduler {
   private readonly variants = new Map<string, Variant>();
   /** The placement number of each live id (server/pool/protocol.ts, gen). */
   private readonly gens = new Map<number, number>();
+  /** Frame-buffer updates to the pool (when the host has frame buffers). */
+  private readonly frames: FrameForwarder | null;
+  /** The picoprocess id of a kernel process id, as last found. */
+  private readonly byKernelPid = new Map<number, number>();
 
   constructor(post: Post, options: Pick<SupervisorOptions, 'limits' | 'prepare'> = {}) {
     this.post = post;
     // Ended entries are forgotten at once: the pool keeps what is known of them.
     this.sv = new Supervisor({ ...options, keepEnded: 0, onOutput: (e, which, b) => this.output(e, which, b) });
+    const host = this.kernelHost();
+    this.frames =
+      host &&
+      new FrameForwarder(
+        host,
+        (pid) => this.idOfKernelPid(pid),
+        (m, transfer) => this.post(m, transfer),
+      );
+  }
+
+  private kernelHost(): KernelHost | null {
+    const host = this.sv.host as Partial<KernelHost>;
+    return typeof host.onFrameBufferUpdate === 'function' && typeof host.injectInput === 'function' ? (host as KernelHost) : null;
+  }
+
+  /** Which of this scheduler's picoprocesses kernel process `pid` is (none: a child, or one that ended). */
+  private idOfKernelPid(pid: number): number | undefined {
+    const known = this.byKernelPid.get(pid);
+    if (known !== undefined && this.gens.has(known)) return known;
+    for (const id of this.gens.keys()) {
+      if (this.sv.get(id).running?.process.id === pid) {
+        this.byKernelPid.set(pid, id);
+        return id;
+      }
+    }
+    return undefined;
   }
 
   handle(m: ToScheduler): void {
@@ -49,6 +81,11 @@ export class Scheduler {
       case 'kill':
         if (this.gens.has(m.id)) this.sv.kill(m.id);
         return;
+      case 'input': {
+        const process = this.gens.has(m.id) ? this.sv.get(m.id).running?.process : undefined;
+        if (process) this.kernelHost()?.injectInput(process, m.event);
+        return;
+      }
       case 'info': {
         const value: LiveInfo[] = [];
         for (const id of this.gens.keys()) {
@@ -130,6 +167,11 @@ export class Scheduler {
     this.gens.set(entry.id, gen);
     entry.done.then((status) => {
       this.gens.delete(entry.id);
+      const pid = entry.running?.process.id;
+      if (pid !== undefined) {
+        this.byKernelPid.delete(pid);
+        this.frames?.forget(pid);
+      }
       this.post({ op: 'exit', id: entry.id, gen, status, cpuMs: entry.governor.cpuMs });
     });
     const capture = entry.capture;

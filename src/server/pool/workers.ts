@@ -18,7 +18,7 @@ import { SupervisorError } from '../supervisor.ts';
 import { batching, type FromScheduler, type ToScheduler } from './protocol.ts';
 
 /** What a scheduler pushes without being asked: output, ends, and replays gone live. */
-export type Pushed = Extract<FromScheduler, { op: 'out' | 'exit' | 'live' }>;
+export type Pushed = Extract<FromScheduler, { op: 'out' | 'exit' | 'live' | 'fb' }>;
 
 export interface WorkerEvents {
   /** Output or an end that a scheduler pushed. */

@@ -1,5 +1,6 @@
 // The console of one picoprocess: its stdout and stderr live in a terminal (@xterm/xterm; stderr
-// in red), a line for its stdin, its CPU and memory sparklines, and what can be done to it:
+// in red), a line for its stdin, its frame buffer on a canvas once it shows one (fb-canvas.ts:
+// mouse and keys go back to it), its CPU and memory sparklines, and what can be done to it:
 // kill, checkpoint (the snapshot is downloaded; it stops unless "keep running" is ticked), move
 // (to another worker thread, or in a cluster to another host), remove once it has ended.
 //
@@ -8,6 +9,7 @@
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { el } from '../dom.ts';
+import { attachFrameBuffer, type FrameBufferView } from '../fb-canvas.ts';
 import { api, apiBytes, followOutput } from './api.ts';
 import { bytes, ms, percent } from './format.ts';
 import { drawSparkline } from './sparkline.ts';
@@ -33,6 +35,9 @@ export class ProcessPanel {
   private readonly cpuChart = el('canvas', { class: 'spark wide', 'aria-label': 'CPU' });
   private readonly memoryChart = el('canvas', { class: 'spark wide', 'aria-label': 'memory' });
   private readonly screen = el('div', { class: 'terminal', id: 'terminal' });
+  private readonly frameBox = el('div', { class: 'frame hidden', id: 'frame' });
+  private readonly frameStatus = el('span', { class: 'muted' });
+  private frameView: FrameBufferView | null = null;
   private readonly stdin = el('input', { id: 'stdin-line', placeholder: 'a line for its stdin (Enter sends it)', spellcheck: 'false', autocomplete: 'off' });
   private readonly buttons = {
     kill: el('button', { type: 'button', id: 'kill' }, 'Kill'),
@@ -62,7 +67,7 @@ export class ProcessPanel {
       el('header', {}, this.title, this.state, this.figures),
       el('div', { class: 'actions' }, b.kill, b.checkpoint, el('label', { class: 'check' }, b.keep, 'keep running'), b.moveTo, b.move, b.remove),
       el('div', { class: 'charts' }, el('span', { class: 'muted' }, 'CPU'), this.cpuChart, el('span', { class: 'muted' }, 'memory'), this.memoryChart),
-      this.screen,
+      el('div', { class: 'frame-row' }, this.frameBox, this.screen),
       stdinForm,
     );
     stdinForm.addEventListener('submit', (e) => {
@@ -93,6 +98,9 @@ export class ProcessPanel {
     this.following?.abort();
     this.terminal?.dispose();
     this.terminal = null;
+    this.frameView?.close();
+    this.frameView = null;
+    this.frameBox.classList.add('hidden');
     this.process = p;
     this.element.classList.toggle('hidden', p === null);
     if (!p) return;
@@ -127,7 +135,29 @@ export class ProcessPanel {
         if (!following.signal.aborted) this.actions.notice(`${which} of ${p.id}: ${e instanceof Error ? e.message : String(e)}`, true);
       });
     }
+    if (isLive(p)) this.showFrames(p.id);
     this.update(p);
+  }
+
+  /** Its frame buffer, on a canvas shown once the first frame comes (most programs never export one). */
+  private showFrames(id: number): void {
+    const canvas = el('canvas', { id: 'frame-canvas', width: '1', height: '1', 'aria-label': 'its frame buffer' });
+    this.frameBox.replaceChildren(canvas, el('p', { class: 'muted' }, 'Click the frame to type to the program · ', this.frameStatus));
+    this.frameView = attachFrameBuffer(canvas, {
+      streamUrl: `/v1/processes/${id}/fb`,
+      inputUrl: `/v1/processes/${id}/fb/input`,
+      // The session cookie, not the token, opens these routes: the header goes empty.
+      token: '',
+      onFrameSize: (width, height) => {
+        // Small frames at twice their size, in whole pixels.
+        const scale = width <= 480 && height <= 360 ? 2 : 1;
+        canvas.style.width = `${width * scale}px`;
+        canvas.style.height = `${height * scale}px`;
+        this.frameBox.classList.remove('hidden');
+        this.fit?.fit();
+      },
+      onStatus: (text) => (this.frameStatus.textContent = text),
+    });
   }
 
   /** Its record changed (state, place). */
