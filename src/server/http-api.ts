@@ -554,6 +554,7 @@ export function createApiServer(options: ApiOptions): Server {
       req.resume();
       return send(res, verdict.status, { error: verdict.error });
     }
+    if (verdict.by === 'session') access.holdWhileLive(verdict.session, res);
     route(req, res).catch((e: unknown) => {
       const status =
         e instanceof HttpError || e instanceof SupervisorError
@@ -566,6 +567,9 @@ export function createApiServer(options: ApiOptions): Server {
       else send(res, status, { error: message });
     });
   });
-  server.on('close', () => events.close());
+  server.on('close', () => {
+    events.close();
+    access.close();
+  });
   return server;
 }

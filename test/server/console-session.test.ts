@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../src/server/daemon.ts';
-import type { IncomingMessage } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { SessionTable } from '../../src/server/console/sessions.ts';
 import { clearedCookieLine, sessionCookieLine } from '../../src/server/console/cookie.ts';
 import { fromPage, http, logIn, originOf, type Answer } from './console-http.ts';
@@ -188,4 +188,44 @@ test('the cookie is Secure when the request came over TLS (a TLS front), and so 
   assert.match(sessionCookieLine(overTls, 'id', 60_000), /^drawbridge_session=id; HttpOnly; SameSite=Strict; Path=\/; Max-Age=60; Secure$/);
   assert.match(clearedCookieLine(overTls), /; Secure$/);
   assert.doesNotMatch(sessionCookieLine(plain, 'id', 60_000), /Secure/);
+});
+
+/** A liveness bound: a stream left open becomes a failure that names what was awaited. */
+function bounded(p: Promise<void>, what: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still open: ${what}`)), 20_000))),
+  ]);
+}
+
+/** Open GET /v1/events with session `id`: resolves with its status once answered, and `closed` once the daemon ends it. */
+function openEvents(id: string): Promise<{ status: number; closed: Promise<void>; destroy: () => void }> {
+  const u = new URL(d.connection.url!);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: Number(u.port), path: '/v1/events', headers: fromPage(d.connection, id) }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode!, closed: new Promise((r) => res.on('close', () => r())), destroy: () => req.destroy() });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('what a session opened ends with it: a logout, or its expiry found by the sweep, closes its event stream', async () => {
+  const c = d.connection;
+  now += 60_000;
+  const first = (await logIn(c, TOKEN)).cookie!;
+  const stream = await openEvents(first);
+  assert.equal(stream.status, 200);
+  assert.equal((await http(c, 'DELETE', '/v1/session', { headers: fromPage(c, first) })).status, 204);
+  await bounded(stream.closed, 'the event stream of a session logged out');
+
+  const second = (await logIn(c, TOKEN)).cookie!;
+  const other = await openEvents(second);
+  const bearer = await http(c, 'GET', '/v1/health', { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(bearer.status, 200);
+  now += 60_001;
+  sessions.sweep();
+  await bounded(other.closed, 'the event stream of an expired session');
 });

@@ -16,15 +16,32 @@ import type { SessionTable } from './sessions.ts';
 /** A login body is a token in JSON: far below this. */
 const LOGIN_BODY_LIMIT = 4096;
 
-export type Verdict = { ok: true; by: 'token' | 'session' } | { ok: false; status: number; error: string };
+export type Verdict = { ok: true; by: 'token' } | { ok: true; by: 'session'; session: string } | { ok: false; status: number; error: string };
+
+/** How often expired sessions are looked for (their open answers then close). */
+const SWEEP_MS = 60_000;
 
 export class Access {
   private readonly tokenMatches: (presented: string) => boolean;
   readonly sessions: SessionTable;
 
+  private readonly sweeper: ReturnType<typeof setInterval>;
+
   constructor(tokenMatches: (presented: string) => boolean, sessions: SessionTable) {
     this.tokenMatches = tokenMatches;
     this.sessions = sessions;
+    this.sweeper = setInterval(() => sessions.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** The answer to a request let in by session `id` is closed when the session ends (a stream must not outlive its logout). */
+  holdWhileLive(id: string, res: ServerResponse): void {
+    const unwatch = this.sessions.watch(id, () => res.destroy());
+    res.once('close', unwatch);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
   }
 
   /** Whether the request may use the /v1 routes, and by which credential. */
@@ -41,7 +58,7 @@ export class Access {
     if (!this.sessions.check(id)) return { ok: false, status: 401, error: 'no such session (it ended or was never made): log in again at /' };
     const refusal = crossOriginRefusal(req);
     if (refusal) return { ok: false, status: 403, error: refusal };
-    return { ok: true, by: 'session' };
+    return { ok: true, by: 'session', session: id };
   }
 
   /** Answer /v1/session (login, logout); false for any other path. */

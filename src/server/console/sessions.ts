@@ -8,6 +8,10 @@
 // says nothing about a stored id. Failed logins are counted in a sliding window: past
 // loginFailures in loginWindowMs every attempt is refused (429) until the window has moved on,
 // so the token cannot be guessed at the login page faster than the bearer API would allow.
+//
+// What a session has open (an event stream, a followed output, a frame view) is watched: when
+// the session ends (logout, expiry, dropped for room) its watchers are told, and the daemon
+// closes those answers. Expiry is found lazily and by sweep(), which the daemon calls every minute.
 
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -44,6 +48,8 @@ export class SessionTable {
   private readonly sessions = new Map<string, Session>();
   /** When the failed logins of the current window happened (at most loginFailures kept). */
   private readonly failures: number[] = [];
+  /** Who to tell when a session ends, by the SHA-256 of its id. */
+  private readonly watchers = new Map<string, Set<() => void>>();
 
   constructor(options: SessionOptions = {}) {
     this.max = options.max ?? 64;
@@ -63,7 +69,7 @@ export class SessionTable {
   /** A new session's id (the oldest session goes when the table is full). */
   create(): string {
     this.prune();
-    while (this.sessions.size >= this.max) this.sessions.delete(this.sessions.keys().next().value!);
+    while (this.sessions.size >= this.max) this.end(this.sessions.keys().next().value!);
     const id = randomBytes(32).toString('base64url');
     const t = this.now();
     this.sessions.set(hashOf(id), { created: t, used: t });
@@ -77,7 +83,7 @@ export class SessionTable {
     if (!s) return false;
     const t = this.now();
     if (this.expired(s, t)) {
-      this.sessions.delete(key);
+      this.end(key);
       return false;
     }
     s.used = t;
@@ -86,7 +92,28 @@ export class SessionTable {
 
   /** End session `id` (logout); nothing when it is not one. */
   remove(id: string): void {
-    this.sessions.delete(hashOf(id));
+    this.end(hashOf(id));
+  }
+
+  /** Call `f` once session `id` ends (at once if it is no session); returns the unwatch. */
+  watch(id: string, f: () => void): () => void {
+    const key = hashOf(id);
+    if (!this.sessions.has(key)) {
+      f();
+      return () => {};
+    }
+    let set = this.watchers.get(key);
+    if (!set) this.watchers.set(key, (set = new Set()));
+    set.add(f);
+    return () => {
+      set.delete(f);
+      if (set.size === 0 && this.watchers.get(key) === set) this.watchers.delete(key);
+    };
+  }
+
+  /** End the sessions that have expired (their watchers are told). */
+  sweep(): void {
+    this.prune();
   }
 
   /** Whether a login may be tried now (false: too many failures in the window). */
@@ -108,6 +135,13 @@ export class SessionTable {
 
   private prune(): void {
     const t = this.now();
-    for (const [key, s] of this.sessions) if (this.expired(s, t)) this.sessions.delete(key);
+    for (const [key, s] of this.sessions) if (this.expired(s, t)) this.end(key);
+  }
+
+  private end(key: string): void {
+    this.sessions.delete(key);
+    const told = this.watchers.get(key);
+    this.watchers.delete(key);
+    for (const f of told ?? []) f();
   }
 }
