@@ -20,15 +20,12 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/console.css.map': { file: 'console.css.map', type: 'application/json' },
 };
 
-/** dist/web of the package this file belongs to (run from src/ or from the built bundle). */
+/** dist/web of the package this file belongs to (run from src/, from dist/ or from the CLI bundle): the nearest folder above that has one. */
 function webFolder(): string {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'dist', 'web'))) return join(dir, 'dist', 'web');
+    if (dirname(dir) === dir) return join(import.meta.dirname, '..', '..', '..', 'dist', 'web');
   }
-  return join(dir, 'dist', 'web');
 }
 
 const WEB = webFolder();
