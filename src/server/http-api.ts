@@ -1,7 +1,8 @@
 // The control API of `drawbridge serve`: HTTP/1.1 + JSON over loopback TCP or a unix socket,
 // every request authenticated with `Authorization: Bearer TOKEN` (docs/serve.md lists the
 // routes), or with the session cookie of the web console served at `/` (console/: its files,
-// its login, the CSRF rules, its event stream). The token is the whole of the access control: whoever holds it may run programs
+// its login, the CSRF rules, its event stream, its frame-buffer view). The token (or a session
+// bought with it) is the whole of the access control: whoever holds it may run programs
 // with any grant on this host, as the user the daemon runs as. So the daemon listens only on
 // loopback addresses or a unix socket (made 0600), and compares tokens in constant time.
 //
