@@ -59,7 +59,7 @@ const LAYERS = {
   browser: ['wasm', 'libos', 'extensions', 'monitor', 'host/kernel', 'host/memory', 'checkpoint'],
 };
 // The files of checkpoint/ that use no Node, which the browser build may import.
-const BROWSER_CHECKPOINT = ['./snapshot-format.ts', './capture-core.ts', './request.ts', './page-sum.ts'];
+const BROWSER_CHECKPOINT = ['./snapshot-format.ts', './capture-core.ts', './request.ts', './page-sum.ts', './seal-layout.ts'];
 const FOLDERS = [
   'abi',
   'web',

@@ -31,6 +31,26 @@ export type OutputCallback = (text: string, bytes: Uint8Array) => void;
 /** Asked when the guest reads stdin and nothing is waiting: more input, or null for its end. */
 export type StdinCallback = () => Promise<string | Uint8Array | null> | string | Uint8Array | null;
 
+/** A rectangle of the guest's frame buffer changed (include/drawbridge/fb.h). */
+export interface Frame {
+  width: number;
+  height: number;
+  /** The whole frame, RGBA bytes row after row, live: read it now (it keeps changing). */
+  pixels: Uint8Array;
+  /** The rectangle that changed. */
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** An input event for the guest's display: type 1 key (code: the key), 2 pointer at (code, value), 3 button (code: which, value: 1 down, 0 up); fb.h names them. */
+export interface InputEvent {
+  type: number;
+  code: number;
+  value: number;
+}
+
 export interface HostOptions {
   /** What the guest is granted: folders of the file tree ("/data": read-write at the same path). Default: none. */
   mounts?: readonly (string | MountOption)[];
@@ -45,6 +65,8 @@ export interface HostOptions {
   stdin?: string | Uint8Array | StdinCallback;
   stdout?: OutputCallback;
   stderr?: OutputCallback;
+  /** Told of every rectangle of the frame buffer the guest marks changed. */
+  onFrame?: (frame: Frame) => void;
 }
 
 export interface StartOptions extends HostOptions {
@@ -83,6 +105,8 @@ export interface Running {
   endStdin(): void;
   /** Stop it (exit status 137). */
   kill(): void;
+  /** Hand an input event to its frame buffer's display; false when it has ended or the event is not one. */
+  input(event: InputEvent): boolean;
   /** Its file system now. */
   files(): FileTree;
   /** Save the file system to the fileStore now. */

@@ -44,7 +44,10 @@ async function hostFor(options: Api.HostOptions): Promise<{ host: HostKernel; pl
   const stored = options.fileStore ? await options.fileStore.load() : null;
   const tree: FileTree | undefined = stored ?? options.files;
   if (tree) writeTree(platform.fs, tree);
-  return { host: new HostKernel('browser', platform, new LoopbackNetwork()), platform };
+  const host = new HostKernel('browser', platform, new LoopbackNetwork());
+  const onFrame = options.onFrame;
+  if (onFrame) host.onFrameBufferUpdate((u) => onFrame({ width: u.width, height: u.height, pixels: u.pixels, x: u.x, y: u.y, w: u.w, h: u.h }));
+  return { host, platform };
 }
 
 function running(
@@ -69,6 +72,7 @@ function running(
     writeStdin: (input) => stdin.feed(input),
     endStdin: () => stdin.end(),
     kill: () => picoprocess.kill(),
+    input: (event) => picoprocess.input(event),
     files,
     saveFiles: save,
   };

@@ -1,16 +1,16 @@
 // A snapshot handed to the page, opened for a restore: decoded and checked as Node checks it
 // (snapshot-format.ts: magic, version, checksums, pages; the module's SHA-256 by WebCrypto),
 // and what it asks for compared with what the page grants (checkpoint/request.ts). The page
-// holds no host key, so it cannot check a seal: it restores plain snapshot files only when told
-// it trusts their source (trustUnsealed), as `drawbridge restore --trust-unsealed` does.
+// holds no host key, so it cannot check a seal: it restores a plain snapshot file, or the body
+// of a sealed one that is not encrypted, only when told it trusts their source (trustUnsealed),
+// as `drawbridge restore --trust-unsealed` does with a file sealed by a key it was not given.
 
 import { decodeSnapshotWith, moduleHashMismatch, SnapshotError, SNAPSHOT_MAGIC, type Snapshot } from '../checkpoint/snapshot-format.ts';
+import { isSealed, sealParts } from '../checkpoint/seal-layout.ts';
 import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { BROWSER_FORMAT } from './format-primitives.ts';
 import { sha256Hex } from './capture-platform.ts';
-
-const SEAL_MAGIC = 'DRAWBSEL';
 
 export interface OpenedSnapshot {
   snapshot: Snapshot;
@@ -23,12 +23,17 @@ export interface OpenedSnapshot {
 
 /** Open `bytes` (named `name` in messages) to run under `granted`; a SnapshotError says, in one line, why not. */
 export async function openSnapshot(bytes: Uint8Array, name: string, granted: Manifest, trustUnsealed: boolean): Promise<OpenedSnapshot> {
-  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
-  if (magic === SEAL_MAGIC)
-    throw new SnapshotError(
-      `${name} is sealed with a host key, which the browser host does not hold: give the page a plain snapshot (drawbridge serve's checkpoint download, or one taken in a page)`,
-    );
-  if (magic === SNAPSHOT_MAGIC && !trustUnsealed)
+  if (isSealed(bytes)) {
+    const { header, body } = sealParts(bytes, name);
+    const key = header.key_id.slice(0, 16);
+    if (header.encrypted !== false)
+      throw new SnapshotError(`${name} is encrypted with a host key (id ${key}), which the browser host does not hold: take the checkpoint without --encrypt`);
+    if (!trustUnsealed)
+      throw new SnapshotError(
+        `${name} is sealed with a host key (id ${key}), which the browser host does not hold to check it: restore it only if you trust its source, with trustUnsealed: true`,
+      );
+    bytes = body;
+  } else if (!trustUnsealed && new TextDecoder().decode(bytes.subarray(0, 8)) === SNAPSHOT_MAGIC)
     throw new SnapshotError(`${name} is not sealed: anyone could have written it; restore it only if you trust its source, with trustUnsealed: true`);
   const snapshot = decodeSnapshotWith(BROWSER_FORMAT, bytes, name, { lazyPages: true });
   const module = snapshot.module;

@@ -3,7 +3,7 @@
 // children, fork, tier-up, CPU quotas). A prepared module (Asyncify: `drawbridge prepare` on
 // Node) can be checkpointed and restored; its snapshots are the files Node reads and writes.
 
-import type { HostKernel } from '../host/kernel/kernel.ts';
+import type { HostKernel, InputEvent } from '../host/kernel/kernel.ts';
 import type { OutputSink } from '../host/kernel/host.ts';
 import { createWasiLibOs, GuestError, GuestFault, ProcExit, type WasiLibOs } from '../libos/index.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
@@ -50,6 +50,8 @@ export interface Picoprocess {
   readonly capturable: boolean;
   /** Stop it (exit status 137). */
   kill(): void;
+  /** Queue an input event for its frame buffer's display (DkInputEventRead); false when it has ended or the event is not one. */
+  input(event: InputEvent): boolean;
 }
 
 /** Whether a module was prepared for capture (runtime/prepare.ts isPrepared, the same test). */
@@ -156,6 +158,7 @@ export async function startPicoprocess(spec: PicoprocessSpec): Promise<Picoproce
       if (!capturer) return Promise.reject(new Error(`${spec.name} is not prepared: prepare it on Node with drawbridge prepare and load the prepared file`));
       return capturer.request(leaveRunning);
     },
+    input: (event) => spec.host.injectInput(process, event) === 0,
     kill() {
       killed = true;
       // Ends the waits of the picoprocess; the guest's next call throws Killed.

@@ -25,12 +25,10 @@ import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSy
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { isMeasurement, type Measurement } from './measure.ts';
-import { SNAPSHOT_MAGIC, SnapshotError } from './snapshot.ts';
+import { SnapshotError } from './snapshot.ts';
+import { HEADER_MAX, isSealed, MAC_LEN, SEAL_MAGIC, SEAL_VERSION, sealParts } from './seal-layout.ts';
 
-export const SEAL_MAGIC = 'DRAWBSEL';
-const SEAL_VERSION = 1;
-const MAC_LEN = 32;
-const HEADER_MAX = 64 * 1024;
+export { SEAL_MAGIC } from './seal-layout.ts';
 const KEY_FILE_MAX = 4096;
 
 export class KeyError extends Error {}
@@ -162,25 +160,11 @@ export function sealHeader(bytes: Uint8Array): { keyId: string; encrypted: boole
 
 /** Open a snapshot file: check its seal with any of `keys`. A SnapshotError says, in one line, when it was altered. */
 export function unseal(bytes: Uint8Array, keys: readonly HostKey[], name: string): Opened {
-  const magic = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(8, bytes.length)).toString('latin1');
-  if (magic === SNAPSHOT_MAGIC) return { kind: 'unsealed', snapshot: bytes };
-  if (magic !== SEAL_MAGIC) return { kind: 'unsealed', snapshot: bytes }; // decodeSnapshot says what it is not
+  // Not a seal: a plain snapshot, or something decodeSnapshot says it is not.
+  if (!isSealed(bytes)) return { kind: 'unsealed', snapshot: bytes };
   const altered = () => new SnapshotError(`${name}: its seal does not match its contents: the file was altered or damaged`);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 16 + MAC_LEN) throw altered();
-  const version = buf.readUInt32LE(8);
-  if (version !== SEAL_VERSION) throw new SnapshotError(`${name}: sealed snapshot version ${version}; this drawbridge reads version ${SEAL_VERSION}`);
-  const headerLen = buf.readUInt32LE(12);
-  if (headerLen > HEADER_MAX || 16 + headerLen > buf.length - MAC_LEN) throw altered();
-  let header: { key_id?: unknown; encrypted?: unknown; iv?: unknown; tag?: unknown; measurement?: unknown };
-  try {
-    header = JSON.parse(buf.subarray(16, 16 + headerLen).toString('utf8')) as typeof header;
-  } catch {
-    throw altered();
-  }
-  if (typeof header !== 'object' || header === null || typeof header.key_id !== 'string') throw altered();
-  const end = buf.length - MAC_LEN;
-  const body = buf.subarray(16 + headerLen, end);
+  const { header, body, end } = sealParts(bytes, name);
   const key = keys.find((k) => k.id === header.key_id);
   if (!key) return { kind: 'foreign', keyId: header.key_id.slice(0, 16), snapshot: header.encrypted === false ? body : null };
   const mac = createHmac('sha256', key.macKey).update(buf.subarray(0, end)).digest();

@@ -6,7 +6,7 @@
 // no Node module, and the build fails on one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -162,6 +162,26 @@ browserTest('the page runs a C guest: arguments, environment, files, stdin (a st
   }
 });
 
+browserTest('files kept in IndexedDB: saved when a run ends, loaded by the next run instead of the initial files', async () => {
+  const s = await site();
+  try {
+    const seen = await s.page.evaluate(async () => {
+      const d = (await import(String('/drawbridge.js'))) as typeof Api;
+      const store = d.indexedDbFileStore('browser-host-test');
+      await store.clear();
+      const once = (line: string) => d.run({ module: '/lines.wasm', mounts: ['/data'], files: { data: {} }, fileStore: store, stdin: line });
+      await once('first\n');
+      await once('second\n');
+      const kept = (await store.load()) as { data: Record<string, Uint8Array> } | null;
+      return kept ? new TextDecoder().decode(kept.data['seen.txt']) : 'nothing kept';
+    });
+    // Each run numbers its lines from 1; the second appended to the file the first left.
+    assert.equal(seen, '1 first\n1 second\n');
+  } finally {
+    await s.close();
+  }
+});
+
 /** The prepared guest started on Node, fed "one", checkpointed while it waits for its next line. */
 async function nodeSnapshot(dir: string): Promise<Uint8Array> {
   const prepared = await prepareModule(GUEST);
@@ -218,6 +238,54 @@ browserTest('a snapshot taken on Node restores in the page: the next line is ans
     assert.equal(restored.out, reference.out.slice(reference.out.indexOf('2: two')));
     assert.equal(restored.code, 0);
     assert.equal(restored.seen, '1 one\n2 two\n');
+  } finally {
+    await s.close();
+  }
+});
+
+browserTest('a sealed snapshot of drawbridge checkpoint restores in the page, fetched by URL, only with trustUnsealed (the page holds no key)', async () => {
+  const s = await site();
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'db-browser-cli-'));
+    const env = { ...process.env, DRAWBRIDGE_KEY: join(dir, 'host.key') };
+    const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, 'build/guests/browser/lines.wasm', 'x'], { env });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const printed = (text: string) =>
+      new Promise<void>((resolve) => (out.includes(text) ? resolve() : child.stdout.on('data', () => out.includes(text) && resolve())));
+    child.stdout.on('data', (d: string) => (out += d));
+    await printed('ready\n');
+    child.stdin.write('one\n');
+    await printed('1: one');
+    const ck = spawnSync(process.execPath, [BIN, 'checkpoint', String(child.pid), '-o', join(s.dir, 'cli.snap')], { encoding: 'utf8', env });
+    assert.equal(ck.status, 0, ck.stderr);
+    assert.equal(await new Promise((resolve) => child.on('close', resolve)), 0);
+    const reference = await onNode(['x'], 'one\ntwo\n', mkdtempSync(join(tmpdir(), 'db-browser-ref-')));
+    const seen = readFileSync(join(dir, 'seen.txt'), 'utf8');
+    const restored = await s.page.evaluate(async (seen) => {
+      const d = (await import(String('/drawbridge.js'))) as typeof Api;
+      const refused = await d.restore({ snapshot: '/cli.snap', mounts: ['/data'], files: { data: { 'seen.txt': seen } } }).then(
+        () => 'restored',
+        (e: Error) => e.message,
+      );
+      let out = '';
+      const r = await d.restore({
+        snapshot: '/cli.snap',
+        trustUnsealed: true,
+        mounts: ['/data'],
+        files: { data: { 'seen.txt': seen } },
+        stdin: 'two\n',
+        stdout: (t) => (out += t),
+      });
+      const status = await r.done;
+      return { refused, out, code: status.exitCode };
+    }, seen);
+    assert.match(
+      restored.refused,
+      /^cli\.snap is sealed with a host key \(id [0-9a-f]{16}\), which the browser host does not hold to check it: restore it only if you trust its source, with trustUnsealed: true$/,
+    );
+    assert.equal(restored.out, reference.out.slice(reference.out.indexOf('2: two')));
+    assert.equal(restored.code, 0);
   } finally {
     await s.close();
   }
