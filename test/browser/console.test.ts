@@ -19,6 +19,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const GREETER = join(ROOT, 'build', 'guests', 'console', 'greeter.wasm');
 const IDLE = join(ROOT, 'build', 'guests', 'density', 'idle.wasm');
 const TOKEN = 'console-browser-token';
+/** How long a step may take before the test fails naming it: a liveness bound, generous for a loaded machine. */
+const WAIT_MS = 90_000;
 const PAINT = join(ROOT, 'examples', 'paint.wasm');
 const LIFE = join(ROOT, 'examples', 'life.wasm');
 
@@ -39,13 +41,13 @@ async function terminalText(page: Page): Promise<string> {
 }
 
 async function untilTerminalHas(page: Page, text: string): Promise<void> {
-  await page.waitForFunction((t) => (document.querySelector('#terminal .xterm-rows')?.textContent ?? '').includes(t), text, { timeout: 20_000 });
+  await page.waitForFunction((t) => (document.querySelector('#terminal .xterm-rows')?.textContent ?? '').includes(t), text, { timeout: WAIT_MS });
 }
 
 /** The table's row of picoprocess `id` once its state cell reads `state`. */
 async function untilRowState(page: Page, id: number, state: string): Promise<void> {
   await page.waitForFunction(([i, s]) => document.querySelector(`#process-table tr[data-id="${i}"] .state`)?.textContent === s, [id, state] as const, {
-    timeout: 20_000,
+    timeout: WAIT_MS,
   });
 }
 
@@ -62,6 +64,7 @@ testNeedingChromium('the web console: log in, spawn, output, stdin, kill, checkp
   try {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 820 } });
     const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
     page.on('console', (m) => {
       if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text());
     });
@@ -177,6 +180,7 @@ testNeedingChromium("the web console shows a picoprocess's frame buffer on a can
   const violations: string[] = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(WAIT_MS);
     page.on('console', (m) => {
       if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text());
     });
@@ -190,7 +194,7 @@ testNeedingChromium("the web console shows a picoprocess's frame buffer on a can
     const life = ((await call(d.connection, 'POST', '/v1/processes', { body: { module: LIFE } })) as { process: { id: number } }).process.id;
     await page.waitForSelector(`#process-table tr[data-id="${life}"]`);
     await page.click(`#process-table tr[data-id="${life}"]`);
-    await page.waitForSelector('#frame:not(.hidden)', { timeout: 20_000 });
+    await page.waitForSelector('#frame:not(.hidden)', { timeout: WAIT_MS });
     const first = await canvasPixels(page);
     assert.deepEqual([first.width, first.height], [320, 240]);
     assert.ok(new Set(first.pixels).size >= 2, 'live cells and dead ones');
@@ -204,7 +208,7 @@ testNeedingChromium("the web console shows a picoprocess's frame buffer on a can
     const paint = ((await call(d.connection, 'POST', '/v1/processes', { body: { module: PAINT } })) as { process: { id: number } }).process.id;
     await page.waitForSelector(`#process-table tr[data-id="${paint}"]`);
     await page.click(`#process-table tr[data-id="${paint}"]`);
-    await page.waitForSelector('#frame:not(.hidden)', { timeout: 20_000 });
+    await page.waitForSelector('#frame:not(.hidden)', { timeout: WAIT_MS });
     const at = (x: number, y: number, p: { width: number; pixels: string[] }) => p.pixels[y * p.width + x];
     while (at(160, 120, await canvasPixels(page)) !== '255,255,255') await page.waitForTimeout(50);
     const box = (await page.locator('#frame-canvas').boundingBox())!;
@@ -221,7 +225,7 @@ testNeedingChromium("the web console shows a picoprocess's frame buffer on a can
         return d[0] === 0 && d[1] === 0 && d[2] === 0;
       },
       undefined,
-      { timeout: 20_000 },
+      { timeout: WAIT_MS },
     );
     const after = await canvasPixels(page);
     assert.equal(at(150, 200, after), '255,255,255', 'nothing drawn off the path');

@@ -55,7 +55,7 @@ class Stream {
 
   /** The first event (from `from` on) named `name` for which `ok` holds; a liveness bound names what was awaited. */
   async next(name: string, ok: (data: any) => boolean = () => true, from = 0): Promise<{ data: any; index: number }> {
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const index = this.events.findIndex((e, i) => i >= from && e.name === name && ok(e.data));
       if (index >= 0) return { data: this.events[index]!.data, index };

@@ -60,7 +60,7 @@ class Frames {
     return [...this.rgba.subarray(at, at + 3)];
   }
   async until(ok: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (!ok()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise<void>((r) => {

@@ -195,7 +195,7 @@ function bounded(p: Promise<void>, what: string): Promise<void> {
   let timer: ReturnType<typeof setTimeout>;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still open: ${what}`)), 20_000))),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still open: ${what}`)), 60_000))),
   ]);
 }
 
