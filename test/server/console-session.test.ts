@@ -182,7 +182,7 @@ test('login with a wrong token says nothing more, and login attempts are rate li
   assert.equal((await logIn(c, TOKEN)).answer.status, 204);
 });
 
-test('the cookie is Secure when the request came over TLS (a TLS front), and so is its clearing', () => {
+test("the cookie is Secure when the request came over a TLS socket of the daemon's, and so is its clearing", () => {
   const overTls = { headers: {}, socket: { encrypted: true } } as unknown as IncomingMessage;
   const plain = { headers: {}, socket: {} } as unknown as IncomingMessage;
   assert.match(sessionCookieLine(overTls, 'id', 60_000), /^drawbridge_session=id; HttpOnly; SameSite=Strict; Path=\/; Max-Age=60; Secure$/);

@@ -1,7 +1,8 @@
 // The console's session cookie: its name, how it is read from a request, and the Set-Cookie
 // lines that give and clear it. HttpOnly (no script reads it), SameSite=Strict (no other site's
 // page sends it), Path=/ (the page and the API share it), and Secure when the request came over
-// TLS, so that a TLS front's cookie never travels in the clear.
+// a TLS socket of the daemon's own, so that such a cookie never travels in the clear (serve
+// listens on plain loopback HTTP today: the flag is ready for when it speaks TLS).
 
 import type { IncomingMessage } from 'node:http';
 
