@@ -77,8 +77,11 @@ export class FrameForwarder {
       this.pending.delete(pid);
       const id = this.idOf(pid);
       const u = p.update;
-      // A child, or memory that grew since (the view was let go): the next update says it again.
-      if (id === undefined || u.pixels.length < u.width * u.height * 4) continue;
+      // A child, or memory that grew since (the view was let go): the next update is sent whole.
+      if (id === undefined || u.pixels.length < u.width * u.height * 4) {
+        this.sent.delete(pid);
+        continue;
+      }
       const x = Math.max(0, p.x0);
       const y = Math.max(0, p.y0);
       const w = Math.min(u.width, p.x1) - x;
