@@ -373,3 +373,74 @@ browserTest('a snapshot taken in the page restores under drawbridge restore and 
     await s.close();
   }
 });
+
+/** The page's document, as the functions run in the page use it (this file is type-checked without the DOM). */
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+
+/** A static server of some files of the repository (by path), the browser bundle from `bundle`. */
+async function serveRepository(bundle: string): Promise<{ server: Server; base: string }> {
+  const allowed = ['examples/', 'node_modules/@xterm/xterm/'];
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
+    const file =
+      path === 'dist/browser/drawbridge.js' ? join(bundle, 'drawbridge.js') : allowed.some((a) => path.startsWith(a)) && !path.includes('..') ? path : null;
+    let body: Buffer | null = null;
+    try {
+      body = file ? readFileSync(file) : null;
+    } catch {
+      body = null;
+    }
+    if (!body) return void res.writeHead(404).end();
+    const ext = path.slice(path.lastIndexOf('.'));
+    res.writeHead(200, { 'content-type': { '.mjs': 'text/javascript', '.css': 'text/css', ...TYPES }[ext] ?? 'application/octet-stream' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, base: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
+
+browserTest('examples/web: the greeter in a terminal, checkpointed to a download and restored from it; Life on the canvas', async () => {
+  const bundle = mkdtempSync(join(tmpdir(), 'db-browser-example-'));
+  await bundleForBrowser('src/browser/index.ts', bundle, 'drawbridge');
+  const { server, base } = await serveRepository(bundle);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ acceptDownloads: true });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/examples/web/index.html`);
+    const shows = (text: string) => page.waitForFunction((t) => document.querySelector('.xterm-rows')?.textContent?.includes(t), text);
+    await page.click('#start');
+    await shows('What is your name?');
+    await page.click('#terminal');
+    await page.keyboard.type('Ada');
+    await page.keyboard.press('Enter');
+    await shows('Hello, Ada! (greeting 1 of this run, 1 in all)');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#checkpoint')]);
+    const file = join(bundle, 'greeter.snap');
+    await download.saveAs(file);
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('checkpointed'));
+    await page.setInputFiles('#restore', file);
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'restored greeter.snap');
+    await page.click('#terminal');
+    await page.keyboard.type('Bob');
+    await page.keyboard.press('Enter');
+    await shows('Hello, Bob! (greeting 2 of this run, 2 in all)');
+    // The frame buffer: Life's cells drawn on the canvas.
+    await page.click('#fb-start');
+    await page.waitForFunction(() => {
+      const c = document.querySelector('#fb') as unknown as {
+        getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+        width: number;
+        height: number;
+      };
+      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let lit = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 1]! > 150 && data[i]! < 150) lit++;
+      return lit > 100;
+    });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
