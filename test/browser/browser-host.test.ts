@@ -157,6 +157,24 @@ browserTest('the page runs a C guest: arguments, environment, files, stdin (a st
     });
     assert.equal(fromCallback.out, reference.out.replace('files=yes', 'files=no'));
     assert.equal(fromCallback.code, 0);
+    // Waiting for a line that never comes, it is killed: status 137.
+    const killed = await s.page.evaluate(async () => {
+      const d = (await import(String('/drawbridge.js'))) as typeof Api;
+      let out = '';
+      let ready: () => void = () => {};
+      const waiting = new Promise<void>((resolve) => (ready = resolve));
+      const r = await d.start({
+        module: '/lines.wasm',
+        stdout: (t) => {
+          out += t;
+          if (out.includes('ready')) ready();
+        },
+      });
+      await waiting;
+      r.kill();
+      return await r.done;
+    });
+    assert.deepEqual(killed, { exitCode: 137, error: 'killed' });
   } finally {
     await s.close();
   }
