@@ -23,6 +23,9 @@ import { startCommand } from '../../src/runtime/picoprocess.ts';
 import { createNodeHost } from '../../src/host/node/index.ts';
 import { emptyManifest } from '../../src/monitor/manifest/manifest.ts';
 import { StdinFeed } from '../../src/server/stdin-feed.ts';
+import { startDaemon } from '../../src/server/daemon.ts';
+import { call } from '../../src/server/client.ts';
+import type { ProcessInfo } from '../../src/server/supervisor.ts';
 
 const BIN = 'bin/drawbridge.js';
 const GUEST = readFileSync('build/guests/browser/lines.wasm');
@@ -308,6 +311,77 @@ browserTest('a sealed snapshot of drawbridge checkpoint restores in the page, fe
     await s.close();
   }
 });
+
+browserTest(
+  "drawbridge serve and the page hand a picoprocess to each other: its checkpoint restores in the page, the page's restores under serve",
+  async () => {
+    const s = await site();
+    const d = await startDaemon({ connectionFile: null, token: 'browser-test-token' });
+    const c = d.connection;
+    try {
+      /** Stdout of serve's picoprocess `id`, read again until it holds `text`. */
+      const outputUntil = async (id: number, text: string): Promise<string> => {
+        for (;;) {
+          const out = Buffer.from((await call(c, 'GET', `/v1/processes/${id}/stdout`)) as Uint8Array).toString();
+          if (out.includes(text)) return out;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      const reference = await onNode(['x'], 'one\ntwo\n', mkdtempSync(join(tmpdir(), 'db-browser-ref-')));
+      const second = reference.out.slice(reference.out.indexOf('2: two'));
+      // serve to page.
+      const { process: p } = (await call(c, 'POST', '/v1/processes', {
+        body: { module: join(process.cwd(), 'build/guests/browser/lines.wasm'), args: ['x'], stdin: 'one\n' },
+      })) as {
+        process: ProcessInfo;
+      };
+      assert.equal(p.capturable, true);
+      await outputUntil(p.id, '1: one');
+      const fromServe = (await call(c, 'POST', `/v1/processes/${p.id}/checkpoint`)) as Uint8Array;
+      const inPage = await s.page.evaluate(async (snap) => {
+        const d = (await import(String('/drawbridge.js'))) as typeof Api;
+        let out = '';
+        const r = await d.restore({
+          snapshot: Uint8Array.from(atob(snap), (ch) => ch.charCodeAt(0)),
+          trustUnsealed: true,
+          stdin: 'two\n',
+          stdout: (t) => (out += t),
+        });
+        return { status: await r.done, out };
+      }, b64(fromServe));
+      assert.deepEqual(inPage, { status: { exitCode: 0 }, out: second });
+      // Page to serve.
+      const fromPage = await s.page.evaluate(async () => {
+        const d = (await import(String('/drawbridge.js'))) as typeof Api;
+        let out = '';
+        let answered: () => void = () => {};
+        const first = new Promise<void>((resolve) => (answered = resolve));
+        const r = await d.start({
+          module: '/lines.prepared.wasm',
+          name: 'lines.wasm',
+          args: ['x'],
+          stdout: (t) => {
+            out += t;
+            if (out.includes('1: one')) answered();
+          },
+        });
+        r.writeStdin('one\n');
+        await first;
+        let bin = '';
+        for (const b of await r.checkpoint()) bin += String.fromCharCode(b);
+        return btoa(bin);
+      });
+      const { process: q } = (await call(c, 'POST', '/v1/restore', { raw: Buffer.from(fromPage, 'base64') })) as { process: ProcessInfo };
+      await call(c, 'POST', `/v1/processes/${q.id}/stdin`, { raw: new TextEncoder().encode('two\n') });
+      // Its stdin stays open: the second line's answer is all it prints.
+      const answer = second.slice(0, second.indexOf('\n') + 1);
+      assert.equal(await outputUntil(q.id, answer), answer);
+    } finally {
+      await d.close();
+      await s.close();
+    }
+  },
+);
 
 browserTest('a snapshot asking for a mount the page does not grant is refused in one line, and an unsealed one without trustUnsealed', async () => {
   const s = await site();
