@@ -17,7 +17,7 @@ export function manifestOf(grants: Grants): Manifest {
     if (!r.ok) throw new DrawbridgeError('grants', `manifest: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
     base = r.manifest;
   }
-  const dirs = (grants.dirs ?? []).map((d) => (typeof d === 'string' ? d : `${d.host}::${d.guest ?? d.host}`));
+  const dirs = (grants.dirs ?? []).map((d) => (typeof d === 'string' ? d : d.guest === undefined ? d.host : `${d.host}::${d.guest}`));
   const names = Object.keys(grants.env ?? {});
   const bad = names.find((k) => k === '' || k.includes('='));
   if (bad !== undefined) throw new DrawbridgeError('grants', `env: bad variable name "${bad}" (a name is not empty and has no "=")`);

@@ -6,7 +6,7 @@
 export interface DirGrant {
   /** The host directory (a relative path is taken from the current directory). */
   host: string;
-  /** Where the guest sees it (default: the same absolute path). */
+  /** Where the guest sees it (default: as `drawbridge run --dir DIR`: the same path, a relative one at /DIR). */
   guest?: string;
   /** Mount it read-only (default: read-write). */
   readOnly?: boolean;
@@ -24,7 +24,11 @@ export interface Grants {
   dirs?: readonly (string | DirGrant)[];
   /** Environment variables the guest sees (none of the host's are passed unless named here). */
   env?: Readonly<Record<string, string>>;
-  /** Addresses the guest may listen on (`"127.0.0.1:8080"`), as `drawbridge run --listen`. */
+  /**
+   * Addresses the guest may listen on (`"127.0.0.1:8080"`). A picoprocess that starts (not a
+   * restored one, whose sockets come from its snapshot) also gets a listening socket pre-opened at
+   * each, after the directories, as `drawbridge run --listen`.
+   */
   listen?: readonly string[];
   /** Addresses the guest may connect to (patterns: `"10.0.0.0/8:*"`, `"*.example.com:443"`), as `--connect`. */
   connect?: readonly string[];

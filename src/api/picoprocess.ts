@@ -204,8 +204,11 @@ export class Picoprocess {
     return publicErrors(async () => {
       const key = ensureKey(keyPath(options.keyFile)).key;
       let snapshot: Uint8Array;
+      // A request the program never reaches (it ended, or was checkpointed and stopped, first or
+      // before) is refused, not left waiting; a capture that stops it answers before it ends.
+      const ended = this.#started.running.done.then(() => Promise.reject(new Error('the picoprocess has ended')));
       try {
-        snapshot = await take(options.leaveRunning === true);
+        snapshot = await Promise.race([take(options.leaveRunning === true), ended]);
       } catch (e) {
         throw new DrawbridgeError('checkpoint', `cannot checkpoint: ${(e as Error).message}`, { cause: e });
       }
@@ -300,7 +303,13 @@ async function begin(
   // CLI's watchdog does for a module without the tick counter).
   const governor = new Governor(given.manifest.limits.cpuTimeMs);
   stdio.governor.current = governor;
-  const running = await startCommand({ ...given, host: (sharedHost ??= createNodeHost()), governor, ...stdio.io });
+  let running: Running;
+  try {
+    running = await startCommand({ ...given, host: (sharedHost ??= createNodeHost()), governor, ...stdio.io });
+  } catch (e) {
+    stdio.feed?.close(); // a stream being read into it stops
+    throw e;
+  }
   return { running, governor, stdin: stdio.feed, stdout: stdio.stdout, stderr: stdio.stderr, stopped: stdio.stopped, ...capture };
 }
 

@@ -180,3 +180,24 @@ test('ServeClient: no daemon there is a ServeError with status 0 that says what 
   assert.equal(e.status, 0);
   assert.match(e.message, /^no drawbridge daemon found \(.*nothing\.json is missing\): start one with drawbridge serve/);
 });
+
+testNeedingBinaryen('checkpoint() of a picoprocess that has ended rejects in one line', async () => {
+  const p = await start({ module: LINES, stdin: 'a\n', stdout: 'ignore' });
+  assert.equal((await p.wait()).exitCode, 0);
+  const e = await failure(() => p.checkpoint());
+  assert.equal(e.code, 'checkpoint');
+});
+
+testNeedingBinaryen('a checkpoint that stopped the picoprocess answers, a second one is refused; a restored one is checkpointed again', async () => {
+  const p = await start({ module: LINES, stdout: 'ignore' });
+  const snapshot = await p.checkpoint();
+  assert.equal((await p.wait()).checkpointed, true);
+  assert.ok(snapshot.length > 0);
+  assert.equal((await failure(() => p.checkpoint())).code, 'checkpoint');
+  // The restored one is checkpointable again, and with leaveRunning goes on.
+  const q = await restore({ snapshot, stdout: 'ignore' });
+  assert.ok((await q.checkpoint({ leaveRunning: true })).length > 0);
+  await q.writeStdin('a\n');
+  q.closeStdin();
+  assert.equal((await q.wait()).exitCode, 0);
+});
