@@ -23,6 +23,7 @@ import { startCommand } from '../../src/runtime/picoprocess.ts';
 import { createNodeHost } from '../../src/host/node/index.ts';
 import { emptyManifest } from '../../src/monitor/manifest/manifest.ts';
 import { StdinFeed } from '../../src/server/stdin-feed.ts';
+import { decodeSnapshot, encodeSnapshot, PAGE_SIZE } from '../../src/checkpoint/snapshot.ts';
 import { startDaemon } from '../../src/server/daemon.ts';
 import { call } from '../../src/server/client.ts';
 import type { ProcessInfo } from '../../src/server/supervisor.ts';
@@ -383,34 +384,51 @@ browserTest(
   },
 );
 
-browserTest('a snapshot asking for a mount the page does not grant is refused in one line, and an unsealed one without trustUnsealed', async () => {
-  const s = await site();
-  try {
-    const snapshot = await nodeSnapshot(mkdtempSync(join(tmpdir(), 'db-browser-node-')));
-    const refusals = await s.page.evaluate(async (snap) => {
-      const d = (await import(String('/drawbridge.js'))) as typeof Api;
-      const bytes = Uint8Array.from(atob(snap), (c) => c.charCodeAt(0));
-      const why = (p: Promise<unknown>) =>
-        p.then(
-          () => 'restored',
-          (e: Error) => `${e.name}|${e.message}`,
-        );
-      return {
-        noMount: await why(d.restore({ snapshot: bytes, trustUnsealed: true, files: { data: {} } })),
-        readOnly: await why(d.restore({ snapshot: bytes, trustUnsealed: true, mounts: [{ guest: '/data', mode: 'ro' }], files: { data: {} } })),
-        untrusted: await why(d.restore({ snapshot: bytes, mounts: ['/data'], files: { data: {} } })),
-      };
-    }, b64(snapshot));
-    assert.equal(refusals.noMount, 'Error|snapshot: the snapshot asks for mount /data (rw), not granted: give --dir HOST::/data or a manifest');
-    assert.match(refusals.readOnly, /^Error\|snapshot: the snapshot asks for mount \/data \(rw\), granted read-only/);
-    assert.equal(
-      refusals.untrusted,
-      'Error|snapshot is not sealed: anyone could have written it; restore it only if you trust its source, with trustUnsealed: true',
-    );
-  } finally {
-    await s.close();
-  }
-});
+browserTest(
+  'a snapshot asking for a mount the page does not grant is refused in one line, as are an unsealed one without trustUnsealed and one carrying another module than it names',
+  async () => {
+    const s = await site();
+    try {
+      const snapshot = await nodeSnapshot(mkdtempSync(join(tmpdir(), 'db-browser-node-')));
+      // The same snapshot carrying another module than the one its META names (every checksum right).
+      const { meta, module, pages } = decodeSnapshot(snapshot);
+      const memory = new Uint8Array(meta.memory.pages * PAGE_SIZE);
+      for (const [index, page] of pages) memory.set(page, index * PAGE_SIZE);
+      const other = module!.slice();
+      other[other.length - 1]! ^= 1;
+      const { memory: _memory, ...rest } = meta;
+      const altered = encodeSnapshot(rest, memory, other);
+      const refusals = await s.page.evaluate(
+        async ({ snap, alteredSnap }) => {
+          const d = (await import(String('/drawbridge.js'))) as typeof Api;
+          const bytes = Uint8Array.from(atob(snap), (c) => c.charCodeAt(0));
+          const why = (p: Promise<unknown>) =>
+            p.then(
+              () => 'restored',
+              (e: Error) => `${e.name}|${e.message}`,
+            );
+          return {
+            noMount: await why(d.restore({ snapshot: bytes, trustUnsealed: true, files: { data: {} } })),
+            readOnly: await why(d.restore({ snapshot: bytes, trustUnsealed: true, mounts: [{ guest: '/data', mode: 'ro' }], files: { data: {} } })),
+            untrusted: await why(d.restore({ snapshot: bytes, mounts: ['/data'], files: { data: {} } })),
+            altered: await why(
+              d.restore({ snapshot: Uint8Array.from(atob(alteredSnap), (c) => c.charCodeAt(0)), trustUnsealed: true, mounts: ['/data'], files: { data: {} } }),
+            ),
+          };
+        },
+        { snap: b64(snapshot), alteredSnap: b64(altered) },
+      );
+      assert.equal(refusals.noMount, 'Error|snapshot: the snapshot asks for mount /data (rw), not granted: give --dir HOST::/data or a manifest');
+      assert.match(refusals.readOnly, /^Error\|snapshot: the snapshot asks for mount \/data \(rw\), granted read-only/);
+      assert.equal(
+        refusals.untrusted,
+        'Error|snapshot is not sealed: anyone could have written it; restore it only if you trust its source, with trustUnsealed: true',
+      );
+    } finally {
+      await s.close();
+    }
+  },
+);
 
 browserTest('a snapshot taken in the page restores under drawbridge restore and continues', async () => {
   const s = await site();
