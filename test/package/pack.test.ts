@@ -183,41 +183,47 @@ test('its declarations resolve from the package alone: a consumer of both entrie
   assert.match(bad.stdout, /bad\.ts\(3,\d+\): error TS2561: .*'modul' does not exist in type 'StartOptions'/);
 });
 
-testNeedingBinaryen("the serve client drives the installed CLI's daemon: spawn, wait, logs, list, stdin, checkpoint, restore, kill", async () => {
-  const connection = join(dir, 'serve.json');
-  const cli = join(app, 'node_modules', NAME, 'bin', 'drawbridge.js');
-  const daemon: ChildProcess = spawn(NODE, [cli, 'serve', '--connection-file', connection, '--workers', '1', '--warm-up', '0', '--quiet'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let said = '';
-  daemon.stdout!.on('data', (d) => (said += d));
-  daemon.stderr!.on('data', (d) => (said += d));
-  const exited = new Promise((resolve) => daemon.once('exit', resolve));
-  try {
-    // Listening once it says so (it writes its connection file first).
-    await new Promise<void>((resolve, reject) => {
-      const look = () => (said.includes('listening on') ? resolve() : undefined);
-      daemon.stdout!.on('data', look);
-      daemon.stderr!.on('data', look);
-      void exited.then(() => reject(new Error(`drawbridge serve ended: ${said}`)));
+testNeedingBinaryen(
+  "the serve client drives the installed CLI's daemon: spawn, wait, logs, follow, list, get, remove, stdin, checkpoint, restore, kill",
+  async () => {
+    const connection = join(dir, 'serve.json');
+    const cli = join(app, 'node_modules', NAME, 'bin', 'drawbridge.js');
+    const daemon: ChildProcess = spawn(NODE, [cli, 'serve', '--connection-file', connection, '--workers', '1', '--warm-up', '0', '--quiet'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const r = spawnSync(NODE, ['serve.mjs', connection, GUEST], { cwd: app, env, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-    const seen = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, any>;
-    assert.equal(seen.waited, 0);
-    assert.equal(seen.logs, 'arg a\ngreeting hi\n1 ONE\n');
-    assert.equal(seen.stderr, '1 lines\n');
-    assert.equal(seen.listed, true);
-    assert.equal(seen.checkpointedState, 'checkpointed');
-    assert.deepEqual(seen.restored, { exitCode: 0, stdout: '2 TWO\n' });
-    assert.equal(seen.killed, 137);
-    assert.deepEqual(seen.unknown, { isServeError: true, status: 404 });
-  } finally {
-    daemon.kill('SIGTERM');
-    await exited;
-  }
-});
+    let said = '';
+    daemon.stdout!.on('data', (d) => (said += d));
+    daemon.stderr!.on('data', (d) => (said += d));
+    const exited = new Promise((resolve) => daemon.once('exit', resolve));
+    try {
+      // Listening once it says so (it writes its connection file first).
+      await new Promise<void>((resolve, reject) => {
+        const look = () => (said.includes('listening on') ? resolve() : undefined);
+        daemon.stdout!.on('data', look);
+        daemon.stderr!.on('data', look);
+        void exited.then(() => reject(new Error(`drawbridge serve ended: ${said}`)));
+      });
+      const r = spawnSync(NODE, ['serve.mjs', connection, GUEST], { cwd: app, env, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      const seen = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, any>;
+      assert.equal(seen.waited, 0);
+      assert.equal(seen.logs, 'arg a\ngreeting hi\n1 ONE\n');
+      assert.equal(seen.stderr, '1 lines\n');
+      assert.equal(seen.listed, true);
+      assert.equal(seen.followed, seen.logs);
+      assert.equal(seen.got, 'exited 0');
+      assert.equal(seen.removed, true);
+      assert.equal(seen.checkpointedState, 'checkpointed');
+      assert.deepEqual(seen.restored, { exitCode: 0, stdout: '2 TWO\n' });
+      assert.equal(seen.killed, 137);
+      assert.deepEqual(seen.unknown, { isServeError: true, status: 404 });
+    } finally {
+      daemon.kill('SIGTERM');
+      await exited;
+    }
+  },
+);
 
 testNeedingChromium('the browser build loads from the installed package in Chromium and runs a guest', async () => {
   // Resolved from the scratch project through the package's exports, as a bundler would.

@@ -13,6 +13,12 @@ seen.waited = (await daemon.wait(done.id)).exitCode;
 seen.logs = text(await daemon.logs(done.id));
 seen.stderr = text(await daemon.logs(done.id, 'stderr'));
 seen.listed = (await daemon.list()).some((p) => p.id === done.id);
+let followed = '';
+await daemon.follow(done.id, (chunk) => (followed += text(chunk)));
+seen.followed = followed;
+seen.got = (await daemon.get(done.id)).reason;
+await daemon.remove(done.id);
+seen.removed = !(await daemon.list()).some((p) => p.id === done.id);
 
 // One that waits for stdin: checkpointed once it answered a line, restored in the daemon, fed again.
 const open = await daemon.spawn({ module: guest });
