@@ -55,6 +55,8 @@ export interface HostOptions {
   /** What the guest is granted: folders of the file tree ("/data": read-write at the same path). Default: none. */
   mounts?: readonly (string | MountOption)[];
   env?: Readonly<Record<string, string>>;
+  /** Bytes of linear memory the guest may have (default 256 MiB): a memory.grow past it fails in the guest. */
+  memoryLimit?: number;
   /** The in-memory file system's contents at start (from its root). */
   files?: FileTree;
   /** Keep the files here: loaded at start (instead of `files` when it holds a tree), saved at exit. */

@@ -19,6 +19,8 @@ export interface GrantOptions {
   /** Folders granted, as "/data" (read-write, the same path in the tree) or a MountOption. */
   mounts?: readonly (string | MountOption)[];
   env?: Readonly<Record<string, string>>;
+  /** Bytes of linear memory the guest may have (limits.memory; default 256 MiB). */
+  memoryLimit?: number;
 }
 
 /** The manifest of `options`; throws one line naming a mount that is not an absolute path. */
@@ -35,6 +37,10 @@ export function manifestOf(options: GrantOptions): Manifest {
     if (mode !== 'ro' && mode !== 'rw') throw new Error(`mounts[${i}].mode must be "ro" or "rw"`);
     return { guest: path(given.guest, 'guest'), host: path(given.host ?? given.guest, 'host'), mode };
   });
+  if (options.memoryLimit !== undefined) {
+    if (!Number.isSafeInteger(options.memoryLimit) || options.memoryLimit <= 0) throw new Error('memoryLimit must be a positive number of bytes');
+    manifest.limits.memory = options.memoryLimit;
+  }
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (k === '' || k.includes('=') || k.includes('\0') || String(v).includes('\0'))
       throw new Error(`env: ${JSON.stringify(k)} is not a variable name with a value`);

@@ -16,6 +16,7 @@ import { PageStdin } from './stdin.ts';
 import { isPrepared, startPicoprocess } from './picoprocess.ts';
 import { sha256Hex } from './capture-platform.ts';
 import { openSnapshot } from './open-snapshot.ts';
+import { compileUnderLimit } from './compile.ts';
 
 export { SnapshotError, indexedDbFileStore };
 
@@ -81,7 +82,7 @@ function running(
 export const start: typeof Api.start = async (options) => {
   const { bytes, name } = await bytesOf(options.module, 'module');
   const manifest = manifestOf(options);
-  const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  const module = await compileUnderLimit(bytes, manifest.limits.memory);
   // A prepared module's SHA-256 goes into its snapshots; WebCrypto gives it only asynchronously.
   const sha256 = isPrepared(module) ? await sha256Hex(bytes) : '';
   const { host, platform } = await hostFor(options);
@@ -100,7 +101,7 @@ export const run: typeof Api.run = async (options) => {
 export const restore: typeof Api.restore = async (options) => {
   const { bytes, name } = await bytesOf(options.snapshot, 'snapshot');
   const opened = await openSnapshot(bytes, name, manifestOf(options), options.trustUnsealed === true);
-  const module = await WebAssembly.compile(opened.module as Uint8Array<ArrayBuffer>);
+  const module = await compileUnderLimit(opened.module, opened.manifest.limits.memory);
   if (!isPrepared(module)) throw new SnapshotError(`${name}: its module is not prepared, so it cannot have been captured`);
   const { host, platform } = await hostFor(options);
   const stdin = new PageStdin(options.stdin);

@@ -5,12 +5,15 @@
 // of a sealed one that is not encrypted, only when told it trusts their source (trustUnsealed),
 // as `drawbridge restore --trust-unsealed` does with a file sealed by a key it was not given.
 
-import { decodeSnapshotWith, moduleHashMismatch, SnapshotError, SNAPSHOT_MAGIC, type Snapshot } from '../checkpoint/snapshot-format.ts';
+import { decodeSnapshotWith, moduleHashMismatch, PAGE_SIZE, SnapshotError, SNAPSHOT_MAGIC, type Snapshot } from '../checkpoint/snapshot-format.ts';
 import { isSealed, sealParts } from '../checkpoint/seal-layout.ts';
 import { compareRequest, missingGrantsMessage } from '../checkpoint/request.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { BROWSER_FORMAT } from './format-primitives.ts';
 import { sha256Hex } from './capture-platform.ts';
+
+/** The unwind buffer a capture adds to a guest's memory (compile.ts CAPTURE_PAGES). */
+const CAPTURE_BYTES = 16 * PAGE_SIZE;
 
 export interface OpenedSnapshot {
   snapshot: Snapshot;
@@ -41,6 +44,10 @@ export async function openSnapshot(bytes: Uint8Array, name: string, granted: Man
   const sha256 = await sha256Hex(module);
   const wrong = moduleHashMismatch(snapshot, sha256, name);
   if (wrong) throw wrong;
+  // Its memory must fit under the page's limit (with a capture's unwind buffer, which it holds).
+  const bytesHeld = snapshot.meta.memory.pages * PAGE_SIZE;
+  if (bytesHeld > granted.limits.memory + CAPTURE_BYTES)
+    throw new SnapshotError(`${name} holds ${bytesHeld / 2 ** 20} MiB of memory, more than memoryLimit allows (${granted.limits.memory / 2 ** 20} MiB)`);
   const request = compareRequest(snapshot.meta, granted);
   const missing = missingGrantsMessage(request.missing);
   if (missing) throw new SnapshotError(`${name}: ${missing}`);

@@ -385,7 +385,7 @@ browserTest(
 );
 
 browserTest(
-  'a snapshot asking for a mount the page does not grant is refused in one line, as are an unsealed one without trustUnsealed and one carrying another module than it names',
+  'a snapshot asking for a mount the page does not grant is refused in one line, as are an unsealed one without trustUnsealed, one carrying another module than it names and one bigger than memoryLimit',
   async () => {
     const s = await site();
     try {
@@ -411,6 +411,8 @@ browserTest(
             noMount: await why(d.restore({ snapshot: bytes, trustUnsealed: true, files: { data: {} } })),
             readOnly: await why(d.restore({ snapshot: bytes, trustUnsealed: true, mounts: [{ guest: '/data', mode: 'ro' }], files: { data: {} } })),
             untrusted: await why(d.restore({ snapshot: bytes, mounts: ['/data'], files: { data: {} } })),
+            tooBig: await why(d.restore({ snapshot: bytes, trustUnsealed: true, mounts: ['/data'], files: { data: {} }, memoryLimit: 65536 })),
+            startTooBig: await why(d.start({ module: '/lines.wasm', memoryLimit: 65536 })),
             altered: await why(
               d.restore({ snapshot: Uint8Array.from(atob(alteredSnap), (c) => c.charCodeAt(0)), trustUnsealed: true, mounts: ['/data'], files: { data: {} } }),
             ),
@@ -420,6 +422,13 @@ browserTest(
       );
       assert.equal(refusals.noMount, 'Error|snapshot: the snapshot asks for mount /data (rw), not granted: give --dir HOST::/data or a manifest');
       assert.match(refusals.readOnly, /^Error\|snapshot: the snapshot asks for mount \/data \(rw\), granted read-only/);
+      assert.match(
+        refusals.altered,
+        /^Error\|snapshot: the module carried has sha256 [0-9a-f]{64}, not the [0-9a-f]{64} its metadata names: the file was altered$/,
+      );
+      // The page's memoryLimit holds on a restore, as on a start.
+      assert.match(refusals.tooBig, /^Error\|snapshot holds [\d.]+ MiB of memory, more than memoryLimit allows \(0\.0625 MiB\)$/);
+      assert.match(refusals.startTooBig, /^Error\|the module starts with \d+ pages \([\d.]+ MiB\) of memory, more than limits\.memory allows \(1 pages\)$/);
       assert.equal(
         refusals.untrusted,
         'Error|snapshot is not sealed: anyone could have written it; restore it only if you trust its source, with trustUnsealed: true',
