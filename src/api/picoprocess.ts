@@ -6,7 +6,7 @@
 // (request.ts) and checks the seal and the measurement.
 
 import type { Readable } from 'node:stream';
-import { KILLED_EXIT_CODE } from '../abi/exit-status.ts';
+import { KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import type { Host } from '../host/kernel/host.ts';
 import { createNodeHost, flushInheritedOutput } from '../host/node/index.ts';
 import { compileImage, loadProgram, snapshotImage, startOptions, type PreparePolicy } from '../runtime/load.ts';
@@ -149,7 +149,7 @@ export class Picoprocess {
     this.stderr = started.stderr.readable;
     this.#done = started.running.done.then(
       (status) => ({ ...publicStatus(status), ...stoppedBecause(started.stopped()) }),
-      (e: unknown) => ({ exitCode: 134, error: `host error: ${(e as Error).message}` }),
+      (e: unknown) => ({ exitCode: TRAP_EXIT_CODE, error: `host error: ${(e as Error).message}` }),
     );
     void this.#done.then(() => {
       started.stdin?.close();
@@ -246,21 +246,20 @@ function stoppedBecause(reason: string | null): Partial<ExitStatus> {
   return reason === null ? {} : { error: reason };
 }
 
-/** The stdio and the stop switch of a picoprocess about to start. */
-function stdioFor(options: StdioOptions, mode: 'collect' | 'stream', stdinDefault: 'pipe' | 'ignore') {
-  const governor: { current: Governor | null } = { current: null };
+/** The stdio of a picoprocess about to start; output past maxBuffer stops it through `governor`. */
+function stdioFor(options: StdioOptions, mode: 'collect' | 'stream', stdinDefault: 'pipe' | 'ignore', governor: Governor) {
   let stopped: string | null = null;
   const maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
   const overflow = (which: string) => (unread: number) => {
     stopped = `${which}: ${unread} bytes unread, more than maxBuffer (${maxBuffer}): read it as it comes, or raise maxBuffer`;
-    governor.current?.requestStop(KILLED_EXIT_CODE, stopped);
+    governor.requestStop(KILLED_EXIT_CODE, stopped);
   };
   const stdin = stdinFor(options.stdin, stdinDefault);
   const stdout = outputFor(options.stdout, mode, maxBuffer, overflow('stdout'));
   const stderr = outputFor(options.stderr, mode, maxBuffer, overflow('stderr'));
   const io: Pick<PicoprocessOptions, 'stdin' | 'stdout' | 'stderr' | 'stdioStreams'> = { stdin: stdin.source, stdout: stdout.sink, stderr: stderr.sink };
   if (stdin.feed) io.stdioStreams = [stdin.feed];
-  return { io, feed: stdin.feed, stdout, stderr, governor, stopped: () => stopped };
+  return { io, feed: stdin.feed, stdout, stderr, stopped: () => stopped };
 }
 
 /** Start a picoprocess in `mode` (collected output for run, streams for a handle). */
@@ -297,12 +296,11 @@ async function begin(
   mode: 'collect' | 'stream',
   capture: Pick<Started, 'measurement' | 'whyNot'>,
 ): Promise<Started> {
-  const stdio = stdioFor(options, mode, mode === 'stream' ? 'pipe' : 'ignore');
   // A governor of our own: kill() stops the guest through it, and a guest that computes past
   // its CPU time is stopped at its next check, never by ending this whole process (as the
   // CLI's watchdog does for a module without the tick counter).
   const governor = new Governor(given.manifest.limits.cpuTimeMs);
-  stdio.governor.current = governor;
+  const stdio = stdioFor(options, mode, mode === 'stream' ? 'pipe' : 'ignore', governor);
   let running: Running;
   try {
     running = await startCommand({ ...given, host: (sharedHost ??= createNodeHost()), governor, ...stdio.io });

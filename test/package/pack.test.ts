@@ -141,12 +141,21 @@ test('a guest runs through the installed package: run(), its errors, and only wh
   assert.equal(seen.packageJson, NAME);
 });
 
-testNeedingBinaryen('start(), checkpoint() and restore() through the installed package: a restored guest counts on', () => {
+testNeedingBinaryen('start(), checkpoint() and restore() through the installed package: a restored guest counts on, and so does one the CLI restores', () => {
   const seen = consumer('use.mjs', 'checkpoint', GUEST);
   assert.equal(seen.before, '1 ONE\n');
   assert.deepEqual(seen.checkpointed, { exitCode: 0, checkpointed: true });
   assert.equal(seen.sealed, 'DRAWBSEL', 'a checkpoint is sealed with the host key');
   assert.deepEqual(seen.restored, { exitCode: 0, stdout: '2 TWO\n' });
+  // The same checkpoint is a file the installed CLI restores.
+  const cli = spawnSync(NODE, [join(app, 'node_modules', NAME, 'bin', 'drawbridge.js'), 'restore', 'count.snap'], {
+    cwd: app,
+    env,
+    input: 'three\n',
+    encoding: 'utf8',
+  });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(cli.stdout, '2 THREE\n');
   assert.equal(seen.refused.isDrawbridgeError, true);
   assert.equal(seen.refused.code, 'snapshot');
   assert.match(seen.refused.message, /^snapshot ran under measurement [0-9a-f]{64}, and this restore's is [0-9a-f]{64} .*ignoreMeasurement: true$/);

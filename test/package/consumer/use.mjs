@@ -1,7 +1,8 @@
 // A consumer of the installed package (test/package/pack.test.ts copies it into a scratch
 // project): runs a guest through the public API and prints what it saw as one JSON line.
 //   node use.mjs run GUEST.wasm          run to completion, errors, what can be imported
-//   node use.mjs checkpoint GUEST.wasm   start, a line in and out, checkpoint, restore
+//   node use.mjs checkpoint GUEST.wasm   start, a line in and out, checkpoint (also to count.snap), restore
+import { writeFileSync } from 'node:fs';
 import { run, start, restore, DrawbridgeError } from 'drawbridge-host';
 
 const [mode, guest] = process.argv.slice(2);
@@ -47,6 +48,8 @@ if (mode === 'checkpoint') {
   seen.checkpointed = await first.wait();
   seen.before = before;
   seen.sealed = text(snapshot.subarray(0, 8));
+  // For `drawbridge restore` (the test runs it).
+  writeFileSync('count.snap', snapshot);
   const second = await restore({ snapshot, stdin: 'two\n' });
   let after = '';
   second.stdout.setEncoding('utf8');
