@@ -204,44 +204,70 @@ browserTest('files kept in IndexedDB: saved when a run ends, loaded by the next 
   }
 });
 
-browserTest('a frame-buffer guest: frames reach onFrame, and a mouse drag sent by input() is drawn (examples/paint.wasm)', async () => {
-  const s = await site();
-  try {
-    writeFileSync(join(s.dir, 'paint.wasm'), readFileSync('examples/paint.wasm'));
-    const drawn = await s.page.evaluate(async () => {
-      const d = (await import(String('/drawbridge.js'))) as typeof Api;
-      let frame: Api.Frame | null = null;
-      let changed: () => void = () => {};
-      const rgb = (x: number, y: number) => Array.from(frame!.pixels.subarray((y * frame!.width + x) * 4, (y * frame!.width + x) * 4 + 3));
-      /** Frames come as the guest draws them: wait for the next one until `ok` holds. */
-      const until = async (ok: () => boolean) => {
-        while (!frame || !ok()) await new Promise<void>((resolve) => (changed = resolve));
-      };
-      const r = await d.start({
-        module: '/paint.wasm',
-        onFrame: (f) => {
-          frame = f;
-          changed();
-        },
+browserTest(
+  'a frame-buffer guest: frames reach onFrame, a mouse drag sent by input() is drawn, and the drawing survives a checkpoint and restore (examples/paint.wasm, prepared)',
+  async () => {
+    const s = await site();
+    try {
+      writeFileSync(join(s.dir, 'paint.wasm'), await prepareModule(readFileSync('examples/paint.wasm')));
+      const drawn = await s.page.evaluate(async () => {
+        const d = (await import(String('/drawbridge.js'))) as typeof Api;
+        let frame: Api.Frame | null = null;
+        let changed: () => void = () => {};
+        const rgb = (x: number, y: number) => Array.from(frame!.pixels.subarray((y * frame!.width + x) * 4, (y * frame!.width + x) * 4 + 3));
+        /** Frames come as the guest draws them: wait for the next one until `ok` holds. */
+        const until = async (ok: () => boolean) => {
+          while (!frame || !ok()) await new Promise<void>((resolve) => (changed = resolve));
+        };
+        const r = await d.start({
+          module: '/paint.wasm',
+          onFrame: (f) => {
+            frame = f;
+            changed();
+          },
+        });
+        await until(() => rgb(100, 100).join() === '255,255,255');
+        const before = rgb(100, 100);
+        r.input({ type: 2, code: 50, value: 100 });
+        r.input({ type: 3, code: 1, value: 1 });
+        r.input({ type: 2, code: 150, value: 100 });
+        r.input({ type: 3, code: 1, value: 0 });
+        await until(() => rgb(100, 100).join() !== '255,255,255');
+        const after = rgb(100, 100);
+        const untouched = rgb(100, 200);
+        // Checkpointed and restored, it shows the whole drawing again at its next update (a dab at 200, 200).
+        const snapshot = await r.checkpoint();
+        frame = null;
+        const q = await d.restore({
+          snapshot,
+          trustUnsealed: true,
+          onFrame: (f) => {
+            frame = f;
+            changed();
+          },
+        });
+        q.input({ type: 2, code: 200, value: 200 });
+        q.input({ type: 3, code: 1, value: 1 });
+        q.input({ type: 3, code: 1, value: 0 });
+        await until(() => rgb(200, 200).join() !== '255,255,255');
+        const kept = rgb(100, 100);
+        q.input({ type: 1, code: 'q'.charCodeAt(0), value: 1 });
+        const status = await q.done;
+        return { before, after, untouched, kept, status, size: [frame!.width, frame!.height] };
       });
-      await until(() => rgb(100, 100).join() === '255,255,255');
-      const before = rgb(100, 100);
-      r.input({ type: 2, code: 50, value: 100 });
-      r.input({ type: 3, code: 1, value: 1 });
-      r.input({ type: 2, code: 150, value: 100 });
-      r.input({ type: 3, code: 1, value: 0 });
-      await until(() => rgb(100, 100).join() !== '255,255,255');
-      const after = rgb(100, 100);
-      const untouched = rgb(100, 200);
-      r.input({ type: 1, code: 'q'.charCodeAt(0), value: 1 });
-      const status = await r.done;
-      return { before, after, untouched, status, size: [frame!.width, frame!.height] };
-    });
-    assert.deepEqual(drawn, { before: [255, 255, 255], after: [0, 0, 0], untouched: [255, 255, 255], status: { exitCode: 0 }, size: [320, 240] });
-  } finally {
-    await s.close();
-  }
-});
+      assert.deepEqual(drawn, {
+        before: [255, 255, 255],
+        after: [0, 0, 0],
+        untouched: [255, 255, 255],
+        kept: [0, 0, 0],
+        status: { exitCode: 0 },
+        size: [320, 240],
+      });
+    } finally {
+      await s.close();
+    }
+  },
+);
 
 /** The prepared guest started on Node, fed "one", checkpointed while it waits for its next line. */
 async function nodeSnapshot(dir: string): Promise<Uint8Array> {
