@@ -504,7 +504,7 @@ browserTest(
   },
 );
 
-browserTest('a snapshot taken in the page restores under drawbridge restore and continues', async () => {
+browserTest("a snapshot taken in the page restores under drawbridge restore and continues; with leaveRunning the page's program goes on", async () => {
   const s = await site();
   try {
     const taken = await s.page.evaluate(async () => {
@@ -553,6 +553,34 @@ browserTest('a snapshot taken in the page restores under drawbridge restore and 
     const reference = await onNode(['x'], 'one\ntwo\n', mkdtempSync(join(tmpdir(), 'db-browser-ref-')));
     assert.equal(out, reference.out.slice(reference.out.indexOf('2: two')));
     assert.equal(readFileSync(join(dir, 'data', 'seen.txt'), 'utf8'), '1 one\n2 two\n');
+    // With leaveRunning the program goes on in the page, undisturbed, to the uninterrupted run's end.
+    const live = await s.page.evaluate(async () => {
+      const d = (await import(String('/drawbridge.js'))) as typeof Api;
+      let out = '';
+      let answered: () => void = () => {};
+      const first = new Promise<void>((resolve) => (answered = resolve));
+      const r = await d.start({
+        module: '/lines.prepared.wasm',
+        name: 'lines.wasm',
+        args: ['x'],
+        env: { GREETING: 'hi' },
+        mounts: ['/data'],
+        files: { data: {} },
+        stdout: (t: string) => {
+          out += t;
+          if (out.includes('1: one')) answered();
+        },
+      });
+      r.writeStdin('one\n');
+      await first;
+      const snap = await r.checkpoint({ leaveRunning: true });
+      r.writeStdin('two\n');
+      r.endStdin();
+      return { status: await r.done, out, size: snap.length };
+    });
+    assert.deepEqual(live.status, { exitCode: 0 });
+    assert.equal(live.out, reference.out);
+    assert.ok(live.size > 65536);
   } finally {
     await s.close();
   }
