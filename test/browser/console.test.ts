@@ -96,7 +96,9 @@ testNeedingChromium('the web console: log in, spawn, output, stdin, kill, checkp
 
     // Neighbours for the table; selecting a row opens its console, following its output from the start.
     for (const line of ['one\n', 'two\n']) await call(d.connection, 'POST', '/v1/processes', { body: { module: IDLE, stdin: line } });
-    await page.waitForFunction(() => document.querySelectorAll('#process-table tbody tr').length === 3);
+    // One that computes (the Game of Life), for sparklines that move.
+    await call(d.connection, 'POST', '/v1/processes', { body: { module: LIFE } });
+    await page.waitForFunction(() => document.querySelectorAll('#process-table tbody tr').length === 4);
     await page.click(`#process-table tr[data-id="${greeter + 1}"]`);
     await untilTerminalHas(page, 'echo: one');
     await page.click(`#process-table tr[data-id="${greeter}"]`);
@@ -104,7 +106,7 @@ testNeedingChromium('the web console: log in, spawn, output, stdin, kill, checkp
     // The sparklines have figures once a few stats events have come.
     await page.waitForFunction(() => /%/.test(document.querySelector(`#process-table tbody tr .num:nth-child(4)`)?.textContent ?? ''));
     if (process.env.DRAWBRIDGE_SCREENSHOTS === '1') {
-      await page.waitForTimeout(4000); // a few seconds of sparkline for the picture
+      await page.waitForTimeout(8000); // a few seconds of sparkline for the picture
       mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
       await page.screenshot({ path: join(ROOT, 'docs', 'images', 'console.png') });
     }

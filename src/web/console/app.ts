@@ -7,7 +7,7 @@ import { bytes, percent } from './format.ts';
 import { ProcessPanel } from './process-panel.ts';
 import { ProcessTable } from './process-table.ts';
 import { spawnForm } from './spawn-form.ts';
-import { drawSparkline } from './sparkline.ts';
+import { CPU_FLOOR, drawSparkline } from './sparkline.ts';
 import { Stats } from './stats.ts';
 import type { HostsEvent, ProcessInfo, StatsEvent } from './types.ts';
 
@@ -115,7 +115,7 @@ export function showConsole(root: HTMLElement, loggedOut: (note: string) => void
       hostCpuText.textContent = `${percent(h.cpu)} of ${h.cores} core${h.cores === 1 ? '' : 's'}`;
       hostMemoryText.textContent = bytes(h.rssBytes);
       hostCounts.textContent = `${h.live} running · guests ${bytes(h.guestMemoryBytes)} · load ${h.load.toFixed(2)}`;
-      drawSparkline(hostCpu, stats.hostCpu, '#3b82f6', 1);
+      drawSparkline(hostCpu, stats.hostCpu, '#3b82f6', CPU_FLOOR / h.cores);
       drawSparkline(hostMemory, stats.hostMemory, '#10b981');
       table.showFigures(stats);
       panel.showFigures(stats);

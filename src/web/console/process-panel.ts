@@ -12,7 +12,7 @@ import { el } from '../dom.ts';
 import { attachFrameBuffer, type FrameBufferView } from '../fb-canvas.ts';
 import { api, apiBytes, followOutput } from './api.ts';
 import { bytes, ms, percent } from './format.ts';
-import { drawSparkline } from './sparkline.ts';
+import { CPU_FLOOR, drawSparkline } from './sparkline.ts';
 import type { Stats } from './stats.ts';
 import { commandLine, isLive, type ClusterHost, type ProcessInfo } from './types.ts';
 
@@ -191,8 +191,8 @@ export class ProcessPanel {
     const f = p && stats.processes.get(p.id);
     if (!p || !f || !isLive(p)) return;
     this.figures.textContent = `CPU ${percent(f.cpu.last ?? 0)} · ${ms(f.cpuMs)} in all · memory ${bytes(f.memory.last ?? 0)} of ${bytes(p.limits.memory)}`;
-    drawSparkline(this.cpuChart, f.cpu, '#3b82f6', 1);
-    drawSparkline(this.memoryChart, f.memory, '#10b981', p.limits.memory);
+    drawSparkline(this.cpuChart, f.cpu, '#3b82f6', CPU_FLOOR);
+    drawSparkline(this.memoryChart, f.memory, '#10b981');
   }
 
   private fillMoveTargets(): void {

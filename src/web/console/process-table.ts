@@ -3,7 +3,7 @@
 // selects it (its console opens beside).
 import { el } from '../dom.ts';
 import { bytes, percent } from './format.ts';
-import { drawSparkline } from './sparkline.ts';
+import { CPU_FLOOR, drawSparkline } from './sparkline.ts';
 import type { Stats } from './stats.ts';
 import { commandLine, isLive, type ProcessInfo } from './types.ts';
 
@@ -16,8 +16,6 @@ interface Row {
   cpuChart: HTMLCanvasElement;
   memoryChart: HTMLCanvasElement;
   where: HTMLElement;
-  /** Its limits.memory: the top of its memory sparkline. */
-  memoryLimit: number;
 }
 
 export class ProcessTable {
@@ -56,7 +54,6 @@ export class ProcessTable {
       const row = this.rows.get(p.id) ?? this.newRow(p.id);
       row.name.textContent = commandLine(p);
       row.name.title = [p.name, ...p.args.slice(1)].join(' ');
-      row.memoryLimit = p.limits.memory;
       row.state.textContent = isLive(p) ? p.state : (p.reason ?? p.state);
       row.state.className = `state ${p.state}`;
       row.where.textContent = p.host ?? (p.worker === undefined ? '' : `worker ${p.worker}`);
@@ -81,8 +78,8 @@ export class ProcessTable {
       if (!f || !row.state.classList.contains('running')) continue;
       row.cpu.textContent = percent(f.cpu.last ?? 0);
       row.memory.textContent = bytes(f.memory.last ?? 0);
-      drawSparkline(row.cpuChart, f.cpu, '#3b82f6', 1);
-      drawSparkline(row.memoryChart, f.memory, '#10b981', row.memoryLimit);
+      drawSparkline(row.cpuChart, f.cpu, '#3b82f6', CPU_FLOOR);
+      drawSparkline(row.memoryChart, f.memory, '#10b981');
     }
   }
 
@@ -97,7 +94,6 @@ export class ProcessTable {
       cpuChart: el('canvas', { class: 'spark', 'aria-label': 'CPU' }),
       memoryChart: el('canvas', { class: 'spark', 'aria-label': 'memory' }),
       where: cell('muted'),
-      memoryLimit: 0,
     };
     row.tr.append(
       el('td', { class: 'num' }, String(id)),

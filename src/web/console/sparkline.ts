@@ -17,8 +17,15 @@ export class Series {
   }
 }
 
-/** Draw `series` on `canvas` (scaled to its CSS size), from 0 to `max` (default: the series' own maximum). */
-export function drawSparkline(canvas: HTMLCanvasElement, series: Series, color: string, max?: number): void {
+/** CPU use below this share of a core is drawn as next to nothing (a sparkline does not magnify noise). */
+export const CPU_FLOOR = 0.01;
+
+/**
+ * Draw `series` on `canvas` (scaled to its CSS size) from 0 to a little above the series' own
+ * highest value, or to `floor` when that is higher: the shape of the last minute shows,
+ * whatever the scale.
+ */
+export function drawSparkline(canvas: HTMLCanvasElement, series: Series, color: string, floor = 0): void {
   const ratio = window.devicePixelRatio || 1;
   const w = Math.max(1, Math.round(canvas.clientWidth * ratio));
   const h = Math.max(1, Math.round(canvas.clientHeight * ratio));
@@ -31,7 +38,7 @@ export function drawSparkline(canvas: HTMLCanvasElement, series: Series, color: 
   g.clearRect(0, 0, w, h);
   const v = series.values;
   if (v.length < 2) return;
-  const top = Math.max(max ?? 0, ...v, 1e-9);
+  const top = Math.max(floor, Math.max(...v) * 1.25, 1e-9);
   const step = w / (v.length - 1);
   const y = (x: number): number => h - 1 - (Math.min(x, top) / top) * (h - 2);
   g.beginPath();
