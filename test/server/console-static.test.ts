@@ -3,7 +3,7 @@
 // (no inline script, nothing from another origin), and nothing else of the disk.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../src/server/daemon.ts';
 import { http } from './console-http.ts';
@@ -64,4 +64,14 @@ test('nothing else of the disk is served: other paths need the token like any AP
   }
   const post = await http(d.connection, 'POST', '/');
   assert.equal(post.status, 405);
+});
+
+test("the console's code inserts text as text: no HTML parsing of any string", () => {
+  const folder = join(import.meta.dirname, '..', '..', 'src', 'web', 'console');
+  const files = readdirSync(folder).filter((f) => f.endsWith('.ts'));
+  assert.ok(files.length > 5);
+  for (const f of files) {
+    const code = readFileSync(join(folder, f), 'utf8');
+    assert.doesNotMatch(code, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|DOMParser|createContextualFragment/, f);
+  }
 });
