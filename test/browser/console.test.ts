@@ -8,6 +8,8 @@
 // DRAWBRIDGE_SCREENSHOTS=1 writes docs/images/console.png (the process table and a console).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -237,3 +239,45 @@ testNeedingChromium("the web console shows a picoprocess's frame buffer on a can
     await d.close();
   }
 });
+
+testNeedingChromium(
+  "another origin's page on the same host cannot use the console's cookie: its requests reach the daemon with the cookie and are refused",
+  async () => {
+    const lines: string[] = [];
+    const d = await startDaemon({ connectionFile: null, token: TOKEN, workers: 1, warmUp: 0, log: (l) => lines.push(l) });
+    // The attacker: a web server on another port of 127.0.0.1 (a guest's, say): same site, other origin.
+    const evil = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><title>evil</title><form id="f" method="POST" action="${d.connection.url}/v1/processes" enctype="text/plain"><input name='{"module":"${IDLE}","x":"' value='"}'></form>
+<script>
+fetch(${JSON.stringify(`${d.connection.url}/v1/processes`)}, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ module: ${JSON.stringify(IDLE)} }) })
+  .finally(() => { document.title = 'fetched'; document.getElementById('f').submit(); });
+</script>`);
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', () => r()));
+    const evilUrl = `http://127.0.0.1:${(evil.address() as AddressInfo).port}/`;
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      await page.goto(d.connection.url!);
+      await page.fill('#token', TOKEN);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#spawn-form');
+      // The same browser, logged in, visits the other page: a fetch, then a form posted to the API.
+      const count = () => lines.filter((l) => / POST \/v1\/processes /.test(l)).length;
+      await page.goto(evilUrl);
+      const deadline = Date.now() + WAIT_MS;
+      while (count() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const posts = lines.filter((l) => / POST \/v1\/processes /.test(l));
+      assert.equal(posts.length, 2, lines.join('\n'));
+      for (const l of posts) assert.match(l, / 403 /, 'refused as cross-origin (not 401: the cookie came with it)');
+      const { processes } = (await call(d.connection, 'GET', '/v1/processes')) as { processes: unknown[] };
+      assert.deepEqual(processes, []);
+    } finally {
+      await browser.close();
+      evil.close();
+      await d.close();
+    }
+  },
+);
