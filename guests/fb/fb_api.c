@@ -9,6 +9,9 @@
 //   timeout   input_wait with 30 ms and nothing coming: 0 events, after at least 30 ms
 //   resume    export a frame, wait for one event (a checkpoint is taken there), then change a
 //             rectangle: a restored program's update sends its whole frame
+//   quota     under a small limits.bytes_written (the test's manifest): 2000 whole-frame updates
+//             (the frame buffer is a fixed array: not counted), then a write to stdout past the
+//             limit (counted: refused)
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +40,19 @@ int main(int argc, char **argv) {
       for (int x = 0; x < 8; x++) px[y][x] = DRAWBRIDGE_RGB(200 + x, 200 + y, 2);
     printf("update: %s\n", errname(drawbridge_fb_update(&px[0][0], 8, 6, 2, 1, 3, 2)));
     printf("whole rows: %s\n", errname(drawbridge_fb_update(&px[0][0], 8, 6, 0, 4, 8, 2)));
+    return 0;
+  }
+  if (!strcmp(role, "quota")) {
+    int bad = 0;
+    for (int i = 0; i < 2000; i++) {
+      px[i % 6][i % 8] = DRAWBRIDGE_RGB(i, i, i);
+      if (drawbridge_fb_update(&px[0][0], 8, 6, 0, 0, 8, 6) != 0) bad++;
+    }
+    printf("updates refused: %d\n", bad);
+    fflush(stdout);
+    static char big[100000];
+    memset(big, 'x', sizeof big);
+    printf("big write: %s\n", fwrite(big, 1, sizeof big, stderr) == sizeof big ? "OK" : "refused");
     return 0;
   }
   if (!strcmp(role, "bounds")) {

@@ -25,8 +25,8 @@
  * Every function returns 0 or an errno value (EINVAL, ENOMEM, ... of wasi-libc, WASI's own
  * numbers); none sets errno. A pointer outside the program's memory is a fault: the program
  * traps, as with any other call. A frame buffer is at most 8192*8192 pixels (ENOMEM past it).
- * The bytes copied count against the manifest's limits.bytes_written (EDQUOT past it): send
- * the rectangles that changed, not the whole frame each time.
+ * The frame buffer is an array of fixed size: drawing into it does not count against the
+ * manifest's limits.bytes_written. Send the rectangles that changed: less to copy and to show.
  * The program names its array at every call; a call with another array or size exports that
  * one (the whole frame is sent again), and a program restored from a checkpoint carries on
  * with no call of its own.

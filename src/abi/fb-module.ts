@@ -24,7 +24,7 @@ export const FB_MODULE_CALLS: readonly FbModuleCall[] = [
     name: 'fb_update',
     args: 'pixels: ptr, width: i32, height: i32, x: i32, y: i32, w: i32, h: i32',
     blocking: false,
-    doc: "The rectangle x, y, w, h of the array changed: exactly its pixels are written to the frame buffer (DkStreamWrite) and notified (DkFrameBufferNotifyUpdate). EINVAL for a rectangle not inside width x height; EDQUOT once the bytes copied pass the manifest's limits.bytes_written. An array or size other than the one exported (or none yet in this library OS: after a restore, in a fork child) is exported first, whole: the library OS keeps nothing a checkpoint would have to carry.",
+    doc: "The rectangle x, y, w, h of the array changed: exactly its pixels are written to the frame buffer (DkStreamWrite) and notified (DkFrameBufferNotifyUpdate). EINVAL for a rectangle not inside width x height. The frame buffer is an array of fixed size: what is drawn does not count against the manifest's limits.bytes_written. An array or size other than the one exported (or none yet in this library OS: after a restore, in a fork child) is exported first, whole: the library OS keeps nothing a checkpoint would have to carry.",
   },
   {
     name: 'input_read',

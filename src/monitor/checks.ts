@@ -97,6 +97,8 @@ export const CHECKED: CheckedPrimitives = {
   streamWrite(h, offset, data) {
     if (offset !== NO_OFFSET && offset + data.length > Number.MAX_SAFE_INTEGER) return DkError.INVALID_ARGUMENT;
     if (readOnlyHandle(this, h)) return DkError.READ_ONLY;
+    // A frame buffer is an array of fixed size: drawing into it fills nothing, so it is not counted.
+    if (this.handles.get(h)?.frameBuffer) return this.lower.streamWrite(h, offset, data);
     // A write that would pass the limit is refused whole: nothing is written.
     if (this.bytesWritten + data.length > this.policy.limits.bytesWritten) return DkError.QUOTA_EXCEEDED;
     if (this.net.isDatagram(h)) {
@@ -159,6 +161,12 @@ export const CHECKED: CheckedPrimitives = {
   },
   streamAttributesQueryByHandle(h) {
     return notePeer(this, sanitise(this.lower.streamAttributesQueryByHandle(h)));
+  },
+
+  // --- devices
+  frameBufferExport(width, height, format) {
+    this.nextInfo = { mount: null, isMountRoot: false, refs: 1, frameBuffer: true };
+    return this.lower.frameBufferExport(width, height, format);
   },
 
   // --- handles

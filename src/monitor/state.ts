@@ -27,6 +27,8 @@ export interface HandleInfo {
   isMountRoot: boolean;
   /** References taken with DkObjectReference, plus the one from creation. */
   refs: number;
+  /** A frame buffer of DkFrameBufferExport: writes to it fill a fixed array, not limits.bytes_written. */
+  frameBuffer?: true;
 }
 
 export class SecurityMonitor {

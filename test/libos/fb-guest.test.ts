@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { runCommand } from '../../src/runtime/run.ts';
+import { emptyManifest } from '../../src/monitor/manifest/manifest.ts';
 import { createNodeHost } from '../../src/host/node/index.ts';
 import { createMemoryHost } from '../../src/host/memory/index.ts';
 import type { FrameBufferUpdate, InputEvent, KernelHost } from '../../src/host/kernel/kernel.ts';
@@ -142,4 +143,18 @@ test('input_read never waits: a guest calling it in a loop still lets the host d
 test('input_wait with a timeout and nothing coming answers 0 events once the timeout has passed', async () => {
   const r = await run('timeout', createNodeHost());
   assert.equal(r.out, 'timeout: OK, 0 events, waited at least 30 ms: yes\n');
+});
+
+test('drawing into the frame buffer does not count against limits.bytes_written; other writes still do', async () => {
+  const manifest = emptyManifest();
+  manifest.limits = { ...manifest.limits, bytesWritten: 64 * 1024 };
+  const host = createMemoryHost();
+  let updates = 0;
+  host.onFrameBufferUpdate(() => updates++);
+  const r = await runCommand({ module: GUEST, args: ['fb_api', 'quota'], capture: true, host, manifest });
+  host.onFrameBufferUpdate(null);
+  // 2000 whole frames of 8x6 pixels: 384 000 bytes drawn, six times the limit.
+  assert.equal(Buffer.from(r.stdout).toString(), 'updates refused: 0\nbig write: refused\n');
+  assert.equal(updates, 2000);
+  assert.equal(r.exitCode, 0);
 });
