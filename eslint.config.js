@@ -48,6 +48,8 @@ const LAYERS = {
   'host/memory': ['abi', 'host/kernel'],
   'host/node': ['abi', 'host/kernel'],
   runtime: ['*'],
+  // The public Node API of the npm package (src/index.ts): an upper layer over runtime/, checkpoint/, server/.
+  api: ['*'],
   checkpoint: ['*'],
   server: ['*'],
   cli: ['*'],
@@ -75,6 +77,7 @@ const FOLDERS = [
   'checkpoint',
   'server',
   'cli',
+  'api',
 ];
 const zones = [];
 for (const [layer, allowed] of Object.entries(LAYERS)) {
@@ -96,7 +99,7 @@ zones.push({
   message: `src/browser may import of src/checkpoint only its Node-free files: ${BROWSER_CHECKPOINT.join(', ')} (eslint.config.js)`,
 });
 // The upper layers reach a host only through its index.ts (and the kernel's shared types).
-for (const upper of ['runtime', 'checkpoint', 'server', 'cli']) {
+for (const upper of ['runtime', 'checkpoint', 'server', 'cli', 'api']) {
   for (const host of ['host/node', 'host/memory']) {
     zones.push({
       target: `./src/${upper}`,
