@@ -115,9 +115,10 @@ Runs a long-lived host: picoprocesses are started, listed, stopped, moved, check
 restored through an HTTP+JSON control API on a loopback address (default 127.0.0.1, any free
 port) or a unix socket, guarded by a bearer token (DRAWBRIDGE_TOKEN, or a random one). The
 address and token go into a connection file (0600; default ~/.cache/drawbridge/serve.json)
-where drawbridge ps/spawn/kill/logs/move find them; one daemon per file. Logs one line per
-request on stderr (time, method, path, status, duration; never the token) unless --quiet.
-Stops on SIGINT or SIGTERM, killing what runs.
+where drawbridge ps/spawn/kill/logs/move find them; one daemon per file. On a TCP address,
+a web console is at / (log in once with the token; docs/serve.md). Logs one line per request
+on stderr (time, method, path, status, duration; never the token) unless --quiet. Stops on
+SIGINT or SIGTERM, killing what runs.
 
 ${optionsHelp(SERVE_OPTIONS)}`;
 
@@ -254,6 +255,10 @@ export async function serveCommand(argv: string[], io: CommandIo): Promise<numbe
   io.out(
     `drawbridge serve: listening on ${daemon.connection.url ?? `unix:${daemon.connection.socket}`} (pid ${process.pid}, ${workers === 0 ? 'no worker threads' : `${threads} worker thread${threads === 1 ? '' : 's'}`}; ${warmed})`,
   );
+  if (daemon.connection.url) {
+    const where = connectionFile ?? defaultConnectionFile();
+    io.out(`drawbridge serve: web console at ${daemon.connection.url}/ (log in with the token in ${where})`);
+  }
   if (daemon.cluster) io.out(`drawbridge serve: host ${daemon.cluster.name} of the cluster at ${cluster!.url} (ids from ${daemon.cluster.firstId})`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);

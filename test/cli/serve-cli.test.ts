@@ -104,3 +104,19 @@ test('spawn --env NAME with NAME unset is refused in one line, as run refuses it
   const run = spawnSync(process.execPath, [BIN, 'run', '--env', 'DRAWBRIDGE_TEST_UNSET', EXIT_CODE], { encoding: 'utf8', env });
   assert.equal(run.status, 2, 'run refuses it too');
 });
+
+test('serve on a TCP address names its web console and where the token to log in with is', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'serve-cli-')), 'serve.json');
+  const serve = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--connection-file', file, '--workers', '0', '--quiet']);
+  const out = collect(serve, 'stdout');
+  try {
+    const [, url] = await out.waitFor(/web console at (http:\/\/127\.0\.0\.1:\d+)\/ \(log in with the token in (.*)\)\n/);
+    assert.ok(out.text().endsWith(` (log in with the token in ${file})\n`));
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+  } finally {
+    serve.kill('SIGINT');
+    await stopped(serve);
+  }
+});
