@@ -1,0 +1,72 @@
+// fd_read and fd_write move bytes straight between views of guest memory and the host
+// (src/libos/wasi/fd-io.ts): an iovec that ends at the last byte of memory, one that passes it
+// (a trap, nothing read), several iovecs at once, pages added by memory.grow after earlier
+// calls, and limits.bytes_written refusing a write that would pass it whole, however many
+// iovecs it has. The guest (guests/libos/iovecs.c) checks every byte it reads and writes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { emptyManifest } from '../../src/monitor/manifest/manifest.ts';
+import { runCommand, type RunResult } from '../../src/runtime/run.ts';
+
+process.env.DRAWBRIDGE_CACHE ??= mkdtempSync(join(tmpdir(), 'drawbridge-fd-io-views-cache-'));
+const GUEST = readFileSync(join(import.meta.dirname, '..', '..', 'build', 'guests', 'libos', 'iovecs.wasm'));
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** A fresh /data holding in.bin (byte i is i), and the guest run on CASE there. */
+async function run(which: string, bytesWritten?: number): Promise<{ r: RunResult; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'drawbridge-fd-io-views-'));
+  writeFileSync(
+    join(dir, 'in.bin'),
+    Uint8Array.from({ length: 256 }, (_, i) => i),
+  );
+  const manifest = emptyManifest();
+  if (bytesWritten !== undefined) manifest.limits = { ...manifest.limits, bytesWritten };
+  const r = await runCommand({ module: GUEST, args: ['iovecs', which], dirs: [{ host: dir, guest: '/data' }], manifest, capture: true });
+  return { r, dir };
+}
+
+function ok(r: RunResult, which: string): void {
+  assert.equal(r.exitCode, 0, `${which}: ${text(r.stdout)}${text(r.stderr)}`);
+  assert.equal(text(r.stdout), `ok ${which}\n`);
+}
+
+test('an iovec ending at the last byte of memory is read into and written from', async () => {
+  const { r, dir } = await run('end');
+  ok(r, 'end');
+  assert.deepEqual(
+    [...readFileSync(join(dir, 'out.bin'))],
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+});
+
+test('an iovec one byte past the end of memory traps: the call does not come back', async () => {
+  const { r } = await run('past-end');
+  assert.equal(text(r.stdout), 'reading past the end\n');
+  assert.notEqual(r.exitCode, 0);
+  assert.match(r.error ?? text(r.stderr), /pointer out of bounds: 101 bytes at/);
+});
+
+test('several iovecs: each gets its part of the file, in order, and a write gathers them', async () => {
+  const { r, dir } = await run('several');
+  ok(r, 'several');
+  assert.deepEqual([...readFileSync(join(dir, 'out.bin'))], [111, 112, 113, 114, 115, 3, 4, 5, 6]);
+});
+
+test('reads into and writes from pages memory.grow added after earlier calls', async () => {
+  const { r, dir } = await run('grow');
+  ok(r, 'grow');
+  assert.deepEqual(
+    [...readFileSync(join(dir, 'out.bin'))],
+    Array.from({ length: 128 }, (_, i) => i),
+  );
+});
+
+test('a write past limits.bytes_written is refused whole, with one iovec or three', async () => {
+  const { r, dir } = await run('quota', 1000);
+  assert.equal(r.exitCode, 0, text(r.stdout) + text(r.stderr));
+  assert.equal(text(r.stderr), 'ok quota\n');
+  assert.equal(readFileSync(join(dir, 'out.bin')).length, 900);
+});
