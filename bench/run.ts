@@ -1,7 +1,8 @@
 // `npm run bench` / `node bench/run.ts [NAME...]`: builds the benchmark guests (C to wasm32-wasi
 // and to native), then runs the named benchmarks (default: every one marked byDefault) and
 // prints a table for each. Each measurement runs drawbridge and its peer, node:wasi, in the
-// same run, in fresh child processes.
+// same run, in fresh child processes (compute and startup add wasmtime, when its Python wheel
+// is installed: bench/lib/wasmtime.ts).
 
 import { buildGuests } from './lib/build.ts';
 import type { Benchmark } from './lib/context.ts';
@@ -18,8 +19,24 @@ import { density } from './density.ts';
 import { checkpoint } from './checkpoint.ts';
 import { prepared } from './prepared.ts';
 import { prepareBig } from './prepare-big.ts';
+import { starts } from './starts.ts';
 
-const BENCHMARKS: Benchmark[] = [compute, calls, copy, startup, clang, tiering, pipeThroughput, extCalls, netHttp, density, checkpoint, prepared, prepareBig];
+const BENCHMARKS: Benchmark[] = [
+  compute,
+  calls,
+  copy,
+  startup,
+  clang,
+  tiering,
+  pipeThroughput,
+  extCalls,
+  netHttp,
+  density,
+  checkpoint,
+  prepared,
+  prepareBig,
+  starts,
+];
 
 function usage(): string {
   return `usage: node bench/run.ts [--reps N] [NAME...]\n${BENCHMARKS.map((b) => `  ${b.name.padEnd(10)} ${b.description}${b.byDefault ? '' : ' (only when named)'}`).join('\n')}`;

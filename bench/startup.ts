@@ -4,15 +4,22 @@
 //  - as a whole CLI process: `node bin/drawbridge.js run hello.wasm` against a plain node:wasi
 //    script (bench/lib/nodewasi-cli.mjs); mean ms per process, including Node's own start-up.
 //    The CLI runs from dist/, which is rebuilt first when src/ is newer.
+//  - wasmtime 49 (the PyPI wheel, bench/lib/wasmtime.ts) beside them: in process as the others
+//    (compiled once, then run many times); as a whole process, bench/lib/wasmtime-runner.py
+//    loading precompiled code (as `wasmtime run` of a `wasmtime compile` output). That process
+//    is Python's start and `import wasmtime` plus wasmtime's own part; both are reported apart,
+//    since Python's start is not wasmtime's (the wasmtime CLI, a native binary, starts in a few ms).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Benchmark, BenchContext } from './lib/context.ts';
-import { runGuest, runProcess, type Runner } from './lib/spawn.ts';
+import { runGuest, runProcess, type Outcome, type Runner } from './lib/spawn.ts';
 import { fixed, mean, ratio } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
 import { NODE, ROOT, wasmPath } from './lib/paths.ts';
+import { pythonOwnMs, runWasmtime, WASMTIME_MISSING, wasmtimeVersion } from './lib/wasmtime.ts';
 
 const IN_PROCESS_RUNS = 300;
 const CLI_RUNS = 10;
@@ -57,6 +64,12 @@ export const startup: Benchmark = {
   async run(ctx: BenchContext) {
     const rows: string[][] = [];
     const hello = wasmPath('hello');
+    const wasmtime = wasmtimeVersion();
+    const wtCell = (ms: number, digits: number) => (wasmtime ? fixed(ms, digits) : WASMTIME_MISSING);
+    const helloOk = (o: Outcome, runs: number) => {
+      const lines = o.stdout.trim().split('\n');
+      return o.exitCode === 0 && lines.length === runs && lines.every((l) => l === EXPECTED) && (o.result?.exitCodes.every((c) => c === 0) ?? true);
+    };
 
     const inProcess: Partial<Record<Runner, number>> = {};
     for (const runner of ['node:wasi', 'drawbridge'] as const) {
@@ -66,17 +79,28 @@ export const startup: Benchmark = {
         ctx.fail(`startup in-process ${runner}: exit ${o.exitCode}, ${lines.length} lines: ${o.stderr.trim()}`);
       inProcess[runner] = mean(o.result!.runMs.slice(1));
     }
+    let wtInProcess = NaN;
+    if (wasmtime) {
+      const o = await runWasmtime({ module: hello, args: ['hello'], repeat: IN_PROCESS_RUNS + 1 });
+      if (!helloOk(o, IN_PROCESS_RUNS + 1)) ctx.fail(`startup in-process wasmtime: exit ${o.exitCode}: ${o.stderr.trim()}`);
+      wtInProcess = mean(o.result!.runMs.slice(1));
+    }
     rows.push([
       `in process, module cached (mean of ${IN_PROCESS_RUNS})`,
       fixed(inProcess['node:wasi']!, 3),
       fixed(inProcess.drawbridge!, 3),
+      wtCell(wtInProcess, 3),
       ratio(inProcess.drawbridge! / inProcess['node:wasi']!),
+      ratio(inProcess.drawbridge! / wtInProcess),
     ]);
 
     if (!ensureDist()) {
       console.log('startup: skipping the CLI measurement: dist/cli/main.js could not be built');
     } else {
       const cli: Record<'node:wasi' | 'drawbridge', number[]> = { 'node:wasi': [], drawbridge: [] };
+      const wt = { wall: [] as number[], own: [] as number[], python: [] as number[] };
+      const aotDir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-wasmtime-'));
+      const aotSpec = { module: hello, args: ['hello'], aot: join(aotDir, 'hello.cwasm') };
       const commands = {
         'node:wasi': ['--single-threaded-gc', join(ROOT, 'bench', 'lib', 'nodewasi-cli.mjs'), hello],
         drawbridge: [join(ROOT, 'bin', 'drawbridge.js'), 'run', hello],
@@ -87,11 +111,43 @@ export const startup: Benchmark = {
           if (o.exitCode !== 0 || o.stdout.trim() !== EXPECTED) ctx.fail(`startup CLI ${runner}: exit ${o.exitCode}: ${o.stdout.trim()} ${o.stderr.trim()}`);
           if (i > 0) cli[runner].push(o.wallMs); // the first run warms the page cache
         }
+        if (wasmtime) {
+          // The first run also writes the precompiled code that the others load.
+          const o = await runWasmtime(aotSpec);
+          if (!helloOk(o, 1)) ctx.fail(`startup CLI wasmtime: exit ${o.exitCode}: ${o.stdout.trim()} ${o.stderr.trim()}`);
+          if (i > 0) {
+            wt.wall.push(o.wallMs);
+            wt.own.push(o.result!.compileMs + o.result!.runMs[0]!);
+            wt.python.push(pythonOwnMs(o) + o.result!.importMs!);
+          }
+        }
       }
+      rmSync(aotDir, { recursive: true, force: true });
       const w = mean(cli['node:wasi']);
       const d = mean(cli.drawbridge);
-      rows.push([`whole CLI process (mean of ${CLI_RUNS})`, fixed(w, 1), fixed(d, 1), ratio(d / w)]);
+      const [wtWall, wtOwn] = [mean(wt.wall), mean(wt.own)];
+      rows.push([
+        `whole CLI process (mean of ${CLI_RUNS}; wasmtime: Python + the wheel, AOT)`,
+        fixed(w, 1),
+        fixed(d, 1),
+        wtCell(wtWall, 1),
+        ratio(d / w),
+        ratio(d / wtWall),
+      ]);
+      rows.push([
+        `  wasmtime's own part of that process (load precompiled + instantiate + run, timed in Python)`,
+        '-',
+        fixed(d, 1),
+        wtCell(wtOwn, 2),
+        '-',
+        ratio(d / wtOwn),
+      ]);
+      rows.push([`  Python's part of that process (its start and exit, import wasmtime)`, '-', '-', wtCell(mean(wt.python), 1), '-', '-']);
     }
-    printTable('Hello-world start-up (ms)', ['how', 'node:wasi', 'drawbridge', 'db/node:wasi'], rows);
+    printTable(
+      `Hello-world start-up (ms)${wasmtime ? `; wasmtime ${wasmtime}` : ''}`,
+      ['how', 'node:wasi', 'drawbridge', 'wasmtime', 'db/node:wasi', 'db/wasmtime'],
+      rows,
+    );
   },
 };

@@ -1,5 +1,6 @@
 // What the parent asks a child process to run, and what the child reports back (as JSON on
-// fd 3, so that the guest keeps stdout and stderr to itself).
+// fd 3, so that the guest keeps stdout and stderr to itself). The wasmtime runner
+// (wasmtime-runner.py) reads and writes the same JSON.
 
 export interface ChildSpec {
   module: string;
@@ -14,6 +15,8 @@ export interface ChildSpec {
   prepared?: boolean;
   /** Run the (already compiled) module this many times in this process; default 1. */
   repeat?: number;
+  /** wasmtime only: the file of the module's precompiled code (loaded if there, else written). */
+  aot?: string;
 }
 
 export interface ChildResult {
@@ -21,6 +24,10 @@ export interface ChildResult {
   /** Instantiate + _start, per run. */
   runMs: number[];
   exitCodes: number[];
+  /** wasmtime only: `import wasmtime` (ms). */
+  importMs?: number;
+  /** wasmtime only: the runner script from its first line to its report (ms); the rest of the process's wall time is Python's own start and exit. */
+  scriptMs?: number;
 }
 
 export const RESULT_FD = 3;
