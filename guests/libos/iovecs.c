@@ -5,6 +5,8 @@
 //   past-end  read into an iovec one byte longer than what is left of memory (a trap)
 //   several   read into four iovecs (one empty) and pread into two; write from three
 //   grow      read into, and write from, pages that memory.grow added after earlier reads
+//   many      one fd_write of 64 iovecs that all name the same MiB of memory (64 MiB in all):
+//             a short write, so the host never gathers more than a bounded copy of them
 //   quota     (limits.bytes_written 1000) a write past the limit, of one iovec and of three,
 //             is refused whole (EDQUOT, nothing of it written); one that fits still goes
 #include <fcntl.h>
@@ -132,6 +134,25 @@ static void case_grow(void) {
   puts("ok grow");
 }
 
+static void case_many(void) {
+  static uint8_t mib[1 << 20];
+  for (size_t i = 0; i < sizeof mib; i++) mib[i] = (uint8_t)i;
+  static __wasi_ciovec_t iov[64];
+  // A small first iovec, then the same MiB 63 times.
+  iov[0] = (__wasi_ciovec_t){mib, 16};
+  for (int i = 1; i < 64; i++) iov[i] = (__wasi_ciovec_t){mib, sizeof mib};
+  int out = open("/data/out.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  CHECK(out >= 0);
+  __wasi_size_t n = 0;
+  MUST(__wasi_fd_write(out, iov, 64, &n));
+  printf("wrote %u\n", (unsigned)n);
+  // The rest goes as a write would after a short count: from where it stopped, iovec by iovec.
+  MUST(__wasi_fd_write(out, iov + 1, 63, &n));
+  printf("then %u\n", (unsigned)n);
+  close(out);
+  puts("ok many");
+}
+
 static void case_quota(void) {
   // 1000 bytes may be written in all (output to stdout and stderr counts too: none before the end).
   static uint8_t buf[600];
@@ -163,7 +184,8 @@ int main(int argc, char **argv) {
   else if (strcmp(argv[1], "past-end") == 0) case_past_end();
   else if (strcmp(argv[1], "several") == 0) case_several();
   else if (strcmp(argv[1], "grow") == 0) case_grow();
+  else if (strcmp(argv[1], "many") == 0) case_many();
   else if (strcmp(argv[1], "quota") == 0) case_quota();
-  else CHECK(!"a case: end, past-end, several, grow or quota");
+  else CHECK(!"a case: end, past-end, several, grow, many or quota");
   return 0;
 }

@@ -13,10 +13,14 @@ import { Errno, Whence } from '../core/constants.ts';
 import { errnoOf } from '../core/errno.ts';
 import type { Description } from '../core/fds.ts';
 import type { WasiState } from '../core/state.ts';
+import { GuestFault } from '../core/memory.ts';
 import { GuestError } from '../core/throws.ts';
 import { RETRY } from '../core/wait.ts';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** The most one write copies from several iovecs (see gather): a datagram's most, 64 KiB. */
+const GATHER_MAX = 65536;
+const NO_BYTES = new Uint8Array(0);
 
 export function fdIoCalls(os: WasiState) {
   const dk = os.dk;
@@ -56,23 +60,42 @@ export function fdIoCalls(os: WasiState) {
     return Errno.SUCCESS;
   }
 
-  /** Gather the iovecs into one buffer (a view of guest memory when there is only one). */
+  /**
+   * The iovecs of one write as one buffer: a view of guest memory when there is one non-empty
+   * iovec, else a copy of them into the scratch buffer, of at most GATHER_MAX bytes. Past that
+   * (or past a first iovec bigger than it, which goes alone, uncopied) the write is short, as
+   * writev may be and as wasmtime's is (it writes the first non-empty iovec only): iovecs may
+   * name the same memory again and again, and their sum must not decide what the host holds.
+   * Every iovec is checked against memory, written or not.
+   */
   function gather(iovs: number, iovsLen: number): Uint8Array {
     let first: Uint8Array | null = null;
     let total = 0;
     let count = 0;
+    let full = false;
     for (let i = 0; i < iovsLen; i++) {
+      const ptr = mem.u32(iovs + 8 * i);
       const len = mem.u32(iovs + 8 * i + 4);
       if (len === 0) continue;
+      if (first === null) {
+        first = mem.bytes(ptr, len);
+        total = len;
+        count = 1;
+        continue;
+      }
+      if (ptr + len > mem.u8.length) throw new GuestFault(`${len} bytes at ${ptr}`);
+      if (full || total + len > GATHER_MAX) {
+        full = true;
+        continue;
+      }
       count++;
       total += len;
-      if (!first) first = mem.bytes(mem.u32(iovs + 8 * i), len);
     }
-    if (count <= 1) return first ?? new Uint8Array(0);
-    if (os.scratch.length < total) os.scratch = new Uint8Array(Math.max(total, os.scratch.length * 2));
+    if (count <= 1) return first ?? NO_BYTES;
+    if (os.scratch.length < total) os.scratch = new Uint8Array(Math.min(GATHER_MAX, Math.max(total, os.scratch.length * 2)));
     const out = os.scratch.subarray(0, total);
     let at = 0;
-    for (let i = 0; i < iovsLen; i++) {
+    for (let i = 0; at < total; i++) {
       const len = mem.u32(iovs + 8 * i + 4);
       if (len === 0) continue;
       out.set(mem.bytes(mem.u32(iovs + 8 * i), len), at);
