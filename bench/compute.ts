@@ -35,7 +35,7 @@ const RUNNERS: Runner[] = ['native', 'node:wasi', 'drawbridge'];
 
 export const compute: Benchmark = {
   name: 'compute',
-  description: 'compute kernels: drawbridge vs node:wasi vs native clang -O2',
+  description: 'compute kernels: drawbridge vs node:wasi vs native clang -O2 (and wasmtime, if its wheel is installed)',
   byDefault: true,
   async run(ctx: BenchContext) {
     const rows: string[][] = [];

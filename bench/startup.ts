@@ -59,7 +59,7 @@ export function ensureDist(): boolean {
 
 export const startup: Benchmark = {
   name: 'startup',
-  description: 'hello-world start-up, in process (module cached) and as a whole CLI process',
+  description: 'hello-world start-up, in process (module cached) and as a whole CLI process (and wasmtime, if its wheel is installed)',
   byDefault: true,
   async run(ctx: BenchContext) {
     const rows: string[][] = [];
