@@ -73,7 +73,8 @@ try {
       ? (await import(pathToFileURL(compiler).href)).earlyCompile(bytes)
       : { module: bytes.then((b) => WebAssembly.compile(b)), memoryLimit: undefined };
     early.module.catch(() => {}); // reported, if it matters, by the run command
-    globalThis.__drawbridgeEarlyModule = { path: earlyPath, bytes, module: early.module, memoryLimit: early.memoryLimit };
+    early.code?.catch(() => {});
+    globalThis.__drawbridgeEarlyModule = { path: earlyPath, bytes, module: early.module, memoryLimit: early.memoryLimit, code: early.code };
   }
 } catch {
   // no such file: the run command says so

@@ -1,5 +1,14 @@
 // The module that bin/drawbridge.js began to read and compile before the CLI loaded (a big
-// module of `drawbridge run`): its bytes, and its lazily compiled WebAssembly.Module.
+// module of `drawbridge run`): its bytes, and its lazily compiled WebAssembly.Module (from the
+// code cache when an earlier run left it there: early-compile.ts).
+
+import { storeTieredUp } from '../runtime/code-cache.ts';
+import type { EarlyCode } from './early-compile.ts';
+
+/** A run at least this long refreshes a cache entry it loaded: V8 has optimized more of it by then. */
+const REFRESH_AFTER_MS = 2000;
+/** ...when the code to store is this much bigger than the entry's. */
+const REFRESH_GROWTH = 1.25;
 
 interface EarlyModule {
   path: string;
@@ -7,6 +16,8 @@ interface EarlyModule {
   module: Promise<WebAssembly.Module>;
   /** The limits.memory written into the module before that compile (undefined: none). */
   memoryLimit?: number;
+  /** The code cache's key and what it loaded (null: the cache is off). */
+  code?: Promise<EarlyCode | null>;
 }
 
 declare global {
@@ -19,4 +30,16 @@ export function takeEarlyModule(path: string): EarlyModule | null {
   if (!early || early.path !== path) return null;
   globalThis.__drawbridgeEarlyModule = undefined;
   return early;
+}
+
+/**
+ * After a run of `module` (`instance` its instance, `ranMs` how long it ran): when it is the
+ * early compile, keep its code for the next run: stored when the cache had none, refreshed
+ * after a long run when V8 has optimized a quarter more.
+ */
+export async function keepEarlyCode(early: EarlyModule, module: WebAssembly.Module, instance: WebAssembly.Instance, ranMs: number): Promise<void> {
+  const code = await early.code?.catch(() => null);
+  if (!code || module !== (await early.module.catch(() => null))) return;
+  if (code.loadedBytes === 0) storeTieredUp(module, code.wireHash, instance);
+  else if (ranMs >= REFRESH_AFTER_MS) storeTieredUp(module, code.wireHash, instance, Math.ceil(code.loadedBytes * REFRESH_GROWTH));
 }

@@ -10,7 +10,7 @@ import { measureWith } from '../checkpoint/measure.ts';
 import { createNodeHost } from '../host/node/index.ts';
 import { flushInheritedOutput } from '../host/node/index.ts';
 import { ModuleError } from '../runtime/module-cache.ts';
-import { takeEarlyModule } from './early-module.ts';
+import { keepEarlyCode, takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { GuestError, PreopenError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
@@ -219,10 +219,11 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // loop that would otherwise stay in baseline code for the whole call. Not under
     // extensions: the move interrupts a wait, which a trace would show and a record/replay
     // log would hold at a point that depends on timing.
+    const early = takeEarlyModule(p.module) ?? undefined;
     const program = await loadProgram({
       source: p.module,
       name: p.module,
-      early: takeEarlyModule(p.module) ?? undefined,
+      early,
       // In log mode the log is the capture: the module runs as it is, unprepared.
       prepare: logMode ? 'never' : process.env.DRAWBRIDGE_CHECKPOINT === '0' ? { never: 'checkpoints are off for this run (DRAWBRIDGE_CHECKPOINT=0)' } : 'auto',
       cache: false,
@@ -262,6 +263,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       view = await startFrameBufferView(p.fb, p.module, host);
       io.err(`drawbridge: ${p.module}'s frame buffer: ${view.url}`);
     }
+    const startedMs = performance.now();
     const running = await startCommand({
       ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
       host,
@@ -294,6 +296,8 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     const status = await running.done;
     // The guest's own output first, then ours.
     flushInheritedOutput();
+    // A big module's code, as far as this run compiled it, for the next run (early-module.ts).
+    if (early) await keepEarlyCode(early, program.module, running.instance, performance.now() - startedMs);
     if (status.error) io.err(`drawbridge: ${p.module}: ${status.error}`);
     if (status.backtrace) io.err(['wasm backtrace:', ...status.backtrace].join('\n'));
     if (invoke && status.results) for (const line of formatResults(status.results, invoke.results)) io.out(line);

@@ -1,7 +1,9 @@
-// A cache of V8's machine code for the modules that are compiled eagerly with TurboFan
-// (module-cache.ts), kept on disk, so that only the first process to run a small module pays
-// for its optimizing compile and every later one loads the code, far faster, as wasmtime's
-// compilation cache does (the figures: docs/performance.md, "Tiering and the code cache").
+// A cache of V8's machine code, kept on disk, as wasmtime's compilation cache is (the figures:
+// docs/performance.md, "Tiering and the code cache"): for the small modules compiled eagerly
+// with TurboFan (module-cache.ts), so that only the first process pays for the optimizing
+// compile; and for big modules, compiled lazily, the functions their runs optimized
+// (cli/early-compile.ts, storeTieredUp), so that a later start neither validates nor compiles
+// the whole module again.
 //
 // V8 can serialize a compiled WebAssembly.Module, but Node exposes that only to V8's own test
 // intrinsics (%SerializeWasmModule / %DeserializeWasmModule, behind --allow-natives-syntax).
@@ -13,8 +15,9 @@
 //   - The payload is machine code that the host will run: an entry is read only from a
 //     directory owned by this user and writable by nobody else, and from a file owned by this
 //     user, as ssh treats its keys. Anything else is ignored (and the compile happens as usual).
-//   - Serializing a module that was not fully compiled is a fatal error in V8: only modules
-//     compiled eagerly (every function done) are ever written.
+//   - Serializing a module without one function compiled by V8's optimizing tier is a fatal
+//     error: a module compiled eagerly has them all; for one compiled lazily (a big module),
+//     storeTieredUp optimizes one of its exports first.
 // Entries are written atomically (temporary file, rename). DRAWBRIDGE_CODE_CACHE=0 turns the
 // cache off; its folder is $DRAWBRIDGE_CACHE/code (default ~/.cache/drawbridge/code).
 
@@ -29,11 +32,12 @@ const HEADER = MAGIC.length + 32 + 32;
 
 type Serialize = (m: WebAssembly.Module) => ArrayBuffer;
 type Deserialize = (code: ArrayBuffer, wire: Uint8Array) => WebAssembly.Module | undefined;
+type TierUp = (f: unknown) => void;
 
-let natives: { serialize: Serialize; deserialize: Deserialize } | null | undefined;
+let natives: { serialize: Serialize; deserialize: Deserialize; tierUp: TierUp } | null | undefined;
 
 /** V8's serializer, or null when this V8 does not offer it. */
-function v8Natives(): { serialize: Serialize; deserialize: Deserialize } | null {
+function v8Natives(): { serialize: Serialize; deserialize: Deserialize; tierUp: TierUp } | null {
   if (natives !== undefined) return natives;
   try {
     // The flag stays on: V8 parses a function's body again when it first runs it.
@@ -41,6 +45,7 @@ function v8Natives(): { serialize: Serialize; deserialize: Deserialize } | null 
     natives = {
       serialize: new Function('m', 'return %SerializeWasmModule(m)') as Serialize,
       deserialize: new Function('b', 'w', 'return %DeserializeWasmModule(b, w)') as Deserialize,
+      tierUp: new Function('f', '%WasmTierUpFunction(f)') as TierUp,
     };
   } catch {
     natives = null;
@@ -125,21 +130,51 @@ export function loadCompiled(bytes: Uint8Array, wireHash: Buffer = sha256(bytes)
   }
 }
 
-/** Store the code of a module compiled eagerly (every function compiled: see the top). */
-export function storeCompiled(module: WebAssembly.Module, wireHash: Buffer): void {
-  if (!enabled()) return;
+/** The size of the entry of the module whose bytes hash to `wireHash`, 0 when there is none. */
+export function storedSize(wireHash: Buffer): number {
+  try {
+    return statSync(entryPath(codeCacheDir(), wireHash)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Store the code of a module compiled lazily (a big one), as far as its runs so far compiled
+ * it: V8 writes the functions its optimizing tier compiled, and a process that loads the entry
+ * compiles the others when they first run, as after any lazy compile. V8 refuses, fatally, a
+ * module with no optimized function at all, so one function that `instance` exports is
+ * optimized first. False when nothing was stored (no exported function, no serializer).
+ */
+export function storeTieredUp(module: WebAssembly.Module, wireHash: Buffer, instance: WebAssembly.Instance, atLeast = 0): boolean {
+  if (!enabled()) return false;
   const n = v8Natives();
-  if (!n) return;
+  const exported = Object.values(instance.exports).find((e) => typeof e === 'function');
+  if (!n || exported === undefined) return false;
+  n.tierUp(exported);
+  return storeCompiled(module, wireHash, atLeast);
+}
+
+/**
+ * Store the code of a module compiled eagerly (every function compiled: see the top); not when
+ * V8's serialized code is smaller than `atLeast` bytes (an entry that holds more is kept).
+ */
+export function storeCompiled(module: WebAssembly.Module, wireHash: Buffer, atLeast = 0): boolean {
+  if (!enabled()) return false;
+  const n = v8Natives();
+  if (!n) return false;
   const dir = codeCacheDir();
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!trusted(statSync(dir))) return;
+    if (!trusted(statSync(dir))) return false;
     const payload = new Uint8Array(n.serialize(module));
+    if (payload.length < atLeast) return false;
     const path = entryPath(dir, wireHash);
     const tmp = `${path}.${process.pid}.tmp`;
     try {
       writeFileSync(tmp, Buffer.concat([MAGIC, wireHash, sha256(payload), payload]), { mode: 0o600 });
       renameSync(tmp, path);
+      return true;
     } catch {
       try {
         unlinkSync(tmp);
@@ -150,4 +185,10 @@ export function storeCompiled(module: WebAssembly.Module, wireHash: Buffer): voi
   } catch {
     // A cache that cannot be written only costs the next process a compile.
   }
+  return false;
+}
+
+/** Whether the code cache is on (DRAWBRIDGE_CODE_CACHE=0 turns it off). */
+export function codeCacheEnabled(): boolean {
+  return enabled();
 }

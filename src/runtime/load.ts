@@ -174,20 +174,23 @@ export function isPreemptible(image: ModuleImage): boolean {
 export async function compileImage(image: ModuleImage, options: CompileOptions = {}): Promise<CompiledImage> {
   // A module without its rewind versions cannot be moved by a rewind onto a tiered-up one.
   const tierUp = image.prepared && !image.whole && options.mayTierUp === true && tierUpPrepared(image.bytes);
-  const bytes = options.memoryLimit === undefined ? image.bytes : limitModuleMemory(image.bytes, options.memoryLimit, image.prepared ? CAPTURE_PAGES : 0);
+  // The limit written into the bytes (a copy of a big module) only when they are compiled here.
+  let bytes: Uint8Array | undefined;
+  const limited = (): Uint8Array =>
+    (bytes ??= options.memoryLimit === undefined ? image.bytes : limitModuleMemory(image.bytes, options.memoryLimit, image.prepared ? CAPTURE_PAGES : 0));
   const module =
-    options.early && !image.prepared && earlyCompiled(options.early, image.bytes, bytes, options.memoryLimit)
+    options.early && !image.prepared && earlyCompiled(options.early, image.bytes, limited, options.memoryLimit)
       ? await adoptCompiled(options.early.module, image.name)
-      : await compileModule(bytes, image.name, { cache: options.cache, baseline: tierUp || options.baseline === true });
+      : await compileModule(limited(), image.name, { cache: options.cache, baseline: tierUp || options.baseline === true });
   if (options.memoryLimit !== undefined) markMemoryBound(module, options.memoryLimit);
   return { image, module, tierUp };
 }
 
 /** Whether the early compile was of `bytes` (the image's bytes under `memoryLimit`). */
-function earlyCompiled(early: EarlyModule, original: Uint8Array, bytes: Uint8Array, memoryLimit: number | undefined): boolean {
+function earlyCompiled(early: EarlyModule, original: Uint8Array, bytes: () => Uint8Array, memoryLimit: number | undefined): boolean {
   if (early.memoryLimit === memoryLimit) return true;
   // Different limits, the same bytes: when neither rewrite changed the module.
-  return bytes === original && (early.memoryLimit === undefined || limitModuleMemory(original, early.memoryLimit) === original);
+  return bytes() === original && (early.memoryLimit === undefined || limitModuleMemory(original, early.memoryLimit) === original);
 }
 
 /**

@@ -122,7 +122,7 @@ function runOnlyPath(whole: string): string {
  * counter (run as it is) or no such pair.
  */
 export function cachedRunModule(bytes: Uint8Array): { run: Uint8Array; whole: () => Uint8Array } | null {
-  if (existsSync(preparedPath(bytes))) return null;
+  if (!anyEntryOfSize(bytes) || existsSync(preparedPath(bytes))) return null;
   const whole = preparedPath(bytes, true);
   const run = runOnlyPath(whole);
   if (!existsSync(run) || !existsSync(whole)) return null;
@@ -150,9 +150,14 @@ export function isWaitsOnly(prepared: Uint8Array): boolean {
  * directory listing answers without hashing the module (costly for a big one).
  */
 export function mayBePrepared(bytes: Uint8Array): boolean {
+  return anyEntryOfSize(bytes) && cachedPrepared(bytes, undefined) !== null;
+}
+
+/** Whether an entry of the cache has this module's size: entries are named by size first, so a listing answers without hashing. */
+function anyEntryOfSize(bytes: Uint8Array): boolean {
   try {
     const prefix = `${bytes.length}-`;
-    return readdirSync(cacheDir()).some((f) => f.startsWith(prefix)) && cachedPrepared(bytes, undefined) !== null;
+    return readdirSync(cacheDir()).some((f) => f.startsWith(prefix));
   } catch {
     return false;
   }

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { withPadding } from '../support/wasm-padding.ts';
 
 const NODE = process.execPath;
 const SRC = resolve('src/runtime');
@@ -142,5 +143,43 @@ test('code compiled under other eager-compile flags (an experiment) is kept apar
     if (saved === undefined) delete process.env.DRAWBRIDGE_WASM_EAGER_FLAGS;
     else process.env.DRAWBRIDGE_WASM_EAGER_FLAGS = saved;
     rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('a big module that drawbridge run compiled lazily leaves its optimized code for the next run, which loads it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-code-big-'));
+  const cache = join(dir, 'cache');
+  try {
+    // Past the size prepared at first run: read and compiled while the CLI loads (cli/early-compile.ts).
+    const big = join(dir, 'big-hello.wasm');
+    writeFileSync(big, withPadding(readFileSync('examples/hello.wasm'), 2 * 1024 * 1024));
+    const run = () => execFileSync(NODE, ['bin/drawbridge.js', 'run', big, 'you'], { env: { ...process.env, DRAWBRIDGE_CACHE: cache }, encoding: 'utf8' });
+    const first = run();
+    assert.match(first, /^Hello, you, from a drawbridge picoprocess!/);
+    const [name] = entries(cache);
+    assert.ok(name, 'the first run stored an entry');
+    // Keyed by the bytes the run compiles: the module with limits.memory written into it.
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import { loadCompiled } from ${JSON.stringify(join(SRC, 'code-cache.ts'))};
+      import { limitModuleMemory } from ${JSON.stringify(resolve('src/wasm/memory-limit.ts'))};
+      import { DEFAULT_LIMITS } from ${JSON.stringify(resolve('src/monitor/manifest/manifest.ts'))};
+      const bytes = limitModuleMemory(readFileSync(${JSON.stringify(big)}), DEFAULT_LIMITS.memory);
+      process.stdout.write(loadCompiled(bytes) ? 'hit' : 'miss');
+    `;
+    const probeBig = () => execFileSync(NODE, ['--input-type=module', '-e', script], { env: { ...process.env, DRAWBRIDGE_CACHE: cache }, encoding: 'utf8' });
+    assert.equal(probeBig(), 'hit');
+    const path = join(cache, 'code', name!);
+    const stored = readFileSync(path);
+    assert.equal(run(), first);
+    assert.ok(readFileSync(path).equals(stored), 'a short run that loaded the entry leaves it as it was');
+    // A damaged entry: the run compiles as usual and stores its code again.
+    const bad = Buffer.from(stored);
+    bad[bad.length - 100]! ^= 0xff;
+    writeFileSync(path, bad, { mode: 0o600 });
+    assert.equal(run(), first);
+    assert.equal(probeBig(), 'hit');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
