@@ -24,7 +24,8 @@ import { optionsHelp, parseCommandArgs, type OptionTable } from './args.ts';
 import type { DenialLog } from '../monitor/monitor.ts';
 import { translateWasmtimeFlags, withWasmtimeGrants } from './wasmtime-flags.ts';
 import { formatResults, invokePlan } from './invoke-values.ts';
-import { FrameBufferViewError, parseListenAddress, startFrameBufferView, type RunView } from '../server/fb/run-view.ts';
+import { FrameBufferViewError, parseListenAddress } from '../server/fb/view-address.ts';
+import type { RunView } from '../server/fb/run-view.ts';
 
 /** The options of `drawbridge run` (bin/drawbridge.js's VALUE_FLAGS names its string options too). */
 export const RUN_OPTIONS = {
@@ -260,6 +261,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     if (durablePath !== null) durable = setUpDurable(resolve(durablePath), program.sourceSha256(), start!);
     const host = createNodeHost();
     if (p.fb) {
+      const { startFrameBufferView } = await import('../server/fb/run-view.ts');
       view = await startFrameBufferView(p.fb, p.module, host);
       io.err(`drawbridge: ${p.module}'s frame buffer: ${view.url}`);
     }

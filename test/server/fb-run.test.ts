@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
 import { encodeInputEvents, EventType, RectStreamDecoder, type RectMessage, type WireInputEvent } from '../../src/web/fb/wire.ts';
 import { startFbRun, type FbRun } from '../support/fb-run.ts';
-import { parseListenAddress } from '../../src/server/fb/run-view.ts';
+import { parseListenAddress } from '../../src/server/fb/view-address.ts';
 
 interface Reply {
   status: number;

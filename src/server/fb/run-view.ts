@@ -18,6 +18,7 @@ import type { InputEvent, KernelHost } from '../../host/kernel/kernel.ts';
 import { FrameHub } from './frames.ts';
 import { InputRate } from './input.ts';
 import { acceptInput, answer, hasToken, sameOrigin, streamFrames } from './http.ts';
+import { FrameBufferViewError } from './view-address.ts';
 
 export interface RunView {
   /** http://ADDR:PORT/#token=TOKEN: what the user opens. */
@@ -29,15 +30,6 @@ export interface RunView {
 }
 
 /** Why the view cannot be served: one line for the user. */
-export class FrameBufferViewError extends Error {}
-
-/** ADDR:PORT (IPv6 as [ADDR]:PORT) into host and port; a one-line reason when it is not one. */
-export function parseListenAddress(text: string): { host: string; port: number } | string {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) return `--fb ${text}: expected ADDR:PORT, e.g. 127.0.0.1:8080 ([ADDR]:PORT for IPv6)`;
-  return { host: m[1] ?? m[2]!, port };
-}
 
 /** dist/web, where `npm run build` puts the pages (beside the CLI bundle, or above src/). */
 function webDir(): string {
