@@ -223,3 +223,11 @@ test('--json on the commands that print a record: measure, key, manifest check',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('run loads no HTTP client or server when nothing asks for one (node:http pulls in undici: a start slower by a fifth)', () => {
+  const hook =
+    'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nloaded:"+process.moduleLoadList.filter((m)=>/^NativeModule (_?http|undici)/.test(m)).join(",")+"\\n"))';
+  const r = spawnSync(process.execPath, ['--import', hook, BIN, 'run', 'examples/hello.wasm'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\nloaded:\n$/);
+});
