@@ -1,15 +1,18 @@
 // fd_read and fd_write move bytes straight between views of guest memory and the host
 // (src/libos/wasi/fd-io.ts): an iovec that ends at the last byte of memory, one that passes it
-// (a trap), several iovecs at once, pages added by memory.grow after earlier
-// calls, a write whose iovecs name the same memory many times (short: the host's copy is
-// bounded), and limits.bytes_written refusing a write that would pass it whole, however many
-// iovecs it has. The guest (guests/libos/iovecs.c) checks every byte it reads and writes.
+// (a trap), several iovecs at once, pages added by memory.grow after earlier calls, a write
+// whose iovecs name the same memory many times (short: the host's copy is bounded), a
+// datagram whose iovecs pass that bound (refused, not cut short), and limits.bytes_written
+// refusing a write that would pass it whole, however many iovecs it has. The guests
+// (guests/libos/iovecs.c, udp_writev.c) check every byte they read and write.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyManifest } from '../../src/monitor/manifest/manifest.ts';
+import { parseEndpointPattern, type EndpointPattern } from '../../src/monitor/network/pattern.ts';
 import { runCommand, type RunResult } from '../../src/runtime/run.ts';
 
 process.env.DRAWBRIDGE_CACHE ??= mkdtempSync(join(tmpdir(), 'drawbridge-fd-io-views-cache-'));
@@ -82,4 +85,25 @@ test('a write past limits.bytes_written is refused whole, with one iovec or thre
   assert.equal(r.exitCode, 0, text(r.stdout) + text(r.stderr));
   assert.equal(text(r.stderr), 'ok quota\n');
   assert.equal(readFileSync(join(dir, 'out.bin')).length, 900);
+});
+
+test('a datagram of iovecs past 64 KiB is refused whole (EMSGSIZE), not sent cut short', async () => {
+  const server = createSocket('udp4');
+  const got: string[] = [];
+  server.on('message', (m) => got.push(m.length > 16 ? `${m.length} bytes` : m.toString()));
+  await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
+  try {
+    const manifest = emptyManifest();
+    manifest.network = { connect: [parseEndpointPattern('127.0.0.1:*') as EndpointPattern], listen: [] };
+    const guest = readFileSync(join(import.meta.dirname, '..', '..', 'build', 'guests', 'libos', 'udp_writev.wasm'));
+    const r = await runCommand({ module: guest, args: ['udp_writev', String(server.address().port)], manifest, capture: true });
+    assert.equal(r.exitCode, 0, text(r.stdout) + text(r.stderr));
+    assert.equal(text(r.stdout), 'small: 5\nhuge: EMSGSIZE\nafter: 5\n');
+    // Loopback keeps order: "after" arriving means anything sent before it has arrived.
+    const deadline = Date.now() + 5000;
+    while (!got.includes('after') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+    assert.deepEqual(got, ['small', 'after']);
+  } finally {
+    server.close();
+  }
 });

@@ -66,9 +66,10 @@ export function fdIoCalls(os: WasiState) {
    * (or past a first iovec bigger than it, which goes alone, uncopied) the write is short, as
    * writev may be and as wasmtime's is (it writes the first non-empty iovec only): iovecs may
    * name the same memory again and again, and their sum must not decide what the host holds.
-   * Every iovec is checked against memory, written or not.
+   * Every iovec is checked against memory, written or not. With `whole` (a datagram, which is
+   * sent whole or not at all) null instead of a short write.
    */
-  function gather(iovs: number, iovsLen: number): Uint8Array {
+  function gather(iovs: number, iovsLen: number, whole: boolean): Uint8Array | null {
     let first: Uint8Array | null = null;
     let total = 0;
     let count = 0;
@@ -91,11 +92,12 @@ export function fdIoCalls(os: WasiState) {
       count++;
       total += len;
     }
+    if (full && whole) return null;
     if (count <= 1) return first ?? NO_BYTES;
     if (os.scratch.length < total) os.scratch = new Uint8Array(Math.min(GATHER_MAX, Math.max(total, os.scratch.length * 2)));
     const out = os.scratch.subarray(0, total);
     let at = 0;
-    for (let i = 0; at < total; i++) {
+    for (let i = 0; i < iovsLen && at < total; i++) {
       const len = mem.u32(iovs + 8 * i + 4);
       if (len === 0) continue;
       out.set(mem.bytes(mem.u32(iovs + 8 * i), len), at);
@@ -107,7 +109,8 @@ export function fdIoCalls(os: WasiState) {
   /** One write of the gathered iovecs to a stream without position. */
   function writeStream(desc: Description, iovs: number, iovsLen: number, nwrittenPtr: number): number {
     mem.refresh();
-    const data = gather(iovs, iovsLen);
+    const data = gather(iovs, iovsLen, os.sockets.get(desc)?.type === 'dgram');
+    if (data === null) return Errno.MSGSIZE; // no datagram is this big (UDP: 65 507 bytes at most)
     if (data.length === 0) {
       mem.setU32(nwrittenPtr, 0);
       return Errno.SUCCESS;
@@ -122,7 +125,7 @@ export function fdIoCalls(os: WasiState) {
 
   /** Write the iovecs to a file at `offset`; bytes written or -errno. */
   function writeFileAt(desc: Description, iovs: number, iovsLen: number, offset: number): number {
-    const data = gather(iovs, iovsLen);
+    const data = gather(iovs, iovsLen, false)!;
     if (data.length === 0) return 0;
     const n = dk.streamWrite(desc.handle, offset, data);
     return isDkError(n) ? -errnoOf(n) : n;
