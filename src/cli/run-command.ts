@@ -12,6 +12,7 @@ import { flushInheritedOutput } from '../host/node/index.ts';
 import { ModuleError } from '../runtime/module-cache.ts';
 import { keepEarlyCode, takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
+import { startCpuWatchdog } from '../runtime/cpu-watchdog.ts';
 import { GuestError, PreopenError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { ExtensionError, ExtensionHalt, loadExtensions, type ExtensionStack } from '../runtime/extensions.ts';
@@ -221,6 +222,8 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // extensions: the move interrupts a wait, which a trace would show and a record/replay
     // log would hold at a point that depends on timing.
     const early = takeEarlyModule(p.module) ?? undefined;
+    // A big module runs unprepared, so under the CPU watchdog: its thread starts while the module compiles.
+    if (early && Number.isFinite(manifest.limits.cpuTimeMs)) startCpuWatchdog();
     const program = await loadProgram({
       source: p.module,
       name: p.module,
