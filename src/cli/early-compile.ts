@@ -8,12 +8,15 @@
 
 import { DEFAULT_LIMITS } from '../monitor/manifest/manifest.ts';
 import { limitModuleMemory } from '../wasm/memory-limit.ts';
+import { definedFunctionExports } from '../wasm/export-types.ts';
 import { codeCacheEnabled, loadCompiled, prepareCodeCache, storedSize } from '../runtime/code-cache.ts';
 
 /** The code cache's view of an early compile: the key of its entry, and how big the entry it loaded was (0: none loaded). */
 export interface EarlyCode {
   wireHash: Buffer;
   loadedBytes: number;
+  /** The functions the module defines and exports (storeTieredUp optimizes one of them). */
+  defined: string[];
 }
 
 export function earlyCompile(bytes: Promise<Uint8Array>): { module: Promise<WebAssembly.Module>; memoryLimit: number; code: Promise<EarlyCode | null> } {
@@ -27,7 +30,19 @@ export function earlyCompile(bytes: Promise<Uint8Array>): { module: Promise<WebA
     // Hashed off the main thread (WebCrypto's digest runs on libuv's pool), which meanwhile loads the CLI.
     const wireHash = Buffer.from(await crypto.subtle.digest('SHA-256', limited));
     const loaded = loadCompiled(limited, wireHash);
-    return { module: loaded ? Promise.resolve(loaded) : WebAssembly.compile(limited), code: { wireHash, loadedBytes: loaded ? storedSize(wireHash) : 0 } };
+    return {
+      module: loaded ? Promise.resolve(loaded) : WebAssembly.compile(limited),
+      code: { wireHash, loadedBytes: loaded ? storedSize(wireHash) : 0, defined: definedExports(limited) },
+    };
   });
   return { module: compiled.then((c) => c.module), memoryLimit, code: compiled.then((c) => c.code) };
+}
+
+/** definedFunctionExports, or none for bytes it cannot read (V8's compile then says what is wrong). */
+function definedExports(bytes: Uint8Array): string[] {
+  try {
+    return definedFunctionExports(bytes);
+  } catch {
+    return [];
+  }
 }

@@ -40,6 +40,7 @@ export function takeEarlyModule(path: string): EarlyModule | null {
 export async function keepEarlyCode(early: EarlyModule, module: WebAssembly.Module, instance: WebAssembly.Instance, ranMs: number): Promise<void> {
   const code = await early.code?.catch(() => null);
   if (!code || module !== (await early.module.catch(() => null))) return;
-  if (code.loadedBytes === 0) storeTieredUp(module, code.wireHash, instance);
-  else if (ranMs >= REFRESH_AFTER_MS) storeTieredUp(module, code.wireHash, instance, Math.ceil(code.loadedBytes * REFRESH_GROWTH));
+  const store = (atLeast: number) => storeTieredUp(module, code.wireHash, instance, code.defined, atLeast);
+  if (code.loadedBytes === 0) store(0);
+  else if (ranMs >= REFRESH_AFTER_MS) store(Math.ceil(code.loadedBytes * REFRESH_GROWTH));
 }

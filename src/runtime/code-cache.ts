@@ -143,13 +143,15 @@ export function storedSize(wireHash: Buffer): number {
  * Store the code of a module compiled lazily (a big one), as far as its runs so far compiled
  * it: V8 writes the functions its optimizing tier compiled, and a process that loads the entry
  * compiles the others when they first run, as after any lazy compile. V8 refuses, fatally, a
- * module with no optimized function at all, so one function that `instance` exports is
- * optimized first. False when nothing was stored (no exported function, no serializer).
+ * module with no optimized function at all, so one function the module defines and exports
+ * (`defined`: their names, wasm/export-types.ts) is optimized first; V8 also ends the process
+ * when asked to optimize anything else, such as an import the module exports again. False when
+ * nothing was stored (no such function, no serializer).
  */
-export function storeTieredUp(module: WebAssembly.Module, wireHash: Buffer, instance: WebAssembly.Instance, atLeast = 0): boolean {
+export function storeTieredUp(module: WebAssembly.Module, wireHash: Buffer, instance: WebAssembly.Instance, defined: readonly string[], atLeast = 0): boolean {
   if (!enabled()) return false;
   const n = v8Natives();
-  const exported = Object.values(instance.exports).find((e) => typeof e === 'function');
+  const exported = defined.map((name) => instance.exports[name]).find((e) => typeof e === 'function');
   if (!n || exported === undefined) return false;
   n.tierUp(exported);
   return storeCompiled(module, wireHash, atLeast);

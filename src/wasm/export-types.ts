@@ -82,3 +82,23 @@ function valueTypes(r: Reader): ValueType[] {
   }
   return out;
 }
+
+/** The names of the exports that are functions the module defines (not imports it exports again). */
+export function definedFunctionExports(bytes: Uint8Array): string[] {
+  const secs = sections(bytes);
+  const exp = secs.find((s) => s.id === SECTION_EXPORT);
+  if (!exp) return [];
+  const imported = importEntries(
+    bytes,
+    secs.find((s) => s.id === SECTION_IMPORT),
+  ).filter((e) => e.kind === KIND_FUNCTION).length;
+  const out: string[] = [];
+  const r = new Reader(bytes, exp.payload);
+  for (let n = r.u32(); n > 0; n--) {
+    const name = r.name();
+    const kind = r.byte();
+    const index = r.u32();
+    if (kind === KIND_FUNCTION && index >= imported) out.push(name);
+  }
+  return out;
+}

@@ -3,11 +3,13 @@
 // entry is ignored (the module compiles as usual) instead of reaching V8, which would crash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { withPadding } from '../support/wasm-padding.ts';
+import { Reader, concat, leb, nameBytes, section, sections } from '../../src/wasm/binary.ts';
+import { rebuild } from '../../src/wasm/add-imports.ts';
 
 const NODE = process.execPath;
 const SRC = resolve('src/runtime');
@@ -179,6 +181,28 @@ test('a big module that drawbridge run compiled lazily leaves its optimized code
     writeFileSync(path, bad, { mode: 0o600 });
     assert.equal(run(), first);
     assert.equal(probeBig(), 'hit');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a big module that exports one of its imports again, first: the run optimizes one of its own functions before storing its code (V8 ends the process for anything else)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-code-reexport-'));
+  const cache = join(dir, 'cache');
+  try {
+    const hello = readFileSync('examples/hello.wasm');
+    const exp = sections(hello).find((s) => s.id === 7)!;
+    const r = new Reader(hello, exp.payload);
+    const count = r.u32();
+    // Function 0 is an import (a WASI call): exported again, ahead of _start.
+    const again = Uint8Array.from([...nameBytes('imported_again'), 0x00, 0x00]);
+    const payload = concat([Uint8Array.from(leb(count + 1)), again, hello.subarray(r.pos, exp.end)]);
+    const big = join(dir, 'reexport.wasm');
+    writeFileSync(big, withPadding(rebuild(hello, new Map([[7, section(7, payload)]])), 2 * 1024 * 1024));
+    const run = spawnSync(NODE, ['bin/drawbridge.js', 'run', big, 'you'], { env: { ...process.env, DRAWBRIDGE_CACHE: cache }, encoding: 'utf8' });
+    assert.equal(run.status, 0, `${run.signal ?? ''} ${run.stderr}`);
+    assert.match(run.stdout, /^Hello, you, from a drawbridge picoprocess!/);
+    assert.equal(entries(cache).length, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
