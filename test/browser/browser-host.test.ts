@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,9 +60,20 @@ interface Site {
 }
 
 /** The bundle, the guest (as built and prepared) and an empty page, opened in Chromium. */
+/** The browser build, bundled once for the whole file (each site serves a copy in a folder of its own). */
+let bundled: Promise<string> | null = null;
+function bundle(): Promise<string> {
+  return (bundled ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'db-browser-bundle-'));
+    await bundleForBrowser('src/browser/index.ts', dir, 'drawbridge');
+    return dir;
+  })());
+}
+
 async function site(): Promise<Site> {
   const dir = mkdtempSync(join(tmpdir(), 'db-browser-'));
-  await bundleForBrowser('src/browser/index.ts', dir, 'drawbridge');
+  const built = await bundle();
+  for (const f of readdirSync(built)) copyFileSync(join(built, f), join(dir, f));
   writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>drawbridge test</title>');
   writeFileSync(join(dir, 'lines.wasm'), GUEST);
   writeFileSync(join(dir, 'lines.prepared.wasm'), await prepareModule(GUEST));
