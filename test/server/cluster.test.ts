@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { withPadding } from '../support/wasm-padding.ts';
 import type { HostRecord } from '../../src/server/cluster/cluster.ts';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -45,17 +45,6 @@ async function startNats(): Promise<void> {
   await until('nats-server listens', () => (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${natsPort}`]).status === 0 ? true : null));
 }
 const hosts = new Map<string, { p: ChildProcess; err: ReturnType<typeof collect> }>();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startHost(name: string, labels?: string): Promise<void> {
   // Every host has the cluster's key: what they hand each other is sealed with it.

@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../support/free-port.ts';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,17 +18,6 @@ const dir = mkdtempSync(join(tmpdir(), 'drawbridge-console-cluster-'));
 process.env.DRAWBRIDGE_CACHE = join(dir, 'cache');
 let nats: ChildProcess | null = null;
 const daemons: Daemon[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function listening(port: number): Promise<void> {
   const deadline = Date.now() + 60_000;
