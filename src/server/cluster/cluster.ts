@@ -90,10 +90,14 @@ export function present(e: KvEntry | null): e is KvEntry {
   return e !== null && e.operation === 'PUT' && e.length > 0;
 }
 
-/** Every key of `kv` with a value, and the value's entry (keys listed first, then read one by one). */
-export async function presentEntries(kv: KV): Promise<KvEntry[]> {
-  const keys: string[] = [];
-  for await (const k of await kv.keys()) keys.push(k);
+/**
+ * Every key of `kv` with a value, and the value's entry (keys listed first, then read one by one).
+ * The listing goes on until nothing is pending, so a key put while it runs (a host's heartbeat) is
+ * listed again: each key is read once.
+ */
+export async function presentEntries(kv: Pick<KV, 'keys' | 'get'>): Promise<KvEntry[]> {
+  const keys = new Set<string>();
+  for await (const k of await kv.keys()) keys.add(k);
   const out: KvEntry[] = [];
   for (const k of keys) {
     const e = await kv.get(k);
