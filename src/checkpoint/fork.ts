@@ -15,9 +15,13 @@ interface Pending {
 }
 
 const pending = new Map<string, Pending>();
+/** Tokens are this process's random prefix and a count: unique, and not guessable from outside. */
+let prefix: string | null = null;
+let count = 0;
 
 export function registerFork(parentId: number, snapshot: Snapshot): string {
-  const token = nodeCrypto().randomBytes(16).toString('hex');
+  prefix ??= nodeCrypto().randomBytes(16).toString('hex');
+  const token = `${prefix}-${(count++).toString(36)}`;
   pending.set(token, { parentId, snapshot });
   return token;
 }

@@ -17,6 +17,7 @@
 
 import type { SavedLibOs } from '../libos/index.ts';
 import { pageSumOf, pageSummer } from './page-sum.ts';
+import { pagesWrittenAtInstantiation } from '../wasm/data-pages.ts';
 
 export const SNAPSHOT_MAGIC = 'DRAWBSNP';
 export const SNAPSHOT_VERSION = 4;
@@ -233,6 +234,15 @@ export function checkPages(snapshot: Snapshot): void {
   snapshot.unchecked = undefined;
 }
 
+/** pagesWrittenAtInstantiation of a module's bytes, once per bytes and page size (a fork restores the same module again and again). */
+const writtenCache = new WeakMap<Uint8Array, Map<number, Set<number> | null>>();
+function writtenPages(module: Uint8Array, pageSize: number): Set<number> | null {
+  let bySize = writtenCache.get(module);
+  if (!bySize) writtenCache.set(module, (bySize = new Map()));
+  if (!bySize.has(pageSize)) bySize.set(pageSize, pagesWrittenAtInstantiation(module, pageSize));
+  return bySize.get(pageSize)!;
+}
+
 /**
  * Put a snapshot's memory into `memory` (a fresh instance's): grown to the snapshot's size,
  * each saved page copied in, and checked there if a lazy decode left it unchecked (a
@@ -247,10 +257,12 @@ export function restoreMemoryWith(host: FormatPrimitives, snapshot: Snapshot, me
   const view = new Uint8Array(memory.buffer);
   const size = snapshot.pageSize ?? PAGE_SIZE;
   // Only the pages the instance wrote (its data segments) need zeroing; reading the others
-  // leaves them untouched, where a fill would fault every one of them in.
+  // leaves them untouched, where a fill would fault every one of them in. Where the module
+  // says which pages those are, no other page is read at all.
   const isZero = host.zeroTest(view);
+  const written = snapshot.module ? writtenPages(snapshot.module, size) : null;
   for (let p = 0, at = 0; p < (have * PAGE_SIZE) / size; p++, at += size) {
-    if (!snapshot.pages.has(p) && !isZero(at, size)) view.fill(0, at, at + size);
+    if (!snapshot.pages.has(p) && (written === null || written.has(p)) && !isZero(at, size)) view.fill(0, at, at + size);
   }
   const u = snapshot.unchecked;
   if (u) {

@@ -23,6 +23,7 @@ import {
   SNAPSHOT_VERSION,
   type SnapshotMeta,
 } from '../../src/checkpoint/snapshot.ts';
+import { concat, leb, MODULE_HEADER, section, sleb } from '../../src/wasm/binary.ts';
 import { compileModule } from '../../src/runtime/module-cache.ts';
 import { prepareModule } from '../../src/runtime/prepare.ts';
 import { startCommand } from '../../src/runtime/picoprocess.ts';
@@ -109,6 +110,31 @@ test('an in-process snapshot copies only the 4 KiB pages the program touched; a 
   new Uint8Array(target.buffer).fill(0x11, 4096 * 2, 4096 * 2 + 10);
   restoreMemory(snap, target);
   assert.equal(target.buffer.byteLength, 3 * 65536);
+  assert.deepEqual(new Uint8Array(target.buffer), src);
+});
+
+test("restored into an instance of the snapshot's module: the pages its data segments wrote and the snapshot does not hold are zeroed", () => {
+  // A module with 2 pages of memory (exported) and data at 4 KiB pages 2 and 17.
+  const data = (offset: number, bytes: number[]) => [0, 0x41, ...sleb(offset), 0x0b, ...leb(bytes.length), ...bytes];
+  const module = concat([
+    MODULE_HEADER,
+    section(5, [1, 0, 2]),
+    section(7, [1, 1, 0x6d, 2, 0]),
+    section(11, [2, ...data(4096 * 2 + 7, [1, 2, 3]), ...data(4096 * 17, [9])]),
+  ]);
+  const compiled = new WebAssembly.Module(module);
+  // The program zeroed page 2 and wrote page 5; page 17 still holds its data.
+  const fresh = () => new WebAssembly.Instance(compiled).exports.m as WebAssembly.Memory;
+  const src = new Uint8Array(fresh().buffer);
+  src.fill(0, 4096 * 2, 4096 * 3);
+  src[4096 * 5] = 0x77;
+  const snap = snapshotInProcess(meta(), src, module);
+  assert.deepEqual(
+    [...snap.pages.keys()].sort((a, b) => a - b),
+    [5, 17],
+  );
+  const target = fresh();
+  restoreMemory(snap, target);
   assert.deepEqual(new Uint8Array(target.buffer), src);
 });
 
