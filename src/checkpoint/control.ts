@@ -8,7 +8,8 @@
 // refused with one line, and the run goes on without checkpoints.
 
 import { lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
+import { nodeNet } from '../host/node/lazy-builtins.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeOnExit } from './control-cleanup.ts';
@@ -66,7 +67,7 @@ export function serveControl(handler: ControlHandler): Server | null {
   }
   const path = controlSocketPath(process.pid);
   rmSync(path, { force: true });
-  const server = createServer((socket) => {
+  const server = nodeNet().createServer((socket) => {
     let buf = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -153,7 +154,7 @@ export async function sendControl(pid: number, req: ControlRequest, timeoutMs = 
   const why = await controlReady(pid);
   if (why !== null) return { ok: false, error: why };
   return new Promise((resolve) => {
-    const socket = createConnection(path);
+    const socket = nodeNet().createConnection(path);
     let buf = '';
     const timer = setTimeout(() => {
       socket.destroy();

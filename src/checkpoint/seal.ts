@@ -20,7 +20,7 @@
 // made once: `--key FILE`, else $DRAWBRIDGE_KEY, else $XDG_CONFIG_HOME/drawbridge/host.key
 // (~/.config/drawbridge/host.key). A key file others may read, or not a regular file, is refused.
 
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../host/node/lazy-builtins.ts';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -49,10 +49,10 @@ export function keyPath(explicit?: string): string {
 }
 
 function keyFrom(path: string, secret: Buffer): HostKey {
-  const derive = (label: string) => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), label, 32));
+  const derive = (label: string) => Buffer.from(nodeCrypto().hkdfSync('sha256', secret, Buffer.alloc(0), label, 32));
   return {
     path,
-    id: createHash('sha256').update('drawbridge key id\n').update(secret).digest('hex').slice(0, 16),
+    id: nodeCrypto().createHash('sha256').update('drawbridge key id\n').update(secret).digest('hex').slice(0, 16),
     macKey: derive('drawbridge seal mac'),
     encKey: derive('drawbridge seal enc'),
   };
@@ -98,7 +98,7 @@ export function ensureKey(path: string): { key: HostKey; made: boolean } {
     throw new KeyError(`cannot make a host key at ${path}: ${(e as Error).message}`);
   }
   try {
-    writeSync(fd, randomBytes(32).toString('hex') + '\n');
+    writeSync(fd, nodeCrypto().randomBytes(32).toString('hex') + '\n');
   } finally {
     closeSync(fd);
   }
@@ -117,8 +117,8 @@ export function seal(snapshot: Uint8Array, key: HostKey, options: SealOptions = 
   if (options.measurement) header.measurement = options.measurement;
   let body: Uint8Array = snapshot;
   if (options.encrypt) {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key.encKey, iv);
+    const iv = nodeCrypto().randomBytes(12);
+    const cipher = nodeCrypto().createCipheriv('aes-256-gcm', key.encKey, iv);
     body = Buffer.concat([cipher.update(snapshot), cipher.final()]);
     header.iv = iv.toString('hex');
     header.tag = cipher.getAuthTag().toString('hex');
@@ -131,7 +131,7 @@ export function seal(snapshot: Uint8Array, key: HostKey, options: SealOptions = 
   headerBytes.copy(out, 16);
   out.set(body, 16 + headerBytes.length);
   const end = out.length - MAC_LEN;
-  createHmac('sha256', key.macKey).update(out.subarray(0, end)).digest().copy(out, end);
+  nodeCrypto().createHmac('sha256', key.macKey).update(out.subarray(0, end)).digest().copy(out, end);
   return out;
 }
 
@@ -167,14 +167,14 @@ export function unseal(bytes: Uint8Array, keys: readonly HostKey[], name: string
   const { header, body, end } = sealParts(bytes, name);
   const key = keys.find((k) => k.id === header.key_id);
   if (!key) return { kind: 'foreign', keyId: header.key_id.slice(0, 16), snapshot: header.encrypted === false ? body : null };
-  const mac = createHmac('sha256', key.macKey).update(buf.subarray(0, end)).digest();
-  if (!timingSafeEqual(mac, buf.subarray(end))) throw altered();
+  const mac = nodeCrypto().createHmac('sha256', key.macKey).update(buf.subarray(0, end)).digest();
+  if (!nodeCrypto().timingSafeEqual(mac, buf.subarray(end))) throw altered();
   // From here on the header is the key holder's.
   let snapshot: Uint8Array = body;
   if (header.encrypted === true) {
     if (typeof header.iv !== 'string' || typeof header.tag !== 'string') throw altered();
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key.encKey, Buffer.from(header.iv, 'hex'));
+      const decipher = nodeCrypto().createDecipheriv('aes-256-gcm', key.encKey, Buffer.from(header.iv, 'hex'));
       decipher.setAuthTag(Buffer.from(header.tag, 'hex'));
       snapshot = Buffer.concat([decipher.update(body), decipher.final()]);
     } catch {

@@ -19,10 +19,9 @@
 // small rest (headers, META) keeps CRC-32. Content addressing, where collisions matter, stays
 // SHA-256: a migration hashes the pages it offers (migrate.ts).
 
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { crc32, sha256 as sha256Digest } from '../host/node/lazy-builtins.ts';
+import { crc32, nodeCrypto, sha256 as sha256Digest } from '../host/node/lazy-builtins.ts';
 import {
   decodeSnapshotWith,
   encodeSnapshotWith,
@@ -121,7 +120,7 @@ export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): v
  * or written; the rename then replaces the target itself, not what a link there points to.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.${randomBytes(12).toString('hex')}.tmp`;
+  const tmp = `${path}.${nodeCrypto().randomBytes(12).toString('hex')}.tmp`;
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     try {

@@ -8,7 +8,7 @@
 // MODULE ARGS...`: what follows the module is the guest's, flags included), as bin/drawbridge.js's
 // early look at `run` arguments reads them too.
 
-import { parseArgs } from 'node:util';
+import type * as Util from 'node:util';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -53,6 +53,8 @@ export interface ParseOptions {
 /** Parses `argv` (the words after the command's name) against the command's option table. */
 export function parseCommandArgs<T extends OptionTable>(table: T, argv: readonly string[], how: ParseOptions = {}): ParsedArgs<T> {
   const { options, after } = how.stopAtPositional ? splitAtPositional(table, argv) : { options: [...argv], after: [] };
+  // By getBuiltinModule: an ESM import of node:util evaluates every lazy export of it.
+  const { parseArgs } = process.getBuiltinModule('node:util') as typeof Util;
   const { tokens } = parseArgs({ args: options, options: nodeOptions(table), strict: false, allowPositionals: true, tokens: true });
   if (Object.hasOwn(table, 'help') && tokens.some((t) => t.kind === 'option' && t.name === 'help')) return { kind: 'help' };
   const values: Record<string, string | string[] | boolean | undefined> = {};

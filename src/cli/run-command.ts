@@ -13,6 +13,7 @@ import { ModuleError } from '../runtime/module-cache.ts';
 import { keepEarlyCode, takeEarlyModule } from './early-module.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
 import { startCpuWatchdog } from '../runtime/cpu-watchdog.ts';
+import { nowMs } from '../runtime/clock.ts';
 import { GuestError, PreopenError } from '../libos/index.ts';
 import type { CommandIo } from './manifest-command.ts';
 import { ExtensionError, ExtensionHalt, loadExtensions, type ExtensionStack } from '../runtime/extensions.ts';
@@ -268,7 +269,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
       view = await startFrameBufferView(p.fb, p.module, host);
       io.err(`drawbridge: ${p.module}'s frame buffer: ${view.url}`);
     }
-    const startedMs = performance.now();
+    const startedMs = nowMs();
     const running = await startCommand({
       ...startOptions(program, { extensions: stack ? () => stack!.save() : undefined }),
       host,
@@ -302,7 +303,7 @@ export async function runCommandLine(argv: string[], io: CommandIo): Promise<num
     // The guest's own output first, then ours.
     flushInheritedOutput();
     // A big module's code, as far as this run compiled it, for the next run (early-module.ts).
-    if (early) await keepEarlyCode(early, program.module, running.instance, performance.now() - startedMs);
+    if (early) await keepEarlyCode(early, program.module, running.instance, nowMs() - startedMs);
     if (status.error) io.err(`drawbridge: ${p.module}: ${status.error}`);
     if (status.backtrace) io.err(['wasm backtrace:', ...status.backtrace].join('\n'));
     if (invoke && status.results) for (const line of formatResults(status.results, invoke.results)) io.out(line);

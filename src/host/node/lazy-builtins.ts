@@ -1,18 +1,27 @@
 // Node built-ins loaded on first use, through require. A `drawbridge run` of a module that is
 // already prepared, or too big to prepare, never spawns a process and may never hash or take a
-// snapshot, and loading node:child_process, node:crypto and node:zlib up front would add to
+// snapshot or use the network, and loading node:child_process, node:crypto, node:zlib or node:net
+// (which node:tty loads too) up front would add to
 // every CLI start (docs/performance.md, "Output buffering and lazy built-ins").
 // (require also skips the ESM facade, which evaluates every lazy export of a built-in.)
 
 import type * as ChildProcess from 'node:child_process';
 import type * as Crypto from 'node:crypto';
+import type * as Dgram from 'node:dgram';
+import type * as Dns from 'node:dns';
+import type * as Net from 'node:net';
+import type * as Tty from 'node:tty';
 import type * as Zlib from 'node:zlib';
+import { fstatSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 let childProcess: typeof ChildProcess | undefined;
 let crypto: typeof Crypto | undefined;
 let zlib: typeof Zlib | undefined;
+let net: typeof Net | undefined;
+let dgram: typeof Dgram | undefined;
+let dns: typeof Dns | undefined;
 
 export function nodeChildProcess(): typeof ChildProcess {
   return (childProcess ??= require('node:child_process') as typeof ChildProcess);
@@ -20,6 +29,19 @@ export function nodeChildProcess(): typeof ChildProcess {
 
 export function nodeCrypto(): typeof Crypto {
   return (crypto ??= require('node:crypto') as typeof Crypto);
+}
+
+/** node:net, node:dgram, node:dns: for a program that uses the network (or a control socket). */
+export function nodeNet(): typeof Net {
+  return (net ??= require('node:net') as typeof Net);
+}
+
+export function nodeDgram(): typeof Dgram {
+  return (dgram ??= require('node:dgram') as typeof Dgram);
+}
+
+export function nodeDns(): typeof Dns {
+  return (dns ??= require('node:dns') as typeof Dns);
 }
 
 export function nodeZlib(): typeof Zlib {
@@ -34,4 +56,17 @@ export function crc32(bytes: Uint8Array, value?: number): number {
 /** SHA-256 of `bytes`. */
 export function sha256(bytes: Uint8Array): Buffer {
   return nodeCrypto().createHash('sha256').update(bytes).digest();
+}
+
+/**
+ * Whether `fd` is a terminal. node:tty (which loads node:net) is loaded only for a character
+ * device, the only kind a terminal is; `st` is the descriptor's stat when the caller has it.
+ */
+export function isTerminal(fd: number, st?: Stats | null): boolean {
+  try {
+    if (!(st ?? fstatSync(fd)).isCharacterDevice()) return false;
+  } catch {
+    return false; // a closed descriptor
+  }
+  return (require('node:tty') as typeof Tty).isatty(fd);
 }

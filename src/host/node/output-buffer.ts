@@ -17,7 +17,7 @@
 // WOULD_BLOCK for new ones until they are out.
 
 import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { isTerminal } from './lazy-builtins.ts';
 
 const CAPACITY = 64 * 1024;
 const WRITE_THROUGH_AFTER_MS = 20;
@@ -41,7 +41,7 @@ class OutputCoalescer {
 
   private isTerminal(fd: number): boolean {
     let t = this.terminal.get(fd);
-    if (t === undefined) this.terminal.set(fd, (t = isatty(fd)));
+    if (t === undefined) this.terminal.set(fd, (t = isTerminal(fd)));
     return t;
   }
 

@@ -12,9 +12,9 @@
 // (EAGAIN) answers WOULD_BLOCK; the WRITE readiness event is set again after a short
 // back-off, when the write is worth retrying.
 
-import { isatty } from 'node:tty';
 import { fstatSync, readSync, type Stats } from 'node:fs';
 import { output } from './output-buffer.ts';
+import { isTerminal } from './lazy-builtins.ts';
 import { DkError, type DkErrorCode } from '../../abi/errors.ts';
 import { StreamSide, type DkResult, type StreamAttributes, type StreamKind } from '../../abi/dk.ts';
 import { StreamObject, type KObject } from '../kernel/kobject.ts';
@@ -68,7 +68,7 @@ function attributesOf(fd: number, readable: boolean, writable: boolean, size: nu
   const ns = (ms: number | undefined): bigint => BigInt(Math.round((ms ?? 0) * 1e6));
   return {
     kind: kindOf(st),
-    terminal: isatty(fd),
+    terminal: st !== null && isTerminal(fd, st),
     size: st?.isFile() ? st.size : size,
     readable,
     writable,

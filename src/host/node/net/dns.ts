@@ -1,7 +1,7 @@
 // dns: through the host resolver (dns.lookup: getaddrinfo, as every native program resolves:
 // /etc/hosts, then DNS). The answer is read as text, one address per line.
 
-import * as dns from 'node:dns';
+import { nodeDns } from '../lazy-builtins.ts';
 import { DkError } from '../../../abi/errors.ts';
 import { isIp } from '../../../abi/ip.ts';
 import { ResolverStream } from '../../kernel/net/socket.ts';
@@ -14,7 +14,7 @@ export function resolveName(name: string): ResolverStream {
     s.resolved([bare]);
     return s;
   }
-  dns.lookup(bare, { all: true, order: 'verbatim' }, (err, addresses) => {
+  nodeDns().lookup(bare, { all: true, order: 'verbatim' }, (err, addresses) => {
     if (err) s.failed(dkErrorOfNode(err));
     else if (addresses.length === 0) s.failed(DkError.NOT_FOUND);
     else s.resolved([...new Set(addresses.map((a) => a.address))]);

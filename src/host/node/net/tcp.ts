@@ -4,7 +4,8 @@
 // the guest has RX_HIGH bytes unread. Backpressure out: a write answers WOULD_BLOCK while
 // Node's send buffer (writableLength) holds TX_HIGH bytes; 'drain' wakes the writer.
 
-import * as net from 'node:net';
+import type * as net from 'node:net';
+import { nodeNet } from '../lazy-builtins.ts';
 import type { DkResult } from '../../../abi/dk.ts';
 import { LISTEN_BACKLOG, type ServerTable } from '../../kernel/net/driver.ts';
 import { formatAddress, type SocketAddress } from '../../../abi/uri.ts';
@@ -82,7 +83,7 @@ export class NodeTcpSocket extends SocketStream {
 }
 
 export function connectTcp(addr: SocketAddress): DkResult<NodeTcpSocket> {
-  const socket = net.connect({ host: addr.host, port: addr.port, allowHalfOpen: true, family: addr.family });
+  const socket = nodeNet().connect({ host: addr.host, port: addr.port, allowHalfOpen: true, family: addr.family });
   return new NodeTcpSocket(`tcp:${formatAddress(addr)}`, socket, false);
 }
 
@@ -91,7 +92,7 @@ export class NodeTcpServer extends ServerStream {
 
   constructor(owner: number, addr: SocketAddress, table: ServerTable<ServerStream>) {
     super(`tcp.server:${formatAddress(addr)}`, LISTEN_BACKLOG);
-    const server = net.createServer({ allowHalfOpen: true });
+    const server = nodeNet().createServer({ allowHalfOpen: true });
     server.on('connection', (socket) => {
       const s = new NodeTcpSocket('tcp.server:', socket, true);
       if (!this.enqueue(s)) socket.destroy(); // backlog full: the client sees a reset

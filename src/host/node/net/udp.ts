@@ -8,7 +8,8 @@
 // them. The bind settles later, like a listen: WRITE readiness, then an empty write answers
 // 0 or the error (ADDRESS_IN_USE, ...).
 
-import * as dgram from 'node:dgram';
+import type * as dgram from 'node:dgram';
+import { nodeDgram } from '../lazy-builtins.ts';
 import { DkError } from '../../../abi/errors.ts';
 import type { DkResult, StreamAttributes } from '../../../abi/dk.ts';
 import { formatAddress, type SocketAddress } from '../../../abi/uri.ts';
@@ -37,7 +38,7 @@ abstract class NodeDatagramSocket extends SocketStream {
     // lets a send reach the kernel inside the guest's write, not a tick later (after which a
     // picoprocess that exited at once would have lost a datagram it was told was sent).
     const literal = (host: string, _family: unknown, cb: (e: Error | null, address: string, family: number) => void): void => cb(null, host, family);
-    this.socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6, lookup: literal as never });
+    this.socket = nodeDgram().createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6, lookup: literal as never });
     this.socket.on('message', (msg: Buffer, r: dgram.RemoteInfo) => this.deliver(msg, sourceUri(r)));
     this.socket.on('error', (e) => this.failed(dkErrorOfNode(e)));
     this.socket.on('close', () => this.ended());
