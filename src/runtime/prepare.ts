@@ -1,9 +1,12 @@
-// Preparing a module for capture (checkpoints): Binaryen's Asyncify pass, restricted to the
-// imports that can wait, optimized after, and every mutable global exported so that a
-// snapshot can read and restore it. Prepared modules are cached on disk by content hash.
+// Preparing a module for capture (checkpoints): the tick counter at loop heads and function
+// entries, Asyncify restricted to the imports that can wait (and the tick), and every mutable
+// global exported so that a snapshot can read and restore it. drawbridge's own rewriters do it
+// in process, in milliseconds (wasm/tick-marks.ts, wasm/ticks.ts, wasm/asyncify.ts); Binaryen's
+// wasm-opt (Asyncify, optimized after) takes the modules they do not. Prepared modules are
+// cached on disk by content hash.
 //
-// Asyncify is cheap for small modules and very expensive for big ones (minutes and gigabytes:
-// docs/snapshot.md, "Preparing big modules"), so `drawbridge run` prepares a module by itself
+// The full preparation instruments nearly every function, which a big module makes expensive
+// (docs/snapshot.md, "Preparing big modules"), so `drawbridge run` prepares a module by itself
 // only up to AUTO_PREPARE_MAX_BYTES; bigger ones are prepared once with `drawbridge prepare`.
 
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -19,21 +22,23 @@ import { merge, skeleton, skeletonName, type ToolOutput } from '../wasm/subset.t
 import { insertTicks, TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 import { devirtualizeUnwinding } from '../wasm/indirect.ts';
+import { markForTicks } from '../wasm/tick-marks.ts';
+import { instrumentWaits } from '../wasm/asyncify.ts';
 import { cacheRoot } from './cache-root.ts';
 import { instrumentInWorker } from './asyncify-thread.ts';
 
 /**
  * Modules up to this size are prepared automatically at first run, which waits for it in
- * silence. The time wasm-opt takes grows faster than the module (docs/snapshot.md,
- * "Preparing big modules"): this limit keeps the worst first-run wait to seconds; bigger
- * modules are prepared once with `drawbridge prepare`, which shows its progress.
+ * silence. A module wasm-opt must take costs it time that grows faster than the module
+ * (docs/snapshot.md, "Preparing big modules"): this limit keeps the worst first-run wait to
+ * seconds; bigger modules are prepared once with `drawbridge prepare`, which shows its progress.
  */
 export const AUTO_PREPARE_MAX_BYTES = 256 * 1024;
 /**
  * Bumped when the preparation changes, so that old cache entries are not reused (what each
  * version changed: docs/snapshot.md, "The prepared-module cache").
  */
-const PREPARE_VERSION = 13;
+const PREPARE_VERSION = 14;
 
 /**
  * Modules up to this size are optimized with -O3 after Asyncify, bigger ones with -O2. -O3
@@ -236,21 +241,23 @@ export interface PrepareOptions {
   /** Bounds on the tools run (default: prepareCaps(null), the environment's caps only). */
   caps?: PrepareCaps | null;
   /**
-   * Waits-only: who instruments. drawbridge's own Asyncify (the default) hands a module it does
-   * not take to wasm-opt; 'wasm-opt' asks for Binaryen's at once, and neither reads nor fills the
-   * cache (the two make different modules under one cache name).
+   * Who instruments. drawbridge's own rewriters (the default) hand a module they do not take to
+   * wasm-opt; 'wasm-opt' asks for Binaryen's at once, and neither reads nor fills the cache (the
+   * two make different modules under one cache name).
    */
   instrumenter?: 'drawbridge' | 'wasm-opt';
   /** Waits-only: most code bytes one wasm-opt run instruments (default CHUNK_CODE_BYTES; tests make it small). */
   chunkCodeBytes?: number;
 }
 
-/** The steps of a preparation, as onProgress names them. */
+/** The steps of a preparation by drawbridge's own rewriters, as onProgress names them. */
+export const OWN_STEPS = ['marking loops', 'tick counter', 'asyncify'] as const;
+/** The steps of a preparation by wasm-opt. */
 export const PREPARE_STEPS = ['marking loops', 'tick counter', 'indirect calls', 'asyncify'] as const;
 /** The steps of a waits-only preparation. */
 export const WAITS_ONLY_STEPS = ['call graph', 'asyncify', 'merging'] as const;
 
-type Step = (typeof PREPARE_STEPS)[number] | (typeof WAITS_ONLY_STEPS)[number];
+type Step = (typeof PREPARE_STEPS)[number] | (typeof OWN_STEPS)[number] | (typeof WAITS_ONLY_STEPS)[number];
 
 /** Whether `drawbridge prepare` without a flag prepares this module waits-only: past the automatic size. */
 export function waitsOnlyByDefault(bytes: Uint8Array): boolean {
@@ -286,6 +293,10 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       // The module to run first: an entry for the whole one means both are there.
       if (run) save(run, runOnlyPath(target));
       return save(prepared, target);
+    }
+    if (!byWasmOpt) {
+      const own = prepareOwn(bytes, { ...progress, steps: OWN_STEPS });
+      if (own) return save(own, target);
     }
     const wasmOpt = findWasmOpt();
     const input = join(work, 'in.wasm');
@@ -332,9 +343,36 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     // One control export instead of Asyncify's, the countdown's and one per mutable global
     // (wasm/control.ts: V8 makes a JS object for each export at every instantiation).
     const optimized = readFileSync(output);
-    return save(addControlExport(optimized) ?? exportMutableGlobals(optimized), target);
+    const prepared = addControlExport(optimized) ?? exportMutableGlobals(optimized);
+    return byWasmOpt ? prepared : save(prepared, target);
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The full preparation by drawbridge's own rewriters, in this process: the marks of the tick
+ * counter, the countdown made of them, then Asyncify through the imports that wait and the
+ * tick. Linear in the code (tens of milliseconds for a small module, where wasm-opt takes about
+ * a second); the prepared module runs about as fast as wasm-opt's, which also optimizes
+ * (docs/snapshot.md, "Costs, measured"). Null for a module they do not take (wasm-opt's then).
+ */
+function prepareOwn(bytes: Uint8Array, progress: Progress): Uint8Array | null {
+  try {
+    step(progress, 'marking loops');
+    const marked = markForTicks(withinCaps(bytes, progress));
+    step(progress, 'tick counter');
+    const ticked = insertTicks(marked);
+    if (!ticked) return null;
+    overDeadline(progress);
+    step(progress, 'asyncify');
+    const instrumented = instrumentWaits(ticked, new Set(captureImports())).bytes;
+    const prepared = addControlExport(instrumented) ?? exportMutableGlobals(instrumented);
+    // What they make is checked before it is kept: a module V8 refuses goes to wasm-opt instead.
+    return WebAssembly.validate(prepared as Uint8Array<ArrayBuffer>) ? prepared : null;
+  } catch (e) {
+    if (e instanceof PrepareCapError) throw e;
+    return null;
   }
 }
 

@@ -109,38 +109,40 @@ test('a truncated, corrupted or foreign snapshot is refused with a clear error',
   assert.throws(() => decodeSnapshot(readFileSync(file)), /too short/);
 });
 
-test('a program that computes without any system call is captured by its tick counter', async () => {
-  const raw = readFileSync('build/guests/checkpoint/spin.wasm');
-  const prepared = await prepareModule(raw);
-  const module = await compileModule(prepared);
-  const args = ['spin', '4', '40000000'];
-  const runOnce = async (restore?: Uint8Array, snapshotAfterMs?: number) => {
-    const out: string[] = [];
-    const r = await startCommand({
-      host,
-      module,
-      args,
-      manifest: emptyManifest(),
-      capture: { moduleBytes: prepared, moduleName: 'spin.wasm' },
-      restore: restore ? decodeSnapshot(restore) : undefined,
-      stdout: (b) => void out.push(Buffer.from(b).toString()),
-    });
-    let snap: Promise<Uint8Array> | null = null;
-    // The guest never waits: the request is seen at its next tick (every few ms the tick also
-    // lets the event loop run, which is what fires this timer at all).
-    if (snapshotAfterMs !== undefined) setTimeout(() => (snap = r.checkpoint!(false)), snapshotAfterMs);
-    const status = await r.done;
-    return { status, out: out.join(''), snap: snap ? await (snap as Promise<Uint8Array>) : null };
-  };
-  const whole = await runOnce();
-  assert.equal(whole.out.split('\n').length - 1, 4);
-  const first = await runOnce(undefined, 150);
-  assert.equal(first.status.checkpointed, true);
-  assert.ok(first.out.split('\n').length - 1 < 4, 'captured before the end');
-  const second = await runOnce(first.snap!);
-  assert.equal(first.out + second.out, whole.out);
-  assert.equal(second.status.exitCode, whole.status.exitCode);
-});
+for (const instrumenter of ['drawbridge', 'wasm-opt'] as const) {
+  test(`a program that computes without any system call is captured by its tick counter (prepared by ${instrumenter === 'drawbridge' ? "drawbridge's own rewriters" : 'wasm-opt'})`, async () => {
+    const raw = readFileSync('build/guests/checkpoint/spin.wasm');
+    const prepared = await prepareModule(raw, { instrumenter });
+    const module = await compileModule(prepared);
+    const args = ['spin', '4', '40000000'];
+    const runOnce = async (restore?: Uint8Array, snapshotAfterMs?: number) => {
+      const out: string[] = [];
+      const r = await startCommand({
+        host,
+        module,
+        args,
+        manifest: emptyManifest(),
+        capture: { moduleBytes: prepared, moduleName: 'spin.wasm' },
+        restore: restore ? decodeSnapshot(restore) : undefined,
+        stdout: (b) => void out.push(Buffer.from(b).toString()),
+      });
+      let snap: Promise<Uint8Array> | null = null;
+      // The guest never waits: the request is seen at its next tick (every few ms the tick also
+      // lets the event loop run, which is what fires this timer at all).
+      if (snapshotAfterMs !== undefined) setTimeout(() => (snap = r.checkpoint!(false)), snapshotAfterMs);
+      const status = await r.done;
+      return { status, out: out.join(''), snap: snap ? await (snap as Promise<Uint8Array>) : null };
+    };
+    const whole = await runOnce();
+    assert.equal(whole.out.split('\n').length - 1, 4);
+    const first = await runOnce(undefined, 150);
+    assert.equal(first.status.checkpointed, true);
+    assert.ok(first.out.split('\n').length - 1 < 4, 'captured before the end');
+    const second = await runOnce(first.snap!);
+    assert.equal(first.out + second.out, whole.out);
+    assert.equal(second.status.exitCode, whole.status.exitCode);
+  });
+}
 
 test('tier-up: a program still running after its first slice moves onto a new instance and ends as if it had not', async () => {
   const raw = readFileSync('build/guests/checkpoint/spin.wasm');
