@@ -11,7 +11,7 @@
 // IO_ERROR; reads past the size it had at open see its end. A trusted file is never opened
 // for writing, nor mapped.
 
-import type * as Crypto from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { NO_OFFSET, type Dk, type Handle } from '../abi/dk.ts';
 import { DkError, isDkError, type DkErrorCode } from '../abi/errors.ts';
 import { pathComponents } from './guest-path.ts';
@@ -25,8 +25,6 @@ interface Verified {
   chunks: Buffer[];
 }
 
-/** node:crypto's createHash, loaded on first use (a run without trusted files never hashes one). */
-const createHash = (algorithm: string): Crypto.Hash => (process.getBuiltinModule('node:crypto') as typeof Crypto).createHash(algorithm);
 const digest = (bytes: Uint8Array): Buffer => createHash('sha256').update(bytes).digest();
 
 /** The guest path lexically normalised ('.', '..' and repeated slashes resolved), the key of the manifest's table. */

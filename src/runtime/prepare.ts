@@ -23,9 +23,8 @@ import { insertTicks, TICK_MODULE, TICK_NAME } from '../wasm/ticks.ts';
 import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 import { devirtualizeUnwinding } from '../wasm/indirect.ts';
 import { markForTicks } from '../wasm/tick-marks.ts';
-import { instrumentWaits } from '../wasm/asyncify.ts';
 import { cacheRoot } from './cache-root.ts';
-import { instrumentInWorker } from './asyncify-thread.ts';
+import { instrumentInWorker, type AsyncifyOutcome } from './asyncify-thread.ts';
 
 /**
  * Modules up to this size are prepared automatically at first run, which waits for it in
@@ -295,7 +294,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       return save(prepared, target);
     }
     if (!byWasmOpt) {
-      const own = prepareOwn(bytes, { ...progress, steps: OWN_STEPS });
+      const own = await prepareOwn(bytes, { ...progress, steps: OWN_STEPS });
       if (own) return save(own, target);
     }
     const wasmOpt = findWasmOpt();
@@ -351,29 +350,42 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
 }
 
 /**
- * The full preparation by drawbridge's own rewriters, in this process: the marks of the tick
- * counter, the countdown made of them, then Asyncify through the imports that wait and the
- * tick. Linear in the code (tens of milliseconds for a small module, where wasm-opt takes about
- * a second); the prepared module runs about as fast as wasm-opt's, which also optimizes
- * (docs/snapshot.md, "Costs, measured"). Null for a module they do not take (wasm-opt's then).
+ * The full preparation by drawbridge's own rewriters: the marks of the tick counter and the
+ * countdown made of them (in this thread, as the tick rewrite always ran), then Asyncify through
+ * the imports that wait and the tick. Tens of milliseconds for a small module where wasm-opt
+ * takes about a second, and the prepared module runs about as fast as wasm-opt's, which also
+ * optimizes (docs/snapshot.md, "Preparing small modules"). Null for a module they do not take
+ * (wasm-opt's turn then).
  */
-function prepareOwn(bytes: Uint8Array, progress: Progress): Uint8Array | null {
+async function prepareOwn(bytes: Uint8Array, progress: Progress): Promise<Uint8Array | null> {
+  let ticked: Uint8Array | null;
   try {
     step(progress, 'marking loops');
     const marked = markForTicks(withinCaps(bytes, progress));
     step(progress, 'tick counter');
-    const ticked = insertTicks(marked);
-    if (!ticked) return null;
-    overDeadline(progress);
-    step(progress, 'asyncify');
-    const instrumented = instrumentWaits(ticked, new Set(captureImports())).bytes;
-    const prepared = addControlExport(instrumented) ?? exportMutableGlobals(instrumented);
-    // What they make is checked before it is kept: a module V8 refuses goes to wasm-opt instead.
-    return WebAssembly.validate(prepared as Uint8Array<ArrayBuffer>) ? prepared : null;
+    ticked = insertTicks(marked);
   } catch (e) {
     if (e instanceof PrepareCapError) throw e;
     return null;
   }
+  if (!ticked) return null;
+  overDeadline(progress);
+  step(progress, 'asyncify');
+  // In the worker thread of the waits-only preparation, under the same caps: crafted nesting
+  // makes this pass slow (a 3 KB module of 1000 nested loops: 0.25 s), and a daemon's thread
+  // must go on answering meanwhile. The worker answers no module V8 would not validate.
+  const own = await asyncifyInWorker(ticked, progress);
+  return own.kind === 'done' ? own.bytes : null;
+}
+
+/** drawbridge's own Asyncify in its worker thread, under the preparation's caps (a PrepareCapError past one). */
+async function asyncifyInWorker(bytes: Uint8Array, progress: Progress): Promise<Exclude<AsyncifyOutcome, { kind: 'over-time' | 'over-memory' }>> {
+  const caps = progress.caps;
+  const own = await instrumentInWorker(bytes, captureImports(), { deadline: progress.deadline, memoryBytes: caps?.memoryBytes ?? Infinity });
+  if (own.kind === 'over-time') throw new PrepareCapError(`preparing took longer than ${caps!.timeoutMs / 1000} s (DRAWBRIDGE_PREPARE_TIMEOUT)`);
+  if (own.kind === 'over-memory')
+    throw new PrepareCapError(`instrumenting needed more than ${Math.round(caps!.memoryBytes / 2 ** 20)} MiB of memory (DRAWBRIDGE_PREPARE_MEMORY)`);
+  return own;
 }
 
 /** Write a prepared module into the cache (atomically: a reader never sees half of one). */
@@ -412,8 +424,7 @@ async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progr
   // minutes), in a worker thread under the caps; Binaryen for the modules it does not take.
   if (progress.options.instrumenter !== 'wasm-opt') {
     step(progress, 'asyncify');
-    const caps = progress.caps;
-    const own = await instrumentInWorker(bytes, imports, { deadline: progress.deadline, memoryBytes: caps?.memoryBytes ?? Infinity });
+    const own = await asyncifyInWorker(bytes, progress);
     switch (own.kind) {
       case 'done':
         step(progress, 'merging');
@@ -421,10 +432,6 @@ async function prepareWaitsOnly(bytes: Uint8Array, work: string, progress: Progr
           prepared: concat([own.bytes, customSection(WAITS_ONLY_SECTION)]),
           run: concat([own.run, customSection(WAITS_ONLY_SECTION), customSection(RUN_ONLY_SECTION)]),
         };
-      case 'over-time':
-        throw new PrepareCapError(`preparing took longer than ${caps!.timeoutMs / 1000} s (DRAWBRIDGE_PREPARE_TIMEOUT)`);
-      case 'over-memory':
-        throw new PrepareCapError(`instrumenting needed more than ${Math.round(caps!.memoryBytes / 2 ** 20)} MiB of memory (DRAWBRIDGE_PREPARE_MEMORY)`);
       case 'invalid':
         throw new PrepareError('the instrumented module is not valid (a bug: please report it)');
       case 'error':
