@@ -1,5 +1,6 @@
-// Prepared modules against node:wasi, alternating: each round runs node:wasi, drawbridge and
-// drawbridge with the module prepared for checkpoints (Asyncify, tick counter), one after the
+// Prepared modules against node:wasi, alternating: each round runs node:wasi, drawbridge,
+// drawbridge with the module prepared for checkpoints (Asyncify, tick counter) by its own
+// rewriters, and the same prepared by Binaryen's wasm-opt (which also optimizes), one after the
 // other, so that a slow moment of the machine hits all three alike; the ratios are of the
 // medians over the rounds (`--reps`, 9 or more on a noisy machine). The time is the guest's run
 // alone: every run compiles afresh (below), and the compile is a first run's cost, which the
@@ -23,6 +24,7 @@ export const prepared: Benchmark = {
   byDefault: false,
   async run(ctx: BenchContext) {
     const cache = mkdtempSync(join(tmpdir(), 'drawbridge-bench-cache-'));
+    const binaryenCache = mkdtempSync(join(tmpdir(), 'drawbridge-bench-cache-wasm-opt-'));
     const rows: string[][] = [];
     try {
       for (const k of KERNELS) {
@@ -31,32 +33,35 @@ export const prepared: Benchmark = {
         // for all rounds (prepared qsort gave 1.12x in one run and 1.24x in the next that way).
         const spec = { module: wasmPath(k.name), args: [k.name, k.arg], hostEnv: { DRAWBRIDGE_CACHE: cache, DRAWBRIDGE_CODE_CACHE: '0' } };
         const prepSpec = { ...spec, prepared: true };
+        const binaryenSpec = { ...prepSpec, instrumenter: 'wasm-opt' as const, hostEnv: { ...spec.hostEnv, DRAWBRIDGE_CACHE: binaryenCache } };
         // Not counted: the first runs prepare the module and fill the code cache.
-        for (const s of [spec, prepSpec]) {
+        for (const s of [spec, prepSpec, binaryenSpec]) {
           const o = await runGuest('drawbridge', s, null);
           if (o.exitCode !== 0) ctx.fail(`prepared ${k.name}: exit ${o.exitCode}: ${o.stderr.trim()}`);
         }
-        const t = { wasi: [] as number[], db: [] as number[], prep: [] as number[] };
+        const t = { wasi: [] as number[], db: [] as number[], prep: [] as number[], binaryen: [] as number[] };
         for (let r = 0; r < ctx.reps; r++) {
           for (const [key, runner, s] of [
             ['wasi', 'node:wasi', spec],
             ['db', 'drawbridge', spec],
             ['prep', 'drawbridge', prepSpec],
+            ['binaryen', 'drawbridge', binaryenSpec],
           ] as const) {
             const o = await runGuest(runner, s, null);
             if (o.exitCode !== 0) ctx.fail(`prepared ${k.name} ${key}: exit ${o.exitCode}: ${o.stderr.trim()}`);
             t[key].push(runMs(o));
           }
         }
-        const [w, d, p] = [median(t.wasi), median(t.db), median(t.prep)];
-        rows.push([k.name, fixed(w, 0), fixed(d, 0), fixed(p, 0), ratio(d / w), ratio(p / w), ratio(p / d)]);
+        const [w, d, p, b] = [median(t.wasi), median(t.db), median(t.prep), median(t.binaryen)];
+        rows.push([k.name, fixed(w, 0), fixed(d, 0), fixed(p, 0), fixed(b, 0), ratio(d / w), ratio(p / w), ratio(p / d), ratio(b / d)]);
       }
     } finally {
       rmSync(cache, { recursive: true, force: true });
+      rmSync(binaryenCache, { recursive: true, force: true });
     }
     printTable(
       `Prepared modules (ms, median of ${ctx.reps} alternating rounds)`,
-      ['kernel', 'node:wasi', 'drawbridge', 'db prepared', 'db/node:wasi', 'prepared/node:wasi', 'prepared/db'],
+      ['kernel', 'node:wasi', 'drawbridge', 'db prepared', 'prepared by wasm-opt', 'db/node:wasi', 'prepared/node:wasi', 'prepared/db', 'wasm-opt/db'],
       rows,
     );
   },

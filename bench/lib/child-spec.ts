@@ -13,6 +13,8 @@ export interface ChildSpec {
   hostEnv?: Record<string, string>;
   /** Run it prepared for checkpoints, as `drawbridge run` does (drawbridge only). */
   prepared?: boolean;
+  /** Prepared by Binaryen's wasm-opt instead of drawbridge's own rewriters (put in the child's cache for runCommand to find). */
+  instrumenter?: 'wasm-opt';
   /** Run the (already compiled) module this many times in this process; default 1. */
   repeat?: number;
   /** wasmtime only: the file of the module's precompiled code (loaded if there, else written). */

@@ -249,14 +249,12 @@ export interface PrepareOptions {
   chunkCodeBytes?: number;
 }
 
-/** The steps of a preparation by drawbridge's own rewriters, as onProgress names them. */
-export const OWN_STEPS = ['marking loops', 'tick counter', 'asyncify'] as const;
-/** The steps of a preparation by wasm-opt. */
+/** The steps of a preparation (by drawbridge's own rewriters or by wasm-opt), as onProgress names them. */
 export const PREPARE_STEPS = ['marking loops', 'tick counter', 'indirect calls', 'asyncify'] as const;
 /** The steps of a waits-only preparation. */
 export const WAITS_ONLY_STEPS = ['call graph', 'asyncify', 'merging'] as const;
 
-type Step = (typeof PREPARE_STEPS)[number] | (typeof OWN_STEPS)[number] | (typeof WAITS_ONLY_STEPS)[number];
+type Step = (typeof PREPARE_STEPS)[number] | (typeof WAITS_ONLY_STEPS)[number];
 
 /** Whether `drawbridge prepare` without a flag prepares this module waits-only: past the automatic size. */
 export function waitsOnlyByDefault(bytes: Uint8Array): boolean {
@@ -294,7 +292,7 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       return save(prepared, target);
     }
     if (!byWasmOpt) {
-      const own = await prepareOwn(bytes, { ...progress, steps: OWN_STEPS });
+      const own = await prepareOwn(bytes, progress);
       if (own) return save(own, target);
     }
     const wasmOpt = findWasmOpt();
@@ -350,9 +348,9 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
 }
 
 /**
- * The full preparation by drawbridge's own rewriters: the marks of the tick counter and the
- * countdown made of them (in this thread, as the tick rewrite always ran), then Asyncify through
- * the imports that wait and the tick. Tens of milliseconds for a small module where wasm-opt
+ * The full preparation by drawbridge's own rewriters: the marks of the tick counter, the
+ * countdown made of them and the indirect calls made direct (in this thread, as these rewrites
+ * always ran), then Asyncify through the imports that wait and the tick. Tens of milliseconds for a small module where wasm-opt
  * takes about a second, and the prepared module runs about as fast as wasm-opt's, which also
  * optimizes (docs/snapshot.md, "Preparing small modules"). Null for a module they do not take
  * (wasm-opt's turn then).
@@ -364,11 +362,16 @@ async function prepareOwn(bytes: Uint8Array, progress: Progress): Promise<Uint8A
     const marked = markForTicks(withinCaps(bytes, progress));
     step(progress, 'tick counter');
     ticked = insertTicks(marked);
+    if (!ticked) return null;
+    // Indirect calls that may unwind become direct ones (wasm/indirect.ts, as for wasm-opt):
+    // those of a type with one function in the table get a guarded direct call, which V8 may
+    // inline (qsort's comparator: the prepared qsort then runs as fast as the plain one).
+    step(progress, 'indirect calls');
+    ticked = devirtualizeUnwinding(withinCaps(ticked, progress), new Set(captureImports()))?.bytes ?? ticked;
   } catch (e) {
     if (e instanceof PrepareCapError) throw e;
     return null;
   }
-  if (!ticked) return null;
   overDeadline(progress);
   step(progress, 'asyncify');
   // In the worker thread of the waits-only preparation, under the same caps: crafted nesting

@@ -93,7 +93,7 @@ testNeedingBinaryen('a module too big to prepare at first run: checkpoint says h
   const full = spawnSync(process.execPath, [BIN, 'prepare', '--full', big], { encoding: 'utf8', env });
   assert.equal(full.status, 0, full.stderr);
   assert.match(full.stdout, /^prepared .*big\.wasm: \d+ -> \d+ bytes/);
-  assert.match(full.stderr, /\[-{20}\] step 1\/3: marking loops[^]*step 2\/3: tick counter[^]*step 3\/3: asyncify/);
+  assert.match(full.stderr, /\[-{20}\] step 1\/4: marking loops[^]*step 2\/4: tick counter[^]*step 3\/4: indirect calls[^]*step 4\/4: asyncify/);
   const second = start();
   await second.ready;
   const ck = spawnSync(process.execPath, [BIN, 'checkpoint', String(second.child.pid), '-o', join(dir, 'b.snap')], { encoding: 'utf8', env });
