@@ -350,10 +350,10 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
 /**
  * The full preparation by drawbridge's own rewriters: the marks of the tick counter, the
  * countdown made of them and the indirect calls made direct (in this thread, as these rewrites
- * always ran), then Asyncify through the imports that wait and the tick. Tens of milliseconds for a small module where wasm-opt
- * takes about a second, and the prepared module runs about as fast as wasm-opt's, which also
- * optimizes (docs/snapshot.md, "Preparing small modules"). Null for a module they do not take
- * (wasm-opt's turn then).
+ * always ran), then Asyncify through the imports that wait and the tick. Tens of milliseconds
+ * for a small module where wasm-opt takes about a second, and the prepared module runs about as
+ * fast as wasm-opt's, which also optimizes (docs/snapshot.md, "Preparing small modules"). Null
+ * for a module they do not take (wasm-opt's turn then).
  */
 async function prepareOwn(bytes: Uint8Array, progress: Progress): Promise<Uint8Array | null> {
   let ticked: Uint8Array | null;

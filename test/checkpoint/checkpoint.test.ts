@@ -109,6 +109,19 @@ test('a truncated, corrupted or foreign snapshot is refused with a clear error',
   assert.throws(() => decodeSnapshot(readFileSync(file)), /too short/);
 });
 
+/** spin.wasm, prepared, started with `args` and `more`; its output goes into `out`. */
+function startSpin(module: WebAssembly.Module, prepared: Uint8Array, args: string[], out: string[], more: Partial<Parameters<typeof startCommand>[0]> = {}) {
+  return startCommand({
+    host,
+    module,
+    args,
+    manifest: emptyManifest(),
+    capture: { moduleBytes: prepared, moduleName: 'spin.wasm' },
+    stdout: (b) => void out.push(Buffer.from(b).toString()),
+    ...more,
+  });
+}
+
 for (const instrumenter of ['drawbridge', 'wasm-opt'] as const) {
   test(`a program that computes without any system call is captured by its tick counter (prepared by ${instrumenter === 'drawbridge' ? "drawbridge's own rewriters" : 'wasm-opt'})`, async () => {
     const raw = readFileSync('build/guests/checkpoint/spin.wasm');
@@ -117,15 +130,7 @@ for (const instrumenter of ['drawbridge', 'wasm-opt'] as const) {
     const args = ['spin', '4', '40000000'];
     const runOnce = async (restore?: Uint8Array, snapshotAfterMs?: number) => {
       const out: string[] = [];
-      const r = await startCommand({
-        host,
-        module,
-        args,
-        manifest: emptyManifest(),
-        capture: { moduleBytes: prepared, moduleName: 'spin.wasm' },
-        restore: restore ? decodeSnapshot(restore) : undefined,
-        stdout: (b) => void out.push(Buffer.from(b).toString()),
-      });
+      const r = await startSpin(module, prepared, args, out, { restore: restore ? decodeSnapshot(restore) : undefined });
       let snap: Promise<Uint8Array> | null = null;
       // The guest never waits: the request is seen at its next tick (every few ms the tick also
       // lets the event loop run, which is what fires this timer at all).
@@ -151,15 +156,7 @@ test('tier-up: a program still running after its first slice moves onto a new in
   const args = ['spin', '3', '30000000'];
   const go = async (optimize?: () => WebAssembly.Module) => {
     const out: string[] = [];
-    const r = await startCommand({
-      host,
-      module,
-      args,
-      manifest: emptyManifest(),
-      optimize,
-      capture: { moduleBytes: prepared, moduleName: 'spin.wasm' },
-      stdout: (b) => void out.push(Buffer.from(b).toString()),
-    });
+    const r = await startSpin(module, prepared, args, out, { optimize });
     const first = r.instance;
     const status = await r.done;
     return { status, out: out.join(''), moved: r.instance !== first };

@@ -1,9 +1,9 @@
 // Node built-ins loaded on first use, through require. A `drawbridge run` of a module that is
-// already prepared, or too big to prepare, never spawns a process and may never hash or take a
-// snapshot or use the network, and loading node:child_process, node:crypto, node:zlib or node:net
-// (which node:tty loads too) up front would add to
-// every CLI start (docs/performance.md, "Output buffering and lazy built-ins").
-// (require also skips the ESM facade, which evaluates every lazy export of a built-in.)
+// already prepared, or too big to prepare, never spawns a process and may never hash, take a
+// snapshot or use the network, and loading node:child_process, node:crypto, node:zlib or
+// node:net (which node:tty loads too) up front would add to every CLI start
+// (docs/performance.md, "Output buffering and lazy built-ins"). (require also skips the ESM
+// facade, which evaluates every lazy export of a built-in.)
 
 import type * as ChildProcess from 'node:child_process';
 import type * as Crypto from 'node:crypto';
