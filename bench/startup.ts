@@ -4,6 +4,9 @@
 //  - as a whole CLI process: `node bin/drawbridge.js run hello.wasm` against a plain node:wasi
 //    script (bench/lib/nodewasi-cli.mjs); mean ms per process, including Node's own start-up.
 //    The CLI runs from dist/, which is rebuilt first when src/ is newer.
+//  - the first run of a module never seen (an empty DRAWBRIDGE_CACHE: prepared, compiled, its
+//    code cached) against the run after it, whole CLI processes, for hello and for the sha256
+//    kernel of `bench compute`: what preparing at first run costs a user.
 //  - wasmtime 49 (the PyPI wheel, bench/lib/wasmtime.ts) beside them: in process as the others
 //    (compiled once, then run many times); as a whole process, bench/lib/wasmtime-runner.py
 //    loading precompiled code (as `wasmtime run` of a `wasmtime compile` output). That process
@@ -16,10 +19,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Benchmark, BenchContext } from './lib/context.ts';
 import { runGuest, runProcess, type Outcome, type Runner } from './lib/spawn.ts';
-import { fixed, mean, ratio } from './lib/stats.ts';
+import { fixed, mean, median, ratio } from './lib/stats.ts';
 import { printTable } from './lib/table.ts';
 import { NODE, ROOT, wasmPath } from './lib/paths.ts';
 import { pythonOwnMs, runWasmtime, WASMTIME_MISSING, wasmtimeVersion } from './lib/wasmtime.ts';
+import { KERNELS } from './compute.ts';
 
 const IN_PROCESS_RUNS = 300;
 const CLI_RUNS = 10;
@@ -149,5 +153,38 @@ export const startup: Benchmark = {
       ['how', 'node:wasi', 'drawbridge', 'wasmtime', 'db/node:wasi', 'db/wasmtime'],
       rows,
     );
+    if (ensureDist())
+      printTable(
+        `First run of a module never seen, then the run after it (whole CLI process, ms, median of ${ctx.reps})`,
+        ['module', 'first run', 'cached run', 'first/cached'],
+        await firstRuns(ctx),
+      );
   },
 };
+
+/** Each module's first `drawbridge run` in an empty cache, then its second, `ctx.reps` times. */
+async function firstRuns(ctx: BenchContext): Promise<string[][]> {
+  const rows: string[][] = [];
+  // sha256 with the work of `bench compute` (about half a second): a program that runs a while.
+  for (const [name, args] of [
+    ['hello', []],
+    ['sha256', [KERNELS.find((k) => k.name === 'sha256')!.arg]],
+  ] as const) {
+    const first: number[] = [];
+    const cached: number[] = [];
+    for (let r = 0; r < ctx.reps; r++) {
+      const cache = mkdtempSync(join(tmpdir(), 'drawbridge-bench-first-'));
+      try {
+        for (const into of [first, cached]) {
+          const o = await runProcess(NODE, [join(ROOT, 'bin', 'drawbridge.js'), 'run', wasmPath(name), ...args], { env: { DRAWBRIDGE_CACHE: cache } });
+          if (o.exitCode !== 0) ctx.fail(`startup first run ${name}: exit ${o.exitCode}: ${o.stderr.trim()}`);
+          into.push(o.wallMs);
+        }
+      } finally {
+        rmSync(cache, { recursive: true, force: true });
+      }
+    }
+    rows.push([`${name}.wasm`, fixed(median(first), 0), fixed(median(cached), 0), ratio(median(first) / median(cached))]);
+  }
+  return rows;
+}
