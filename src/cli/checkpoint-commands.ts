@@ -17,7 +17,7 @@ import { ExtensionError, loadExtensions } from '../runtime/extensions.ts';
 import { ModuleError, readModuleFile } from '../runtime/module-cache.ts';
 import { compileImage, snapshotImage, startOptions } from '../runtime/load.ts';
 import { startCommand } from '../runtime/picoprocess.ts';
-import { AUTO_PREPARE_MAX_BYTES, PrepareError, prepareModule, preparedPath, waitsOnlyByDefault } from '../runtime/prepare.ts';
+import { AUTO_PREPARE_MAX_BYTES, keepPrepared, PrepareError, prepareModule, preparedPath, waitsOnlyByDefault } from '../runtime/prepare.ts';
 import { decodeSnapshot, SnapshotError, type Snapshot } from '../checkpoint/snapshot.ts';
 import { compareRequest, missingGrantsMessage, stateForStack } from '../checkpoint/request.ts';
 import { KeyError, keyPath } from '../checkpoint/seal.ts';
@@ -35,7 +35,7 @@ export const RESTORE_USAGE =
 
 /** --host addresses a picoprocess of a drawbridge serve daemon (serve-commands.ts). */
 const forDaemon = (argv: string[]): boolean => argv.some((a) => a === '--host' || a.startsWith('--host='));
-export const PREPARE_USAGE = 'usage: drawbridge prepare [--waits-only] MODULE.wasm';
+export const PREPARE_USAGE = 'usage: drawbridge prepare [--waits-only | --full] [--wasm-opt] MODULE.wasm';
 
 const HELP = { type: 'boolean', short: 'h' } as const;
 /** --key FILE: the host key to seal with, or (repeatable) to accept seals of. */
@@ -522,12 +522,22 @@ const PREPARE_OPTIONS = {
     type: 'boolean',
     help: `with the tick counter even past ${AUTO_PREPARE_MAX_BYTES / 1024} KiB (minutes and gigabytes on a big module).`,
   },
+  'wasm-opt': {
+    type: 'boolean',
+    help: [
+      "by Binaryen's wasm-opt instead of drawbridge's own rewriters: slower to make (about a",
+      'second for a small module), and it also optimizes the program (-O3 up to 64 KiB, -O2',
+      'above), which may make it faster than the original; later runs use it (it replaces the',
+      "cache's entry).",
+    ].join('\n'),
+  },
   help: HELP,
 } as const satisfies OptionTable;
 
 const PREPARE_HELP = `${PREPARE_USAGE}
 
-Prepares a module for checkpoints (Binaryen Asyncify) and caches it by content hash;
+Prepares a module for checkpoints (the tick counter and Asyncify, by drawbridge's own
+rewriters, or Binaryen's wasm-opt with --wasm-opt) and caches it by content hash;
 \`drawbridge run\` and \`drawbridge serve\` then use the prepared module. Modules up to
 ${AUTO_PREPARE_MAX_BYTES / 1024} KiB are prepared automatically at first run.
 
@@ -560,8 +570,10 @@ export async function prepareCommand(argv: string[], io: CommandIo): Promise<num
       );
     const started = Date.now();
     const tty = process.stderr.isTTY;
+    const byWasmOpt = a.values['wasm-opt'] === true;
     const prepared = await prepareModule(bytes, {
       waitsOnly,
+      ...(byWasmOpt ? { instrumenter: 'wasm-opt' as const } : {}),
       // A bar by steps (wasm-opt says nothing about its progress within one), and the time.
       onProgress: (phase, s, step, steps) => {
         const done = Math.round(((step - 1) / steps) * 20);
@@ -572,6 +584,7 @@ export async function prepareCommand(argv: string[], io: CommandIo): Promise<num
       },
     });
     if (tty) process.stderr.write('\r\x1b[K');
+    if (byWasmOpt) keepPrepared(bytes, prepared, waitsOnly);
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     io.out(
       `prepared ${path}${waitsOnly ? ' (waits only)' : ''}: ${bytes.length} -> ${prepared.length} bytes (x${(prepared.length / bytes.length).toFixed(2)}) in ${secs} s: ${preparedPath(bytes, waitsOnly)}`,

@@ -26,7 +26,7 @@ commands:
   measure MODULE.wasm [--manifest F]
                          print the measurement of a module and manifest
   inspect FILE [--json]  show what a snapshot holds and asks for, without running it
-  prepare [--waits-only] MODULE.wasm
+  prepare [--waits-only | --full] [--wasm-opt] MODULE.wasm
                          prepare a big module for checkpoints (small ones are prepared at first run)
   command-from-reactor MODULE.wasm --entry EXPORT -o OUT.wasm
                          make a reactor (Ruby's ruby.wasm) a command that run starts, log mode included

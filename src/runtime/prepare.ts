@@ -391,6 +391,11 @@ async function asyncifyInWorker(bytes: Uint8Array, progress: Progress): Promise<
   return own;
 }
 
+/** Put `prepared` (made from `bytes` by wasm-opt, which does not fill the cache by itself) in the cache for later runs. */
+export function keepPrepared(bytes: Uint8Array, prepared: Uint8Array, waitsOnly: boolean): void {
+  save(prepared, preparedPath(bytes, waitsOnly));
+}
+
 /** Write a prepared module into the cache (atomically: a reader never sees half of one). */
 function save(prepared: Uint8Array, target: string): Uint8Array {
   mkdirSync(cacheDir(), { recursive: true });

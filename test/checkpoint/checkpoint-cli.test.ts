@@ -5,7 +5,7 @@ import { testNeedingBinaryen } from '../support/toolchain.ts';
 import { withPadding } from '../support/wasm-padding.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRunOnly } from '../../src/runtime/prepare.ts';
@@ -101,6 +101,30 @@ testNeedingBinaryen('a module too big to prepare at first run: checkpoint says h
   assert.equal(await new Promise((r) => second.child.on('close', r)), 0);
 });
 
+testNeedingBinaryen("drawbridge prepare --wasm-opt: Binaryen's preparation replaces drawbridge's in the cache, and later runs use it", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'db-cli-wasm-opt-'));
+  const env = { ...process.env, DRAWBRIDGE_CACHE: join(dir, 'cache') };
+  const counter = 'build/guests/checkpoint/counter.wasm';
+  const prepare = (...flags: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, 'prepare', ...flags, counter], { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    const m = /^prepared .*counter\.wasm: (\d+) -> (\d+) bytes .* s: (.*\.v\d+\.wasm)\n$/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    return { size: Number(m[2]), entry: m[3]! };
+  };
+  const own = prepare();
+  const binaryen = prepare('--wasm-opt');
+  assert.equal(binaryen.entry, own.entry);
+  // drawbridge's Asyncify keeps a rewind version of each function; Binaryen's module is smaller.
+  assert.ok(binaryen.size < own.size, `${binaryen.size} against ${own.size}`);
+  assert.equal(statSync(own.entry).size, binaryen.size);
+  const run = spawnSync(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, counter, '3', '1'], { encoding: 'utf8', env });
+  // The counter's exit status is its sum.
+  assert.match(run.stdout, /done sum 5\n$/);
+  assert.equal(run.status, 5, run.stderr);
+  assert.equal(statSync(own.entry).size, binaryen.size, 'the run used the entry as it was');
+});
+
 testNeedingBinaryen('drawbridge prepare --waits-only: three steps, no tick counter; the program is then checkpointed while it waits', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'db-cli-waits-'));
   const big = join(dir, 'big.wasm');
@@ -108,7 +132,7 @@ testNeedingBinaryen('drawbridge prepare --waits-only: three steps, no tick count
   const env = { ...process.env, DRAWBRIDGE_CACHE: join(dir, 'cache') };
   const bad = spawnSync(process.execPath, [BIN, 'prepare', '--wait-only', big], { encoding: 'utf8', env });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /unknown option --wait-only\n.*usage: drawbridge prepare \[--waits-only\] MODULE\.wasm/);
+  assert.match(bad.stderr, /unknown option --wait-only\n.*usage: drawbridge prepare \[--waits-only \| --full\] \[--wasm-opt\] MODULE\.wasm/);
   const prep = spawnSync(process.execPath, [BIN, 'prepare', '--waits-only', big], { encoding: 'utf8', env });
   assert.equal(prep.status, 0, prep.stderr);
   assert.match(prep.stdout, /^prepared .*big\.wasm \(waits only\): \d+ -> \d+ bytes .*\.waits\.wasm\n$/);
