@@ -525,10 +525,10 @@ const PREPARE_OPTIONS = {
   'wasm-opt': {
     type: 'boolean',
     help: [
-      "by Binaryen's wasm-opt instead of drawbridge's own rewriters: slower to make (about a",
-      'second for a small module), and it also optimizes the program (-O3 up to 64 KiB, -O2',
-      'above), which may make it faster than the original; later runs use it (it replaces the',
-      "cache's entry).",
+      "by Binaryen's wasm-opt, not drawbridge's own rewriters: slower to make (about",
+      'a second for a small module), and it also optimizes the program (-O3 up to',
+      '64 KiB, -O2 above), which may run faster than the original; it replaces the',
+      "cache's entry, so later runs use it.",
     ].join('\n'),
   },
   help: HELP,
