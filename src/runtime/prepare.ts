@@ -282,6 +282,11 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
     // pass fails (after many minutes on a big module), so say so at once.
     throw new PrepareError('the module already uses Asyncify for its own purposes; drawbridge cannot prepare it for checkpoints');
   }
+  // drawbridge's own rewriters need no files: a folder only for wasm-opt.
+  if (!waitsOnly && !byWasmOpt) {
+    const own = await prepareOwn(bytes, progress);
+    if (own) return save(own, target);
+  }
   const work = mkdtempSync(join(tmpdir(), 'drawbridge-prepare-'));
   try {
     if (waitsOnly) {
@@ -290,10 +295,6 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
       // The module to run first: an entry for the whole one means both are there.
       if (run) save(run, runOnlyPath(target));
       return save(prepared, target);
-    }
-    if (!byWasmOpt) {
-      const own = await prepareOwn(bytes, progress);
-      if (own) return save(own, target);
     }
     const wasmOpt = findWasmOpt();
     const input = join(work, 'in.wasm');
