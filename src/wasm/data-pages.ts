@@ -11,7 +11,8 @@ const DATA = 11;
 /**
  * The indices of the `pageSize` pages that instantiating `bytes` may leave non-zero, or null
  * when that cannot be told from the module alone: a start function (it may write anywhere), a
- * segment whose offset is not an `i32.const`, a second memory, or bytes that are not a whole module.
+ * segment whose offset is not an `i32.const` or that is for another memory, or bytes that are not
+ * a whole module.
  */
 export function pagesWrittenAtInstantiation(bytes: Uint8Array, pageSize: number): Set<number> | null {
   try {

@@ -5,16 +5,21 @@
 // process, where running wasm-opt for it costs a process and a whole read and write of the
 // module.
 
-import { concat, leb, localsOf, Reader, section, sections } from './binary.ts';
+import { concat, importEntries, leb, localsOf, Reader, section, sections } from './binary.ts';
 import { addFunctionImports, funcTypeBytes, rebuild, renamed, SECTION, withEntries } from './add-imports.ts';
 import { skipInstruction } from './instructions.ts';
 
 const I32 = 0x7f;
 
-/** `bytes` with the log_execution import and its marks. Throws on what it cannot read. */
+/**
+ * `bytes` with the log_execution import and its marks. Throws on what it cannot read, and on a
+ * module that imports env.log_execution itself (the tick rewrite would take that one).
+ */
 export function markForTicks(bytes: Uint8Array): Uint8Array {
   const secs = sections(bytes);
   const find = (id: number) => secs.find((s) => s.id === id);
+  if (importEntries(bytes, find(SECTION.import)).some((e) => e.module === 'env' && e.name === 'log_execution'))
+    throw new Error('the module imports env.log_execution already');
   const w = addFunctionImports(bytes, [{ module: 'env', name: 'log_execution', type: funcTypeBytes([I32], []) }]);
   const logIndex = w.indices[0]!;
   const mark = Uint8Array.from([0x41, 0x00, 0x10, ...leb(logIndex)]);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Reader, importEntries, localsOf, sections } from '../../src/wasm/binary.ts';
+import { Reader, concat, importEntries, localsOf, MODULE_HEADER, section, sections } from '../../src/wasm/binary.ts';
 import { skipInstruction } from '../../src/wasm/instructions.ts';
 import { markForTicks } from '../../src/wasm/tick-marks.ts';
 import { PREPARE_STEPS, prepareModule } from '../../src/runtime/prepare.ts';
@@ -82,6 +82,16 @@ test('every guest: a mark at each function entry and loop head, every other inst
     checked++;
   }
   assert.ok(checked > 20);
+});
+
+test('a module that imports env.log_execution itself is refused (wasm-opt prepares it then)', () => {
+  const own = concat([
+    MODULE_HEADER,
+    section(1, [1, 0x60, 1, 0x7f, 0]),
+    section(2, [1, 3, 0x65, 0x6e, 0x76, 13, ...new TextEncoder().encode('log_execution'), 0, 0]),
+  ]);
+  assert.ok(WebAssembly.validate(own as Uint8Array<ArrayBuffer>));
+  assert.throws(() => markForTicks(own), /imports env\.log_execution already/);
 });
 
 test("a small module is prepared by drawbridge's own rewriters: four steps, no wasm-opt, then read from the cache", async () => {
