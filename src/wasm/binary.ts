@@ -96,6 +96,20 @@ export class Reader {
   }
 }
 
+/** The signed 32-bit LEB128 at `pos` (an i32.const's immediate), without a Reader object. */
+export function readS32(bytes: Uint8Array, pos: number): number {
+  let result = 0;
+  let shift = 0;
+  let b: number;
+  do {
+    b = bytes[pos++]!;
+    result |= (b & 0x7f) << shift;
+    shift += 7;
+  } while (b & 0x80 && shift < 35);
+  if (shift < 32 && b & 0x40) result |= -1 << shift;
+  return result | 0;
+}
+
 export function leb(n: number): number[] {
   const out: number[] = [];
   do {

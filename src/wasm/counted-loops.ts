@@ -60,7 +60,7 @@
 // below that (how the limit was chosen, with the timings: docs/snapshot.md, "How a running
 // program is captured").
 
-import { Reader } from './binary.ts';
+import { Reader, readS32 } from './binary.ts';
 import { skipInstruction } from './instructions.ts';
 
 /** Most work, in instruction bytes executed, a counted loop (or all of a function's) may do. */
@@ -136,19 +136,6 @@ export interface CountedLoops {
    * a caller's counted loop adds per call.
    */
   work: number;
-}
-
-function readS32(bytes: Uint8Array, pos: number): number {
-  let result = 0;
-  let shift = 0;
-  let b: number;
-  do {
-    b = bytes[pos++]!;
-    result |= (b & 0x7f) << shift;
-    shift += 7;
-  } while (b & 0x80 && shift < 35);
-  if (shift < 32 && b & 0x40) result |= -1 << shift;
-  return result | 0;
 }
 
 interface Decoded {

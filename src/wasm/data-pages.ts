@@ -2,7 +2,7 @@
 // segments cover. A restore into a fresh instance zeroes the instance's own bytes the snapshot
 // does not hold; knowing where they can be spares reading every other page (a fork's cost).
 
-import { MODULE_HEADER, Reader, sections } from './binary.ts';
+import { MODULE_HEADER, Reader, readS32, sections } from './binary.ts';
 
 /** The section ids this reads. */
 const START = 8;
@@ -53,16 +53,9 @@ export function pagesWrittenAtInstantiation(bytes: Uint8Array, pageSize: number)
 /** The unsigned value of an offset expression `i32.const N end`, else null. */
 function i32Const(r: Reader): number | null {
   if (r.byte() !== 0x41) return null;
-  let result = 0;
-  let shift = 0;
-  let b: number;
-  do {
-    b = r.byte();
-    result |= (b & 0x7f) << shift;
-    shift += 7;
-  } while (b & 0x80 && shift < 35);
-  if (b & 0x80) return null;
-  if (shift < 32 && b & 0x40) result |= -1 << shift;
-  if (r.byte() !== 0x0b) return null;
-  return result >>> 0;
+  const start = r.pos;
+  const value = readS32(r.bytes, start);
+  r.skipLeb();
+  if (r.pos - start > 5 || r.byte() !== 0x0b) return null; // an i32's LEB128 has at most 5 bytes
+  return value >>> 0;
 }
