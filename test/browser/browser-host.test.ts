@@ -94,6 +94,16 @@ async function site(): Promise<Site> {
   };
 }
 
+/** `fn` with a site of its own, closed after it (the page must not have thrown). */
+async function withSite(fn: (s: Site) => Promise<void>): Promise<void> {
+  const s = await site();
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
 /** The guest run to its end on Node with `stdin`: its output (the reference the page must match). */
 async function onNode(args: string[], stdin: string, dir: string): Promise<{ out: string; code: number }> {
   const module = await compileModule(GUEST);
@@ -127,9 +137,8 @@ test('the browser bundle imports no Node module, and a Node module sneaking in f
   await assert.rejects(bundleForBrowser(probe, dir, 'probe'), /probe\.ts imports path, a Node module/);
 });
 
-browserTest('the page runs a C guest: arguments, environment, files, stdin (a string or a callback), as Node runs it', async () => {
-  const s = await site();
-  try {
+browserTest('the page runs a C guest: arguments, environment, files, stdin (a string or a callback), as Node runs it', () =>
+  withSite(async (s) => {
     const nodeDir = mkdtempSync(join(tmpdir(), 'db-browser-ref-'));
     const reference = await onNode(['a b', 'c'], 'one\ntwo\n', nodeDir);
     assert.match(
@@ -190,14 +199,11 @@ browserTest('the page runs a C guest: arguments, environment, files, stdin (a st
       return await r.done;
     });
     assert.deepEqual(killed, { exitCode: 137, error: 'killed' });
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
-browserTest('files kept in IndexedDB: saved when a run ends, loaded by the next run instead of the initial files', async () => {
-  const s = await site();
-  try {
+browserTest('files kept in IndexedDB: saved when a run ends, loaded by the next run instead of the initial files', () =>
+  withSite(async (s) => {
     const seen = await s.page.evaluate(async () => {
       const d = (await import(String('/drawbridge.js'))) as typeof Api;
       const store = d.indexedDbFileStore('browser-host-test');
@@ -210,16 +216,13 @@ browserTest('files kept in IndexedDB: saved when a run ends, loaded by the next 
     });
     // Each run numbers its lines from 1; the second appended to the file the first left.
     assert.equal(seen, '1 first\n1 second\n');
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
 browserTest(
   'a frame-buffer guest: frames reach onFrame, a mouse drag sent by input() is drawn, and the drawing survives a checkpoint and restore (examples/paint.wasm, prepared)',
-  async () => {
-    const s = await site();
-    try {
+  () =>
+    withSite(async (s) => {
       writeFileSync(join(s.dir, 'paint.wasm'), await prepareModule(readFileSync('examples/paint.wasm')));
       const drawn = await s.page.evaluate(async () => {
         const d = (await import(String('/drawbridge.js'))) as typeof Api;
@@ -274,10 +277,7 @@ browserTest(
         status: { exitCode: 0 },
         size: [320, 240],
       });
-    } finally {
-      await s.close();
-    }
-  },
+    }),
 );
 
 /** The prepared guest started on Node, fed "one", checkpointed while it waits for its next line. */
@@ -307,9 +307,8 @@ async function nodeSnapshot(dir: string): Promise<Uint8Array> {
   return snapshot;
 }
 
-browserTest('a snapshot taken on Node restores in the page: the next line is answered with its count, hash and file offset intact', async () => {
-  const s = await site();
-  try {
+browserTest('a snapshot taken on Node restores in the page: the next line is answered with its count, hash and file offset intact', () =>
+  withSite(async (s) => {
     const nodeDir = mkdtempSync(join(tmpdir(), 'db-browser-node-'));
     const snapshot = await nodeSnapshot(nodeDir);
     const reference = await onNode(['x'], 'one\ntwo\n', mkdtempSync(join(tmpdir(), 'db-browser-ref-')));
@@ -336,14 +335,11 @@ browserTest('a snapshot taken on Node restores in the page: the next line is ans
     assert.equal(restored.out, reference.out.slice(reference.out.indexOf('2: two')));
     assert.equal(restored.code, 0);
     assert.equal(restored.seen, '1 one\n2 two\n');
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
-browserTest('a sealed snapshot of drawbridge checkpoint restores in the page, fetched by URL, only with trustUnsealed (the page holds no key)', async () => {
-  const s = await site();
-  try {
+browserTest('a sealed snapshot of drawbridge checkpoint restores in the page, fetched by URL, only with trustUnsealed (the page holds no key)', () =>
+  withSite(async (s) => {
     const dir = mkdtempSync(join(tmpdir(), 'db-browser-cli-'));
     const env = { ...process.env, DRAWBRIDGE_KEY: join(dir, 'host.key') };
     const child = spawn(process.execPath, [BIN, 'run', '--dir', `${dir}::/data`, 'build/guests/browser/lines.wasm', 'x'], { env });
@@ -384,10 +380,8 @@ browserTest('a sealed snapshot of drawbridge checkpoint restores in the page, fe
     );
     assert.equal(restored.out, reference.out.slice(reference.out.indexOf('2: two')));
     assert.equal(restored.code, 0);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
 browserTest(
   "drawbridge serve and the page hand a picoprocess to each other: its checkpoint restores in the page, the page's restores under serve",
@@ -462,9 +456,8 @@ browserTest(
 
 browserTest(
   'a snapshot asking for a mount the page does not grant is refused in one line, as are an unsealed one without trustUnsealed, one carrying another module than it names and one bigger than memoryLimit',
-  async () => {
-    const s = await site();
-    try {
+  () =>
+    withSite(async (s) => {
       const snapshot = await nodeSnapshot(mkdtempSync(join(tmpdir(), 'db-browser-node-')));
       // The same snapshot carrying another module than the one its META names (every checksum right).
       const { meta, module, pages } = decodeSnapshot(snapshot);
@@ -509,15 +502,11 @@ browserTest(
         refusals.untrusted,
         'Error|snapshot is not sealed: anyone could have written it; restore it only if you trust its source, with trustUnsealed: true',
       );
-    } finally {
-      await s.close();
-    }
-  },
+    }),
 );
 
-browserTest("a snapshot taken in the page restores under drawbridge restore and continues; with leaveRunning the page's program goes on", async () => {
-  const s = await site();
-  try {
+browserTest("a snapshot taken in the page restores under drawbridge restore and continues; with leaveRunning the page's program goes on", () =>
+  withSite(async (s) => {
     const taken = await s.page.evaluate(async () => {
       const d = (await import(String('/drawbridge.js'))) as typeof Api;
       let out = '';
@@ -592,10 +581,8 @@ browserTest("a snapshot taken in the page restores under drawbridge restore and 
     assert.deepEqual(live.status, { exitCode: 0 });
     assert.equal(live.out, reference.out);
     assert.ok(live.size > 65536);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
 /** The page's document, as the functions run in the page use it (this file is type-checked without the DOM). */
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
