@@ -9,6 +9,7 @@ import type * as ChildProcess from 'node:child_process';
 import type * as Crypto from 'node:crypto';
 import type * as Dgram from 'node:dgram';
 import type * as Dns from 'node:dns';
+import type * as Http from 'node:http';
 import type * as Net from 'node:net';
 import type * as Tty from 'node:tty';
 import type * as Zlib from 'node:zlib';
@@ -22,6 +23,7 @@ let zlib: typeof Zlib | undefined;
 let net: typeof Net | undefined;
 let dgram: typeof Dgram | undefined;
 let dns: typeof Dns | undefined;
+let http: typeof Http | undefined;
 
 export function nodeChildProcess(): typeof ChildProcess {
   return (childProcess ??= require('node:child_process') as typeof ChildProcess);
@@ -42,6 +44,11 @@ export function nodeDgram(): typeof Dgram {
 
 export function nodeDns(): typeof Dns {
   return (dns ??= require('node:dns') as typeof Dns);
+}
+
+/** node:http, when a program first serves HTTP: an ESM import of it makes Node evaluate its lazy exports, which loads undici. */
+export function nodeHttp(): typeof Http {
+  return (http ??= require('node:http') as typeof Http);
 }
 
 export function nodeZlib(): typeof Zlib {

@@ -11,7 +11,7 @@
 //    complete head gets its client a 502.
 
 import type * as http from 'node:http';
-import { createRequire } from 'node:module';
+import { nodeHttp } from '../lazy-builtins.ts';
 import { DkError } from '../../../abi/errors.ts';
 import type { DkResult } from '../../../abi/dk.ts';
 import { LISTEN_BACKLOG, type ServerTable } from '../../kernel/net/driver.ts';
@@ -23,13 +23,6 @@ import { NodeListener } from './listen.ts';
 import { TX_HIGH } from './tcp.ts';
 
 export { HTTP_HEAD_MAX } from '../../kernel/net/http-head.ts';
-
-// node:http is loaded when a program first serves HTTP, through require: an ESM import of it
-// makes Node evaluate its lazy exports, which loads undici, a large share of a CLI start.
-let httpModule: typeof http | null = null;
-function nodeHttp(): typeof http {
-  return (httpModule ??= createRequire(import.meta.url)('node:http') as typeof http);
-}
 
 function requestHead(req: http.IncomingMessage): Buffer {
   return Buffer.from(requestHeadText(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders), 'latin1');
