@@ -94,5 +94,13 @@ if (!existsSync(main)) {
   process.exit(1);
 }
 const { main: run } = await import(pathToFileURL(main).href);
-// Exit explicitly: a guest may leave host resources (a stdin reader) that would keep Node alive.
-process.exit(await run(process.argv.slice(2)));
+const status = await run(process.argv.slice(2));
+// End as an empty event loop ends, not by process.exit: that shuts V8's threads down without
+// the isolate, and a JIT compile job on one of them, waiting for a collection only this thread
+// would run, then holds the exit forever (nodejs/node#54918; seen after a burst of forks). A
+// guest may leave host resources that keep Node alive (a stdin reader): past a moment, exit.
+process.exitCode = status;
+setTimeout(() => {
+  if (process.env.DRAWBRIDGE_DEBUG_EXIT === '1') process._rawDebug(`drawbridge: still held by ${process.getActiveResourcesInfo().join(', ')}`);
+  process.exit(status);
+}, 250).unref();

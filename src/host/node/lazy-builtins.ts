@@ -67,13 +67,23 @@ export function sha256(bytes: Uint8Array): Buffer {
 
 /**
  * Whether `fd` is a terminal. node:tty (which loads node:net) is loaded only for a character
- * device, the only kind a terminal is; `st` is the descriptor's stat when the caller has it.
+ * device, the only kind a terminal is, and not for Linux's memory devices (major 1: /dev/null,
+ * /dev/zero, /dev/urandom), which a program started by a service or a test often has as stdin;
+ * `st` is the descriptor's stat when the caller has it.
  */
 export function isTerminal(fd: number, st?: Stats | null): boolean {
+  let stat: Stats;
   try {
-    if (!(st ?? fstatSync(fd)).isCharacterDevice()) return false;
+    stat = st ?? fstatSync(fd);
   } catch {
     return false; // a closed descriptor
   }
+  if (!stat.isCharacterDevice()) return false;
+  if (process.platform === 'linux' && linuxMajor(stat.rdev) === 1) return false;
   return (require('node:tty') as typeof Tty).isatty(fd);
+}
+
+/** The major number of a Linux device number (glibc's major()). */
+function linuxMajor(rdev: number): number {
+  return ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
 }
