@@ -46,7 +46,7 @@ export interface CapturePlatform {
   /** Encode a snapshot file (snapshot-format.ts encodeSnapshotWith). */
   encode(meta: Omit<SnapshotMeta, 'memory'>, memory: WebAssembly.Memory, module: Uint8Array): Uint8Array;
   /** A snapshot that stays in this process (snapshot-format.ts snapshotInProcessWith). */
-  inProcess(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8Array, module: Uint8Array): Snapshot;
+  inProcess(meta: Omit<SnapshotMeta, 'memory'>, memory: WebAssembly.Memory, module: Uint8Array): Snapshot;
   /** Keep a fork child's snapshot for its parent; the token DkProcessCreate("fork:TOKEN") names (fork.ts). */
   registerFork(parentId: number, snapshot: Snapshot): string;
 }
@@ -284,7 +284,7 @@ export class CaptureCore {
       return 'continue';
     }
     this.runOnly = false;
-    return { swap: this.platform.inProcess(this.meta(true), new Uint8Array(this.memory!.buffer), this.snapshotModule()), to: 'whole' };
+    return { swap: this.platform.inProcess(this.meta(true), this.memory!, this.snapshotModule()), to: 'whole' };
   }
 
   private startUnwind(): number {
@@ -328,7 +328,7 @@ export class CaptureCore {
     this.pending = null;
     if (pending.swap) {
       try {
-        const snapshot = this.platform.inProcess(this.meta(true), new Uint8Array(this.memory!.buffer), this.snapshotModule());
+        const snapshot = this.platform.inProcess(this.meta(true), this.memory!, this.snapshotModule());
         pending.resolve(new Uint8Array(0));
         return { swap: snapshot };
       } catch (e) {
@@ -341,7 +341,7 @@ export class CaptureCore {
         const shared = this.libos.state.saveForFork();
         if (typeof shared === 'string') throw new CaptureError(`cannot fork: ${shared}`);
         const meta = this.meta(false, shared.saved);
-        pending.inProcess(this.platform.inProcess(meta, new Uint8Array(this.memory!.buffer), this.snapshotModule()), shared.handles);
+        pending.inProcess(this.platform.inProcess(meta, this.memory!, this.snapshotModule()), shared.handles);
       } catch (e) {
         pending.reject(e instanceof Error ? e : new Error(String(e)));
       }

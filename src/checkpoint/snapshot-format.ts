@@ -16,7 +16,7 @@
 // synchronously, the browser's WebCrypto only asynchronously.
 
 import type { SavedLibOs } from '../libos/index.ts';
-import { pageSumOf, pageSummer } from './page-sum.ts';
+import { nonZeroPagesOf, pageSumOf, pageSummer } from './page-sum.ts';
 import { pagesWrittenAtInstantiation } from '../wasm/data-pages.ts';
 
 export const SNAPSHOT_MAGIC = 'DRAWBSNP';
@@ -81,8 +81,6 @@ export interface FormatPrimitives {
   crc32(bytes: Uint8Array, value?: number): number;
   /** The indices of the `pageSize` pages of `mem` that are not all zero. */
   nonZeroPages(mem: Uint8Array, pageSize: number): number[];
-  /** A test of whether `size` bytes of `mem` from `at` are all zero (reading them, writing nothing). */
-  zeroTest(mem: Uint8Array): (at: number, size: number) => boolean;
   /** A buffer of `size` bytes that the caller writes whole (need not be zeroed first). */
   alloc(size: number): Uint8Array;
 }
@@ -101,7 +99,7 @@ export function encodeSnapshotWith(
   // From a Wasm memory, each page's sum is taken where it is, by the SIMD module.
   const memory = source instanceof Uint8Array ? source : new Uint8Array(source.buffer);
   const sumAt = source instanceof Uint8Array ? null : pageSummer(source);
-  const nonZero = host.nonZeroPages(memory, PAGE_SIZE);
+  const nonZero = source instanceof Uint8Array ? host.nonZeroPages(memory, PAGE_SIZE) : nonZeroPagesOf(source, PAGE_SIZE);
   const fullMeta: SnapshotMeta = { ...meta, memory: { pages: memory.length / PAGE_SIZE, nonZeroPages: nonZero.length } };
   const metaBytes = new TextEncoder().encode(JSON.stringify(fullMeta));
   const sectionCount = module ? 3 : 2;
@@ -250,7 +248,7 @@ function writtenPages(module: Uint8Array, pageSize: number): Set<number> | null 
  * the instance's own pages (its data segments), those the snapshot does not hold are zeroed.
  * Touching no other page keeps a restore (and a fork) from faulting in memory it does not use.
  */
-export function restoreMemoryWith(host: FormatPrimitives, snapshot: Snapshot, memory: WebAssembly.Memory): void {
+export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): void {
   const pages = snapshot.meta.memory.pages;
   const have = memory.buffer.byteLength / PAGE_SIZE;
   if (have < pages) memory.grow(pages - have);
@@ -259,7 +257,11 @@ export function restoreMemoryWith(host: FormatPrimitives, snapshot: Snapshot, me
   // Only the pages the instance wrote (its data segments) need zeroing; reading the others
   // leaves them untouched, where a fill would fault every one of them in. Where the module
   // says which pages those are, no other page is read at all.
-  const isZero = host.zeroTest(view);
+  const words = new Int32Array(memory.buffer);
+  const isZero = (at: number, len: number): boolean => {
+    for (let i = at >>> 2, end = (at + len) >>> 2; i < end; i++) if (words[i] !== 0) return false;
+    return true;
+  };
   const written = snapshot.module ? writtenPages(snapshot.module, size) : null;
   for (let p = 0, at = 0; p < (have * PAGE_SIZE) / size; p++, at += size) {
     if (!snapshot.pages.has(p) && (written === null || written.has(p)) && !isZero(at, size)) view.fill(0, at, at + size);
@@ -287,11 +289,12 @@ export function restoreMemoryWith(host: FormatPrimitives, snapshot: Snapshot, me
 export function snapshotInProcessWith(
   host: FormatPrimitives,
   meta: Omit<SnapshotMeta, 'memory'>,
-  memory: Uint8Array,
+  source: WebAssembly.Memory | Uint8Array,
   module: Uint8Array,
   pageSize: number,
 ): Snapshot {
-  const nonZero = host.nonZeroPages(memory, pageSize);
+  const memory = source instanceof Uint8Array ? source : new Uint8Array(source.buffer);
+  const nonZero = source instanceof Uint8Array ? host.nonZeroPages(memory, pageSize) : nonZeroPagesOf(source, pageSize);
   const copy = new Uint8Array(nonZero.length * pageSize);
   const pages = new Map<number, Uint8Array>();
   nonZero.forEach((p, i) => {

@@ -27,7 +27,6 @@ import {
   encodeSnapshotWith,
   moduleHashMismatch,
   PAGE_SIZE,
-  restoreMemoryWith,
   SnapshotError,
   snapshotInProcessWith,
   type DecodeOptions,
@@ -36,7 +35,7 @@ import {
   type SnapshotMeta,
 } from './snapshot-format.ts';
 
-export { checkPages, PAGE_SIZE, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotError } from './snapshot-format.ts';
+export { checkPages, PAGE_SIZE, restoreMemory, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotError } from './snapshot-format.ts';
 export type { DecodeOptions, SavedExtension, Snapshot, SnapshotMeta } from './snapshot-format.ts';
 
 export function sha256(bytes: Uint8Array): string {
@@ -62,10 +61,6 @@ export function nonZeroPages(mem: Uint8Array, pageSize = PAGE_SIZE): number[] {
 const NODE: FormatPrimitives = {
   crc32,
   nonZeroPages,
-  zeroTest: (mem) => {
-    const buf = Buffer.from(mem.buffer, mem.byteOffset, mem.byteLength);
-    return (at, size) => buf.compare(ZERO_PAGE, 0, size, at, at + size) === 0;
-  },
   alloc: (size) => {
     const b = Buffer.allocUnsafeSlow(size);
     // A plain Uint8Array: Buffer's slice() shares memory, which a caller would not expect.
@@ -86,7 +81,7 @@ const IN_PROCESS_PAGE_SIZE = 4096;
  * buffer, nothing checksummed or encoded, since no byte of it crosses a trust boundary or a
  * disk.
  */
-export function snapshotInProcess(meta: Omit<SnapshotMeta, 'memory'>, memory: Uint8Array, module: Uint8Array): Snapshot {
+export function snapshotInProcess(meta: Omit<SnapshotMeta, 'memory'>, memory: WebAssembly.Memory | Uint8Array, module: Uint8Array): Snapshot {
   return snapshotInProcessWith(NODE, meta, memory, module, IN_PROCESS_PAGE_SIZE);
 }
 
@@ -103,14 +98,6 @@ export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot', options: De
     if (wrong) throw wrong;
   }
   return snapshot;
-}
-
-/**
- * Put a snapshot's memory into `memory` (a fresh instance's), checking each page a lazy decode
- * left unchecked (snapshot-format.ts restoreMemoryWith).
- */
-export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): void {
-  restoreMemoryWith(NODE, snapshot, memory);
 }
 
 /**

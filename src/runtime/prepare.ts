@@ -111,7 +111,15 @@ const RUN_ONLY_SECTION = 'drawbridge.run-only';
 
 /** Whether a prepared module is one without its rewind versions (cachedRunModule). */
 export function isRunOnly(prepared: Uint8Array): boolean {
-  return customSectionNames(prepared).includes(RUN_ONLY_SECTION);
+  return markersOf(prepared).includes(RUN_ONLY_SECTION);
+}
+
+/** The custom sections' names of a prepared module, read once per bytes (a fork asks at every child). */
+const markers = new WeakMap<Uint8Array, string[]>();
+function markersOf(prepared: Uint8Array): string[] {
+  let names = markers.get(prepared);
+  if (!names) markers.set(prepared, (names = customSectionNames(prepared)));
+  return names;
 }
 
 /** Where the module without rewind versions sits beside the whole one's cache entry. */
@@ -146,7 +154,7 @@ export function cachedRunModule(bytes: Uint8Array): { run: Uint8Array; whole: ()
 
 /** Whether a prepared module was prepared without the tick counter (`drawbridge prepare --waits-only`). */
 export function isWaitsOnly(prepared: Uint8Array): boolean {
-  return customSectionNames(prepared).includes(WAITS_ONLY_SECTION);
+  return markersOf(prepared).includes(WAITS_ONLY_SECTION);
 }
 
 /**

@@ -1,8 +1,10 @@
 // The page checksum of snapshot format 4 (src/checkpoint/page-sum.ts): the Wasm SIMD module and
 // the JavaScript version give the same sum, and every one-byte change of a page changes it.
+// The same module finds the pages that are not all zero (what a fork's snapshot copies).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pageSumOf, pageSummer } from '../../src/checkpoint/page-sum.ts';
+import fc from 'fast-check';
+import { nonZeroPagesOf, pageSumOf, pageSummer } from '../../src/checkpoint/page-sum.ts';
 
 function filled(pages: number): WebAssembly.Memory {
   const memory = new WebAssembly.Memory({ initial: pages });
@@ -60,4 +62,26 @@ test('every one-byte change of a page changes its sum, whatever the byte, its pl
   const a = new Uint8Array(32).fill(1, 0, 16);
   const b = new Uint8Array(32).fill(1, 16, 32);
   assert.notEqual(pageSumOf(a), pageSumOf(b));
+});
+
+test('nonZeroPagesOf finds exactly the pages with a byte that is not zero, at any place in the page', () => {
+  const memory = new WebAssembly.Memory({ initial: 3, maximum: 8 });
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ at: fc.nat(3 * 65536 - 1), value: fc.integer({ min: 1, max: 255 }) }), { maxLength: 12 }),
+      fc.constantFrom(4096, 65536),
+      (writes, pageSize) => {
+        const u = new Uint8Array(memory.buffer);
+        u.fill(0);
+        for (const w of writes) u[w.at] = w.value;
+        const want = [...new Set(writes.map((w) => Math.floor(w.at / pageSize)))].sort((a, b) => a - b);
+        assert.deepEqual(nonZeroPagesOf(memory, pageSize), want);
+      },
+    ),
+  );
+  // A grown memory is scanned to its new end (the module reads the memory, not a stale view).
+  memory.grow(1);
+  new Uint8Array(memory.buffer).fill(0);
+  new Uint8Array(memory.buffer)[3 * 65536 + 65535] = 1;
+  assert.deepEqual(nonZeroPagesOf(memory, 4096), [16 * 3 + 15]);
 });
