@@ -31,6 +31,7 @@ import { ProcExit } from '../libos/index.ts';
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { contentHash } from './module-cache.ts';
 import { compileImage, isPreemptible, prepareImage, snapshotImage, startOptions } from './load.ts';
+import { tuneV8ForManyMemories } from './v8-tuning.ts';
 import { takeFork } from '../checkpoint/fork.ts';
 import type { ExitStatus, PicoprocessOptions, Running } from './picoprocess-types.ts';
 
@@ -145,6 +146,8 @@ export function createChildLauncher(parent: PicoprocessOptions, start: StartComm
       // A fork child: the parent's snapshot (fork.ts), restored with the parent's grants less children.
       const snapshot = takeFork(request.uri, request.parent.id);
       if (!snapshot) return DkError.NOT_FOUND;
+      // Every child is a new Wasm memory: V8's GC is told to count them as such (v8-tuning.ts).
+      tuneV8ForManyMemories();
       return superviseChild(request, async (wrapDk) => {
         const image = snapshotImage(snapshot.module!, snapshot.meta);
         // The parent's own compiled module when the snapshot carries its bytes (always, for a

@@ -35,7 +35,7 @@ import { OutputRing, DEFAULT_OUTPUT_CAPACITY } from './output-ring.ts';
 import { StdinFeed } from './stdin-feed.ts';
 import { ModuleStore, type LoadedModule } from './modules.ts';
 import { defaultLogFolder, openLogCheckpoint, placementLogPath, spawnStart } from './log-mode.ts';
-import { tuneV8ForManyMemories } from './pool/v8-tuning.ts';
+import { tuneV8ForManyMemories } from '../runtime/v8-tuning.ts';
 
 export type ProcessState = 'starting' | 'running' | 'exited' | 'checkpointed';
 

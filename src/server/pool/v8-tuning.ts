@@ -1,25 +1,8 @@
-// V8 settings for a host that holds thousands of Wasm memories.
-//
-// V8 counts each Wasm memory's pages as "external memory" and, by default, starts a full
-// mark-compact every time that external total has grown by some tens of MiB. A thousand
-// picoprocesses of two pages each make a GC every few hundred starts, each one longer as the
-// heap fills. With external memory counted in V8's global heap limit instead
-// (--external-memory-accounted-in-global-limit) a memory is created several times faster
-// with thousands alive, and a host fills up to its thousands of picoprocesses several times
-// faster (docs/serve.md, "Density"). The pages themselves are untouched (not resident) until
-// a guest writes them, so the GCs that flag saves would reclaim nothing.
-//
-// Flags are process-wide (every worker thread shares them), so setting it once is enough.
+// V8 settings for a host service's pool of worker threads, over those of every process that
+// holds many Wasm memories (src/runtime/v8-tuning.ts).
 
 import { setFlagsFromString } from 'node:v8';
-
-let done = false;
-
-export function tuneV8ForManyMemories(): void {
-  if (done) return;
-  done = true;
-  setFlagsFromString('--external-memory-accounted-in-global-limit');
-}
+import { tuneV8ForManyMemories } from '../../runtime/v8-tuning.ts';
 
 /** Semi-space of the young generation, MiB, at the least (above V8's default for a worker, which V8 also shrinks when idle). */
 export const POOL_MIN_SEMI_SPACE_MB = 16;
