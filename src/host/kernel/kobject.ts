@@ -18,7 +18,11 @@ export abstract class KObject {
    * host-side holder (a child's stdio, an abort registration, a mapping) taken with retain().
    */
   refs = 0;
-  private waiters: Set<Waker> | null = null;
+  // The waiters, first come first woken: the oldest in `waiter` when it came while no other
+  // waited (the common case, one wait on the object: no set, no copy to wake it), the rest in
+  // `more`, in order. `waiter` is only ever set while `more` is empty, so it is the oldest.
+  private waiter: Waker | null = null;
+  private more: Set<Waker> | null = null;
 
   /** Whether a wait on this object would be satisfied now. */
   isSignalled(): boolean {
@@ -28,16 +32,26 @@ export abstract class KObject {
   consume(): void {}
 
   addWaiter(w: Waker): void {
-    (this.waiters ??= new Set()).add(w);
+    if (this.waiter === w) return;
+    if (this.waiter === null && (this.more === null || this.more.size === 0)) this.waiter = w;
+    else (this.more ??= new Set()).add(w);
   }
   removeWaiter(w: Waker): void {
-    this.waiters?.delete(w);
+    if (this.waiter === w) this.waiter = null;
+    else this.more?.delete(w);
   }
   /** Wake every waiter; each re-checks isSignalled(). Call after any change of state. */
   protected notify(): void {
-    if (this.waiters === null || this.waiters.size === 0) return;
-    // Copy: a woken waiter removes itself from the set while we iterate.
-    for (const w of [...this.waiters]) w();
+    const first = this.waiter;
+    if (this.more === null || this.more.size === 0) {
+      first?.();
+      return;
+    }
+    // Copy: a woken waiter removes itself from the set while we iterate, and one that comes
+    // meanwhile waits for the next change.
+    const rest = [...this.more];
+    first?.();
+    for (const w of rest) w();
   }
   /** The last reference is gone. */
   release(): void {}
