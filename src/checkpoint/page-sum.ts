@@ -14,7 +14,7 @@
 // Where there is no Wasm memory to read (a snapshot checked as a file image), pageSumOf
 // computes the same sum in JavaScript, slower.
 
-import { concat, leb, MODULE_HEADER, nameBytes, section } from '../wasm/binary.ts';
+import { concat, leb, MODULE_HEADER, nameBytes, section, sleb } from '../wasm/binary.ts';
 
 /** Odd lane weights of `a` and even ones of `b` (any such constants keep the property above). */
 const C = [0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f];
@@ -83,6 +83,17 @@ function v128Const(lanes: readonly number[]): number[] {
   return [...V128_CONST, ...b];
 }
 
+/**
+ * The head of a loop over [ptr, ptr + len) of both functions (locals 0 ptr, 1 len, 2 end):
+ * end = ptr + len; block; loop; br_if 1 (out of the loop) once ptr >= end (unsigned).
+ */
+const RANGE_LOOP = [0x20, 0, 0x20, 1, 0x6a, 0x21, 2, 0x02, 0x40, 0x03, 0x40, 0x20, 0, 0x20, 2, 0x4f, 0x0d, 1];
+
+/** Its tail: ptr += step; br 0; end loop; end block. */
+function nextStep(step: number): number[] {
+  return [0x20, 0, 0x41, ...sleb(step), 0x6a, 0x21, 0, 0x0c, 0, 0x0b, 0x0b];
+}
+
 function moduleBytes(): Uint8Array {
   // locals: 0 ptr, 1 len (params), 2 end (i32), 3 a, 4 b (v128)
   const body = [
@@ -91,24 +102,7 @@ function moduleBytes(): Uint8Array {
     I32,
     2,
     V128, // local groups: one i32, two v128
-    0x20,
-    0,
-    0x20,
-    1,
-    0x6a,
-    0x21,
-    2, // end = ptr + len
-    0x02,
-    0x40,
-    0x03,
-    0x40, // block, loop
-    0x20,
-    0,
-    0x20,
-    2,
-    0x4f,
-    0x0d,
-    1, // br_if 1 (ptr >= end, unsigned)
+    ...RANGE_LOOP,
     0x20,
     3,
     0x20,
@@ -124,17 +118,7 @@ function moduleBytes(): Uint8Array {
     ...I32X4_ADD,
     0x21,
     4, // b = a + b
-    0x20,
-    0,
-    0x41,
-    16,
-    0x6a,
-    0x21,
-    0, // ptr += 16
-    0x0c,
-    0,
-    0x0b,
-    0x0b, // br 0, end loop, end block
+    ...nextStep(16),
     0x20,
     3,
     ...v128Const(C),
@@ -173,24 +157,7 @@ function moduleBytes(): Uint8Array {
     1,
     1,
     I32, // one i32 local
-    0x20,
-    0,
-    0x20,
-    1,
-    0x6a,
-    0x21,
-    2, // end = ptr + len
-    0x02,
-    0x40,
-    0x03,
-    0x40, // block, loop
-    0x20,
-    0,
-    0x20,
-    2,
-    0x4f,
-    0x0d,
-    1, // br_if 1 (ptr >= end, unsigned): all zero
+    ...RANGE_LOOP, // out of it: all zero
     ...load(0),
     ...load(16),
     ...V128_OR,
@@ -205,18 +172,7 @@ function moduleBytes(): Uint8Array {
     0,
     0x0f,
     0x0b, // if any bit is set: return 0
-    0x20,
-    0,
-    0x41,
-    0xc0,
-    0x00,
-    0x6a,
-    0x21,
-    0, // ptr += 64
-    0x0c,
-    0,
-    0x0b,
-    0x0b, // br 0, end loop, end block
+    ...nextStep(64),
     0x41,
     1,
     0x0b,
