@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { sha256 } from '../host/node/lazy-builtins.ts';
 import { cacheRoot } from './cache-root.ts';
+import { tuneV8ForManyMemories } from './v8-tuning.ts';
 
 const MAGIC = Buffer.from('DBCODE01');
 const HEADER = MAGIC.length + 32 + 32;
@@ -40,6 +41,11 @@ let natives: { serialize: Serialize; deserialize: Deserialize; tierUp: TierUp } 
 function v8Natives(): { serialize: Serialize; deserialize: Deserialize; tierUp: TierUp } | null {
   if (natives !== undefined) return natives;
   try {
+    // V8 accepts an entry only under the flags it was written with (its flag hash). A host
+    // service sets the GC flag of v8-tuning.ts before it compiles; every process that reads or
+    // writes the cache sets it too, so that `drawbridge run` and `drawbridge serve` share entries
+    // (without it a daemon compiled each new module with TurboFan, ~0.1 s of its first start).
+    tuneV8ForManyMemories();
     // The flag stays on: V8 parses a function's body again when it first runs it.
     v8.setFlagsFromString('--allow-natives-syntax');
     natives = {

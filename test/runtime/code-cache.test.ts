@@ -20,8 +20,11 @@ const OTHER = resolve('build/guests/runtime/echo_upper.wasm');
  * In a fresh process: what loadCompiled answers for `module` ('hit' or 'miss'), then compile
  * it through compileModule (which writes the cache on a miss) and run its exit status.
  */
-function probe(cache: string, module: string): string {
+function probe(cache: string, module: string, asHost = false): string {
+  // asHost: first what a host service's pool does before it compiles (tuneV8ForPoolWorkers).
+  const host = asHost ? `(await import(${JSON.stringify(resolve('src/server/pool/v8-tuning.ts'))})).tuneV8ForPoolWorkers();` : '';
   const script = `
+    ${host}
     import { readFileSync } from 'node:fs';
     import { loadCompiled } from ${JSON.stringify(join(SRC, 'code-cache.ts'))};
     import { compileModule } from ${JSON.stringify(join(SRC, 'module-cache.ts'))};
@@ -48,6 +51,22 @@ test('the first process compiles and stores the code; the next one loads it', ()
     assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
     assert.equal(entries(cache).length, 1);
     assert.equal(probe(cache, EXIT_CODE), 'hit _start,memory');
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('drawbridge run and a host service share entries: the GC flag a service sets is set wherever the cache is used', () => {
+  // V8 accepts serialized code only under the flags it was compiled with; the pool's
+  // --external-memory-accounted-in-global-limit is one V8 counts, so without it everywhere a
+  // daemon missed every entry the CLI wrote (and compiled each new module with TurboFan).
+  const cache = mkdtempSync(join(tmpdir(), 'db-code-'));
+  try {
+    assert.equal(probe(cache, EXIT_CODE), 'miss _start,memory');
+    assert.equal(probe(cache, EXIT_CODE, true), 'hit _start,memory', 'a service loads what a run stored');
+    rmSync(join(cache, 'code'), { recursive: true });
+    assert.equal(probe(cache, EXIT_CODE, true), 'miss _start,memory');
+    assert.equal(probe(cache, EXIT_CODE), 'hit _start,memory', 'a run loads what a service stored');
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
