@@ -13,6 +13,9 @@
 //
 // Where there is no Wasm memory to read (a snapshot checked as a file image), pageSumOf
 // computes the same sum in JavaScript, slower.
+//
+// The same module finds the pages that are not all zero (nonZeroPagesOf): what a snapshot
+// taken in the process (fork, tier-up) copies.
 
 import { concat, leb, MODULE_HEADER, nameBytes, section, sleb } from '../wasm/binary.ts';
 
@@ -84,18 +87,19 @@ function v128Const(lanes: readonly number[]): number[] {
 }
 
 /**
- * The head of a loop over [ptr, ptr + len) of both functions (locals 0 ptr, 1 len, 2 end):
- * end = ptr + len; block; loop; br_if 1 (out of the loop) once ptr >= end (unsigned).
+ * The head of a loop over [ptr, ptr + len) of both functions (locals 0 ptr, 1 len): block;
+ * loop; br_if 1 (out of the loop) once len is 0. The loop counts len down rather than comparing
+ * ptr with ptr + len, which wraps to 0 for the last page of a 4 GiB memory.
  */
-const RANGE_LOOP = [0x20, 0, 0x20, 1, 0x6a, 0x21, 2, 0x02, 0x40, 0x03, 0x40, 0x20, 0, 0x20, 2, 0x4f, 0x0d, 1];
+const RANGE_LOOP = [0x02, 0x40, 0x03, 0x40, 0x20, 1, 0x45, 0x0d, 1];
 
-/** Its tail: ptr += step; br 0; end loop; end block. */
+/** Its tail: ptr += step; len -= step; br 0; end loop; end block (len a multiple of step). */
 function nextStep(step: number): number[] {
-  return [0x20, 0, 0x41, ...sleb(step), 0x6a, 0x21, 0, 0x0c, 0, 0x0b, 0x0b];
+  return [0x20, 0, 0x41, ...sleb(step), 0x6a, 0x21, 0, 0x20, 1, 0x41, ...sleb(step), 0x6b, 0x21, 1, 0x0c, 0, 0x0b, 0x0b];
 }
 
 function moduleBytes(): Uint8Array {
-  // locals: 0 ptr, 1 len (params), 2 end (i32), 3 a, 4 b (v128)
+  // locals: 0 ptr, 1 len (params), 2 (unused i32), 3 a, 4 b (v128)
   const body = [
     1 + 1,
     1,
@@ -151,12 +155,10 @@ function moduleBytes(): Uint8Array {
   ];
   // zero(ptr, len) -> 1 when the len bytes at ptr (a multiple of 64) are all zero, else 0:
   // 64 bytes a step (four loads or-ed), out at the first that is not zero.
-  // locals: 0 ptr, 1 len (params), 2 end (i32)
+  // locals: 0 ptr, 1 len (params)
   const load = (offset: number) => [0x20, 0, ...V128_LOAD, 4, offset];
   const zero = [
-    1,
-    1,
-    I32, // one i32 local
+    0, // no locals
     ...RANGE_LOOP, // out of it: all zero
     ...load(0),
     ...load(16),

@@ -44,7 +44,7 @@ function v8Natives(): { serialize: Serialize; deserialize: Deserialize; tierUp: 
     // V8 accepts an entry only under the flags it was written with (its flag hash). A host
     // service sets the GC flag of v8-tuning.ts before it compiles; every process that reads or
     // writes the cache sets it too, so that `drawbridge run` and `drawbridge serve` share entries
-    // (without it a daemon compiled each new module with TurboFan, ~0.1 s of its first start).
+    // (docs/performance.md, "Tiering and the code cache").
     tuneV8ForManyMemories();
     // The flag stays on: V8 parses a function's body again when it first runs it.
     v8.setFlagsFromString('--allow-natives-syntax');

@@ -85,3 +85,12 @@ test('nonZeroPagesOf finds exactly the pages with a byte that is not zero, at an
   new Uint8Array(memory.buffer)[3 * 65536 + 65535] = 1;
   assert.deepEqual(nonZeroPagesOf(memory, 4096), [16 * 3 + 15]);
 });
+
+test('the last page of a 4 GiB memory is read too (ptr + len wraps to 0 there)', () => {
+  const memory = new WebAssembly.Memory({ initial: 65536 });
+  const u = new Uint8Array(memory.buffer);
+  u[u.length - 1] = 7;
+  assert.deepEqual(nonZeroPagesOf(memory, 4096), [65536 * 16 - 1]);
+  assert.deepEqual(nonZeroPagesOf(memory, 65536), [65535]);
+  for (const size of [4096, 65536]) assert.equal(pageSummer(memory)(u.length - size, size), pageSumOf(u.subarray(u.length - size)));
+});

@@ -1,8 +1,8 @@
 // How `drawbridge run` ends. process.exit() shuts V8's worker threads down without the
 // isolate: a JIT compile job on one of them, waiting for a collection only the main thread
 // would run, then holds the exit forever (nodejs/node#54918). A burst of forks leaves such jobs
-// in flight: `drawbridge run forkloop.wasm 25` hung at its end in about a third of the runs
-// until the CLI ended as an empty event loop ends.
+// in flight: `drawbridge run forkloop.wasm 25` hung at its end in some runs until the CLI
+// ended as an empty event loop ends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
