@@ -259,7 +259,7 @@ export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): v
   // says which pages those are, no other page is read at all.
   const words = new Int32Array(memory.buffer);
   const isZero = (at: number, len: number): boolean => {
-    for (let i = at >>> 2, end = (at + len) >>> 2; i < end; i++) if (words[i] !== 0) return false;
+    for (let i = at / 4, end = (at + len) / 4; i < end; i++) if (words[i] !== 0) return false;
     return true;
   };
   const written = snapshot.module ? writtenPages(snapshot.module, size) : null;
