@@ -9,11 +9,14 @@
 //   `drawbridge restore` does between reading the file and starting the guest. End to end
 //   (request to bytes; bytes to a running instance) and the costs that do not grow with
 //   memory (Node start-up, module compile, instantiation) are reported apart;
-// - fork + exit + wait latency (the guest times its own loop);
+// - fork + exit + wait latency (the guest times its own loop), in this process and in a fresh
+//   `drawbridge run`;
 // - migration downtime on loopback: from the checkpoint request to the program running again
 //   on the target.
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Benchmark, BenchContext } from './lib/context.ts';
 import { fixed, median } from './lib/stats.ts';
@@ -237,10 +240,30 @@ export const checkpoint: Benchmark = {
         else forks[count]!.push(Number(m[1]) / 1000);
       }
     }
+    // The same loops as a user meets them: each a fresh `drawbridge run` (its JIT cold), a
+    // manifest granting the children.
+    const cli: Record<number, number[]> = { 20: [], 500: [] };
+    const dir = mkdtempSync(join(tmpdir(), 'drawbridge-bench-fork-'));
+    try {
+      const children = join(dir, 'children.toml');
+      writeFileSync(children, '[limits]\nchildren = 1000\n');
+      for (let rep = 0; rep < ctx.reps; rep++) {
+        for (const count of [20, 500]) {
+          const r = spawnSync(process.execPath, ['bin/drawbridge.js', 'run', '--manifest', children, 'build/guests/bench/forkloop.wasm', String(count)], {
+            encoding: 'utf8',
+          });
+          const m = /ns_per_fork=(\d+)/.exec(r.stdout);
+          if (r.status !== 0 || !m) ctx.fail(`drawbridge run forkloop.wasm ${count}: exit ${r.status} ${r.stderr}`);
+          else cli[count]!.push(Number(m[1]) / 1000);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     printTable(
-      `fork + exit + wait (µs per fork, median of ${ctx.reps}; the guest times 20 forks, then 500 in a new run)`,
-      ['drawbridge, 20 forks', 'drawbridge, 500 forks', 'Graphene (reported)', 'Linux (reported)'],
-      [[fixed(median(forks[20]!), 0), fixed(median(forks[500]!), 0), '463', '67']],
+      `fork + exit + wait (µs per fork, median of ${ctx.reps}; the guest times 20 forks, then 500 in a new run: in this process, after the rows above, and in a fresh \`drawbridge run\` each)`,
+      ['in process, 20 forks', 'in process, 500 forks', 'drawbridge run, 20 forks', 'drawbridge run, 500 forks', 'Graphene (reported)', 'Linux (reported)'],
+      [[fixed(median(forks[20]!), 0), fixed(median(forks[500]!), 0), fixed(median(cli[20]!), 0), fixed(median(cli[500]!), 0), '463', '67']],
     );
 
     // Migration downtime on loopback.
