@@ -16,7 +16,7 @@
 // modules (wasm/ticks.ts), which calls drawbridge.tick every few thousand loop iterations.
 
 import type { Manifest } from '../monitor/manifest/manifest.ts';
-import { INTERRUPTED_CALL, type SavedLibOs, type WasiLibOs } from '../libos/index.ts';
+import { IMPORT_MAX_ARGS, INTERRUPTED_CALL, type SavedLibOs, type WasiLibOs } from '../libos/index.ts';
 import { GLOBAL_EXPORT_PREFIX, mutableGlobals } from '../wasm/sections.ts';
 import { TICK_GLOBAL_EXPORT, TICK_INTERVAL } from '../wasm/ticks.ts';
 import { ASYNCIFY_OPS, bitsOfValue, CONTROL, CONTROL_EXPORT, valueOfBits, type AsyncifyExport } from '../wasm/control.ts';
@@ -136,20 +136,27 @@ export class CaptureCore {
     return (this.exports[name] as (a: number) => number)(arg);
   }
 
-  /** Wrap an import that may wait so that it can start an unwind. */
+  /**
+   * Wrap an import that may wait so that it can start an unwind. With a fixed list of
+   * parameters unless `fn` declares more (IMPORT_MAX_ARGS says why).
+   */
   wrap(fn: Fn): Fn {
-    return (...args: unknown[]) => {
-      if (this.rewinding) {
-        // The rewind reached the call that was interrupted: from here on it runs for real.
-        this.call('asyncify_stop_rewind');
-        this.rewinding = false;
-        this.libos.state.clearInterrupt();
-      }
-      if (this.pending && this.canRewind()) return this.startUnwind();
-      const r = fn(...args);
-      if (typeof r === 'number') return r;
-      return r.then((v) => (v === INTERRUPTED_CALL ? (this.pending && this.canRewind() ? this.startUnwind() : EINTR) : v));
-    };
+    const call = (r: number | Promise<number>): number | Promise<number> =>
+      typeof r === 'number' ? r : r.then((v) => (v === INTERRUPTED_CALL ? (this.pending && this.canRewind() ? this.startUnwind() : EINTR) : v));
+    if (fn.length > IMPORT_MAX_ARGS) return (...args: unknown[]) => this.beforeCall() ?? call(fn(...args));
+    return (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown, a6?: unknown, a7?: unknown, a8?: unknown, a9?: unknown) =>
+      this.beforeCall() ?? call(fn(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9));
+  }
+
+  /** Before a wrapped import runs: the end of a rewind that reached it, or the start of a pending unwind (its result). */
+  private beforeCall(): number | null {
+    if (this.rewinding) {
+      // The rewind reached the call that was interrupted: from here on it runs for real.
+      this.call('asyncify_stop_rewind');
+      this.rewinding = false;
+      this.libos.state.clearInterrupt();
+    }
+    return this.pending && this.canRewind() ? this.startUnwind() : null;
   }
 
   private lastYield = 0;

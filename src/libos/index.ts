@@ -98,6 +98,7 @@ export function createWasiLibOs(dk: Dk, options: WasiOptions, saved?: SavedLibOs
 
 export { SYSCALLS } from './wasi/table.ts';
 export type { SyscallFn } from './syscall.ts';
+export { IMPORT_MAX_ARGS } from './syscall.ts';
 export type { WasiOptions, Preopen } from './core/state.ts';
 export type { SavedLibOs } from './core/save.ts';
 export { ProcExit, GuestError, PreopenError } from './core/throws.ts';

@@ -22,6 +22,7 @@
 //   (memory-limit.ts), so memory.grow past it returns -1 inside the guest (malloc gets NULL).
 
 import { nowMs } from './clock.ts';
+import { IMPORT_MAX_ARGS } from '../libos/index.ts';
 import { CPU_EXCEEDED_EXIT_CODE, KILLED_EXIT_CODE } from '../abi/exit-status.ts';
 export { limitModuleMemory, MemoryLimitError } from '../wasm/memory-limit.ts';
 
@@ -143,12 +144,19 @@ export class Governor {
   }
 }
 
-/** `fn` under the governor g. `arguments`, not a rest parameter: no array on every call of a hot import. */
+/** `fn` under the governor g, called with a fixed list of parameters (IMPORT_MAX_ARGS says why). */
 function governedImport(g: Governor, fn: Fn, everyCall: boolean): Fn {
-  return function (this: unknown): number | Promise<number> {
+  if (fn.length > IMPORT_MAX_ARGS) {
+    return function (this: unknown): number | Promise<number> {
+      g.entered(everyCall);
+      // eslint-disable-next-line prefer-rest-params
+      const r = fn.apply(this, arguments as unknown as unknown[]);
+      return typeof r === 'number' ? r : g.waiting(r);
+    };
+  }
+  return (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown, a5?: unknown, a6?: unknown, a7?: unknown, a8?: unknown, a9?: unknown) => {
     g.entered(everyCall);
-    // eslint-disable-next-line prefer-rest-params
-    const r = fn.apply(this, arguments as unknown as unknown[]);
+    const r = fn(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9);
     return typeof r === 'number' ? r : g.waiting(r);
   };
 }
