@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Supervisor, type Entry } from '../../src/server/supervisor.ts';
 import { emptyManifest, type Limits, type Manifest } from '../../src/monitor/manifest/manifest.ts';
 import { CPU_EXCEEDED_EXIT_CODE } from '../../src/abi/exit-status.ts';
-import { limitModuleMemory, MemoryLimitError } from '../../src/runtime/quotas.ts';
+import { Governor, limitModuleMemory, MemoryLimitError } from '../../src/runtime/quotas.ts';
+import { IMPORT_MAX_ARGS } from '../../src/libos/index.ts';
 
 const GUESTS = join(import.meta.dirname, '..', '..', 'build', 'guests', 'density');
 const text = (e: Entry, which: 'stdout' | 'stderr' = 'stdout') => new TextDecoder().decode(e[which].read().bytes);
@@ -106,3 +107,16 @@ function stubImports(bytes: Uint8Array): WebAssembly.Imports {
   for (const i of WebAssembly.Module.imports(new WebAssembly.Module(bytes))) (imports[i.module] ??= {})[i.name] = () => 0;
   return imports;
 }
+
+test('the governor passes every argument through: up to IMPORT_MAX_ARGS as a fixed list, past it all of them, and a promise is waited on', async () => {
+  const g = new Governor(60_000);
+  const sum = (...a: number[]) => a.reduce((x, y) => x + y, 0);
+  const nine = (a: number, b: number, c: number, d: number, e: number, f: number, h: number, i: number, j: number) => sum(a, b, c, d, e, f, h, i, j);
+  assert.equal(g.wrap(nine)(1, 2, 3, 4, 5, 6, 7, 8, 9), 45);
+  const wide = Array.from({ length: IMPORT_MAX_ARGS + 2 }, (_, k) => k + 1);
+  // A function that declares more parameters than the fixed list gets every one of them.
+  const twelve = new Function(...wide.map((k) => `p${k}`), `return ${wide.map((k) => `p${k}`).join(' + ')};`) as (...a: number[]) => number;
+  assert.equal(twelve.length, IMPORT_MAX_ARGS + 2);
+  assert.equal(g.wrap(twelve)(...wide), sum(...wide));
+  assert.equal(await g.wrap((x: number) => Promise.resolve(x * 2))(21), 42);
+});
