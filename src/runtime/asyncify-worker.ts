@@ -36,5 +36,11 @@ function answer(job: AsyncifyJob): AsyncifyAnswer {
   }
 }
 
-const result = answer(workerData as AsyncifyJob);
-parentPort!.postMessage(result, result.kind === 'done' ? [result.bytes.buffer as ArrayBuffer, result.run.buffer as ArrayBuffer] : []);
+function reply(job: AsyncifyJob): void {
+  const result = answer(job);
+  parentPort!.postMessage(result, result.kind === 'done' ? [result.bytes.buffer as ArrayBuffer, result.run.buffer as ArrayBuffer] : []);
+}
+
+// The job comes with the thread, or by message to a thread started ahead of it (asyncify-thread.ts).
+if (workerData) reply(workerData as AsyncifyJob);
+else parentPort!.once('message', (job: AsyncifyJob) => reply(job));

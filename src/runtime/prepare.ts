@@ -24,7 +24,7 @@ import { nodeChildProcess, sha256 } from '../host/node/lazy-builtins.ts';
 import { devirtualizeUnwinding } from '../wasm/indirect.ts';
 import { markForTicks } from '../wasm/tick-marks.ts';
 import { cacheRoot } from './cache-root.ts';
-import { instrumentInWorker, type AsyncifyOutcome } from './asyncify-thread.ts';
+import { instrumentInWorker, startAsyncifyThread, type AsyncifyOutcome, type AsyncifyThread } from './asyncify-thread.ts';
 
 /**
  * Modules up to this size are prepared automatically at first run, which waits for it in
@@ -365,35 +365,48 @@ export async function prepareModule(bytes: Uint8Array, options: PrepareOptions =
  * for a module they do not take (wasm-opt's turn then).
  */
 async function prepareOwn(bytes: Uint8Array, progress: Progress): Promise<Uint8Array | null> {
-  let ticked: Uint8Array | null;
+  // The worker thread of the last step starts now: its start (tens of ms) overlaps the first three.
+  const thread = startAsyncifyThread(progress.caps?.memoryBytes ?? Infinity);
+  let handedOver = false;
   try {
-    step(progress, 'marking loops');
-    const marked = markForTicks(withinCaps(bytes, progress));
-    step(progress, 'tick counter');
-    ticked = insertTicks(marked);
-    if (!ticked) return null;
-    // Indirect calls that may unwind become direct ones (wasm/indirect.ts, as for wasm-opt):
-    // those of a type with one function in the table get a guarded direct call, which V8 may
-    // inline (qsort's comparator: the prepared qsort then runs as fast as the plain one).
-    step(progress, 'indirect calls');
-    ticked = devirtualizeUnwinding(withinCaps(ticked, progress), new Set(captureImports()))?.bytes ?? ticked;
-  } catch (e) {
-    if (e instanceof PrepareCapError) throw e;
-    return null;
+    let ticked: Uint8Array | null;
+    try {
+      step(progress, 'marking loops');
+      const marked = markForTicks(withinCaps(bytes, progress));
+      step(progress, 'tick counter');
+      ticked = insertTicks(marked);
+      if (!ticked) return null;
+      // Indirect calls that may unwind become direct ones (wasm/indirect.ts, as for wasm-opt):
+      // those of a type with one function in the table get a guarded direct call, which V8 may
+      // inline (qsort's comparator: the prepared qsort then runs as fast as the plain one).
+      step(progress, 'indirect calls');
+      ticked = devirtualizeUnwinding(withinCaps(ticked, progress), new Set(captureImports()))?.bytes ?? ticked;
+    } catch (e) {
+      if (e instanceof PrepareCapError) throw e;
+      return null;
+    }
+    overDeadline(progress);
+    step(progress, 'asyncify');
+    // In the worker thread of the waits-only preparation, under the same caps: crafted nesting
+    // makes this pass slow (a 3 KB module of 1000 nested loops: 0.25 s), and a daemon's thread
+    // must go on answering meanwhile. The worker answers no module V8 would not validate.
+    handedOver = true;
+    const own = await asyncifyInWorker(ticked, progress, thread);
+    return own.kind === 'done' ? own.bytes : null;
+  } finally {
+    if (!handedOver) thread.cancel();
   }
-  overDeadline(progress);
-  step(progress, 'asyncify');
-  // In the worker thread of the waits-only preparation, under the same caps: crafted nesting
-  // makes this pass slow (a 3 KB module of 1000 nested loops: 0.25 s), and a daemon's thread
-  // must go on answering meanwhile. The worker answers no module V8 would not validate.
-  const own = await asyncifyInWorker(ticked, progress);
-  return own.kind === 'done' ? own.bytes : null;
 }
 
-/** drawbridge's own Asyncify in its worker thread, under the preparation's caps (a PrepareCapError past one). */
-async function asyncifyInWorker(bytes: Uint8Array, progress: Progress): Promise<Exclude<AsyncifyOutcome, { kind: 'over-time' | 'over-memory' }>> {
+/** drawbridge's own Asyncify in its worker thread (one started already, or a new one), under the preparation's caps (a PrepareCapError past one). */
+async function asyncifyInWorker(
+  bytes: Uint8Array,
+  progress: Progress,
+  thread?: AsyncifyThread,
+): Promise<Exclude<AsyncifyOutcome, { kind: 'over-time' | 'over-memory' }>> {
   const caps = progress.caps;
-  const own = await instrumentInWorker(bytes, captureImports(), { deadline: progress.deadline, memoryBytes: caps?.memoryBytes ?? Infinity });
+  const limits = { deadline: progress.deadline, memoryBytes: caps?.memoryBytes ?? Infinity };
+  const own = await (thread ? thread.run(bytes, captureImports(), limits) : instrumentInWorker(bytes, captureImports(), limits));
   if (own.kind === 'over-time') throw new PrepareCapError(`preparing took longer than ${caps!.timeoutMs / 1000} s (DRAWBRIDGE_PREPARE_TIMEOUT)`);
   if (own.kind === 'over-memory')
     throw new PrepareCapError(`instrumenting needed more than ${Math.round(caps!.memoryBytes / 2 ** 20)} MiB of memory (DRAWBRIDGE_PREPARE_MEMORY)`);
