@@ -41,5 +41,6 @@ export const BROWSER_FORMAT: FormatPrimitives = {
     for (let p = 0; p < count; p++) if (!zeroAt(mem, p * pageSize, pageSize)) out.push(p);
     return out;
   },
+  zeroTest: (mem) => (at, size) => zeroAt(mem, at, size),
   alloc: (size) => new Uint8Array(size),
 };

@@ -9,11 +9,12 @@ import { createWasiLibOs, GuestError, GuestFault, ProcExit, type WasiLibOs } fro
 import type { Manifest } from '../monitor/manifest/manifest.ts';
 import { createMonitor, policyFromManifest } from '../monitor/monitor.ts';
 import { CaptureCore } from '../checkpoint/capture-core.ts';
-import { restoreMemory, type Snapshot } from '../checkpoint/snapshot-format.ts';
+import { restoreMemoryWith, type Snapshot } from '../checkpoint/snapshot-format.ts';
 import { ASYNCIFY_EXPORTS, CONTROL_EXPORT } from '../wasm/control.ts';
 import { ERROR_EXIT_CODE, KILLED_EXIT_CODE, TRAP_EXIT_CODE } from '../abi/exit-status.ts';
 import { bindImports } from './imports.ts';
 import { capturePlatform } from './capture-platform.ts';
+import { BROWSER_FORMAT } from './format-primitives.ts';
 import type { PageStdin } from './stdin.ts';
 
 export interface ExitStatus {
@@ -122,7 +123,7 @@ export async function startPicoprocess(spec: PicoprocessSpec): Promise<Picoproce
       capturer.bind(instance, memory);
       if (spec.restore) {
         // Pages are checked as they land; a bad one stops the restore before the guest runs.
-        restoreMemory(spec.restore, memory);
+        restoreMemoryWith(BROWSER_FORMAT, spec.restore, memory);
         capturer.restoreGlobals(spec.restore.meta.globals);
         capturer.startRewind(spec.restore.meta.asyncify.dataAddr, spec.restore.meta.asyncify.dataSize);
       }

@@ -81,8 +81,15 @@ export interface FormatPrimitives {
   crc32(bytes: Uint8Array, value?: number): number;
   /** The indices of the `pageSize` pages of `mem` that are not all zero. */
   nonZeroPages(mem: Uint8Array, pageSize: number): number[];
+  /** A test of whether `size` bytes of `mem` from `at` are all zero (reading them, writing nothing). */
+  zeroTest(mem: Uint8Array): (at: number, size: number) => boolean;
   /** A buffer of `size` bytes that the caller writes whole (need not be zeroed first). */
   alloc(size: number): Uint8Array;
+}
+
+/** The pages of `source` that are not all zero: a Wasm memory scanned in place by the page module, bytes by the host. */
+function nonZeroPagesFrom(host: FormatPrimitives, source: WebAssembly.Memory | Uint8Array, pageSize: number): number[] {
+  return source instanceof Uint8Array ? host.nonZeroPages(source, pageSize) : nonZeroPagesOf(source, pageSize);
 }
 
 /**
@@ -99,7 +106,7 @@ export function encodeSnapshotWith(
   // From a Wasm memory, each page's sum is taken where it is, by the SIMD module.
   const memory = source instanceof Uint8Array ? source : new Uint8Array(source.buffer);
   const sumAt = source instanceof Uint8Array ? null : pageSummer(source);
-  const nonZero = source instanceof Uint8Array ? host.nonZeroPages(memory, PAGE_SIZE) : nonZeroPagesOf(source, PAGE_SIZE);
+  const nonZero = nonZeroPagesFrom(host, source, PAGE_SIZE);
   const fullMeta: SnapshotMeta = { ...meta, memory: { pages: memory.length / PAGE_SIZE, nonZeroPages: nonZero.length } };
   const metaBytes = new TextEncoder().encode(JSON.stringify(fullMeta));
   const sectionCount = module ? 3 : 2;
@@ -248,7 +255,7 @@ function writtenPages(module: Uint8Array, pageSize: number): Set<number> | null 
  * the instance's own pages (its data segments), those the snapshot does not hold are zeroed.
  * Touching no other page keeps a restore (and a fork) from faulting in memory it does not use.
  */
-export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): void {
+export function restoreMemoryWith(host: FormatPrimitives, snapshot: Snapshot, memory: WebAssembly.Memory): void {
   const pages = snapshot.meta.memory.pages;
   const have = memory.buffer.byteLength / PAGE_SIZE;
   if (have < pages) memory.grow(pages - have);
@@ -257,11 +264,7 @@ export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): v
   // Only the pages the instance wrote (its data segments) need zeroing; reading the others
   // leaves them untouched, where a fill would fault every one of them in. Where the module
   // says which pages those are, no other page is read at all.
-  const words = new Int32Array(memory.buffer);
-  const isZero = (at: number, len: number): boolean => {
-    for (let i = at / 4, end = (at + len) / 4; i < end; i++) if (words[i] !== 0) return false;
-    return true;
-  };
+  const isZero = host.zeroTest(view);
   const written = snapshot.module ? writtenPages(snapshot.module, size) : null;
   for (let p = 0, at = 0; p < (have * PAGE_SIZE) / size; p++, at += size) {
     if (!snapshot.pages.has(p) && (written === null || written.has(p)) && !isZero(at, size)) view.fill(0, at, at + size);
@@ -294,7 +297,7 @@ export function snapshotInProcessWith(
   pageSize: number,
 ): Snapshot {
   const memory = source instanceof Uint8Array ? source : new Uint8Array(source.buffer);
-  const nonZero = source instanceof Uint8Array ? host.nonZeroPages(memory, pageSize) : nonZeroPagesOf(source, pageSize);
+  const nonZero = nonZeroPagesFrom(host, source, pageSize);
   const copy = new Uint8Array(nonZero.length * pageSize);
   const pages = new Map<number, Uint8Array>();
   nonZero.forEach((p, i) => {

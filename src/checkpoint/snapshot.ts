@@ -27,6 +27,7 @@ import {
   encodeSnapshotWith,
   moduleHashMismatch,
   PAGE_SIZE,
+  restoreMemoryWith,
   SnapshotError,
   snapshotInProcessWith,
   type DecodeOptions,
@@ -35,7 +36,7 @@ import {
   type SnapshotMeta,
 } from './snapshot-format.ts';
 
-export { checkPages, PAGE_SIZE, restoreMemory, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotError } from './snapshot-format.ts';
+export { checkPages, PAGE_SIZE, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotError } from './snapshot-format.ts';
 export type { DecodeOptions, SavedExtension, Snapshot, SnapshotMeta } from './snapshot-format.ts';
 
 export function sha256(bytes: Uint8Array): string {
@@ -61,6 +62,10 @@ export function nonZeroPages(mem: Uint8Array, pageSize = PAGE_SIZE): number[] {
 const NODE: FormatPrimitives = {
   crc32,
   nonZeroPages,
+  zeroTest: (mem) => {
+    const buf = Buffer.from(mem.buffer, mem.byteOffset, mem.byteLength);
+    return (at, size) => buf.compare(ZERO_PAGE, 0, size, at, at + size) === 0;
+  },
   alloc: (size) => {
     const b = Buffer.allocUnsafeSlow(size);
     // A plain Uint8Array: Buffer's slice() shares memory, which a caller would not expect.
@@ -98,6 +103,14 @@ export function decodeSnapshot(bytes: Uint8Array, name = 'snapshot', options: De
     if (wrong) throw wrong;
   }
   return snapshot;
+}
+
+/**
+ * Put a snapshot's memory into `memory` (a fresh instance's), checking each page a lazy decode
+ * left unchecked (snapshot-format.ts restoreMemoryWith).
+ */
+export function restoreMemory(snapshot: Snapshot, memory: WebAssembly.Memory): void {
+  restoreMemoryWith(NODE, snapshot, memory);
 }
 
 /**
