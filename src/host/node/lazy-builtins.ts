@@ -17,43 +17,21 @@ import { fstatSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-let childProcess: typeof ChildProcess | undefined;
-let crypto: typeof Crypto | undefined;
-let zlib: typeof Zlib | undefined;
-let net: typeof Net | undefined;
-let dgram: typeof Dgram | undefined;
-let dns: typeof Dns | undefined;
-let http: typeof Http | undefined;
-
-export function nodeChildProcess(): typeof ChildProcess {
-  return (childProcess ??= require('node:child_process') as typeof ChildProcess);
+/** A getter of the built-in `name`, loaded at its first call. */
+function lazy<T>(name: string): () => T {
+  let loaded: T | undefined;
+  return () => (loaded ??= require(name) as T);
 }
 
-export function nodeCrypto(): typeof Crypto {
-  return (crypto ??= require('node:crypto') as typeof Crypto);
-}
-
+export const nodeChildProcess = lazy<typeof ChildProcess>('node:child_process');
+export const nodeCrypto = lazy<typeof Crypto>('node:crypto');
+export const nodeZlib = lazy<typeof Zlib>('node:zlib');
 /** node:net, node:dgram, node:dns: for a program that uses the network (or a control socket). */
-export function nodeNet(): typeof Net {
-  return (net ??= require('node:net') as typeof Net);
-}
-
-export function nodeDgram(): typeof Dgram {
-  return (dgram ??= require('node:dgram') as typeof Dgram);
-}
-
-export function nodeDns(): typeof Dns {
-  return (dns ??= require('node:dns') as typeof Dns);
-}
-
+export const nodeNet = lazy<typeof Net>('node:net');
+export const nodeDgram = lazy<typeof Dgram>('node:dgram');
+export const nodeDns = lazy<typeof Dns>('node:dns');
 /** node:http, when a program first serves HTTP: an ESM import of it makes Node evaluate its lazy exports, which loads undici. */
-export function nodeHttp(): typeof Http {
-  return (http ??= require('node:http') as typeof Http);
-}
-
-export function nodeZlib(): typeof Zlib {
-  return (zlib ??= require('node:zlib') as typeof Zlib);
-}
+export const nodeHttp = lazy<typeof Http>('node:http');
 
 /** CRC-32 of `bytes`, continuing from `value`. */
 export function crc32(bytes: Uint8Array, value?: number): number {
