@@ -126,7 +126,12 @@ export class Failover {
       stderr: { from: err.from, length: err.bytes.length },
       at: Date.now(),
     };
-    await this.records.put(String(id), JSON.stringify(record));
+    // Only over the record read above: a host that took this one for dead and continued the
+    // picoprocess meanwhile (its record came between, while this one checkpointed) keeps its
+    // record, where a put would take the picoprocess back and that host would stop its copy.
+    // The update then fails, and the next round here stops this copy.
+    if (present(kept)) await this.records.update(String(id), JSON.stringify(record), kept.revision);
+    else await this.records.put(String(id), JSON.stringify(record));
   }
 
   /** Owners seen missing, with how many rounds in a row. */
